@@ -1,0 +1,473 @@
+"""Named datasets, loading a dataset by name or path, and downloading public copies.
+
+A named dataset (:data:`DATASETS`) knows its format, its files per split (paths relative to the
+dataset's root folder), its negative label(s), and where a public copy exists, a URL and sha256
+per file. Its root is, in order: an explicit ``root``; ``$RESWEEP_DATA_DIR/<name>``; the
+download folder ``<cache dir>/datasets/<name>`` that ``resweep data fetch`` fills.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..registry import Registry
+from .errors import DataError, Problem
+from .formats import detect_format
+from .formats._base import normalise_split
+from .loading import cache_dir, parse_file, skipped_problems
+from .records import RECORD_SCHEMA, SPLITS, Record, records_to_table
+
+__all__ = [
+    "DATASETS",
+    "DEFAULT_NEGATIVE_LABELS",
+    "DatasetSpec",
+    "RelationDataset",
+    "fetch_dataset",
+    "load_dataset",
+]
+
+# Labels that mean "no relation" in the common datasets; metrics exclude them.
+DEFAULT_NEGATIVE_LABELS = frozenset({"Other", "no_relation", "None", "NA", "N/A", "no relation", "NOTA"})
+
+_COMMIT_SEMEVAL = "02c0000c5aebd9e5de8cc360d2ef45bdb7c29030"
+_COMMIT_FEWREL = "278a2315d2138810a379cd8d5718914dc56e2582"
+_COMMIT_KBP37 = "7d88486ad632a9c6e9fe6adbc2468049e89bc11d"
+_COMMIT_SCIBERT = "06793f77d7278898159ed50da30d173cdc8fdea9"
+_RAW = "https://raw.githubusercontent.com"
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    url: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """What resweep knows about a named dataset."""
+
+    name: str
+    format: str
+    description: str
+    files: Mapping[str, str] = field(default_factory=dict)  # split -> path relative to the root
+    negative_labels: frozenset[str] = frozenset()
+    remote: Mapping[str, RemoteFile] = field(default_factory=dict)  # relative path -> public copy
+    license: str = ""
+    # "skip" for public releases with known bad records (they are reported, never silently dropped).
+    on_invalid: str = "error"
+    # For generated datasets: seed -> split -> records. Such a dataset has no files.
+    generator: Callable[[int], Mapping[str, list[Record]]] | None = None
+
+
+DATASETS: Registry[DatasetSpec] = Registry("dataset")
+
+
+def _register(spec: DatasetSpec) -> None:
+    DATASETS.register(spec.name, spec)
+
+
+def _semeval_files() -> tuple[dict[str, str], dict[str, RemoteFile]]:
+    base = "SemEval2010_task8_all_data"
+    files = {
+        "train": f"{base}/SemEval2010_task8_training/TRAIN_FILE.TXT",
+        "test": f"{base}/SemEval2010_task8_testing_keys/TEST_FILE_FULL.TXT",
+    }
+    digests = {
+        "train": "c22fee88957d245a4b1650c6743eb8c594dcdeffc6a2aa1fa6cced059eebf0e3",
+        "test": "9ec7a35d5582b4da0fb72aa55a6121bc414ade573459e1dcf68bf189f8c18ae8",
+    }
+    repo = f"{_RAW}/SeoSangwoo/Attention-Based-BiLSTM-relation-extraction/{_COMMIT_SEMEVAL}"
+    return files, {path: RemoteFile(f"{repo}/{path}", digests[split]) for split, path in files.items()}
+
+
+def _simple(repo: str, commit: str, folder: str, digests: Mapping[str, str], names: Mapping[str, str]) -> tuple[
+    dict[str, str], dict[str, RemoteFile]
+]:
+    files = {split: names[split] for split in digests}
+    prefix = f"{folder}/" if folder else ""
+    remote = {
+        path: RemoteFile(f"{_RAW}/{repo}/{commit}/{prefix}{Path(path).name}", digests[split])
+        for split, path in files.items()
+    }
+    return files, remote
+
+
+_files, _remote = _semeval_files()
+_register(
+    DatasetSpec(
+        "semeval2010_task8",
+        "semeval",
+        "SemEval-2010 Task 8: 9 directed relations between nominals + Other (19 labels)",
+        _files,
+        frozenset({"Other"}),
+        _remote,
+        "CC BY 3.0",
+    )
+)
+for _name, _file, _digest, _what in (
+    ("fewrel_wiki", "val_wiki.json", "76bb44c2485b6faed358a3ce040eadafcc8a8835245cd7e6afc1bef672d4a0bf",
+     "FewRel 1.0 validation set: 16 Wikidata relations x 700 (Wikipedia)"),
+    ("fewrel_pubmed", "val_pubmed.json", "fc0f13b534f6664fe0d8aec231d7590313bc6510d00dbc1b6746147f6a2b46e6",
+     "FewRel 2.0 domain-adaptation set: 10 UMLS relations x 100 (PubMed)"),
+):
+    _files, _remote = _simple(
+        "thunlp/FewRel", _COMMIT_FEWREL, "data", {"train": _digest}, {"train": _file}
+    )
+    _register(DatasetSpec(_name, "fewrel", _what + "; one split, test is carved from it", _files,
+                          frozenset(), _remote, "MIT (thunlp/FewRel)"))
+
+_files, _remote = _simple(
+    "zhangdongxu/kbp37",
+    _COMMIT_KBP37,
+    "",
+    {
+        "train": "75e12365f6e769f3cd9b186fe6632d4d4c03e0890e3baa683c115dce1f8b2d45",
+        "dev": "7768ed8e4cc79485ad90491726a4e4a6fe6da7d25787873fd5b5c87d5bbebe68",
+        "test": "e668a2127666d7c46a4519cee9c047b28ad993741eb1c925e5021b3c82b9f664",
+    },
+    {"train": "original/train.txt", "dev": "original/dev.txt", "test": "original/test.txt"},
+)
+_register(DatasetSpec("kbp37", "semeval", "KBP37: 18 person/organisation relations x 2 directions + no_relation "
+                      "(the release has 146 records with an empty entity; they are skipped and reported)",
+                      _files, frozenset({"no_relation"}), _remote, "none stated; research use", on_invalid="skip"))
+
+for _name, _folder, _layout, _digests, _what, _license in (
+    (
+        "chemprot",
+        "data/text_classification/chemprot",
+        "scibert/{}.txt",
+        {
+            "train": "ab17b85c4fb869b2338d7c9617414e63f3c7225e5005920b18d9cd996f1049d8",
+            "dev": "bfe8f39e5146ad4bb16b23707dade850546a305047bc666f6f6824c6a7e3df2f",
+            "test": "372249c85ffea6d9a18dc5168cf45841b3d79b03412d6c620381cfc0dd3d6d49",
+        },
+        "ChemProt (BioCreative VI), SciBERT version: 13 chemical-protein relations, no negative class",
+        "research use (BioCreative VI)",
+    ),
+    (
+        "scierc",
+        "data/text_classification/sciie-relation-extraction",
+        "{}.txt",
+        {
+            "train": "83d395d97de2c02dcb4898af3c6e34b5f5aa19771298fbc9f69ae435fa1258fb",
+            "dev": "9500a8e561f1ce50d972b8473525fe24ebae732bde653c381a4c65945965567a",
+            "test": "be4c06d2b8903783818a5e4cba08c71b954a86f00021907706f66ac3e26c58bd",
+        },
+        "SciERC relations, SciBERT version: 7 relations between scientific terms, no negative class",
+        "Apache-2.0 (allenai/scibert repo)",
+    ),
+):
+    _files, _remote = _simple(
+        "allenai/scibert", _COMMIT_SCIBERT, _folder, _digests, {s: _layout.format(s) for s in _digests}
+    )
+    _register(DatasetSpec(_name, "jsonl", _what, _files, frozenset(), _remote, _license))
+
+
+def _synthetic(dataset: str) -> Callable[[int], Mapping[str, list[Record]]]:
+    def generate(seed: int) -> Mapping[str, list[Record]]:
+        from . import synthetic
+
+        return synthetic.generate(dataset, seed=seed)
+
+    return generate
+
+
+_register(DatasetSpec("synthetic", "generated", "SYNTHETIC biographies corpus (in-domain part of the "
+                      "built-in two-domain corpus)", negative_labels=frozenset({"no_relation"}),
+                      license="generated", generator=_synthetic("synthetic")))
+_register(DatasetSpec("synthetic_ood", "generated", "SYNTHETIC commerce/science corpus (out-of-domain part "
+                      "of the built-in two-domain corpus)", negative_labels=frozenset({"no_relation"}),
+                      license="generated", generator=_synthetic("synthetic_ood")))
+
+
+@dataclass
+class RelationDataset:
+    """A loaded dataset: one record table per split present, plus what metrics need to know."""
+
+    name: str
+    splits: dict[str, pa.Table]
+    negative_labels: frozenset[str]
+    source: str  # the folder or file it came from, or "generated"
+    files: dict[str, str] = field(default_factory=dict)  # split -> file
+    skipped: dict[str, list[str]] = field(default_factory=dict)  # split -> problems of left-out records
+
+    def __post_init__(self) -> None:
+        for split, table in self.splits.items():
+            if table.schema != RECORD_SCHEMA:
+                self.splits[split] = table.cast(RECORD_SCHEMA)
+
+    def __getitem__(self, split: str) -> pa.Table:
+        try:
+            return self.splits[split]
+        except KeyError:
+            raise KeyError(f"dataset {self.name!r} has no {split!r} split (has: {', '.join(self.splits)})") from None
+
+    @cached_property
+    def labels(self) -> list[str]:
+        """All labels of all splits, sorted."""
+        found: set[str] = set()
+        for table in self.splits.values():
+            found.update(pc.unique(table["label"]).to_pylist())
+        return sorted(found)
+
+    @property
+    def positive_labels(self) -> list[str]:
+        return [label for label in self.labels if label not in self.negative_labels]
+
+    def label_counts(self, split: str) -> dict[str, int]:
+        counts = pc.value_counts(self[split]["label"]).to_pylist()
+        return dict(sorted(((c["values"], c["counts"]) for c in counts), key=lambda kv: (-kv[1], kv[0])))
+
+    def __len__(self) -> int:
+        return sum(table.num_rows for table in self.splits.values())
+
+
+def _data_root(spec: DatasetSpec, root: str | Path | None) -> Path:
+    if root is not None:
+        return Path(root)
+    if os.environ.get("RESWEEP_DATA_DIR"):
+        candidate = Path(os.environ["RESWEEP_DATA_DIR"]) / spec.name
+        if candidate.is_dir():
+            return candidate
+    return cache_dir() / "datasets" / spec.name
+
+
+def _file_sha256(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _match_registered_layout(folder: Path) -> DatasetSpec | None:
+    """The named dataset whose files ``folder`` holds, if any.
+
+    A layout of plain ``train.txt``/``dev.txt``/``test.txt`` says little, so it counts only when the
+    folder carries the dataset's name or the files are the public copy (same checksums).
+    """
+    for name in DATASETS:
+        spec = DATASETS.get(name)
+        if not spec.files or not all((folder / path).is_file() for path in spec.files.values()):
+            continue
+        distinctive = any("/" in path or normalise_split(Path(path).stem) is None for path in spec.files.values())
+        if distinctive or folder.name == spec.name:
+            return spec
+        if spec.remote and all(
+            _file_sha256(folder / path) == remote.sha256 for path, remote in spec.remote.items()
+        ):
+            return spec
+    return None
+
+
+def _split_files_in(folder: Path) -> dict[str, Path]:
+    """``train.*``, ``dev.*``/``val*.*``, ``test.*`` files directly in ``folder``."""
+    found: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        split = normalise_split(path.stem.split(".")[0].split("_")[0]) if path.is_file() else None
+        if split is None:
+            continue
+        if split in found:
+            raise DataError.at(folder, f"two files for split {split!r}: {found[split].name} and {path.name}")
+        found[split] = path
+    return found
+
+
+def _check_label_sets(dataset: RelationDataset, declared: frozenset[str] | None) -> None:
+    """Labels of dev/test must occur in train (or in the declared label set)."""
+    if "train" not in dataset.splits and declared is None:
+        return
+    allowed = declared if declared is not None else set(dataset.label_counts("train"))
+    where = "the declared label set" if declared is not None else "train"
+    problems = []
+    for split, table in dataset.splits.items():
+        if declared is None and split == "train":
+            continue
+        unknown = sorted(set(pc.unique(table["label"]).to_pylist()) - set(allowed))
+        for label in unknown:
+            index = pc.index(table["label"], label).as_py()
+            problems.append(
+                Problem(
+                    dataset.files.get(split, dataset.source),
+                    f"label {label!r} in the {split} split does not occur in {where}",
+                    record=table["id"][index].as_py(),
+                )
+            )
+    if problems:
+        raise DataError(problems)
+
+
+def _check_unique_ids(dataset: RelationDataset) -> None:
+    seen: dict[str, str] = {}
+    for split, table in dataset.splits.items():
+        for record_id in table["id"].to_pylist():
+            if record_id in seen:
+                raise DataError.at(
+                    dataset.files.get(split, dataset.source),
+                    f"duplicate id {record_id!r}: also in the {seen[record_id]} split",
+                    record=record_id,
+                )
+            seen[record_id] = split
+
+
+def load_dataset(
+    name_or_path: str | Path,
+    *,
+    format: str | None = None,
+    root: str | Path | None = None,
+    split: str | None = None,
+    labels: frozenset[str] | None = None,
+    negative_labels: frozenset[str] | None = None,
+    seed: int = 0,
+    cache: bool = True,
+    on_invalid: str | None = None,
+) -> RelationDataset:
+    """Load a named dataset, a folder of split files, or one file.
+
+    * a registered name (``resweep data info`` lists them); ``root`` overrides where its files are;
+    * a folder: the layout of a registered dataset (e.g. the official SemEval release), or files
+      named ``train.*``, ``dev.*``/``val.*``, ``test.*``;
+    * a file: its split is ``split``, else guessed from its name, else ``train``.
+
+    ``labels`` declares the label set (unknown labels in any split are errors); without it, dev
+    and test labels must occur in train. ``seed`` only matters for generated datasets.
+    ``on_invalid`` is ``"error"`` (default; a named dataset may default to ``"skip"``) or ``"skip"``:
+    leave bad records out and list them in :attr:`RelationDataset.skipped`.
+    """
+    path = Path(name_or_path)
+    spec: DatasetSpec | None = None
+    if isinstance(name_or_path, str) and name_or_path in DATASETS and not path.exists():
+        spec = DATASETS.get(name_or_path)
+    elif path.is_dir():
+        spec = _match_registered_layout(path)
+        if spec is not None:
+            root = path
+    elif not path.exists():
+        names = ", ".join(DATASETS.names())
+        raise DataError.at(path, f"no such file or folder, and not a dataset name (names: {names})")
+
+    if spec is not None and spec.generator is not None:
+        generated = spec.generator(seed)
+        dataset = RelationDataset(
+            spec.name, {s: records_to_table(r) for s, r in generated.items()}, spec.negative_labels, "generated"
+        )
+    elif spec is not None:
+        folder = _data_root(spec, root)
+        missing = [p for p in spec.files.values() if not (folder / p).is_file()]
+        if missing:
+            raise DataError.at(
+                folder / missing[0],
+                f"dataset {spec.name!r} is not here; run `resweep data fetch {spec.name}` "
+                "or pass its folder (--root, or $RESWEEP_DATA_DIR)",
+            )
+        files = {s: folder / p for s, p in spec.files.items()}
+        policy = on_invalid or spec.on_invalid
+        dataset = _load_files(spec.name, files, format or spec.format, spec.negative_labels, str(folder), cache, policy)
+    else:
+        if path.is_dir():
+            files = _split_files_in(path)
+            if not files:
+                raise DataError.at(path, "no train/dev/test files in this folder and not a known dataset layout")
+        else:
+            guessed = normalise_split(split) if split else None
+            if split and guessed is None:
+                raise DataError.at(path, f"unknown split {split!r} (use train, dev or test)")
+            stem = path.name.split(".")[0].lower()
+            guessed = guessed or next(
+                (normalise_split(part) for part in stem.replace("-", "_").split("_") if normalise_split(part)),
+                "train",
+            )
+            files = {guessed: path}
+        name = path.stem if path.is_file() else path.name
+        dataset = _load_files(name, files, format, negative_labels or frozenset(), str(path), cache,
+                              on_invalid or "error")
+        if negative_labels is None:
+            dataset.negative_labels = frozenset(dataset.labels) & DEFAULT_NEGATIVE_LABELS
+    if negative_labels is not None:
+        dataset.negative_labels = frozenset(negative_labels)
+    _check_unique_ids(dataset)
+    _check_label_sets(dataset, labels)
+    return dataset
+
+
+def _load_files(
+    name: str,
+    files: Mapping[str, Path],
+    format: str | None,
+    negative_labels: frozenset[str],
+    source: str,
+    cache: bool,
+    on_invalid: str,
+) -> RelationDataset:
+    tables: dict[str, list[pa.Table]] = {}
+    skipped: dict[str, list[str]] = {}
+    for split, file in files.items():
+        table = parse_file(file, format or detect_format(file), dataset=name, split=split, cache=cache,
+                           on_invalid=on_invalid)
+        if problems := skipped_problems(table):
+            skipped[split] = problems
+        # A file may carry several splits (a Parquet `split` column); group by what records say.
+        for present in pc.unique(table["split"]).to_pylist():
+            tables.setdefault(present, []).append(table.filter(pc.equal(table["split"], present)))
+    splits = {s: pa.concat_tables(tables[s]) for s in (*SPLITS, *sorted(tables)) if s in tables}
+    return RelationDataset(name, splits, negative_labels, source, {s: str(f) for s, f in files.items()}, skipped)
+
+
+def _download(url: str, target: Path, sha256: str, timeout: float) -> None:
+    """Download ``url`` to ``target`` via a temporary file; keep it only if the checksum matches."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    digest = hashlib.sha256()
+    try:
+        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+            expected = response.headers.get("Content-Length")
+            size = 0
+            while chunk := response.read(1 << 20):
+                digest.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+            if expected is not None and size != int(expected):
+                raise DataError.at(url, f"download ended early ({size} of {expected} bytes)")
+        if digest.hexdigest() != sha256:
+            raise DataError.at(url, f"checksum mismatch: got sha256 {digest.hexdigest()}, expected {sha256}")
+        os.replace(temporary, target)
+    except (urllib.error.URLError, OSError, ValueError) as err:
+        Path(temporary).unlink(missing_ok=True)
+        if isinstance(err, DataError):
+            raise
+        reason = getattr(err, "reason", None) or err
+        raise DataError.at(url, f"download failed: {reason}") from None
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def fetch_dataset(
+    name: str, *, root: str | Path | None = None, timeout: float = 60.0, force: bool = False
+) -> Path:
+    """Download a named dataset's public copy (checksum-verified, atomic) and return its folder.
+
+    Files already present with the right checksum are kept; the rest are (re)downloaded.
+    """
+    spec = DATASETS.get(name)
+    if spec.generator is not None:
+        raise DataError.at(name, "is generated locally; there is nothing to fetch")
+    if not spec.remote:
+        raise DataError.at(name, "has no public download; place its files yourself and pass the folder")
+    folder = Path(root) if root is not None else cache_dir() / "datasets" / spec.name
+    for relative, remote in spec.remote.items():
+        target = folder / relative
+        if target.is_file() and not force:
+            if _file_sha256(target) == remote.sha256:
+                continue
+        _download(remote.url, target, remote.sha256, timeout)
+    return folder
+
