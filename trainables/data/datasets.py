@@ -35,6 +35,7 @@ __all__ = [
     "RelationDataset",
     "fetch_dataset",
     "load_dataset",
+    "validate_dataset",
 ]
 
 # Labels that mean "no relation" in the common datasets; metrics exclude them.
@@ -318,6 +319,65 @@ def _check_unique_ids(dataset: RelationDataset) -> None:
             seen[record_id] = split
 
 
+@dataclass(frozen=True)
+class _Source:
+    """Where a dataset's records come from, resolved from a name or path."""
+
+    name: str
+    location: str  # folder or file, or "generated"
+    files: Mapping[str, Path]  # split -> file; empty for generated datasets
+    format: str | None
+    negative_labels: frozenset[str] | None  # None: guess from the labels
+    on_invalid: str
+    spec: DatasetSpec | None
+
+
+def _resolve(
+    name_or_path: str | Path, *, format: str | None, root: str | Path | None, split: str | None
+) -> _Source:
+    path = Path(name_or_path)
+    spec: DatasetSpec | None = None
+    if isinstance(name_or_path, str) and name_or_path in DATASETS and not path.exists():
+        spec = DATASETS.get(name_or_path)
+    elif path.is_dir():
+        spec = _match_registered_layout(path)
+        root = path if spec is not None else root
+    elif not path.exists():
+        names = ", ".join(DATASETS.names())
+        raise DataError.at(path, f"no such file or folder, and not a dataset name (names: {names})")
+
+    if spec is not None and spec.generator is not None:
+        return _Source(spec.name, "generated", {}, None, spec.negative_labels, "error", spec)
+    if spec is not None:
+        folder = _data_root(spec, root)
+        missing = [p for p in spec.files.values() if not (folder / p).is_file()]
+        if missing:
+            raise DataError.at(
+                folder / missing[0],
+                f"dataset {spec.name!r} is not here; run `resweep data fetch {spec.name}` "
+                "or pass its folder (--root, or $RESWEEP_DATA_DIR)",
+            )
+        files = {s: folder / p for s, p in spec.files.items()}
+        return _Source(spec.name, str(folder), files, format or spec.format, spec.negative_labels,
+                       spec.on_invalid, spec)
+    if path.is_dir():
+        files = _split_files_in(path)
+        if not files:
+            raise DataError.at(path, "no train/dev/test files in this folder and not a known dataset layout")
+    else:
+        guessed = normalise_split(split) if split else None
+        if split and guessed is None:
+            raise DataError.at(path, f"unknown split {split!r} (use train, dev or test)")
+        stem = path.name.split(".")[0].lower()
+        guessed = guessed or next(
+            (normalise_split(part) for part in stem.replace("-", "_").split("_") if normalise_split(part)),
+            "train",
+        )
+        files = {guessed: path}
+    name = path.stem if path.is_file() else path.name
+    return _Source(name, str(path), files, format, None, "error", None)
+
+
 def load_dataset(
     name_or_path: str | Path,
     *,
@@ -332,93 +392,75 @@ def load_dataset(
 ) -> RelationDataset:
     """Load a named dataset, a folder of split files, or one file.
 
-    * a registered name (``resweep data info`` lists them); ``root`` overrides where its files are;
+    * a registered name (``resweep data list`` shows them); ``root`` overrides where its files are;
     * a folder: the layout of a registered dataset (e.g. the official SemEval release), or files
       named ``train.*``, ``dev.*``/``val.*``, ``test.*``;
     * a file: its split is ``split``, else guessed from its name, else ``train``.
 
     ``labels`` declares the label set (unknown labels in any split are errors); without it, dev
-    and test labels must occur in train. ``seed`` only matters for generated datasets.
-    ``on_invalid`` is ``"error"`` (default; a named dataset may default to ``"skip"``) or ``"skip"``:
-    leave bad records out and list them in :attr:`RelationDataset.skipped`.
+    and test labels must occur in train. ``negative_labels`` overrides the dataset's (default for
+    a path: whichever of :data:`DEFAULT_NEGATIVE_LABELS` occur). ``seed`` only matters for
+    generated datasets. ``on_invalid``: ``"error"`` (the default, though a named dataset with known
+    bad records defaults to ``"skip"``) or ``"skip"``: leave bad records out and list them in
+    :attr:`RelationDataset.skipped`.
     """
-    path = Path(name_or_path)
-    spec: DatasetSpec | None = None
-    if isinstance(name_or_path, str) and name_or_path in DATASETS and not path.exists():
-        spec = DATASETS.get(name_or_path)
-    elif path.is_dir():
-        spec = _match_registered_layout(path)
-        if spec is not None:
-            root = path
-    elif not path.exists():
-        names = ", ".join(DATASETS.names())
-        raise DataError.at(path, f"no such file or folder, and not a dataset name (names: {names})")
-
-    if spec is not None and spec.generator is not None:
-        generated = spec.generator(seed)
-        dataset = RelationDataset(
-            spec.name, {s: records_to_table(r) for s, r in generated.items()}, spec.negative_labels, "generated"
-        )
-    elif spec is not None:
-        folder = _data_root(spec, root)
-        missing = [p for p in spec.files.values() if not (folder / p).is_file()]
-        if missing:
-            raise DataError.at(
-                folder / missing[0],
-                f"dataset {spec.name!r} is not here; run `resweep data fetch {spec.name}` "
-                "or pass its folder (--root, or $RESWEEP_DATA_DIR)",
-            )
-        files = {s: folder / p for s, p in spec.files.items()}
-        policy = on_invalid or spec.on_invalid
-        dataset = _load_files(spec.name, files, format or spec.format, spec.negative_labels, str(folder), cache, policy)
+    source = _resolve(name_or_path, format=format, root=root, split=split)
+    if source.spec is not None and source.spec.generator is not None:
+        generated = source.spec.generator(seed)
+        tables = {s: records_to_table(r) for s, r in generated.items()}
+        dataset = RelationDataset(source.name, tables, source.spec.negative_labels, source.location)
     else:
-        if path.is_dir():
-            files = _split_files_in(path)
-            if not files:
-                raise DataError.at(path, "no train/dev/test files in this folder and not a known dataset layout")
-        else:
-            guessed = normalise_split(split) if split else None
-            if split and guessed is None:
-                raise DataError.at(path, f"unknown split {split!r} (use train, dev or test)")
-            stem = path.name.split(".")[0].lower()
-            guessed = guessed or next(
-                (normalise_split(part) for part in stem.replace("-", "_").split("_") if normalise_split(part)),
-                "train",
-            )
-            files = {guessed: path}
-        name = path.stem if path.is_file() else path.name
-        dataset = _load_files(name, files, format, negative_labels or frozenset(), str(path), cache,
-                              on_invalid or "error")
-        if negative_labels is None:
-            dataset.negative_labels = frozenset(dataset.labels) & DEFAULT_NEGATIVE_LABELS
+        dataset = _load_files(source, cache, on_invalid or source.on_invalid)
     if negative_labels is not None:
         dataset.negative_labels = frozenset(negative_labels)
+    elif source.negative_labels is None:
+        dataset.negative_labels = frozenset(dataset.labels) & DEFAULT_NEGATIVE_LABELS
     _check_unique_ids(dataset)
     _check_label_sets(dataset, labels)
     return dataset
 
 
-def _load_files(
-    name: str,
-    files: Mapping[str, Path],
-    format: str | None,
-    negative_labels: frozenset[str],
-    source: str,
-    cache: bool,
-    on_invalid: str,
-) -> RelationDataset:
+def validate_dataset(
+    name_or_path: str | Path,
+    *,
+    format: str | None = None,
+    root: str | Path | None = None,
+    split: str | None = None,
+    labels: frozenset[str] | None = None,
+) -> tuple[RelationDataset | None, list[Problem]]:
+    """Every problem of every file (not only the first), then the cross-split checks.
+
+    Returns the dataset (None when a file has problems) and the problems. Nothing is cached.
+    """
+    source = _resolve(name_or_path, format=format, root=root, split=split)
+    problems: list[Problem] = []
+    for file_split, file in source.files.items():
+        try:
+            parse_file(file, source.format or detect_format(file), dataset=source.name, split=file_split, cache=False)
+        except DataError as err:
+            problems.extend(err.problems)
+    if problems:
+        return None, problems
+    try:
+        return load_dataset(name_or_path, format=format, root=root, split=split, labels=labels, cache=False), []
+    except DataError as err:
+        return None, err.problems
+
+
+def _load_files(source: _Source, cache: bool, on_invalid: str) -> RelationDataset:
     tables: dict[str, list[pa.Table]] = {}
     skipped: dict[str, list[str]] = {}
-    for split, file in files.items():
-        table = parse_file(file, format or detect_format(file), dataset=name, split=split, cache=cache,
-                           on_invalid=on_invalid)
+    for split, file in source.files.items():
+        table = parse_file(file, source.format or detect_format(file), dataset=source.name, split=split,
+                           cache=cache, on_invalid=on_invalid)
         if problems := skipped_problems(table):
             skipped[split] = problems
         # A file may carry several splits (a Parquet `split` column); group by what records say.
         for present in pc.unique(table["split"]).to_pylist():
             tables.setdefault(present, []).append(table.filter(pc.equal(table["split"], present)))
     splits = {s: pa.concat_tables(tables[s]) for s in (*SPLITS, *sorted(tables)) if s in tables}
-    return RelationDataset(name, splits, negative_labels, source, {s: str(f) for s, f in files.items()}, skipped)
+    files = {s: str(f) for s, f in source.files.items()}
+    return RelationDataset(source.name, splits, source.negative_labels or frozenset(), source.location, files, skipped)
 
 
 def _download(url: str, target: Path, sha256: str, timeout: float) -> None:

@@ -1,0 +1,249 @@
+"""The ``resweep`` command line: a thin layer over the Python API.
+
+User mistakes (bad data, unknown names, bad arguments) print one located line on stderr and exit
+with status 1; usage errors exit with 2 (argparse).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from trainables.data.datasets import DATASETS, RelationDataset, fetch_dataset, load_dataset, validate_dataset
+from trainables.data.errors import DataError
+from trainables.data.formats import FORMATS
+from trainables.data.regimes import Regime, sample_regime
+from trainables.data.summary import summarise
+from trainables.registry import UnknownNameError
+
+__all__ = ["main"]
+
+
+class UserError(Exception):
+    """A mistake in what the user asked for; printed as one line, exit status 1."""
+
+
+def _labels_file(value: str | None) -> frozenset[str] | None:
+    """A label set: a JSON list or object (e.g. rel2id.json: its keys), or one label per line."""
+    if value is None:
+        return None
+    path = Path(value)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise UserError(f"{path}: cannot read label file ({err.strerror})") from None
+    if text.lstrip().startswith(("[", "{")):
+        try:
+            loaded = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise UserError(f"{path}:{err.lineno}: invalid JSON in label file: {err.msg}") from None
+        return frozenset(str(label) for label in loaded)
+    return frozenset(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _number_list(value: str, kind: type) -> list[Any]:
+    try:
+        return [kind(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise UserError(f"expected a comma-separated list of numbers, got {value!r}") from None
+
+
+def _size(value: str) -> float | int:
+    """'0.1' -> fraction 0.1, '3000' -> count 3000, '1.0' -> all."""
+    try:
+        return int(value) if value.strip().isdigit() else float(value)
+    except ValueError:
+        raise UserError(f"in-domain size must be a fraction like 0.1 or a count like 3000, got {value!r}") from None
+
+
+def _load(args: argparse.Namespace, name_or_path: str | None = None) -> RelationDataset:
+    return load_dataset(
+        name_or_path or args.dataset,
+        format=getattr(args, "format", None),
+        root=getattr(args, "root", None),
+        split=getattr(args, "split", None),
+        labels=_labels_file(getattr(args, "labels", None)),
+        seed=getattr(args, "data_seed", 0),
+    )
+
+
+def _print_table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> None:
+    cells = [list(map(str, header))] + [[f"{c:,}" if isinstance(c, int) else str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    for n, row in enumerate(cells):
+        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def _print_summary(dataset: RelationDataset, summary: dict[str, Any]) -> None:
+    negatives = ", ".join(summary["negative_labels"]) or "none"
+    print(f"{summary['name']}  ({summary['source']})")
+    print(f"{summary['records']:,} records, {summary['labels']} labels, negative label(s): {negatives}\n")
+    splits = summary["splits"]
+    rows = []
+    for split, info in splits.items():
+        length = info["length"]
+        rows.append([split, info["records"], info["labels"], f"{info['imbalance_ratio']:g}:1",
+                     f"{100 * info['negative_share']:.1f}%",
+                     f"{length['p50']:.0f}/{length['p90']:.0f}/{length['p99']:.0f}/{length['max']}"])
+    _print_table(rows, ["split", "records", "labels", "imbalance", "negative", "tokens p50/p90/p99/max"])
+    print()
+    labels = sorted(dataset.labels, key=lambda label: (-sum(s["label_counts"].get(label, 0) for s in splits.values()), label))
+    _print_table([[label, *(s["label_counts"].get(label, 0) for s in splits.values())] for label in labels],
+                 ["label", *splits])
+    for split, problems in dataset.skipped.items():
+        print(f"\nnote: {len(problems)} invalid record(s) of {split} skipped, e.g. {problems[0]}")
+    for split in ("dev", "test"):
+        if split not in splits and "train" in splits:
+            print(f"note: no {split} split; trials carve a stratified one from train (see Regime)")
+
+
+def cmd_data_info(args: argparse.Namespace) -> int:
+    dataset = _load(args)
+    summary = summarise(dataset)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        _print_summary(dataset, summary)
+    return 0
+
+
+def cmd_data_validate(args: argparse.Namespace) -> int:
+    dataset, problems = validate_dataset(
+        args.dataset, format=args.format, root=args.root, split=args.split, labels=_labels_file(args.labels)
+    )
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"{len(problems)} problem(s) found", file=sys.stderr)
+        return 1
+    assert dataset is not None
+    counts = ", ".join(f"{split} {table.num_rows:,}" for split, table in dataset.splits.items())
+    print(f"OK: {dataset.name}: {len(dataset):,} records ({counts}), {len(dataset.labels)} labels")
+    return 0
+
+
+def cmd_data_fetch(args: argparse.Namespace) -> int:
+    folder = fetch_dataset(args.name, root=args.root, force=args.force)
+    print(f"{args.name}: files verified in {folder}")
+    return 0
+
+
+def cmd_data_list(args: argparse.Namespace) -> int:
+    rows = []
+    for name in DATASETS:
+        spec = DATASETS.get(name)
+        rows.append([name, spec.format, spec.description])
+    _print_table(rows, ["name", "format", "description"])
+    return 0
+
+
+def _regime_rows(args: argparse.Namespace) -> list[list[Any]]:
+    in_domain = _load(args)
+    ood = _load(args, args.ood) if args.ood else None
+    sizes = [_size(s) for s in args.sizes.split(",")]
+    ood_pcts = _number_list(args.ood_pct, float) if ood is not None else [0.0]
+    rows = []
+    for size in sizes:
+        for ood_pct in ood_pcts:
+            try:
+                regime = Regime(size, ood_pct, args.local_pct, args.seed)
+            except ValueError as err:
+                raise UserError(str(err)) from None
+            data = sample_regime(in_domain, regime, ood)
+            counts = data.counts()
+            train_labels = len(set(data.train["label"].to_pylist()))
+            rows.append([str(size), f"{ood_pct:g}", counts["train"],
+                         train_labels, counts["dev"], counts["test"], counts["ood_train"], counts["local_pretrain"],
+                         ",".join(data.carved) or "-"])
+    return rows
+
+
+def cmd_data_regimes(args: argparse.Namespace) -> int:
+    rows = _regime_rows(args)
+    _print_table(rows, ["in_domain_size", "ood_pct", "train", "labels", "dev", "test", "ood_train",
+                        "local_pretrain", "carved"])
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The built-in synthetic corpus and its data regimes (the sweep issue turns this into a sweep)."""
+    for name in ("synthetic", "synthetic_ood"):
+        dataset = load_dataset(name)
+        _print_summary(dataset, summarise(dataset))
+        print()
+    print("Data regimes (seed 0): nested, stratified subsets of the in-domain train set")
+    regimes = argparse.Namespace(dataset="synthetic", ood="synthetic_ood", sizes="0.1,0.5,1.0",
+                                 ood_pct="10,50,100", local_pct=10.0, seed=0)
+    cmd_data_regimes(regimes)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="resweep", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="show the built-in synthetic corpus and its regimes")
+    demo.set_defaults(func=cmd_demo)
+
+    data = commands.add_parser("data", help="inspect, validate and fetch datasets")
+    data_commands = data.add_subparsers(dest="data_command", required=True)
+
+    def dataset_arguments(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("dataset", help="a dataset name (see `resweep data list`), a folder or a file")
+        sub.add_argument("--format", choices=FORMATS.names(), help="file format (default: detected)")
+        sub.add_argument("--root", help="folder holding a named dataset's files (default: the download cache)")
+        sub.add_argument("--split", help="split of a single file (default: from its name, else train)")
+        sub.add_argument("--labels", help="label set file (JSON list/object keys, or one per line)")
+
+    info = data_commands.add_parser("info", help="counts per split and label, imbalance, lengths")
+    dataset_arguments(info)
+    info.add_argument("--json", action="store_true", help="print the summary as JSON")
+    info.set_defaults(func=cmd_data_info)
+
+    validate = data_commands.add_parser("validate", help="report every problem in a dataset")
+    dataset_arguments(validate)
+    validate.set_defaults(func=cmd_data_validate)
+
+    fetch = data_commands.add_parser("fetch", help="download a named dataset (checksum-verified)")
+    fetch.add_argument("name", choices=[n for n in DATASETS if DATASETS.get(n).remote], metavar="NAME")
+    fetch.add_argument("--root", help="download folder (default: <cache>/datasets/NAME)")
+    fetch.add_argument("--force", action="store_true", help="download again even when files verify")
+    fetch.set_defaults(func=cmd_data_fetch)
+
+    listing = data_commands.add_parser("list", help="the named datasets")
+    listing.set_defaults(func=cmd_data_list)
+
+    regimes = data_commands.add_parser("regimes", help="what each data regime would give a trial")
+    dataset_arguments(regimes)
+    regimes.add_argument("--ood", help="out-of-domain dataset (name, folder or file)")
+    regimes.add_argument("--sizes", default="0.1,0.5,1.0", help="in-domain sizes: fractions or counts")
+    regimes.add_argument("--ood-pct", default="10,50,100", help="OOD percentages (with --ood)")
+    regimes.add_argument("--local-pct", type=float, default=0.0, help="local_in_domain_pretrain_pct")
+    regimes.add_argument("--seed", type=int, default=0)
+    regimes.set_defaults(func=cmd_data_regimes)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (DataError, UserError, UnknownNameError, ValueError) as err:
+        # ValueError: the API's checks of arguments, e.g. an impossible regime.
+        print(f"resweep: error: {err}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # `resweep data info X | head`: the reader left; not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
