@@ -45,9 +45,9 @@ def word_tokenize(text: str) -> list[str]:
 
 
 def detect_style(text: str) -> str | None:
-    """The inline style whose opening markers occur in ``text``, or None."""
-    for style, (head_open, _, tail_open, _) in INLINE_STYLES.items():
-        if head_open in text and tail_open in text:
+    """The first inline style any of whose markers occur in ``text``, or None."""
+    for style, markers in INLINE_STYLES.items():
+        if any(marker in text for marker in markers):
             return style
     return None
 

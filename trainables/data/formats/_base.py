@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from ..errors import DataError, Problem
 from ..records import Record
 
-__all__ = ["BaseFormat", "Located", "read_text", "read_json_document", "normalise_split"]
+__all__ = ["BaseFormat", "Located", "json_problem", "normalise_split", "read_json_document", "read_text"]
 
 _SPLIT_ALIASES = {"train": "train", "dev": "dev", "val": "dev", "valid": "dev", "validation": "dev", "test": "test"}
 
@@ -76,5 +76,12 @@ def read_json_document(path: Path) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
-        problem = "JSON ends early (truncated file?)" if err.pos >= len(text.rstrip()) else f"invalid JSON: {err.msg}"
+        problem = json_problem(err, text, "file")
         raise DataError.at(path, f"{problem} (column {err.colno})", line=err.lineno) from None
+
+
+def json_problem(err: json.JSONDecodeError, text: str, unit: str) -> str:
+    """Say "truncated" when the JSON stops before it is complete, else the parser's message."""
+    if err.pos >= len(text.rstrip()) or err.msg.startswith("Unterminated string"):
+        return f"JSON ends early (truncated {unit}?)"
+    return f"invalid JSON: {err.msg}"

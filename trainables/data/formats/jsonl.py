@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import Problem
-from ._base import BaseFormat, Located, read_text
+from ._base import BaseFormat, Located, json_problem, read_text
 from ._mapping import FieldError, record_from_mapping
 
 
@@ -21,7 +21,7 @@ class JsonlFormat(BaseFormat):
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as err:
-                problem = "JSON ends early (truncated line?)" if err.pos >= len(line.rstrip()) else f"invalid JSON: {err.msg}"
+                problem = json_problem(err, line, "line")
                 yield Problem(str(path), f"{problem} (column {err.colno})", line=number)
                 continue
             default_id = f"{split}-{number}"
