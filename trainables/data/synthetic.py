@@ -504,7 +504,7 @@ def _parse_choice(text: str, pos: int) -> tuple[_Choice, int]:
         pos += 1  # skip "|"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _parse(template: str) -> tuple[_Node, ...]:
     nodes, _ = _parse_sequence(template, 0, inside_choice=False)
     return nodes
@@ -538,7 +538,7 @@ _SUBSTANCE_END = ("ium", "ine", "ite", "ol", "ate", "ene")
 
 
 def _root(rng: random.Random) -> str:
-    return rng.choice(_ROOT_START) + rng.choice(("a", "e", "i", "o", "")) + rng.choice(("n", "r", "l", "v"))
+    return rng.choice(_ROOT_START) + rng.choice("aeio") + rng.choice("nrlv")
 
 
 def _surname(rng: random.Random) -> str:
@@ -550,21 +550,24 @@ def _city(rng: random.Random) -> str:
     return f"{rng.choice(_PLACE_PREFIX)} {name}" if rng.random() < 0.25 else name
 
 
-def _entity(entity_type: str, rng: random.Random) -> str:
-    """One invented name of ``entity_type`` (space-separated tokens)."""
+def _entity(entity_type: str, rng: random.Random, dataset: str) -> str:
+    """One invented name of ``entity_type`` (space-separated tokens) for ``dataset``."""
     if entity_type == "PERSON":
         return f"{rng.choice(_FIRST)} {_surname(rng)}"
     if entity_type == "CITY":
         return _city(rng)
     if entity_type == "ORG":
-        if rng.random() < 0.35:
+        # biographies: employers and also clubs, parties, societies (for member_of); commerce: firms
+        if dataset == IN_DOMAIN and rng.random() < 0.35:
             return f"{_root(rng).capitalize()} {rng.choice(_SOCIETY_END)}"
         return f"{_surname(rng)} {rng.choice(_COMPANY_END)}"
     if entity_type == "UNIVERSITY":
         kind = rng.randrange(3)
         if kind == 0:
             return f"University of {_city(rng)}"
-        return f"{_surname(rng)} College" if kind == 1 else f"{_root(rng).capitalize()} Institute of Technology"
+        if kind == 1:
+            return f"{_surname(rng)} College"
+        return f"{_root(rng).capitalize()} Institute of Technology"
     if entity_type == "AWARD":
         if rng.random() < 0.5:
             return f"{_surname(rng)} Prize for {rng.choice(_AWARD_FIELD)}"
@@ -573,7 +576,8 @@ def _entity(entity_type: str, rng: random.Random) -> str:
         year = str(rng.randrange(1890, 2021))
         return f"{rng.choice(_MONTHS)} {year}" if rng.random() < 0.4 else year
     if entity_type == "PRODUCT":
-        return f"{_root(rng).capitalize()} {rng.choice(('X', 'Pro', 'One', 'Mini', str(rng.randrange(2, 900))))}"
+        model = rng.choice(("X", "Pro", "One", "Mini", str(rng.randrange(2, 900))))
+        return f"{_root(rng).capitalize()} {model}"
     if entity_type == "SUBSTANCE":
         name = _root(rng).lower() + rng.choice(_SUBSTANCE_END)
         return f"{name[:-1]}ic acid" if rng.random() < 0.2 else name
@@ -602,7 +606,7 @@ def _entity_pools(dataset: str, rng: random.Random) -> dict[str, tuple[tuple[str
     pools: dict[str, tuple[tuple[str, ...], ...]] = {}
     for entity_type in sorted(types):  # sorted: set order must not reach the RNG
         size = _POOL_SIZE.get(entity_type, _DEFAULT_POOL_SIZE)
-        names = dict.fromkeys(_entity(entity_type, rng) for _ in range(size))  # dedupe, keep order
+        names = dict.fromkeys(_entity(entity_type, rng, dataset) for _ in range(size))  # dedupe, keep order
         pools[entity_type] = tuple(tuple(name.split()) for name in names)
     return pools
 
@@ -651,7 +655,8 @@ class _Renderer:
             self._emit(_parse(self.rng.choice(prefixes)), sentence, {}, used)
         start = len(sentence.tokens)
         self._emit(_parse(template), sentence, {"h": head, "t": tail}, used)
-        if start and sentence.tokens[start][0].isupper() and start not in {s for s, _ in sentence.spans.values()}:
+        argument_starts = {span_start for span_start, _ in sentence.spans.values()}
+        if start and sentence.tokens[start][0].isupper() and start not in argument_starts:
             # a literal sentence opener after a prefix clause is no longer sentence-initial
             sentence.tokens[start] = sentence.tokens[start].lower()
         if _FRAME_PROBABILITY / 2 <= frame_roll < _FRAME_PROBABILITY and sentence.tokens[-1] == ".":
@@ -706,8 +711,8 @@ def _zipf_counts(total: int, n_classes: int) -> list[int]:
     """Split ``total`` into ``n_classes`` counts proportional to ``1 / rank**ZIPF_EXPONENT``."""
     weights = [1.0 / rank**ZIPF_EXPONENT for rank in range(1, n_classes + 1)]
     scale = total / sum(weights)
-    counts = [max(1, int(w * scale)) for w in weights]
-    # largest remainders get the leftover (exact, deterministic: no sampling noise in class sizes)
+    counts = [int(w * scale) for w in weights]
+    # Largest remainders get the leftover: exact and deterministic, no sampling noise in class sizes.
     order = sorted(range(n_classes), key=lambda i: -(weights[i] * scale - int(weights[i] * scale)))
     for i in order[: total - sum(counts)]:
         counts[i] += 1
@@ -736,7 +741,9 @@ def _render_negative(renderer: _Renderer, dataset: str, weights: Sequence[float]
                 role, span = rng.choice(options)
                 head = span if role == "h" else sentence.spans["h"]
                 tail = span if role == "t" else sentence.spans["t"]
-                return _Draft(tuple(sentence.tokens), head, tail, spec.head_type, spec.tail_type, NEGATIVE_LABEL)
+                return _Draft(
+                    tuple(sentence.tokens), head, tail, spec.head_type, spec.tail_type, NEGATIVE_LABEL
+                )
     reversible = [spec for spec in specs if spec.name in _REVERSIBLE]
     if roll < _DISTRACTOR_NEGATIVES + _REVERSED_NEGATIVES and reversible:
         spec = rng.choice(reversible)
@@ -754,7 +761,8 @@ def _split_drafts(renderer: _Renderer, dataset: str, size: int) -> list[_Draft]:
     n_negative = round(size * NEGATIVE_SHARE[dataset])
     counts = _zipf_counts(size - n_negative, len(specs))
     weights = [float(c) for c in counts]
-    drafts = [_render_positive(renderer, spec) for spec, count in zip(specs, counts) for _ in range(count)]
+    drafts = [_render_positive(renderer, spec)
+              for spec, count in zip(specs, counts, strict=True) for _ in range(count)]
     drafts += [_render_negative(renderer, dataset, weights) for _ in range(n_negative)]
     renderer.rng.shuffle(drafts)
     return drafts
@@ -794,7 +802,7 @@ def _generate_domain(dataset: str, seed: int) -> tuple[tuple[str, tuple[Record, 
                 head_type=d.head_type,
                 tail_type=d.tail_type,
             )
-            for i, (d, label) in enumerate(zip(drafts, final_labels))
+            for i, (d, label) in enumerate(zip(drafts, final_labels, strict=True))
         )
         splits.append((split, records))
     return tuple(splits)
