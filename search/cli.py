@@ -58,7 +58,9 @@ def _size(value: str) -> float | int:
     try:
         return int(value) if value.strip().isdigit() else float(value)
     except ValueError:
-        raise UserError(f"in-domain size must be a fraction like 0.1 or a count like 3000, got {value!r}") from None
+        raise UserError(
+            f"in-domain size must be a fraction like 0.1 or a count like 3000, got {value!r}"
+        ) from None
 
 
 def _load(args: argparse.Namespace, name_or_path: str | None = None) -> RelationDataset:
@@ -73,10 +75,16 @@ def _load(args: argparse.Namespace, name_or_path: str | None = None) -> Relation
 
 
 def _print_table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> None:
-    cells = [list(map(str, header))] + [[f"{c:,}" if isinstance(c, int) else str(c) for c in row] for row in rows]
+    cells = [list(map(str, header))] + [
+        [f"{c:,}" if isinstance(c, int) else str(c) for c in row] for row in rows
+    ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     for n, row in enumerate(cells):
-        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+        print(
+            "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
         if n == 0:
             print("  ".join("-" * w for w in widths))
 
@@ -89,14 +97,26 @@ def _print_summary(dataset: RelationDataset, summary: dict[str, Any]) -> None:
     rows = []
     for split, info in splits.items():
         length = info["length"]
-        rows.append([split, info["records"], info["labels"], f"{info['imbalance_ratio']:g}:1",
-                     f"{100 * info['negative_share']:.1f}%",
-                     f"{length['p50']:.0f}/{length['p90']:.0f}/{length['p99']:.0f}/{length['max']}"])
+        rows.append(
+            [
+                split,
+                info["records"],
+                info["labels"],
+                f"{info['imbalance_ratio']:g}:1",
+                f"{100 * info['negative_share']:.1f}%",
+                f"{length['p50']:.0f}/{length['p90']:.0f}/{length['p99']:.0f}/{length['max']}",
+            ]
+        )
     _print_table(rows, ["split", "records", "labels", "imbalance", "negative", "tokens p50/p90/p99/max"])
     print()
-    labels = sorted(dataset.labels, key=lambda label: (-sum(s["label_counts"].get(label, 0) for s in splits.values()), label))
-    _print_table([[label, *(s["label_counts"].get(label, 0) for s in splits.values())] for label in labels],
-                 ["label", *splits])
+    labels = sorted(
+        dataset.labels,
+        key=lambda label: (-sum(s["label_counts"].get(label, 0) for s in splits.values()), label),
+    )
+    _print_table(
+        [[label, *(s["label_counts"].get(label, 0) for s in splits.values())] for label in labels],
+        ["label", *splits],
+    )
     for split, problems in dataset.skipped.items():
         print(f"\nnote: {len(problems)} invalid record(s) of {split} skipped, e.g. {problems[0]}")
     for split in ("dev", "test"):
@@ -159,16 +179,38 @@ def _regime_rows(args: argparse.Namespace) -> list[list[Any]]:
             data = sample_regime(in_domain, regime, ood)
             counts = data.counts()
             train_labels = len(set(data.train["label"].to_pylist()))
-            rows.append([str(size), f"{ood_pct:g}", counts["train"],
-                         train_labels, counts["dev"], counts["test"], counts["ood_train"], counts["local_pretrain"],
-                         ",".join(data.carved) or "-"])
+            rows.append(
+                [
+                    str(size),
+                    f"{ood_pct:g}",
+                    counts["train"],
+                    train_labels,
+                    counts["dev"],
+                    counts["test"],
+                    counts["ood_train"],
+                    counts["local_pretrain"],
+                    ",".join(data.carved) or "-",
+                ]
+            )
     return rows
 
 
 def cmd_data_regimes(args: argparse.Namespace) -> int:
     rows = _regime_rows(args)
-    _print_table(rows, ["in_domain_size", "ood_pct", "train", "labels", "dev", "test", "ood_train",
-                        "local_pretrain", "carved"])
+    _print_table(
+        rows,
+        [
+            "in_domain_size",
+            "ood_pct",
+            "train",
+            "labels",
+            "dev",
+            "test",
+            "ood_train",
+            "local_pretrain",
+            "carved",
+        ],
+    )
     return 0
 
 
@@ -179,8 +221,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _print_summary(dataset, summarise(dataset))
         print()
     print("Data regimes (seed 0): nested, stratified subsets of the in-domain train set")
-    regimes = argparse.Namespace(dataset="synthetic", ood="synthetic_ood", sizes="0.1,0.5,1.0",
-                                 ood_pct="10,50,100", local_pct=10.0, seed=0)
+    regimes = argparse.Namespace(
+        dataset="synthetic",
+        ood="synthetic_ood",
+        sizes="0.1,0.5,1.0",
+        ood_pct="10,50,100",
+        local_pct=10.0,
+        seed=0,
+    )
     cmd_data_regimes(regimes)
     return 0
 
@@ -198,7 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     def dataset_arguments(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("dataset", help="a dataset name (see `resweep data list`), a folder or a file")
         sub.add_argument("--format", choices=FORMATS.names(), help="file format (default: detected)")
-        sub.add_argument("--root", help="folder holding a named dataset's files (default: the download cache)")
+        sub.add_argument(
+            "--root", help="folder holding a named dataset's files (default: the download cache)"
+        )
         sub.add_argument("--split", help="split of a single file (default: from its name, else train)")
         sub.add_argument("--labels", help="label set file (JSON list/object keys, or one per line)")
 

@@ -53,7 +53,7 @@ class Registry(Generic[T]):
             module, _, attribute = entry.partition(":")
             entry = getattr(importlib.import_module(module), attribute)
             self._entries[name] = entry
-        return entry  # type: ignore[return-value]
+        return entry
 
     def names(self) -> list[str]:
         return list(self._entries)

@@ -21,7 +21,9 @@ def test_info_on_the_synthetic_corpus(capsys: pytest.CaptureFixture[str]) -> Non
     assert "train    3,000" in out and "no dev split" in out
 
 
-def test_info_json_is_machine_readable(fixtures: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_info_json_is_machine_readable(
+    fixtures: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     shutil.copy(fixtures / "semeval_train.txt", tmp_path / "train.txt")
     shutil.copy(fixtures / "semeval_test.txt", tmp_path / "test.txt")
     assert main(["data", "info", str(tmp_path), "--json"]) == 0
@@ -41,13 +43,32 @@ def test_validate_ok(fixtures: Path, capsys: pytest.CaptureFixture[str]) -> None
 def test_list_shows_every_named_dataset(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["data", "list"]) == 0
     out = capsys.readouterr().out
-    for name in ("semeval2010_task8", "fewrel_wiki", "fewrel_pubmed", "kbp37", "chemprot", "scierc", "synthetic"):
+    for name in (
+        "semeval2010_task8",
+        "fewrel_wiki",
+        "fewrel_pubmed",
+        "kbp37",
+        "chemprot",
+        "scierc",
+        "synthetic",
+    ):
         assert name in out
 
 
 def test_regimes_table(capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["data", "regimes", "synthetic", "--ood", "synthetic_ood", "--sizes", "0.1,500", "--ood-pct", "10",
-            "--local-pct", "50"]
+    args = [
+        "data",
+        "regimes",
+        "synthetic",
+        "--ood",
+        "synthetic_ood",
+        "--sizes",
+        "0.1,500",
+        "--ood-pct",
+        "10",
+        "--local-pct",
+        "50",
+    ]
     assert main(args) == 0
     rows = [line.split() for line in capsys.readouterr().out.splitlines()[2:]]
     # size, ood_pct, train, labels, dev, test, ood_train, local_pretrain, carved
@@ -60,7 +81,10 @@ def test_regimes_table(capsys: pytest.CaptureFixture[str]) -> None:
 def test_bad_regime_argument_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["data", "regimes", "synthetic", "--sizes", "1.5"]) == 1
     err = capsys.readouterr().err
-    assert err.strip() == "resweep: error: in_domain_size 1.5 as a fraction must be in (0, 1] (use an int for a count)"
+    assert (
+        err.strip()
+        == "resweep: error: in_domain_size 1.5 as a fraction must be in (0, 1] (use an int for a count)"
+    )
     assert main(["data", "regimes", "synthetic", "--sizes", "lots"]) == 1
     assert "must be a fraction like 0.1 or a count like 3000" in capsys.readouterr().err
 
@@ -75,10 +99,17 @@ def test_demo_shows_both_domains_and_the_regimes(capsys: pytest.CaptureFixture[s
 def test_console_script_exit_codes(tmp_path: Path) -> None:
     bad = tmp_path / "train.jsonl"
     bad.write_text('{"tokens": ["a"], "head": [0, 1], "tail": [0, 1], "label": "x"}\n')
-    done = subprocess.run([sys.executable, "-m", "search.cli", "data", "info", str(bad)],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "search.cli", "data", "info", str(bad)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 1
-    assert done.stderr.strip().startswith(f"resweep: error: {bad}:1: record 'train-1': head span [0, 1) and tail")
-    usage = subprocess.run([sys.executable, "-m", "search.cli", "data", "nonsense"],
-                           capture_output=True, text=True, check=False)
+    assert done.stderr.strip().startswith(
+        f"resweep: error: {bad}:1: record 'train-1': head span [0, 1) and tail"
+    )
+    usage = subprocess.run(
+        [sys.executable, "-m", "search.cli", "data", "nonsense"], capture_output=True, text=True, check=False
+    )
     assert usage.returncode == 2 and "invalid choice" in usage.stderr

@@ -16,11 +16,19 @@ from trainables.data.datasets import DATASETS, DatasetSpec, RemoteFile, fetch_da
 from trainables.data.errors import DataError
 from trainables.registry import UnknownNameError
 
-REQUIRED_NAMES = {"semeval2010_task8", "fewrel_wiki", "fewrel_pubmed", "kbp37", "chemprot", "scierc", "synthetic"}
+REQUIRED_NAMES = {
+    "semeval2010_task8",
+    "fewrel_wiki",
+    "fewrel_pubmed",
+    "kbp37",
+    "chemprot",
+    "scierc",
+    "synthetic",
+}
 
 
 def test_registry_has_the_named_datasets_with_checksums() -> None:
-    assert REQUIRED_NAMES <= set(DATASETS.names())
+    assert set(DATASETS.names()) >= REQUIRED_NAMES
     for name in DATASETS:
         spec = DATASETS.get(name)
         if spec.generator is None:
@@ -49,7 +57,7 @@ class _Server:
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - the http.server API
+            def do_GET(self) -> None:
                 server.requests.append(self.path)
                 path = server.root / self.path.lstrip("/")
                 if not path.is_file():
@@ -90,7 +98,10 @@ def served_dataset(server: _Server, fixtures: Path, monkeypatch: pytest.MonkeyPa
     shutil.copy(fixtures / "semeval_test.txt", server.root / "TEST.TXT")
     files = {"train": "release/TRAIN.TXT", "test": "release/TEST.TXT"}
     remote = {
-        path: RemoteFile(f"{server.url}/{Path(path).name}", hashlib.sha256((server.root / Path(path).name).read_bytes()).hexdigest())
+        path: RemoteFile(
+            f"{server.url}/{Path(path).name}",
+            hashlib.sha256((server.root / Path(path).name).read_bytes()).hexdigest(),
+        )
         for path in files.values()
     }
     spec = DatasetSpec("local_semeval", "semeval", "test copy", files, frozenset({"Other"}), remote)
@@ -98,7 +109,9 @@ def served_dataset(server: _Server, fixtures: Path, monkeypatch: pytest.MonkeyPa
     return spec
 
 
-def test_fetch_downloads_verifies_and_loads(served_dataset: DatasetSpec, server: _Server, _isolated_cache: Path) -> None:
+def test_fetch_downloads_verifies_and_loads(
+    served_dataset: DatasetSpec, server: _Server, _isolated_cache: Path
+) -> None:
     folder = fetch_dataset(served_dataset.name)
     assert folder == _isolated_cache / "datasets" / "local_semeval"
     assert (folder / "release" / "TRAIN.TXT").read_bytes() == (server.root / "TRAIN.TXT").read_bytes()
@@ -110,24 +123,28 @@ def test_fetch_downloads_verifies_and_loads(served_dataset: DatasetSpec, server:
     assert len(server.requests) == count
 
 
-def test_checksum_mismatch_keeps_nothing(served_dataset: DatasetSpec, monkeypatch: pytest.MonkeyPatch, _isolated_cache: Path) -> None:
+def test_checksum_mismatch_keeps_nothing(
+    served_dataset: DatasetSpec, monkeypatch: pytest.MonkeyPatch, _isolated_cache: Path
+) -> None:
     bad = {path: replace(remote, sha256="0" * 64) for path, remote in served_dataset.remote.items()}
     monkeypatch.setitem(DATASETS._entries, served_dataset.name, replace(served_dataset, remote=bad))
-    with pytest.raises(DataError, match="checksum mismatch: got sha256 [0-9a-f]{64}, expected 0{64}"):
+    with pytest.raises(DataError, match=r"checksum mismatch: got sha256 [0-9a-f]{64}, expected 0{64}"):
         fetch_dataset(served_dataset.name)
     assert not [p for p in (_isolated_cache / "datasets").rglob("*") if p.is_file()]
 
 
-def test_truncated_download_keeps_nothing(served_dataset: DatasetSpec, server: _Server, _isolated_cache: Path) -> None:
+def test_truncated_download_keeps_nothing(
+    served_dataset: DatasetSpec, server: _Server, _isolated_cache: Path
+) -> None:
     server.truncate = True
-    with pytest.raises(DataError, match="download (ended early|failed)"):
+    with pytest.raises(DataError, match=r"download (ended early|failed)"):
         fetch_dataset(served_dataset.name)
     assert not [p for p in (_isolated_cache / "datasets").rglob("*") if p.is_file()]
 
 
 def test_missing_file_on_the_server(served_dataset: DatasetSpec, server: _Server) -> None:
     (server.root / "TEST.TXT").unlink()
-    with pytest.raises(DataError, match="TEST.TXT: download failed: Not Found"):
+    with pytest.raises(DataError, match=r"TEST\.TXT: download failed: Not Found"):
         fetch_dataset(served_dataset.name)
 
 
@@ -141,17 +158,23 @@ def test_a_folder_with_a_registered_layout_is_recognised(fixtures: Path, tmp_pat
     (release / "SemEval2010_task8_training").mkdir(parents=True)
     (release / "SemEval2010_task8_testing_keys").mkdir(parents=True)
     shutil.copy(fixtures / "semeval_train.txt", release / "SemEval2010_task8_training" / "TRAIN_FILE.TXT")
-    shutil.copy(fixtures / "semeval_test.txt", release / "SemEval2010_task8_testing_keys" / "TEST_FILE_FULL.TXT")
+    shutil.copy(
+        fixtures / "semeval_test.txt", release / "SemEval2010_task8_testing_keys" / "TEST_FILE_FULL.TXT"
+    )
     dataset = load_dataset(tmp_path / "copy")
     assert dataset.name == "semeval2010_task8" and dataset.negative_labels == frozenset({"Other"})
     assert load_dataset("semeval2010_task8", root=tmp_path / "copy")["train"].num_rows == 4
 
 
-def test_data_dir_environment_variable(fixtures: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_data_dir_environment_variable(
+    fixtures: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = tmp_path / "data" / "scierc"
     folder.mkdir(parents=True)
     for split in ("train", "dev", "test"):
-        (folder / f"{split}.txt").write_text('{"text": "The [[ parser ]] uses << features >> .", "label": "USED-FOR"}\n')
+        (folder / f"{split}.txt").write_text(
+            '{"text": "The [[ parser ]] uses << features >> .", "label": "USED-FOR"}\n'
+        )
     monkeypatch.setenv("RESWEEP_DATA_DIR", str(tmp_path / "data"))
     dataset = load_dataset("scierc")
     assert dataset.source == str(folder)

@@ -51,7 +51,9 @@ def test_every_format_parses_its_fixture_and_is_detected(name: str, fixtures: Pa
 
 
 def test_semeval_spans_labels_and_crlf(fixtures: Path) -> None:
-    records = table_to_records(parse_file(fixtures / "semeval_train.txt", "semeval", dataset="d", split="train"))
+    records = table_to_records(
+        parse_file(fixtures / "semeval_train.txt", "semeval", dataset="d", split="train")
+    )
     first = records[0]
     assert first.id == "1"
     assert first.head_text == "author" and first.tail_text == "disassembler"
@@ -59,7 +61,10 @@ def test_semeval_spans_labels_and_crlf(fixtures: Path) -> None:
     assert first.tokens[-1] == "." and "<e1>" not in first.tokens
     assert "Karen's" in records[1].tokens  # apostrophes stay inside words
     assert [r.label for r in records] == [
-        "Instrument-Agency(e2,e1)", "Entity-Destination(e2,e1)", "Product-Producer(e2,e1)", "Other",
+        "Instrument-Agency(e2,e1)",
+        "Entity-Destination(e2,e1)",
+        "Product-Producer(e2,e1)",
+        "Other",
     ]
 
 
@@ -71,7 +76,9 @@ def test_semeval_lf_and_crlf_give_the_same_records(fixtures: Path, tmp_path: Pat
 
 
 def test_tacred_inclusive_spans_types_and_ptb_brackets(fixtures: Path) -> None:
-    first, second = table_to_records(parse_file(fixtures / "tacred.json", "tacred", dataset="d", split="train"))
+    first, second = table_to_records(
+        parse_file(fixtures / "tacred.json", "tacred", dataset="d", split="train")
+    )
     assert first.tokens[:5] == ("Tom", "Smith", "(", "ACME", ")")
     assert (first.head_text, first.tail_text) == ("Tom Smith", "ACME")
     assert (first.head_type, first.tail_type) == ("PERSON", "ORGANIZATION")

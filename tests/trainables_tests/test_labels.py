@@ -9,8 +9,9 @@ from trainables.data.labels import LabelSpace
 
 
 def test_union_order_shared_and_ood_only() -> None:
-    space = LabelSpace.build(["works_for", "born_in", "None"], ["works_for", "Cause-Effect", "Other"],
-                             negative=["None", "Other"])
+    space = LabelSpace.build(
+        ["works_for", "born_in", "None"], ["works_for", "Cause-Effect", "Other"], negative=["None", "Other"]
+    )
     assert space.labels == ("None", "born_in", "works_for", "Cause-Effect", "Other")
     assert space.shared == ("works_for",)
     assert space.ood_only == ("Cause-Effect", "Other")

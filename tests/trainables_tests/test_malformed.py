@@ -35,19 +35,32 @@ CASES: dict[str, tuple[str, bytes, str, str]] = {
     ),
     "span outside the sentence": (
         "train.jsonl",
-        (json.dumps({"id": "a", "tokens": ["Ann", "runs", "ACME"], "head": [0, 1], "tail": [2, 3], "label": "x"})
-         + "\n"
-         + json.dumps({"id": "b", "tokens": ["Ann", "runs"], "head": [0, 1], "tail": [2, 4], "label": "x"})
-         + "\n").encode(),
+        (
+            json.dumps(
+                {"id": "a", "tokens": ["Ann", "runs", "ACME"], "head": [0, 1], "tail": [2, 3], "label": "x"}
+            )
+            + "\n"
+            + json.dumps({"id": "b", "tokens": ["Ann", "runs"], "head": [0, 1], "tail": [2, 4], "label": "x"})
+            + "\n"
+        ).encode(),
         "train.jsonl:2: record 'b'",
         "tail span [2, 4) is outside the sentence (2 tokens)",
     ),
     "overlapping head and tail": (
         "train.json",
-        json.dumps([
-            {"id": "o1", "token": ["New", "York", "City", "Hall"], "subj_start": 0, "subj_end": 2,
-             "obj_start": 2, "obj_end": 3, "relation": "located_in"},
-        ]).encode(),
+        json.dumps(
+            [
+                {
+                    "id": "o1",
+                    "token": ["New", "York", "City", "Hall"],
+                    "subj_start": 0,
+                    "subj_end": 2,
+                    "obj_start": 2,
+                    "obj_end": 3,
+                    "relation": "located_in",
+                },
+            ]
+        ).encode(),
         "train.json: record 'o1'",
         "head span [0, 3) and tail span [2, 4) overlap",
     ),
@@ -114,8 +127,11 @@ def test_cli_validate_reports_the_problem_and_exits_non_zero(
 def test_unknown_label_in_a_split(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "train.txt").write_text(GOOD_SEMEVAL)
     (tmp_path / "test.txt").write_text(_semeval(("9", "A <e1>cat</e1> on a <e2>mat</e2>.", "Cat-Mat(e1,e2)")))
-    with pytest.raises(DataError, match=r"test\.txt: record '9': label 'Cat-Mat\(e1,e2\)' in the test split "
-                                        r"does not occur in train"):
+    with pytest.raises(
+        DataError,
+        match=r"test\.txt: record '9': label 'Cat-Mat\(e1,e2\)' in the test split "
+        r"does not occur in train",
+    ):
         load_dataset(tmp_path)
     assert main(["data", "info", str(tmp_path)]) == 1
     assert "does not occur in train" in capsys.readouterr().err
@@ -129,13 +145,20 @@ def test_unknown_label_in_a_split(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "does not occur in the declared label set" in capsys.readouterr().err
 
 
-def test_validate_lists_every_problem_not_only_the_first(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_lists_every_problem_not_only_the_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "train.txt"
-    path.write_text(_semeval(("1", "A <e1>b</e1> c", "X"), ("2", "ok <e1>b</e1> <e2>c</e2>", "X"),
-                             ("3", "<e2>b</e2> c", "X")))
+    path.write_text(
+        _semeval(
+            ("1", "A <e1>b</e1> c", "X"), ("2", "ok <e1>b</e1> <e2>c</e2>", "X"), ("3", "<e2>b</e2> c", "X")
+        )
+    )
     assert main(["data", "validate", str(path)]) == 1
     err = capsys.readouterr().err
-    assert "train.txt:1: record '1'" in err and "train.txt:9: record '3'" in err and "2 problem(s) found" in err
+    assert (
+        "train.txt:1: record '1'" in err and "train.txt:9: record '3'" in err and "2 problem(s) found" in err
+    )
 
 
 def test_skip_policy_leaves_bad_records_out_and_reports_them(tmp_path: Path) -> None:
@@ -149,7 +172,9 @@ def test_skip_policy_leaves_bad_records_out_and_reports_them(tmp_path: Path) -> 
         load_dataset(path)
 
 
-def test_unknown_format_and_missing_path_are_clear(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_format_and_missing_path_are_clear(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     odd = tmp_path / "notes.txt"
     odd.write_text("just some prose\n")
     assert main(["data", "info", str(odd)]) == 1

@@ -26,8 +26,26 @@ VOCAB = Path(__file__).parent / "fixtures" / "vocab.txt"
 STYLES = MARKER_STYLES.names()
 # 20 distinct in-vocabulary words, so a test can tell which context survived truncation
 FILLER = [
-    "the", "quick", "brown", "fox", "jumps", "over", "lazy", "dog", "very", "long",
-    "sentence", "with", "many", "words", "here", "there", "some", "more", "text", "filler",
+    "the",
+    "quick",
+    "brown",
+    "fox",
+    "jumps",
+    "over",
+    "lazy",
+    "dog",
+    "very",
+    "long",
+    "sentence",
+    "with",
+    "many",
+    "words",
+    "here",
+    "there",
+    "some",
+    "more",
+    "text",
+    "filler",
 ]
 
 
@@ -47,12 +65,27 @@ def tokenizer():
     return make_tokenizer()
 
 
-def record(tokens: str | list[str], head: tuple[int, int], tail: tuple[int, int],
-           head_type: str | None = None, tail_type: str | None = None) -> Record:
+def record(
+    tokens: str | list[str],
+    head: tuple[int, int],
+    tail: tuple[int, int],
+    head_type: str | None = None,
+    tail_type: str | None = None,
+) -> Record:
     words = tuple(tokens.split() if isinstance(tokens, str) else tokens)
-    return Record(id="r", tokens=words, head_start=head[0], head_end=head[1], tail_start=tail[0],
-                  tail_end=tail[1], label="rel", dataset="test", split="train", head_type=head_type,
-                  tail_type=tail_type)
+    return Record(
+        id="r",
+        tokens=words,
+        head_start=head[0],
+        head_end=head[1],
+        tail_start=tail[0],
+        tail_end=tail[1],
+        label="rel",
+        dataset="test",
+        split="train",
+        head_type=head_type,
+        tail_type=tail_type,
+    )
 
 
 # Head (a typed PERSON) before tail (ORGANIZATION); "Smithson" is two wordpieces.
@@ -94,8 +127,10 @@ def check_pair(pair: EncodedPair, rec: Record, tokenizer, style: str, max_length
     assert ids[0] == tokenizer.cls_token_id and ids[-1] == tokenizer.sep_token_id
     assert ids[pair.head_marker] == head_open
     assert ids[pair.tail_marker] == tail_open
-    for marker, (start, end), close, text in ((pair.head_marker, pair.head_span, head_close, rec.head_text),
-                                              (pair.tail_marker, pair.tail_span, tail_close, rec.tail_text)):
+    for marker, (start, end), close, text in (
+        (pair.head_marker, pair.head_span, head_close, rec.head_text),
+        (pair.tail_marker, pair.tail_span, tail_close, rec.tail_text),
+    ):
         assert marker < start < end  # after its start marker (and type words), never empty
         assert ids[end] == close  # the mention runs up to its end marker
         mention_ids = tokenizer(text.split(), is_split_into_words=True, add_special_tokens=False)["input_ids"]
@@ -136,9 +171,14 @@ def test_marked_indices(style, rec):
     assert words[slice(*marked.tail_span)] == rec.tokens[rec.tail_start : rec.tail_end]
     assert marked.head_span[1] == marked.head_end_marker and marked.tail_span[1] == marked.tail_end_marker
     # outside the marked entities the sentence is unchanged
-    outside = [w for i, w in enumerate(words)
-               if not (marked.head_marker <= i <= marked.head_end_marker
-                       or marked.tail_marker <= i <= marked.tail_end_marker)]
+    outside = [
+        w
+        for i, w in enumerate(words)
+        if not (
+            marked.head_marker <= i <= marked.head_end_marker
+            or marked.tail_marker <= i <= marked.tail_end_marker
+        )
+    ]
     entity_tokens = set(range(rec.head_start, rec.head_end)) | set(range(rec.tail_start, rec.tail_end))
     assert outside == [w for i, w in enumerate(rec.tokens) if i not in entity_tokens]
 
@@ -326,8 +366,11 @@ def test_longer_mention_is_trimmed_after_the_middle(tokenizer):
 
 @pytest.mark.parametrize("head_first", [True, False])
 def test_equal_mentions_trim_the_later_one(tokenizer, head_first):
-    rec = (record("John Smith founded Mary Jones", (0, 2), (3, 5)) if head_first
-           else record("John Smith founded Mary Jones", (3, 5), (0, 2)))
+    rec = (
+        record("John Smith founded Mary Jones", (0, 2), (3, 5))
+        if head_first
+        else record("John Smith founded Mary Jones", (3, 5), (0, 2))
+    )
     pair = encode(rec, tokenizer, "rbert", max_length=9)
     expected = "[CLS] $ john smith $ # mary # [SEP]" if head_first else "[CLS] # john smith # $ mary $ [SEP]"
     assert tokens_of(tokenizer, pair) == expected
@@ -362,6 +405,8 @@ def test_unknown_style_lists_valid_names(tokenizer):
 
 
 def test_import_does_not_load_transformers():
-    code = "import sys, trainables.data.markers; assert 'transformers' not in sys.modules; " \
-           "assert 'torch' not in sys.modules"
+    code = (
+        "import sys, trainables.data.markers; assert 'transformers' not in sys.modules; "
+        "assert 'torch' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])

@@ -14,12 +14,16 @@ from trainables.data.records import Record, records_to_table
 from trainables.data.regimes import Regime, resolve_size, sample_regime, stratified_order
 
 
-def make_dataset(class_sizes: list[int], *, name: str = "d", test: bool = False, dev: bool = False) -> RelationDataset:
+def make_dataset(
+    class_sizes: list[int], *, name: str = "d", test: bool = False, dev: bool = False
+) -> RelationDataset:
     def records(split: str, sizes: list[int]) -> list[Record]:
         out = []
         for c, size in enumerate(sizes):
             for i in range(size):
-                out.append(Record(f"{name}-{split}-{c}-{i}", ("a", "b", "c"), 0, 1, 2, 3, f"L{c}", name, split))
+                out.append(
+                    Record(f"{name}-{split}-{c}-{i}", ("a", "b", "c"), 0, 1, 2, 3, f"L{c}", name, split)
+                )
         return out
 
     splits = {"train": records_to_table(records("train", class_sizes))}
@@ -70,7 +74,9 @@ def test_subsets_are_stratified(sizes: list[int], fraction: float, seed: int) ->
 
 @settings(max_examples=40, deadline=None)
 @given(class_sizes, fractions, seeds)
-def test_same_seed_same_subsets_and_carved_splits_are_disjoint(sizes: list[int], fraction: float, seed: int) -> None:
+def test_same_seed_same_subsets_and_carved_splits_are_disjoint(
+    sizes: list[int], fraction: float, seed: int
+) -> None:
     dataset = make_dataset(sizes)  # no dev, no test: both are carved
     first = sample_regime(dataset, Regime(fraction, seed=seed))
     again = sample_regime(dataset, Regime(fraction, seed=seed))
@@ -93,7 +99,9 @@ def test_carved_test_is_fixed_across_seeds_and_dev_varies_with_seed() -> None:
 
 def test_different_seeds_give_different_subsets() -> None:
     dataset = make_dataset([50, 50, 50], test=True)
-    assert ids(sample_regime(dataset, Regime(0.2, seed=0)).train) != ids(sample_regime(dataset, Regime(0.2, seed=1)).train)
+    assert ids(sample_regime(dataset, Regime(0.2, seed=0)).train) != ids(
+        sample_regime(dataset, Regime(0.2, seed=1)).train
+    )
 
 
 @settings(max_examples=40, deadline=None)
@@ -116,7 +124,10 @@ def test_counts_and_fractions() -> None:
     assert sample_regime(dataset, Regime(25, seed=0)).train.num_rows == 25
     assert sample_regime(dataset, Regime(0.1, seed=0)).train.num_rows == 10
     assert sample_regime(dataset, Regime(1.0, seed=0)).train.num_rows == 100
-    assert sample_regime(dataset, Regime(0.5, local_in_domain_pretrain_pct=10, seed=0)).local_pretrain.num_rows == 5
+    assert (
+        sample_regime(dataset, Regime(0.5, local_in_domain_pretrain_pct=10, seed=0)).local_pretrain.num_rows
+        == 5
+    )
     with pytest.raises(ValueError, match="exceeds the 100 in-domain training sentences"):
         sample_regime(dataset, Regime(3000, seed=0))
     assert resolve_size(0.001, 100) == 1  # a fraction never rounds to nothing

@@ -46,10 +46,15 @@ def _marked(record: Record) -> str:
     tokens = list(record.tokens)
     # Insert right to left so earlier offsets stay valid; at a shared offset the opening marker goes
     # in first so that a closing one ends up before it ("</e1> <e2>").
-    inserts = [(record.head_end, "</e1>"), (record.tail_end, "</e2>"),
-               (record.head_start, "<e1>"), (record.tail_start, "<e2>")]
-    for position, marker in sorted(inserts, key=lambda item: (item[0], not item[1].startswith("</")),
-                                   reverse=True):
+    inserts = [
+        (record.head_end, "</e1>"),
+        (record.tail_end, "</e2>"),
+        (record.head_start, "<e1>"),
+        (record.tail_start, "<e2>"),
+    ]
+    for position, marker in sorted(
+        inserts, key=lambda item: (item[0], not item[1].startswith("</")), reverse=True
+    ):
         tokens.insert(position, marker)
     return " ".join(tokens)
 
@@ -96,8 +101,9 @@ def test_same_records_in_another_process() -> None:
         "print(hashlib.sha256(repr([(x.tokens,x.head,x.tail,x.label) for x in r]).encode()).hexdigest())"
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(REPO)}
-    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO, capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=REPO, capture_output=True, text=True, check=True
+    )
     records = generate(OUT_OF_DOMAIN, 0)["test"]
     local = hashlib.sha256(repr([(x.tokens, x.head, x.tail, x.label) for x in records]).encode()).hexdigest()
     assert out.stdout.strip() == local
@@ -151,8 +157,12 @@ def test_entity_types_are_filled_and_match_the_relation(dataset: str) -> None:
     for records in generate(dataset).values():
         assert all(r.head_type and r.tail_type for r in records)
         # only noisy labels can disagree with the relation's argument types
-        mismatched = [r for r in records if r.label in specs
-                      and (r.head_type, r.tail_type) != (specs[r.label].head_type, specs[r.label].tail_type)]
+        mismatched = [
+            r
+            for r in records
+            if r.label in specs
+            and (r.head_type, r.tail_type) != (specs[r.label].head_type, specs[r.label].tail_type)
+        ]
         assert 0 < len(mismatched) <= LABEL_NOISE * len(records)
     train = generate(dataset)["train"]
     types = {r.head_type for r in train} | {r.tail_type for r in train}
@@ -206,6 +216,7 @@ def test_negatives_are_not_separable_by_types_or_entity_count(dataset: str) -> N
     positive_types = {(s.head_type, s.tail_type) for s in DOMAINS[dataset]}
     negatives = [r for r in train if r.label == NEGATIVE_LABEL]
     assert sum((r.head_type, r.tail_type) in positive_types for r in negatives) >= 0.9 * len(negatives)
+
     # distractors: many sentences have capitalised words outside the marked pair (extra names)
     def has_extra_name(r: Record) -> bool:
         outside = set(range(len(r.tokens))) - set(range(*r.head)) - set(range(*r.tail)) - {0}

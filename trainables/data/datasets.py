@@ -9,6 +9,7 @@ download folder ``<cache dir>/datasets/<name>`` that ``resweep data fetch`` fill
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import tempfile
 import urllib.error
@@ -92,9 +93,9 @@ def _semeval_files() -> tuple[dict[str, str], dict[str, RemoteFile]]:
     return files, {path: RemoteFile(f"{repo}/{path}", digests[split]) for split, path in files.items()}
 
 
-def _simple(repo: str, commit: str, folder: str, digests: Mapping[str, str], names: Mapping[str, str]) -> tuple[
-    dict[str, str], dict[str, RemoteFile]
-]:
+def _simple(
+    repo: str, commit: str, folder: str, digests: Mapping[str, str], names: Mapping[str, str]
+) -> tuple[dict[str, str], dict[str, RemoteFile]]:
     files = {split: names[split] for split in digests}
     prefix = f"{folder}/" if folder else ""
     remote = {
@@ -117,16 +118,31 @@ _register(
     )
 )
 for _name, _file, _digest, _what in (
-    ("fewrel_wiki", "val_wiki.json", "76bb44c2485b6faed358a3ce040eadafcc8a8835245cd7e6afc1bef672d4a0bf",
-     "FewRel 1.0 validation set: 16 Wikidata relations x 700 (Wikipedia)"),
-    ("fewrel_pubmed", "val_pubmed.json", "fc0f13b534f6664fe0d8aec231d7590313bc6510d00dbc1b6746147f6a2b46e6",
-     "FewRel 2.0 domain-adaptation set: 10 UMLS relations x 100 (PubMed)"),
+    (
+        "fewrel_wiki",
+        "val_wiki.json",
+        "76bb44c2485b6faed358a3ce040eadafcc8a8835245cd7e6afc1bef672d4a0bf",
+        "FewRel 1.0 validation set: 16 Wikidata relations x 700 (Wikipedia)",
+    ),
+    (
+        "fewrel_pubmed",
+        "val_pubmed.json",
+        "fc0f13b534f6664fe0d8aec231d7590313bc6510d00dbc1b6746147f6a2b46e6",
+        "FewRel 2.0 domain-adaptation set: 10 UMLS relations x 100 (PubMed)",
+    ),
 ):
-    _files, _remote = _simple(
-        "thunlp/FewRel", _COMMIT_FEWREL, "data", {"train": _digest}, {"train": _file}
+    _files, _remote = _simple("thunlp/FewRel", _COMMIT_FEWREL, "data", {"train": _digest}, {"train": _file})
+    _register(
+        DatasetSpec(
+            _name,
+            "fewrel",
+            _what + "; one split, test is carved from it",
+            _files,
+            frozenset(),
+            _remote,
+            "MIT (thunlp/FewRel)",
+        )
     )
-    _register(DatasetSpec(_name, "fewrel", _what + "; one split, test is carved from it", _files,
-                          frozenset(), _remote, "MIT (thunlp/FewRel)"))
 
 _files, _remote = _simple(
     "zhangdongxu/kbp37",
@@ -139,9 +155,19 @@ _files, _remote = _simple(
     },
     {"train": "original/train.txt", "dev": "original/dev.txt", "test": "original/test.txt"},
 )
-_register(DatasetSpec("kbp37", "semeval", "KBP37: 18 person/organisation relations x 2 directions + no_relation "
-                      "(the release has 146 records with an empty entity; they are skipped and reported)",
-                      _files, frozenset({"no_relation"}), _remote, "none stated; research use", on_invalid="skip"))
+_register(
+    DatasetSpec(
+        "kbp37",
+        "semeval",
+        "KBP37: 18 person/organisation relations x 2 directions + no_relation "
+        "(the release has 146 records with an empty entity; they are skipped and reported)",
+        _files,
+        frozenset({"no_relation"}),
+        _remote,
+        "none stated; research use",
+        on_invalid="skip",
+    )
+)
 
 for _name, _folder, _layout, _digests, _what, _license in (
     (
@@ -184,12 +210,26 @@ def _synthetic(dataset: str) -> Callable[[int], Mapping[str, list[Record]]]:
     return generate
 
 
-_register(DatasetSpec("synthetic", "generated", "SYNTHETIC biographies corpus (in-domain part of the "
-                      "built-in two-domain corpus)", negative_labels=frozenset({"no_relation"}),
-                      license="generated", generator=_synthetic("synthetic")))
-_register(DatasetSpec("synthetic_ood", "generated", "SYNTHETIC commerce/science corpus (out-of-domain part "
-                      "of the built-in two-domain corpus)", negative_labels=frozenset({"no_relation"}),
-                      license="generated", generator=_synthetic("synthetic_ood")))
+_register(
+    DatasetSpec(
+        "synthetic",
+        "generated",
+        "SYNTHETIC biographies corpus (in-domain part of the built-in two-domain corpus)",
+        negative_labels=frozenset({"no_relation"}),
+        license="generated",
+        generator=_synthetic("synthetic"),
+    )
+)
+_register(
+    DatasetSpec(
+        "synthetic_ood",
+        "generated",
+        "SYNTHETIC commerce/science corpus (out-of-domain part of the built-in two-domain corpus)",
+        negative_labels=frozenset({"no_relation"}),
+        license="generated",
+        generator=_synthetic("synthetic_ood"),
+    )
+)
 
 
 @dataclass
@@ -212,7 +252,9 @@ class RelationDataset:
         try:
             return self.splits[split]
         except KeyError:
-            raise KeyError(f"dataset {self.name!r} has no {split!r} split (has: {', '.join(self.splits)})") from None
+            raise KeyError(
+                f"dataset {self.name!r} has no {split!r} split (has: {', '.join(self.splits)})"
+            ) from None
 
     @cached_property
     def labels(self) -> list[str]:
@@ -259,7 +301,9 @@ def _match_registered_layout(folder: Path) -> DatasetSpec | None:
         spec = DATASETS.get(name)
         if not spec.files or not all((folder / path).is_file() for path in spec.files.values()):
             continue
-        distinctive = any("/" in path or normalise_split(Path(path).stem) is None for path in spec.files.values())
+        distinctive = any(
+            "/" in path or normalise_split(Path(path).stem) is None for path in spec.files.values()
+        )
         if distinctive or folder.name == spec.name:
             return spec
         if spec.remote and all(
@@ -280,6 +324,12 @@ def _split_files_in(folder: Path) -> dict[str, Path]:
             raise DataError.at(folder, f"two files for split {split!r}: {found[split].name} and {path.name}")
         found[split] = path
     return found
+
+
+def _split_from_file_name(path: Path) -> str:
+    """``dev_wiki.json`` -> dev, ``TEST_FILE_FULL.TXT`` -> test, anything else -> train."""
+    parts = path.name.split(".")[0].lower().replace("-", "_").split("_")
+    return next((s for s in map(normalise_split, parts) if s is not None), "train")
 
 
 def _check_label_sets(dataset: RelationDataset, declared: frozenset[str] | None) -> None:
@@ -358,22 +408,18 @@ def _resolve(
                 "or pass its folder (--root, or $RESWEEP_DATA_DIR)",
             )
         files = {s: folder / p for s, p in spec.files.items()}
-        return _Source(spec.name, str(folder), files, format or spec.format, spec.negative_labels,
-                       spec.on_invalid, spec)
+        return _Source(
+            spec.name, str(folder), files, format or spec.format, spec.negative_labels, spec.on_invalid, spec
+        )
     if path.is_dir():
         files = _split_files_in(path)
         if not files:
             raise DataError.at(path, "no train/dev/test files in this folder and not a known dataset layout")
     else:
-        guessed = normalise_split(split) if split else None
-        if split and guessed is None:
+        given = normalise_split(split) if split else None
+        if split and given is None:
             raise DataError.at(path, f"unknown split {split!r} (use train, dev or test)")
-        stem = path.name.split(".")[0].lower()
-        guessed = guessed or next(
-            (normalise_split(part) for part in stem.replace("-", "_").split("_") if normalise_split(part)),
-            "train",
-        )
-        files = {guessed: path}
+        files = {given or _split_from_file_name(path): path}
     name = path.stem if path.is_file() else path.name
     return _Source(name, str(path), files, format, None, "error", None)
 
@@ -436,13 +482,17 @@ def validate_dataset(
     problems: list[Problem] = []
     for file_split, file in source.files.items():
         try:
-            parse_file(file, source.format or detect_format(file), dataset=source.name, split=file_split, cache=False)
+            parse_file(
+                file, source.format or detect_format(file), dataset=source.name, split=file_split, cache=False
+            )
         except DataError as err:
             problems.extend(err.problems)
     if problems:
         return None, problems
     try:
-        return load_dataset(name_or_path, format=format, root=root, split=split, labels=labels, cache=False), []
+        return load_dataset(
+            name_or_path, format=format, root=root, split=split, labels=labels, cache=False
+        ), []
     except DataError as err:
         return None, err.problems
 
@@ -451,8 +501,14 @@ def _load_files(source: _Source, cache: bool, on_invalid: str) -> RelationDatase
     tables: dict[str, list[pa.Table]] = {}
     skipped: dict[str, list[str]] = {}
     for split, file in source.files.items():
-        table = parse_file(file, source.format or detect_format(file), dataset=source.name, split=split,
-                           cache=cache, on_invalid=on_invalid)
+        table = parse_file(
+            file,
+            source.format or detect_format(file),
+            dataset=source.name,
+            split=split,
+            cache=cache,
+            on_invalid=on_invalid,
+        )
         if problems := skipped_problems(table):
             skipped[split] = problems
         # A file may carry several splits (a Parquet `split` column); group by what records say.
@@ -460,7 +516,9 @@ def _load_files(source: _Source, cache: bool, on_invalid: str) -> RelationDatase
             tables.setdefault(present, []).append(table.filter(pc.equal(table["split"], present)))
     splits = {s: pa.concat_tables(tables[s]) for s in (*SPLITS, *sorted(tables)) if s in tables}
     files = {s: str(f) for s, f in source.files.items()}
-    return RelationDataset(source.name, splits, source.negative_labels or frozenset(), source.location, files, skipped)
+    return RelationDataset(
+        source.name, splits, source.negative_labels or frozenset(), source.location, files, skipped
+    )
 
 
 def _download(url: str, target: Path, sha256: str, timeout: float) -> None:
@@ -481,7 +539,7 @@ def _download(url: str, target: Path, sha256: str, timeout: float) -> None:
         if digest.hexdigest() != sha256:
             raise DataError.at(url, f"checksum mismatch: got sha256 {digest.hexdigest()}, expected {sha256}")
         os.replace(temporary, target)
-    except (urllib.error.URLError, OSError, ValueError) as err:
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as err:
         Path(temporary).unlink(missing_ok=True)
         if isinstance(err, DataError):
             raise
@@ -507,9 +565,7 @@ def fetch_dataset(
     folder = Path(root) if root is not None else cache_dir() / "datasets" / spec.name
     for relative, remote in spec.remote.items():
         target = folder / relative
-        if target.is_file() and not force:
-            if _file_sha256(target) == remote.sha256:
-                continue
+        if target.is_file() and not force and _file_sha256(target) == remote.sha256:
+            continue
         _download(remote.url, target, remote.sha256, timeout)
     return folder
-

@@ -63,9 +63,7 @@ def parse_marked_text(text: str, style: str | None = None) -> ParsedText:
     alternatives = [re.escape(m) for m in markers]
     if style in _STANDALONE:
         # An opening marker is followed by a space, a closing one follows one ("([[ EXP ]])").
-        alternatives = [
-            rf"{m}(?=\s)" if i % 2 == 0 else rf"(?<=\s){m}" for i, m in enumerate(alternatives)
-        ]
+        alternatives = [rf"{m}(?=\s)" if i % 2 == 0 else rf"(?<=\s){m}" for i, m in enumerate(alternatives)]
     pattern = re.compile("|".join(alternatives))
 
     tokens: list[str] = []

@@ -45,7 +45,9 @@ class LabelSpace:
             if source not in ood_set:
                 raise ValueError(f"label mapping: {source!r} is not an out-of-domain label")
             if target not in in_domain_set:
-                raise ValueError(f"label mapping: {source!r} -> {target!r}, but {target!r} is not an in-domain label")
+                raise ValueError(
+                    f"label mapping: {source!r} -> {target!r}, but {target!r} is not an in-domain label"
+                )
         mapped = {mapping.get(label, label) for label in ood_set}
         return cls(tuple(sorted(in_domain_set)), tuple(sorted(mapped)), frozenset(negative), mapping)
 

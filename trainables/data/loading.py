@@ -98,8 +98,10 @@ def check_records(path: Path, located: Iterable[Located | Problem]) -> tuple[lis
             if message:
                 problem(message)
         if record.head_start < record.tail_end and record.tail_start < record.head_end:
-            problem(f"head span [{record.head_start}, {record.head_end}) and tail span "
-                    f"[{record.tail_start}, {record.tail_end}) overlap")
+            problem(
+                f"head span [{record.head_start}, {record.head_end}) and tail span "
+                f"[{record.tail_start}, {record.tail_end}) overlap"
+            )
         if not record.label.strip():
             problem("empty relation label")
         if record.id in seen:
@@ -153,7 +155,7 @@ def parse_file(
     if problems and on_invalid == "error":
         if len(problems) > MAX_PROBLEMS:
             left_out = len(problems) - MAX_PROBLEMS
-            problems = problems[:MAX_PROBLEMS] + [Problem(str(path), f"{left_out} more problem(s) not shown")]
+            problems = [*problems[:MAX_PROBLEMS], Problem(str(path), f"{left_out} more problem(s) not shown")]
         raise DataError(problems)
     if not located:
         raise DataError.at(path, "no valid records")

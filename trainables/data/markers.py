@@ -133,8 +133,9 @@ def marked_words(record: Record, style: str) -> MarkedWords:
     length = len(record.tokens)
     for name, (start, end) in (("head", record.head), ("tail", record.tail)):
         if not 0 <= start < end <= length:
-            raise ValueError(f"record {record.id!r}: {name} span [{start}, {end}) is not inside "
-                             f"its {length} tokens")
+            raise ValueError(
+                f"record {record.id!r}: {name} span [{start}, {end}) is not inside its {length} tokens"
+            )
     if record.head_start < record.tail_end and record.tail_start < record.head_end:
         raise ValueError(f"record {record.id!r}: head and tail spans overlap")
 
@@ -322,8 +323,10 @@ def encode(
         if token in marker_style.new_tokens:
             token_id = tokenizer.convert_tokens_to_ids(token)
             if [input_ids[p] for p in positions[index]] != [token_id] or token_id == tokenizer.unk_token_id:
-                raise ValueError(f"marker {token!r} of style {style!r} is not a single token of this "
-                                 f"tokenizer; call prepare_tokenizer(tokenizer, {style!r}) first")
+                raise ValueError(
+                    f"marker {token!r} of style {style!r} is not a single token of this "
+                    f"tokenizer; call prepare_tokenizer(tokenizer, {style!r}) first"
+                )
         elif not positions[index]:
             raise ValueError(f"marker {token!r} of style {style!r} produces no token with this tokenizer")
 
@@ -348,8 +351,10 @@ def encode(
     minimum = len(prefix) + len(suffix) + head.protected + tail.protected
     if max_length < minimum:
         types = " and type words" if marker_style.head_type_marker or marker_style.tail_type_marker else ""
-        raise ValueError(f"max_length={max_length} is too small for style {style!r}: it needs at least "
-                         f"{minimum} (special tokens, markers{types} and one token of each mention)")
+        raise ValueError(
+            f"max_length={max_length} is too small for style {style!r}: it needs at least "
+            f"{minimum} (special tokens, markers{types} and one token of each mention)"
+        )
 
     kept = _select(body_end - body_start, head, tail, max_length - len(prefix) - len(suffix))
     new_position = {old: len(prefix) + new for new, old in enumerate(kept)}

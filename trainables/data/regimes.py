@@ -60,7 +60,9 @@ class Regime:
         if isinstance(size, bool) or not isinstance(size, (int, float)):
             raise ValueError(f"in_domain_size must be a fraction in (0, 1] or a count >= 1, got {size!r}")
         if isinstance(size, float) and not 0.0 < size <= 1.0:
-            raise ValueError(f"in_domain_size {size} as a fraction must be in (0, 1] (use an int for a count)")
+            raise ValueError(
+                f"in_domain_size {size} as a fraction must be in (0, 1] (use an int for a count)"
+            )
         if isinstance(size, int) and size < 1:
             raise ValueError(f"in_domain_size {size} as a count must be >= 1")
         for name in ("ood_pct", "local_in_domain_pretrain_pct"):
@@ -107,11 +109,15 @@ def resolve_size(size: float | int, available: int) -> int:
     if isinstance(size, float):
         return max(1, _round(size * available)) if available else 0
     if size > available:
-        raise ValueError(f"in_domain_size {size} exceeds the {available} in-domain training sentences available")
+        raise ValueError(
+            f"in_domain_size {size} exceeds the {available} in-domain training sentences available"
+        )
     return size
 
 
-def stratified_order(labels: Sequence[str], rng: np.random.Generator, eligible: np.ndarray | None = None) -> np.ndarray:
+def stratified_order(
+    labels: Sequence[str] | np.ndarray, rng: np.random.Generator, eligible: np.ndarray | None = None
+) -> np.ndarray:
     """An ordering of ``range(len(labels))`` whose every prefix is a stratified sample.
 
     Round one takes one example of each class (classes in random order); after it, examples are
@@ -171,7 +177,9 @@ def sample_regime(
 ) -> RegimeData:
     """The regime's train/dev/test tables for ``in_domain`` and its OOD subset of ``ood``."""
     if "train" not in in_domain.splits:
-        raise ValueError(f"dataset {in_domain.name!r} has no train split (has: {', '.join(in_domain.splits)})")
+        raise ValueError(
+            f"dataset {in_domain.name!r} has no train split (has: {', '.join(in_domain.splits)})"
+        )
     full_train = in_domain["train"]
     labels = np.asarray(full_train["label"].to_pylist(), dtype=object)
     pool = np.arange(full_train.num_rows)
@@ -205,7 +213,9 @@ def sample_regime(
         ood_train = full_train.schema.empty_table()
     else:
         if "train" not in ood.splits:
-            raise ValueError(f"out-of-domain dataset {ood.name!r} has no train split (has: {', '.join(ood.splits)})")
+            raise ValueError(
+                f"out-of-domain dataset {ood.name!r} has no train split (has: {', '.join(ood.splits)})"
+            )
         ood_table = ood["train"]
         ood_labels = ood_table["label"].to_pylist()
         ood_order = stratified_order(ood_labels, _rng(regime.seed, _STREAM_OOD))

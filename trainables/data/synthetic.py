@@ -92,7 +92,9 @@ def _rel(name: str, head_type: str, tail_type: str, *templates: str) -> Relation
 # those pairs become negatives.
 _BIO_RELATIONS: tuple[RelationSpec, ...] = (
     _rel(
-        "works_for", "PERSON", "ORG",
+        "works_for",
+        "PERSON",
+        "ORG",
         "{h} [works|worked] for {t} [as a [engineer|analyst|manager|clerk]|] .",
         "{h} was hired by {t} [in {d:DATE}|after an interview in {d:CITY}|] .",
         "{t} [employs|hired|recruited] {h} [as a [consultant|lawyer|designer]|] .",
@@ -103,7 +105,9 @@ _BIO_RELATIONS: tuple[RelationSpec, ...] = (
         "{h} [spent|worked] [ten|five|twenty] years at {t} [before retiring|] .",
     ),
     _rel(
-        "born_in", "PERSON", "CITY",
+        "born_in",
+        "PERSON",
+        "CITY",
         "{h} was born in {t} [in {d:DATE}|] .",
         "{h} , born in {t} , [later|soon] [visited|toured] {d:CITY} .",
         "{t} is the [birthplace|hometown] of {h} .",
@@ -114,7 +118,9 @@ _BIO_RELATIONS: tuple[RelationSpec, ...] = (
         "The [archives|registry] of {t} list {h} as born there .",
     ),
     _rel(
-        "lives_in", "PERSON", "CITY",
+        "lives_in",
+        "PERSON",
+        "CITY",
         "{h} [lives|resides] in {t} [with a cat|with a dog|] .",
         "{h} [currently|now] [lives|makes a home] in {t} .",
         "{t} is [now|currently] home to {h} .",
@@ -125,7 +131,9 @@ _BIO_RELATIONS: tuple[RelationSpec, ...] = (
         "{h} [hosted|welcomed] {d:PERSON} at [his|her] home in {t} .",
     ),
     _rel(
-        "educated_at", "PERSON", "UNIVERSITY",
+        "educated_at",
+        "PERSON",
+        "UNIVERSITY",
         "{h} studied at {t} [in {d:DATE}|] .",
         "{h} graduated from {t} [with honours|in {d:DATE}|] .",
         "{t} [alumnus|graduate|alumna] {h} [returned|spoke] to [students|graduates] .",
@@ -136,7 +144,9 @@ _BIO_RELATIONS: tuple[RelationSpec, ...] = (
         "{h} enrolled at {t} [in {d:DATE}|after leaving {d:CITY}] .",
     ),
     _rel(
-        "member_of", "PERSON", "ORG",
+        "member_of",
+        "PERSON",
+        "ORG",
         "{h} is a member of {t} .",
         "{h} joined {t} as a [member|volunteer] [in {d:DATE}|] .",
         "{t} [welcomed|admitted] {h} as a [new|full] member .",
@@ -147,7 +157,9 @@ _BIO_RELATIONS: tuple[RelationSpec, ...] = (
         "{h} holds a membership [card|seat] in {t} .",
     ),
     _rel(
-        "spouse_of", "PERSON", "PERSON",
+        "spouse_of",
+        "PERSON",
+        "PERSON",
         "{h} [married|wed] {t} [in {d:CITY}|in {d:DATE}|] .",
         "{h} is the [wife|husband|spouse] of {t} .",
         "{t} and [his|her] [wife|husband] {h} [visited|toured] {d:CITY} .",
@@ -157,7 +169,9 @@ _BIO_RELATIONS: tuple[RelationSpec, ...] = (
         "The [wife|husband|partner] of {t} , {h} , [spoke|testified] [in court|at the hearing] .",
     ),
     _rel(
-        "founded", "PERSON", "ORG",
+        "founded",
+        "PERSON",
+        "ORG",
         "{h} founded {t} [in {d:DATE}|in {d:CITY}|] .",
         "{h} [established|set up|started] {t} [with a loan from {d:PERSON}|] .",
         "{t} was founded by {h} .",
@@ -168,7 +182,9 @@ _BIO_RELATIONS: tuple[RelationSpec, ...] = (
         "{h} created {t} as a [small|family] [business|venture] .",
     ),
     _rel(
-        "child_of", "PERSON", "PERSON",
+        "child_of",
+        "PERSON",
+        "PERSON",
         "{h} is the [son|daughter|child] of {t} .",
         "{t} is the [father|mother|parent] of {h} .",
         "{h} , [son|daughter] of {t} , [met|befriended] {d:PERSON} .",
@@ -179,7 +195,9 @@ _BIO_RELATIONS: tuple[RelationSpec, ...] = (
         "{h} [visited|called] [his|her] [father|mother] , {t} , [every week|often] .",
     ),
     _rel(
-        "died_in", "PERSON", "CITY",
+        "died_in",
+        "PERSON",
+        "CITY",
         "{h} died in {t} [in {d:DATE}|at the age of [80|72|91]|] .",
         "{h} passed away in {t} .",
         "{t} is where {h} [died|spent [his|her] final days] .",
@@ -190,7 +208,9 @@ _BIO_RELATIONS: tuple[RelationSpec, ...] = (
         "{t} , the city where {h} died , [honours|remembers] [him|her] with a [statue|plaque] .",
     ),
     _rel(
-        "award_received", "PERSON", "AWARD",
+        "award_received",
+        "PERSON",
+        "AWARD",
         "{h} [received|won] the {t} [in {d:DATE}|] .",
         "{h} was awarded the {t} .",
         "The {t} went to {h} [in {d:DATE}|] .",
@@ -204,7 +224,9 @@ _BIO_RELATIONS: tuple[RelationSpec, ...] = (
 # Neutral co-mentions: same argument types and much of the same vocabulary, no relation.
 _BIO_NEUTRAL: tuple[RelationSpec, ...] = (
     _rel(
-        NEGATIVE_LABEL, "PERSON", "CITY",
+        NEGATIVE_LABEL,
+        "PERSON",
+        "CITY",
         "{h} visited {t} [in {d:DATE}|last year|twice] .",
         "{h} [gave a talk|performed] in {t} [with {d:PERSON}|] .",
         "{h} was not born in {t} [but in {d:CITY}|] .",
@@ -215,7 +237,9 @@ _BIO_NEUTRAL: tuple[RelationSpec, ...] = (
         "{h} [left|avoided] {t} [after a quarrel with {d:PERSON}|] .",
     ),
     _rel(
-        NEGATIVE_LABEL, "PERSON", "ORG",
+        NEGATIVE_LABEL,
+        "PERSON",
+        "ORG",
         "{h} [criticised|praised|sued] {t} .",
         "{h} [applied to|interviewed at] {t} but [was rejected|declined the offer] .",
         "{h} wrote about {t} in a [column|report] .",
@@ -225,7 +249,9 @@ _BIO_NEUTRAL: tuple[RelationSpec, ...] = (
         "{h} met the founder of {t} in {d:CITY} .",
     ),
     _rel(
-        NEGATIVE_LABEL, "PERSON", "PERSON",
+        NEGATIVE_LABEL,
+        "PERSON",
+        "PERSON",
         "{h} [met|interviewed|debated] {t} [in {d:CITY}|] .",
         "{h} and {t} [worked together at|both joined] {d:ORG} .",
         "{h} [praised|criticised] {t} [in a speech|on television] .",
@@ -234,7 +260,9 @@ _BIO_NEUTRAL: tuple[RelationSpec, ...] = (
         "{h} visited the [son|daughter|wife] of {t} .",
     ),
     _rel(
-        NEGATIVE_LABEL, "PERSON", "UNIVERSITY",
+        NEGATIVE_LABEL,
+        "PERSON",
+        "UNIVERSITY",
         "{h} [lectured|spoke] at {t} .",
         "{h} [applied to|was rejected by] {t} .",
         "{h} donated [money|books] to {t} .",
@@ -242,7 +270,9 @@ _BIO_NEUTRAL: tuple[RelationSpec, ...] = (
         "{h} never studied at {t} .",
     ),
     _rel(
-        NEGATIVE_LABEL, "PERSON", "AWARD",
+        NEGATIVE_LABEL,
+        "PERSON",
+        "AWARD",
         "{h} was nominated for the {t} [but lost|] .",
         "{h} [presented|handed out] the {t} to {d:PERSON} .",
         "{h} [criticised|sits on the jury of] the {t} .",
@@ -255,7 +285,9 @@ _BIO_NEUTRAL: tuple[RelationSpec, ...] = (
 # Out-of-domain: commerce and science. Zipf rank order again.
 _OOD_RELATIONS: tuple[RelationSpec, ...] = (
     _rel(
-        "headquartered_in", "ORG", "CITY",
+        "headquartered_in",
+        "ORG",
+        "CITY",
         "{h} is headquartered in {t} .",
         "{h} [has|keeps] its [headquarters|head office|main office] in {t} .",
         "{t} is home to the headquarters of {h} .",
@@ -265,7 +297,9 @@ _OOD_RELATIONS: tuple[RelationSpec, ...] = (
         "{h} runs its central office in {t} [near {d:FACILITY}|] .",
     ),
     _rel(
-        "product_of", "PRODUCT", "ORG",
+        "product_of",
+        "PRODUCT",
+        "ORG",
         "The {h} is [made|produced|manufactured] by {t} .",
         "{t} [makes|produces|sells] the {h} .",
         "{t} [launched|released|unveiled] the {h} [in {d:DATE}|to compete with the {d:PRODUCT}] .",
@@ -274,7 +308,9 @@ _OOD_RELATIONS: tuple[RelationSpec, ...] = (
         "The {h} from {t} [received|won] [praise|awards] .",
     ),
     _rel(
-        "acquired", "ORG", "ORG",
+        "acquired",
+        "ORG",
+        "ORG",
         "{h} acquired {t} [in {d:DATE}|for [2|40|300] million|] .",
         "{h} [bought|purchased|took over] {t} .",
         "{t} was [acquired|bought|taken over] by {h} .",
@@ -283,7 +319,9 @@ _OOD_RELATIONS: tuple[RelationSpec, ...] = (
         "{h} agreed to buy {t} , [outbidding|beating] {d:ORG} .",
     ),
     _rel(
-        "works_for", "PERSON", "ORG",
+        "works_for",
+        "PERSON",
+        "ORG",
         "{h} [works|worked] [for|at] {t} [as a [chemist|engineer|analyst]|] .",
         "{t} [hired|employs|recruited] {h} .",
         "{h} , a [chemist|engineer|researcher] at {t} , [collaborated with|visited] {d:ORG} .",
@@ -292,7 +330,9 @@ _OOD_RELATIONS: tuple[RelationSpec, ...] = (
         "{h} has been employed by {t} since {d:DATE} .",
     ),
     _rel(
-        "subsidiary_of", "ORG", "ORG",
+        "subsidiary_of",
+        "ORG",
+        "ORG",
         "{h} is a subsidiary of {t} .",
         "{h} [is owned by|operates as a unit of|belongs to] {t} .",
         "{t} [owns|controls] {h} [as well as a stake in {d:ORG}|] .",
@@ -301,7 +341,9 @@ _OOD_RELATIONS: tuple[RelationSpec, ...] = (
         "{h} reports to its parent company , {t} .",
     ),
     _rel(
-        "located_in", "FACILITY", "CITY",
+        "located_in",
+        "FACILITY",
+        "CITY",
         "{h} is located in {t} .",
         "{h} [stands|sits|lies] [in|on the outskirts of] {t} .",
         "{t} is home to {h} .",
@@ -310,7 +352,9 @@ _OOD_RELATIONS: tuple[RelationSpec, ...] = (
         "{h} opened in {t} [in {d:DATE}|with support from {d:ORG}] .",
     ),
     _rel(
-        "founded", "PERSON", "ORG",
+        "founded",
+        "PERSON",
+        "ORG",
         "{h} founded {t} [in {d:CITY}|in {d:DATE}|] .",
         "{t} was [founded|started|established] by {h} .",
         "{h} , who [founded|started] {t} , [invested in|advised] {d:ORG} .",
@@ -319,7 +363,9 @@ _OOD_RELATIONS: tuple[RelationSpec, ...] = (
         "The [startup|company] {t} was created by {h} .",
     ),
     _rel(
-        "invented", "PERSON", "PRODUCT",
+        "invented",
+        "PERSON",
+        "PRODUCT",
         "{h} invented the {t} .",
         "The {t} was invented by {h} [in {d:DATE}|] .",
         "{h} [designed|developed|created] the {t} [in {d:CITY}|] .",
@@ -328,7 +374,9 @@ _OOD_RELATIONS: tuple[RelationSpec, ...] = (
         "{h} [patented|built the first] {t} [while working on the {d:PRODUCT}|] .",
     ),
     _rel(
-        "published_in", "PERSON", "JOURNAL",
+        "published_in",
+        "PERSON",
+        "JOURNAL",
         "{h} published [a paper|an article|a study] in {t} .",
         "{t} [published|printed] [a paper|an article|a report] by {h} .",
         "The [paper|study|article] by {h} [appeared|was published] in {t} [in {d:DATE}|] .",
@@ -337,7 +385,9 @@ _OOD_RELATIONS: tuple[RelationSpec, ...] = (
         "{h} [has|] [published|written] in {t} [since {d:DATE}|] .",
     ),
     _rel(
-        "discovered", "PERSON", "SUBSTANCE",
+        "discovered",
+        "PERSON",
+        "SUBSTANCE",
         "{h} discovered {t} [in {d:DATE}|] .",
         "{t} was [first|] [discovered|isolated|identified] by {h} .",
         "{h} [isolated|identified|found] {t} [while studying {d:SUBSTANCE}|] .",
@@ -349,7 +399,9 @@ _OOD_RELATIONS: tuple[RelationSpec, ...] = (
 
 _OOD_NEUTRAL: tuple[RelationSpec, ...] = (
     _rel(
-        NEGATIVE_LABEL, "ORG", "CITY",
+        NEGATIVE_LABEL,
+        "ORG",
+        "CITY",
         "{h} [opened a store|held a conference|launched a campaign] in {t} .",
         "{h} is [not|no longer] based in {t} .",
         "{h} [exports|ships] goods to {t} .",
@@ -357,7 +409,9 @@ _OOD_NEUTRAL: tuple[RelationSpec, ...] = (
         "{h} considered moving its office to {t} .",
     ),
     _rel(
-        NEGATIVE_LABEL, "ORG", "ORG",
+        NEGATIVE_LABEL,
+        "ORG",
+        "ORG",
         "{h} [sued|partnered with|competes with] {t} .",
         "{h} [failed|declined] to buy {t} .",
         "{h} [supplies|advises] {t} .",
@@ -365,7 +419,9 @@ _OOD_NEUTRAL: tuple[RelationSpec, ...] = (
         "{h} sold its stake in {t} .",
     ),
     _rel(
-        NEGATIVE_LABEL, "PRODUCT", "ORG",
+        NEGATIVE_LABEL,
+        "PRODUCT",
+        "ORG",
         "The {h} competes with products from {t} .",
         "{t} [reviewed|tested|banned] the {h} .",
         "{t} [uses|bought] the {h} in its [offices|labs] .",
@@ -373,7 +429,9 @@ _OOD_NEUTRAL: tuple[RelationSpec, ...] = (
         "{t} [criticised|praised] the {h} .",
     ),
     _rel(
-        NEGATIVE_LABEL, "PERSON", "ORG",
+        NEGATIVE_LABEL,
+        "PERSON",
+        "ORG",
         "{h} [criticised|praised|sued] {t} .",
         "{h} [applied to|was rejected by] {t} .",
         "{h} [invested in|bought shares in] {t} .",
@@ -381,7 +439,9 @@ _OOD_NEUTRAL: tuple[RelationSpec, ...] = (
         "{h} [never worked for|turned down an offer from] {t} .",
     ),
     _rel(
-        NEGATIVE_LABEL, "PERSON", "PRODUCT",
+        NEGATIVE_LABEL,
+        "PERSON",
+        "PRODUCT",
         "{h} [reviewed|used|bought] the {t} .",
         "{h} [criticised|praised] the {t} .",
         "{h} did not invent the {t} .",
@@ -389,7 +449,9 @@ _OOD_NEUTRAL: tuple[RelationSpec, ...] = (
         "{h} wrote about the {t} [in {d:DATE}|] .",
     ),
     _rel(
-        NEGATIVE_LABEL, "PERSON", "SUBSTANCE",
+        NEGATIVE_LABEL,
+        "PERSON",
+        "SUBSTANCE",
         "{h} [studied|tested|handled] {t} .",
         "{h} warned about {t} .",
         "{h} did not discover {t} .",
@@ -397,7 +459,9 @@ _OOD_NEUTRAL: tuple[RelationSpec, ...] = (
         "{h} [bought|ordered] samples of {t} .",
     ),
     _rel(
-        NEGATIVE_LABEL, "PERSON", "JOURNAL",
+        NEGATIVE_LABEL,
+        "PERSON",
+        "JOURNAL",
         "{h} [edits|reviews for|reads] {t} .",
         "{t} [criticised|profiled] {h} .",
         "{h} was rejected by {t} .",
@@ -405,7 +469,9 @@ _OOD_NEUTRAL: tuple[RelationSpec, ...] = (
         "{h} cited a paper from {t} .",
     ),
     _rel(
-        NEGATIVE_LABEL, "FACILITY", "CITY",
+        NEGATIVE_LABEL,
+        "FACILITY",
+        "CITY",
         "{h} [moved from|was relocated from] {t} .",
         "{h} [supplies|serves] {t} .",
         "{h} ships parts to {t} .",
@@ -418,13 +484,26 @@ _OOD_NEUTRAL: tuple[RelationSpec, ...] = (
 # distractors that distractor-negatives may pair with an argument.
 _FRAMES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     IN_DOMAIN: (
-        ("In {d:DATE} ,", "According to {d:PERSON} ,", "As reported in {d:CITY} ,", "Records show that",
-         "By {d:DATE} ,", "Friends say that", "{d:PERSON} recalls that"),
+        (
+            "In {d:DATE} ,",
+            "According to {d:PERSON} ,",
+            "As reported in {d:CITY} ,",
+            "Records show that",
+            "By {d:DATE} ,",
+            "Friends say that",
+            "{d:PERSON} recalls that",
+        ),
         (", according to {d:PERSON}", ", as {d:PERSON} noted", ", records show", ", sources say"),
     ),
     OUT_OF_DOMAIN: (
-        ("In {d:DATE} ,", "According to {d:ORG} ,", "Analysts say that", "As {d:PERSON} reported ,",
-         "By {d:DATE} ,", "A report from {d:CITY} says that"),
+        (
+            "In {d:DATE} ,",
+            "According to {d:ORG} ,",
+            "Analysts say that",
+            "As {d:PERSON} reported ,",
+            "By {d:DATE} ,",
+            "A report from {d:CITY} says that",
+        ),
         (", according to {d:ORG}", ", analysts said", ", as {d:PERSON} noted", ", sources say"),
     ),
 }
@@ -452,6 +531,7 @@ TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = _template_table()
 
 # ---------------------------------------------------------------------------------------------
 # Template parsing: a template becomes a tree of literal text, slots and choices, parsed once.
+
 
 @dataclass(frozen=True)
 class _Slot:
@@ -514,21 +594,112 @@ def _parse(template: str) -> tuple[_Node, ...]:
 # Invented entity names. Pools are drawn once per domain and seed, shared by train and test.
 
 _FIRST = (
-    "Anna", "Boris", "Clara", "Dmitri", "Elena", "Felix", "Greta", "Hugo", "Ines", "Jonas", "Karin",
-    "Luca", "Mira", "Nils", "Olga", "Pavel", "Rosa", "Stefan", "Tara", "Ulrich", "Vera", "Walter",
-    "Yara", "Zoran", "Amara", "Bruno", "Celia", "Dario", "Edith", "Farid", "Gemma", "Hector", "Ilse",
-    "Joel", "Kiran", "Lena", "Marco", "Nadia", "Oskar", "Petra",
+    "Anna",
+    "Boris",
+    "Clara",
+    "Dmitri",
+    "Elena",
+    "Felix",
+    "Greta",
+    "Hugo",
+    "Ines",
+    "Jonas",
+    "Karin",
+    "Luca",
+    "Mira",
+    "Nils",
+    "Olga",
+    "Pavel",
+    "Rosa",
+    "Stefan",
+    "Tara",
+    "Ulrich",
+    "Vera",
+    "Walter",
+    "Yara",
+    "Zoran",
+    "Amara",
+    "Bruno",
+    "Celia",
+    "Dario",
+    "Edith",
+    "Farid",
+    "Gemma",
+    "Hector",
+    "Ilse",
+    "Joel",
+    "Kiran",
+    "Lena",
+    "Marco",
+    "Nadia",
+    "Oskar",
+    "Petra",
 )
 _ROOT_START = (
-    "Al", "Bran", "Cor", "Dal", "Ev", "Fen", "Gar", "Hal", "Is", "Jor", "Kel", "Lin", "Mor", "Nor",
-    "Ost", "Pem", "Quar", "Ros", "Sel", "Tor", "Ul", "Var", "Wen", "Yar", "Zel", "Bel", "Cas", "Dren",
+    "Al",
+    "Bran",
+    "Cor",
+    "Dal",
+    "Ev",
+    "Fen",
+    "Gar",
+    "Hal",
+    "Is",
+    "Jor",
+    "Kel",
+    "Lin",
+    "Mor",
+    "Nor",
+    "Ost",
+    "Pem",
+    "Quar",
+    "Ros",
+    "Sel",
+    "Tor",
+    "Ul",
+    "Var",
+    "Wen",
+    "Yar",
+    "Zel",
+    "Bel",
+    "Cas",
+    "Dren",
 )
-_SURNAME_END = ("ford", "wick", "ton", "man", "sen", "ley", "berg", "dale", "more", "ridge", "croft",
-                "ski", "ova", "ez", "ard")
+_SURNAME_END = (
+    "ford",
+    "wick",
+    "ton",
+    "man",
+    "sen",
+    "ley",
+    "berg",
+    "dale",
+    "more",
+    "ridge",
+    "croft",
+    "ski",
+    "ova",
+    "ez",
+    "ard",
+)
 _PLACE_END = ("ville", "burg", "haven", "mouth", "stad", "polis", "field", "ora", "ara", "mere", "gate")
 _PLACE_PREFIX = ("New", "Port", "Lake", "North", "San", "East")
-_COMPANY_END = ("Industries", "Logistics", "Bank", "Group", "Media", "Foods", "Systems", "Motors",
-                "Press", "Holdings", "Labs", "Energy", "Pharma", "Software")
+_COMPANY_END = (
+    "Industries",
+    "Logistics",
+    "Bank",
+    "Group",
+    "Media",
+    "Foods",
+    "Systems",
+    "Motors",
+    "Press",
+    "Holdings",
+    "Labs",
+    "Energy",
+    "Pharma",
+    "Software",
+)
 _SOCIETY_END = ("Society", "Club", "Guild", "Union", "Party", "Orchestra", "Association", "Council")
 _AWARD_FIELD = ("Literature", "Physics", "Peace", "Medicine", "Music", "Architecture")
 _FIELDS = ("Chemistry", "Physics", "Materials", "Biology", "Economics", "Engineering", "Geology")
@@ -583,8 +754,14 @@ def _entity(entity_type: str, rng: random.Random, dataset: str) -> str:
         return f"{name[:-1]}ic acid" if rng.random() < 0.2 else name
     if entity_type == "JOURNAL":
         field = rng.choice(_FIELDS)
-        return rng.choice((f"Journal of {field}", f"Annals of {field}", f"{field} Letters",
-                           f"{_root(rng).capitalize()} Review"))
+        return rng.choice(
+            (
+                f"Journal of {field}",
+                f"Annals of {field}",
+                f"{field} Letters",
+                f"{_root(rng).capitalize()} Review",
+            )
+        )
     if entity_type == "FACILITY":
         return f"{_root(rng).capitalize()} {rng.choice(_FACILITY_END)}"
     raise ValueError(f"unknown entity type {entity_type!r}")
@@ -624,6 +801,7 @@ def _slot_types(nodes: Sequence[_Node]) -> set[str]:
 
 # ---------------------------------------------------------------------------------------------
 # Rendering one sentence.
+
 
 @dataclass
 class _Sentence:
@@ -695,6 +873,7 @@ class _Renderer:
 # ---------------------------------------------------------------------------------------------
 # Records.
 
+
 @dataclass(frozen=True)
 class _Draft:
     """A record before ids and noise: tokens, (head span, type), (tail span, type), label."""
@@ -721,8 +900,14 @@ def _zipf_counts(total: int, n_classes: int) -> list[int]:
 
 def _render_positive(renderer: _Renderer, spec: RelationSpec) -> _Draft:
     sentence = renderer.render(renderer.rng.choice(spec.templates), spec.head_type, spec.tail_type)
-    return _Draft(tuple(sentence.tokens), sentence.spans["h"], sentence.spans["t"],
-                  spec.head_type, spec.tail_type, spec.name)
+    return _Draft(
+        tuple(sentence.tokens),
+        sentence.spans["h"],
+        sentence.spans["t"],
+        spec.head_type,
+        spec.tail_type,
+        spec.name,
+    )
 
 
 def _render_negative(renderer: _Renderer, dataset: str, weights: Sequence[float]) -> _Draft:
@@ -735,8 +920,12 @@ def _render_negative(renderer: _Renderer, dataset: str, weights: Sequence[float]
         while True:
             spec = rng.choices(specs, weights)[0]
             sentence = renderer.render(rng.choice(spec.templates), spec.head_type, spec.tail_type)
-            options = [(role, span) for dtype, span in sentence.distractors for role, rtype in
-                       (("h", spec.head_type), ("t", spec.tail_type)) if dtype == rtype]
+            options = [
+                (role, span)
+                for dtype, span in sentence.distractors
+                for role, rtype in (("h", spec.head_type), ("t", spec.tail_type))
+                if dtype == rtype
+            ]
             if options:
                 role, span = rng.choice(options)
                 head = span if role == "h" else sentence.spans["h"]
@@ -748,12 +937,24 @@ def _render_negative(renderer: _Renderer, dataset: str, weights: Sequence[float]
     if roll < _DISTRACTOR_NEGATIVES + _REVERSED_NEGATIVES and reversible:
         spec = rng.choice(reversible)
         sentence = renderer.render(rng.choice(spec.templates), spec.head_type, spec.tail_type)
-        return _Draft(tuple(sentence.tokens), sentence.spans["t"], sentence.spans["h"],
-                      spec.tail_type, spec.head_type, NEGATIVE_LABEL)
+        return _Draft(
+            tuple(sentence.tokens),
+            sentence.spans["t"],
+            sentence.spans["h"],
+            spec.tail_type,
+            spec.head_type,
+            NEGATIVE_LABEL,
+        )
     spec = rng.choice(_NEUTRAL[dataset])
     sentence = renderer.render(rng.choice(spec.templates), spec.head_type, spec.tail_type)
-    return _Draft(tuple(sentence.tokens), sentence.spans["h"], sentence.spans["t"],
-                  spec.head_type, spec.tail_type, NEGATIVE_LABEL)
+    return _Draft(
+        tuple(sentence.tokens),
+        sentence.spans["h"],
+        sentence.spans["t"],
+        spec.head_type,
+        spec.tail_type,
+        NEGATIVE_LABEL,
+    )
 
 
 def _split_drafts(renderer: _Renderer, dataset: str, size: int) -> list[_Draft]:
@@ -761,8 +962,11 @@ def _split_drafts(renderer: _Renderer, dataset: str, size: int) -> list[_Draft]:
     n_negative = round(size * NEGATIVE_SHARE[dataset])
     counts = _zipf_counts(size - n_negative, len(specs))
     weights = [float(c) for c in counts]
-    drafts = [_render_positive(renderer, spec)
-              for spec, count in zip(specs, counts, strict=True) for _ in range(count)]
+    drafts = [
+        _render_positive(renderer, spec)
+        for spec, count in zip(specs, counts, strict=True)
+        for _ in range(count)
+    ]
     drafts += [_render_negative(renderer, dataset, weights) for _ in range(n_negative)]
     renderer.rng.shuffle(drafts)
     return drafts

@@ -14,7 +14,14 @@ from ..records import Record
 
 __all__ = ["BaseFormat", "Located", "json_problem", "normalise_split", "read_json_document", "read_text"]
 
-_SPLIT_ALIASES = {"train": "train", "dev": "dev", "val": "dev", "valid": "dev", "validation": "dev", "test": "test"}
+_SPLIT_ALIASES = {
+    "train": "train",
+    "dev": "dev",
+    "val": "dev",
+    "valid": "dev",
+    "validation": "dev",
+    "test": "test",
+}
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,9 @@ class FewRelFormat(BaseFormat):
     def parse(self, path: Path, *, dataset: str, split: str) -> Iterator[Located | Problem]:
         document = read_json_document(path)
         if not isinstance(document, dict) or not all(isinstance(v, list) for v in document.values()):
-            raise DataError.at(path, "expected a JSON object mapping each relation to a list of examples (FewRel layout)")
+            raise DataError.at(
+                path, "expected a JSON object mapping each relation to a list of examples (FewRel layout)"
+            )
         for relation, examples in document.items():
             for index, item in enumerate(examples):
                 record_id = f"{relation}-{index}"

@@ -31,13 +31,17 @@ class SemEvalFormat(BaseFormat):
                 continue
             match = _SENTENCE.match(line)
             if match is None:
-                yield Problem(str(path), 'expected `id<TAB>"sentence"` at the start of an example', line=number)
+                yield Problem(
+                    str(path), 'expected `id<TAB>"sentence"` at the start of an example', line=number
+                )
                 continue
             record_id, sentence = match.groups()
             sentence_line = number
             label = lines[number].strip() if number < len(lines) else ""
             if not label or _SENTENCE.match(lines[number]) or label.startswith("Comment:"):
-                yield Problem(str(path), "missing the label line after the sentence", sentence_line, record_id)
+                yield Problem(
+                    str(path), "missing the label line after the sentence", sentence_line, record_id
+                )
                 continue
             number += 1
             if number < len(lines) and lines[number].startswith("Comment"):

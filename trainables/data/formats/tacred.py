@@ -45,7 +45,7 @@ class TacredFormat(BaseFormat):
             yield Located(
                 Record(
                     id=record_id,
-                    tokens=tuple(PTB_BRACKETS.get(t, t) for t in tokens),
+                    tokens=tuple(PTB_BRACKETS.get(str(t), str(t)) for t in tokens),
                     head_start=spans[0],
                     head_end=spans[1] + 1,  # inclusive -> exclusive
                     tail_start=spans[2],
