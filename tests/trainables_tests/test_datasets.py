@@ -180,3 +180,12 @@ def test_data_dir_environment_variable(
     assert dataset.source == str(folder)
     assert {s: t.num_rows for s, t in dataset.splits.items()} == {"train": 1, "dev": 1, "test": 1}
     assert dataset["dev"]["id"].to_pylist() == ["dev-1"]  # ids from split and line: unique across splits
+
+
+def test_a_folder_holding_several_datasets_must_be_named(fixtures: Path, tmp_path: Path) -> None:
+    shutil.copy(fixtures / "fewrel.json", tmp_path / "val_wiki.json")
+    shutil.copy(fixtures / "fewrel.json", tmp_path / "val_pubmed.json")
+    with pytest.raises(DataError, match=r"several datasets \(fewrel_wiki, fewrel_pubmed\); pass the name"):
+        load_dataset(tmp_path)
+    dataset = load_dataset("fewrel_pubmed", root=tmp_path)
+    assert dataset.name == "fewrel_pubmed" and dataset["train"].num_rows == 3

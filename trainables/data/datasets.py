@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -42,11 +43,11 @@ __all__ = [
 # Labels that mean "no relation" in the common datasets; metrics exclude them.
 DEFAULT_NEGATIVE_LABELS = frozenset({"Other", "no_relation", "None", "NA", "N/A", "no relation", "NOTA"})
 
-_COMMIT_SEMEVAL = "02c0000c5aebd9e5de8cc360d2ef45bdb7c29030"
-_COMMIT_FEWREL = "278a2315d2138810a379cd8d5718914dc56e2582"
-_COMMIT_KBP37 = "7d88486ad632a9c6e9fe6adbc2468049e89bc11d"
-_COMMIT_SCIBERT = "06793f77d7278898159ed50da30d173cdc8fdea9"
+# Public copies: files at fixed commits of the repositories that distribute them (see each
+# dataset's SOURCE notes in the README); sha256 of the exact bytes.
 _RAW = "https://raw.githubusercontent.com"
+_FEWREL_COMMIT = "278a2315d2138810a379cd8d5718914dc56e2582"
+_SCIBERT_COMMIT = "06793f77d7278898159ed50da30d173cdc8fdea9"
 
 
 @dataclass(frozen=True)
@@ -75,142 +76,176 @@ class DatasetSpec:
 DATASETS: Registry[DatasetSpec] = Registry("dataset")
 
 
-def _register(spec: DatasetSpec) -> None:
-    DATASETS.register(spec.name, spec)
-
-
-def _semeval_files() -> tuple[dict[str, str], dict[str, RemoteFile]]:
-    base = "SemEval2010_task8_all_data"
-    files = {
-        "train": f"{base}/SemEval2010_task8_training/TRAIN_FILE.TXT",
-        "test": f"{base}/SemEval2010_task8_testing_keys/TEST_FILE_FULL.TXT",
-    }
-    digests = {
-        "train": "c22fee88957d245a4b1650c6743eb8c594dcdeffc6a2aa1fa6cced059eebf0e3",
-        "test": "9ec7a35d5582b4da0fb72aa55a6121bc414ade573459e1dcf68bf189f8c18ae8",
-    }
-    repo = f"{_RAW}/SeoSangwoo/Attention-Based-BiLSTM-relation-extraction/{_COMMIT_SEMEVAL}"
-    return files, {path: RemoteFile(f"{repo}/{path}", digests[split]) for split, path in files.items()}
-
-
-def _simple(
-    repo: str, commit: str, folder: str, digests: Mapping[str, str], names: Mapping[str, str]
-) -> tuple[dict[str, str], dict[str, RemoteFile]]:
-    files = {split: names[split] for split in digests}
-    prefix = f"{folder}/" if folder else ""
-    remote = {
-        path: RemoteFile(f"{_RAW}/{repo}/{commit}/{prefix}{Path(path).name}", digests[split])
-        for split, path in files.items()
-    }
-    return files, remote
-
-
-_files, _remote = _semeval_files()
-_register(
-    DatasetSpec(
-        "semeval2010_task8",
-        "semeval",
-        "SemEval-2010 Task 8: 9 directed relations between nominals + Other (19 labels)",
-        _files,
-        frozenset({"Other"}),
-        _remote,
-        "CC BY 3.0",
-    )
-)
-for _name, _file, _digest, _what in (
-    (
-        "fewrel_wiki",
-        "val_wiki.json",
-        "76bb44c2485b6faed358a3ce040eadafcc8a8835245cd7e6afc1bef672d4a0bf",
-        "FewRel 1.0 validation set: 16 Wikidata relations x 700 (Wikipedia)",
-    ),
-    (
-        "fewrel_pubmed",
-        "val_pubmed.json",
-        "fc0f13b534f6664fe0d8aec231d7590313bc6510d00dbc1b6746147f6a2b46e6",
-        "FewRel 2.0 domain-adaptation set: 10 UMLS relations x 100 (PubMed)",
-    ),
-):
-    _files, _remote = _simple("thunlp/FewRel", _COMMIT_FEWREL, "data", {"train": _digest}, {"train": _file})
-    _register(
-        DatasetSpec(
-            _name,
-            "fewrel",
-            _what + "; one split, test is carved from it",
-            _files,
-            frozenset(),
-            _remote,
-            "MIT (thunlp/FewRel)",
-        )
-    )
-
-_files, _remote = _simple(
-    "zhangdongxu/kbp37",
-    _COMMIT_KBP37,
-    "",
-    {
-        "train": "75e12365f6e769f3cd9b186fe6632d4d4c03e0890e3baa683c115dce1f8b2d45",
-        "dev": "7768ed8e4cc79485ad90491726a4e4a6fe6da7d25787873fd5b5c87d5bbebe68",
-        "test": "e668a2127666d7c46a4519cee9c047b28ad993741eb1c925e5021b3c82b9f664",
-    },
-    {"train": "original/train.txt", "dev": "original/dev.txt", "test": "original/test.txt"},
-)
-_register(
-    DatasetSpec(
-        "kbp37",
-        "semeval",
-        "KBP37: 18 person/organisation relations x 2 directions + no_relation "
-        "(the release has 146 records with an empty entity; they are skipped and reported)",
-        _files,
-        frozenset({"no_relation"}),
-        _remote,
-        "none stated; research use",
-        on_invalid="skip",
-    )
-)
-
-for _name, _folder, _layout, _digests, _what, _license in (
-    (
-        "chemprot",
-        "data/text_classification/chemprot",
-        "scibert/{}.txt",
-        {
-            "train": "ab17b85c4fb869b2338d7c9617414e63f3c7225e5005920b18d9cd996f1049d8",
-            "dev": "bfe8f39e5146ad4bb16b23707dade850546a305047bc666f6f6824c6a7e3df2f",
-            "test": "372249c85ffea6d9a18dc5168cf45841b3d79b03412d6c620381cfc0dd3d6d49",
+def _github(repo: str, commit: str, *files: tuple[str, str, str, str]) -> dict[str, Any]:
+    """``files``: (split, path under the dataset root, path in the repository, sha256) each."""
+    return {
+        "files": {split: local for split, local, _, _ in files},
+        "remote": {
+            local: RemoteFile(f"{_RAW}/{repo}/{commit}/{in_repo}", sha256)
+            for _, local, in_repo, sha256 in files
         },
-        "ChemProt (BioCreative VI), SciBERT version: 13 chemical-protein relations, no negative class",
-        "research use (BioCreative VI)",
-    ),
-    (
-        "scierc",
-        "data/text_classification/sciie-relation-extraction",
-        "{}.txt",
-        {
-            "train": "83d395d97de2c02dcb4898af3c6e34b5f5aa19771298fbc9f69ae435fa1258fb",
-            "dev": "9500a8e561f1ce50d972b8473525fe24ebae732bde653c381a4c65945965567a",
-            "test": "be4c06d2b8903783818a5e4cba08c71b954a86f00021907706f66ac3e26c58bd",
-        },
-        "SciERC relations, SciBERT version: 7 relations between scientific terms, no negative class",
-        "Apache-2.0 (allenai/scibert repo)",
-    ),
-):
-    _files, _remote = _simple(
-        "allenai/scibert", _COMMIT_SCIBERT, _folder, _digests, {s: _layout.format(s) for s in _digests}
-    )
-    _register(DatasetSpec(_name, "jsonl", _what, _files, frozenset(), _remote, _license))
+    }
 
 
 def _synthetic(dataset: str) -> Callable[[int], Mapping[str, list[Record]]]:
     def generate(seed: int) -> Mapping[str, list[Record]]:
-        from . import synthetic
+        from . import synthetic  # generated on demand: most commands never need it
 
         return synthetic.generate(dataset, seed=seed)
 
     return generate
 
 
-_register(
+_SEMEVAL_RELEASE = "SemEval2010_task8_all_data"
+_CHEMPROT = "data/text_classification/chemprot"
+_SCIERC = "data/text_classification/sciie-relation-extraction"
+
+for _spec in (
+    DatasetSpec(
+        "semeval2010_task8",
+        "semeval",
+        "SemEval-2010 Task 8: 9 directed relations between nominals + Other (19 labels)",
+        negative_labels=frozenset({"Other"}),
+        license="CC BY 3.0",
+        **_github(
+            "SeoSangwoo/Attention-Based-BiLSTM-relation-extraction",
+            "02c0000c5aebd9e5de8cc360d2ef45bdb7c29030",
+            *(
+                (split, path, path, sha256)
+                for split, path, sha256 in (
+                    (
+                        "train",
+                        f"{_SEMEVAL_RELEASE}/SemEval2010_task8_training/TRAIN_FILE.TXT",
+                        "c22fee88957d245a4b1650c6743eb8c594dcdeffc6a2aa1fa6cced059eebf0e3",
+                    ),
+                    (
+                        "test",
+                        f"{_SEMEVAL_RELEASE}/SemEval2010_task8_testing_keys/TEST_FILE_FULL.TXT",
+                        "9ec7a35d5582b4da0fb72aa55a6121bc414ade573459e1dcf68bf189f8c18ae8",
+                    ),
+                )
+            ),
+        ),
+    ),
+    DatasetSpec(
+        "fewrel_wiki",
+        "fewrel",
+        "FewRel 1.0 validation set: 16 Wikidata relations x 700 (Wikipedia); one split",
+        license="MIT (thunlp/FewRel)",
+        **_github(
+            "thunlp/FewRel",
+            _FEWREL_COMMIT,
+            (
+                "train",
+                "val_wiki.json",
+                "data/val_wiki.json",
+                "76bb44c2485b6faed358a3ce040eadafcc8a8835245cd7e6afc1bef672d4a0bf",
+            ),
+        ),
+    ),
+    DatasetSpec(
+        "fewrel_pubmed",
+        "fewrel",
+        "FewRel 2.0 domain-adaptation set: 10 UMLS relations x 100 (PubMed); one split",
+        license="MIT (thunlp/FewRel)",
+        **_github(
+            "thunlp/FewRel",
+            _FEWREL_COMMIT,
+            (
+                "train",
+                "val_pubmed.json",
+                "data/val_pubmed.json",
+                "fc0f13b534f6664fe0d8aec231d7590313bc6510d00dbc1b6746147f6a2b46e6",
+            ),
+        ),
+    ),
+    DatasetSpec(
+        "kbp37",
+        "semeval",
+        "KBP37: 18 person/organisation relations x 2 directions + no_relation "
+        "(the release has 146 records with an empty entity; they are skipped and reported)",
+        negative_labels=frozenset({"no_relation"}),
+        license="none stated; research use",
+        on_invalid="skip",
+        **_github(
+            "zhangdongxu/kbp37",
+            "7d88486ad632a9c6e9fe6adbc2468049e89bc11d",
+            (
+                "train",
+                "original/train.txt",
+                "train.txt",
+                "75e12365f6e769f3cd9b186fe6632d4d4c03e0890e3baa683c115dce1f8b2d45",
+            ),
+            (
+                "dev",
+                "original/dev.txt",
+                "dev.txt",
+                "7768ed8e4cc79485ad90491726a4e4a6fe6da7d25787873fd5b5c87d5bbebe68",
+            ),
+            (
+                "test",
+                "original/test.txt",
+                "test.txt",
+                "e668a2127666d7c46a4519cee9c047b28ad993741eb1c925e5021b3c82b9f664",
+            ),
+        ),
+    ),
+    DatasetSpec(
+        "chemprot",
+        "jsonl",
+        "ChemProt (BioCreative VI), SciBERT version: 13 chemical-protein relations, no negative class",
+        license="research use (BioCreative VI)",
+        **_github(
+            "allenai/scibert",
+            _SCIBERT_COMMIT,
+            (
+                "train",
+                "scibert/train.txt",
+                f"{_CHEMPROT}/train.txt",
+                "ab17b85c4fb869b2338d7c9617414e63f3c7225e5005920b18d9cd996f1049d8",
+            ),
+            (
+                "dev",
+                "scibert/dev.txt",
+                f"{_CHEMPROT}/dev.txt",
+                "bfe8f39e5146ad4bb16b23707dade850546a305047bc666f6f6824c6a7e3df2f",
+            ),
+            (
+                "test",
+                "scibert/test.txt",
+                f"{_CHEMPROT}/test.txt",
+                "372249c85ffea6d9a18dc5168cf45841b3d79b03412d6c620381cfc0dd3d6d49",
+            ),
+        ),
+    ),
+    DatasetSpec(
+        "scierc",
+        "jsonl",
+        "SciERC relations, SciBERT version: 7 relations between scientific terms, no negative class",
+        license="Apache-2.0 (allenai/scibert repo)",
+        **_github(
+            "allenai/scibert",
+            _SCIBERT_COMMIT,
+            (
+                "train",
+                "train.txt",
+                f"{_SCIERC}/train.txt",
+                "83d395d97de2c02dcb4898af3c6e34b5f5aa19771298fbc9f69ae435fa1258fb",
+            ),
+            (
+                "dev",
+                "dev.txt",
+                f"{_SCIERC}/dev.txt",
+                "9500a8e561f1ce50d972b8473525fe24ebae732bde653c381a4c65945965567a",
+            ),
+            (
+                "test",
+                "test.txt",
+                f"{_SCIERC}/test.txt",
+                "be4c06d2b8903783818a5e4cba08c71b954a86f00021907706f66ac3e26c58bd",
+            ),
+        ),
+    ),
     DatasetSpec(
         "synthetic",
         "generated",
@@ -218,9 +253,7 @@ _register(
         negative_labels=frozenset({"no_relation"}),
         license="generated",
         generator=_synthetic("synthetic"),
-    )
-)
-_register(
+    ),
     DatasetSpec(
         "synthetic_ood",
         "generated",
@@ -228,8 +261,9 @@ _register(
         negative_labels=frozenset({"no_relation"}),
         license="generated",
         generator=_synthetic("synthetic_ood"),
-    )
-)
+    ),
+):
+    DATASETS.register(_spec.name, _spec)
 
 
 @dataclass
@@ -295,8 +329,10 @@ def _match_registered_layout(folder: Path) -> DatasetSpec | None:
     """The named dataset whose files ``folder`` holds, if any.
 
     A layout of plain ``train.txt``/``dev.txt``/``test.txt`` says little, so it counts only when the
-    folder carries the dataset's name or the files are the public copy (same checksums).
+    folder carries the dataset's name or the files are the public copy (same checksums). A folder
+    holding several datasets' files (FewRel's) must be named.
     """
+    matches = []
     for name in DATASETS:
         spec = DATASETS.get(name)
         if not spec.files or not all((folder / path).is_file() for path in spec.files.values()):
@@ -304,13 +340,21 @@ def _match_registered_layout(folder: Path) -> DatasetSpec | None:
         distinctive = any(
             "/" in path or normalise_split(Path(path).stem) is None for path in spec.files.values()
         )
-        if distinctive or folder.name == spec.name:
-            return spec
-        if spec.remote and all(
-            _file_sha256(folder / path) == remote.sha256 for path, remote in spec.remote.items()
+        if (
+            distinctive
+            or folder.name == spec.name
+            or (
+                spec.remote
+                and all(_file_sha256(folder / path) == remote.sha256 for path, remote in spec.remote.items())
+            )
         ):
-            return spec
-    return None
+            matches.append(spec)
+    if len(matches) > 1:
+        names = ", ".join(spec.name for spec in matches)
+        raise DataError.at(
+            folder, f"holds the files of several datasets ({names}); pass the name with --root FOLDER"
+        )
+    return matches[0] if matches else None
 
 
 def _split_files_in(folder: Path) -> dict[str, Path]:

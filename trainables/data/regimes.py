@@ -178,7 +178,8 @@ def sample_regime(
     """The regime's train/dev/test tables for ``in_domain`` and its OOD subset of ``ood``."""
     if "train" not in in_domain.splits:
         raise ValueError(
-            f"dataset {in_domain.name!r} has no train split (has: {', '.join(in_domain.splits)})"
+            f"dataset {in_domain.name!r} has no train split (has: {', '.join(in_domain.splits)}); "
+            "to train on a single file, load it as the train split (split='train', --split train)"
         )
     full_train = in_domain["train"]
     labels = np.asarray(full_train["label"].to_pylist(), dtype=object)
