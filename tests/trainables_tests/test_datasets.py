@@ -189,3 +189,12 @@ def test_a_folder_holding_several_datasets_must_be_named(fixtures: Path, tmp_pat
         load_dataset(tmp_path)
     dataset = load_dataset("fewrel_pubmed", root=tmp_path)
     assert dataset.name == "fewrel_pubmed" and dataset["train"].num_rows == 3
+
+
+def test_cli_fetch_then_info(served_dataset: DatasetSpec, capsys: pytest.CaptureFixture[str]) -> None:
+    from search.cli import main
+
+    assert main(["data", "fetch", served_dataset.name]) == 0
+    assert "local_semeval: files verified in" in capsys.readouterr().out
+    assert main(["data", "info", served_dataset.name, "--json"]) == 0
+    assert '"records": 6' in capsys.readouterr().out
