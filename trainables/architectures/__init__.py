@@ -1,0 +1,16 @@
+"""RE architectures, registered by the names users type and results store.
+
+Adding one is one module plus one line here; ``tests/trainables_tests/test_architectures.py``
+runs the conformance checks on every registered name. Entries are imported lazily.
+"""
+
+from __future__ import annotations
+
+from ..registry import Registry
+from ._base import BaseArchitecture, PrepareContext, concat_splits
+
+__all__ = ["ARCHITECTURES", "BaseArchitecture", "PrepareContext", "concat_splits"]
+
+ARCHITECTURES: Registry[type[BaseArchitecture]] = Registry("architecture")
+ARCHITECTURES.register("bert-seqcls", "trainables.architectures.bert_seqcls:BertSeqCls")
+ARCHITECTURES.register("two-phase", "trainables.architectures.two_phase:TwoPhase")

@@ -1,0 +1,56 @@
+"""``two-phase``: the thesis model. Phase 1 yields an encoder and its features (a shared artifact,
+see :mod:`trainables.phase1`); phase 2 trains a small MLP on those features:
+input (3H) -> ``hidden_units`` -> classes, with dropout."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import torch
+
+from ..loop import EncodedSplit
+from ..phase1 import Phase1Features, phase1_features
+from ._base import BaseArchitecture, PrepareContext
+
+__all__ = ["PhaseTwoMLP", "TwoPhase"]
+
+
+class PhaseTwoMLP(torch.nn.Module):
+    def __init__(self, n_inputs: int, hidden_units: int, n_classes: int, dropout: float):
+        super().__init__()
+        self.layers = torch.nn.Sequential(
+            torch.nn.Dropout(dropout),
+            torch.nn.Linear(n_inputs, hidden_units),
+            torch.nn.ReLU(),
+            torch.nn.Dropout(dropout),
+            torch.nn.Linear(hidden_units, n_classes),
+        )
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:  # (B, 3H) -> (B, C)
+        return self.layers(features)
+
+
+class TwoPhase(BaseArchitecture):
+    name = "two-phase"
+    features: Phase1Features
+
+    def prepare(self, context: PrepareContext) -> None:
+        self.features = phase1_features(context, self.label_space)
+
+    def encode(self, table: pa.Table, *, ood: bool = False) -> EncodedSplit:
+        matrix = self.features.lookup(table)
+        return EncodedSplit(matrix, self._labels(table, ood), np.ones(len(matrix), dtype=np.int64))
+
+    def build_model(self) -> torch.nn.Module:
+        model = self.spec.model
+        self.model = PhaseTwoMLP(self.features.dim, model.hidden_units, len(self.label_space), model.dropout)
+        return self.model
+
+    def collate(self, split: EncodedSplit, indices: np.ndarray) -> dict[str, torch.Tensor]:
+        return {
+            "features": torch.from_numpy(split.inputs[indices]),
+            "labels": torch.as_tensor(split.labels[indices]),
+        }
+
+    def logits(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return model(batch["features"])

@@ -1,0 +1,136 @@
+"""The typed configuration of one trial, and the one place a Tune config dict becomes typed.
+
+A Tune config is flat (``{"architecture": "two-phase", "ood_pct": 50, "learning_rate": 3e-5, ...}``):
+search spaces propose flat keys. :meth:`TrialSpec.from_config` splits it into the frozen sections
+below and rejects unknown keys with the list of valid ones. Every field name is unique across
+sections, so a flat key names exactly one field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from .data.regimes import Regime
+from .loop import LoopConfig
+
+__all__ = ["DataConfig", "ModelConfig", "TrialSpec"]
+
+PHASE1_MODELS = ("none", "seqcls", "mlm")
+PHASE1_FINETUNES = ("separate", "joined")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which datasets a trial reads and its data regime (see :class:`~trainables.data.Regime`)."""
+
+    in_domain: str = "synthetic"
+    in_domain_root: str | None = None
+    ood: str | None = None
+    ood_root: str | None = None
+    label_mapping: Mapping[str, str] = field(default_factory=dict)  # OOD label -> in-domain label
+    in_domain_size: float | int = 1.0
+    ood_pct: float = 0.0
+    local_in_domain_pretrain_pct: float = 0.0
+    seed: int = 0
+
+    @property
+    def regime(self) -> Regime:
+        return Regime(self.in_domain_size, self.ood_pct, self.local_in_domain_pretrain_pct, self.seed)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The architecture and its encoder. ``phase1_*`` only matter for ``two-phase``."""
+
+    architecture: str = "bert-seqcls"
+    encoder: str = "minilm"
+    marker_style: str = "semeval"
+    max_length: int = 128
+    hidden_units: int = 256
+    dropout: float = 0.1
+    phase1_model: str = "seqcls"
+    phase1_finetune: str = "joined"
+    phase1_learning_rate: float = 1e-4
+    phase1_max_epochs: int = 3
+    phase1_batch_size: int = 16
+    phase1_patience: int = 2
+
+    def __post_init__(self) -> None:
+        if self.phase1_model not in PHASE1_MODELS:
+            raise ValueError(
+                f"phase1_model must be one of {', '.join(PHASE1_MODELS)}, got {self.phase1_model!r}"
+            )
+        if self.phase1_finetune not in PHASE1_FINETUNES:
+            raise ValueError(
+                f"phase1_finetune must be one of {', '.join(PHASE1_FINETUNES)}, got {self.phase1_finetune!r}"
+            )
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        for name in ("max_length", "hidden_units"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+
+    @property
+    def phase1_loop(self) -> LoopConfig:
+        return LoopConfig(
+            learning_rate=self.phase1_learning_rate,
+            batch_size=self.phase1_batch_size,
+            max_epochs=self.phase1_max_epochs,
+            patience=self.phase1_patience,
+        )
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    """One trial: data and regime, model, loop, transfer strategy and imbalance technique."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loop: LoopConfig = field(default_factory=LoopConfig)
+    strategy: str = "baseline"
+    imbalance: str = "none"
+    imbalance_params: Mapping[str, Any] = field(default_factory=dict)
+
+    _SECTIONS = ("data", "model", "loop")
+
+    @classmethod
+    def valid_keys(cls) -> list[str]:
+        keys = [f.name for f in fields(cls) if f.name not in cls._SECTIONS]
+        for section in (DataConfig, ModelConfig, LoopConfig):
+            keys.extend(f.name for f in fields(section))
+        return keys
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> TrialSpec:
+        """Build from a flat dict (a Tune config); unknown keys are an error naming the valid ones."""
+        unknown = sorted(set(config) - set(cls.valid_keys()))
+        if unknown:
+            valid = ", ".join(sorted(cls.valid_keys()))
+            raise ValueError(f"unknown trial config key(s) {', '.join(unknown)}; valid: {valid}")
+        sections = {}
+        for name, section in (("data", DataConfig), ("model", ModelConfig), ("loop", LoopConfig)):
+            names = {f.name for f in fields(section)}
+            sections[name] = section(**{k: v for k, v in config.items() if k in names})
+        top = {k: v for k, v in config.items() if k in {"strategy", "imbalance", "imbalance_params"}}
+        spec = cls(**sections, **top)  # type: ignore[arg-type]
+        spec.data.regime  # noqa: B018 - validates the regime now, before any work starts
+        return spec
+
+    def to_config(self) -> dict[str, Any]:
+        """The flat dict :meth:`from_config` reads."""
+        flat: dict[str, Any] = {}
+        for name in self._SECTIONS:
+            flat.update(asdict(getattr(self, name)))
+        flat.update(
+            strategy=self.strategy, imbalance=self.imbalance, imbalance_params=dict(self.imbalance_params)
+        )
+        return flat
+
+    def key(self) -> str:
+        """A stable name: the sha256 of the canonical flat config (sorted keys, JSON)."""
+        canonical = json.dumps(self.to_config(), sort_keys=True, default=str)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]

@@ -1,0 +1,366 @@
+"""The training loop: plain PyTorch, no Ray. It reports through a callback.
+
+One call of :func:`fit` trains a model through a sequence of *stages* (``[train]`` for
+``baseline``/``mixed``, ``[pretrain, finetune]`` for ``global``/``local``). Each stage: AdamW with
+linear warm-up and decay, gradient clipping, length-bucketed batches with dynamic padding, bf16
+autocast on CUDA, an imbalance technique, and early stopping on the in-domain dev selection
+metric with ``patience`` (the best dev epoch's weights are restored when a stage ends). Every
+epoch evaluates dev and test, writes a checkpoint, and calls ``report(metrics, checkpoint_dir)``.
+
+Determinism: batch order and resampling come from generators seeded by (seed, stage, epoch), and
+the torch RNG state (dropout) is part of the checkpoint, so a run resumed from any epoch's
+checkpoint continues exactly as the uninterrupted run would have on CPU.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from .checkpoint import load_checkpoint, save_checkpoint, unwrap
+from .imbalance import BaseImbalance, make_imbalance
+
+__all__ = ["EncodedSplit", "FitResult", "LoopConfig", "Stage", "Task", "World", "fit", "predict"]
+
+EPOCHS_DONE = "epochs_done"  # the counter schedulers use as time (training_iteration restarts on restore)
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    """Hyper-parameters of the loop. ``max_epochs`` and ``patience`` apply to each stage."""
+
+    learning_rate: float = 5e-5
+    batch_size: int = 16
+    max_epochs: int = 3
+    patience: int = 2
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    eval_batch_size: int = 64
+    selection_metric: str = "f1_weighted"
+    # Batches are formed inside windows of this many batches, sorted by length: little padding,
+    # still random (the window and the batch order are shuffled).
+    bucket_batches: int = 50
+
+    def __post_init__(self) -> None:
+        for name in ("learning_rate", "max_grad_norm"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        for name in ("batch_size", "max_epochs", "patience", "eval_batch_size", "bucket_batches"):
+            if not getattr(self, name) >= 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0 <= self.warmup_ratio < 1:
+            raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+
+
+@dataclass
+class EncodedSplit:
+    """Model-ready examples of one split: ``inputs`` is the architecture's (a list of token id
+    lists, a feature matrix ...), ``labels`` class ids (N,), ``lengths`` for bucketing (N,)."""
+
+    inputs: Any
+    labels: np.ndarray
+    lengths: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+class Task(Protocol):
+    """What the loop needs from an architecture: a model and how to batch and score examples."""
+
+    model: torch.nn.Module
+
+    def collate(self, split: EncodedSplit, indices: np.ndarray) -> dict[str, torch.Tensor]: ...
+
+    def logits(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """(B, C) scores; ``model`` is ``self.model`` or its data-parallel wrapper."""
+        ...
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    train: EncodedSplit
+    imbalance: BaseImbalance = field(default_factory=lambda: make_imbalance("none"))
+
+
+@dataclass(frozen=True)
+class World:
+    """The data-parallel context: ranks shard the batches; only rank 0 writes checkpoints.
+
+    ``prepare_model`` wraps the model for data parallelism (Ray Train's helper in a Train job).
+    """
+
+    rank: int = 0
+    size: int = 1
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    prepare_model: Callable[[torch.nn.Module], torch.nn.Module] | None = None
+
+    def wrap(self, model: torch.nn.Module) -> torch.nn.Module:
+        return model if self.prepare_model is None else self.prepare_model(model)
+
+
+@dataclass
+class FitResult:
+    """The selected epoch (best dev score of the last stage) and the whole history."""
+
+    best: dict[str, Any]
+    history: list[dict[str, Any]]
+    epochs_done: int
+    checkpoint: Path | None
+
+
+Report = Callable[[dict[str, Any], "Path | None"], None]
+Evaluate = Callable[[str, np.ndarray, EncodedSplit], dict[str, float]]  # (split name, scores (N, C), split)
+
+
+def _batches(
+    lengths: np.ndarray, indices: np.ndarray, config: LoopConfig, rng: np.random.Generator
+) -> list[np.ndarray]:
+    """Shuffle, sort by length inside windows, cut into batches, shuffle the batches."""
+    order = indices[rng.permutation(len(indices))]
+    window = config.batch_size * config.bucket_batches
+    batches: list[np.ndarray] = []
+    for start in range(0, len(order), window):
+        chunk = order[start : start + window]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches.extend(chunk[i : i + config.batch_size] for i in range(0, len(chunk), config.batch_size))
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def _count_batches(n: int, config: LoopConfig) -> int:
+    window = config.batch_size * config.bucket_batches
+    return sum(math.ceil(min(window, n - start) / config.batch_size) for start in range(0, n, window))
+
+
+@torch.no_grad()
+def predict(task: Task, split: EncodedSplit, config: LoopConfig, device: torch.device) -> np.ndarray:
+    """(N, C) float32 scores, in the split's order (length-sorted batches, order restored)."""
+    task.model.eval()
+    order = np.argsort(split.lengths, kind="stable")
+    out: list[np.ndarray] = []
+    for start in range(0, len(order), config.eval_batch_size):
+        batch = _to(task.collate(split, order[start : start + config.eval_batch_size]), device)
+        with _autocast(device):
+            out.append(task.logits(task.model, batch).float().cpu().numpy())
+    scores = np.concatenate(out) if out else np.zeros((0, 0), dtype=np.float32)
+    restored = np.empty_like(scores)
+    restored[order] = scores
+    return restored
+
+
+def _to(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    return {key: value.to(device, non_blocking=True) for key, value in batch.items()}
+
+
+def _autocast(device: torch.device) -> Any:
+    # bf16 autocast on CUDA only: on CPU it is slower than fp32 for these model sizes.
+    return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+
+
+def _linear_schedule(
+    optimizer: torch.optim.Optimizer, warmup: int, total: int
+) -> torch.optim.lr_scheduler.LambdaLR:
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def _optimizer(model: torch.nn.Module, config: LoopConfig) -> torch.optim.Optimizer:
+    # No weight decay on biases and LayerNorm weights (the usual transformer recipe).
+    decay: list[torch.nn.Parameter] = []
+    no_decay: list[torch.nn.Parameter] = []
+    for name, parameter in model.named_parameters():
+        if parameter.requires_grad:
+            (no_decay if parameter.ndim < 2 or "norm" in name.lower() else decay).append(parameter)
+    groups = [
+        {"params": decay, "weight_decay": config.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(groups, lr=config.learning_rate)
+
+
+def _epoch_indices(
+    stage: Stage,
+    stage_index: int,
+    epoch: int,
+    seed: int,
+    negative_ids: Sequence[int],
+    cached: dict[int, np.ndarray],
+) -> np.ndarray:
+    """The training examples of one epoch, after the stage's imbalance technique."""
+    if stage.imbalance.resamples_each_epoch:
+        rng = np.random.default_rng([seed, stage_index, epoch, 1])
+        return stage.imbalance.indices(stage.train.labels, negative_ids=negative_ids, rng=rng)
+    if stage_index not in cached:
+        rng = np.random.default_rng([seed, stage_index, 0, 2])
+        cached[stage_index] = stage.imbalance.indices(stage.train.labels, negative_ids=negative_ids, rng=rng)
+    return cached[stage_index]
+
+
+def _clone(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {key: value.detach().clone() for key, value in unwrap(model).state_dict().items()}
+
+
+def fit(
+    task: Task,
+    stages: Sequence[Stage],
+    dev: EncodedSplit,
+    test: EncodedSplit | None,
+    config: LoopConfig,
+    *,
+    evaluate: Evaluate,
+    report: Report,
+    seed: int = 0,
+    n_classes: int,
+    negative_ids: Sequence[int] = (),
+    world: World | None = None,
+    resume_from: Path | None = None,
+    checkpoint_root: Path | None = None,
+) -> FitResult:
+    """Train ``task.model`` through ``stages``; see the module docstring.
+
+    ``evaluate(split_name, scores, split)`` turns scores into metrics (label-space masking happens
+    there). Checkpoints are written under ``checkpoint_root`` (a temporary folder when None) and
+    handed to ``report``; ``resume_from`` continues from such a checkpoint.
+    """
+    world = world or World()
+    if not stages:
+        raise ValueError("fit needs at least one stage")
+    torch.manual_seed(seed)
+    device = world.device
+    task.model.to(device)
+    model = world.wrap(task.model)
+    own_tmp = None
+    if checkpoint_root is None:
+        own_tmp = tempfile.TemporaryDirectory(prefix="resweep-ckpt-")
+        checkpoint_root = Path(own_tmp.name)
+
+    state: dict[str, Any] = {
+        "stage": 0,
+        "epoch": 0,
+        "epochs_done": 0,
+        "best_score": None,
+        "best_epoch": None,
+        "bad_epochs": 0,
+        "best_metrics": None,
+        "history": [],
+        "elapsed": 0.0,
+    }
+    best_weights: dict[str, torch.Tensor] | None = None  # in memory on every rank
+    resumed: dict[str, Any] | None = None
+    if resume_from is not None:
+        best_weights, resumed, state = load_checkpoint(Path(resume_from), model)
+        if best_weights is None and state["best_score"] is not None:
+            best_weights = _clone(model)  # that checkpoint's epoch was the best one
+    started = time.perf_counter() - state["elapsed"]
+    cached: dict[int, np.ndarray] = {}
+    last_checkpoint: Path | None = None
+
+    for stage_index in range(state["stage"], len(stages)):
+        stage = stages[stage_index]
+        first = _epoch_indices(stage, stage_index, 0, seed, negative_ids, cached)
+        total = max(1, _count_batches(len(first), config) // world.size) * config.max_epochs
+        optimizer = _optimizer(unwrap(model), config)
+        scheduler = _linear_schedule(optimizer, int(config.warmup_ratio * total), total)
+        weights = stage.imbalance.class_weights(stage.train.labels, n_classes)
+        loss_fn = torch.nn.CrossEntropyLoss(
+            weight=None if weights is None else torch.as_tensor(weights).to(device)
+        )
+        if resumed is not None:
+            optimizer.load_state_dict(resumed["optimizer"])
+            scheduler.load_state_dict(resumed["scheduler"])
+            torch.set_rng_state(resumed["torch_rng"])
+            resumed = None
+
+        while state["epoch"] < config.max_epochs and state["bad_epochs"] < config.patience:
+            epoch = state["epoch"]
+            epoch_start = time.perf_counter()
+            indices = _epoch_indices(stage, stage_index, epoch, seed, negative_ids, cached)
+            batches = _batches(
+                stage.train.lengths, indices, config, np.random.default_rng([seed, stage_index, epoch])
+            )
+            usable = len(batches) // world.size * world.size or len(batches)  # equal step counts on all ranks
+            model.train()
+            loss_sum, seen = 0.0, 0
+            for batch_indices in batches[world.rank : usable : world.size]:
+                batch = _to(task.collate(stage.train, batch_indices), device)
+                with _autocast(device):
+                    loss = loss_fn(task.logits(model, batch).float(), batch["labels"])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                loss_sum += loss.item() * len(batch_indices)
+                seen += len(batch_indices)
+            train_seconds = time.perf_counter() - epoch_start
+
+            metrics: dict[str, Any] = {
+                "stage": stage.name,
+                "stage_epoch": epoch + 1,
+                "train_loss": loss_sum / max(1, seen),
+                "examples_per_second": seen * world.size / max(train_seconds, 1e-9),
+            }
+            for name, split in (("dev", dev), ("test", test)):
+                if split is not None and len(split):
+                    scores = predict(task, split, config, device)
+                    metrics.update({f"{name}_{k}": v for k, v in evaluate(name, scores, split).items()})
+            score = metrics[f"dev_{config.selection_metric}"]
+            state["epoch"] = epoch + 1
+            state["epochs_done"] += 1
+            improved = state["best_score"] is None or score > state["best_score"]
+            if improved:
+                state.update(best_score=score, best_epoch=state["epochs_done"], bad_epochs=0)
+                best_weights = _clone(model)
+            else:
+                state["bad_epochs"] += 1
+            metrics[EPOCHS_DONE] = state["epochs_done"]
+            metrics["selected_epoch"] = state["best_epoch"]
+            metrics["elapsed_seconds"] = time.perf_counter() - started
+            if improved:
+                state["best_metrics"] = dict(metrics)
+            state["elapsed"] = metrics["elapsed_seconds"]
+            state["history"].append(metrics)
+            previous, last_checkpoint = last_checkpoint, None
+            if world.rank == 0:
+                last_checkpoint = save_checkpoint(
+                    checkpoint_root / f"epoch_{state['epochs_done']:04d}",
+                    model=model,
+                    best_state=None if improved else best_weights,
+                    tensors={
+                        "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict(),
+                        "torch_rng": torch.get_rng_state(),
+                    },
+                    trainer_state=state,
+                )
+            report(dict(metrics), last_checkpoint)
+            if previous is not None and previous != last_checkpoint:
+                shutil.rmtree(previous, ignore_errors=True)  # keep the newest checkpoint only
+
+        # Stage over: continue (or finish) from the best dev epoch's weights.
+        if best_weights is not None:
+            unwrap(model).load_state_dict(best_weights)
+        if stage_index + 1 < len(stages):
+            state.update(stage=stage_index + 1, epoch=0, best_score=None, bad_epochs=0)
+            best_weights = None
+
+    if own_tmp is not None:
+        own_tmp.cleanup()
+        last_checkpoint = None
+    return FitResult(state["best_metrics"] or {}, state["history"], state["epochs_done"], last_checkpoint)

@@ -1,0 +1,345 @@
+"""Phase 1 of ``two-phase``: an encoder, and the features it yields, as a shared artifact.
+
+Variants (the thesis's):
+
+* ``none`` — the pre-trained encoder as it is;
+* ``seqcls`` — fine-tuned for sequence classification (``bert-seqcls``), only on the data the
+  regime makes available: ``separate`` trains one encoder on the in-domain subset and one on the
+  OOD subset; ``joined`` trains one encoder on the in-domain subset plus 100% of the OOD set;
+* ``mlm`` — fine-tuned as a masked LM on the unlabeled training text of the complete datasets
+  (``separate``: each dataset's own; ``joined``: both).
+
+Features are ``[CLS; mean of head tokens; mean of tail tokens]`` of the last layer, over the
+marked sentence. The artifact (features, index, encoders, meta) is content-addressed by every
+input that changes it — encoder, variant, marker style, length, the exact data the encoder saw,
+the records featurised, seed and phase-1 hyper-parameters — and computed once
+(:func:`~trainables.artifacts.compute_once`), so the many phase-2 trials that share it, at the
+same time or after a resume, never recompute it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import torch
+from safetensors.numpy import load_file, save_file
+
+from .artifacts import artifact_key, compute_once
+from .data.labels import LabelSpace
+from .data.markers import encode, prepare_tokenizer
+from .data.records import table_to_records
+from .data.regimes import stratified_order
+from .encoders import from_pretrained, load_tokenizer
+
+if TYPE_CHECKING:
+    from .architectures._base import PrepareContext
+
+__all__ = ["Phase1Features", "phase1_features"]
+
+FEATURES_FILE = "features.safetensors"
+INDEX_FILE = "index.json"
+
+
+def record_key(dataset: str, record_id: str) -> str:
+    return f"{dataset}\t{record_id}"
+
+
+def table_keys(table: pa.Table) -> list[str]:
+    return [
+        record_key(d, i) for d, i in zip(table["dataset"].to_pylist(), table["id"].to_pylist(), strict=True)
+    ]
+
+
+def fingerprint(table: pa.Table) -> str:
+    """sha256 of a table's content (ids, tokens, spans, labels): the data part of a key."""
+    digest = hashlib.sha256()
+    for column in ("id", "tokens", "head_start", "head_end", "tail_start", "tail_end", "label"):
+        digest.update(json.dumps(table[column].to_pylist()).encode())
+    return digest.hexdigest()[:20]
+
+
+class Phase1Features:
+    """Feature vectors by record, loaded from an artifact folder."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.matrix = load_file(str(self.folder / FEATURES_FILE))["features"]  # (N, 3H) float32
+        keys = json.loads((self.folder / INDEX_FILE).read_text())
+        self.row = {key: i for i, key in enumerate(keys)}
+
+    @property
+    def dim(self) -> int:
+        return int(self.matrix.shape[1])
+
+    def lookup(self, table: pa.Table) -> np.ndarray:
+        """(N, 3H) features of ``table``'s records, in order."""
+        try:
+            rows = [self.row[key] for key in table_keys(table)]
+        except KeyError as err:
+            raise KeyError(
+                f"phase-1 artifact {self.folder.name} has no features for record {err.args[0]!r}"
+            ) from None
+        return self.matrix[rows]
+
+
+@torch.no_grad()
+def extract_features(
+    encoder: torch.nn.Module,
+    tokenizer: Any,
+    table: pa.Table,
+    style: str,
+    max_length: int,
+    device: torch.device,
+    batch_size: int = 64,
+) -> np.ndarray:
+    """[CLS; mean head; mean tail] of the last layer for every record: (N, 3H) float32."""
+    from .architectures.bert_seqcls import pad_batch
+
+    encoder.eval().to(device)
+    pairs = [encode(record, tokenizer, style, max_length) for record in table_to_records(table)]
+    order = np.argsort([len(p.input_ids) for p in pairs], kind="stable")
+    hidden = int(getattr(encoder, "config").hidden_size)  # noqa: B009 - nn.Module has no typed config
+    out = np.zeros((len(pairs), 3 * hidden), dtype=np.float32)
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        ids, mask = pad_batch([pairs[i].input_ids for i in rows], tokenizer.pad_token_id)
+        states = encoder(
+            input_ids=ids.to(device), attention_mask=mask.to(device)
+        ).last_hidden_state.float()  # (B, L, H)
+        for b, i in enumerate(rows):
+            (hs, he), (ts, te) = pairs[i].head_span, pairs[i].tail_span
+            vector = torch.cat([states[b, 0], states[b, hs:he].mean(0), states[b, ts:te].mean(0)])  # (3H,)
+            out[i] = vector.cpu().numpy()
+    return out
+
+
+def _base_encoder(model: torch.nn.Module) -> torch.nn.Module:
+    """The transformer inside a model with a head (``BertForSequenceClassification.bert`` ...)."""
+    return getattr(model, "base_model", model)
+
+
+def _train_seqcls(
+    context: PrepareContext,
+    parts: Sequence[tuple[pa.Table, bool]],
+    label_space: LabelSpace,
+    dev: pa.Table,
+    dev_ood: bool,
+) -> tuple[torch.nn.Module, Any]:
+    """Fine-tune ``bert-seqcls`` on ``parts`` (early stopping on ``dev``); return (model, tokenizer)."""
+    from .architectures._base import concat_splits
+    from .architectures.bert_seqcls import BertSeqCls
+    from .loop import Stage, fit
+    from .metrics import compute_metrics
+
+    spec = context.spec
+    sub_spec = replace(
+        spec, model=replace(spec.model, architecture="bert-seqcls"), loop=spec.model.phase1_loop
+    )
+    architecture = BertSeqCls(sub_spec, label_space)
+    train = concat_splits([architecture.encode(table, ood=ood) for table, ood in parts])
+    dev_split = architecture.encode(dev, ood=dev_ood)
+    torch.manual_seed(spec.data.seed)
+    architecture.build_model()
+    labels = label_space.labels
+
+    def evaluate(_: str, scores: np.ndarray, split: Any) -> dict[str, float]:
+        gold = [labels[i] for i in split.labels]
+        predicted = [labels[i] for i in scores.argmax(axis=1)]
+        return compute_metrics(gold, predicted, negative_labels=label_space.negative)
+
+    fit(
+        architecture,
+        [Stage("phase1", train)],
+        dev_split,
+        None,
+        sub_spec.loop,
+        evaluate=evaluate,
+        report=lambda metrics, checkpoint: None,
+        seed=spec.data.seed,
+        n_classes=len(label_space),
+        world=_local_world(context.device),
+    )
+    return architecture.model, architecture.tokenizer
+
+
+def _train_mlm(context: PrepareContext, tables: Sequence[pa.Table]) -> tuple[torch.nn.Module, Any]:
+    """Masked-LM fine-tuning on the plain text of ``tables`` (15% of tokens; 80/10/10 replacement)."""
+    from transformers import AutoModelForMaskedLM
+
+    from .architectures.bert_seqcls import pad_batch
+    from .loop import _linear_schedule, _optimizer
+
+    spec = context.spec
+    config = spec.model.phase1_loop
+    tokenizer = load_tokenizer(spec.model.encoder)
+    torch.manual_seed(spec.data.seed)
+    model = from_pretrained(AutoModelForMaskedLM, spec.model.encoder).to(context.device)
+    texts = [" ".join(tokens) for table in tables for tokens in table["tokens"].to_pylist()]
+    encoded = tokenizer(texts, truncation=True, max_length=spec.model.max_length)["input_ids"]
+    rng = np.random.default_rng([spec.data.seed, 7])
+    steps = -(-len(encoded) // config.batch_size) * config.max_epochs
+    optimizer = _optimizer(model, config)
+    scheduler = _linear_schedule(optimizer, int(config.warmup_ratio * steps), steps)
+    special = torch.tensor(sorted(set(tokenizer.all_special_ids)))
+    model.train()
+    for _ in range(config.max_epochs):
+        order = rng.permutation(len(encoded))
+        for start in range(0, len(order), config.batch_size):
+            ids, mask = pad_batch(
+                [encoded[i] for i in order[start : start + config.batch_size]], tokenizer.pad_token_id
+            )
+            labels = ids.clone()
+            chosen = (torch.rand(ids.shape) < 0.15) & mask.bool() & ~torch.isin(ids, special)
+            labels[~chosen] = -100
+            roll = torch.rand(ids.shape)
+            ids = ids.clone()
+            ids[chosen & (roll < 0.8)] = tokenizer.mask_token_id
+            random_tokens = torch.randint(len(tokenizer), ids.shape)
+            replace_random = chosen & (roll >= 0.8) & (roll < 0.9)
+            ids[replace_random] = random_tokens[replace_random]
+            loss = model(
+                input_ids=ids.to(context.device),
+                attention_mask=mask.to(context.device),
+                labels=labels.to(context.device),
+            ).loss
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+    return model, tokenizer
+
+
+def _local_world(device: torch.device) -> Any:
+    from .loop import World
+
+    return World(device=device)
+
+
+def _dev_carve(table: pa.Table, seed: int, fraction: float = 0.1) -> tuple[pa.Table, pa.Table]:
+    """(train, dev) for an OOD encoder's own early stopping: a stratified 10% of its data."""
+    order = stratified_order(table["label"].to_pylist(), np.random.default_rng([seed, 11]))
+    n_dev = max(1, round(fraction * len(order)))
+    return table.take(np.sort(order[n_dev:])), table.take(np.sort(order[:n_dev]))
+
+
+def phase1_features(context: PrepareContext, label_space: LabelSpace) -> Phase1Features:
+    """Load, or compute once, the phase-1 artifact this trial needs."""
+    spec, data = context.spec, context.data
+    variant, finetune = spec.model.phase1_model, spec.model.phase1_finetune
+    uses_ood = context.ood is not None
+    if finetune == "joined" and not uses_ood:
+        raise ValueError(
+            "phase1_finetune 'joined' fine-tunes on both datasets: the trial needs an OOD dataset"
+        )
+    ood_full = context.ood["train"] if context.ood is not None else None
+    in_domain_full = pa.concat_tables(context.in_domain.splits.values())
+
+    # The records to featurise, and what the encoder(s) learn from.
+    if variant == "seqcls":
+        in_domain_records = pa.concat_tables([data.train, data.dev, data.test])
+        seen: dict[str, Any] = {
+            "in_domain_train": fingerprint(data.train),
+            "in_domain_dev": fingerprint(data.dev),
+        }
+        if finetune == "joined":
+            seen["ood"] = fingerprint(ood_full) if ood_full is not None else None
+        elif uses_ood:
+            seen["ood"] = fingerprint(data.ood_train)
+    else:
+        in_domain_records = in_domain_full
+        seen = {"in_domain": fingerprint(in_domain_full)}
+        if ood_full is not None:
+            seen["ood"] = fingerprint(ood_full)
+    fields = {
+        "encoder": spec.model.encoder,
+        "variant": variant,
+        "finetune": finetune,
+        "marker_style": spec.model.marker_style,
+        "max_length": spec.model.max_length,
+        "seen": seen,
+        "featurised_in_domain": fingerprint(in_domain_records),
+        "featurised_ood": fingerprint(ood_full) if ood_full is not None else None,
+        "seed": spec.data.seed if variant != "none" else None,
+        "hyper": None if variant == "none" else spec.model.phase1_loop.__dict__,
+    }
+    key = artifact_key("phase1", fields)
+
+    def build(folder: Path) -> None:
+        started = time.perf_counter()
+        style, max_length, device = spec.model.marker_style, spec.model.max_length, context.device
+        blocks: list[tuple[pa.Table, torch.nn.Module, Any]] = []
+        if variant == "none":
+            from transformers import AutoModel
+
+            tokenizer = load_tokenizer(spec.model.encoder)
+            encoder = from_pretrained(AutoModel, spec.model.encoder)
+            blocks = [(in_domain_records, encoder, tokenizer)]
+            if ood_full is not None:
+                blocks.append((ood_full, encoder, tokenizer))
+        elif variant == "mlm":
+            if finetune == "joined":
+                model, tokenizer = _train_mlm(
+                    context, [context.in_domain["train"]] + ([ood_full] if ood_full else [])
+                )
+                blocks = [(in_domain_records, _base_encoder(model), tokenizer)]
+                if ood_full is not None:
+                    blocks.append((ood_full, _base_encoder(model), tokenizer))
+            else:
+                model, tokenizer = _train_mlm(context, [context.in_domain["train"]])
+                blocks = [(in_domain_records, _base_encoder(model), tokenizer)]
+                if ood_full is not None:
+                    ood_model, ood_tokenizer = _train_mlm(context, [ood_full])
+                    blocks.append((ood_full, _base_encoder(ood_model), ood_tokenizer))
+        else:  # seqcls
+            if finetune == "joined":
+                assert context.ood is not None and ood_full is not None
+                joined_space = LabelSpace.build(
+                    context.in_domain.labels,
+                    context.ood.labels,
+                    negative=label_space.negative,
+                    mapping=spec.data.label_mapping,
+                )
+                parts = [(data.train, False), (ood_full, True)]
+                model, tokenizer = _train_seqcls(context, parts, joined_space, data.dev, False)
+                blocks = [
+                    (in_domain_records, _base_encoder(model), tokenizer),
+                    (ood_full, _base_encoder(model), tokenizer),
+                ]
+            else:
+                in_space = LabelSpace.build(label_space.in_domain, negative=label_space.negative)
+                model, tokenizer = _train_seqcls(context, [(data.train, False)], in_space, data.dev, False)
+                blocks = [(in_domain_records, _base_encoder(model), tokenizer)]
+                if uses_ood and data.ood_train.num_rows:
+                    ood_train, ood_dev = _dev_carve(data.ood_train, spec.data.seed)
+                    ood_space = LabelSpace.build(
+                        sorted(set(data.ood_train["label"].to_pylist())), negative=label_space.negative
+                    )
+                    ood_model, ood_tokenizer = _train_seqcls(
+                        context, [(ood_train, False)], ood_space, ood_dev, False
+                    )
+                    blocks.append((ood_full, _base_encoder(ood_model), ood_tokenizer))
+        keys: list[str] = []
+        matrices = []
+        for table, encoder, tokenizer in blocks:
+            if tokenizer is not None:
+                added = prepare_tokenizer(tokenizer, style)
+                resize = getattr(encoder, "resize_token_embeddings", None)
+                if added and resize is not None:
+                    resize(len(tokenizer), mean_resizing=False)  # new marker embeddings: random init
+            matrices.append(extract_features(encoder, tokenizer, table, style, max_length, device))
+            keys.extend(table_keys(table))
+        save_file({"features": np.concatenate(matrices)}, str(folder / FEATURES_FILE))
+        (folder / INDEX_FILE).write_text(json.dumps(keys))
+        (folder / "timing.json").write_text(json.dumps({"seconds": time.perf_counter() - started}))
+
+    folder = compute_once(context.artifacts, key, build, meta=fields)
+    return Phase1Features(folder)
