@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from .data.regimes import RegimeData
+from .data.regimes import Regime, RegimeData
 from .registry import Registry
 
 __all__ = ["STRATEGIES", "StagePlan", "TransferStrategy"]
@@ -37,17 +37,22 @@ class TransferStrategy:
     uses_ood: bool
     description: str
 
-    def plan(self, data: RegimeData) -> list[StagePlan]:
-        """The stages of this strategy for ``data``; a clear error when the regime does not fit."""
-        ood_pct = data.regime.ood_pct
-        if self.uses_ood and ood_pct == 0:
+    def check(self, regime: Regime) -> None:
+        """A clear error when the regime does not fit this strategy (before any data is read)."""
+        if self.uses_ood and regime.ood_pct == 0:
             raise ValueError(f"strategy {self.name!r} trains on OOD data: ood_pct must be > 0")
-        if not self.uses_ood and ood_pct > 0:
-            raise ValueError(f"strategy {self.name!r} uses no OOD data: set ood_pct to 0, not {ood_pct:g}")
-        if self.name != "local" and data.regime.local_in_domain_pretrain_pct > 0:
+        if not self.uses_ood and regime.ood_pct > 0:
+            raise ValueError(
+                f"strategy {self.name!r} uses no OOD data: set ood_pct to 0, not {regime.ood_pct:g}"
+            )
+        if self.name != "local" and regime.local_in_domain_pretrain_pct > 0:
             raise ValueError(
                 f"local_in_domain_pretrain_pct only applies to strategy 'local', not {self.name!r}"
             )
+
+    def plan(self, data: RegimeData) -> list[StagePlan]:
+        """The stages of this strategy for ``data``."""
+        self.check(data.regime)
         in_domain: StagePart = (data.train, False)
         ood: StagePart = (data.ood_train, True)
         if self.name == "baseline":

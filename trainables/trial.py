@@ -48,7 +48,8 @@ def run_trial(
 ) -> FitResult:
     """Train and evaluate ``spec``; ``artifacts`` is where shared phase-1 artifacts live."""
     world = world or World()
-    strategy = STRATEGIES.get(spec.strategy)  # unknown names fail before any data is read
+    strategy = STRATEGIES.get(spec.strategy)  # unknown names and misfits fail before any data is read
+    strategy.check(spec.data.regime)
     architecture_class = ARCHITECTURES.get(spec.model.architecture)
     imbalance = make_imbalance(spec.imbalance, **dict(spec.imbalance_params))
 

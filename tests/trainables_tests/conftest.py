@@ -28,8 +28,12 @@ def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> str:
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
     tokenizer = BertTokenizerFast.from_pretrained(str(folder), do_lower_case=True)
     config = BertConfig(
-        vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-        intermediate_size=37, max_position_embeddings=128,
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=37,
+        max_position_embeddings=128,
     )
     torch.manual_seed(0)
     BertModel(config).save_pretrained(folder)

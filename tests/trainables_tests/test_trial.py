@@ -10,15 +10,35 @@ import pytest
 from trainables.config import TrialSpec
 from trainables.trial import run_trial
 
-REPORTED = {"stage", "stage_epoch", "train_loss", "examples_per_second", "elapsed_seconds", "epochs_done",
-            "dev_accuracy", "dev_f1_weighted", "dev_f1_micro_positive", "test_accuracy", "test_f1_weighted"}
+REPORTED = {
+    "stage",
+    "stage_epoch",
+    "train_loss",
+    "examples_per_second",
+    "elapsed_seconds",
+    "epochs_done",
+    "dev_accuracy",
+    "dev_f1_weighted",
+    "dev_f1_micro_positive",
+    "test_accuracy",
+    "test_f1_weighted",
+}
 
 
 def spec_for(tiny_bert: str, **overrides: Any) -> TrialSpec:
     config: dict[str, Any] = {
-        "in_domain": "synthetic", "ood": "synthetic_ood", "in_domain_size": 120, "encoder": tiny_bert,
-        "max_length": 48, "batch_size": 16, "learning_rate": 1e-3, "max_epochs": 2, "patience": 5,
-        "hidden_units": 32, "phase1_max_epochs": 1, "phase1_learning_rate": 1e-3,
+        "in_domain": "synthetic",
+        "ood": "synthetic_ood",
+        "in_domain_size": 120,
+        "encoder": tiny_bert,
+        "max_length": 48,
+        "batch_size": 16,
+        "learning_rate": 1e-3,
+        "max_epochs": 2,
+        "patience": 5,
+        "hidden_units": 32,
+        "phase1_max_epochs": 1,
+        "phase1_learning_rate": 1e-3,
     }
     config.update(overrides)
     return TrialSpec.from_config(config)
@@ -40,8 +60,12 @@ class Reports:
 @pytest.mark.parametrize("architecture", ["bert-seqcls", "two-phase"])
 @pytest.mark.parametrize(
     ("strategy", "extra"),
-    [("baseline", {}), ("mixed", {"ood_pct": 10}), ("global", {"ood_pct": 10}),
-     ("local", {"ood_pct": 10, "local_in_domain_pretrain_pct": 50})],
+    [
+        ("baseline", {}),
+        ("mixed", {"ood_pct": 10}),
+        ("global", {"ood_pct": 10}),
+        ("local", {"ood_pct": 10, "local_in_domain_pretrain_pct": 50}),
+    ],
 )
 def test_every_architecture_and_strategy_trains_and_reports(
     architecture: str, strategy: str, extra: dict[str, Any], tiny_bert: str, artifacts: Path, tmp_path: Path
@@ -62,7 +86,9 @@ def test_every_architecture_and_strategy_trains_and_reports(
     assert result.best["dev_f1_weighted"] == max(m["dev_f1_weighted"] for m in reports.metrics[-2:])
 
 
-def test_resume_gives_the_same_metrics_as_an_uninterrupted_run(tiny_bert: str, artifacts: Path, tmp_path: Path) -> None:
+def test_resume_gives_the_same_metrics_as_an_uninterrupted_run(
+    tiny_bert: str, artifacts: Path, tmp_path: Path
+) -> None:
     # Two stages (global), dropout on, 4 epochs per stage: the crash lands inside the first stage.
     spec = spec_for(tiny_bert, strategy="global", ood_pct=10, max_epochs=4, patience=10)
     full = Reports()
@@ -72,8 +98,13 @@ def test_resume_gives_the_same_metrics_as_an_uninterrupted_run(tiny_bert: str, a
     with pytest.raises(KeyboardInterrupt):
         run_trial(spec, report=crashed, artifacts=artifacts, checkpoint_root=tmp_path / "resumed")
     resumed = Reports()
-    run_trial(spec, report=resumed, artifacts=artifacts, checkpoint_root=tmp_path / "resumed",
-              resume_from=crashed.checkpoints[-1])
+    run_trial(
+        spec,
+        report=resumed,
+        artifacts=artifacts,
+        checkpoint_root=tmp_path / "resumed",
+        resume_from=crashed.checkpoints[-1],
+    )
     combined = crashed.metrics + resumed.metrics
     assert len(combined) == len(full.metrics) == 8
     for expected, got in zip(full.metrics, combined, strict=True):
@@ -100,7 +131,9 @@ def test_bad_configs_fail_before_any_work(tiny_bert: str, artifacts: Path) -> No
         run_trial(spec_for(tiny_bert, strategy="global"), report=Reports(), artifacts=artifacts)
     with pytest.raises(ValueError, match="uses no OOD data: set ood_pct to 0"):
         run_trial(spec_for(tiny_bert, ood_pct=50), report=Reports(), artifacts=artifacts)
-    with pytest.raises(KeyError, match="unknown transfer strategy 'transfer'; valid: baseline, mixed, global, local"):
+    with pytest.raises(
+        KeyError, match="unknown transfer strategy 'transfer'; valid: baseline, mixed, global, local"
+    ):
         run_trial(spec_for(tiny_bert, strategy="transfer"), report=Reports(), artifacts=artifacts)
     with pytest.raises(ValueError, match="in_domain_size 0 as a count"):
         spec_for(tiny_bert, in_domain_size=0)
