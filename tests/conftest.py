@@ -26,3 +26,27 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
 @pytest.fixture
 def fixtures() -> Path:
     return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def ray_session():  # type: ignore[no-untyped-def]
+    """One local Ray for every `ray`-marked test: 2 CPUs, no dashboard, a custom resource for
+    trial drivers (a driver that took a CPU would starve its own Train workers)."""
+    import tempfile
+
+    import ray
+
+    os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.2")  # reaches the workers
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # no ~/.ray/auth_token for a local test Ray
+    temp = tempfile.mkdtemp(prefix="rs-ray-", dir="/tmp")  # short: Ray's socket paths have a limit
+    # Ray workers keep the environment of ray.init: give them a cache of their own, not ~/.cache.
+    os.environ["RESWEEP_CACHE_DIR"] = os.path.join(temp, "resweep-cache")
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        resources={"TRAIN_DRIVER": 8},
+        _temp_dir=temp,
+        log_to_driver=False,
+    )
+    yield ray
+    ray.shutdown()

@@ -17,12 +17,14 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["artifact_key", "compute_once", "is_complete"]
+__all__ = ["artifact_key", "builds", "compute_once", "is_complete"]
 
 COMPLETE = "COMPLETE"
 
@@ -31,6 +33,26 @@ def artifact_key(kind: str, fields: Mapping[str, Any]) -> str:
     """``<kind>-<sha256 of the canonical JSON of fields>`` (first 20 hex digits)."""
     canonical = json.dumps(fields, sort_keys=True, default=str)
     return f"{kind}-{hashlib.sha256(canonical.encode()).hexdigest()[:20]}"
+
+
+BUILD_LOG = "builds.log"
+
+
+def _log_build(root: Path, key: str, event: str) -> None:
+    """Append to ``<root>/builds.log``: which artifact was built, when, by which process."""
+    with open(root / BUILD_LOG, "a") as log:
+        log.write(
+            f"{time.strftime('%Y-%m-%dT%H:%M:%S')}\t{event}\t{key}\t{socket.gethostname()}:{os.getpid()}\n"
+        )
+
+
+def builds(root: Path, key: str | None = None) -> list[list[str]]:
+    """The completed builds recorded in ``builds.log`` (time, event, key, host:pid), optionally of one key."""
+    log = Path(root) / BUILD_LOG
+    if not log.is_file():
+        return []
+    rows = [line.rstrip("\n").split("\t") for line in log.read_text().splitlines() if line]
+    return [row for row in rows if row[1] == "done" and (key is None or row[2] == key)]
 
 
 def is_complete(root: Path, key: str) -> bool:
@@ -56,6 +78,7 @@ def compute_once(
                 return final
             temporary = Path(tempfile.mkdtemp(dir=root, prefix=f".{key}.", suffix=".tmp"))
             try:
+                _log_build(root, key, "start")
                 build(temporary)
                 if meta is not None:
                     (temporary / "meta.json").write_text(
@@ -65,6 +88,7 @@ def compute_once(
                 if final.exists():  # an incomplete leftover from a crash before the rename
                     shutil.rmtree(final)
                 os.replace(temporary, final)
+                _log_build(root, key, "done")
             except BaseException:
                 shutil.rmtree(temporary, ignore_errors=True)
                 raise

@@ -315,6 +315,7 @@ def fit(
                 "stage_epoch": epoch + 1,
                 "train_loss": loss_sum / max(1, seen),
                 "examples_per_second": seen * world.size / max(train_seconds, 1e-9),
+                "workers": world.size,
             }
             for name, split in (("dev", dev), ("test", test)):
                 if split is not None and len(split):

@@ -236,7 +236,9 @@ def phase1_features(context: PrepareContext, label_space: LabelSpace) -> Phase1F
     spec, data = context.spec, context.data
     variant, finetune = spec.model.phase1_model, spec.model.phase1_finetune
     uses_ood = context.ood is not None
-    if finetune == "joined" and not uses_ood:
+    if variant == "none":
+        finetune = "none"  # the pre-trained encoder is the same for every dataset
+    elif finetune == "joined" and not uses_ood:
         raise ValueError(
             "phase1_finetune 'joined' fine-tunes on both datasets: the trial needs an OOD dataset"
         )

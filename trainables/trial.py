@@ -55,10 +55,16 @@ def run_trial(
 
     in_domain = load_dataset(spec.data.in_domain, root=spec.data.in_domain_root)
     ood = None
-    joined_phase1 = spec.model.architecture == "two-phase" and spec.model.phase1_finetune == "joined"
+    model = spec.model
+    joined_phase1 = (
+        model.architecture == "two-phase"
+        and model.phase1_finetune == "joined"
+        and model.phase1_model != "none"
+    )
     if strategy.uses_ood or joined_phase1:
         if spec.data.ood is None:
-            raise ValueError(f"strategy {spec.strategy!r} needs an out-of-domain dataset (`ood`)")
+            needs = f"strategy {spec.strategy!r}" if strategy.uses_ood else "phase1_finetune 'joined'"
+            raise ValueError(f"{needs} needs an out-of-domain dataset (`ood`)")
         ood = load_dataset(spec.data.ood, root=spec.data.ood_root)
     data = sample_regime(in_domain, spec.data.regime, ood if strategy.uses_ood else None)
     plan = strategy.plan(data)

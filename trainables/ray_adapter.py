@@ -1,0 +1,152 @@
+"""The top of the trainables sandwich, and the only part that imports Ray.
+
+:func:`resweep_trial` is a Ray Tune *function trainable*. It runs one trial with one of two
+executors, both resuming from checkpoints the same way:
+
+* ``inline`` — the loop runs in the Tune trial's own process and reports through
+  ``ray.tune.report`` with a ``tune.Checkpoint``. No worker group to start: the right choice for
+  single-process CPU trials (phase-2 MLPs on cached features compute for seconds, while a Train
+  job costs ~10 s of fixed overhead on a small machine).
+* ``train`` — the trial builds a Ray Train ``TorchTrainer`` and fits it (the pattern that works
+  with Train V2: Tune function trainable -> TorchTrainer -> per-worker loop), with
+  ``TuneReportCallback`` forwarding each report to Tune. Used for multi-worker data-parallel
+  trials, GPU trials, and whenever asked. The Train run is named after the trial's config hash,
+  so a rerun of the same trial resumes from its own checkpoints.
+
+``executor="auto"`` picks ``train`` when a trial asks for more than one worker or for GPUs.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import ray.train
+import ray.train.torch
+from ray import tune
+
+from .config import TrialSpec
+from .loop import World
+from .trial import run_trial
+
+__all__ = ["EXECUTORS", "TrialRuntime", "choose_executor", "resweep_trial", "train_worker"]
+
+EXECUTORS = ("auto", "inline", "train")
+
+
+@dataclass(frozen=True)
+class TrialRuntime:
+    """How and where trials run (the same for every trial of a sweep).
+
+    ``artifacts``: folder of shared phase-1 artifacts; ``train_storage``: storage path of Train
+    runs (their checkpoints); ``num_workers``/``use_gpu``/``cpus_per_worker``: a Train job's scaling.
+    """
+
+    artifacts: str
+    train_storage: str
+    executor: str = "auto"
+    num_workers: int = 1
+    use_gpu: bool = False
+    cpus_per_worker: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.executor not in EXECUTORS:
+            raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, got {self.executor!r}")
+        if self.num_workers < 1:
+            raise ValueError(f"num_workers must be >= 1, got {self.num_workers}")
+        if self.executor == "inline" and (self.num_workers > 1 or self.use_gpu):
+            raise ValueError(
+                "executor 'inline' runs one CPU process: use 'train' (or 'auto') for workers or GPUs"
+            )
+
+
+def choose_executor(runtime: TrialRuntime) -> str:
+    if runtime.executor != "auto":
+        return runtime.executor
+    return "train" if runtime.num_workers > 1 or runtime.use_gpu else "inline"
+
+
+def resweep_trial(config: dict[str, Any], runtime: TrialRuntime) -> None:
+    """Tune function trainable: ``tune.with_parameters(resweep_trial, runtime=...)``."""
+    spec = TrialSpec.from_config(config)
+    if choose_executor(runtime) == "inline":
+        _run_inline(spec, runtime)
+    else:
+        _run_train_job(spec, runtime)
+
+
+def _run_inline(spec: TrialSpec, runtime: TrialRuntime) -> None:
+    checkpoint = tune.get_checkpoint()
+
+    def report(metrics: dict[str, Any], directory: Path | None) -> None:
+        tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(directory) if directory else None)
+
+    with (
+        checkpoint.as_directory() if checkpoint else nullcontext(None) as resume_dir,
+        tempfile.TemporaryDirectory(prefix="resweep-inline-") as scratch,
+    ):
+        run_trial(
+            spec,
+            report=report,
+            artifacts=Path(runtime.artifacts),
+            resume_from=Path(resume_dir) if resume_dir else None,
+            checkpoint_root=Path(scratch),
+        )
+
+
+def _run_train_job(spec: TrialSpec, runtime: TrialRuntime) -> None:
+    from ray.tune.integration.ray_train import TuneReportCallback
+
+    trainer = ray.train.torch.TorchTrainer(
+        train_worker,
+        train_loop_config={"config": spec.to_config(), "runtime": asdict(runtime)},
+        scaling_config=ray.train.ScalingConfig(
+            num_workers=runtime.num_workers,
+            use_gpu=runtime.use_gpu,
+            resources_per_worker={"CPU": runtime.cpus_per_worker},
+        ),
+        run_config=ray.train.RunConfig(
+            name=f"train-{spec.key()}",
+            storage_path=runtime.train_storage,
+            callbacks=[TuneReportCallback()],
+            checkpoint_config=ray.train.CheckpointConfig(num_to_keep=2),
+        ),
+    )
+    trainer.fit()
+
+
+def train_worker(loop_config: dict[str, Any]) -> None:
+    """Ray Train's per-worker function: the same loop, data-parallel across the worker group."""
+    spec = TrialSpec.from_config(loop_config["config"])
+    runtime = TrialRuntime(**loop_config["runtime"])
+    context = ray.train.get_context()
+    size = context.get_world_size()
+    world = World(
+        rank=context.get_world_rank(),
+        size=size,
+        device=ray.train.torch.get_device(),
+        prepare_model=ray.train.torch.prepare_model if size > 1 else None,
+    )
+    checkpoint = ray.train.get_checkpoint()
+
+    def report(metrics: dict[str, Any], directory: Path | None) -> None:
+        # Every worker reports (Train waits for all); only rank 0 has a checkpoint to hand over.
+        ray.train.report(
+            metrics, checkpoint=ray.train.Checkpoint.from_directory(directory) if directory else None
+        )
+
+    with (
+        checkpoint.as_directory() if checkpoint else nullcontext(None) as resume_dir,
+        tempfile.TemporaryDirectory(prefix="resweep-train-") as scratch,
+    ):
+        run_trial(
+            spec,
+            report=report,
+            artifacts=Path(runtime.artifacts),
+            resume_from=Path(resume_dir) if resume_dir else None,
+            checkpoint_root=Path(scratch),
+            world=world,
+        )
