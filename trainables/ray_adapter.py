@@ -111,7 +111,7 @@ def _run_train_job(spec: TrialSpec, runtime: TrialRuntime) -> None:
         run_config=ray.train.RunConfig(
             name=f"train-{spec.key()}",
             storage_path=runtime.train_storage,
-            callbacks=[TuneReportCallback()],
+            callbacks=[TuneReportCallback()],  # type: ignore[list-item]  # a Train V2 UserCallback
             checkpoint_config=ray.train.CheckpointConfig(num_to_keep=2),
         ),
     )
