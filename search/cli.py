@@ -234,6 +234,88 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _trial_config(pairs: Sequence[str]) -> dict[str, Any]:
+    """KEY=VALUE pairs; values are YAML scalars (``0.1``, ``3000``, ``true``, ``minilm``)."""
+    import yaml
+
+    config: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UserError(f"expected KEY=VALUE, got {pair!r}")
+        try:  # numbers first: YAML 1.1 reads "2e-4" as a string
+            config[key] = int(value) if value.lstrip("-").isdigit() else float(value)
+        except ValueError:
+            config[key] = yaml.safe_load(value)
+    return config
+
+
+def cmd_trial(args: argparse.Namespace) -> int:
+    """Run one trial in this process (no Ray): print each epoch, write the result as JSON."""
+    import time
+
+    from trainables.config import TrialSpec
+    from trainables.trial import run_trial
+
+    spec = TrialSpec.from_config(_trial_config(args.settings))
+    artifacts = Path(args.artifacts)
+    columns = [
+        "epoch",
+        "stage",
+        "train_loss",
+        "dev_" + spec.loop.selection_metric,
+        "test_" + spec.loop.selection_metric,
+        "examples/s",
+        "elapsed_s",
+    ]
+    print("  ".join(f"{c:>14}" for c in columns))
+    started = time.perf_counter()
+
+    def report(metrics: dict[str, Any], checkpoint: Path | None) -> None:
+        row = [
+            metrics["epochs_done"],
+            metrics["stage"],
+            f"{metrics['train_loss']:.4f}",
+            f"{metrics['dev_' + spec.loop.selection_metric]:.4f}",
+            f"{metrics['test_' + spec.loop.selection_metric]:.4f}",
+            f"{metrics['examples_per_second']:.1f}",
+            f"{metrics['elapsed_seconds']:.1f}",
+        ]
+        print("  ".join(f"{c!s:>14}" for c in row), flush=True)
+
+    result = run_trial(
+        spec,
+        report=report,
+        artifacts=artifacts,
+        checkpoint_root=Path(args.checkpoints) if args.checkpoints else None,
+        resume_from=Path(args.resume) if args.resume else None,
+    )
+    wall = time.perf_counter() - started
+    summary = {
+        "config": spec.to_config(),
+        "key": spec.key(),
+        "wall_seconds": wall,
+        "selected": result.best,
+        "history": result.history,
+    }
+    print(
+        f"selected epoch {result.best.get('selected_epoch')}: "
+        + ", ".join(
+            f"{k} {v:.4f}"
+            for k, v in result.best.items()
+            if k.startswith(("dev_", "test_")) and "micro" not in k
+        )
+        + f"; wall {wall:.1f} s"
+    )
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        temporary = out.with_name(f".{out.name}.tmp")
+        temporary.write_text(json.dumps(summary, indent=1, default=str))
+        os.replace(temporary, out)
+    return 0
+
+
 def _version() -> str:
     try:
         return importlib.metadata.version("resweep")
@@ -248,6 +330,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="show the built-in synthetic corpus and its regimes")
     demo.set_defaults(func=cmd_demo)
+
+    trial = commands.add_parser(
+        "trial",
+        help="run one trial in this process (no Ray), e.g. "
+        "`resweep trial architecture=two-phase strategy=global ood=synthetic_ood ood_pct=10`",
+    )
+    trial.add_argument("settings", nargs="*", metavar="KEY=VALUE", help="trial config keys (see the README)")
+    trial.add_argument("--artifacts", default="results/artifacts", help="folder of shared phase-1 artifacts")
+    trial.add_argument("--checkpoints", help="keep the newest checkpoint here (default: a temporary folder)")
+    trial.add_argument("--resume", help="continue from this checkpoint folder")
+    trial.add_argument("--out", help="write the result (selected epoch, history) as JSON here")
+    trial.set_defaults(func=cmd_trial)
 
     data = commands.add_parser("data", help="inspect, validate and fetch datasets")
     data_commands = data.add_subparsers(dest="data_command", required=True)

@@ -23,6 +23,32 @@ PHASE1_MODELS = ("none", "seqcls", "mlm")
 PHASE1_FINETUNES = ("separate", "joined")
 
 
+def _expected_types() -> dict[str, tuple[type, ...]]:
+    """Flat key -> the Python types its value may have (from the dataclass annotations)."""
+    names = {"float": (float, int), "int": (int,), "str": (str,), "bool": (bool,), "None": (type(None),)}
+    allowed: dict[str, tuple[type, ...]] = {}
+    for section in (DataConfig, ModelConfig, LoopConfig, TrialSpec):
+        for f in fields(section):
+            if f.name in TrialSpec._SECTIONS:
+                continue
+            annotation = str(f.type)
+            if annotation.startswith("Mapping"):
+                allowed[f.name] = (Mapping,)
+                continue
+            allowed[f.name] = tuple(t for part in annotation.split("|") for t in names.get(part.strip(), ()))
+    return allowed
+
+
+def _check_type(key: str, value: Any) -> None:
+    allowed = _expected_types().get(key)
+    if not allowed:
+        return
+    wrong_bool = isinstance(value, bool) and bool not in allowed  # True is an int to Python, not to us
+    if wrong_bool or not isinstance(value, allowed):
+        names = " or ".join(sorted({t.__name__ for t in allowed}))
+        raise ValueError(f"{key}: expected {names}, got {value!r} ({type(value).__name__})")
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """Which datasets a trial reads and its data regime (see :class:`~trainables.data.Regime`)."""
@@ -111,6 +137,8 @@ class TrialSpec:
         if unknown:
             valid = ", ".join(sorted(cls.valid_keys()))
             raise ValueError(f"unknown trial config key(s) {', '.join(unknown)}; valid: {valid}")
+        for key, value in config.items():
+            _check_type(key, value)
         sections = {}
         for name, section in (("data", DataConfig), ("model", ModelConfig), ("loop", LoopConfig)):
             names = {f.name for f in fields(section)}

@@ -1,0 +1,100 @@
+"""Benchmark: the fixed cost of running a trial through Ray, per executor.
+
+    .venv/bin/python bench/executor_overhead.py [--repeats 3]
+
+The same small trial (a tiny random BERT, ``bert-seqcls``, 1 epoch on 100 synthetic sentences)
+runs (a) directly in this process, (b) as a Ray Tune trial with the ``inline`` executor, and
+(c) as a Ray Tune trial that fits a one-worker Ray Train job. The differences to (a) are the fixed
+cost of each path. Ray starts once, before any timing (2 CPUs, no dashboard).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.2")
+
+    import ray
+    from ray import tune
+
+    from trainables.config import TrialSpec
+    from trainables.ray_adapter import TrialRuntime, resweep_trial
+    from trainables.testing import build_tiny_bert
+    from trainables.trial import run_trial
+
+    with tempfile.TemporaryDirectory(prefix="rs-bench-", dir="/tmp") as scratch:
+        root = Path(scratch)
+        encoder = str(build_tiny_bert(root / "tiny"))
+        config: dict[str, Any] = {
+            "in_domain": "synthetic",
+            "in_domain_size": 100,
+            "encoder": encoder,
+            "max_length": 40,
+            "max_epochs": 1,
+            "learning_rate": 1e-3,
+        }
+        spec = TrialSpec.from_config(config)
+        run_trial(spec, report=lambda m, c: None, artifacts=root / "a")  # warm caches and imports
+
+        def direct() -> None:
+            run_trial(spec, report=lambda m, c: None, artifacts=root / "a")
+
+        started = time.perf_counter()
+        ray.init(
+            num_cpus=2,
+            include_dashboard=False,
+            resources={"TRAIN_DRIVER": 4},
+            _temp_dir=str(root / "ray"),
+            log_to_driver=False,
+        )
+        print(f"ray.init: {time.perf_counter() - started:.1f} s (not counted below)")
+
+        def through_tune(executor: str, resources: dict[str, float], n: int) -> None:
+            runtime = TrialRuntime(str(root / "a"), str(root / "train"), executor=executor)
+            tuner = tune.Tuner(
+                tune.with_resources(tune.with_parameters(resweep_trial, runtime=runtime), resources),
+                param_space=config,
+                run_config=tune.RunConfig(storage_path=str(root / "tune"), name=f"{executor}-{n}", verbose=0),
+            )
+            results = tuner.fit()
+            assert not results.errors, results.errors
+
+        timings: dict[str, list[float]] = {"direct": [], "inline": [], "train": []}
+        for n in range(args.repeats):
+            for name in ("direct", "inline", "train"):
+                started = time.perf_counter()
+                if name == "direct":
+                    direct()
+                elif name == "inline":
+                    through_tune("inline", {"cpu": 1}, n)
+                else:
+                    through_tune("train", {"cpu": 0, "TRAIN_DRIVER": 1}, n)
+                timings[name].append(time.perf_counter() - started)
+        ray.shutdown()
+
+    base = statistics.median(timings["direct"])
+    print(f"trial run directly (no Ray): {base:.2f} s (median of {args.repeats})")
+    for name in ("inline", "train"):
+        wall = statistics.median(timings[name])
+        print(f"{name:>6} executor through Tune: {wall:.2f} s -> fixed cost {wall - base:.2f} s")
+    ratio = (statistics.median(timings["train"]) - base) / max(
+        statistics.median(timings["inline"]) - base, 1e-9
+    )
+    print(f"Train job fixed cost / inline fixed cost = {ratio:.1f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""Conformance checks every registered architecture must pass, and the phase-1 variants."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from trainables.architectures import ARCHITECTURES, PrepareContext
+from trainables.artifacts import builds
+from trainables.config import TrialSpec
+from trainables.data.datasets import load_dataset
+from trainables.data.regimes import sample_regime
+from trainables.phase1 import phase1_features
+from trainables.trial import build_label_space
+
+
+def context_for(tiny_bert: str, artifacts: Path, **overrides: object) -> tuple[TrialSpec, PrepareContext]:
+    config = {
+        "in_domain": "synthetic",
+        "ood": "synthetic_ood",
+        "in_domain_size": 60,
+        "encoder": tiny_bert,
+        "max_length": 40,
+        "phase1_max_epochs": 1,
+        "phase1_model": "none",
+        "hidden_units": 8,
+    }
+    config.update(overrides)
+    spec = TrialSpec.from_config(config)
+    in_domain, ood = load_dataset("synthetic"), load_dataset("synthetic_ood")
+    data = sample_regime(in_domain, spec.data.regime, ood if spec.data.regime.ood_pct else None)
+    return spec, PrepareContext(spec, data, in_domain, ood, artifacts, torch.device("cpu"))
+
+
+@pytest.mark.parametrize("name", ARCHITECTURES.names())
+def test_architecture_conformance(name: str, tiny_bert: str, artifacts: Path) -> None:
+    spec, context = context_for(tiny_bert, artifacts, architecture=name, ood_pct=10, strategy="mixed")
+    space = build_label_space(spec, context.in_domain, context.ood)
+    architecture = ARCHITECTURES.get(name)(spec, space)
+    assert architecture.name == name
+    architecture.prepare(context)
+    train = architecture.encode(context.data.train)
+    ood = architecture.encode(context.data.ood_train, ood=True)
+    assert len(train) == context.data.train.num_rows and len(ood) == context.data.ood_train.num_rows
+    assert train.labels.dtype == np.int64 and train.labels.max() < len(space)
+    assert ood.labels.min() >= 0  # OOD labels map into the union label space
+    again = architecture.encode(context.data.train)
+    assert np.array_equal(again.labels, train.labels) and np.array_equal(again.lengths, train.lengths)
+
+    torch.manual_seed(0)
+    model = architecture.build_model()
+    assert architecture.model is model
+    batch = architecture.collate(train, np.arange(5))
+    assert batch["labels"].shape == (5,)
+    logits = architecture.logits(model, batch)
+    assert logits.shape == (5, len(space))
+    torch.nn.functional.cross_entropy(logits, batch["labels"]).backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+
+
+@pytest.mark.parametrize(
+    ("variant", "finetune", "strategy", "ood_pct"),
+    [
+        ("none", "joined", "baseline", 0),
+        ("seqcls", "joined", "baseline", 0),
+        ("seqcls", "separate", "global", 10),
+        ("mlm", "joined", "baseline", 0),
+        ("mlm", "separate", "mixed", 10),
+    ],
+)
+def test_phase1_variants_build_features_once(
+    variant: str, finetune: str, strategy: str, ood_pct: int, tiny_bert: str, artifacts: Path
+) -> None:
+    spec, context = context_for(
+        tiny_bert,
+        artifacts,
+        architecture="two-phase",
+        phase1_model=variant,
+        phase1_finetune=finetune,
+        strategy=strategy,
+        ood_pct=ood_pct,
+    )
+    space = build_label_space(spec, context.in_domain, context.ood if ood_pct else None)
+    features = phase1_features(context, space)
+    assert features.dim == 3 * 32  # [CLS; mean head; mean tail] of a hidden-32 encoder
+    for table in (context.data.train, context.data.dev, context.data.test, context.ood["train"]):
+        matrix = features.lookup(table)
+        assert matrix.shape == (table.num_rows, 96) and np.isfinite(matrix).all()
+    again = phase1_features(context, space)
+    assert again.folder == features.folder
+    assert len(builds(artifacts)) == 1
+
+
+def test_seqcls_artifact_depends_on_the_data_it_saw(tiny_bert: str, artifacts: Path) -> None:
+    spec_a, context_a = context_for(
+        tiny_bert,
+        artifacts,
+        architecture="two-phase",
+        phase1_model="seqcls",
+        phase1_finetune="joined",
+        in_domain_size=60,
+    )
+    spec_b, context_b = context_for(
+        tiny_bert,
+        artifacts,
+        architecture="two-phase",
+        phase1_model="seqcls",
+        phase1_finetune="joined",
+        in_domain_size=80,
+    )
+    a = phase1_features(context_a, build_label_space(spec_a, context_a.in_domain, None))
+    b = phase1_features(context_b, build_label_space(spec_b, context_b.in_domain, None))
+    assert a.folder != b.folder  # another in-domain subset: another encoder
+    # ...while a different strategy or imbalance on the same data shares it.
+    spec_c, context_c = context_for(
+        tiny_bert,
+        artifacts,
+        architecture="two-phase",
+        phase1_model="seqcls",
+        phase1_finetune="joined",
+        in_domain_size=60,
+        imbalance="oversampling",
+    )
+    assert phase1_features(context_c, build_label_space(spec_c, context_c.in_domain, None)).folder == a.folder
+
+
+def test_minilm_resolves_offline() -> None:
+    from trainables.encoders import resolve_encoder
+
+    path = Path(resolve_encoder("minilm"))
+    assert (path / "config.json").is_file() and (path / "model.safetensors").is_file()
+    with pytest.raises(ValueError, match="not a model folder"):
+        resolve_encoder(str(Path(__file__).parent))

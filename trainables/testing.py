@@ -1,0 +1,58 @@
+"""Helpers for tests and benchmarks: tiny random BERTs built locally from a config.
+
+A tiny model (2 layers, 4 heads, hidden 32) with a word-level vocabulary runs the real code paths
+(``from_pretrained`` on a folder, markers, fine-tuning, features) in milliseconds and downloads
+nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+__all__ = ["build_tiny_bert", "synthetic_words"]
+
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def synthetic_words() -> set[str]:
+    """Every (lower-cased) word of the built-in synthetic corpus, both domains."""
+    from .data.synthetic import generate
+
+    words: set[str] = set()
+    for dataset in ("synthetic", "synthetic_ood"):
+        for records in generate(dataset).values():
+            for record in records:
+                words.update(token.lower() for token in record.tokens)
+    return words
+
+
+def build_tiny_bert(
+    folder: Path, words: Iterable[str] | None = None, *, hidden: int = 32, seed: int = 0
+) -> Path:
+    """Write a random BERT (``save_pretrained`` layout) whose vocabulary is ``words`` (default:
+    the synthetic corpus's), one token per word; return the folder."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizer
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab = SPECIAL_TOKENS + sorted(
+        set(words if words is not None else synthetic_words()) - set(SPECIAL_TOKENS)
+    )
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    tokenizer = BertTokenizer.from_pretrained(
+        str(folder), do_lower_case=True
+    )  # Rust-backed in transformers 5
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=hidden,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=37,
+        max_position_embeddings=128,
+    )
+    torch.manual_seed(seed)
+    BertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
