@@ -113,3 +113,32 @@ def test_console_script_exit_codes(tmp_path: Path) -> None:
         [sys.executable, "-m", "search.cli", "data", "nonsense"], capture_output=True, text=True, check=False
     )
     assert usage.returncode == 2 and "invalid choice" in usage.stderr
+
+
+def test_trial_command_runs_one_trial_and_writes_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from trainables.testing import build_tiny_bert
+
+    encoder = build_tiny_bert(tmp_path / "tiny")
+    out = tmp_path / "result.json"
+    args = [
+        "trial",
+        f"encoder={encoder}",
+        "in_domain_size=80",
+        "max_epochs=2",
+        "learning_rate=1e-3",
+        "max_length=40",
+        "--artifacts",
+        str(tmp_path / "artifacts"),
+        "--out",
+        str(out),
+    ]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "dev_f1_weighted" in printed and "selected epoch" in printed
+    result = json.loads(out.read_text())
+    assert result["config"]["learning_rate"] == 1e-3 and len(result["history"]) == 2
+    assert result["selected"]["selected_epoch"] in (1, 2)
+    assert main(["trial", "strategy=transfer"]) == 1
+    assert "unknown transfer strategy 'transfer'" in capsys.readouterr().err

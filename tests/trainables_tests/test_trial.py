@@ -137,3 +137,39 @@ def test_bad_configs_fail_before_any_work(tiny_bert: str, artifacts: Path) -> No
         run_trial(spec_for(tiny_bert, strategy="transfer"), report=Reports(), artifacts=artifacts)
     with pytest.raises(ValueError, match=r"in_domain_size 0 as a count"):
         spec_for(tiny_bert, in_domain_size=0)
+
+
+@pytest.mark.parametrize(
+    "imbalance",
+    ["none", "class_weights", "inv_sqrt_weights", "oversampling", "undersampling", "negative_sampling"],
+)
+def test_every_imbalance_technique_in_a_trial(imbalance: str, tiny_bert: str, artifacts: Path) -> None:
+    from trainables.imbalance import IMBALANCE
+
+    assert imbalance in IMBALANCE.names()
+    params = {"undersampling": {"max_ratio": 3.0}, "negative_sampling": {"ratio": 1.0}}.get(imbalance, {})
+    spec = spec_for(
+        tiny_bert,
+        architecture="two-phase",
+        phase1_model="none",
+        imbalance=imbalance,
+        imbalance_params=params,
+        max_epochs=2,
+    )
+    reports = Reports()
+    run_trial(spec, report=reports, artifacts=artifacts)
+    assert len(reports.metrics) == 2 and all(m["train_loss"] > 0 for m in reports.metrics)
+
+
+def test_imbalance_registry_matches_the_trial_test() -> None:
+    from trainables.imbalance import IMBALANCE
+
+    # A new technique must be added to test_every_imbalance_technique_in_a_trial as well.
+    assert set(IMBALANCE.names()) == {
+        "none",
+        "class_weights",
+        "inv_sqrt_weights",
+        "oversampling",
+        "undersampling",
+        "negative_sampling",
+    }
