@@ -19,6 +19,7 @@ executors, both resuming from checkpoints the same way:
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -78,15 +79,17 @@ def resweep_trial(config: dict[str, Any], runtime: TrialRuntime) -> None:
         _run_train_job(spec, runtime)
 
 
-def _run_inline(spec: TrialSpec, runtime: TrialRuntime) -> None:
-    checkpoint = tune.get_checkpoint()
-
-    def report(metrics: dict[str, Any], directory: Path | None) -> None:
-        tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(directory) if directory else None)
-
+def _run_from_checkpoint(
+    spec: TrialSpec,
+    runtime: TrialRuntime,
+    checkpoint: Any,
+    report: Callable[[dict[str, Any], Path | None], None],
+    world: World | None = None,
+) -> None:
+    """Run the trial, resuming from ``checkpoint`` (a Tune or Train checkpoint) when there is one."""
     with (
         checkpoint.as_directory() if checkpoint else nullcontext(None) as resume_dir,
-        tempfile.TemporaryDirectory(prefix="resweep-inline-") as scratch,
+        tempfile.TemporaryDirectory(prefix="resweep-trial-") as scratch,
     ):
         run_trial(
             spec,
@@ -94,7 +97,15 @@ def _run_inline(spec: TrialSpec, runtime: TrialRuntime) -> None:
             artifacts=Path(runtime.artifacts),
             resume_from=Path(resume_dir) if resume_dir else None,
             checkpoint_root=Path(scratch),
+            world=world,
         )
+
+
+def _run_inline(spec: TrialSpec, runtime: TrialRuntime) -> None:
+    def report(metrics: dict[str, Any], directory: Path | None) -> None:
+        tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(directory) if directory else None)
+
+    _run_from_checkpoint(spec, runtime, tune.get_checkpoint(), report)
 
 
 def _run_train_job(spec: TrialSpec, runtime: TrialRuntime) -> None:
@@ -130,7 +141,6 @@ def train_worker(loop_config: dict[str, Any]) -> None:
         device=ray.train.torch.get_device(),
         prepare_model=ray.train.torch.prepare_model if size > 1 else None,
     )
-    checkpoint = ray.train.get_checkpoint()
 
     def report(metrics: dict[str, Any], directory: Path | None) -> None:
         # Every worker reports (Train waits for all); only rank 0 has a checkpoint to hand over.
@@ -138,15 +148,4 @@ def train_worker(loop_config: dict[str, Any]) -> None:
             metrics, checkpoint=ray.train.Checkpoint.from_directory(directory) if directory else None
         )
 
-    with (
-        checkpoint.as_directory() if checkpoint else nullcontext(None) as resume_dir,
-        tempfile.TemporaryDirectory(prefix="resweep-train-") as scratch,
-    ):
-        run_trial(
-            spec,
-            report=report,
-            artifacts=Path(runtime.artifacts),
-            resume_from=Path(resume_dir) if resume_dir else None,
-            checkpoint_root=Path(scratch),
-            world=world,
-        )
+    _run_from_checkpoint(spec, runtime, ray.train.get_checkpoint(), report, world)
