@@ -294,7 +294,9 @@ def fit(
             batches = _batches(
                 stage.train.lengths, indices, config, np.random.default_rng([seed, stage_index, epoch])
             )
-            usable = len(batches) // world.size * world.size or len(batches)  # equal step counts on all ranks
+            if len(batches) < world.size:  # every rank must take the same number of steps (DDP)
+                batches = [batches[i % len(batches)] for i in range(world.size)]
+            usable = len(batches) // world.size * world.size
             model.train()
             loss_sum, seen = 0.0, 0
             for batch_indices in batches[world.rank : usable : world.size]:
