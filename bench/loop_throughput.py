@@ -101,9 +101,7 @@ def main() -> None:
     if not args.skip_throughput:
         spec = TrialSpec.from_config({**base, "max_epochs": 1, "learning_rate": 5e-5, "batch_size": 16})
         bare, ours = throughput(spec)
-        print(
-            f"train examples/s: bare loop {bare:.1f}, resweep loop {ours:.1f}; ours/bare {ours / bare:.1%}"
-        )
+        print(f"train examples/s: bare loop {bare:.1f}, resweep loop {ours:.1f}; ours/bare {ours / bare:.1%}")
 
     with tempfile.TemporaryDirectory() as scratch:
         artifacts = Path(scratch)

@@ -30,7 +30,7 @@ import torch
 from .checkpoint import load_checkpoint, save_checkpoint, unwrap
 from .imbalance import BaseImbalance, make_imbalance
 
-__all__ = ["EncodedSplit", "FitResult", "LoopConfig", "Stage", "Task", "World", "fit", "predict"]
+__all__ = ["EncodedSplit", "Evaluate", "FitResult", "LoopConfig", "Stage", "Task", "World", "fit", "predict"]
 
 EPOCHS_DONE = "epochs_done"  # the counter schedulers use as time (training_iteration restarts on restore)
 
@@ -76,6 +76,10 @@ class EncodedSplit:
         return len(self.labels)
 
 
+Report = Callable[[dict[str, Any], "Path | None"], None]
+Evaluate = Callable[[str, np.ndarray, EncodedSplit], dict[str, float]]  # (split name, scores (N, C), split)
+
+
 class Task(Protocol):
     """What the loop needs from an architecture: a model and how to batch and score examples."""
 
@@ -90,9 +94,15 @@ class Task(Protocol):
 
 @dataclass(frozen=True)
 class Stage:
+    """One training stage. Early stopping uses the in-domain dev set, unless the stage brings its
+    own ``dev`` and ``evaluate`` (an OOD-only pre-training stage, whose labels in-domain dev may
+    not even contain); their metrics are reported as ``stage_dev_*``."""
+
     name: str
     train: EncodedSplit
     imbalance: BaseImbalance = field(default_factory=lambda: make_imbalance("none"))
+    dev: EncodedSplit | None = None
+    evaluate: Evaluate | None = None
 
 
 @dataclass(frozen=True)
@@ -119,10 +129,6 @@ class FitResult:
     history: list[dict[str, Any]]
     epochs_done: int
     checkpoint: Path | None
-
-
-Report = Callable[[dict[str, Any], "Path | None"], None]
-Evaluate = Callable[[str, np.ndarray, EncodedSplit], dict[str, float]]  # (split name, scores (N, C), split)
 
 
 def _batches(
@@ -323,7 +329,13 @@ def fit(
                 if split is not None and len(split):
                     scores = predict(task, split, config, device)
                     metrics.update({f"{name}_{k}": v for k, v in evaluate(name, scores, split).items()})
-            score = metrics[f"dev_{config.selection_metric}"]
+            if stage.dev is not None and stage.evaluate is not None:
+                scores = predict(task, stage.dev, config, device)
+                own = stage.evaluate("stage_dev", scores, stage.dev)
+                metrics.update({f"stage_dev_{k}": v for k, v in own.items()})
+                score = own[config.selection_metric]
+            else:
+                score = metrics[f"dev_{config.selection_metric}"]
             state["epoch"] = epoch + 1
             state["epochs_done"] += 1
             improved = state["best_score"] is None or score > state["best_score"]

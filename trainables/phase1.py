@@ -36,7 +36,7 @@ from .artifacts import artifact_key, compute_once
 from .data.labels import LabelSpace
 from .data.markers import encode, prepare_tokenizer
 from .data.records import table_to_records
-from .data.regimes import stratified_order
+from .data.regimes import holdout
 from .encoders import from_pretrained, load_tokenizer
 
 if TYPE_CHECKING:
@@ -224,13 +224,6 @@ def _local_world(device: torch.device) -> Any:
     return World(device=device)
 
 
-def _dev_carve(table: pa.Table, seed: int, fraction: float = 0.1) -> tuple[pa.Table, pa.Table]:
-    """(train, dev) for an OOD encoder's own early stopping: a stratified 10% of its data."""
-    order = stratified_order(table["label"].to_pylist(), np.random.default_rng([seed, 11]))
-    n_dev = max(1, round(fraction * len(order)))
-    return table.take(np.sort(order[n_dev:])), table.take(np.sort(order[:n_dev]))
-
-
 def phase1_features(context: PrepareContext, label_space: LabelSpace) -> Phase1Features:
     """Load, or compute once, the phase-1 artifact this trial needs."""
     spec, data = context.spec, context.data
@@ -321,7 +314,7 @@ def phase1_features(context: PrepareContext, label_space: LabelSpace) -> Phase1F
                 model, tokenizer = _train_seqcls(context, [(data.train, False)], in_space, data.dev, False)
                 blocks = [(in_domain_records, _base_encoder(model), tokenizer)]
                 if uses_ood and data.ood_train.num_rows:
-                    ood_train, ood_dev = _dev_carve(data.ood_train, spec.data.seed)
+                    ood_train, ood_dev = holdout(data.ood_train, 0.1, spec.data.seed)
                     ood_space = LabelSpace.build(
                         sorted(set(data.ood_train["label"].to_pylist())), negative=label_space.negative
                     )

@@ -17,9 +17,9 @@ from .architectures import ARCHITECTURES, PrepareContext, concat_splits
 from .config import TrialSpec
 from .data.datasets import load_dataset
 from .data.labels import LabelSpace
-from .data.regimes import sample_regime
+from .data.regimes import holdout, sample_regime
 from .imbalance import make_imbalance
-from .loop import EncodedSplit, FitResult, Stage, World, fit
+from .loop import EncodedSplit, Evaluate, FitResult, Stage, World, fit
 from .metrics import compute_metrics
 from .strategies import STRATEGIES
 
@@ -72,26 +72,41 @@ def run_trial(
 
     architecture = architecture_class(spec, label_space)
     architecture.prepare(PrepareContext(spec, data, in_domain, ood, Path(artifacts), world.device))
-    stages = [
-        Stage(
-            step.name,
-            concat_splits([architecture.encode(table, ood=is_ood) for table, is_ood in step.parts]),
-            imbalance,
-        )
-        for step in plan
-    ]
-    dev, test = architecture.encode(data.dev), architecture.encode(data.test)
-    torch.manual_seed(spec.data.seed)  # the head's initial weights
-    architecture.build_model()
-
     labels = label_space.labels
     negative = label_space.negative
 
-    def evaluate(_: str, scores: np.ndarray, split: EncodedSplit) -> dict[str, float]:
-        # In-domain evaluation: OOD-only labels are masked out of the predictions.
-        predicted = [labels[i] for i in label_space.predict_in_domain(scores)]
-        gold = [labels[i] for i in split.labels]
-        return compute_metrics(gold, predicted, negative_labels=negative)
+    def scorer(in_domain_only: bool) -> Evaluate:
+        def evaluate(_: str, scores: np.ndarray, split: EncodedSplit) -> dict[str, float]:
+            # In-domain evaluation masks OOD-only labels out of the predictions.
+            ids = label_space.predict_in_domain(scores) if in_domain_only else scores.argmax(axis=1)
+            gold = [labels[i] for i in split.labels]
+            return compute_metrics(gold, [labels[i] for i in ids], negative_labels=negative)
+
+        return evaluate
+
+    stages = []
+    for step in plan:
+        parts = list(step.parts)
+        own_dev = None
+        if all(is_ood for _, is_ood in parts):  # `global` pre-training: one OOD part
+            # OOD-only pre-training: in-domain dev cannot judge it (its labels may be disjoint), so
+            # it stops early on a stratified 10% held out of its own data, scored over all labels.
+            train_part, dev_part = holdout(parts[0][0], 0.1, spec.data.seed)
+            parts = [(train_part, True)]
+            own_dev = architecture.encode(dev_part, ood=True)
+        train = concat_splits([architecture.encode(table, ood=is_ood) for table, is_ood in parts])
+        stages.append(
+            Stage(
+                step.name,
+                train,
+                imbalance,
+                own_dev,
+                scorer(in_domain_only=False) if own_dev is not None else None,
+            )
+        )
+    dev, test = architecture.encode(data.dev), architecture.encode(data.test)
+    torch.manual_seed(spec.data.seed)  # the head's initial weights
+    architecture.build_model()
 
     return fit(
         architecture,
@@ -99,7 +114,7 @@ def run_trial(
         dev,
         test,
         spec.loop,
-        evaluate=evaluate,
+        evaluate=scorer(in_domain_only=True),
         report=report,
         seed=spec.data.seed,
         n_classes=len(label_space),

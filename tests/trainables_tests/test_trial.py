@@ -173,3 +173,15 @@ def test_imbalance_registry_matches_the_trial_test() -> None:
         "undersampling",
         "negative_sampling",
     }
+
+
+def test_ood_only_pretraining_stops_on_its_own_held_out_data(tiny_bert: str, artifacts: Path) -> None:
+    spec = spec_for(tiny_bert, architecture="two-phase", phase1_model="none", strategy="global", ood_pct=20)
+    reports = Reports()
+    run_trial(spec, report=reports, artifacts=artifacts)
+    pretrain = [m for m in reports.metrics if m["stage"] == "pretrain"]
+    finetune = [m for m in reports.metrics if m["stage"] == "finetune"]
+    assert pretrain and finetune
+    # In-domain dev/test are still reported in every epoch; OOD pre-training adds its own dev.
+    assert all("stage_dev_f1_weighted" in m and "dev_f1_weighted" in m for m in pretrain)
+    assert not any("stage_dev_f1_weighted" in m for m in finetune)

@@ -30,10 +30,10 @@ import pyarrow as pa
 
 from .datasets import RelationDataset
 
-__all__ = ["Regime", "RegimeData", "resolve_size", "sample_regime", "stratified_order"]
+__all__ = ["Regime", "RegimeData", "holdout", "resolve_size", "sample_regime", "stratified_order"]
 
 # Independent random streams per purpose, so e.g. changing ood_pct never moves in-domain subsets.
-_STREAM_TEST, _STREAM_DEV, _STREAM_IN_DOMAIN, _STREAM_OOD = 1, 2, 3, 4
+_STREAM_TEST, _STREAM_DEV, _STREAM_IN_DOMAIN, _STREAM_OOD, _STREAM_HOLDOUT = 1, 2, 3, 4, 5
 TEST_CARVE_SEED = 0
 
 
@@ -166,6 +166,15 @@ def _carve(labels: np.ndarray, pool: np.ndarray, fraction: float, rng: np.random
             remaining[labels[index]] -= 1
             chosen.append(int(index))
     return np.array(sorted(chosen), dtype=np.int64)
+
+
+def holdout(table: pa.Table, fraction: float, seed: int) -> tuple[pa.Table, pa.Table]:
+    """(rest, held out): a stratified ``fraction`` of ``table`` held out, e.g. as a stage's own dev
+    set. Deterministic per seed; a class's last example stays in the rest."""
+    labels = np.asarray(table["label"].to_pylist(), dtype=object)
+    held = _carve(labels, np.arange(table.num_rows), fraction, _rng(seed, _STREAM_HOLDOUT))
+    rest = np.setdiff1d(np.arange(table.num_rows), held)
+    return table.take(rest), table.take(held)
 
 
 def _rng(seed: int, stream: int) -> np.random.Generator:
