@@ -134,3 +134,16 @@ def test_minilm_resolves_offline() -> None:
     assert (path / "config.json").is_file() and (path / "model.safetensors").is_file()
     with pytest.raises(ValueError, match="not a model folder"):
         resolve_encoder(str(Path(__file__).parent))
+
+
+def test_phase_two_mlp_standardises_with_training_statistics() -> None:
+    from trainables.architectures.two_phase import PhaseTwoMLP
+
+    rng = np.random.default_rng(0)
+    features = (5.0 + 0.01 * rng.standard_normal((50, 6))).astype(np.float32)  # far from 0, little spread
+    model = PhaseTwoMLP(6, 4, 3, dropout=0.0)
+    model.fit_standardisation(features)
+    assert torch.allclose(model.mean, torch.from_numpy(features.mean(0)))
+    assert {"mean", "std"} <= set(model.state_dict())  # part of every checkpoint
+    standardised = (torch.from_numpy(features) - model.mean) / model.std
+    assert standardised.mean().abs() < 1e-4 and (standardised.std(0) - 1).abs().max() < 0.05
