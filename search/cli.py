@@ -7,6 +7,7 @@ with status 1; usage errors exit with 2 (argparse).
 from __future__ import annotations
 
 import argparse
+import logging
 import importlib.metadata
 import json
 import os
@@ -387,6 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="resweep: %(message)s")  # progress on stderr
     try:
         return int(args.func(args))
     except (DataError, UserError, UnknownNameError, ValueError) as err:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
     from .architectures._base import PrepareContext
 
 __all__ = ["Phase1Features", "phase1_features"]
+
+log = logging.getLogger(__name__)
 
 FEATURES_FILE = "features.safetensors"
 INDEX_FILE = "index.json"
@@ -270,6 +273,9 @@ def phase1_features(context: PrepareContext, label_space: LabelSpace) -> Phase1F
 
     def build(folder: Path) -> None:
         started = time.perf_counter()
+        log.info(
+            "phase-1 artifact %s: computing (%s, %s, encoder %s)", key, variant, finetune, spec.model.encoder
+        )
         style, max_length, device = spec.model.marker_style, spec.model.max_length, context.device
         blocks: list[tuple[pa.Table, torch.nn.Module, Any]] = []
         if variant == "none":
@@ -334,7 +340,9 @@ def phase1_features(context: PrepareContext, label_space: LabelSpace) -> Phase1F
             keys.extend(table_keys(table))
         save_file({"features": np.concatenate(matrices)}, str(folder / FEATURES_FILE))
         (folder / INDEX_FILE).write_text(json.dumps(keys))
-        (folder / "timing.json").write_text(json.dumps({"seconds": time.perf_counter() - started}))
+        seconds = time.perf_counter() - started
+        (folder / "timing.json").write_text(json.dumps({"seconds": seconds}))
+        log.info("phase-1 artifact %s: %d records featurised in %.1f s", key, len(keys), seconds)
 
     folder = compute_once(context.artifacts, key, build, meta=fields)
     return Phase1Features(folder)
