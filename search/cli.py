@@ -7,9 +7,9 @@ with status 1; usage errors exit with 2 (argparse).
 from __future__ import annotations
 
 import argparse
-import logging
 import importlib.metadata
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
