@@ -1,0 +1,64 @@
+"""Every space (and smoke twin) proposes configurations that validate as trials."""
+
+from __future__ import annotations
+
+import functools
+import pickle
+from typing import Any
+
+import optuna
+import pytest
+
+from spaces import SPACES, define_by_run, get_space, space_names
+from trainables.config import TrialSpec
+from trainables.strategies import STRATEGIES
+
+CONTEXT = {"in_domain": "synthetic", "ood": "synthetic_ood", "in_domain_size": 0.1, "seed": 0}
+
+
+def validate(config: dict[str, Any]) -> TrialSpec:
+    spec = TrialSpec.from_config({**CONTEXT, **config})
+    STRATEGIES.get(spec.strategy).check(spec.data.regime)  # conditional parameters are consistent
+    return spec
+
+
+@pytest.mark.parametrize("name", space_names())
+def test_sampled_configurations_validate(name: str) -> None:
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    strategies = set()
+    for _ in range(60):
+        trial = study.ask()
+        spec = validate(define_by_run(trial, name))
+        strategies.add(spec.strategy)
+        study.tell(trial, 0.5)
+        # Conditional parameters: asked only where they mean something.
+        assert ("ood_pct" in trial.params) == (spec.strategy != "baseline")
+        assert ("local_in_domain_pretrain_pct" in trial.params) == (spec.strategy == "local")
+    assert strategies == {"baseline", "mixed", "global", "local"}
+
+
+def test_thesis_grid_is_the_thesis_design() -> None:
+    grid = get_space("thesis").grid()
+    assert grid is not None and len(grid) == 48  # 3 + 2*3*3 + 3*3*3 per size
+    for config in grid:
+        spec = validate(config)
+        assert (spec.model.architecture, spec.model.phase1_model, spec.model.phase1_finetune) == (
+            "two-phase",
+            "seqcls",
+            "joined",
+        )
+        assert spec.imbalance in {"none", "class_weights", "oversampling"}
+    assert {c["ood_pct"] for c in grid} == {0.0, 10.0, 50.0, 100.0}
+    assert len({tuple(sorted(c.items())) for c in grid}) == 48
+
+
+def test_smoke_twins_are_tiny() -> None:
+    for name in SPACES:
+        config = get_space(f"{name}-smoke").suggest(optuna.create_study().ask())
+        assert config["max_epochs"] <= 2
+
+
+def test_define_by_run_pickles_and_unknown_space_lists_names() -> None:
+    pickle.dumps(functools.partial(define_by_run, space="demo"))  # what OptunaSearch needs
+    with pytest.raises(KeyError, match="unknown search space 'thesys'; valid: demo, demo-smoke, thesis"):
+        get_space("thesys")
