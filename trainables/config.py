@@ -20,6 +20,7 @@ from .loop import LoopConfig
 __all__ = ["DataConfig", "ModelConfig", "TrialSpec"]
 
 PHASE1_MODELS = ("none", "seqcls", "mlm")
+EXECUTORS = ("auto", "inline", "train")  # how a trial runs on Ray; see trainables.ray_adapter
 PHASE1_FINETUNES = ("separate", "joined")
 
 
@@ -54,8 +55,10 @@ class DataConfig:
     """Which datasets a trial reads and its data regime (see :class:`~trainables.data.Regime`)."""
 
     in_domain: str = "synthetic"
+    in_domain_format: str | None = None
     in_domain_root: str | None = None
     ood: str | None = None
+    ood_format: str | None = None
     ood_root: str | None = None
     label_mapping: Mapping[str, str] = field(default_factory=dict)  # OOD label -> in-domain label
     in_domain_size: float | int = 1.0

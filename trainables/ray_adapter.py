@@ -29,13 +29,11 @@ import ray.train
 import ray.train.torch
 from ray import tune
 
-from .config import TrialSpec
+from .config import EXECUTORS, TrialSpec
 from .loop import World
 from .trial import run_trial
 
 __all__ = ["EXECUTORS", "TrialRuntime", "choose_executor", "resweep_trial", "train_worker"]
-
-EXECUTORS = ("auto", "inline", "train")
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,9 @@ def run_trial(
     architecture_class = ARCHITECTURES.get(spec.model.architecture)
     imbalance = make_imbalance(spec.imbalance, **dict(spec.imbalance_params))
 
-    in_domain = load_dataset(spec.data.in_domain, root=spec.data.in_domain_root)
+    in_domain = load_dataset(
+        spec.data.in_domain, format=spec.data.in_domain_format, root=spec.data.in_domain_root
+    )
     ood = None
     model = spec.model
     joined_phase1 = (
@@ -65,7 +67,7 @@ def run_trial(
         if spec.data.ood is None:
             needs = f"strategy {spec.strategy!r}" if strategy.uses_ood else "phase1_finetune 'joined'"
             raise ValueError(f"{needs} needs an out-of-domain dataset (`ood`)")
-        ood = load_dataset(spec.data.ood, root=spec.data.ood_root)
+        ood = load_dataset(spec.data.ood, format=spec.data.ood_format, root=spec.data.ood_root)
     data = sample_regime(in_domain, spec.data.regime, ood if strategy.uses_ood else None)
     plan = strategy.plan(data)
     label_space = build_label_space(spec, in_domain, ood if strategy.uses_ood else None)

@@ -1,0 +1,265 @@
+"""Sweep configs: YAML (``yaml.safe_load`` only) validated into frozen dataclasses before anything runs.
+
+Every mistake is one located line: ``configs/x.yaml:12: search.budget: expected an integer >= 1,
+got 0``. Unknown keys name the valid ones. See ``configs/*.yaml`` for annotated examples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from spaces import space_names
+from trainables.config import EXECUTORS, TrialSpec
+from trainables.data.regimes import Regime
+from trainables.metrics import METRIC_KEYS
+
+__all__ = [
+    "ConfigError",
+    "DataSection",
+    "ResourcesSection",
+    "SearchSection",
+    "SweepConfig",
+    "load_sweep_config",
+]
+
+SEARCHERS = ("tpe", "random", "grid")
+SCHEDULERS = ("asha", "fifo")
+
+
+class ConfigError(ValueError):
+    """A located problem in a sweep config: ``file:line: key: problem``."""
+
+
+@dataclass(frozen=True)
+class DataSection:
+    """Datasets and the regimes every size is searched at."""
+
+    in_domain: str
+    ood: str | None = None
+    in_domain_format: str | None = None
+    ood_format: str | None = None
+    in_domain_root: str | None = None
+    ood_root: str | None = None
+    label_mapping: Mapping[str, str] = field(default_factory=dict)
+    sizes: tuple[float | int, ...] = (0.1, 0.5, 1.0)
+    seeds: tuple[int, ...] = (0,)
+
+
+@dataclass(frozen=True)
+class SearchSection:
+    """How configurations are proposed and stopped. ``budget`` is trials per in-domain size."""
+
+    space: str = "demo"
+    searcher: str = "tpe"
+    budget: int = 10
+    scheduler: str = "asha"
+    max_concurrent: int = 2
+    selection_metric: str = "f1_weighted"
+
+
+@dataclass(frozen=True)
+class ResourcesSection:
+    """Per trial: CPUs and GPUs (fractions allowed) and Ray Train workers."""
+
+    cpus: float = 1.0
+    gpus: float = 0.0
+    workers: int = 1
+    executor: str = "auto"
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    name: str
+    data: DataSection
+    search: SearchSection = field(default_factory=SearchSection)
+    resources: ResourcesSection = field(default_factory=ResourcesSection)
+    encoder: str = "minilm"
+    storage: str = "results"
+    trial: Mapping[str, Any] = field(default_factory=dict)  # fixed trial keys for every trial
+    source: str = "<memory>"
+
+    def trial_context(self, size: float | int, seed: int) -> dict[str, Any]:
+        """The flat trial keys a sweep fixes for one size and seed (the space proposes the rest)."""
+        data = self.data
+        context: dict[str, Any] = {
+            "in_domain": data.in_domain,
+            "in_domain_format": data.in_domain_format,
+            "in_domain_root": data.in_domain_root,
+            "ood": data.ood,
+            "ood_format": data.ood_format,
+            "ood_root": data.ood_root,
+            "label_mapping": dict(data.label_mapping),
+            "in_domain_size": size,
+            "seed": seed,
+            "encoder": self.encoder,
+            "selection_metric": self.search.selection_metric,
+        }
+        context.update(self.trial)
+        return context
+
+
+class _Locator:
+    """Line numbers of keys in a YAML document, by dotted path."""
+
+    def __init__(self, text: str):
+        self.lines: dict[str, int] = {}
+        try:
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.YAMLError:
+            node = None
+        if node is not None:
+            self._walk(node, "")
+
+    def _walk(self, node: yaml.Node, prefix: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                path = f"{prefix}{key.value}"
+                self.lines[path] = key.start_mark.line + 1
+                self._walk(value, path + ".")
+
+    def line(self, path: str) -> int | None:
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path.rpartition(".")[0]
+        return None
+
+
+def _fail(source: str, locator: _Locator | None, path: str, message: str) -> ConfigError:
+    line = locator.line(path) if locator else None
+    where = f"{source}:{line}" if line else source
+    return ConfigError(f"{where}: {path}: {message}" if path else f"{where}: {message}")
+
+
+def _section(cls: type, raw: Any, path: str, fail: Any) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise fail(path, f"expected a mapping of keys, got {type(raw).__name__}")
+    names = [f.name for f in fields(cls)]
+    for key in raw:
+        if key not in names:
+            raise fail(f"{path}.{key}", f"unknown key; valid keys of {path}: {', '.join(names)}")
+    return dict(raw)
+
+
+def _number(value: Any, *, integer: bool = False) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) if integer else isinstance(value, (int, float))
+
+
+def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None = None) -> SweepConfig:
+    """Validate a loaded YAML document; raise :class:`ConfigError` naming the key and the problem."""
+    locator = _Locator(text) if text is not None else None
+
+    def fail(path: str, message: str) -> ConfigError:
+        return _fail(source, locator, path, message)
+
+    if not isinstance(raw, Mapping):
+        raise fail("", "a sweep config is a YAML mapping (name:, data:, search:, ...)")
+    top = [f.name for f in fields(SweepConfig) if f.name != "source"]
+    for key in raw:
+        if key not in top:
+            raise fail(str(key), f"unknown key; valid top-level keys: {', '.join(top)}")
+    name = raw.get("name", Path(source).stem)
+    if not isinstance(name, str) or not name or any(c in name for c in "/\\ "):
+        raise fail("name", f"expected a name without spaces or slashes, got {name!r}")
+
+    data_raw = _section(DataSection, raw.get("data"), "data", fail)
+    if "in_domain" not in data_raw:
+        raise fail("data", "missing data.in_domain (a dataset name, folder or file)")
+    sizes = data_raw.get("sizes", DataSection.sizes)
+    if not isinstance(sizes, (list, tuple)) or not sizes:
+        raise fail("data.sizes", f"expected a list of fractions (0.1) or counts (3000), got {sizes!r}")
+    for size in sizes:
+        try:
+            Regime(size)
+        except ValueError as err:
+            raise fail("data.sizes", str(err)) from None
+    if len(set(sizes)) != len(sizes):
+        raise fail("data.sizes", f"sizes repeat: {sizes}")
+    seeds = data_raw.get("seeds", DataSection.seeds)
+    if (
+        not isinstance(seeds, (list, tuple))
+        or not seeds
+        or not all(_number(s, integer=True) and s >= 0 for s in seeds)
+    ):
+        raise fail("data.seeds", f"expected a list of integers >= 0, got {seeds!r}")
+    data_raw.update(sizes=tuple(sizes), seeds=tuple(seeds))
+    data = DataSection(**data_raw)
+
+    search_raw = _section(SearchSection, raw.get("search"), "search", fail)
+    checks: dict[str, tuple[Any, str]] = {
+        "space": (space_names(), "one of"),
+        "searcher": (SEARCHERS, "one of"),
+        "scheduler": (SCHEDULERS, "one of"),
+        "selection_metric": (METRIC_KEYS, "one of"),
+    }
+    for key, (allowed, _) in checks.items():
+        if key in search_raw and search_raw[key] not in allowed:
+            raise fail(f"search.{key}", f"got {search_raw[key]!r}; allowed: {', '.join(allowed)}")
+    for key in ("budget", "max_concurrent"):
+        if key in search_raw and not (_number(search_raw[key], integer=True) and search_raw[key] >= 1):
+            raise fail(f"search.{key}", f"expected an integer >= 1, got {search_raw[key]!r}")
+    search = SearchSection(**search_raw)
+
+    resources_raw = _section(ResourcesSection, raw.get("resources"), "resources", fail)
+    for key in ("cpus", "gpus"):
+        if key in resources_raw and not (_number(resources_raw[key]) and resources_raw[key] >= 0):
+            raise fail(
+                f"resources.{key}", f"expected a number >= 0 (fractions allowed), got {resources_raw[key]!r}"
+            )
+    if "workers" in resources_raw and not (
+        _number(resources_raw["workers"], integer=True) and resources_raw["workers"] >= 1
+    ):
+        raise fail("resources.workers", f"expected an integer >= 1, got {resources_raw['workers']!r}")
+    if resources_raw.get("executor", "auto") not in EXECUTORS:
+        raise fail(
+            "resources.executor", f"got {resources_raw['executor']!r}; allowed: {', '.join(EXECUTORS)}"
+        )
+    resources = ResourcesSection(**resources_raw)
+    if resources.cpus == 0 and resources.gpus == 0:
+        raise fail("resources", "a trial needs some CPU or GPU (cpus and gpus are both 0)")
+
+    trial = raw.get("trial") or {}
+    if not isinstance(trial, Mapping):
+        raise fail("trial", f"expected a mapping of fixed trial keys, got {type(trial).__name__}")
+    config = SweepConfig(
+        name,
+        data,
+        search,
+        resources,
+        str(raw.get("encoder", "minilm")),
+        str(raw.get("storage", "results")),
+        dict(trial),
+        source,
+    )
+    # The fixed part of every trial must already be a valid trial config.
+    try:
+        TrialSpec.from_config({**config.trial_context(data.sizes[0], data.seeds[0])})
+    except ValueError as err:
+        raise fail("trial", str(err)) from None
+    return config
+
+
+def load_sweep_config(path: str | Path) -> SweepConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such sweep config") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not valid UTF-8") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise ConfigError(f"{where}: invalid YAML: {getattr(err, 'problem', err)}") from None
+    return parse_sweep_config(raw, source=str(path), text=text)
