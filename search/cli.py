@@ -76,16 +76,32 @@ def _load(args: argparse.Namespace, name_or_path: str | None = None) -> Relation
     )
 
 
+def _looks_numeric(cell: str) -> bool:
+    return (
+        cell.replace(",", "")
+        .replace(".", "")
+        .replace("%", "")
+        .replace(":", "")
+        .replace("/", "")
+        .replace("-", "")
+        .isdigit()
+        or cell == "-"
+    )
+
+
 def _print_table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> None:
     cells = [list(map(str, header))] + [
         [f"{c:,}" if isinstance(c, int) else str(c) for c in row] for row in rows
     ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    # Numbers align right, text left.
+    numeric = [i > 0 and all(_looks_numeric(row[i]) for row in cells[1:]) for i in range(len(header))]
     for n, row in enumerate(cells):
         print(
             "  ".join(
-                c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
-            )
+                c.rjust(w) if numeric[i] else c.ljust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            ).rstrip()
         )
         if n == 0:
             print("  ".join("-" * w for w in widths))
@@ -317,6 +333,153 @@ def cmd_trial(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from .config import load_sweep_config
+    from .sweep import SweepPaths, run_sweep
+
+    config = load_sweep_config(args.config)
+    if args.name:
+        config = replace(config, name=args.name)
+    if args.storage:
+        config = replace(config, storage=args.storage)
+    if args.dry_run:
+        return _print_plan(config)
+    run_sweep(config, address=args.address, verbose=0 if args.quiet else 1)
+    return _print_leaderboard(SweepPaths.of(config.storage, config.name), config)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from .sweep import load_saved_sweep, run_sweep
+
+    config, paths = load_saved_sweep(args.storage, args.name)
+    run_sweep(config, address=args.address, resume=True, verbose=0 if args.quiet else 1)
+    return _print_leaderboard(paths, config)
+
+
+def _print_plan(config: Any) -> int:
+    from spaces import get_space
+
+    space = get_space(config.search.space)
+    grid = space.grid() if config.search.searcher == "grid" else None
+    trials = min(len(grid), config.search.budget) if grid is not None else config.search.budget
+    print(
+        f"sweep {config.name}: space {config.search.space}, searcher {config.search.searcher}, "
+        f"scheduler {config.search.scheduler}, {config.search.max_concurrent} concurrent"
+    )
+    rows = [[str(size), trials, config.data.seeds[0]] for size in config.data.sizes]
+    _print_table(rows, ["in_domain_size", "trials", "seed"])
+    folder = Path(config.storage).resolve() / config.name
+    print(f"total: {trials * len(config.data.sizes)} trials; storage {folder}")
+    return 0
+
+
+def _results(storage: str, name: str) -> tuple[Any, Any, Any]:
+    from .sweep import load_saved_sweep
+
+    config, paths = load_saved_sweep(storage, name)
+    return config, paths, paths.results.read().to_pylist()
+
+
+def _print_leaderboard(paths: Any, config: Any) -> int:
+    rows = paths.results.read().to_pylist()
+    metric = "dev_" + config.search.selection_metric
+    table = []
+    for size in config.data.sizes:
+        done = [
+            r
+            for r in rows
+            if r["status"] == "finished" and r["in_domain_size"] == float(size) and r[metric] is not None
+        ]
+        if not done:
+            table.append([str(size), "-", "-", "-", "-", "-", "-", "-"])
+            continue
+        best = max(done, key=lambda r: r[metric])
+        table.append(
+            [
+                str(size),
+                best["architecture"],
+                best["strategy"],
+                f"{best['ood_pct']:g}",
+                best["imbalance"],
+                f"{best[metric]:.4f}",
+                f"{best['accuracy']:.4f}",
+                f"{best['f1_weighted']:.4f}",
+            ]
+        )
+    print(f"\nbest configuration per in-domain size ({metric}; test scores at the selected epoch):")
+    _print_table(
+        table,
+        [
+            "size",
+            "architecture",
+            "strategy",
+            "ood_pct",
+            "imbalance",
+            metric,
+            "test_accuracy",
+            "test_f1_weighted",
+        ],
+    )
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    config, paths, rows = _results(args.storage, args.name)
+    metric = "dev_" + config.search.selection_metric
+    table = []
+    for size in config.data.sizes:
+        mine = [r for r in rows if r["in_domain_size"] == float(size)]
+        done = [r for r in mine if r["status"] == "finished"]
+        best = max((r[metric] for r in done if r[metric] is not None), default=None)
+        table.append(
+            [
+                str(size),
+                f"{len(done)}/{config.search.budget}",
+                sum(r["status"] == "error" for r in mine),
+                "-" if best is None else f"{best:.4f}",
+            ]
+        )
+    print(f"sweep {config.name} ({paths.root})")
+    _print_table(table, ["size", "finished", "failed", f"best {metric}"])
+    return 0
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from .sweep import load_saved_sweep
+
+    config, paths = load_saved_sweep(args.storage, args.name)
+    return _print_leaderboard(paths, config)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from spaces import SPACES
+    from trainables.architectures import ARCHITECTURES
+    from trainables.imbalance import IMBALANCE
+    from trainables.strategies import STRATEGIES
+
+    if args.kind == "datasets":
+        return cmd_data_list(args)
+    rows: list[list[Any]] = []
+    if args.kind == "architectures":
+        rows = [[n, ARCHITECTURES.get(n).description] for n in ARCHITECTURES]
+    elif args.kind == "strategies":
+        rows = [[n, STRATEGIES.get(n).description] for n in STRATEGIES]
+    elif args.kind == "imbalance":
+        rows = [
+            [n, " ".join((IMBALANCE.get(n).__doc__ or "").strip().split("\n\n")[0].split())]
+            for n in IMBALANCE
+        ]
+    elif args.kind == "spaces":
+        rows = [[n, SPACES.get(n).description] for n in SPACES]
+    else:  # sweeps
+        root = Path(args.storage)
+        rows = [[p.parent.name, str(p.parent)] for p in sorted(root.glob("*/sweep.yaml"))]
+    _print_table(rows, ["name", "description" if args.kind != "sweeps" else "folder"])
+    return 0
+
+
 def _version() -> str:
     try:
         return importlib.metadata.version("resweep")
@@ -343,6 +506,38 @@ def build_parser() -> argparse.ArgumentParser:
     trial.add_argument("--resume", help="continue from this checkpoint folder")
     trial.add_argument("--out", help="write the result (selected epoch, history) as JSON here")
     trial.set_defaults(func=cmd_trial)
+
+    sweep = commands.add_parser("sweep", help="run a sweep from a YAML config (local Ray unless --address)")
+    sweep.add_argument("config", help="sweep config (see configs/)")
+    sweep.add_argument("--name", help="sweep name (default: the config's)")
+    sweep.add_argument("--storage", help="storage folder (default: the config's, `results`)")
+    sweep.add_argument("--address", help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray)")
+    sweep.add_argument("--dry-run", action="store_true", help="print the plan per size and stop")
+    sweep.add_argument("--quiet", action="store_true", help="no live Tune table")
+    sweep.set_defaults(func=cmd_sweep)
+
+    resume = commands.add_parser("resume", help="continue an interrupted sweep from its checkpoints")
+    resume.add_argument("name")
+    resume.add_argument("--storage", default="results")
+    resume.add_argument("--address")
+    resume.add_argument("--quiet", action="store_true")
+    resume.set_defaults(func=cmd_resume)
+
+    for command, function, text in (
+        ("status", cmd_status, "trials finished/failed per size, best so far"),
+        ("leaderboard", cmd_leaderboard, "the best configuration per size"),
+    ):
+        sub = commands.add_parser(command, help=text)
+        sub.add_argument("name")
+        sub.add_argument("--storage", default="results")
+        sub.set_defaults(func=function)
+
+    listing_all = commands.add_parser("list", help="what is registered, or the sweeps in a storage folder")
+    listing_all.add_argument(
+        "kind", choices=["architectures", "strategies", "imbalance", "spaces", "datasets", "sweeps"]
+    )
+    listing_all.add_argument("--storage", default="results")
+    listing_all.set_defaults(func=cmd_list)
 
     data = commands.add_parser("data", help="inspect, validate and fetch datasets")
     data_commands = data.add_subparsers(dest="data_command", required=True)
@@ -391,7 +586,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="resweep: %(message)s")  # progress on stderr
     try:
         return int(args.func(args))
-    except (DataError, UserError, UnknownNameError, ValueError) as err:
+    except (DataError, UserError, UnknownNameError, ValueError, FileExistsError, FileNotFoundError) as err:
         # ValueError: the API's checks of arguments, e.g. an impossible regime.
         print(f"resweep: error: {err}", file=sys.stderr)
         return 1

@@ -32,7 +32,8 @@ from .imbalance import BaseImbalance, make_imbalance
 
 __all__ = ["EncodedSplit", "Evaluate", "FitResult", "LoopConfig", "Stage", "Task", "World", "fit", "predict"]
 
-EPOCHS_DONE = "epochs_done"  # the counter schedulers use as time (training_iteration restarts on restore)
+EPOCHS_DONE = "epochs_done"  # a counter that survives restores (training_iteration restarts at 0)
+FINAL_STAGE_EPOCHS = "final_stage_epochs"  # the scheduler's time: epochs of the last stage
 
 
 @dataclass(frozen=True)
@@ -345,10 +346,18 @@ def fit(
             else:
                 state["bad_epochs"] += 1
             metrics[EPOCHS_DONE] = state["epochs_done"]
+            # Schedulers compare trials on final-stage epochs only: during an OOD pre-training
+            # stage the in-domain dev score says nothing yet (it is ~0 by construction).
+            metrics[FINAL_STAGE_EPOCHS] = state["epoch"] if stage_index == len(stages) - 1 else 0
             metrics["selected_epoch"] = state["best_epoch"]
             metrics["elapsed_seconds"] = time.perf_counter() - started
             if improved:
                 state["best_metrics"] = dict(metrics)
+            # The selected (best dev) epoch so far, in every report: a results store needs only
+            # the last report to know what the trial would be judged by.
+            for key, value in (state["best_metrics"] or {}).items():
+                if key.startswith(("dev_", "test_")):
+                    metrics[f"selected_{key}"] = value
             state["elapsed"] = metrics["elapsed_seconds"]
             state["history"].append(metrics)
             previous, last_checkpoint = last_checkpoint, None

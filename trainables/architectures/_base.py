@@ -41,6 +41,7 @@ class BaseArchitecture(ABC):
     does expensive one-off work (phase-1 artifacts); ``build_model`` creates :attr:`model`."""
 
     name: ClassVar[str]
+    description: ClassVar[str]  # one line, for `resweep list architectures`
     model: torch.nn.Module
 
     def __init__(self, spec: TrialSpec, label_space: LabelSpace):

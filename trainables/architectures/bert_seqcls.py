@@ -30,6 +30,7 @@ def pad_batch(sequences: list[list[int]], pad_id: int) -> tuple[torch.Tensor, to
 
 class BertSeqCls(BaseArchitecture):
     name = "bert-seqcls"
+    description = "the thesis baseline: marked sentence -> encoder with a sequence-classification head"
 
     def _tokenizer(self) -> Any:
         if not hasattr(self, "tokenizer"):

@@ -47,6 +47,7 @@ class PhaseTwoMLP(torch.nn.Module):
 
 class TwoPhase(BaseArchitecture):
     name = "two-phase"
+    description = "the thesis model: phase-1 encoder features [CLS; head; tail] -> phase-2 MLP"
     features: Phase1Features
 
     training_features: np.ndarray | None = None

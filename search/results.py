@@ -1,0 +1,184 @@
+"""resweep's results store: one row per finished trial, Parquet with an explicit schema.
+
+Rows land as one small Parquet file per trial under ``<sweep>/results/parts/`` (written to a
+temporary name, then renamed: concurrent writers never collide and a crash never leaves half a
+row); :func:`compact` folds them into ``<sweep>/results/results.parquet``. Readers see both.
+Column names reuse ``shared/reference/thesis_tables.csv`` where they mean the same thing:
+``in_domain_pct``, ``architecture``, ``phase1_model``, ``phase1_finetune``, ``strategy``,
+``ood_pct``, ``local_in_domain_pretrain_pct``, ``imbalance``, and the test scores ``accuracy`` and
+``f1_weighted``. Dev scores at the selected epoch are ``dev_*``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+__all__ = ["RESULT_SCHEMA", "ResultsStore", "result_row"]
+
+RESULT_SCHEMA = pa.schema(
+    [
+        pa.field("sweep", pa.string(), nullable=False),
+        pa.field("trial_name", pa.string(), nullable=False),
+        pa.field("status", pa.string(), nullable=False),  # finished | stopped (by the scheduler) | error
+        pa.field("in_domain", pa.string()),
+        pa.field("ood", pa.string()),
+        pa.field("in_domain_size", pa.float64()),  # as configured: a fraction (<= 1) or a count
+        pa.field("in_domain_pct", pa.float64()),  # percent of the in-domain train pool, when a fraction
+        pa.field("seed", pa.int64()),
+        pa.field("architecture", pa.string()),
+        pa.field("phase1_model", pa.string()),
+        pa.field("phase1_finetune", pa.string()),
+        pa.field("strategy", pa.string()),
+        pa.field("ood_pct", pa.float64()),
+        pa.field("local_in_domain_pretrain_pct", pa.float64()),
+        pa.field("imbalance", pa.string()),
+        pa.field("learning_rate", pa.float64()),
+        pa.field("config", pa.string()),  # the whole flat trial config, JSON
+        pa.field("selection_metric", pa.string()),
+        pa.field("dev_accuracy", pa.float64()),
+        pa.field("dev_f1_weighted", pa.float64()),
+        pa.field("dev_f1_macro", pa.float64()),
+        pa.field("dev_f1_micro_positive", pa.float64()),
+        pa.field("dev_semeval_f1", pa.float64()),
+        pa.field("accuracy", pa.float64()),  # test, at the selected epoch (thesis column name)
+        pa.field("f1_weighted", pa.float64()),
+        pa.field("f1_macro", pa.float64()),
+        pa.field("f1_micro_positive", pa.float64()),
+        pa.field("semeval_f1", pa.float64()),
+        pa.field("selected_epoch", pa.int64()),
+        pa.field("epochs_run", pa.int64()),
+        pa.field("wall_seconds", pa.float64()),
+        pa.field("cpus", pa.float64()),
+        pa.field("gpus", pa.float64()),
+        pa.field("workers", pa.int64()),
+        pa.field("node", pa.string()),
+        pa.field("finished_at", pa.timestamp("s", tz="UTC")),
+    ],
+    metadata={"resweep.results_version": "1"},
+)
+
+
+def result_row(
+    *,
+    sweep: str,
+    trial_name: str,
+    status: str,
+    config: Mapping[str, Any],
+    metrics: Mapping[str, Any],
+    resources: Mapping[str, float],
+    finished_at: Any,
+) -> dict[str, Any]:
+    """One row from a trial's flat config and its last report (which carries ``selected_*``)."""
+
+    def selected(key: str) -> float | None:
+        value = metrics.get(f"selected_{key}")
+        return None if value is None else float(value)
+
+    size = config.get("in_domain_size")
+    return {
+        "sweep": sweep,
+        "trial_name": trial_name,
+        "status": status,
+        "in_domain": config.get("in_domain"),
+        "ood": config.get("ood"),
+        "in_domain_size": None if size is None else float(size),
+        "in_domain_pct": 100.0 * size if isinstance(size, float) else None,
+        "seed": config.get("seed"),
+        "architecture": config.get("architecture"),
+        "phase1_model": config.get("phase1_model") if config.get("architecture") == "two-phase" else None,
+        "phase1_finetune": config.get("phase1_finetune")
+        if config.get("architecture") == "two-phase"
+        else None,
+        "strategy": config.get("strategy"),
+        "ood_pct": float(config.get("ood_pct") or 0.0),
+        "local_in_domain_pretrain_pct": float(config.get("local_in_domain_pretrain_pct") or 0.0),
+        "imbalance": config.get("imbalance"),
+        "learning_rate": config.get("learning_rate"),
+        "config": json.dumps(dict(config), sort_keys=True, default=str),
+        "selection_metric": config.get("selection_metric"),
+        **{
+            f"dev_{k}": selected(f"dev_{k}")
+            for k in ("accuracy", "f1_weighted", "f1_macro", "f1_micro_positive", "semeval_f1")
+        },
+        **{
+            k: selected(f"test_{k}")
+            for k in ("accuracy", "f1_weighted", "f1_macro", "f1_micro_positive", "semeval_f1")
+        },
+        "selected_epoch": metrics.get("selected_epoch"),
+        "epochs_run": metrics.get("epochs_done"),
+        "wall_seconds": metrics.get("time_total_s"),
+        "cpus": resources.get("cpus"),
+        "gpus": resources.get("gpus"),
+        "workers": int(resources.get("workers", 1)),
+        "node": metrics.get("hostname") or metrics.get("node_ip"),
+        "finished_at": finished_at,
+    }
+
+
+class ResultsStore:
+    """The rows of one sweep, under ``<sweep folder>/results/``."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder) / "results"
+        self.parts = self.folder / "parts"
+        self.table_path = self.folder / "results.parquet"
+
+    def add(self, row: Mapping[str, Any]) -> Path:
+        """Write one row atomically (a trial that finishes again, after a resume, replaces its row)."""
+        self.parts.mkdir(parents=True, exist_ok=True)
+        table = pa.Table.from_pylist([dict(row)], schema=RESULT_SCHEMA)
+        target = self.parts / f"{row['trial_name']}.parquet"
+        handle, temporary = tempfile.mkstemp(dir=self.parts, prefix=".", suffix=".tmp")
+        os.close(handle)
+        try:
+            pq.write_table(table, temporary)
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        return target
+
+    def _read(self) -> tuple[pa.Table, list[Path]]:
+        tables = []
+        names: set[str] = set()
+        parts = sorted(self.parts.glob("*.parquet")) if self.parts.is_dir() else []
+        for part in parts:
+            table = pq.read_table(part, schema=RESULT_SCHEMA)
+            tables.append(table)
+            names.update(table["trial_name"].to_pylist())
+        if self.table_path.is_file():
+            compacted = pq.read_table(self.table_path, schema=RESULT_SCHEMA)
+            keep = [i for i, name in enumerate(compacted["trial_name"].to_pylist()) if name not in names]
+            tables.insert(0, compacted.take(keep))
+        return (pa.concat_tables(tables) if tables else RESULT_SCHEMA.empty_table()), parts
+
+    def read(self) -> pa.Table:
+        """Every row: the compacted table plus the parts written since (a part wins over an old row)."""
+        return self._read()[0]
+
+    def compact(self) -> int:
+        """Fold the parts into ``results.parquet`` (atomically); return the number of rows.
+
+        Only the parts that were read are removed, so a row written meanwhile is never lost.
+        """
+        table, parts = self._read()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".tmp")
+        os.close(handle)
+        try:
+            pq.write_table(table, temporary)
+            os.replace(temporary, self.table_path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        for part in parts:
+            part.unlink(missing_ok=True)
+        return table.num_rows

@@ -1,0 +1,307 @@
+"""The sweep driver: Ray Tune schedules, Optuna proposes, one study and one budget per size.
+
+Layout of a sweep under its storage folder::
+
+    <storage>/<name>/sweep.yaml        the validated config (``resweep resume NAME`` needs nothing else)
+                     optuna.db         Optuna studies, one per in-domain size (SQLite; query with Optuna)
+                     tune/<size>/      Tune experiments (restorable), one per size
+                     train/            Ray Train runs (multi-worker / GPU trials)
+                     artifacts/        phase-1 artifacts shared by all trials and sizes
+                     results/          the results store (Parquet)
+
+The in-domain size is a context, not a hyper-parameter: each size has its own Optuna study,
+searcher and budget. The space proposes the rest; the sweep fixes datasets, size, seed, encoder.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from spaces import define_by_run, get_space
+from trainables.config import TrialSpec
+
+from .config import SweepConfig, load_sweep_config
+from .results import ResultsStore, result_row
+
+__all__ = ["SweepPaths", "run_sweep", "size_key", "sweep_trial"]
+
+SCHEDULER_TIME = "final_stage_epochs"  # see trainables.loop: pre-training epochs do not count
+
+
+def size_key(size: float | int) -> str:
+    """``0.1`` -> ``id0.1``, ``3000`` -> ``id3000`` (folder and study names)."""
+    return f"id{size:g}" if isinstance(size, float) else f"id{size}"
+
+
+@dataclass(frozen=True)
+class SweepPaths:
+    root: Path
+
+    @classmethod
+    def of(cls, storage: str | Path, name: str) -> SweepPaths:
+        return cls(Path(storage).resolve() / name)
+
+    @property
+    def config(self) -> Path:
+        return self.root / "sweep.yaml"
+
+    @property
+    def studies(self) -> Path:
+        return self.root / "optuna.db"
+
+    def tune(self, size: float | int) -> Path:
+        return self.root / "tune" / size_key(size)
+
+    @property
+    def train(self) -> Path:
+        return self.root / "train"
+
+    @property
+    def artifacts(self) -> Path:
+        return self.root / "artifacts"
+
+    @property
+    def results(self) -> ResultsStore:
+        return ResultsStore(self.root)
+
+
+def trial_label(config: Mapping[str, Any]) -> str:
+    """``{architecture}_{strategy}_{imbalance}_id{size}_ood{ood}_s{seed}`` (STYLE's run names)."""
+    size = config.get("in_domain_size", 1.0)
+    return (
+        f"{config.get('architecture')}_{config.get('strategy')}_{config.get('imbalance')}"
+        f"_id{size:g}_ood{float(config.get('ood_pct') or 0):g}_s{config.get('seed', 0)}"
+    )
+
+
+def sweep_trial(config: dict[str, Any], runtime: Any, context: Mapping[str, Any]) -> None:
+    """The Tune trainable of a sweep: the space's proposal on top of the sweep's fixed context."""
+    from trainables.ray_adapter import resweep_trial
+
+    valid = set(TrialSpec.valid_keys())
+    # Define-by-run spaces return the whole flat trial config as constants; the raw Optuna
+    # parameter names beside them (e.g. "two-phase.learning_rate") are not trial keys.
+    proposal = {k: v for k, v in config.items() if k in valid}
+    resweep_trial({**context, **proposal}, runtime)
+
+
+class _ResultsCallback:
+    """Tune callback: one results-store row per trial that ends (finished, stopped or errored)."""
+
+    def __init__(
+        self, sweep: str, store: ResultsStore, context: Mapping[str, Any], resources: Mapping[str, float]
+    ):
+        self.sweep = sweep
+        self.store = store
+        self.context = dict(context)
+        self.resources = dict(resources)
+
+    def _row(self, trial: Any, status: str) -> None:
+        valid = set(TrialSpec.valid_keys())
+        proposal = trial.config.get("grid", trial.config)  # a grid trial's config arrives whole
+        config = {**self.context, **{k: v for k, v in proposal.items() if k in valid}}
+        metrics = trial.last_result or {}
+        if status == "finished" and metrics.get("selected_epoch") is None:
+            status = "error"
+        name = f"{trial_label(config)}_{TrialSpec.from_config(config).key()[:8]}_{trial.trial_id}"
+        self.store.add(
+            result_row(
+                sweep=self.sweep,
+                trial_name=name,
+                status=status,
+                config=config,
+                metrics=metrics,
+                resources=self.resources,
+                finished_at=datetime.now(UTC),
+            )
+        )
+
+
+def _tune_callback(
+    sweep: str, store: ResultsStore, context: Mapping[str, Any], resources: Mapping[str, float]
+) -> Any:
+    from ray import tune
+
+    class ResultsCallback(tune.Callback, _ResultsCallback):
+        def __init__(self) -> None:
+            tune.Callback.__init__(self)
+            _ResultsCallback.__init__(self, sweep, store, context, resources)
+
+        def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+            self._row(trial, "finished")
+
+        def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+            self._row(trial, "error")
+
+    return ResultsCallback()
+
+
+def connect(address: str | None, *, num_cpus: int | None = None) -> None:
+    """Join ``address`` (or ``$RAY_ADDRESS``), else start an embedded local Ray bound to 127.0.0.1."""
+    import ray
+
+    if ray.is_initialized():
+        return
+    os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.5")
+    address = address or os.environ.get("RAY_ADDRESS")
+    if address:
+        ray.init(address=address, log_to_driver=False)
+        return
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a private local instance
+    ray.init(num_cpus=num_cpus, include_dashboard=False, resources={"TRAIN_DRIVER": 64}, log_to_driver=False)
+
+
+def _searcher(config: SweepConfig, paths: SweepPaths, size: float | int, metric: str) -> Any:
+    import optuna
+    from ray.tune.search import ConcurrencyLimiter
+    from ray.tune.search.optuna import OptunaSearch
+
+    seed = config.data.seeds[0]
+    sampler = (
+        optuna.samplers.TPESampler(seed=seed)
+        if config.search.searcher == "tpe"
+        else (optuna.samplers.RandomSampler(seed=seed))
+    )
+    storage = optuna.storages.RDBStorage(f"sqlite:///{paths.studies}")
+    searcher = OptunaSearch(
+        space=functools.partial(define_by_run, space=config.search.space),
+        metric=metric,
+        mode="max",
+        sampler=sampler,
+        study_name=f"{config.name}-{size_key(size)}",
+        storage=storage,
+    )
+    return ConcurrencyLimiter(searcher, max_concurrent=config.search.max_concurrent)
+
+
+def _scheduler(config: SweepConfig, metric: str) -> Any:
+    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+
+    if config.search.scheduler == "fifo":
+        return FIFOScheduler()
+    # max_t well above any epoch budget: ASHA must never stop a trial at its last report.
+    return ASHAScheduler(
+        time_attr=SCHEDULER_TIME, metric=metric, mode="max", max_t=10_000, grace_period=1, reduction_factor=2
+    )
+
+
+def _runtime(config: SweepConfig, paths: SweepPaths) -> tuple[Any, dict[str, float]]:
+    from trainables.ray_adapter import TrialRuntime, choose_executor
+
+    resources = config.resources
+    executor = resources.executor if resources.executor != "auto" or resources.gpus == 0 else "train"
+    runtime = TrialRuntime(
+        str(paths.artifacts),
+        str(paths.train),
+        executor=executor,
+        num_workers=resources.workers,
+        use_gpu=resources.gpus > 0,
+        cpus_per_worker=resources.cpus,
+    )
+    if choose_executor(runtime) == "inline":
+        return runtime, {"cpu": resources.cpus}
+    # The trial's driver takes a custom resource, not a CPU its own Train workers would need.
+    return runtime, {"cpu": 0, "TRAIN_DRIVER": 1}
+
+
+def write_sweep_config(config: SweepConfig, paths: SweepPaths) -> None:
+    paths.root.mkdir(parents=True, exist_ok=True)
+    document = {
+        "name": config.name,
+        "data": {
+            **asdict(config.data),
+            "sizes": list(config.data.sizes),
+            "seeds": list(config.data.seeds),
+            "label_mapping": dict(config.data.label_mapping),
+        },
+        "search": asdict(config.search),
+        "resources": asdict(config.resources),
+        "encoder": config.encoder,
+        "storage": config.storage,
+        "trial": dict(config.trial),
+    }
+    temporary = paths.config.with_name(".sweep.yaml.tmp")
+    temporary.write_text(yaml.safe_dump(document, sort_keys=False))
+    os.replace(temporary, paths.config)
+
+
+def load_saved_sweep(storage: str | Path, name: str) -> tuple[SweepConfig, SweepPaths]:
+    paths = SweepPaths.of(storage, name)
+    if not paths.config.is_file():
+        raise FileNotFoundError(f"{paths.root}: no sweep named {name!r} here (no sweep.yaml)")
+    return load_sweep_config(paths.config), paths
+
+
+def run_sweep(
+    config: SweepConfig, *, address: str | None = None, resume: bool = False, verbose: int = 1
+) -> Any:
+    """Run (or resume) every size's search; return the results table."""
+    from ray import tune
+
+    paths = SweepPaths.of(config.storage, config.name)
+    if not resume and paths.root.exists() and any(paths.root.iterdir()):
+        raise FileExistsError(
+            f"{paths.root}: a sweep named {config.name!r} exists; `resweep resume {config.name}` "
+            "continues it, or pick another name (--name)"
+        )
+    write_sweep_config(config, paths)
+    connect(address)
+    runtime, resources = _runtime(config, paths)
+    metric = f"dev_{config.search.selection_metric}"
+    per_trial = {
+        "cpus": config.resources.cpus,
+        "gpus": config.resources.gpus,
+        "workers": config.resources.workers,
+    }
+    space = get_space(config.search.space)
+    grid = space.grid() if config.search.searcher == "grid" else None
+    if config.search.searcher == "grid" and grid is None:
+        raise ValueError(f"search space {config.search.space!r} has no grid; use searcher tpe or random")
+    function = sweep_trial if grid is None else _grid_trial
+    for size in config.data.sizes:
+        context = {k: v for k, v in config.trial_context(size, config.data.seeds[0]).items() if v is not None}
+        trainable = tune.with_resources(
+            tune.with_parameters(function, runtime=runtime, context=context), resources
+        )
+        experiment = paths.tune(size)
+        if resume and tune.Tuner.can_restore(str(experiment)):
+            tuner = tune.Tuner.restore(str(experiment), trainable=trainable, resume_errored=True)
+        else:
+            if experiment.exists():
+                shutil.rmtree(experiment)
+            tuner = tune.Tuner(
+                trainable,
+                param_space={"grid": tune.grid_search(grid[: config.search.budget])}
+                if grid is not None
+                else None,
+                tune_config=tune.TuneConfig(
+                    search_alg=None if grid is not None else _searcher(config, paths, size, metric),
+                    scheduler=_scheduler(config, metric),
+                    num_samples=1 if grid is not None else config.search.budget,
+                    max_concurrent_trials=config.search.max_concurrent,
+                ),
+                run_config=tune.RunConfig(
+                    name=size_key(size),
+                    storage_path=str(paths.root / "tune"),
+                    callbacks=[_tune_callback(config.name, paths.results, context, per_trial)],
+                    failure_config=tune.FailureConfig(max_failures=1),
+                    verbose=verbose,
+                ),
+            )
+        tuner.fit()
+    paths.results.compact()
+    return paths.results.read()
+
+
+def _grid_trial(config: dict[str, Any], runtime: Any, context: Mapping[str, Any]) -> None:
+    """Grid search: the configuration arrives whole under ``grid``."""
+    sweep_trial(dict(config["grid"]), runtime, context)
