@@ -60,7 +60,7 @@ RESULT_SCHEMA = pa.schema(
         pa.field("gpus", pa.float64()),
         pa.field("workers", pa.int64()),
         pa.field("node", pa.string()),
-        pa.field("finished_at", pa.timestamp("s", tz="UTC")),
+        pa.field("finished_at", pa.timestamp("ms", tz="UTC")),  # Parquet stores ms, not s
     ],
     metadata={"resweep.results_version": "1"},
 )
