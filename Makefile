@@ -22,8 +22,10 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+# The main job: the demo sweep on the synthetic corpus (local Ray, MiniLM offline), then its
+# leaderboard. Each run gets its own name, so earlier results are never overwritten.
 demo: $(STAMP)
-	$(VENV)/bin/resweep demo
+	HF_HUB_OFFLINE=1 $(VENV)/bin/resweep sweep configs/demo.yaml --name demo-$$(date +%Y%m%d-%H%M%S) --quiet
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -337,7 +337,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from .config import load_sweep_config
-    from .sweep import SweepPaths, run_sweep
+    from .sweep import SweepInterrupted, SweepPaths, run_sweep
 
     config = load_sweep_config(args.config)
     if args.name:
@@ -346,15 +346,23 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         config = replace(config, storage=args.storage)
     if args.dry_run:
         return _print_plan(config)
-    run_sweep(config, address=args.address, verbose=0 if args.quiet else 1)
+    try:
+        run_sweep(config, address=args.address, verbose=0 if args.quiet else 1)
+    except SweepInterrupted as err:
+        print(f"resweep: interrupted: {err}", file=sys.stderr)
+        return 130
     return _print_leaderboard(SweepPaths.of(config.storage, config.name), config)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from .sweep import load_saved_sweep, run_sweep
+    from .sweep import SweepInterrupted, load_saved_sweep, run_sweep
 
     config, paths = load_saved_sweep(args.storage, args.name)
-    run_sweep(config, address=args.address, resume=True, verbose=0 if args.quiet else 1)
+    try:
+        run_sweep(config, address=args.address, resume=True, verbose=0 if args.quiet else 1)
+    except SweepInterrupted as err:
+        print(f"resweep: interrupted: {err}", file=sys.stderr)
+        return 130
     return _print_leaderboard(paths, config)
 
 

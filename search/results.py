@@ -55,6 +55,7 @@ RESULT_SCHEMA = pa.schema(
         pa.field("semeval_f1", pa.float64()),
         pa.field("selected_epoch", pa.int64()),
         pa.field("epochs_run", pa.int64()),
+        pa.field("resumed_from_epoch", pa.int64()),  # > 0: the trial continued from a checkpoint
         pa.field("wall_seconds", pa.float64()),
         pa.field("cpus", pa.float64()),
         pa.field("gpus", pa.float64()),
@@ -114,6 +115,7 @@ def result_row(
         },
         "selected_epoch": metrics.get("selected_epoch"),
         "epochs_run": metrics.get("epochs_done"),
+        "resumed_from_epoch": metrics.get("resumed_from_epoch"),
         "wall_seconds": metrics.get("time_total_s"),
         "cpus": resources.get("cpus"),
         "gpus": resources.get("gpus"),

@@ -32,7 +32,12 @@ from trainables.config import TrialSpec
 from .config import SweepConfig, load_sweep_config
 from .results import ResultsStore, result_row
 
-__all__ = ["SweepPaths", "run_sweep", "size_key", "sweep_trial"]
+__all__ = ["SweepInterrupted", "SweepPaths", "run_sweep", "size_key", "sweep_trial"]
+
+
+class SweepInterrupted(RuntimeError):
+    """The sweep stopped before every size spent its budget (Ctrl-C, a lost driver...)."""
+
 
 SCHEDULER_TIME = "final_stage_epochs"  # see trainables.loop: pre-training epochs do not count
 
@@ -91,7 +96,8 @@ def sweep_trial(config: dict[str, Any], runtime: Any, context: Mapping[str, Any]
     # Define-by-run spaces return the whole flat trial config as constants; the raw Optuna
     # parameter names beside them (e.g. "two-phase.learning_rate") are not trial keys.
     proposal = {k: v for k, v in config.items() if k in valid}
-    resweep_trial({**context, **proposal}, runtime)
+    # The sweep's context (datasets, size, seed, encoder, its fixed `trial:` keys) wins.
+    resweep_trial({**proposal, **context}, runtime)
 
 
 class _ResultsCallback:
@@ -108,7 +114,7 @@ class _ResultsCallback:
     def _row(self, trial: Any, status: str) -> None:
         valid = set(TrialSpec.valid_keys())
         proposal = trial.config.get("grid", trial.config)  # a grid trial's config arrives whole
-        config = {**self.context, **{k: v for k, v in proposal.items() if k in valid}}
+        config = {**{k: v for k, v in proposal.items() if k in valid}, **self.context}
         metrics = trial.last_result or {}
         if status == "finished" and metrics.get("selected_epoch") is None:
             status = "error"
@@ -273,6 +279,10 @@ def run_sweep(
             tune.with_parameters(function, runtime=runtime, context=context), resources
         )
         experiment = paths.tune(size)
+        budget = min(len(grid), config.search.budget) if grid is not None else config.search.budget
+        ended = _ended(paths, size)
+        if ended >= budget:
+            continue  # this size is done (a resume after a later size was interrupted)
         if resume and tune.Tuner.can_restore(str(experiment)):
             tuner = tune.Tuner.restore(str(experiment), trainable=trainable, resume_errored=True)
         else:
@@ -280,13 +290,12 @@ def run_sweep(
                 shutil.rmtree(experiment)
             tuner = tune.Tuner(
                 trainable,
-                param_space={"grid": tune.grid_search(grid[: config.search.budget])}
-                if grid is not None
-                else None,
+                param_space={"grid": tune.grid_search(grid[ended:budget])} if grid is not None else None,
                 tune_config=tune.TuneConfig(
                     search_alg=None if grid is not None else _searcher(config, paths, size, metric),
                     scheduler=_scheduler(config, metric),
-                    num_samples=1 if grid is not None else config.search.budget,
+                    # After a crash before Tune saved its state, only what is missing runs again.
+                    num_samples=1 if grid is not None else budget - ended,
                     max_concurrent_trials=config.search.max_concurrent,
                 ),
                 run_config=tune.RunConfig(
@@ -298,8 +307,21 @@ def run_sweep(
                 ),
             )
         tuner.fit()
+        # The results store, not Tune or Optuna, says what finished (an errored trial resumed by
+        # Tune is already FAIL in its Optuna study). Fewer rows than the budget: interrupted.
+        if _ended(paths, size) < budget:
+            raise SweepInterrupted(
+                f"sweep {config.name!r} stopped at size {size} with {_ended(paths, size)}/{budget} trials; "
+                f"continue with `resweep resume {config.name} --storage {config.storage}`"
+            )
     paths.results.compact()
     return paths.results.read()
+
+
+def _ended(paths: SweepPaths, size: float | int) -> int:
+    """Trials of ``size`` with a row in the results store (finished or errored)."""
+    table = paths.results.read()
+    return sum(1 for value in table["in_domain_size"].to_pylist() if value == float(size))
 
 
 def _grid_trial(config: dict[str, Any], runtime: Any, context: Mapping[str, Any]) -> None:

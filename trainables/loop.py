@@ -275,6 +275,7 @@ def fit(
         if best_weights is None and state["best_score"] is not None:
             best_weights = _clone(model)  # that checkpoint's epoch was the best one
     started = time.perf_counter() - state["elapsed"]
+    resumed_from = state["epochs_done"]  # 0 for a fresh run
     cached: dict[int, np.ndarray] = {}
     last_checkpoint: Path | None = None
 
@@ -350,6 +351,7 @@ def fit(
             # stage the in-domain dev score says nothing yet (it is ~0 by construction).
             metrics[FINAL_STAGE_EPOCHS] = state["epoch"] if stage_index == len(stages) - 1 else 0
             metrics["selected_epoch"] = state["best_epoch"]
+            metrics["resumed_from_epoch"] = resumed_from
             metrics["elapsed_seconds"] = time.perf_counter() - started
             if improved:
                 state["best_metrics"] = dict(metrics)
