@@ -163,7 +163,14 @@ def connect(address: str | None, *, num_cpus: int | None = None) -> None:
         ray.init(address=address, log_to_driver=False)
         return
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a private local instance
-    ray.init(num_cpus=num_cpus, include_dashboard=False, resources={"TRAIN_DRIVER": 64}, log_to_driver=False)
+    temp_dir = os.environ.get("RESWEEP_RAY_TEMP_DIR")  # where the local Ray keeps its session files
+    ray.init(
+        num_cpus=num_cpus,
+        include_dashboard=False,
+        resources={"TRAIN_DRIVER": 64},
+        log_to_driver=False,
+        _temp_dir=temp_dir,
+    )
 
 
 def _searcher(config: SweepConfig, paths: SweepPaths, size: float | int, metric: str) -> Any:
@@ -296,7 +303,8 @@ def run_sweep(
                     scheduler=_scheduler(config, metric),
                     # After a crash before Tune saved its state, only what is missing runs again.
                     num_samples=1 if grid is not None else budget - ended,
-                    max_concurrent_trials=config.search.max_concurrent,
+                    # The searcher has its own ConcurrencyLimiter; a grid needs Tune's limit.
+                    max_concurrent_trials=config.search.max_concurrent if grid is not None else None,
                 ),
                 run_config=tune.RunConfig(
                     name=size_key(size),

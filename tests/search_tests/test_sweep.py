@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -75,3 +76,104 @@ trial:
         check=False,
     )
     assert status.returncode == 0 and "3/3" in status.stdout
+
+
+def _kill_processes_under(marker: str) -> None:
+    """SIGKILL every process whose command line mentions ``marker`` (the test's own Ray)."""
+    import signal
+
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if marker in cmdline and int(proc.name) != os.getpid():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(proc.name), signal.SIGKILL)
+
+
+def test_sigkill_mid_sweep_then_resume(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    from trainables.testing import build_tiny_bert
+
+    encoder = build_tiny_bert(tmp_path / "tiny")
+    storage = tmp_path / "results"
+    config = tmp_path / "kill.yaml"
+    config.write_text(f"""name: kill
+data:
+  in_domain: synthetic
+  ood: synthetic_ood
+  sizes: [0.2]
+search:
+  space: demo-smoke
+  budget: 4
+  scheduler: fifo
+  max_concurrent: 2
+encoder: {encoder}
+storage: {storage}
+trial:
+  max_length: 40
+  max_epochs: 30
+  patience: 30
+""")
+    ray_temp = Path("/tmp") / f"rs-kill-{os.getpid()}"
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "RESWEEP_CACHE_DIR": str(tmp_path / "cache"),
+        "RESWEEP_RAY_TEMP_DIR": str(ray_temp),
+        "TUNE_GLOBAL_CHECKPOINT_S": "1",
+    }
+    sweep = storage / "kill"
+    parts = sweep / "results" / "parts"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "search.cli", "sweep", str(config), "--quiet"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        # Kill once one trial has finished and another has checkpointed part of its epochs.
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            finished = len(list(parts.glob("*.parquet"))) if parts.is_dir() else 0
+            checkpoints = list((sweep / "tune").rglob("checkpoint_*")) if (sweep / "tune").is_dir() else []
+            if finished >= 1 and len({c.parent for c in checkpoints}) > finished:
+                break
+            assert proc.poll() is None, "the sweep ended before it could be killed"
+            time.sleep(0.2)
+        else:
+            pytest.fail("no trial finished within 10 minutes")
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        _kill_processes_under(str(ray_temp))
+    before = {r["trial_name"]: r["finished_at"] for r in _rows(parts)}
+    assert 1 <= len(before) < 4
+
+    resumed = subprocess.run(
+        [sys.executable, "-m", "search.cli", "resume", "kill", "--storage", str(storage), "--quiet"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+        check=False,
+    )
+    _kill_processes_under(str(ray_temp))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    rows = pq.read_table(sweep / "results" / "results.parquet").to_pylist()
+    assert len(rows) == 4 and len({r["trial_name"] for r in rows}) == 4  # the budget, each trial once
+    after = {r["trial_name"]: r["finished_at"] for r in rows}
+    assert all(after[name] == when for name, when in before.items()), "a finished trial ran again"
+    assert any((r["resumed_from_epoch"] or 0) > 0 for r in rows), (
+        "no interrupted trial resumed from a checkpoint"
+    )
+
+
+def _rows(parts: Path) -> list[dict]:
+    return [row for part in sorted(parts.glob("*.parquet")) for row in pq.read_table(part).to_pylist()]
