@@ -68,6 +68,10 @@ def run_trial(
             needs = f"strategy {spec.strategy!r}" if strategy.uses_ood else "phase1_finetune 'joined'"
             raise ValueError(f"{needs} needs an out-of-domain dataset (`ood`)")
         ood = load_dataset(spec.data.ood, format=spec.data.ood_format, root=spec.data.ood_root)
+    elif spec.data.ood is not None and model.architecture == "two-phase" and model.phase1_model != "seqcls":
+        # A `none`/`mlm` phase-1 artifact does not depend on the regime: featurising the OOD set in
+        # it for every trial lets baseline and OOD-using trials of a sweep share one artifact.
+        ood = load_dataset(spec.data.ood, format=spec.data.ood_format, root=spec.data.ood_root)
     data = sample_regime(in_domain, spec.data.regime, ood if strategy.uses_ood else None)
     plan = strategy.plan(data)
     label_space = build_label_space(spec, in_domain, ood if strategy.uses_ood else None)

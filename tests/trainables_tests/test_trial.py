@@ -169,3 +169,19 @@ def test_ood_only_pretraining_stops_on_its_own_held_out_data(tiny_bert: str, art
     # In-domain dev/test are still reported in every epoch; OOD pre-training adds its own dev.
     assert all("stage_dev_f1_weighted" in m and "dev_f1_weighted" in m for m in pretrain)
     assert not any("stage_dev_f1_weighted" in m for m in finetune)
+
+
+def test_baseline_and_ood_trials_share_a_none_artifact(tiny_bert: str, artifacts: Path) -> None:
+    from trainables.artifacts import builds
+
+    for strategy, ood_pct in (("baseline", 0), ("global", 10)):
+        spec = spec_for(
+            tiny_bert,
+            architecture="two-phase",
+            phase1_model="none",
+            strategy=strategy,
+            ood_pct=ood_pct,
+            max_epochs=1,
+        )
+        run_trial(spec, report=Reports(), artifacts=artifacts)
+    assert len(builds(artifacts)) == 1
