@@ -255,9 +255,18 @@ def load_saved_sweep(storage: str | Path, name: str) -> tuple[SweepConfig, Sweep
 
 
 def run_sweep(
-    config: SweepConfig, *, address: str | None = None, resume: bool = False, verbose: int = 1
+    config: SweepConfig,
+    *,
+    address: str | None = None,
+    resume: bool = False,
+    verbose: int = 1,
+    trial_function: Any = None,
 ) -> Any:
-    """Run (or resume) every size's search; return the results table."""
+    """Run (or resume) every size's search; return the results table.
+
+    ``trial_function(config, runtime, context)`` replaces the trial itself (benchmarks of the
+    machinery use a stand-in that sleeps); it must report like a trial does.
+    """
     from ray import tune
 
     paths = SweepPaths.of(config.storage, config.name)
@@ -279,7 +288,7 @@ def run_sweep(
     grid = space.grid() if config.search.searcher == "grid" else None
     if config.search.searcher == "grid" and grid is None:
         raise ValueError(f"search space {config.search.space!r} has no grid; use searcher tpe or random")
-    function = sweep_trial if grid is None else _grid_trial
+    function = trial_function or (sweep_trial if grid is None else _grid_trial)
     for size in config.data.sizes:
         context = {k: v for k, v in config.trial_context(size, config.data.seeds[0]).items() if v is not None}
         trainable = tune.with_resources(

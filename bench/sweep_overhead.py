@@ -1,0 +1,137 @@
+"""Benchmark: what resweep's sweep machinery costs on top of the trials themselves.
+
+    .venv/bin/python bench/sweep_overhead.py [--trials 100] [--train-trials 10]
+
+1. ``--trials`` stand-in trials that sleep 1 s and report once, through the real sweep (a
+   per-size Tuner, OptunaSearch on an SQLite study, ConcurrencyLimiter, the results-store
+   callback), 2 concurrent, inline executor.
+2. The same number of evaluations in a plain in-process Optuna loop, sequentially.
+3. ``--train-trials`` trials that each fit a one-worker Ray Train job whose loop sleeps 1 s.
+
+Overhead share = 1 - (summed in-trial time) / (wall time x concurrent slots). Goal for (1): <= 15%.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+SLEEP = 1.0
+
+
+def sleeping_trial(config: dict[str, Any], runtime: Any, context: Any) -> None:
+    """Stands in for a trial: one second of 'work', one report with the keys a trial reports."""
+    from ray import tune
+
+    time.sleep(SLEEP)
+    tune.report(
+        {
+            "selected_dev_f1_weighted": 0.5,
+            "dev_f1_weighted": 0.5,
+            "selected_epoch": 1,
+            "epochs_done": 1,
+            "final_stage_epochs": 1,
+        }
+    )
+
+
+def train_sleeping_trial(config: dict[str, Any], runtime: Any, context: Any) -> None:
+    """A trial that fits a one-worker Ray Train job whose loop sleeps one second."""
+    import ray.train
+    from ray.train.torch import TorchTrainer
+    from ray.tune.integration.ray_train import TuneReportCallback
+
+    def worker() -> None:
+        time.sleep(SLEEP)
+        ray.train.report(
+            {
+                "selected_dev_f1_weighted": 0.5,
+                "dev_f1_weighted": 0.5,
+                "selected_epoch": 1,
+                "epochs_done": 1,
+                "final_stage_epochs": 1,
+            }
+        )
+
+    TorchTrainer(
+        worker,
+        scaling_config=ray.train.ScalingConfig(num_workers=1),
+        run_config=ray.train.RunConfig(storage_path=runtime.train_storage, callbacks=[TuneReportCallback()]),
+    ).fit()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=100)
+    parser.add_argument("--train-trials", type=int, default=10)
+    args = parser.parse_args()
+    os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.2")
+
+    import optuna
+
+    from search.config import parse_sweep_config
+    from search.sweep import connect, run_sweep
+    from spaces import get_space
+
+    with tempfile.TemporaryDirectory(prefix="rs-sweep-bench-", dir="/tmp") as scratch:
+
+        def config(name: str, budget: int, executor: str) -> Any:
+            return parse_sweep_config(
+                {
+                    "name": name,
+                    "data": {"in_domain": "synthetic", "ood": "synthetic_ood", "sizes": [0.1]},
+                    "search": {"space": "demo", "budget": budget, "max_concurrent": 2, "scheduler": "fifo"},
+                    "resources": {"cpus": 1, "executor": executor},
+                    "storage": str(Path(scratch) / "results"),
+                }
+            )
+
+        started = time.perf_counter()
+        connect(None)
+        print(f"ray.init: {time.perf_counter() - started:.1f} s (not counted)")
+
+        started = time.perf_counter()
+        rows = run_sweep(config("inline", args.trials, "inline"), verbose=0, trial_function=sleeping_trial)
+        wall = time.perf_counter() - started
+        share = 1 - args.trials * SLEEP / (wall * 2)
+        print(
+            f"{args.trials} trials x {SLEEP:g} s through the sweep, 2 concurrent, inline: {wall:.1f} s wall, "
+            f"{rows.num_rows} rows; overhead share {share:.1%}"
+        )
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        space = get_space("demo")
+        study = optuna.create_study(direction="maximize")
+        started = time.perf_counter()
+
+        def objective(trial: optuna.Trial) -> float:
+            space.suggest(trial)
+            time.sleep(SLEEP)
+            return 0.5
+
+        study.optimize(objective, n_trials=args.trials)
+        plain = time.perf_counter() - started
+        print(
+            f"{args.trials} evaluations in a plain in-process Optuna loop, sequential: {plain:.1f} s wall; "
+            f"overhead share {1 - args.trials * SLEEP / plain:.1%}"
+        )
+
+        if args.train_trials:
+            started = time.perf_counter()
+            run_sweep(
+                config("train", args.train_trials, "train"), verbose=0, trial_function=train_sleeping_trial
+            )
+            wall = time.perf_counter() - started
+            share = 1 - args.train_trials * SLEEP / (wall * 2)
+            print(
+                f"{args.train_trials} trials through the Ray Train executor, 2 concurrent: {wall:.1f} s; "
+                f"overhead share {share:.1%} ({wall * 2 / args.train_trials:.1f} s per trial slot)"
+            )
+
+
+if __name__ == "__main__":
+    main()
