@@ -62,6 +62,7 @@ RESULT_SCHEMA = pa.schema(
         pa.field("workers", pa.int64()),
         pa.field("node", pa.string()),
         pa.field("finished_at", pa.timestamp("ms", tz="UTC")),  # Parquet stores ms, not s
+        pa.field("last_report", pa.string()),  # the trial's last report, JSON (for replays after a resume)
     ],
     metadata={"resweep.results_version": "1"},
 )
@@ -122,6 +123,10 @@ def result_row(
         "workers": int(resources.get("workers", 1)),
         "node": metrics.get("hostname") or metrics.get("node_ip"),
         "finished_at": finished_at,
+        "last_report": json.dumps(
+            {k: v for k, v in metrics.items() if isinstance(v, (int, float, str, bool)) or v is None},
+            default=str,
+        ),
     }
 
 
@@ -147,6 +152,19 @@ class ResultsStore:
             Path(temporary).unlink(missing_ok=True)
             raise
         return target
+
+    def get(self, trial_name: str) -> dict[str, Any] | None:
+        """The row of ``trial_name``, or None."""
+        part = self.parts / f"{trial_name}.parquet"
+        if part.is_file():
+            return pq.read_table(part, schema=RESULT_SCHEMA).to_pylist()[0]
+        if self.table_path.is_file():
+            table = pq.read_table(
+                self.table_path, schema=RESULT_SCHEMA, filters=[("trial_name", "=", trial_name)]
+            )
+            if table.num_rows:
+                return table.to_pylist()[0]
+        return None
 
     def _read(self) -> tuple[pa.Table, list[Path]]:
         tables = []

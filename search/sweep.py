@@ -16,6 +16,7 @@ searcher and budget. The space proposes the rest; the sweep fixes datasets, size
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 from collections.abc import Mapping
@@ -24,7 +25,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import optuna
 import yaml
+from ray.tune.search.optuna import OptunaSearch
 
 from spaces import define_by_run, get_space
 from trainables.config import TrialSpec
@@ -88,16 +91,60 @@ def trial_label(config: Mapping[str, Any]) -> str:
     )
 
 
+# Keys Tune adds to every result itself; a replayed report must not carry them.
+_TUNE_FILLED = frozenset(
+    {
+        "done",
+        "training_iteration",
+        "trial_id",
+        "date",
+        "timestamp",
+        "time_this_iter_s",
+        "time_total_s",
+        "pid",
+        "hostname",
+        "node_ip",
+        "time_since_restore",
+        "iterations_since_restore",
+        "experiment_tag",
+        "checkpoint_dir_name",
+        "should_checkpoint",
+        "config",
+    }
+)
+
+
+def trial_config(tune_config: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
+    """A trial's flat config: the space's proposal under the sweep's fixed context."""
+    valid = set(TrialSpec.valid_keys())
+    proposal = tune_config.get("grid", tune_config)  # a grid trial's config arrives whole
+    # Define-by-run spaces return the whole flat trial config as constants; the raw Optuna
+    # parameter names beside them (e.g. "two-phase.learning_rate") are not trial keys. The
+    # sweep's context (datasets, size, seed, encoder, its fixed `trial:` keys) wins.
+    return {**{k: v for k, v in proposal.items() if k in valid}, **context}
+
+
+def trial_name(config: Mapping[str, Any], trial_id: str) -> str:
+    """Stable: the compositional label, the config hash (seed included) and Tune's trial id."""
+    return f"{trial_label(config)}_{TrialSpec.from_config(config).key()[:8]}_{trial_id}"
+
+
 def sweep_trial(config: dict[str, Any], runtime: Any, context: Mapping[str, Any]) -> None:
-    """The Tune trainable of a sweep: the space's proposal on top of the sweep's fixed context."""
+    """The Tune trainable of a sweep. A trial that already has a finished row in the results store
+    (it ended after Tune last saved its own state, then the driver died) is not run again: it
+    reports its stored result and returns."""
+    from ray import tune
+
     from trainables.ray_adapter import resweep_trial
 
-    valid = set(TrialSpec.valid_keys())
-    # Define-by-run spaces return the whole flat trial config as constants; the raw Optuna
-    # parameter names beside them (e.g. "two-phase.learning_rate") are not trial keys.
-    proposal = {k: v for k, v in config.items() if k in valid}
-    # The sweep's context (datasets, size, seed, encoder, its fixed `trial:` keys) wins.
-    resweep_trial({**proposal, **context}, runtime)
+    full = trial_config(config, context)
+    store = ResultsStore(Path(runtime.artifacts).parent)
+    done = store.get(trial_name(full, tune.get_context().get_trial_id()))
+    if done is not None and done["status"] == "finished":
+        stored = json.loads(done["last_report"])
+        tune.report({k: v for k, v in stored.items() if k not in _TUNE_FILLED})
+        return
+    resweep_trial(full, runtime)
 
 
 class _ResultsCallback:
@@ -112,13 +159,14 @@ class _ResultsCallback:
         self.resources = dict(resources)
 
     def _row(self, trial: Any, status: str) -> None:
-        valid = set(TrialSpec.valid_keys())
-        proposal = trial.config.get("grid", trial.config)  # a grid trial's config arrives whole
-        config = {**{k: v for k, v in proposal.items() if k in valid}, **self.context}
+        config = trial_config(trial.config, self.context)
         metrics = trial.last_result or {}
         if status == "finished" and metrics.get("selected_epoch") is None:
             status = "error"
-        name = f"{trial_label(config)}_{TrialSpec.from_config(config).key()[:8]}_{trial.trial_id}"
+        name = trial_name(config, trial.trial_id)
+        previous = self.store.get(name)
+        if previous is not None and previous["status"] == "finished":
+            return  # written before a crash; the replay after resume changes nothing
         self.store.add(
             result_row(
                 sweep=self.sweep,
@@ -174,9 +222,7 @@ def connect(address: str | None, *, num_cpus: int | None = None) -> None:
 
 
 def _searcher(config: SweepConfig, paths: SweepPaths, size: float | int, metric: str) -> Any:
-    import optuna
     from ray.tune.search import ConcurrencyLimiter
-    from ray.tune.search.optuna import OptunaSearch
 
     seed = config.data.seeds[0]
     sampler = (
@@ -185,7 +231,7 @@ def _searcher(config: SweepConfig, paths: SweepPaths, size: float | int, metric:
         else (optuna.samplers.RandomSampler(seed=seed))
     )
     storage = optuna.storages.RDBStorage(f"sqlite:///{paths.studies}")
-    searcher = OptunaSearch(
+    searcher = ResumableOptunaSearch(
         space=functools.partial(define_by_run, space=config.search.space),
         metric=metric,
         mode="max",
@@ -194,6 +240,26 @@ def _searcher(config: SweepConfig, paths: SweepPaths, size: float | int, metric:
         storage=storage,
     )
     return ConcurrencyLimiter(searcher, max_concurrent=config.search.max_concurrent)
+
+
+class ResumableOptunaSearch(OptunaSearch):
+    """OptunaSearch that survives a driver killed between a trial's end and Tune's next save.
+
+    Optuna already holds that trial as finished, Tune replays it after the restore, and plain
+    OptunaSearch then fails with UpdateFinishedTrialError. Intermediate values are not sent at all
+    (ASHA, not an Optuna pruner, stops trials), and a finished trial is not told twice.
+    """
+
+    def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
+        pass
+
+    def on_trial_complete(
+        self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
+    ) -> None:
+        try:
+            super().on_trial_complete(trial_id, result, error)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            self._ot_trials.pop(trial_id, None)
 
 
 def _scheduler(config: SweepConfig, metric: str) -> Any:
