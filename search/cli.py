@@ -233,7 +233,7 @@ def cmd_data_regimes(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """The built-in synthetic corpus and its data regimes (the sweep issue turns this into a sweep)."""
+    """A tour of the built-in synthetic corpus and its data regimes (no training; `make demo` sweeps)."""
     for name in ("synthetic", "synthetic_ood"):
         dataset = load_dataset(name)
         _print_summary(dataset, summarise(dataset))
@@ -500,7 +500,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    demo = commands.add_parser("demo", help="show the built-in synthetic corpus and its regimes")
+    demo = commands.add_parser("demo", help="a tour of the built-in synthetic corpus and its data regimes (no training)")
     demo.set_defaults(func=cmd_demo)
 
     trial = commands.add_parser(
