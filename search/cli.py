@@ -500,7 +500,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    demo = commands.add_parser("demo", help="a tour of the built-in synthetic corpus and its data regimes (no training)")
+    demo = commands.add_parser(
+        "demo", help="a tour of the built-in synthetic corpus and its data regimes (no training)"
+    )
     demo.set_defaults(func=cmd_demo)
 
     trial = commands.add_parser(
