@@ -20,7 +20,7 @@ import json
 import os
 import shutil
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -317,7 +317,8 @@ def load_saved_sweep(storage: str | Path, name: str) -> tuple[SweepConfig, Sweep
     paths = SweepPaths.of(storage, name)
     if not paths.config.is_file():
         raise FileNotFoundError(f"{paths.root}: no sweep named {name!r} here (no sweep.yaml)")
-    return load_sweep_config(paths.config), paths
+    # The storage given now wins over the (possibly relative) one saved with the config.
+    return replace(load_sweep_config(paths.config), storage=str(paths.root.parent)), paths
 
 
 def run_sweep(
