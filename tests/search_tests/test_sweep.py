@@ -117,8 +117,8 @@ encoder: {encoder}
 storage: {storage}
 trial:
   max_length: 40
-  max_epochs: 30
-  patience: 30
+  max_epochs: 80
+  patience: 80
 """)
     ray_temp = Path("/tmp") / f"rs-kill-{os.getpid()}"
     env = {
@@ -138,17 +138,22 @@ trial:
         start_new_session=True,
     )
     try:
-        # Kill once one trial has finished and another has checkpointed part of its epochs.
+        # Kill once one trial has finished and another is well into its epochs: its checkpoints
+        # must be registered in Tune's saved state (saved every second here), not only on disk.
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             finished = len(list(parts.glob("*.parquet"))) if parts.is_dir() else 0
             checkpoints = list((sweep / "tune").rglob("checkpoint_*")) if (sweep / "tune").is_dir() else []
-            if finished >= 1 and len({c.parent for c in checkpoints}) > finished:
+            per_trial: dict[Path, int] = {}
+            for checkpoint in checkpoints:
+                per_trial[checkpoint.parent] = per_trial.get(checkpoint.parent, 0) + 1
+            if finished >= 1 and sum(n >= 4 for n in per_trial.values()) > finished:
                 break
             assert proc.poll() is None, "the sweep ended before it could be killed"
             time.sleep(0.2)
         else:
             pytest.fail("no trial finished within 10 minutes")
+        time.sleep(2.0)  # two of Tune's state saves
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     finally:
