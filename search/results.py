@@ -12,14 +12,14 @@ Column names reuse ``shared/reference/thesis_tables.csv`` where they mean the sa
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from trainables.data.loading import atomic_write_parquet
 
 __all__ = ["RESULT_SCHEMA", "ResultsStore", "result_row"]
 
@@ -140,17 +140,9 @@ class ResultsStore:
 
     def add(self, row: Mapping[str, Any]) -> Path:
         """Write one row atomically (a trial that finishes again, after a resume, replaces its row)."""
-        self.parts.mkdir(parents=True, exist_ok=True)
         table = pa.Table.from_pylist([dict(row)], schema=RESULT_SCHEMA)
         target = self.parts / f"{row['trial_name']}.parquet"
-        handle, temporary = tempfile.mkstemp(dir=self.parts, prefix=".", suffix=".tmp")
-        os.close(handle)
-        try:
-            pq.write_table(table, temporary)
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        atomic_write_parquet(table, target)
         return target
 
     def get(self, trial_name: str) -> dict[str, Any] | None:
@@ -190,15 +182,7 @@ class ResultsStore:
         Only the parts that were read are removed, so a row written meanwhile is never lost.
         """
         table, parts = self._read()
-        self.folder.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".tmp")
-        os.close(handle)
-        try:
-            pq.write_table(table, temporary)
-            os.replace(temporary, self.table_path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        atomic_write_parquet(table, self.table_path)
         for part in parts:
             part.unlink(missing_ok=True)
         return table.num_rows
