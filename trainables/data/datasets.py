@@ -501,6 +501,16 @@ def load_dataset(
         dataset = RelationDataset(source.name, tables, source.spec.negative_labels, source.location)
     else:
         dataset = _load_files(source, cache, on_invalid or source.on_invalid)
+    return _finish(dataset, source, negative_labels, labels)
+
+
+def _finish(
+    dataset: RelationDataset,
+    source: _Source,
+    negative_labels: frozenset[str] | None,
+    labels: frozenset[str] | None,
+) -> RelationDataset:
+    """Negative labels, then the cross-split checks (unique ids, known labels)."""
     if negative_labels is not None:
         dataset.negative_labels = frozenset(negative_labels)
     elif source.negative_labels is None:
@@ -523,38 +533,42 @@ def validate_dataset(
     Returns the dataset (None when a file has problems) and the problems. Nothing is cached.
     """
     source = _resolve(name_or_path, format=format, root=root, split=split)
+    if source.spec is not None and source.spec.generator is not None:
+        return load_dataset(name_or_path, labels=labels), []
     problems: list[Problem] = []
-    for file_split, file in source.files.items():
-        try:
-            parse_file(
-                file, source.format or detect_format(file), dataset=source.name, split=file_split, cache=False
-            )
-        except DataError as err:
-            problems.extend(err.problems)
+    dataset = _load_files(source, False, "error", problems)  # each file parsed once, all problems kept
     if problems:
         return None, problems
     try:
-        return load_dataset(
-            name_or_path, format=format, root=root, split=split, labels=labels, cache=False
-        ), []
+        return _finish(dataset, source, None, labels), []
     except DataError as err:
         return None, err.problems
 
 
-def _load_files(source: _Source, cache: bool, on_invalid: str) -> RelationDataset:
+def _load_files(
+    source: _Source, cache: bool, on_invalid: str, problems: list[Problem] | None = None
+) -> RelationDataset:
+    """Parse every file of ``source``. With ``problems`` given, a file's problems are collected
+    there and the next file is read (validation); otherwise the first bad file raises."""
     tables: dict[str, list[pa.Table]] = {}
     skipped: dict[str, list[str]] = {}
     for split, file in source.files.items():
-        table = parse_file(
-            file,
-            source.format or detect_format(file),
-            dataset=source.name,
-            split=split,
-            cache=cache,
-            on_invalid=on_invalid,
-        )
-        if problems := skipped_problems(table):
-            skipped[split] = problems
+        try:
+            table = parse_file(
+                file,
+                source.format or detect_format(file),
+                dataset=source.name,
+                split=split,
+                cache=cache,
+                on_invalid=on_invalid,
+            )
+        except DataError as err:
+            if problems is None:
+                raise
+            problems.extend(err.problems)
+            continue
+        if left_out := skipped_problems(table):
+            skipped[split] = left_out
         # A file may carry several splits (a Parquet `split` column); group by what records say.
         for present in pc.unique(table["split"]).to_pylist():
             tables.setdefault(present, []).append(table.filter(pc.equal(table["split"], present)))
