@@ -337,7 +337,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from .config import load_sweep_config
-    from .sweep import SweepInterrupted, SweepPaths, run_sweep
+    from .plan import SweepPaths
+    from .sweep import SweepInterrupted, run_sweep
 
     config = load_sweep_config(args.config)
     if args.name:
@@ -355,7 +356,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from .sweep import SweepInterrupted, load_saved_sweep, run_sweep
+    from .plan import load_saved_sweep
+    from .sweep import SweepInterrupted, run_sweep
 
     config, paths = load_saved_sweep(args.storage, args.name)
     try:
@@ -384,7 +386,7 @@ def _print_plan(config: Any) -> int:
 
 
 def _results(storage: str, name: str) -> tuple[Any, Any, Any]:
-    from .sweep import load_saved_sweep
+    from .plan import load_saved_sweep
 
     config, paths = load_saved_sweep(storage, name)
     return config, paths, paths.results.read().to_pylist()
@@ -444,18 +446,20 @@ def cmd_status(args: argparse.Namespace) -> int:
         table.append(
             [
                 str(size),
-                f"{len(done)}/{config.search.budget}",
+                f"{len(mine)}/{config.search.budget}",
+                len(done),
+                sum(r["status"] == "stopped" for r in mine),
                 sum(r["status"] == "error" for r in mine),
                 "-" if best is None else f"{best:.4f}",
             ]
         )
     print(f"sweep {config.name} ({paths.root})")
-    _print_table(table, ["size", "finished", "failed", f"best {metric}"])
+    _print_table(table, ["size", "ended", "finished", "pruned", "failed", f"best {metric}"])
     return 0
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
-    from .sweep import load_saved_sweep
+    from .plan import load_saved_sweep
 
     config, paths = load_saved_sweep(args.storage, args.name)
     return _print_leaderboard(paths, config)

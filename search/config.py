@@ -25,7 +25,14 @@ __all__ = [
     "SearchSection",
     "SweepConfig",
     "load_sweep_config",
+    "size_key",
 ]
+
+
+def size_key(size: float | int) -> str:
+    """``0.1`` -> ``id0.1``, ``3000`` -> ``id3000`` (study and progress names of a size)."""
+    return f"id{size:g}" if isinstance(size, float) else f"id{size}"
+
 
 SEARCHERS = ("tpe", "random", "grid")
 SCHEDULERS = ("asha", "fifo")

@@ -4,91 +4,51 @@ Layout of a sweep under its storage folder::
 
     <storage>/<name>/sweep.yaml        the validated config (``resweep resume NAME`` needs nothing else)
                      optuna.db         Optuna studies, one per in-domain size (SQLite; query with Optuna)
-                     tune/<size>/      Tune experiments (restorable), one per size
+                     tune/trials/      the Tune experiment (restorable): every size's trials
                      train/            Ray Train runs (multi-worker / GPU trials)
                      artifacts/        phase-1 artifacts shared by all trials and sizes
                      results/          the results store (Parquet)
 
 The in-domain size is a context, not a hyper-parameter: each size has its own Optuna study,
-searcher and budget. The space proposes the rest; the sweep fixes datasets, size, seed, encoder.
+searcher, budget and ASHA brackets (:mod:`search.searchers`, :mod:`search.schedulers`), and all
+sizes run in one Tune experiment, so they proceed concurrently and share the cluster. The space
+proposes the rest; the sweep fixes datasets, size, seed, encoder.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import shutil
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import optuna
-import yaml
-from ray.tune.search.optuna import OptunaSearch
+from ray import tune
 
-from spaces import define_by_run, get_space
-from trainables.config import TrialSpec
-
-from .config import SweepConfig, load_sweep_config
+from .config import SweepConfig, size_key
+from .plan import (
+    SweepPaths,
+    SweepPlan,
+    context_of,
+    plan_sweep,
+    remaining_work,
+    trial_config,
+    trial_name,
+    write_sweep_config,
+)
+from .progress import ProgressView
 from .results import ResultsStore, result_row
+from .schedulers import make_scheduler
+from .searchers import make_searcher
 
 __all__ = ["SweepInterrupted", "SweepPaths", "run_sweep", "size_key", "sweep_trial"]
 
 
 class SweepInterrupted(RuntimeError):
     """The sweep stopped before every size spent its budget (Ctrl-C, a lost driver...)."""
-
-
-SCHEDULER_TIME = "final_stage_epochs"  # see trainables.loop: pre-training epochs do not count
-
-
-def size_key(size: float | int) -> str:
-    """``0.1`` -> ``id0.1``, ``3000`` -> ``id3000`` (folder and study names)."""
-    return f"id{size:g}" if isinstance(size, float) else f"id{size}"
-
-
-@dataclass(frozen=True)
-class SweepPaths:
-    root: Path
-
-    @classmethod
-    def of(cls, storage: str | Path, name: str) -> SweepPaths:
-        return cls(Path(storage).resolve() / name)
-
-    @property
-    def config(self) -> Path:
-        return self.root / "sweep.yaml"
-
-    @property
-    def studies(self) -> Path:
-        return self.root / "optuna.db"
-
-    def tune(self, size: float | int) -> Path:
-        return self.root / "tune" / size_key(size)
-
-    @property
-    def train(self) -> Path:
-        return self.root / "train"
-
-    @property
-    def artifacts(self) -> Path:
-        return self.root / "artifacts"
-
-    @property
-    def results(self) -> ResultsStore:
-        return ResultsStore(self.root)
-
-
-def trial_label(config: Mapping[str, Any]) -> str:
-    """``{architecture}_{strategy}_{imbalance}_id{size}_ood{ood}_s{seed}`` (STYLE's run names)."""
-    size = config.get("in_domain_size", 1.0)
-    return (
-        f"{config.get('architecture')}_{config.get('strategy')}_{config.get('imbalance')}"
-        f"_id{size:g}_ood{float(config.get('ood_pct') or 0):g}_s{config.get('seed', 0)}"
-    )
 
 
 # Keys Tune adds to every result itself; a replayed report must not carry them.
@@ -114,89 +74,124 @@ _TUNE_FILLED = frozenset(
 )
 
 
-def trial_config(tune_config: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
-    """A trial's flat config: the space's proposal under the sweep's fixed context."""
-    valid = set(TrialSpec.valid_keys())
-    proposal = tune_config.get("grid", tune_config)  # a grid trial's config arrives whole
-    # Define-by-run spaces return the whole flat trial config as constants; the raw Optuna
-    # parameter names beside them (e.g. "two-phase.learning_rate") are not trial keys. The
-    # sweep's context (datasets, size, seed, encoder, its fixed `trial:` keys) wins.
-    return {**{k: v for k, v in proposal.items() if k in valid}, **context}
-
-
-def trial_name(config: Mapping[str, Any], trial_id: str) -> str:
-    """Stable: the compositional label, the config hash (seed included) and Tune's trial id."""
-    return f"{trial_label(config)}_{TrialSpec.from_config(config).key()[:8]}_{trial_id}"
-
-
-def sweep_trial(config: dict[str, Any], runtime: Any, context: Mapping[str, Any]) -> None:
-    """The Tune trainable of a sweep. A trial that already has a finished row in the results store
+def sweep_trial(config: dict[str, Any], runtime: Any, contexts: Mapping[str, Mapping[str, Any]]) -> None:
+    """The Tune trainable of a sweep. A trial that already has an ended row in the results store
     (it ended after Tune last saved its own state, then the driver died) is not run again: it
     reports its stored result and returns."""
-    from ray import tune
-
     from trainables.ray_adapter import resweep_trial
 
-    full = trial_config(config, context)
+    full = trial_config(config, context_of(config, contexts))
     store = ResultsStore(Path(runtime.artifacts).parent)
     done = store.get(trial_name(full, tune.get_context().get_trial_id()))
-    if done is not None and done["status"] == "finished":
+    if done is not None and done["status"] in ENDED_OK:
         stored = json.loads(done["last_report"])
         tune.report({k: v for k, v in stored.items() if k not in _TUNE_FILLED})
         return
     resweep_trial(full, runtime)
 
 
-class _ResultsCallback:
-    """Tune callback: one results-store row per trial that ends (finished, stopped or errored)."""
+ENDED_OK = ("finished", "stopped")  # statuses of a trial that needs no more work
 
-    def __init__(
-        self, sweep: str, store: ResultsStore, context: Mapping[str, Any], resources: Mapping[str, float]
-    ):
-        self.sweep = sweep
-        self.store = store
-        self.context = dict(context)
-        self.resources = dict(resources)
+
+@dataclass
+class _Run:
+    """What the sweep's callback needs from the run in progress (see :class:`SweepCallback`)."""
+
+    sweep: str
+    store: ResultsStore
+    contexts: Mapping[str, Mapping[str, Any]]
+    resources: Mapping[str, float]
+    budgets: Mapping[str, int]
+    metric: str
+    show_progress: bool
+
+
+_ACTIVE: _Run | None = None  # set by run_sweep around Tuner.fit
+
+
+class SweepCallback(tune.Callback):
+    """Writes one results-store row per trial that ends (finished, stopped or errored) and feeds
+    the live progress view.
+
+    Tune pickles its callbacks with the experiment and brings the same objects back on a resume,
+    so this one keeps no run state in the pickle: what may differ between runs (the storage
+    folder, whether to show progress) is taken from the running sweep in :meth:`setup`.
+    """
+
+    def setup(self, *args: Any, **info: Any) -> None:
+        if _ACTIVE is None:
+            raise RuntimeError("SweepCallback runs only inside run_sweep")
+        self.run = _ACTIVE
+        self.stopped: set[str] = set()  # trials the scheduler ended early
+        self.statuses: dict[str, str] = {}  # trial id -> status of its row
+        self.progress = (
+            ProgressView(self.run.budgets, self.run.metric, self.ended_status)
+            if self.run.show_progress
+            else None
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        pass
+
+    def _config(self, trial: Any) -> dict[str, Any]:
+        return trial_config(trial.config, context_of(trial.config, self.run.contexts))
+
+    def ended_status(self, trial: Any) -> str | None:
+        """The status of an ended trial's row (looked up once for trials ended before a resume)."""
+        if trial.trial_id not in self.statuses:
+            row = self.run.store.get(trial_name(self._config(trial), trial.trial_id))
+            if row is None:
+                return None
+            self.statuses[trial.trial_id] = row["status"]
+        return self.statuses[trial.trial_id]
+
+    def on_trial_result(
+        self, iteration: int, trials: list[Any], trial: Any, result: dict, **info: Any
+    ) -> None:
+        # Tune marks a result `done` itself when the scheduler stops the trial on it; a trial that
+        # returns by itself ends with a result that callbacks never see.
+        if result.get("done"):
+            self.stopped.add(trial.trial_id)
+
+    def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self._row(trial, "stopped" if trial.trial_id in self.stopped else "finished")
+
+    def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self._row(trial, "error")
+
+    def on_step_end(self, iteration: int, trials: list[Any], **info: Any) -> None:
+        if self.progress is not None:
+            self.progress.show(trials)
+
+    def on_experiment_end(self, trials: list[Any], **info: Any) -> None:
+        if self.progress is not None:
+            self.progress.show(trials, force=True, final=True)
 
     def _row(self, trial: Any, status: str) -> None:
-        config = trial_config(trial.config, self.context)
+        config = self._config(trial)
         metrics = trial.last_result or {}
-        if status == "finished" and metrics.get("selected_epoch") is None:
+        if status in ENDED_OK and metrics.get("selected_epoch") is None:
             status = "error"
         name = trial_name(config, trial.trial_id)
-        previous = self.store.get(name)
-        if previous is not None and previous["status"] == "finished":
+        previous = self.run.store.get(name)
+        if previous is not None and previous["status"] in ENDED_OK:
+            self.statuses[trial.trial_id] = previous["status"]
             return  # written before a crash; the replay after resume changes nothing
-        self.store.add(
+        self.statuses[trial.trial_id] = status
+        self.run.store.add(
             result_row(
-                sweep=self.sweep,
+                sweep=self.run.sweep,
                 trial_name=name,
                 status=status,
                 config=config,
                 metrics=metrics,
-                resources=self.resources,
+                resources=self.run.resources,
                 finished_at=datetime.now(UTC),
             )
         )
-
-
-def _tune_callback(
-    sweep: str, store: ResultsStore, context: Mapping[str, Any], resources: Mapping[str, float]
-) -> Any:
-    from ray import tune
-
-    class ResultsCallback(tune.Callback, _ResultsCallback):
-        def __init__(self) -> None:
-            tune.Callback.__init__(self)
-            _ResultsCallback.__init__(self, sweep, store, context, resources)
-
-        def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
-            self._row(trial, "finished")
-
-        def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
-            self._row(trial, "error")
-
-    return ResultsCallback()
 
 
 def connect(address: str | None, *, num_cpus: int | None = None) -> None:
@@ -221,58 +216,6 @@ def connect(address: str | None, *, num_cpus: int | None = None) -> None:
     )
 
 
-def _searcher(config: SweepConfig, paths: SweepPaths, size: float | int, metric: str) -> Any:
-    from ray.tune.search import ConcurrencyLimiter
-
-    seed = config.data.seeds[0]
-    sampler = (
-        optuna.samplers.TPESampler(seed=seed)
-        if config.search.searcher == "tpe"
-        else (optuna.samplers.RandomSampler(seed=seed))
-    )
-    storage = optuna.storages.RDBStorage(f"sqlite:///{paths.studies}")
-    searcher = ResumableOptunaSearch(
-        space=functools.partial(define_by_run, space=config.search.space),
-        metric=metric,
-        mode="max",
-        sampler=sampler,
-        study_name=f"{config.name}-{size_key(size)}",
-        storage=storage,
-    )
-    return ConcurrencyLimiter(searcher, max_concurrent=config.search.max_concurrent)
-
-
-class ResumableOptunaSearch(OptunaSearch):
-    """OptunaSearch that survives a driver killed between a trial's end and Tune's next save.
-
-    Optuna already holds that trial as finished, Tune replays it after the restore, and plain
-    OptunaSearch then fails with UpdateFinishedTrialError. Intermediate values are not sent at all
-    (ASHA, not an Optuna pruner, stops trials), and a finished trial is not told twice.
-    """
-
-    def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
-        pass
-
-    def on_trial_complete(
-        self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
-    ) -> None:
-        try:
-            super().on_trial_complete(trial_id, result, error)
-        except optuna.exceptions.UpdateFinishedTrialError:
-            self._ot_trials.pop(trial_id, None)
-
-
-def _scheduler(config: SweepConfig, metric: str) -> Any:
-    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
-
-    if config.search.scheduler == "fifo":
-        return FIFOScheduler()
-    # max_t well above any epoch budget: ASHA must never stop a trial at its last report.
-    return ASHAScheduler(
-        time_attr=SCHEDULER_TIME, metric=metric, mode="max", max_t=10_000, grace_period=1, reduction_factor=2
-    )
-
-
 def _runtime(config: SweepConfig, paths: SweepPaths) -> tuple[Any, dict[str, float]]:
     from trainables.ray_adapter import TrialRuntime, choose_executor
 
@@ -292,35 +235,6 @@ def _runtime(config: SweepConfig, paths: SweepPaths) -> tuple[Any, dict[str, flo
     return runtime, {"cpu": 0, "TRAIN_DRIVER": 1}
 
 
-def write_sweep_config(config: SweepConfig, paths: SweepPaths) -> None:
-    paths.root.mkdir(parents=True, exist_ok=True)
-    document = {
-        "name": config.name,
-        "data": {
-            **asdict(config.data),
-            "sizes": list(config.data.sizes),
-            "seeds": list(config.data.seeds),
-            "label_mapping": dict(config.data.label_mapping),
-        },
-        "search": asdict(config.search),
-        "resources": asdict(config.resources),
-        "encoder": config.encoder,
-        "storage": config.storage,
-        "trial": dict(config.trial),
-    }
-    temporary = paths.config.with_name(".sweep.yaml.tmp")
-    temporary.write_text(yaml.safe_dump(document, sort_keys=False))
-    os.replace(temporary, paths.config)
-
-
-def load_saved_sweep(storage: str | Path, name: str) -> tuple[SweepConfig, SweepPaths]:
-    paths = SweepPaths.of(storage, name)
-    if not paths.config.is_file():
-        raise FileNotFoundError(f"{paths.root}: no sweep named {name!r} here (no sweep.yaml)")
-    # The storage given now wins over the (possibly relative) one saved with the config.
-    return replace(load_sweep_config(paths.config), storage=str(paths.root.parent)), paths
-
-
 def run_sweep(
     config: SweepConfig,
     *,
@@ -329,88 +243,115 @@ def run_sweep(
     verbose: int = 1,
     trial_function: Any = None,
 ) -> Any:
-    """Run (or resume) every size's search; return the results table.
+    """Run (or resume) the sweep: every size's search in one Tune experiment; return the results.
 
-    ``trial_function(config, runtime, context)`` replaces the trial itself (benchmarks of the
+    ``verbose``: 0 silent, 1 resweep's progress view, 2 also Tune's own status tables.
+    ``trial_function(config, runtime, contexts)`` replaces the trial itself (benchmarks of the
     machinery use a stand-in that sleeps); it must report like a trial does.
     """
-    from ray import tune
-
+    global _ACTIVE
     paths = SweepPaths.of(config.storage, config.name)
     if not resume and paths.root.exists() and any(paths.root.iterdir()):
         raise FileExistsError(
             f"{paths.root}: a sweep named {config.name!r} exists; `resweep resume {config.name}` "
             "continues it, or pick another name (--name)"
         )
+    plan = plan_sweep(config)
     write_sweep_config(config, paths)
+    rows = paths.results.read().to_pylist()
+    # After a crash before Tune saved its state, only what is missing runs again.
+    remaining = {key: remaining_work(plan, key, rows) for key in plan.sizes}
+    if sum(len(r) if isinstance(r, list) else r for r in remaining.values()) == 0:
+        paths.results.compact()
+        return paths.results.read()
+
     connect(address)
     runtime, resources = _runtime(config, paths)
-    metric = f"dev_{config.search.selection_metric}"
-    per_trial = {
-        "cpus": config.resources.cpus,
-        "gpus": config.resources.gpus,
-        "workers": config.resources.workers,
-    }
-    space = get_space(config.search.space)
-    grid = space.grid() if config.search.searcher == "grid" else None
-    if config.search.searcher == "grid" and grid is None:
-        raise ValueError(f"search space {config.search.space!r} has no grid; use searcher tpe or random")
-    function = trial_function or (sweep_trial if grid is None else _grid_trial)
-    for size in config.data.sizes:
-        context = {k: v for k, v in config.trial_context(size, config.data.seeds[0]).items() if v is not None}
-        trainable = tune.with_resources(
-            tune.with_parameters(function, runtime=runtime, context=context), resources
-        )
-        experiment = paths.tune(size)
-        budget = min(len(grid), config.search.budget) if grid is not None else config.search.budget
-        ended = _ended(paths, size)
-        if ended >= budget:
-            continue  # this size is done (a resume after a later size was interrupted)
-        if resume and tune.Tuner.can_restore(str(experiment)):
-            tuner = tune.Tuner.restore(str(experiment), trainable=trainable, resume_errored=True)
+    trainable = tune.with_resources(
+        tune.with_parameters(trial_function or sweep_trial, runtime=runtime, contexts=plan.contexts),
+        resources,
+    )
+    _ACTIVE = _Run(
+        sweep=config.name,
+        store=paths.results,
+        contexts=plan.contexts,
+        resources={
+            "cpus": config.resources.cpus,
+            "gpus": config.resources.gpus,
+            "workers": config.resources.workers,
+        },
+        budgets=plan.budgets,
+        metric=plan.metric,
+        show_progress=verbose >= 1,
+    )
+    try:
+        if resume and tune.Tuner.can_restore(str(paths.tune)):
+            tuner = tune.Tuner.restore(str(paths.tune), trainable=trainable, resume_errored=True)
         else:
-            if experiment.exists():
-                shutil.rmtree(experiment)
-            tuner = tune.Tuner(
-                trainable,
-                param_space={"grid": tune.grid_search(grid[ended:budget])} if grid is not None else None,
-                tune_config=tune.TuneConfig(
-                    search_alg=None if grid is not None else _searcher(config, paths, size, metric),
-                    scheduler=_scheduler(config, metric),
-                    # After a crash before Tune saved its state, only what is missing runs again.
-                    num_samples=1 if grid is not None else budget - ended,
-                    # The searcher has its own ConcurrencyLimiter; a grid needs Tune's limit.
-                    max_concurrent_trials=config.search.max_concurrent if grid is not None else None,
-                    # One trial process per slot, reused: no process start and no torch import per
-                    # trial (seconds each on a small machine; trials seed themselves).
-                    reuse_actors=True,
-                ),
-                run_config=tune.RunConfig(
-                    name=size_key(size),
-                    storage_path=str(paths.root / "tune"),
-                    callbacks=[_tune_callback(config.name, paths.results, context, per_trial)],
-                    failure_config=tune.FailureConfig(max_failures=1),
-                    verbose=verbose,
-                ),
-            )
+            if paths.tune.exists():
+                shutil.rmtree(paths.tune)
+            tuner = _new_tuner(config, plan, paths, trainable, remaining, verbose)
         tuner.fit()
-        # The results store, not Tune or Optuna, says what finished (an errored trial resumed by
-        # Tune is already FAIL in its Optuna study). Fewer rows than the budget: interrupted.
-        if _ended(paths, size) < budget:
-            raise SweepInterrupted(
-                f"sweep {config.name!r} stopped at size {size} with {_ended(paths, size)}/{budget} trials; "
-                f"continue with `resweep resume {config.name} --storage {config.storage}`"
-            )
+    finally:
+        _ACTIVE = None
+    # The results store, not Tune or Optuna, says what ended (an errored trial resumed by Tune is
+    # already FAIL in its Optuna study). Fewer rows than the budget: interrupted.
+    rows = paths.results.read().to_pylist()
+    short = [
+        f"{plan.sizes[key]:g}: {ended}/{plan.budgets[key]}"
+        for key in plan.sizes
+        if (ended := _ended(rows, plan.sizes[key])) < plan.budgets[key]
+    ]
+    if short:
+        raise SweepInterrupted(
+            f"sweep {config.name!r} stopped with trials missing (size: ended/budget {', '.join(short)}); "
+            f"continue with `resweep resume {config.name} --storage {config.storage}`"
+        )
     paths.results.compact()
     return paths.results.read()
 
 
-def _ended(paths: SweepPaths, size: float | int) -> int:
-    """Trials of ``size`` with a row in the results store (finished or errored)."""
-    table = paths.results.read()
-    return sum(1 for value in table["in_domain_size"].to_pylist() if value == float(size))
+def _new_tuner(
+    config: SweepConfig,
+    plan: SweepPlan,
+    paths: SweepPaths,
+    trainable: Any,
+    remaining: Mapping[str, int | list[dict[str, Any]]],
+    verbose: int,
+) -> Any:
+    budgets = {key: len(r) if isinstance(r, list) else r for key, r in remaining.items()}
+    searcher = make_searcher(
+        kind=config.search.searcher,
+        space=config.search.space,
+        sizes=plan.sizes,
+        budgets=budgets,
+        metric=plan.metric,
+        seed=config.data.seeds[0],
+        storage_url=f"sqlite:///{paths.studies}",
+        study_prefix=config.name,
+        grids={key: r for key, r in remaining.items() if isinstance(r, list)} if plan.grids else None,
+        max_concurrent=config.search.max_concurrent,
+    )
+    return tune.Tuner(
+        trainable,
+        tune_config=tune.TuneConfig(
+            search_alg=searcher,
+            scheduler=make_scheduler(config.search.scheduler, plan.metric),
+            num_samples=sum(budgets.values()),
+            # One trial process per slot, reused: no process start and no torch import per trial
+            # (seconds each on a small machine; trials seed themselves).
+            reuse_actors=True,
+        ),
+        run_config=tune.RunConfig(
+            name=paths.tune.name,
+            storage_path=str(paths.tune.parent),
+            callbacks=[SweepCallback()],
+            failure_config=tune.FailureConfig(max_failures=1),
+            verbose=1 if verbose >= 2 else 0,
+        ),
+    )
 
 
-def _grid_trial(config: dict[str, Any], runtime: Any, context: Mapping[str, Any]) -> None:
-    """Grid search: the configuration arrives whole under ``grid``."""
-    sweep_trial(dict(config["grid"]), runtime, context)
+def _ended(rows: list[dict[str, Any]], size: float | int) -> int:
+    """Trials of ``size`` with a row in the results store (finished, stopped or errored)."""
+    return sum(1 for row in rows if row["in_domain_size"] == float(size))

@@ -1,0 +1,122 @@
+"""The live progress view of a running sweep: one line per in-domain size.
+
+    [  2:13] id0.1  ended   5/8   (pruned   1, failed  0)  running  2   best dev_f1_weighted 0.6120 \
+        two-phase/local/oversampling ood10
+
+``ended`` counts every trial of the size's budget that is over, the ones the scheduler stopped
+early (pruned) and the ones that failed included. The view is printed when a count changes, at
+most every ``min_interval`` seconds, so it reads well in a terminal and in a CI log alike.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import IO, Any
+
+from .config import size_key
+
+__all__ = ["ProgressView", "SizeProgress", "render_progress"]
+
+
+class SizeProgress:
+    """Counts for one size: what ran, what runs, what the scheduler stopped, what failed."""
+
+    def __init__(self, budget: int):
+        self.budget = budget
+        self.ended = 0
+        self.running = 0
+        self.pruned = 0
+        self.failed = 0
+        self.best: float | None = None
+        self.best_label = ""
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        return (self.ended, self.running, self.pruned, self.failed, self.best)
+
+
+def _label(config: Mapping[str, Any]) -> str:
+    parts = [config.get("architecture"), config.get("strategy"), config.get("imbalance")]
+    text = "/".join(str(p) for p in parts if p is not None)
+    ood = config.get("ood_pct")
+    return f"{text} ood{float(ood):g}" if ood else text
+
+
+def render_progress(
+    counts: Mapping[str, SizeProgress], metric: str, elapsed: float, *, final: bool = False
+) -> str:
+    """The view as text, one line per size (keys like ``id0.1``)."""
+    minutes, seconds = divmod(int(elapsed), 60)
+    stamp = f"[{minutes:3d}:{seconds:02d}]"
+    width = max(len(k) for k in counts)
+    lines = []
+    for key, c in counts.items():
+        best = "-" if c.best is None else f"{c.best:.4f}  {c.best_label}"
+        lines.append(
+            f"{stamp} {key:<{width}}  ended {c.ended:>3}/{c.budget:<3} (pruned {c.pruned:>3}, "
+            f"failed {c.failed:>2})  running {c.running:>2}   best {metric} {best}"
+        )
+    if final:
+        lines.append(f"{stamp} sweep over")
+    return "\n".join(lines)
+
+
+class ProgressView:
+    """Keeps and prints the view from Tune's trial list (the sweep's callback feeds it).
+
+    ``budgets``: size key -> trials. ``status_of(trial)``: the results-store status of an ended
+    trial (``finished``, ``stopped`` by the scheduler, ``error``), or None when unknown yet.
+    """
+
+    def __init__(
+        self,
+        budgets: Mapping[str, int],
+        metric: str,
+        status_of: Callable[[Any], str | None],
+        *,
+        stream: IO[str] | None = None,
+        min_interval: float = 2.0,
+    ):
+        self.budgets = dict(budgets)
+        self.metric = metric
+        self.status_of = status_of
+        self.stream = stream or sys.stderr
+        self.min_interval = min_interval
+        self.started = time.monotonic()
+        self.last_printed: tuple[Any, ...] | None = None
+        self.last_time = 0.0
+
+    def counts(self, trials: Sequence[Any]) -> dict[str, SizeProgress]:
+        counts = {key: SizeProgress(budget) for key, budget in self.budgets.items()}
+        for trial in trials:
+            c = counts.get(_size_key(trial.config.get("in_domain_size")))
+            if c is None:
+                continue
+            if trial.status == "RUNNING":
+                c.running += 1
+            if trial.status not in ("TERMINATED", "ERROR"):
+                continue
+            c.ended += 1
+            status = "error" if trial.status == "ERROR" else self.status_of(trial)
+            c.failed += status == "error"
+            c.pruned += status == "stopped"
+            value = (trial.last_result or {}).get(f"selected_{self.metric}")
+            if status in (None, "finished") and value is not None and (c.best is None or value > c.best):
+                c.best, c.best_label = float(value), _label(trial.config)
+        return counts
+
+    def show(self, trials: Sequence[Any], *, force: bool = False, final: bool = False) -> None:
+        """Print the view if a count changed (or ``force``), at most every ``min_interval`` s."""
+        counts = self.counts(trials)
+        snapshot = tuple(c.as_tuple() for c in counts.values())
+        now = time.monotonic()
+        if not force and (snapshot == self.last_printed or now - self.last_time < self.min_interval):
+            return
+        self.last_printed, self.last_time = snapshot, now
+        text = render_progress(counts, self.metric, now - self.started, final=final)
+        print(text, file=self.stream, flush=True)
+
+
+def _size_key(size: Any) -> str:
+    return size_key(size) if size is not None else "?"

@@ -1,0 +1,200 @@
+"""Searchers: what proposes a sweep's trials, one study and one budget per in-domain size.
+
+Tune runs a sweep as one experiment so that every size's trials share the cluster at once. The
+in-domain size is a context, not a hyper-parameter: :class:`PerSizeSearch` holds one searcher per
+size (an Optuna study each, or a grid), asks them in turn — the size with the smallest share of
+its budget handed out goes first — and stamps ``in_domain_size`` on what they propose.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import optuna
+from ray.tune.search import ConcurrencyLimiter, Searcher
+from ray.tune.search.optuna import OptunaSearch
+
+from spaces import define_by_run
+
+__all__ = ["GridSearch", "PerSizeSearch", "ResumableOptunaSearch", "make_searcher"]
+
+SIZE_KEY = "in_domain_size"
+
+
+class ResumableOptunaSearch(OptunaSearch):
+    """OptunaSearch that survives a driver killed between a trial's end and Tune's next save.
+
+    Optuna already holds that trial as finished, Tune replays it after the restore, and plain
+    OptunaSearch then fails with UpdateFinishedTrialError. Intermediate values are not sent at all
+    (ASHA, not an Optuna pruner, stops trials), and a finished trial is not told twice.
+    """
+
+    def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
+        pass
+
+    def on_trial_complete(
+        self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
+    ) -> None:
+        try:
+            super().on_trial_complete(trial_id, result, error)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            self._ot_trials.pop(trial_id, None)
+
+
+class GridSearch(Searcher):
+    """Hands out a fixed list of configurations in order (a space's grid)."""
+
+    def __init__(self, configs: Sequence[Mapping[str, Any]], metric: str, mode: str = "max"):
+        super().__init__(metric=metric, mode=mode)
+        self._configs = [dict(c) for c in configs]
+        self._next = 0
+
+    def suggest(self, trial_id: str) -> Any:  # a config, None (not now) or Searcher.FINISHED
+        if self._next >= len(self._configs):
+            return Searcher.FINISHED
+        self._next += 1
+        return dict(self._configs[self._next - 1])
+
+    def on_trial_complete(
+        self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
+    ) -> None:
+        pass
+
+    def get_state(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def save(self, checkpoint_path: str) -> None:
+        _save_state(self, checkpoint_path)
+
+    def restore(self, checkpoint_path: str) -> None:
+        _restore_state(self, checkpoint_path)
+
+
+class PerSizeSearch(Searcher):
+    """One searcher and one budget per in-domain size, behind one Tune experiment.
+
+    ``searchers`` and ``budgets`` are keyed alike (e.g. ``id0.1``); ``sizes`` maps each key to the
+    size stamped on its proposals. A size whose searcher has nothing to propose right now (or
+    ever) yields its turn to the others.
+    """
+
+    def __init__(
+        self,
+        searchers: Mapping[str, Searcher],
+        budgets: Mapping[str, int],
+        sizes: Mapping[str, float | int],
+        metric: str,
+        mode: str = "max",
+    ):
+        super().__init__(metric=metric, mode=mode)
+        self._searchers = dict(searchers)
+        self._budgets = {key: budgets[key] for key in self._searchers}
+        self._sizes = dict(sizes)
+        self._suggested = dict.fromkeys(self._searchers, 0)
+        self._owner: dict[str, str] = {}  # trial id -> size key
+
+    def suggest(self, trial_id: str) -> Any:  # a config, None (not now) or Searcher.FINISHED
+        order = list(self._searchers)
+        open_keys = [k for k in order if self._suggested[k] < self._budgets[k]]
+        if not open_keys:
+            return Searcher.FINISHED
+        for key in sorted(open_keys, key=lambda k: (self._suggested[k] / self._budgets[k], order.index(k))):
+            config = self._searchers[key].suggest(trial_id)
+            if config == Searcher.FINISHED:
+                self._budgets[key] = self._suggested[key]  # this size has no more to propose
+                continue
+            if config is None:
+                continue
+            assert isinstance(config, dict)
+            self._suggested[key] += 1
+            self._owner[trial_id] = key
+            return {**config, SIZE_KEY: self._sizes[key]}
+        if all(self._suggested[k] >= self._budgets[k] for k in order):
+            return Searcher.FINISHED
+        return None
+
+    def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
+        key = self._owner.get(trial_id)
+        if key is not None:
+            self._searchers[key].on_trial_result(trial_id, result)
+
+    def on_trial_complete(
+        self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
+    ) -> None:
+        key = self._owner.pop(trial_id, None)
+        if key is not None:
+            self._searchers[key].on_trial_complete(trial_id, result, error=error)
+
+    def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
+        return True  # metric and mode are fixed when the sweep builds the searchers
+
+    def get_state(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def save(self, checkpoint_path: str) -> None:
+        _save_state(self, checkpoint_path)
+
+    def restore(self, checkpoint_path: str) -> None:
+        _restore_state(self, checkpoint_path)
+
+
+def _save_state(searcher: Searcher, path: str) -> None:
+    # Tune's own searchers (OptunaSearch included) save themselves with pickle into the
+    # experiment folder the sweep itself created; resweep does the same for its wrappers.
+    import pickle
+
+    with open(path, "wb") as handle:
+        pickle.dump(searcher.__dict__, handle)
+
+
+def _restore_state(searcher: Searcher, path: str) -> None:
+    import pickle
+
+    with open(path, "rb") as handle:
+        searcher.__dict__.update(pickle.load(handle))  # the sweep's own state file
+
+
+def make_searcher(
+    *,
+    kind: str,
+    space: str,
+    sizes: Mapping[str, float | int],
+    budgets: Mapping[str, int],
+    metric: str,
+    seed: int,
+    storage_url: str,
+    study_prefix: str,
+    grids: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+    max_concurrent: int,
+) -> Searcher:
+    """The sweep's searcher: per size an Optuna study (``tpe``/``random``) or a grid list."""
+    searchers: dict[str, Searcher] = {}
+    for key in sizes:
+        if kind == "grid":
+            assert grids is not None
+            searchers[key] = GridSearch(grids[key], metric=metric)
+            continue
+        sampler = (
+            optuna.samplers.TPESampler(seed=seed)
+            if kind == "tpe"
+            else optuna.samplers.RandomSampler(seed=seed)
+        )
+        searchers[key] = ResumableOptunaSearch(
+            space=functools.partial(define_by_run, space=space),
+            metric=metric,
+            mode="max",
+            sampler=sampler,
+            study_name=f"{study_prefix}-{key}",
+            storage=optuna.storages.RDBStorage(storage_url),
+        )
+    return ConcurrencyLimiter(
+        PerSizeSearch(searchers, budgets, sizes, metric=metric), max_concurrent=max_concurrent
+    )
