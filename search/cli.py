@@ -369,19 +369,37 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def _print_plan(config: Any) -> int:
-    from spaces import get_space
+    from .estimate import estimate_sweep
+    from .plan import plan_sweep
 
-    space = get_space(config.search.space)
-    grid = space.grid() if config.search.searcher == "grid" else None
-    trials = min(len(grid), config.search.budget) if grid is not None else config.search.budget
+    plan = plan_sweep(config)
+    estimates = estimate_sweep(config, plan)
     print(
         f"sweep {config.name}: space {config.search.space}, searcher {config.search.searcher}, "
-        f"scheduler {config.search.scheduler}, {config.search.max_concurrent} concurrent"
+        f"scheduler {config.search.scheduler}, {config.search.max_concurrent} concurrent, "
+        f"encoder {config.encoder}"
     )
-    rows = [[str(size), trials, config.data.seeds[0]] for size in config.data.sizes]
-    _print_table(rows, ["in_domain_size", "trials", "seed"])
+    rows = [
+        [
+            f"{e.size:g}",
+            e.trials,
+            e.phase1_artifacts,
+            f"{e.train_sequences:,}",
+            f"{e.infer_sequences:,}",
+            f"{e.cpu_hours:.2f}",
+        ]
+        for e in estimates
+    ]
+    _print_table(
+        rows, ["in_domain_size", "trials", "new_phase1_artifacts", "train_seqs", "infer_seqs", "cpu_hours"]
+    )
     folder = Path(config.storage).resolve() / config.name
-    print(f"total: {trials * len(config.data.sizes)} trials; storage {folder}")
+    print(
+        f"total: {sum(e.trials for e in estimates)} trials, "
+        f"{sum(e.phase1_artifacts for e in estimates)} distinct phase-1 artifacts, "
+        f"<= {sum(e.cpu_hours for e in estimates):.2f} CPU hours of encoder work (upper bound: every "
+        f"trial runs max_epochs; a GPU is 10-100x faster); storage {folder}"
+    )
     return 0
 
 

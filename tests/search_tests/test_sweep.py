@@ -65,7 +65,10 @@ trial:
     assert all(r["in_domain_pct"] in (10.0, 30.0) and r["architecture"] == "two-phase" for r in rows)
     assert len({r["trial_name"] for r in rows}) == 6
     # Sizes proceed concurrently: some trial of one size ran while a trial of the other did.
-    spans = [(r["in_domain_size"], r["finished_at"].timestamp() - r["wall_seconds"], r["finished_at"].timestamp()) for r in rows]
+    spans = [
+        (r["in_domain_size"], r["finished_at"].timestamp() - r["wall_seconds"], r["finished_at"].timestamp())
+        for r in rows
+    ]
     assert any(a[0] != b[0] and a[1] < b[2] and b[1] < a[2] for a in spans for b in spans)
     assert (sweep / "optuna.db").is_file() and (sweep / "sweep.yaml").is_file()
     assert len(list((sweep / "artifacts").glob("phase1-*/COMPLETE"))) == 1  # one artifact for all sizes

@@ -1,0 +1,136 @@
+"""What a sweep will cost, before it runs (``resweep sweep CONFIG --dry-run``).
+
+The plan per size: trials, the distinct phase-1 artifacts they need (each computed once and
+shared), and the encoder work — sequences through the encoder for training and for inference —
+as an upper bound (every trial runs its ``max_epochs``; early stopping and ASHA only cut it).
+A grid is enumerated; a TPE or random search is estimated from as many configurations drawn at
+random from the space as the budget allows (TPE proposes from the same space).
+
+Hours are the encoder work at the throughput of a MiniLM-sized encoder measured on a 2-core
+CPU (see ``bench/loop_throughput.py``), scaled by sequence length; a GPU is one to two orders of
+magnitude faster. They size a sweep, they do not promise a time.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from trainables.config import TrialSpec
+
+from .config import SweepConfig
+from .plan import SweepPlan, trial_config
+
+__all__ = ["SizeEstimate", "estimate_sweep", "phase1_signature"]
+
+# Sequences per second of a MiniLM-sized encoder (6 layers, hidden 384) on a 2-core CPU at
+# length 64: training step (fwd + bwd + AdamW), inference. Longer sequences cost proportionally.
+TRAIN_PER_S = 30.0
+INFER_PER_S = 150.0
+REFERENCE_LENGTH = 64
+
+
+@dataclass
+class SizeEstimate:
+    size: float | int
+    trials: int
+    phase1_artifacts: int
+    train_sequences: int  # sequence passes with a backward pass (fine-tuning, phase-1 training)
+    infer_sequences: int  # forward-only passes (dev/test each epoch, phase-1 featurising)
+    cpu_hours: float
+
+
+def phase1_signature(config: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """What tells two trials' phase-1 artifacts apart, from the configuration alone.
+
+    It follows the key of :func:`trainables.phase1.phase1_features`: ``none`` (the pre-trained
+    encoder) and ``mlm`` featurise whole datasets, so one artifact serves every size and
+    strategy; ``seqcls`` learns from the trial's in-domain subset (size, seed) and, fine-tuned
+    ``separate``ly, from its OOD share.
+    """
+    spec = TrialSpec.from_config(config)
+    model = spec.model
+    if model.architecture != "two-phase":
+        return None
+    base = (model.encoder, model.phase1_model, model.marker_style, model.max_length)
+    if model.phase1_model == "none":
+        return (*base, spec.data.ood is not None)
+    hyper = tuple(sorted(model.phase1_loop.__dict__.items()))
+    if model.phase1_model == "mlm":
+        return (*base, model.phase1_finetune, spec.data.ood is not None, spec.data.seed, hyper)
+    ood_share = spec.data.ood_pct if model.phase1_finetune == "separate" else "all"
+    return (*base, model.phase1_finetune, spec.data.in_domain_size, spec.data.seed, ood_share, hyper)
+
+
+def sample_configs(config: SweepConfig, plan: SweepPlan, key: str) -> list[dict[str, Any]]:
+    """The configurations a size would run: its grid, or ``budget`` draws from the space."""
+    import optuna
+
+    from spaces import define_by_run
+
+    if plan.grids is not None:
+        proposals: Sequence[Mapping[str, Any]] = plan.grids[key]
+    else:
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=config.data.seeds[0]))
+        proposals = []
+        for _ in range(plan.budgets[key]):
+            trial = study.ask()
+            proposals.append(define_by_run(trial, config.search.space))
+            study.tell(trial, 0.0)
+    return [trial_config(p, plan.contexts[key]) for p in proposals]
+
+
+def estimate_sweep(config: SweepConfig, plan: SweepPlan) -> list[SizeEstimate]:
+    """Per size: trials, distinct phase-1 artifacts (new to that size) and encoder work."""
+    from trainables.data import load_dataset, sample_regime
+
+    data = config.data
+    in_domain = load_dataset(data.in_domain, format=data.in_domain_format, root=data.in_domain_root)
+    ood = load_dataset(data.ood, format=data.ood_format, root=data.ood_root) if data.ood else None
+
+    @functools.cache
+    def counts(regime: Any, uses_ood: bool) -> dict[str, int]:
+        return sample_regime(in_domain, regime, ood if uses_ood else None).counts()
+
+    in_domain_all = sum(t.num_rows for t in in_domain.splits.values())
+    ood_all = ood["train"].num_rows if ood is not None else 0
+    seen: set[tuple[Any, ...]] = set()
+    estimates = []
+    for key, size in plan.sizes.items():
+        train = infer = artifacts = 0
+        hours = 0.0
+        for trial in sample_configs(config, plan, key):
+            spec = TrialSpec.from_config(trial)
+            model = spec.model
+            n = counts(spec.data.regime, spec.data.ood_pct > 0)
+            stage_records = n["train"] + n["ood_train"] + n["local_pretrain"]
+            trial_train = trial_infer = 0
+            if model.architecture == "two-phase":
+                signature = phase1_signature(trial)
+                assert signature is not None  # two-phase always has one
+                if signature not in seen:  # computed once for the whole sweep
+                    seen.add(signature)
+                    artifacts += 1
+                    joined = model.phase1_finetune == "joined"
+                    if model.phase1_model == "seqcls":  # learns from the trial's own subsets
+                        trial_infer += n["train"] + n["dev"] + n["test"] + ood_all
+                        learned = n["train"] + (ood_all if joined else n["ood_train"])
+                        trial_train += model.phase1_max_epochs * learned
+                    else:
+                        trial_infer += in_domain_all + ood_all
+                        if model.phase1_model == "mlm":
+                            learned = in_domain_all + (ood_all if joined else 0)
+                            trial_train += model.phase1_max_epochs * learned
+                # Phase 2 trains a small head on cached features: seconds, no encoder work.
+            else:
+                trial_train += spec.loop.max_epochs * stage_records
+                trial_infer += spec.loop.max_epochs * (n["dev"] + n["test"])
+            train += trial_train
+            infer += trial_infer
+            scale = model.max_length / REFERENCE_LENGTH
+            hours += scale * (trial_train / TRAIN_PER_S + trial_infer / INFER_PER_S) / 3600
+        estimates.append(SizeEstimate(size, plan.budgets[key], artifacts, train, infer, hours))
+    return estimates

@@ -1,0 +1,118 @@
+"""The sweep's plan without Ray: dry run estimates, phase-1 artifact sharing, the progress view."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from search.cli import main
+from search.config import parse_sweep_config
+from search.estimate import estimate_sweep, phase1_signature
+from search.plan import plan_sweep, remaining_work
+from search.progress import ProgressView
+
+
+def _config(tmp_path: Path, **search: Any) -> Any:
+    document = {
+        "name": "plan",
+        "data": {"in_domain": "synthetic", "ood": "synthetic_ood", "sizes": [0.1, 0.5, 300]},
+        "search": {"space": "demo-smoke", "budget": 4, **search},
+        "storage": str(tmp_path),
+    }
+    return parse_sweep_config(document)
+
+
+def test_phase1_signature_follows_what_the_artifact_learns_from() -> None:
+    base = {"architecture": "two-phase", "ood": "synthetic_ood", "in_domain_size": 0.1, "seed": 0}
+    none = {**base, "phase1_model": "none"}
+    assert phase1_signature(none) == phase1_signature({**none, "in_domain_size": 0.5, "seed": 3})
+    joined = {
+        **base,
+        "phase1_model": "seqcls",
+        "phase1_finetune": "joined",
+        "strategy": "mixed",
+        "ood_pct": 10,
+    }
+    assert phase1_signature(joined) == phase1_signature({**joined, "ood_pct": 50})  # all of the OOD set
+    assert phase1_signature(joined) != phase1_signature({**joined, "in_domain_size": 0.5})
+    assert phase1_signature(joined) != phase1_signature({**joined, "seed": 1})
+    separate = {**joined, "phase1_finetune": "separate"}
+    assert phase1_signature(separate) != phase1_signature({**separate, "ood_pct": 50})
+    mlm = {**base, "phase1_model": "mlm", "phase1_finetune": "separate"}
+    assert phase1_signature(mlm) == phase1_signature({**mlm, "in_domain_size": 0.5})
+    assert phase1_signature({"architecture": "bert-seqcls"}) is None
+
+
+def test_estimate_counts_one_shared_artifact_for_frozen_features(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    estimates = estimate_sweep(config, plan_sweep(config))
+    assert [e.size for e in estimates] == [0.1, 0.5, 300]
+    assert [e.trials for e in estimates] == [4, 4, 4]
+    assert [e.phase1_artifacts for e in estimates] == [1, 0, 0]  # phase 1 "none": one for all
+    assert estimates[0].infer_sequences == 4_000 + 3_000  # in-domain (all splits) + OOD train, once
+    assert all(e.train_sequences == 0 for e in estimates)  # phase 2 needs no encoder
+
+
+def test_grid_plan_and_what_remains_after_a_crash(tmp_path: Path) -> None:
+    config = _config(tmp_path, space="thesis-smoke", searcher="grid", budget=100)
+    plan = plan_sweep(config)
+    grid = plan.grids["id0.1"]
+    assert plan.budgets["id0.1"] == len(grid)  # the grid caps the budget
+    from search.plan import trial_config
+
+    done = trial_config(grid[1], plan.contexts["id0.1"])
+    import json
+
+    rows = [{"in_domain_size": 0.1, "config": json.dumps(done)}]
+    left = remaining_work(plan, "id0.1", rows)
+    assert isinstance(left, list) and len(left) == len(grid) - 1 and grid[1] not in left
+    assert remaining_work(plan, "id0.5", rows) == grid
+
+
+def test_dry_run_prints_the_plan_per_size(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "sweep.yaml"
+    path.write_text(
+        "name: d\ndata: {in_domain: synthetic, ood: synthetic_ood, sizes: [0.1, 1.0]}\n"
+        f"search: {{space: demo-smoke, budget: 3}}\nstorage: {tmp_path}\n"
+    )
+    assert main(["sweep", str(path), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "new_phase1_artifacts" in out and "cpu_hours" in out
+    assert "total: 6 trials, 1 distinct phase-1 artifacts" in out
+    assert not (tmp_path / "d").exists()  # a dry run writes nothing
+
+
+def _tune_trial(trial_id: str, size: float, status: str, score: float | None = None) -> Any:
+    result = {} if score is None else {"selected_dev_f1_weighted": score}
+    config = {"in_domain_size": size, "architecture": "two-phase", "strategy": "local", "imbalance": "none"}
+    return SimpleNamespace(trial_id=trial_id, config=config, status=status, last_result=result)
+
+
+def test_progress_view_counts_per_size() -> None:
+    stream = io.StringIO()
+    statuses = {"b": "stopped", "c": "finished", "e": "finished"}
+    view = ProgressView(
+        {"id0.1": 4, "id1": 2}, "dev_f1_weighted", lambda t: statuses.get(t.trial_id), stream=stream
+    )
+    trials = [
+        _tune_trial("a", 0.1, "RUNNING", 0.9),
+        _tune_trial("b", 0.1, "TERMINATED", 0.8),  # pruned: not the best
+        _tune_trial("c", 0.1, "TERMINATED", 0.6),
+        _tune_trial("d", 0.1, "ERROR"),
+        _tune_trial("e", 1.0, "TERMINATED", 0.7),
+        _tune_trial("f", 1.0, "PENDING"),
+    ]
+    view.show(trials)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2
+    assert "id0.1  ended   3/4   (pruned   1, failed  1)  running  1" in lines[0]
+    assert "best dev_f1_weighted 0.6000" in lines[0]
+    assert "id1    ended   1/2   (pruned   0, failed  0)  running  0" in lines[1] and "0.7000" in lines[1]
+    view.show(trials)  # nothing changed: nothing printed
+    assert len(stream.getvalue().splitlines()) == 2
+    view.show(trials, force=True, final=True)
+    assert stream.getvalue().rstrip().endswith("sweep over")
