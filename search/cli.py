@@ -333,12 +333,26 @@ def cmd_trial(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_sweep(config: Any, args: argparse.Namespace, *, resume: bool) -> int:
+    """Run or resume; Ctrl-C (or a lost driver) ends with exit 130 and how to continue."""
+    import optuna
+
+    from .plan import SweepPaths
+    from .sweep import SweepInterrupted, run_sweep
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # not a line per study created
+    try:
+        run_sweep(config, address=args.address, resume=resume, verbose=0 if args.quiet else 1)
+    except SweepInterrupted as err:
+        print(f"resweep: interrupted: {err}", file=sys.stderr)
+        return 130
+    return _print_leaderboard(SweepPaths.of(config.storage, config.name), config)
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from .config import load_sweep_config
-    from .plan import SweepPaths
-    from .sweep import SweepInterrupted, run_sweep
 
     config = load_sweep_config(args.config)
     if args.name:
@@ -347,25 +361,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         config = replace(config, storage=args.storage)
     if args.dry_run:
         return _print_plan(config)
-    try:
-        run_sweep(config, address=args.address, verbose=0 if args.quiet else 1)
-    except SweepInterrupted as err:
-        print(f"resweep: interrupted: {err}", file=sys.stderr)
-        return 130
-    return _print_leaderboard(SweepPaths.of(config.storage, config.name), config)
+    return _run_sweep(config, args, resume=False)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
     from .plan import load_saved_sweep
-    from .sweep import SweepInterrupted, run_sweep
 
-    config, paths = load_saved_sweep(args.storage, args.name)
-    try:
-        run_sweep(config, address=args.address, resume=True, verbose=0 if args.quiet else 1)
-    except SweepInterrupted as err:
-        print(f"resweep: interrupted: {err}", file=sys.stderr)
-        return 130
-    return _print_leaderboard(paths, config)
+    config, _ = load_saved_sweep(args.storage, args.name)
+    return _run_sweep(config, args, resume=True)
 
 
 def _print_plan(config: Any) -> int:

@@ -66,7 +66,8 @@ class ProgressView:
     """Keeps and prints the view from Tune's trial list (the sweep's callback feeds it).
 
     ``budgets``: size key -> trials. ``status_of(trial)``: the results-store status of an ended
-    trial (``finished``, ``stopped`` by the scheduler, ``error``), or None when unknown yet.
+    trial (``finished``, ``stopped`` by the scheduler, ``error``), or None when it has no row
+    (Tune also marks the trials an interrupted sweep left unfinished as terminated).
     """
 
     def __init__(
@@ -97,12 +98,14 @@ class ProgressView:
                 c.running += 1
             if trial.status not in ("TERMINATED", "ERROR"):
                 continue
-            c.ended += 1
             status = "error" if trial.status == "ERROR" else self.status_of(trial)
+            if status is None:
+                continue  # stopped without ending: an interrupted sweep (its resume continues it)
+            c.ended += 1
             c.failed += status == "error"
             c.pruned += status == "stopped"
             value = (trial.last_result or {}).get(f"selected_{self.metric}")
-            if status in (None, "finished") and value is not None and (c.best is None or value > c.best):
+            if status == "finished" and value is not None and (c.best is None or value > c.best):
                 c.best, c.best_label = float(value), _label(trial.config)
         return counts
 

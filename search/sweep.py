@@ -284,6 +284,11 @@ def run_sweep(
         metric=plan.metric,
         show_progress=verbose >= 1,
     )
+    # Tune's own console output (an experiment banner even when told to be silent) only with
+    # verbose >= 2; resweep's progress view replaces it.
+    quiet_tune = {} if verbose >= 2 else {"RAY_AIR_NEW_OUTPUT": "0"}
+    saved_env = {k: os.environ.get(k) for k in quiet_tune}
+    os.environ.update(quiet_tune)
     try:
         if resume and tune.Tuner.can_restore(str(paths.tune)):
             tuner = tune.Tuner.restore(str(paths.tune), trainable=trainable, resume_errored=True)
@@ -294,17 +299,22 @@ def run_sweep(
         tuner.fit()
     finally:
         _ACTIVE = None
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     # The results store, not Tune or Optuna, says what ended (an errored trial resumed by Tune is
     # already FAIL in its Optuna study). Fewer rows than the budget: interrupted.
     rows = paths.results.read().to_pylist()
     short = [
-        f"{plan.sizes[key]:g}: {ended}/{plan.budgets[key]}"
+        f"{plan.sizes[key]:g} {ended}/{plan.budgets[key]}"
         for key in plan.sizes
         if (ended := _ended(rows, plan.sizes[key])) < plan.budgets[key]
     ]
     if short:
         raise SweepInterrupted(
-            f"sweep {config.name!r} stopped with trials missing (size: ended/budget {', '.join(short)}); "
+            f"sweep {config.name!r} stopped before its budget (ended/budget per size: {', '.join(short)}); "
             f"continue with `resweep resume {config.name} --storage {config.storage}`"
         )
     paths.results.compact()

@@ -194,3 +194,82 @@ trial:
 
 def _rows(parts: Path) -> list[dict]:
     return [row for part in sorted(parts.glob("*.parquet")) for row in pq.read_table(part).to_pylist()]
+
+
+def test_ctrl_c_stops_cleanly_says_how_to_resume_and_resume_finishes(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    from trainables.testing import build_tiny_bert
+
+    encoder = build_tiny_bert(tmp_path / "tiny")
+    storage = tmp_path / "results"
+    config = tmp_path / "sigint.yaml"
+    config.write_text(f"""name: sigint
+data:
+  in_domain: synthetic
+  ood: synthetic_ood
+  sizes: [0.1, 0.3]
+search:
+  space: demo-smoke
+  budget: 2
+  scheduler: fifo
+  max_concurrent: 2
+encoder: {encoder}
+storage: {storage}
+trial:
+  max_length: 40
+  max_epochs: 30
+  patience: 30
+""")
+    ray_temp = Path("/tmp") / f"rs-int-{os.getpid()}"
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "RESWEEP_CACHE_DIR": str(tmp_path / "cache"),
+        "RESWEEP_RAY_TEMP_DIR": str(ray_temp),
+    }
+    parts = storage / "sigint" / "results" / "parts"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "search.cli", "sweep", str(config)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 600
+        while not (parts.is_dir() and any(parts.glob("*.parquet"))):
+            assert proc.poll() is None, "the sweep ended before Ctrl-C"
+            assert time.monotonic() < deadline, "no trial finished within 10 minutes"
+            time.sleep(0.2)
+        os.killpg(proc.pid, signal.SIGINT)  # what a terminal does on Ctrl-C: the foreground group
+        out, err = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        _kill_processes_under(str(ray_temp))
+    assert proc.returncode == 130, err[-3000:]
+    hint = [line for line in err.splitlines() if line.startswith("resweep: interrupted:")]
+    assert len(hint) == 1 and f"resweep resume sigint --storage {storage}" in hint[0]
+    assert "Traceback" not in err
+    before = {r["trial_name"]: r["finished_at"] for r in _rows(parts)}  # every row reads whole
+    assert 1 <= len(before) < 4
+    assert not list((storage / "sigint").rglob("*.tmp")), "a half-written file was left"
+
+    resumed = subprocess.run(
+        [sys.executable, "-m", "search.cli", "resume", "sigint", "--storage", str(storage), "--quiet"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+        check=False,
+    )
+    _kill_processes_under(str(ray_temp))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    rows = pq.read_table(storage / "sigint" / "results" / "results.parquet").to_pylist()
+    assert sorted(r["in_domain_size"] for r in rows) == [0.1, 0.1, 0.3, 0.3]
+    after = {r["trial_name"]: r["finished_at"] for r in rows}
+    assert all(after[name] == when for name, when in before.items()), "a finished trial ran again"
+    assert any((r["resumed_from_epoch"] or 0) > 0 for r in rows), "the interrupted trial started over"
