@@ -245,7 +245,7 @@ trial:
             assert time.monotonic() < deadline, "no trial finished within 10 minutes"
             time.sleep(0.2)
         os.killpg(proc.pid, signal.SIGINT)  # what a terminal does on Ctrl-C: the foreground group
-        out, err = proc.communicate(timeout=180)
+        _out, err = proc.communicate(timeout=180)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
