@@ -23,7 +23,7 @@ from typing import Any
 SLEEP = 1.0
 
 
-def sleeping_trial(config: dict[str, Any], runtime: Any, context: Any) -> None:
+def sleeping_trial(config: dict[str, Any], runtime: Any, contexts: Any) -> None:
     """Stands in for a trial: one second of 'work', one report with the keys a trial reports."""
     from ray import tune
 
@@ -39,7 +39,7 @@ def sleeping_trial(config: dict[str, Any], runtime: Any, context: Any) -> None:
     )
 
 
-def train_sleeping_trial(config: dict[str, Any], runtime: Any, context: Any) -> None:
+def train_sleeping_trial(config: dict[str, Any], runtime: Any, contexts: Any) -> None:
     """A trial that fits a one-worker Ray Train job whose loop sleeps one second."""
     import ray.train
     from ray.train.torch import TorchTrainer

@@ -217,7 +217,7 @@ def connect(address: str | None, *, num_cpus: int | None = None) -> None:
 
 
 def _runtime(config: SweepConfig, paths: SweepPaths) -> tuple[Any, dict[str, float]]:
-    from trainables.ray_adapter import TrialRuntime, choose_executor
+    from trainables.runtime import TrialRuntime, choose_executor
 
     resources = config.resources
     executor = resources.executor if resources.executor != "auto" or resources.gpus == 0 else "train"

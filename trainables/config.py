@@ -15,13 +15,40 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from .data.regimes import Regime
-from .loop import LoopConfig
 
-__all__ = ["DataConfig", "ModelConfig", "TrialSpec"]
+__all__ = ["DataConfig", "LoopConfig", "ModelConfig", "TrialSpec"]
 
 PHASE1_MODELS = ("none", "seqcls", "mlm")
 EXECUTORS = ("auto", "inline", "train")  # how a trial runs on Ray; see trainables.ray_adapter
 PHASE1_FINETUNES = ("separate", "joined")
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    """Hyper-parameters of the loop. ``max_epochs`` and ``patience`` apply to each stage."""
+
+    learning_rate: float = 5e-5
+    batch_size: int = 16
+    max_epochs: int = 3
+    patience: int = 2
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    eval_batch_size: int = 64
+    selection_metric: str = "f1_weighted"
+    # Batches are formed inside windows of this many batches, sorted by length: little padding,
+    # still random (the window and the batch order are shuffled).
+    bucket_batches: int = 50
+
+    def __post_init__(self) -> None:
+        for name in ("learning_rate", "max_grad_norm"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        for name in ("batch_size", "max_epochs", "patience", "eval_batch_size", "bucket_batches"):
+            if not getattr(self, name) >= 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0 <= self.warmup_ratio < 1:
+            raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
 
 
 def _expected_types() -> dict[str, tuple[type, ...]]:

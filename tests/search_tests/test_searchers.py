@@ -65,7 +65,7 @@ def test_optuna_studies_one_per_size_in_one_database(tmp_path: Path) -> None:
         kind="tpe",
         space="demo-smoke",
         sizes={"id0.1": 0.1, "id300": 300},
-        budgets={"id0.1": 2, "id300": 1},
+        budgets={"id0.1": 3, "id300": 1},
         metric=METRIC,
         seed=0,
         storage_url=url,
@@ -81,6 +81,24 @@ def test_optuna_studies_one_per_size_in_one_database(tmp_path: Path) -> None:
     assert studies == {"s-id0.1": 2, "s-id300": 1}
     values = optuna.load_study(study_name="s-id0.1", storage=url).trials
     assert [t.value for t in values] == [0.0, pytest.approx(0.2)]
+    # Tune saves the searcher with its studies; the restored one goes on in the same database.
+    searcher.save(str(tmp_path / "searcher.pkl"))
+    restored = make_searcher(
+        kind="tpe",
+        space="demo-smoke",
+        sizes={"id0.1": 0.1, "id300": 300},
+        budgets={"id0.1": 2, "id300": 1},
+        metric=METRIC,
+        seed=0,
+        storage_url=url,
+        study_prefix="s",
+        max_concurrent=8,
+    )
+    restored.restore(str(tmp_path / "searcher.pkl"))
+    assert restored.suggest("t3")["in_domain_size"] == 0.1  # the one trial left of the budgets saved
+    restored.on_trial_complete("t3", {METRIC: 0.9})
+    assert restored.suggest("t4") == Searcher.FINISHED
+    assert optuna.load_study(study_name="s-id0.1", storage=url).best_value == pytest.approx(0.9)
 
 
 def _trial(trial_id: str, size: float) -> Any:

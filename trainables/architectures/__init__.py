@@ -6,11 +6,24 @@ runs the conformance checks on every registered name. Entries are imported lazil
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ..registry import Registry
-from ._base import BaseArchitecture, PrepareContext, concat_splits
+
+if TYPE_CHECKING:
+    from ._base import BaseArchitecture, PrepareContext, concat_splits
 
 __all__ = ["ARCHITECTURES", "BaseArchitecture", "PrepareContext", "concat_splits"]
 
 ARCHITECTURES: Registry[type[BaseArchitecture]] = Registry("architecture")
 ARCHITECTURES.register("bert-seqcls", "trainables.architectures.bert_seqcls:BertSeqCls")
 ARCHITECTURES.register("two-phase", "trainables.architectures.two_phase:TwoPhase")
+
+
+def __getattr__(name: str) -> Any:
+    # The base classes import torch; listing names (search spaces, the CLI) must not.
+    if name in ("BaseArchitecture", "PrepareContext", "concat_splits"):
+        from . import _base
+
+        return getattr(_base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

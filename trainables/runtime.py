@@ -1,0 +1,45 @@
+"""How and where a sweep's trials run: a small value every trial actor receives.
+
+Kept apart from :mod:`trainables.ray_adapter` (which imports torch and Ray Train) so that
+shipping it to a trial actor, or deciding the executor in the driver, imports neither.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .config import EXECUTORS
+
+__all__ = ["TrialRuntime", "choose_executor"]
+
+
+@dataclass(frozen=True)
+class TrialRuntime:
+    """How and where trials run (the same for every trial of a sweep).
+
+    ``artifacts``: folder of shared phase-1 artifacts; ``train_storage``: storage path of Train
+    runs (their checkpoints); ``num_workers``/``use_gpu``/``cpus_per_worker``: a Train job's scaling.
+    """
+
+    artifacts: str
+    train_storage: str
+    executor: str = "auto"
+    num_workers: int = 1
+    use_gpu: bool = False
+    cpus_per_worker: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.executor not in EXECUTORS:
+            raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, got {self.executor!r}")
+        if self.num_workers < 1:
+            raise ValueError(f"num_workers must be >= 1, got {self.num_workers}")
+        if self.executor == "inline" and (self.num_workers > 1 or self.use_gpu):
+            raise ValueError(
+                "executor 'inline' runs one CPU process: use 'train' (or 'auto') for workers or GPUs"
+            )
+
+
+def choose_executor(runtime: TrialRuntime) -> str:
+    if runtime.executor != "auto":
+        return runtime.executor
+    return "train" if runtime.num_workers > 1 or runtime.use_gpu else "inline"
