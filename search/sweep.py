@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ray import tune
+from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
 
 from .config import SweepConfig, size_key
 from .plan import (
@@ -285,10 +286,13 @@ def run_sweep(
         show_progress=verbose >= 1,
     )
     # Tune's own console output (an experiment banner even when told to be silent) only with
-    # verbose >= 2; resweep's progress view replaces it.
-    quiet_tune = {} if verbose >= 2 else {"RAY_AIR_NEW_OUTPUT": "0"}
-    saved_env = {k: os.environ.get(k) for k in quiet_tune}
-    os.environ.update(quiet_tune)
+    # verbose >= 2; resweep's progress view replaces it. Tune's default loggers without the
+    # TensorBoard one, which imports torch into the driver (2 s here); CSV and JSON are added below.
+    tune_env = {"TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1"}
+    if verbose < 2:
+        tune_env["RAY_AIR_NEW_OUTPUT"] = "0"
+    saved_env = {k: os.environ.get(k) for k in tune_env}
+    os.environ.update(tune_env)
     try:
         if resume and tune.Tuner.can_restore(str(paths.tune)):
             tuner = tune.Tuner.restore(str(paths.tune), trainable=trainable, resume_errored=True)
@@ -355,7 +359,7 @@ def _new_tuner(
         run_config=tune.RunConfig(
             name=paths.tune.name,
             storage_path=str(paths.tune.parent),
-            callbacks=[SweepCallback()],
+            callbacks=[SweepCallback(), CSVLoggerCallback(), JsonLoggerCallback()],
             failure_config=tune.FailureConfig(max_failures=1),
             verbose=1 if verbose >= 2 else 0,
         ),
