@@ -2,9 +2,9 @@
 
     .venv/bin/python bench/sweep_overhead.py [--trials 100] [--train-trials 10]
 
-1. ``--trials`` stand-in trials that sleep 1 s and report once, through the real sweep (a
-   per-size Tuner, OptunaSearch on an SQLite study, ConcurrencyLimiter, the results-store
-   callback), 2 concurrent, inline executor.
+1. ``--trials`` stand-in trials that sleep 1 s and report once, through the real sweep (its Tune
+   experiment, the per-size searcher over OptunaSearch on an SQLite study, ConcurrencyLimiter,
+   the results-store callback), 2 concurrent, inline executor. Ray's start is not counted.
 2. The same number of evaluations in a plain in-process Optuna loop, sequentially.
 3. ``--train-trials`` trials that each fit a one-worker Ray Train job whose loop sleeps 1 s.
 
