@@ -457,17 +457,20 @@ def _print_leaderboard(paths: Any, config: Any) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from .plan import plan_sweep
+
     config, paths, rows = _results(args.storage, args.name)
-    metric = "dev_" + config.search.selection_metric
+    plan = plan_sweep(config)
+    metric = plan.metric
     table = []
-    for size in config.data.sizes:
+    for key, size in plan.sizes.items():
         mine = [r for r in rows if r["in_domain_size"] == float(size)]
         done = [r for r in mine if r["status"] == "finished"]
         best = max((r[metric] for r in done if r[metric] is not None), default=None)
         table.append(
             [
                 str(size),
-                f"{len(mine)}/{config.search.budget}",
+                f"{len(mine)}/{plan.budgets[key]}",
                 len(done),
                 sum(r["status"] == "stopped" for r in mine),
                 sum(r["status"] == "error" for r in mine),
