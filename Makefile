@@ -25,7 +25,7 @@ test: $(STAMP)
 # The main job: the demo sweep on the synthetic corpus (local Ray, MiniLM offline), then its
 # leaderboard. Each run gets its own name, so earlier results are never overwritten.
 demo: $(STAMP)
-	HF_HUB_OFFLINE=1 $(VENV)/bin/resweep sweep configs/demo.yaml --name demo-$$(date +%Y%m%d-%H%M%S) --quiet
+	HF_HUB_OFFLINE=1 $(VENV)/bin/resweep sweep configs/demo.yaml --name demo-$$(date +%Y%m%d-%H%M%S)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

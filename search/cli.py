@@ -414,6 +414,8 @@ def _results(storage: str, name: str) -> tuple[Any, Any, Any]:
 
 
 def _print_leaderboard(paths: Any, config: Any) -> int:
+    from .results import SCORED
+
     rows = paths.results.read().to_pylist()
     metric = "dev_" + config.search.selection_metric
     table = []
@@ -421,7 +423,7 @@ def _print_leaderboard(paths: Any, config: Any) -> int:
         done = [
             r
             for r in rows
-            if r["status"] == "finished" and r["in_domain_size"] == float(size) and r[metric] is not None
+            if r["status"] in SCORED and r["in_domain_size"] == float(size) and r[metric] is not None
         ]
         if not done:
             table.append([str(size), "-", "-", "-", "-", "-", "-", "-"])
@@ -458,6 +460,7 @@ def _print_leaderboard(paths: Any, config: Any) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from .plan import plan_sweep
+    from .results import SCORED
 
     config, paths, rows = _results(args.storage, args.name)
     plan = plan_sweep(config)
@@ -466,7 +469,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     for key, size in plan.sizes.items():
         mine = [r for r in rows if r["in_domain_size"] == float(size)]
         done = [r for r in mine if r["status"] == "finished"]
-        best = max((r[metric] for r in done if r[metric] is not None), default=None)
+        best = max((r[metric] for r in mine if r["status"] in SCORED and r[metric] is not None), default=None)
         table.append(
             [
                 str(size),

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any
 
 from .config import size_key
+from .results import SCORED
 
 __all__ = ["ProgressView", "SizeProgress", "render_progress"]
 
@@ -105,7 +106,7 @@ class ProgressView:
             c.failed += status == "error"
             c.pruned += status == "stopped"
             value = (trial.last_result or {}).get(f"selected_{self.metric}")
-            if status == "finished" and value is not None and (c.best is None or value > c.best):
+            if status in SCORED and value is not None and (c.best is None or value > c.best):
                 c.best, c.best_label = float(value), _label(trial.config)
         return counts
 

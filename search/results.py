@@ -21,7 +21,11 @@ import pyarrow.parquet as pq
 
 from trainables.data.loading import atomic_write_parquet
 
-__all__ = ["RESULT_SCHEMA", "ResultsStore", "result_row"]
+__all__ = ["RESULT_SCHEMA", "SCORED", "ResultsStore", "result_row"]
+
+# Rows whose scores count: trials that ran to their end, and trials the scheduler stopped early
+# (their selected epoch and its dev/test scores are as real; they had fewer epochs to get there).
+SCORED = ("finished", "stopped")
 
 RESULT_SCHEMA = pa.schema(
     [

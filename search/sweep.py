@@ -41,7 +41,7 @@ from .plan import (
     write_sweep_config,
 )
 from .progress import ProgressView
-from .results import ResultsStore, result_row
+from .results import SCORED, ResultsStore, result_row
 from .schedulers import make_scheduler
 from .searchers import make_searcher
 
@@ -91,7 +91,7 @@ def sweep_trial(config: dict[str, Any], runtime: Any, contexts: Mapping[str, Map
     resweep_trial(full, runtime)
 
 
-ENDED_OK = ("finished", "stopped")  # statuses of a trial that needs no more work
+ENDED_OK = SCORED  # statuses of a trial that needs no more work
 
 
 @dataclass

@@ -100,7 +100,7 @@ def test_progress_view_counts_per_size() -> None:
     )
     trials = [
         _tune_trial("a", 0.1, "RUNNING", 0.9),
-        _tune_trial("b", 0.1, "TERMINATED", 0.8),  # pruned: not the best
+        _tune_trial("b", 0.1, "TERMINATED", 0.8),  # pruned by ASHA: its score is real
         _tune_trial("c", 0.1, "TERMINATED", 0.6),
         _tune_trial("d", 0.1, "ERROR"),
         _tune_trial("e", 1.0, "TERMINATED", 0.7),
@@ -110,7 +110,7 @@ def test_progress_view_counts_per_size() -> None:
     lines = stream.getvalue().splitlines()
     assert len(lines) == 2
     assert "id0.1  ended   3/4   (pruned   1, failed  1)  running  1" in lines[0]
-    assert "best dev_f1_weighted 0.6000" in lines[0]
+    assert "best dev_f1_weighted 0.8000" in lines[0]  # not the running trial's 0.9
     assert "id1    ended   1/2   (pruned   0, failed  0)  running  0" in lines[1] and "0.7000" in lines[1]
     view.show(trials)  # nothing changed: nothing printed
     assert len(stream.getvalue().splitlines()) == 2
