@@ -1,0 +1,260 @@
+"""The leaderboard: per in-domain size, configurations ranked with how sure the ranking is.
+
+Rows (a sweep's results store, or an external table such as the thesis's) are grouped into
+*configurations* — the same architecture, phase 1, strategy, OOD share, local pre-training share,
+imbalance technique and hyper-parameters, across seeds. Per size, configurations are ranked by
+the mean of the ranking metric (a sweep's dev selection metric; a table's own score), with the
+standard deviation and a 95% t-interval over seeds. The winner is *tied* with every configuration
+whose difference from it is not a finding:
+
+* below ``epsilon`` (a user's smallest difference worth acting on), or
+* not significant: a paired t-test over the seeds both ran (p >= 0.05), or overlapping intervals
+  when they share fewer than two seeds.
+
+A configuration with one seed has no interval: only ``epsilon`` can separate it from the winner,
+and the table shows ``n_seeds`` 1 so nobody mistakes a single run for a finding.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["CONFIG_COLUMNS", "Entry", "SizeBoard", "build_leaderboard", "group_rows"]
+
+# The columns that describe a configuration in the results store and in the thesis tables.
+CONFIG_COLUMNS = (
+    "architecture",
+    "phase1_model",
+    "phase1_finetune",
+    "strategy",
+    "ood_pct",
+    "local_in_domain_pretrain_pct",
+    "imbalance",
+)
+TEST_COLUMNS = ("accuracy", "f1_weighted", "f1_macro", "f1_micro_positive", "semeval_f1")
+ALPHA = 0.05  # two-sided: 95% intervals, tests at 5%
+
+
+@dataclass
+class Entry:
+    """One configuration at one size, over its seeds."""
+
+    size: float
+    describe: dict[str, Any]  # CONFIG_COLUMNS values
+    key: str  # the configuration without its seed (stable, for grouping and display)
+    scores: dict[int, float]  # seed -> ranking metric
+    test: dict[str, float]  # mean test scores
+    compute_seconds: float | None  # mean wall time of a run (None: unknown, e.g. a table)
+    tie: bool = False  # not separable from the size's winner
+    rank: int = 0
+
+    @property
+    def n_seeds(self) -> int:
+        return len(self.scores)
+
+    @property
+    def mean(self) -> float:
+        return sum(self.scores.values()) / len(self.scores)
+
+    @property
+    def std(self) -> float | None:
+        if len(self.scores) < 2:
+            return None
+        m = self.mean
+        return math.sqrt(sum((v - m) ** 2 for v in self.scores.values()) / (len(self.scores) - 1))
+
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        """The 95% t-interval of the mean (None with one seed)."""
+        std = self.std
+        if std is None:
+            return None
+        from scipy.stats import t
+
+        half = t.ppf(1 - ALPHA / 2, self.n_seeds - 1) * std / math.sqrt(self.n_seeds)
+        return self.mean - half, self.mean + half
+
+    @property
+    def label(self) -> str:
+        d = self.describe
+        text = f"{d.get('architecture')}/{d.get('strategy')}/{d.get('imbalance')}"
+        if d.get("ood_pct"):
+            text += f" ood{float(d['ood_pct']):g}"
+        if d.get("local_in_domain_pretrain_pct"):
+            text += f" local{float(d['local_in_domain_pretrain_pct']):g}"
+        return text
+
+    def as_dict(self) -> dict[str, Any]:
+        interval = self.interval
+        return {
+            "size": self.size,
+            "rank": self.rank,
+            **self.describe,
+            "n_seeds": self.n_seeds,
+            "mean": self.mean,
+            "std": self.std,
+            "ci_low": None if interval is None else interval[0],
+            "ci_high": None if interval is None else interval[1],
+            "tie": self.tie,
+            **{f"test_{k}": v for k, v in self.test.items()},
+            "compute_seconds": self.compute_seconds,
+            "config": self.key,
+        }
+
+
+@dataclass
+class SizeBoard:
+    """One size's ranking plus the per-strategy best and the cheapest near-winner."""
+
+    size: float
+    metric: str
+    epsilon: float
+    entries: list[Entry] = field(default_factory=list)  # ranked, best first
+
+    @property
+    def winner(self) -> Entry:
+        return self.entries[0]
+
+    def best_per_strategy(self) -> dict[str, Entry]:
+        best: dict[str, Entry] = {}
+        for entry in self.entries:  # ranked: the first of each strategy is its best
+            best.setdefault(str(entry.describe.get("strategy")), entry)
+        return best
+
+    def cheapest_near_winner(self) -> Entry | None:
+        """The configuration with the least compute among those within ``epsilon`` of the winner."""
+        near = [
+            e
+            for e in self.entries
+            if self.winner.mean - e.mean < self.epsilon and e.compute_seconds is not None
+        ]
+        return min(near, key=lambda e: e.compute_seconds or 0.0, default=None)
+
+
+def _config_key(row: Mapping[str, Any]) -> str:
+    raw = row.get("config")
+    if raw:
+        config = dict(json.loads(raw)) if isinstance(raw, str) else dict(raw)
+        config.pop("seed", None)
+        return json.dumps(config, sort_keys=True, default=str)
+    return json.dumps({c: row.get(c) for c in CONFIG_COLUMNS}, sort_keys=True, default=str)
+
+
+def _size_of(row: Mapping[str, Any]) -> float:
+    size = row.get("in_domain_size")
+    if size is None:
+        return float(row["in_domain_pct"]) / 100.0
+    return float(size)
+
+
+def group_rows(rows: Iterable[Mapping[str, Any]], metric: str) -> dict[float, list[Entry]]:
+    """Group scored rows into configurations per size (a seed run twice keeps its last row)."""
+    groups: dict[tuple[float, str], list[Mapping[str, Any]]] = {}
+    for row in rows:
+        if row.get(metric) is None:
+            continue
+        groups.setdefault((_size_of(row), _config_key(row)), []).append(row)
+    sizes: dict[float, list[Entry]] = {}
+    for (size, key), members in groups.items():
+        scores = {
+            int(r.get("seed") or 0) if "seed" in r else i: float(r[metric]) for i, r in enumerate(members)
+        }
+        test = {}
+        for column in TEST_COLUMNS:
+            values = [float(r[column]) for r in members if r.get(column) is not None]
+            if values:
+                test[column] = sum(values) / len(values)
+        walls = [float(r["wall_seconds"]) for r in members if r.get("wall_seconds") is not None]
+        sizes.setdefault(size, []).append(
+            Entry(
+                size=size,
+                describe={c: members[0].get(c) for c in CONFIG_COLUMNS},
+                key=key,
+                scores=scores,
+                test=test,
+                compute_seconds=sum(walls) / len(walls) if walls else None,
+            )
+        )
+    return sizes
+
+
+def separable(winner: Entry, other: Entry, epsilon: float) -> bool:
+    """Whether ``winner`` beats ``other`` by a finding, not by noise or less than ``epsilon``."""
+    difference = winner.mean - other.mean
+    if difference < epsilon:
+        return False
+    shared = sorted(set(winner.scores) & set(other.scores))
+    if len(shared) >= 2:
+        from scipy.stats import ttest_rel
+
+        diffs = [winner.scores[s] - other.scores[s] for s in shared]
+        if all(abs(d - diffs[0]) < 1e-12 for d in diffs):  # no spread: the test is undefined
+            return diffs[0] > 0
+        return bool(
+            ttest_rel([winner.scores[s] for s in shared], [other.scores[s] for s in shared]).pvalue < ALPHA
+        )
+    a, b = winner.interval, other.interval
+    if a is not None and b is not None:
+        return a[0] > b[1]  # intervals do not overlap
+    return True  # a single run each: only epsilon can say it is noise
+
+
+def build_leaderboard(
+    rows: Iterable[Mapping[str, Any]], metric: str, *, epsilon: float = 0.0
+) -> list[SizeBoard]:
+    """Per size (ascending), the configurations ranked by mean ``metric``, ties flagged."""
+    boards = []
+    for size, entries in sorted(group_rows(rows, metric).items()):
+        ranked = sorted(entries, key=lambda e: (-e.mean, -e.n_seeds, e.key))
+        for rank, entry in enumerate(ranked, 1):
+            entry.rank = rank
+            entry.tie = rank > 1 and not separable(ranked[0], entry, epsilon)
+        if len(ranked) > 1:
+            ranked[0].tie = any(e.tie for e in ranked[1:])
+        boards.append(SizeBoard(size, metric, epsilon, ranked))
+    return boards
+
+
+def read_table(path: str) -> list[dict[str, Any]]:
+    """An external result table (CSV with the results store's column names, e.g. the thesis's)."""
+    import csv
+
+    numeric = {"in_domain_pct", "in_domain_size", "ood_pct", "local_in_domain_pretrain_pct", "seed"}
+    numeric |= set(TEST_COLUMNS) | {f"dev_{c}" for c in TEST_COLUMNS} | {"wall_seconds"}
+    rows = []
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"in_domain_pct", "strategy"} - set(reader.fieldnames or [])
+        if missing and "in_domain_size" not in (reader.fieldnames or []):
+            raise ValueError(f"{path}: a result table needs the columns {', '.join(sorted(missing))}")
+        for line, raw in enumerate(reader, start=2):
+            row: dict[str, Any] = {}
+            for key, value in raw.items():
+                if key in numeric:
+                    try:
+                        row[key] = float(value) if value not in ("", None) else None
+                    except ValueError:
+                        raise ValueError(f"{path}:{line}: {key}: expected a number, got {value!r}") from None
+                else:
+                    row[key] = value or None
+            if row.get("seed") is not None:
+                row["seed"] = int(row["seed"])
+            rows.append(row)
+    # A run printed in two tables (same configuration, same scores, no seed column) is one run.
+    unique: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        unique.setdefault(json.dumps({k: v for k, v in row.items() if k != "table"}, sort_keys=True), row)
+    return list(unique.values())
+
+
+def format_size(size: float) -> str:
+    return f"{size:g}"
+
+
+def summary_rows(boards: Sequence[SizeBoard]) -> list[dict[str, Any]]:
+    """Every entry of every size as flat dicts (``--json``/``--csv``)."""
+    return [entry.as_dict() for board in boards for entry in board.entries]

@@ -1,0 +1,143 @@
+"""The leaderboard: grouping over seeds, intervals, ties, and the thesis's own conclusion."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from search.leaderboard import Entry as LeaderboardEntry
+from search.leaderboard import build_leaderboard, read_table, separable
+
+
+def _row(size: float, strategy: str, seed: int, dev: float, **extra: Any) -> dict[str, Any]:
+    config = {
+        "strategy": strategy,
+        "ood_pct": extra.get("ood_pct", 0.0),
+        "in_domain_size": size,
+        "seed": seed,
+    }
+    return {
+        "in_domain_size": size,
+        "seed": seed,
+        "strategy": strategy,
+        "architecture": "two-phase",
+        "imbalance": "none",
+        "ood_pct": extra.get("ood_pct", 0.0),
+        "config": json.dumps(config),
+        "dev_f1_weighted": dev,
+        "f1_weighted": dev - 0.01,
+        "accuracy": dev,
+        "wall_seconds": extra.get("wall", 10.0),
+    }
+
+
+def _entry(scores: dict[int, float]) -> LeaderboardEntry:
+    return LeaderboardEntry(0.1, {}, "k", scores, {}, None)
+
+
+def test_seeds_group_into_one_configuration_with_mean_std_and_interval() -> None:
+    rows = [_row(0.1, "local", s, v) for s, v in enumerate([0.60, 0.62, 0.64])]
+    rows += [_row(0.1, "baseline", s, v) for s, v in enumerate([0.50, 0.51, 0.52])]
+    (board,) = build_leaderboard(rows, "dev_f1_weighted")
+    winner, second = board.entries
+    assert winner.describe["strategy"] == "local" and winner.n_seeds == 3
+    assert winner.mean == pytest.approx(0.62) and winner.std == pytest.approx(0.02)
+    low, high = winner.interval or (0, 0)
+    assert low == pytest.approx(0.62 - 4.302653 * 0.02 / 3**0.5, abs=1e-5)  # t(0.975, 2)
+    assert high == pytest.approx(0.62 + 4.302653 * 0.02 / 3**0.5, abs=1e-5)
+    assert winner.test["f1_weighted"] == pytest.approx(0.61)
+    assert not winner.tie and not second.tie  # 0.12 apart, paired over 3 seeds
+
+
+def test_paired_over_seeds_a_small_but_consistent_gain_is_a_finding() -> None:
+    a = _entry({0: 0.700, 1: 0.650, 2: 0.800})
+    b = _entry({0: 0.690, 1: 0.641, 2: 0.789})  # 0.009-0.011 below on every seed
+    assert separable(a, b, epsilon=0.0)
+    noisy = _entry({0: 0.650, 1: 0.690, 2: 0.785})  # lower on average, not on every seed
+    assert not separable(a, noisy, epsilon=0.0)
+    assert not separable(a, b, epsilon=0.02)  # below what the user cares about
+
+
+def test_without_shared_seeds_overlapping_intervals_tie() -> None:
+    a = _entry({0: 0.70, 1: 0.72})
+    b = _entry({5: 0.69, 6: 0.71})
+    assert not separable(a, b, epsilon=0.0)
+    c = _entry({5: 0.40, 6: 0.41})
+    assert separable(a, c, epsilon=0.0)
+
+
+def test_one_seed_each_only_epsilon_separates() -> None:
+    a, b = _entry({0: 0.601}), _entry({0: 0.600})
+    assert separable(a, b, epsilon=0.0)
+    assert not separable(a, b, epsilon=0.002)
+
+
+def test_best_per_strategy_and_cheapest_within_epsilon() -> None:
+    rows = [
+        _row(0.5, "local", 0, 0.800, wall=100.0),
+        _row(0.5, "mixed", 0, 0.799, wall=20.0),
+        _row(0.5, "mixed", 0, 0.700, ood_pct=50.0, wall=5.0),
+        _row(0.5, "baseline", 0, 0.750, wall=1.0),
+    ]
+    (board,) = build_leaderboard(rows, "dev_f1_weighted", epsilon=0.002)
+    assert {k: round(e.mean, 3) for k, e in board.best_per_strategy().items()} == {
+        "local": 0.8,
+        "mixed": 0.799,
+        "baseline": 0.75,
+    }
+    cheapest = board.cheapest_near_winner()
+    assert (
+        cheapest is not None and cheapest.describe["strategy"] == "mixed" and cheapest.compute_seconds == 20.0
+    )
+    assert board.winner.tie and board.entries[1].tie and not board.entries[2].tie
+
+
+def _winner(board: Any) -> tuple[str, float, float]:
+    d = board.winner.describe
+    return d["strategy"], d["ood_pct"], d["local_in_domain_pretrain_pct"] or 0.0
+
+
+def test_the_thesis_tables_give_the_thesis_table_xiii(fixtures: Path) -> None:
+    rows = read_table(str(fixtures / "thesis_tables.csv"))
+    by_accuracy = {b.size: b for b in build_leaderboard(rows, "accuracy", epsilon=0.002)}
+    assert sorted(by_accuracy) == [0.1, 0.5, 1.0]
+    assert _winner(by_accuracy[0.1]) == ("local", 10.0, 10.0)
+    assert not by_accuracy[0.1].winner.tie
+    assert _winner(by_accuracy[0.5]) == ("local", 10.0, 10.0)
+    tied = [e for e in by_accuracy[0.5].entries[1:] if e.tie]
+    assert [(e.describe["strategy"], e.describe["ood_pct"]) for e in tied] == [("mixed", 10.0)]
+    assert _winner(by_accuracy[1.0]) == ("global", 100.0, 0.0)
+    assert not by_accuracy[1.0].winner.tie
+    assert by_accuracy[0.1].winner.mean == pytest.approx(0.631)
+
+    by_f1 = {b.size: b for b in build_leaderboard(rows, "f1_weighted", epsilon=0.002)}
+    ten = by_f1[0.1]
+    assert _winner(ten) == ("mixed", 50.0, 0.0)
+    tied = [e for e in ten.entries[1:] if e.tie]
+    assert [
+        (e.describe["strategy"], e.describe["ood_pct"], e.describe["local_in_domain_pretrain_pct"])
+        for e in tied
+    ] == [("local", 10.0, 10.0)]
+
+
+def test_a_run_printed_in_two_tables_is_one_run(fixtures: Path) -> None:
+    rows = read_table(str(fixtures / "thesis_tables.csv"))
+    global_100 = [
+        r
+        for r in rows
+        if r["in_domain_pct"] == 100
+        and r["strategy"] == "global"
+        and r["ood_pct"] == 100
+        and r["imbalance"] == "oversampling"
+    ]
+    assert len(global_100) == 1  # tables IX and XI print the same run
+
+
+def test_a_bad_table_names_file_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("in_domain_pct,strategy,accuracy\n10,local,0.5\n10,mixed,high\n")
+    with pytest.raises(ValueError, match=r"t\.csv:3: accuracy: expected a number, got 'high'"):
+        read_table(str(path))
