@@ -485,11 +485,147 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_leaderboard(args: argparse.Namespace) -> int:
-    from .plan import load_saved_sweep
+def _board_rows(board: Any, top: int | None) -> list[list[Any]]:
+    rows = []
+    for entry in board.entries[:top]:
+        interval = entry.interval
+        rows.append(
+            [
+                entry.rank,
+                entry.label,
+                entry.n_seeds,
+                f"{entry.mean:.4f}",
+                "-" if entry.std is None else f"{entry.std:.4f}",
+                "-" if interval is None else f"[{interval[0]:.4f}, {interval[1]:.4f}]",
+                "tie" if entry.tie else "",
+                *(f"{entry.test[k]:.4f}" if k in entry.test else "-" for k in ("accuracy", "f1_weighted")),
+                "-" if entry.compute_seconds is None else f"{entry.compute_seconds:.0f}",
+            ]
+        )
+    return rows
 
-    config, paths = load_saved_sweep(args.storage, args.name)
-    return _print_leaderboard(paths, config)
+
+def _print_board(board: Any, top: int | None) -> None:
+    print(
+        f"\nin-domain size {board.size:g}: {len(board.entries)} configurations, ranked by mean {board.metric}"
+    )
+    _print_table(
+        _board_rows(board, top),
+        [
+            "rank",
+            "configuration",
+            "n_seeds",
+            "mean",
+            "std",
+            "95% CI",
+            "tie",
+            "test_acc",
+            "test_f1_w",
+            "compute_s",
+        ],
+    )
+    per_strategy = board.best_per_strategy()
+    print("best per strategy: " + "; ".join(f"{s} {e.mean:.4f} (#{e.rank})" for s, e in per_strategy.items()))
+    cheapest = board.cheapest_near_winner()
+    if cheapest is not None and board.epsilon > 0:
+        print(
+            f"cheapest within {board.epsilon:g} of the winner: #{cheapest.rank} {cheapest.label} "
+            f"({cheapest.compute_seconds:.0f} s)"
+        )
+
+
+def _query_size(args: argparse.Namespace, boards: list[Any]) -> dict[str, Any]:
+    """What ``--size N`` answers: the swept size's board, or neighbours plus curve estimates."""
+    from .leaderboard import estimate_at
+
+    query = _size(args.size)
+    swept = [b.size for b in boards]
+    fractions = all(s <= 1.0 for s in swept)
+    if isinstance(query, int) and query > 1 and fractions:
+        if not args.pool:
+            raise UserError(
+                f"--size {query} is a count but the sizes here are fractions; give --pool (the number "
+                "of in-domain training sentences a fraction refers to)"
+            )
+        query = query / args.pool
+    value = float(query)
+    exact = [b for b in boards if abs(b.size - value) < 1e-9]
+    answer: dict[str, Any] = {"size": value, "swept": swept}
+    if exact:
+        answer["board"] = exact[0]
+        return answer
+    below = [b for b in boards if b.size < value]
+    above = [b for b in boards if b.size > value]
+    answer["nearest"] = ([below[-1]] if below else []) + ([above[0]] if above else [])
+    if not below or not above:
+        answer["warning"] = (
+            f"size {value:g} lies outside the swept range [{swept[0]:g}, {swept[-1]:g}]: the estimates "
+            "extrapolate"
+        )
+    answer["estimates"] = estimate_at(boards, value)
+    return answer
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    import csv
+
+    from .leaderboard import leaderboard as make_leaderboard
+    from .leaderboard import summary_rows
+
+    if args.name is None and args.from_table is None:
+        raise UserError("name a sweep, or give --from-table FILE.csv")
+    boards = make_leaderboard(
+        args.name, storage=args.storage, table=args.from_table, metric=args.metric, epsilon=args.epsilon
+    )
+    if not boards:
+        print("no scored trials yet", file=sys.stderr)
+        return 1
+    metric = boards[0].metric
+    if args.size is not None:
+        answer = _query_size(args, boards)
+        shown = [answer["board"]] if "board" in answer else answer["nearest"]
+    else:
+        answer, shown = {}, boards
+    if args.json:
+        document: dict[str, Any] = {"metric": metric, "epsilon": args.epsilon, "sizes": summary_rows(shown)}
+        for key in ("size", "warning"):
+            if key in answer:
+                document[key] = answer[key]
+        if "estimates" in answer:
+            document["estimates"] = [e.__dict__ for e in answer["estimates"]]
+            document["recommended"] = answer["estimates"][0].strategy
+        print(json.dumps(document, indent=1, default=str))
+        return 0
+    if args.csv:
+        rows = summary_rows(shown)
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["size"])
+        writer.writeheader()
+        writer.writerows(rows)
+        return 0
+    for board in shown:
+        _print_board(board, args.top)
+    if "estimates" in answer:
+        print(
+            f"\nestimated {metric} at size {answer['size']:g} per strategy "
+            "(from its best configuration at each swept size):"
+        )
+        _print_table(
+            [
+                [
+                    e.strategy,
+                    f"{e.estimate:.4f}",
+                    "-" if e.low is None else f"[{e.low:.4f}, {e.high:.4f}]",
+                    e.method,
+                ]
+                for e in answer["estimates"]
+            ],
+            ["strategy", "estimate", "95% band", "method"],
+        )
+        first = answer["estimates"][0]
+        print(f"recommended: {first.strategy}")
+    if "warning" in answer:
+        print(f"resweep: warning: {answer['warning']}", file=sys.stderr)
+    return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -564,14 +700,27 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("--quiet", action="store_true")
     resume.set_defaults(func=cmd_resume)
 
-    for command, function, text in (
-        ("status", cmd_status, "trials finished/failed per size, best so far"),
-        ("leaderboard", cmd_leaderboard, "the best configuration per size"),
-    ):
+    for command, function, text in (("status", cmd_status, "trials finished/failed per size, best so far"),):
         sub = commands.add_parser(command, help=text)
         sub.add_argument("name")
         sub.add_argument("--storage", default="results")
         sub.set_defaults(func=function)
+
+    board = commands.add_parser("leaderboard", help="configurations ranked per size, with seeds and ties")
+    board.add_argument("name", nargs="?", help="the sweep (or use --from-table)")
+    board.add_argument("--storage", default="results")
+    board.add_argument("--from-table", metavar="FILE.csv", help="rank an external result table instead")
+    board.add_argument(
+        "--metric", help="ranking column (default: the sweep's dev metric; a table's accuracy)"
+    )
+    board.add_argument("--epsilon", type=float, default=0.0, help="differences below this are ties")
+    board.add_argument("--size", help="a size to answer for: a count (300) or a fraction (0.3)")
+    board.add_argument("--pool", type=int, help="in-domain training sentences a fraction refers to")
+    board.add_argument("--top", type=int, default=10, help="rows per size (default 10)")
+    output = board.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="machine-readable output")
+    output.add_argument("--csv", action="store_true", help="one CSV row per configuration and size")
+    board.set_defaults(func=cmd_leaderboard)
 
     listing_all = commands.add_parser("list", help="what is registered, or the sweeps in a storage folder")
     listing_all.add_argument(

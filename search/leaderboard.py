@@ -81,7 +81,10 @@ class Entry:
     @property
     def label(self) -> str:
         d = self.describe
-        text = f"{d.get('architecture')}/{d.get('strategy')}/{d.get('imbalance')}"
+        architecture = str(d.get("architecture"))
+        if architecture == "two-phase" and d.get("phase1_model"):
+            architecture += f"({d['phase1_model']}, {d.get('phase1_finetune')})"
+        text = f"{architecture}/{d.get('strategy')}/{d.get('imbalance')}"
         if d.get("ood_pct"):
             text += f" ood{float(d['ood_pct']):g}"
         if d.get("local_in_domain_pretrain_pct"):
@@ -258,3 +261,100 @@ def format_size(size: float) -> str:
 def summary_rows(boards: Sequence[SizeBoard]) -> list[dict[str, Any]]:
     """Every entry of every size as flat dicts (``--json``/``--csv``)."""
     return [entry.as_dict() for board in boards for entry in board.entries]
+
+
+@dataclass
+class CurveEstimate:
+    """A strategy's estimated score at an unswept size, from its best configuration per size."""
+
+    strategy: str
+    estimate: float
+    low: float | None  # a 95% band (None: one seed per size, no spread to propagate)
+    high: float | None
+    method: str  # "power-law fit" | "log-n interpolation" | "nearest"
+
+
+def _power_law(n: Any, a: float, b: float, c: float) -> Any:
+    return a - b * n ** (-c)  # the usual learning-curve shape: rises, flattens towards a
+
+
+def _curve_value(xs: Sequence[float], ys: Sequence[float], x: float) -> tuple[float, str]:
+    """Score at ``x`` from points (xs ascending, in training-set units): a power-law fit when
+    there are more points than parameters and it fits, else linear in log n (nearest outside)."""
+    import numpy as np
+
+    if len(xs) >= 4:
+        from scipy.optimize import curve_fit
+
+        try:
+            params, _ = curve_fit(_power_law, np.array(xs), np.array(ys), p0=(max(ys), 1.0, 0.5), maxfev=5000)
+            fitted = _power_law(np.array(xs), *params)
+            residual = float(np.sqrt(np.mean((fitted - np.array(ys)) ** 2)))
+            value = float(_power_law(x, *params))
+            if params[1] > 0 and params[2] > 0 and 0.0 <= value <= 1.0 and residual < 0.02:
+                return value, "power-law fit"
+        except (RuntimeError, ValueError):
+            pass  # did not converge: interpolate instead
+    logs = np.log(np.array(xs, dtype=float))
+    if len(xs) == 1 or x <= xs[0] or x >= xs[-1]:
+        nearest = 0 if x <= xs[0] else len(xs) - 1
+        return float(ys[nearest]), "nearest"
+    return float(np.interp(math.log(x), logs, np.array(ys))), "log-n interpolation"
+
+
+def estimate_at(boards: Sequence[SizeBoard], size: float) -> list[CurveEstimate]:
+    """Per transfer strategy: its score at ``size`` from its best configuration at each swept
+    size, with a band from a parametric bootstrap over the seeds' spread."""
+    import numpy as np
+
+    strategies = sorted({s for board in boards for s in board.best_per_strategy()})
+    estimates = []
+    rng = np.random.default_rng(0)
+    for strategy in strategies:
+        points = [
+            (b.size, b.best_per_strategy()[strategy]) for b in boards if strategy in b.best_per_strategy()
+        ]
+        xs = [p[0] for p in points]
+        ys = [p[1].mean for p in points]
+        value, method = _curve_value(xs, ys, size)
+        errors = [(e.std or 0.0) / math.sqrt(e.n_seeds) for _, e in points]
+        low = high = None
+        if all(e.n_seeds >= 2 for _, e in points):
+            draws = [_curve_value(xs, list(rng.normal(ys, errors)), size)[0] for _ in range(200)]
+            low, high = float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5))
+        estimates.append(CurveEstimate(strategy, value, low, high, method))
+    return sorted(estimates, key=lambda e: -e.estimate)
+
+
+def load_rows(
+    name: str | None = None, *, storage: str = "results", table: str | None = None
+) -> tuple[list[dict[str, Any]], str]:
+    """The scored rows of sweep ``name`` (or of an external ``table``) and the default metric:
+    the sweep's dev selection metric, or ``accuracy`` for a table (tables rarely have dev)."""
+    if table is not None:
+        return read_table(table), "accuracy"
+    if name is None:
+        raise ValueError("name a sweep, or give a result table")
+    from .plan import load_saved_sweep
+    from .results import SCORED
+
+    config, paths = load_saved_sweep(storage, name)
+    rows = [r for r in paths.results.read().to_pylist() if r["status"] in SCORED]
+    return rows, f"dev_{config.search.selection_metric}"
+
+
+def leaderboard(
+    name: str | None = None,
+    *,
+    storage: str = "results",
+    table: str | None = None,
+    metric: str | None = None,
+    epsilon: float = 0.0,
+) -> list[SizeBoard]:
+    """The Python entry point: ``leaderboard("demo")`` or ``leaderboard(table="paper.csv")``."""
+    rows, default = load_rows(name, storage=storage, table=table)
+    metric = metric or default
+    if rows and all(r.get(metric) is None for r in rows):
+        columns = sorted(k for k in rows[0] if k.startswith("dev_") or k in TEST_COLUMNS)
+        raise ValueError(f"no row has a value for metric {metric!r}; metrics here: {', '.join(columns)}")
+    return build_leaderboard(rows, metric, epsilon=epsilon)

@@ -141,3 +141,49 @@ def test_a_bad_table_names_file_line_and_column(tmp_path: Path) -> None:
     path.write_text("in_domain_pct,strategy,accuracy\n10,local,0.5\n10,mixed,high\n")
     with pytest.raises(ValueError, match=r"t\.csv:3: accuracy: expected a number, got 'high'"):
         read_table(str(path))
+
+
+def test_cli_from_table_query_by_size_and_formats(fixtures: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import csv
+    import io
+
+    from search.cli import main
+
+    table = str(fixtures / "thesis_tables.csv")
+    assert main(["leaderboard", "--from-table", table, "--epsilon", "0.002", "--top", "3"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("ranked by mean accuracy") == 3
+    assert "best per strategy: local 0.8100 (#1); mixed 0.8090 (#2)" in out
+
+    # An unswept size between 10% and 50%: the neighbours and an estimate per strategy.
+    assert main(["leaderboard", "--from-table", table, "--size", "0.3", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert sorted({row["size"] for row in answer["sizes"]}) == [0.1, 0.5]
+    estimates = {e["strategy"]: e for e in answer["estimates"]}
+    assert set(estimates) == {"baseline", "mixed", "global", "local"}
+    assert all(e["method"] == "log-n interpolation" for e in estimates.values())
+    # log-linear between the best local configurations at 10% (0.631) and 50% (0.810)
+    import math
+
+    weight = math.log(0.3 / 0.1) / math.log(0.5 / 0.1)
+    assert estimates["local"]["estimate"] == pytest.approx(0.631 + weight * (0.810 - 0.631))
+    assert answer["recommended"] == "local" and "warning" not in answer
+
+    # A count needs the pool a fraction refers to; beyond the swept range comes a warning.
+    assert main(["leaderboard", "--from-table", table, "--size", "3000"]) == 1
+    assert "give --pool" in capsys.readouterr().err
+    assert main(["leaderboard", "--from-table", table, "--size", "3000", "--pool", "1000"]) == 0
+    captured = capsys.readouterr()
+    assert "outside the swept range [0.1, 1]" in captured.err
+    assert "in-domain size 1:" in captured.out and "recommended: global" in captured.out
+
+    assert main(["leaderboard", "--from-table", table, "--csv", "--metric", "f1_weighted"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert len(rows) == 23 + 26 + 29 and rows[0]["strategy"] == "mixed" and rows[0]["size"] == "0.1"
+
+
+def test_cli_leaderboard_needs_a_sweep_or_a_table(capsys: pytest.CaptureFixture[str]) -> None:
+    from search.cli import main
+
+    assert main(["leaderboard"]) == 1
+    assert "name a sweep, or give --from-table" in capsys.readouterr().err
