@@ -73,9 +73,7 @@ class Entry:
         std = self.std
         if std is None:
             return None
-        from scipy.stats import t
-
-        half = t.ppf(1 - ALPHA / 2, self.n_seeds - 1) * std / math.sqrt(self.n_seeds)
+        half = t_quantile(1 - ALPHA / 2, self.n_seeds - 1) * std / math.sqrt(self.n_seeds)
         return self.mean - half, self.mean + half
 
     @property
@@ -138,6 +136,63 @@ class SizeBoard:
         return min(near, key=lambda e: e.compute_seconds or 0.0, default=None)
 
 
+def _incomplete_beta(a: float, b: float, x: float) -> float:
+    """The regularized incomplete beta function I_x(a, b), by its continued fraction (modified
+    Lentz), using the symmetry I_x(a, b) = 1 - I_(1-x)(b, a) where the fraction converges slowly."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    if x > (a + 1) / (a + b + 2):
+        return 1.0 - _incomplete_beta(b, a, 1.0 - x)
+    log_front = a * math.log(x) + b * math.log1p(-x) - (math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b))
+    tiny = 1e-300
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    fraction = d
+    for m in range(1, 300):
+        for numerator in (
+            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
+        ):
+            d = 1.0 + numerator * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + numerator / c
+            c = c if abs(c) > tiny else tiny
+            fraction *= c * d
+        if abs(c * d - 1.0) < 1e-14:
+            break
+    return math.exp(log_front) * fraction / a
+
+
+def t_cdf(value: float, df: float) -> float:
+    """P(T <= value) for Student's t with ``df`` degrees of freedom."""
+    tail = 0.5 * _incomplete_beta(df / 2, 0.5, df / (df + value * value))
+    return 1.0 - tail if value > 0 else tail
+
+
+def t_quantile(p: float, df: float) -> float:
+    """The ``p`` quantile of Student's t (bisection on :func:`t_cdf`; p > 0.5)."""
+    low, high = 0.0, 1.0
+    while t_cdf(high, df) < p:
+        high *= 2
+    for _ in range(100):
+        middle = (low + high) / 2
+        low, high = (middle, high) if t_cdf(middle, df) < p else (low, middle)
+    return (low + high) / 2
+
+
+def paired_p_value(differences: Sequence[float]) -> float:
+    """Two-sided p-value of the paired t-test that the mean difference is 0."""
+    n = len(differences)
+    mean = sum(differences) / n
+    variance = sum((d - mean) ** 2 for d in differences) / (n - 1)
+    if variance == 0.0:
+        return 0.0 if mean != 0.0 else 1.0  # no spread: every seed agrees exactly
+    statistic = mean / math.sqrt(variance / n)
+    return 2.0 * t_cdf(-abs(statistic), n - 1)
+
+
 def _config_key(row: Mapping[str, Any]) -> str:
     raw = row.get("config")
     if raw:
@@ -192,14 +247,8 @@ def separable(winner: Entry, other: Entry, epsilon: float) -> bool:
         return False
     shared = sorted(set(winner.scores) & set(other.scores))
     if len(shared) >= 2:
-        from scipy.stats import ttest_rel
-
         diffs = [winner.scores[s] - other.scores[s] for s in shared]
-        if all(abs(d - diffs[0]) < 1e-12 for d in diffs):  # no spread: the test is undefined
-            return diffs[0] > 0
-        return bool(
-            ttest_rel([winner.scores[s] for s in shared], [other.scores[s] for s in shared]).pvalue < ALPHA
-        )
+        return paired_p_value(diffs) < ALPHA
     a, b = winner.interval, other.interval
     if a is not None and b is not None:
         return a[0] > b[1]  # intervals do not overlap

@@ -187,3 +187,16 @@ def test_cli_leaderboard_needs_a_sweep_or_a_table(capsys: pytest.CaptureFixture[
 
     assert main(["leaderboard"]) == 1
     assert "name a sweep, or give --from-table" in capsys.readouterr().err
+
+
+def test_own_t_distribution_matches_scipy() -> None:
+    from scipy import stats
+
+    from search.leaderboard import paired_p_value, t_cdf, t_quantile
+
+    for df in (1, 2, 3, 7, 30):
+        assert t_quantile(0.975, df) == pytest.approx(stats.t.ppf(0.975, df), rel=1e-9)
+        for value in (-4.0, -0.3, 0.0, 1.2, 6.0):
+            assert t_cdf(value, df) == pytest.approx(stats.t.cdf(value, df), abs=1e-12)
+    for diffs in ([0.01, 0.009, 0.011], [0.05, -0.04, 0.015, 0.002], [0.3, 0.1]):
+        assert paired_p_value(diffs) == pytest.approx(stats.ttest_1samp(diffs, 0.0).pvalue, rel=1e-9)
