@@ -380,7 +380,12 @@ def _print_plan(config: Any) -> int:
     print(
         f"sweep {config.name}: space {config.search.space}, searcher {config.search.searcher}, "
         f"scheduler {config.search.scheduler}, {config.search.max_concurrent} concurrent, "
-        f"encoder {config.encoder}"
+        f"encoder {config.encoder}; per size {plan.budgets[next(iter(plan.budgets))]} search trials"
+        + (
+            f", then the top {plan.top_k} again with seeds {', '.join(map(str, plan.confirm_seeds))}"
+            if plan.confirmations
+            else ""
+        )
     )
     rows = [
         [
@@ -473,7 +478,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         table.append(
             [
                 str(size),
-                f"{len(mine)}/{plan.budgets[key]}",
+                f"{len(mine)}/{plan.target(key, rows)}",
                 len(done),
                 sum(r["status"] == "stopped" for r in mine),
                 sum(r["status"] == "error" for r in mine),

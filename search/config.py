@@ -54,12 +54,15 @@ class DataSection:
     ood_root: str | None = None
     label_mapping: Mapping[str, str] = field(default_factory=dict)
     sizes: tuple[float | int, ...] = (0.1, 0.5, 1.0)
-    seeds: tuple[int, ...] = (0,)
+    # The first seed is the search's; the others confirm the top configurations (see search.confirm_top_k).
+    seeds: tuple[int, ...] = (0, 1, 2)
 
 
 @dataclass(frozen=True)
 class SearchSection:
-    """How configurations are proposed and stopped. ``budget`` is trials per in-domain size."""
+    """How configurations are proposed and stopped. ``budget`` is search trials per in-domain
+    size; after it, the ``confirm_top_k`` best configurations of the size run again with each of
+    the other seeds in ``data.seeds`` (0: no confirmation)."""
 
     space: str = "demo"
     searcher: str = "tpe"
@@ -67,6 +70,7 @@ class SearchSection:
     scheduler: str = "asha"
     max_concurrent: int = 2
     selection_metric: str = "f1_weighted"
+    confirm_top_k: int = 3
 
 
 @dataclass(frozen=True)
@@ -214,6 +218,10 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
     for key in ("budget", "max_concurrent"):
         if key in search_raw and not (_number(search_raw[key], integer=True) and search_raw[key] >= 1):
             raise fail(f"search.{key}", f"expected an integer >= 1, got {search_raw[key]!r}")
+    if "confirm_top_k" in search_raw and not (
+        _number(search_raw["confirm_top_k"], integer=True) and search_raw["confirm_top_k"] >= 0
+    ):
+        raise fail("search.confirm_top_k", f"expected an integer >= 0, got {search_raw['confirm_top_k']!r}")
     search = SearchSection(**search_raw)
 
     resources_raw = _section(ResourcesSection, raw.get("resources"), "resources", fail)

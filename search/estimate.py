@@ -1,6 +1,7 @@
 """What a sweep will cost, before it runs (``resweep sweep CONFIG --dry-run``).
 
-The plan per size: trials, the distinct phase-1 artifacts they need (each computed once and
+The plan per size: trials (search, then the confirmation runs of its top configurations with the
+other seeds), the distinct phase-1 artifacts they need (each computed once and
 shared), and the encoder work — sequences through the encoder for training and for inference —
 as an upper bound (every trial runs its ``max_epochs``; early stopping and ASHA only cut it).
 A grid is enumerated; a TPE or random search is estimated from as many configurations drawn at
@@ -102,7 +103,11 @@ def estimate_sweep(config: SweepConfig, plan: SweepPlan) -> list[SizeEstimate]:
     for key, size in plan.sizes.items():
         train = infer = artifacts = 0
         hours = 0.0
-        for trial in sample_configs(config, plan, key):
+        searched = sample_configs(config, plan, key)
+        # Confirmation runs: the top configurations again with each other seed (which ones are
+        # top is known only then; any of the same kind costs the same).
+        confirming = [{**c, "seed": seed} for c in searched[: plan.top_k] for seed in plan.confirm_seeds]
+        for trial in searched + confirming:
             spec = TrialSpec.from_config(trial)
             model = spec.model
             n = counts(spec.data.regime, spec.data.ood_pct > 0)
@@ -132,5 +137,5 @@ def estimate_sweep(config: SweepConfig, plan: SweepPlan) -> list[SizeEstimate]:
             infer += trial_infer
             scale = model.max_length / REFERENCE_LENGTH
             hours += scale * (trial_train / TRAIN_PER_S + trial_infer / INFER_PER_S) / 3600
-        estimates.append(SizeEstimate(size, plan.budgets[key], artifacts, train, infer, hours))
+        estimates.append(SizeEstimate(size, len(searched) + len(confirming), artifacts, train, infer, hours))
     return estimates

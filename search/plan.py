@@ -24,6 +24,7 @@ from .results import ResultsStore
 __all__ = [
     "SweepPaths",
     "SweepPlan",
+    "configuration_key",
     "context_of",
     "load_saved_sweep",
     "plan_sweep",
@@ -83,8 +84,19 @@ def trial_config(tune_config: Mapping[str, Any], context: Mapping[str, Any]) -> 
     valid = set(TrialSpec.valid_keys())
     # Define-by-run spaces return the whole flat trial config as constants; the raw Optuna
     # parameter names beside them (e.g. "two-phase.learning_rate") are not trial keys. The
-    # sweep's context (datasets, size, seed, encoder, its fixed `trial:` keys) wins.
-    return {**{k: v for k, v in tune_config.items() if k in valid}, **context}
+    # sweep's context (datasets, size, seed, encoder, its fixed `trial:` keys) wins, except for
+    # the seed of a confirmation run (a top configuration again, with another seed).
+    merged = {**{k: v for k, v in tune_config.items() if k in valid}, **context}
+    if "seed" in tune_config:
+        merged["seed"] = tune_config["seed"]
+    return merged
+
+
+def configuration_key(
+    key: str, proposal: Mapping[str, Any], *, contexts: Mapping[str, Mapping[str, Any]]
+) -> str:
+    """What tells configurations of size ``key`` apart, the seed aside (the leaderboard's groups)."""
+    return TrialSpec.from_config({**trial_config(proposal, contexts[key]), "seed": 0}).key()
 
 
 def trial_name(config: Mapping[str, Any], trial_id: str) -> str:
@@ -108,6 +120,41 @@ class SweepPlan:
     contexts: dict[str, dict[str, Any]]
     grids: dict[str, list[dict[str, Any]]] | None  # the trial configs of a grid search, per size
     metric: str
+    search_seed: int
+    confirm_seeds: tuple[int, ...]  # the other seeds the top configurations run again with
+    top_k: int
+
+    @property
+    def confirmations(self) -> int:
+        """At most this many confirmation runs per size."""
+        return self.top_k * len(self.confirm_seeds)
+
+    def planned(self, key: str) -> int:
+        """Search trials plus at most the confirmation runs of size ``key``."""
+        return self.budgets[key] + self.confirmations
+
+    def target(self, key: str, rows: list[dict[str, Any]]) -> int:
+        """The trials size ``key`` will have ended: :meth:`planned` while its search runs, then
+        :meth:`expected` (a search with fewer scored configurations than ``top_k`` confirms fewer)."""
+        searched = sum(
+            1 for r in rows if r["in_domain_size"] == float(self.sizes[key]) and r["seed"] == self.search_seed
+        )
+        return self.planned(key) if searched < self.budgets[key] else self.expected(key, rows)
+
+    def expected(self, key: str, rows: list[dict[str, Any]]) -> int:
+        """The trials size ``key`` ends with, given its rows: its search budget plus a
+        confirmation run per other seed for each of its top configurations that scored."""
+        from .results import SCORED
+
+        searched = {
+            configuration_key(key, json.loads(r["config"]), contexts=self.contexts)
+            for r in rows
+            if r["in_domain_size"] == float(self.sizes[key])
+            and r["seed"] == self.search_seed
+            and r["status"] in SCORED
+            and r[self.metric] is not None
+        }
+        return self.budgets[key] + min(self.top_k, len(searched)) * len(self.confirm_seeds)
 
 
 def plan_sweep(config: SweepConfig) -> SweepPlan:
@@ -128,13 +175,18 @@ def plan_sweep(config: SweepConfig) -> SweepPlan:
         contexts=contexts,
         grids=None if grid is None else {key: [dict(g) for g in grid[:budget]] for key in sizes},
         metric=f"dev_{config.search.selection_metric}",
+        search_seed=config.data.seeds[0],
+        confirm_seeds=tuple(config.data.seeds[1:]),
+        top_k=config.search.confirm_top_k,
     )
 
 
 def remaining_work(plan: SweepPlan, key: str, rows: list[dict[str, Any]]) -> int | list[dict[str, Any]]:
-    """What a size still has to run given the rows already stored: a number of trials to
-    propose, or (grid) the grid points whose configuration has no row yet."""
-    mine = [r for r in rows if r["in_domain_size"] == float(plan.sizes[key])]
+    """What a size's search still has to run given the rows already stored: a number of trials
+    to propose, or (grid) the grid points whose configuration has no row yet."""
+    mine = [
+        r for r in rows if r["in_domain_size"] == float(plan.sizes[key]) and r["seed"] == plan.search_seed
+    ]
     if plan.grids is None:
         return max(0, plan.budgets[key] - len(mine))
     done = {TrialSpec.from_config(json.loads(r["config"])).key() for r in mine}

@@ -9,7 +9,8 @@ its budget handed out goes first — and stamps ``in_domain_size`` on what they 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import optuna
@@ -19,7 +20,14 @@ from ray.tune.search.optuna import OptunaSearch
 
 from spaces import define_by_run
 
-__all__ = ["GridSearch", "PerSizeSearch", "ResumableOptunaSearch", "StudyStorage", "make_searcher"]
+__all__ = [
+    "Confirmation",
+    "GridSearch",
+    "PerSizeSearch",
+    "ResumableOptunaSearch",
+    "StudyStorage",
+    "make_searcher",
+]
 
 SIZE_KEY = "in_domain_size"
 
@@ -76,12 +84,34 @@ class GridSearch(Searcher):
         _restore_state(self, checkpoint_path)
 
 
+@dataclass
+class Confirmation:
+    """A size's confirmation runs: after its search, the ``top_k`` best configurations run again
+    with each of ``seeds`` (the seeds other than the search's).
+
+    ``scored`` holds (score, proposal) of search trials that ended before this searcher existed
+    (a sweep restarted after a crash); ``done`` the (configuration key, seed) pairs already run.
+    """
+
+    top_k: int
+    seeds: tuple[int, ...]
+    scored: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
+    done: set[tuple[str, int]] = field(default_factory=set)
+    queue: list[dict[str, Any]] | None = None  # built once every search trial of the size ended
+
+    @property
+    def most(self) -> int:
+        return self.top_k * len(self.seeds)
+
+
 class PerSizeSearch(Searcher):
     """One searcher and one budget per in-domain size, behind one Tune experiment.
 
-    ``searchers`` and ``budgets`` are keyed alike (e.g. ``id0.1``); ``sizes`` maps each key to the
-    size stamped on its proposals. A size whose searcher has nothing to propose right now (or
-    ever) yields its turn to the others.
+    ``searchers`` and ``budgets`` (search trials still to propose) are keyed alike (e.g. ``id0.1``);
+    ``sizes`` maps each key to the size stamped on its proposals. A size whose searcher has nothing
+    to propose right now yields its turn to the others. With ``confirmations``, a size whose search
+    is over proposes its top configurations again with the other seeds (``config_key`` tells
+    configurations apart, seed aside); those runs are not told to the size's study.
     """
 
     def __init__(
@@ -91,45 +121,97 @@ class PerSizeSearch(Searcher):
         sizes: Mapping[str, float | int],
         metric: str,
         mode: str = "max",
+        *,
+        confirmations: Mapping[str, Confirmation] | None = None,
+        config_key: Callable[[str, Mapping[str, Any]], str] | None = None,
     ):
         super().__init__(metric=metric, mode=mode)
         self._searchers = dict(searchers)
         self._budgets = {key: budgets[key] for key in self._searchers}
         self._sizes = dict(sizes)
         self._suggested = dict.fromkeys(self._searchers, 0)
-        self._owner: dict[str, str] = {}  # trial id -> size key
+        self._owner: dict[str, str] = {}  # trial id -> size key, while the trial is live
+        self._proposal: dict[str, dict[str, Any]] = {}  # live search trial id -> its proposal
+        self._confirm = {key: c for key, c in (confirmations or {}).items() if c.top_k and c.seeds}
+        self._confirmed = dict.fromkeys(self._searchers, 0)
+        self._config_key = config_key
+
+    def _planned(self, key: str) -> int:
+        confirm = self._confirm.get(key)
+        return self._budgets[key] + (confirm.most if confirm else 0)
+
+    def _searching(self, key: str) -> bool:
+        return self._suggested[key] < self._budgets[key]
+
+    def _live_search(self, key: str) -> bool:
+        return any(owner == key for trial, owner in self._owner.items() if trial in self._proposal)
+
+    def _next_confirmation(self, key: str) -> dict[str, Any] | None:
+        confirm = self._confirm.get(key)
+        if confirm is None or self._live_search(key):
+            return None  # no confirmation, or the ranking is not known yet
+        if confirm.queue is None:
+            assert self._config_key is not None
+            best: dict[str, tuple[float, dict[str, Any]]] = {}
+            for score, proposal in confirm.scored:
+                name = self._config_key(key, proposal)
+                if name not in best or score > best[name][0]:
+                    best[name] = (score, proposal)
+            top = sorted(best.items(), key=lambda item: -item[1][0])[: confirm.top_k]
+            confirm.queue = [
+                {**proposal, "seed": seed}
+                for name, (_, proposal) in top
+                for seed in confirm.seeds
+                if (name, seed) not in confirm.done
+            ]
+        return confirm.queue.pop(0) if confirm.queue else None
+
+    def _finished(self, key: str) -> bool:
+        confirm = self._confirm.get(key)
+        if self._searching(key) or (confirm is not None and self._live_search(key)):
+            return False
+        return confirm is None or (confirm.queue is not None and not confirm.queue)
 
     def suggest(self, trial_id: str) -> Any:  # a config, None (not now) or Searcher.FINISHED
         order = list(self._searchers)
-        open_keys = [k for k in order if self._suggested[k] < self._budgets[k]]
-        if not open_keys:
-            return Searcher.FINISHED
-        for key in sorted(open_keys, key=lambda k: (self._suggested[k] / self._budgets[k], order.index(k))):
-            config = self._searchers[key].suggest(trial_id)
-            if config == Searcher.FINISHED:
-                self._budgets[key] = self._suggested[key]  # this size has no more to propose
-                continue
-            if config is None:
-                continue
-            assert isinstance(config, dict)
-            self._suggested[key] += 1
-            self._owner[trial_id] = key
-            return {**config, SIZE_KEY: self._sizes[key]}
-        if all(self._suggested[k] >= self._budgets[k] for k in order):
+        share = {k: (self._suggested[k] + self._confirmed[k]) / max(1, self._planned(k)) for k in order}
+        for key in sorted(order, key=lambda k: (share[k], order.index(k))):
+            if self._searching(key):
+                config = self._searchers[key].suggest(trial_id)
+                if config == Searcher.FINISHED:
+                    self._budgets[key] = self._suggested[key]  # this size has no more to propose
+                elif config is not None:
+                    assert isinstance(config, dict)
+                    self._suggested[key] += 1
+                    self._owner[trial_id] = key
+                    self._proposal[trial_id] = dict(config)
+                    return {**config, SIZE_KEY: self._sizes[key]}
+            if not self._searching(key):
+                again = self._next_confirmation(key)
+                if again is not None:
+                    self._confirmed[key] += 1
+                    self._owner[trial_id] = key
+                    return {**again, SIZE_KEY: self._sizes[key]}
+        if all(self._finished(k) for k in order):
             return Searcher.FINISHED
         return None
 
     def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
-        key = self._owner.get(trial_id)
-        if key is not None:
-            self._searchers[key].on_trial_result(trial_id, result)
+        if trial_id in self._proposal:
+            self._searchers[self._owner[trial_id]].on_trial_result(trial_id, result)
 
     def on_trial_complete(
         self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
     ) -> None:
         key = self._owner.pop(trial_id, None)
-        if key is not None:
-            self._searchers[key].on_trial_complete(trial_id, result, error=error)
+        proposal = self._proposal.pop(trial_id, None)
+        if key is None or proposal is None:
+            return  # a confirmation run (or a trial this searcher never proposed)
+        self._searchers[key].on_trial_complete(trial_id, result, error=error)
+        confirm = self._confirm.get(key)
+        score = None if (error or not result) else result.get(self.metric)
+        if confirm is not None and score is not None:
+            confirm.scored.append((float(score), proposal))
 
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
         return True  # metric and mode are fixed when the sweep builds the searchers
@@ -205,8 +287,11 @@ def make_searcher(
     study_prefix: str,
     grids: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     max_concurrent: int,
+    confirmations: Mapping[str, Confirmation] | None = None,
+    config_key: Callable[[str, Mapping[str, Any]], str] | None = None,
 ) -> Searcher:
-    """The sweep's searcher: per size an Optuna study (``tpe``/``random``) or a grid list."""
+    """The sweep's searcher: per size an Optuna study (``tpe``/``random``) or a grid list, then
+    the size's confirmation runs."""
     searchers: dict[str, Searcher] = {}
     storage = StudyStorage(storage_url) if kind != "grid" else None  # one connection pool for all sizes
     for key in sizes:
@@ -227,6 +312,7 @@ def make_searcher(
             study_name=f"{study_prefix}-{key}",
             storage=storage,
         )
-    return ConcurrencyLimiter(
-        PerSizeSearch(searchers, budgets, sizes, metric=metric), max_concurrent=max_concurrent
+    per_size = PerSizeSearch(
+        searchers, budgets, sizes, metric=metric, confirmations=confirmations, config_key=config_key
     )
+    return ConcurrencyLimiter(per_size, max_concurrent=max_concurrent)

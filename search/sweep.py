@@ -17,6 +17,7 @@ proposes the rest; the sweep fixes datasets, size, seed, encoder.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -33,6 +34,7 @@ from .config import SweepConfig, size_key
 from .plan import (
     SweepPaths,
     SweepPlan,
+    configuration_key,
     context_of,
     plan_sweep,
     remaining_work,
@@ -43,7 +45,7 @@ from .plan import (
 from .progress import ProgressView
 from .results import SCORED, ResultsStore, result_row
 from .schedulers import make_scheduler
-from .searchers import make_searcher
+from .searchers import Confirmation, make_searcher
 
 __all__ = ["SweepInterrupted", "SweepPaths", "run_sweep", "size_key", "sweep_trial"]
 
@@ -262,7 +264,8 @@ def run_sweep(
     rows = paths.results.read().to_pylist()
     # After a crash before Tune saved its state, only what is missing runs again.
     remaining = {key: remaining_work(plan, key, rows) for key in plan.sizes}
-    if sum(len(r) if isinstance(r, list) else r for r in remaining.values()) == 0:
+    searched = sum(len(r) if isinstance(r, list) else r for r in remaining.values()) == 0
+    if searched and all(_ended(rows, size) >= plan.expected(key, rows) for key, size in plan.sizes.items()):
         paths.results.compact()
         return paths.results.read()
 
@@ -281,7 +284,7 @@ def run_sweep(
             "gpus": config.resources.gpus,
             "workers": config.resources.workers,
         },
-        budgets=plan.budgets,
+        budgets={key: plan.planned(key) for key in plan.sizes},
         metric=plan.metric,
         show_progress=verbose >= 1,
     )
@@ -299,7 +302,7 @@ def run_sweep(
         else:
             if paths.tune.exists():
                 shutil.rmtree(paths.tune)
-            tuner = _new_tuner(config, plan, paths, trainable, remaining, verbose)
+            tuner = _new_tuner(config, plan, paths, trainable, remaining, rows, verbose)
         tuner.fit()
     finally:
         _ACTIVE = None
@@ -312,9 +315,9 @@ def run_sweep(
     # already FAIL in its Optuna study). Fewer rows than the budget: interrupted.
     rows = paths.results.read().to_pylist()
     short = [
-        f"{plan.sizes[key]:g} {ended}/{plan.budgets[key]}"
+        f"{plan.sizes[key]:g} {ended}/{expected}"
         for key in plan.sizes
-        if (ended := _ended(rows, plan.sizes[key])) < plan.budgets[key]
+        if (ended := _ended(rows, plan.sizes[key])) < (expected := plan.expected(key, rows))
     ]
     if short:
         raise SweepInterrupted(
@@ -325,33 +328,58 @@ def run_sweep(
     return paths.results.read()
 
 
+def _confirmations(plan: SweepPlan, rows: list[dict[str, Any]]) -> dict[str, Confirmation]:
+    """Per size, what its confirmation runs start from: the search trials and confirmation runs
+    already in the results store (none, unless the sweep restarts after a crash)."""
+    confirmations = {}
+    for key, size in plan.sizes.items():
+        mine = [r for r in rows if r["in_domain_size"] == float(size)]
+        scored = [
+            (float(r[plan.metric]), json.loads(r["config"]))
+            for r in mine
+            if r["seed"] == plan.search_seed and r["status"] in SCORED and r[plan.metric] is not None
+        ]
+        done = {
+            (configuration_key(key, json.loads(r["config"]), contexts=plan.contexts), int(r["seed"]))
+            for r in mine
+            if r["seed"] != plan.search_seed
+        }
+        confirmations[key] = Confirmation(plan.top_k, plan.confirm_seeds, scored, done)
+    return confirmations
+
+
 def _new_tuner(
     config: SweepConfig,
     plan: SweepPlan,
     paths: SweepPaths,
     trainable: Any,
     remaining: Mapping[str, int | list[dict[str, Any]]],
+    rows: list[dict[str, Any]],
     verbose: int,
 ) -> Any:
     budgets = {key: len(r) if isinstance(r, list) else r for key, r in remaining.items()}
+    confirmations = _confirmations(plan, rows)
     searcher = make_searcher(
         kind=config.search.searcher,
         space=config.search.space,
         sizes=plan.sizes,
         budgets=budgets,
-        metric=plan.metric,
-        seed=config.data.seeds[0],
+        metric=f"selected_{plan.metric}",  # the trial's score: its best dev epoch, not its last
+        seed=plan.search_seed,
         storage_url=f"sqlite:///{paths.studies}",
         study_prefix=config.name,
         grids={key: r for key, r in remaining.items() if isinstance(r, list)} if plan.grids else None,
         max_concurrent=config.search.max_concurrent,
+        confirmations=confirmations,
+        config_key=functools.partial(configuration_key, contexts=plan.contexts),
     )
     return tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(
             search_alg=searcher,
             scheduler=make_scheduler(config.search.scheduler, plan.metric),
-            num_samples=sum(budgets.values()),
+            # Searches plus at most every confirmation run; the searcher says when it is over.
+            num_samples=sum(budgets.values()) + sum(c.most for c in confirmations.values()),
             # One trial process per slot, reused: no process start and no torch import per trial
             # (seconds each on a small machine; trials seed themselves).
             reuse_actors=True,

@@ -51,7 +51,7 @@ def test_estimate_counts_one_shared_artifact_for_frozen_features(tmp_path: Path)
     config = _config(tmp_path)
     estimates = estimate_sweep(config, plan_sweep(config))
     assert [e.size for e in estimates] == [0.1, 0.5, 300]
-    assert [e.trials for e in estimates] == [4, 4, 4]
+    assert [e.trials for e in estimates] == [10, 10, 10]  # 4 searched + the top 3 with seeds 1 and 2
     assert [e.phase1_artifacts for e in estimates] == [1, 0, 0]  # phase 1 "none": one for all
     assert estimates[0].infer_sequences == 4_000 + 3_000  # in-domain (all splits) + OOD train, once
     assert all(e.train_sequences == 0 for e in estimates)  # phase 2 needs no encoder
@@ -67,7 +67,7 @@ def test_grid_plan_and_what_remains_after_a_crash(tmp_path: Path) -> None:
     done = trial_config(grid[1], plan.contexts["id0.1"])
     import json
 
-    rows = [{"in_domain_size": 0.1, "config": json.dumps(done)}]
+    rows = [{"in_domain_size": 0.1, "seed": 0, "config": json.dumps(done)}]
     left = remaining_work(plan, "id0.1", rows)
     assert isinstance(left, list) and len(left) == len(grid) - 1 and grid[1] not in left
     assert remaining_work(plan, "id0.5", rows) == grid
@@ -82,7 +82,8 @@ def test_dry_run_prints_the_plan_per_size(tmp_path: Path, capsys: pytest.Capture
     assert main(["sweep", str(path), "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "new_phase1_artifacts" in out and "cpu_hours" in out
-    assert "total: 6 trials, 1 distinct phase-1 artifacts" in out
+    assert "then the top 3 again with seeds 1, 2" in out
+    assert "total: 18 trials, 1 distinct phase-1 artifacts" in out  # (3 + 3 x 2) x 2 sizes
     assert not (tmp_path / "d").exists()  # a dry run writes nothing
 
 

@@ -133,3 +133,57 @@ def test_fifo_never_stops() -> None:
     trial = _trial("a", 0.1)
     scheduler.on_trial_add(None, trial)  # type: ignore[arg-type]
     assert scheduler.on_trial_result(None, trial, _result(0.0)) == TrialScheduler.CONTINUE  # type: ignore[arg-type]
+
+
+def _strategy_key(key: str, proposal: Any) -> str:
+    return str(proposal["strategy"])
+
+
+def test_after_its_search_a_size_confirms_its_top_configurations_with_the_other_seeds() -> None:
+    from search.searchers import Confirmation
+
+    grid = [{"strategy": s} for s in ("a", "b", "c")]
+    search = PerSizeSearch(
+        {"id0.1": GridSearch(grid, metric=METRIC)},
+        {"id0.1": 3},
+        {"id0.1": 0.1},
+        metric=METRIC,
+        confirmations={"id0.1": Confirmation(top_k=2, seeds=(1, 2))},
+        config_key=_strategy_key,
+    )
+    for i in range(3):
+        assert search.suggest(f"t{i}")["strategy"] == grid[i]["strategy"]
+    search.on_trial_complete("t0", {METRIC: 0.5})
+    search.on_trial_complete("t1", {METRIC: 0.9})
+    assert search.suggest("t3") is None  # "c" still runs: the top 2 are not known yet
+    search.on_trial_complete("t2", {METRIC: 0.7})
+    again = [search.suggest(f"t{i}") for i in range(3, 7)]
+    assert [(c["strategy"], c["seed"], c["in_domain_size"]) for c in again] == [
+        ("b", 1, 0.1),
+        ("b", 2, 0.1),
+        ("c", 1, 0.1),
+        ("c", 2, 0.1),
+    ]
+    # Nothing left to propose (Tune lets the live runs end); they are not confirmed again.
+    assert search.suggest("t7") == Searcher.FINISHED
+    for i in range(3, 7):
+        search.on_trial_complete(f"t{i}", {METRIC: 0.99})
+    assert search.suggest("t8") == Searcher.FINISHED
+
+
+def test_confirmation_after_a_crash_starts_from_the_stored_rows() -> None:
+    from search.searchers import Confirmation
+
+    prior = Confirmation(
+        top_k=1, seeds=(1, 2), scored=[(0.8, {"strategy": "x"}), (0.6, {"strategy": "y"})], done={("x", 1)}
+    )
+    search = PerSizeSearch(
+        {"id1": GridSearch([], metric=METRIC)},  # the search was over before the crash
+        {"id1": 0},
+        {"id1": 1.0},
+        metric=METRIC,
+        confirmations={"id1": prior},
+        config_key=_strategy_key,
+    )
+    assert [(c["strategy"], c["seed"]) for c in (search.suggest("t0"),)] == [("x", 2)]
+    assert search.suggest("t1") == Searcher.FINISHED

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -26,10 +27,12 @@ data:
   in_domain: synthetic
   ood: synthetic_ood
   sizes: [0.1, 0.3]
+  seeds: [0, 1]
 search:
   space: demo-smoke
   budget: 3
   max_concurrent: 2
+  confirm_top_k: 1
 resources:
   cpus: 1
 encoder: {encoder}
@@ -51,19 +54,30 @@ trial:
     # The live progress view: one line per size, the last ones saying every trial has ended.
     progress = [line for line in run.stderr.splitlines() if " ended " in line]
     assert progress and all(("id0.1" in line) != ("id0.3" in line) for line in progress)
-    assert sum("ended   3/3" in line for line in progress[-3:]) == 2, progress[-3:]
+    assert sum("ended   4/4" in line for line in progress[-3:]) == 2, progress[-3:]
 
     sweep = tmp_path / "results" / "smoke"
     table = pq.read_table(sweep / "results" / "results.parquet")
     assert table.schema.equals(RESULT_SCHEMA, check_metadata=False)
-    assert table.num_rows == 6  # budget x sizes
+    assert table.num_rows == 8  # (3 search trials + the best again with seed 1) x 2 sizes
     rows = table.to_pylist()
     assert {r["in_domain_size"] for r in rows} == {0.1, 0.3}
     # ASHA may stop a weak trial early ("stopped"); none fails, every row has a dev score.
     assert all(r["status"] in ("finished", "stopped") and 0 <= r["dev_f1_weighted"] <= 1 for r in rows)
     assert any(r["status"] == "finished" for r in rows if r["in_domain_size"] == 0.1)
     assert all(r["in_domain_pct"] in (10.0, 30.0) and r["architecture"] == "two-phase" for r in rows)
-    assert len({r["trial_name"] for r in rows}) == 6
+    assert len({r["trial_name"] for r in rows}) == 8
+    # Confirmation: after its search, each size's best configuration ran again with seed 1.
+    for size in (0.1, 0.3):
+        search = [r for r in rows if r["in_domain_size"] == size and r["seed"] == 0]
+        again = [r for r in rows if r["in_domain_size"] == size and r["seed"] == 1]
+        assert len(search) == 3 and len(again) == 1
+        best = max(search, key=lambda r: r["dev_f1_weighted"])
+        unseeded = [
+            {k: v for k, v in json.loads(r["config"]).items() if k != "seed"} for r in (best, again[0])
+        ]
+        assert unseeded[0] == unseeded[1]
+        assert again[0]["finished_at"] >= max(r["finished_at"] for r in search)
     # Sizes proceed concurrently: some trial of one size ran while a trial of the other did.
     spans = [
         (r["in_domain_size"], r["finished_at"].timestamp() - r["wall_seconds"], r["finished_at"].timestamp())
@@ -78,7 +92,7 @@ trial:
 
     studies = optuna.get_all_study_summaries(f"sqlite:///{sweep / 'optuna.db'}")
     assert sorted(s.study_name for s in studies) == ["smoke-id0.1", "smoke-id0.3"]
-    assert all(s.n_trials == 3 for s in studies)
+    assert all(s.n_trials == 3 for s in studies)  # confirmation runs are not the search's
 
     status = subprocess.run(
         [sys.executable, "-m", "search.cli", "status", "smoke", "--storage", str(tmp_path / "results")],
@@ -87,7 +101,7 @@ trial:
         env=env,
         check=False,
     )
-    assert status.returncode == 0 and "3/3" in status.stdout
+    assert status.returncode == 0 and status.stdout.count("4/4") == 2
 
 
 def _kill_processes_under(marker: str) -> None:
@@ -125,6 +139,7 @@ search:
   budget: 4
   scheduler: fifo
   max_concurrent: 2
+  confirm_top_k: 0
 encoder: {encoder}
 storage: {storage}
 trial:
@@ -215,6 +230,7 @@ search:
   budget: 2
   scheduler: fifo
   max_concurrent: 2
+  confirm_top_k: 0
 encoder: {encoder}
 storage: {storage}
 trial:
