@@ -419,47 +419,49 @@ def _results(storage: str, name: str) -> tuple[Any, Any, Any]:
 
 
 def _print_leaderboard(paths: Any, config: Any) -> int:
-    from .results import SCORED
+    """The sweep's answer, printed when it ends: the winner per size, over its seeds."""
+    from .leaderboard import leaderboard
 
-    rows = paths.results.read().to_pylist()
+    boards = {b.size: b for b in leaderboard(config.name, storage=str(paths.root.parent))}
     metric = "dev_" + config.search.selection_metric
-    table = []
+    table: list[list[Any]] = []
     for size in config.data.sizes:
-        done = [
-            r
-            for r in rows
-            if r["status"] in SCORED and r["in_domain_size"] == float(size) and r[metric] is not None
-        ]
-        if not done:
-            table.append([str(size), "-", "-", "-", "-", "-", "-", "-"])
+        board = boards.get(float(size))
+        if board is None:
+            table.append([str(size), *(["-"] * 7)])
             continue
-        best = max(done, key=lambda r: r[metric])
+        best = board.winner
+        interval = best.interval
         table.append(
             [
                 str(size),
-                best["architecture"],
-                best["strategy"],
-                f"{best['ood_pct']:g}",
-                best["imbalance"],
-                f"{best[metric]:.4f}",
-                f"{best['accuracy']:.4f}",
-                f"{best['f1_weighted']:.4f}",
+                best.label,
+                best.n_seeds,
+                f"{best.mean:.4f}" + ("" if interval is None else f" ±{(interval[1] - interval[0]) / 2:.4f}"),
+                "tie" if best.tie else "",
+                f"{best.test.get('accuracy', float('nan')):.4f}",
+                f"{best.test.get('f1_weighted', float('nan')):.4f}",
+                len(board.entries),
             ]
         )
-    print(f"\nbest configuration per in-domain size ({metric}; test scores at the selected epoch):")
+    print(
+        f"\nbest configuration per in-domain size (mean {metric} over seeds, ± half its 95% CI; "
+        "test scores at the selected epoch):"
+    )
     _print_table(
         table,
         [
             "size",
-            "architecture",
-            "strategy",
-            "ood_pct",
-            "imbalance",
+            "configuration",
+            "n_seeds",
             metric,
+            "tie",
             "test_accuracy",
             "test_f1_weighted",
+            "configurations",
         ],
     )
+    print(f"details: resweep leaderboard {config.name} --storage {paths.root.parent}")
     return 0
 
 
@@ -539,6 +541,16 @@ def _print_board(board: Any, top: int | None) -> None:
         )
 
 
+def _train_pool(args: argparse.Namespace) -> int:
+    """The in-domain training sentences a sweep's size 1.0 means (what its fractions refer to)."""
+    from .plan import load_saved_sweep
+
+    config, _ = load_saved_sweep(args.storage, args.name)
+    data = config.data
+    in_domain = load_dataset(data.in_domain, format=data.in_domain_format, root=data.in_domain_root)
+    return int(sample_regime(in_domain, Regime(1.0, 0.0, 0.0, data.seeds[0])).counts()["train"])
+
+
 def _query_size(args: argparse.Namespace, boards: list[Any]) -> dict[str, Any]:
     """What ``--size N`` answers: the swept size's board, or neighbours plus curve estimates."""
     from .leaderboard import estimate_at
@@ -547,6 +559,8 @@ def _query_size(args: argparse.Namespace, boards: list[Any]) -> dict[str, Any]:
     swept = [b.size for b in boards]
     fractions = all(s <= 1.0 for s in swept)
     if isinstance(query, int) and query > 1 and fractions:
+        if not args.pool and args.from_table is None:
+            args.pool = _train_pool(args)
         if not args.pool:
             raise UserError(
                 f"--size {query} is a count but the sizes here are fractions; give --pool (the number "
@@ -556,6 +570,8 @@ def _query_size(args: argparse.Namespace, boards: list[Any]) -> dict[str, Any]:
     value = float(query)
     exact = [b for b in boards if abs(b.size - value) < 1e-9]
     answer: dict[str, Any] = {"size": value, "swept": swept}
+    if args.pool:
+        answer["pool"] = args.pool
     if exact:
         answer["board"] = exact[0]
         return answer
@@ -593,7 +609,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         answer, shown = {}, boards
     if args.json:
         document: dict[str, Any] = {"metric": metric, "epsilon": args.epsilon, "sizes": summary_rows(shown)}
-        for key in ("size", "warning"):
+        for key in ("size", "pool", "warning"):
             if key in answer:
                 document[key] = answer[key]
         if "estimates" in answer:
@@ -610,8 +626,11 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     for board in shown:
         _print_board(board, args.top)
     if "estimates" in answer:
+        where = f"{answer['size']:.4g}" + (
+            f" (= {args.size} of {answer['pool']:,} sentences)" if "pool" in answer else ""
+        )
         print(
-            f"\nestimated {metric} at size {answer['size']:g} per strategy "
+            f"\nestimated {metric} at size {where} per strategy "
             "(from its best configuration at each swept size):"
         )
         _print_table(

@@ -81,7 +81,9 @@ class Entry:
         d = self.describe
         architecture = str(d.get("architecture"))
         if architecture == "two-phase" and d.get("phase1_model"):
-            architecture += f"({d['phase1_model']}, {d.get('phase1_finetune')})"
+            finetune = d.get("phase1_finetune")
+            shown = [d["phase1_model"]] + ([finetune] if finetune and finetune != "none" else [])
+            architecture += f"({', '.join(shown)})"
         text = f"{architecture}/{d.get('strategy')}/{d.get('imbalance')}"
         if d.get("ood_pct"):
             text += f" ood{float(d['ood_pct']):g}"

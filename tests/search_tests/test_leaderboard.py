@@ -200,3 +200,62 @@ def test_own_t_distribution_matches_scipy() -> None:
             assert t_cdf(value, df) == pytest.approx(stats.t.cdf(value, df), abs=1e-12)
     for diffs in ([0.01, 0.009, 0.011], [0.05, -0.04, 0.015, 0.002], [0.3, 0.1]):
         assert paired_p_value(diffs) == pytest.approx(stats.ttest_1samp(diffs, 0.0).pvalue, rel=1e-9)
+
+
+def test_learning_curve_fit_with_a_band_from_the_seeds() -> None:
+    from search.leaderboard import estimate_at
+
+    def truth(n: float) -> float:
+        return 0.9 - 0.2 * n ** (-0.5)
+
+    rows = [
+        _row(size, "local", seed, truth(size) + noise)
+        for size in (0.05, 0.1, 0.2, 0.5, 1.0)
+        for seed, noise in ((0, 0.004), (1, -0.004), (2, 0.0))
+    ]
+    boards = build_leaderboard(rows, "dev_f1_weighted")
+    (local,) = estimate_at(boards, 0.3)
+    assert local.method == "power-law fit"
+    assert local.estimate == pytest.approx(truth(0.3), abs=0.005)
+    assert local.low is not None and local.high is not None and local.low <= truth(0.3) <= local.high
+
+
+def test_sweep_leaderboard_answers_a_count_through_the_datasets_pool(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import UTC, datetime
+
+    from search.cli import main
+    from search.config import parse_sweep_config
+    from search.plan import SweepPaths, write_sweep_config
+    from search.results import result_row
+
+    config = parse_sweep_config(
+        {
+            "name": "s",
+            "data": {"in_domain": "synthetic", "sizes": [0.1, 0.5]},
+            "search": {"space": "demo-smoke", "budget": 1},
+            "storage": str(tmp_path),
+        }
+    )
+    paths = SweepPaths.of(tmp_path, "s")
+    write_sweep_config(config, paths)
+    for size, score in ((0.1, 0.5), (0.5, 0.7)):
+        trial = {"architecture": "two-phase", "strategy": "baseline", "in_domain_size": size, "seed": 0}
+        metrics = {"selected_epoch": 1, "selected_dev_f1_weighted": score, "selected_test_accuracy": score}
+        paths.results.add(
+            result_row(
+                sweep="s",
+                trial_name=f"t{size}",
+                status="finished",
+                config=trial,
+                metrics=metrics,
+                resources={},
+                finished_at=datetime.now(UTC),
+            )
+        )
+    assert main(["leaderboard", "s", "--storage", str(tmp_path), "--size", "810", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    # synthetic: 3,000 train records, 10% carved for dev -> a pool of 2,700; 810 of them is 0.3
+    assert answer["pool"] == 2700 and answer["size"] == pytest.approx(0.3)
+    assert answer["recommended"] == "baseline" and answer["metric"] == "dev_f1_weighted"
