@@ -652,6 +652,28 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .leaderboard import leaderboard, read_table
+    from .plan import load_saved_sweep
+    from .report import write_report
+
+    if args.name is None and args.from_table is None:
+        raise UserError("name a sweep, or give --from-table FILE.csv")
+    boards = leaderboard(
+        args.name, storage=args.storage, table=args.from_table, metric=args.metric, epsilon=args.epsilon
+    )
+    if args.from_table is not None:
+        rows, title = read_table(args.from_table), f"resweep report: {Path(args.from_table).name}"
+        out = Path(args.out or Path(args.from_table).with_suffix("").name + "-report")
+    else:
+        _, paths = load_saved_sweep(args.storage, args.name)
+        rows, title = paths.results.read().to_pylist(), f"resweep report: sweep {args.name}"
+        out = Path(args.out) if args.out else paths.root / "report"
+    files = write_report(boards, rows, out, title=title, top=args.top)
+    print(f"wrote {files.markdown}, {files.html} and {len(files.images)} plots")
+    return 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from spaces import SPACES
     from trainables.architectures import ARCHITECTURES
@@ -745,6 +767,18 @@ def build_parser() -> argparse.ArgumentParser:
     output.add_argument("--json", action="store_true", help="machine-readable output")
     output.add_argument("--csv", action="store_true", help="one CSV row per configuration and size")
     board.set_defaults(func=cmd_leaderboard)
+
+    report = commands.add_parser("report", help="Markdown + HTML report with learning-curve plots")
+    report.add_argument("name", nargs="?", help="the sweep (or use --from-table)")
+    report.add_argument("--storage", default="results")
+    report.add_argument("--from-table", metavar="FILE.csv", help="report on an external result table")
+    report.add_argument("--out", help="folder (default: <sweep>/report)")
+    report.add_argument(
+        "--metric", help="ranking column (default: the sweep's dev metric; a table's accuracy)"
+    )
+    report.add_argument("--epsilon", type=float, default=0.0, help="differences below this are ties")
+    report.add_argument("--top", type=int, default=10, help="rows per size in the tables")
+    report.set_defaults(func=cmd_report)
 
     listing_all = commands.add_parser("list", help="what is registered, or the sweeps in a storage folder")
     listing_all.add_argument(

@@ -1,0 +1,267 @@
+"""``resweep report NAME``: the sweep's answer as Markdown and a self-contained HTML page.
+
+Written to ``<sweep>/report/`` (or ``--out``): ``report.md`` (links the PNGs beside it),
+``report.html`` (the same, images embedded as data URIs: one file to mail or archive), and
+the plots:
+
+* ``learning_curves.png`` — per transfer strategy, its best configuration's mean score against
+  the in-domain size (log scale), with the 95% interval over seeds as a band;
+* ``imbalance.png`` — per size, the best configuration of each imbalance technique;
+* ``phase1.png`` — per size, the best configuration of each phase-1 encoder variant, when the
+  sweep tried more than one.
+
+Every file is written to a temporary name and renamed, so a failed report leaves nothing half-made.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .leaderboard import Entry, SizeBoard
+
+__all__ = ["ReportFiles", "write_report"]
+
+
+@dataclass
+class ReportFiles:
+    markdown: Path
+    html: Path
+    images: list[Path]
+
+
+def _atomic_bytes(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+
+
+def _figure_png(figure: Any) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def _best_by(board: SizeBoard, column: str) -> dict[str, Entry]:
+    best: dict[str, Entry] = {}
+    for entry in board.entries:  # ranked: the first of each value is its best
+        value = entry.describe.get(column)
+        if column == "phase1_model" and value is not None:
+            finetune = entry.describe.get("phase1_finetune")
+            value = f"{value} ({finetune})" if finetune and finetune != "none" else str(value)
+        best.setdefault(str(value), entry)
+    return best
+
+
+def learning_curves_png(boards: Sequence[SizeBoard]) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(6.4, 4.2))
+    strategies = sorted({s for b in boards for s in b.best_per_strategy()})
+    for strategy in strategies:
+        points = [
+            (b.size, b.best_per_strategy()[strategy]) for b in boards if strategy in b.best_per_strategy()
+        ]
+        xs = [p[0] for p in points]
+        axes.plot(xs, [p[1].mean for p in points], marker="o", label=strategy)
+        bands = [p[1].interval for p in points]
+        if all(band is not None for band in bands):
+            axes.fill_between(xs, [b[0] for b in bands if b], [b[1] for b in bands if b], alpha=0.2)
+    axes.set_xscale("log")
+    axes.set_xlabel("in-domain size (fraction or sentences, log scale)")
+    axes.set_ylabel(f"{boards[0].metric} (best configuration, mean over seeds)")
+    axes.set_title("Learning curves per transfer strategy (bands: 95% CI over seeds)")
+    axes.grid(True, alpha=0.3)
+    axes.legend()
+    return _figure_png(figure)
+
+
+def comparison_png(boards: Sequence[SizeBoard], column: str, title: str) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    values = sorted({v for b in boards for v in _best_by(b, column)})
+    figure, axes = plt.subplots(figsize=(6.4, 4.2))
+    width = 0.8 / max(1, len(values))
+    positions = np.arange(len(boards))
+    for i, value in enumerate(values):
+        means, errors = [], []
+        for board in boards:
+            entry = _best_by(board, column).get(value)
+            interval = entry.interval if entry is not None else None
+            means.append(entry.mean if entry is not None else np.nan)
+            errors.append((interval[1] - interval[0]) / 2 if interval is not None else 0.0)
+        # Error bars only where seeds give an interval (a single run has none, not a zero one).
+        yerr = errors if any(errors) else None
+        axes.bar(positions + i * width, means, width, yerr=yerr, capsize=3, label=value)
+    axes.set_xticks(positions + width * (len(values) - 1) / 2, [f"{b.size:g}" for b in boards])
+    axes.set_xlabel("in-domain size")
+    axes.set_ylabel(f"{boards[0].metric} (best configuration)")
+    axes.set_title(title)
+    axes.grid(True, axis="y", alpha=0.3)
+    axes.legend(fontsize="small")
+    return _figure_png(figure)
+
+
+def _cost(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    wall = [float(r["wall_seconds"]) for r in rows if r.get("wall_seconds") is not None]
+    slots = [
+        float(r.get("gpus") or 0) if (r.get("gpus") or 0) > 0 else float(r.get("cpus") or 1) for r in rows
+    ]
+    return {
+        "trials": len(rows),
+        "finished": sum(r.get("status", "finished") == "finished" for r in rows),
+        "pruned": sum(r.get("status") == "stopped" for r in rows),
+        "failed": sum(r.get("status") == "error" for r in rows),
+        "timed": len(wall),
+        "hours": sum(wall) / 3600,
+        "resource_hours": sum(w * s for w, s in zip(wall, slots, strict=False)) / 3600,
+    }
+
+
+def _table_md(board: SizeBoard, top: int) -> list[str]:
+    lines = [
+        "| rank | configuration | n_seeds | mean | std | 95% CI | tie | test accuracy | test F1 (weighted) |",
+        "|---:|---|---:|---:|---:|---|---|---:|---:|",
+    ]
+    for e in board.entries[:top]:
+        interval = e.interval
+        lines.append(
+            f"| {e.rank} | {e.label} | {e.n_seeds} | {e.mean:.4f} | "
+            f"{'-' if e.std is None else f'{e.std:.4f}'} | "
+            f"{'-' if interval is None else f'[{interval[0]:.4f}, {interval[1]:.4f}]'} | "
+            f"{'tie' if e.tie else ''} | {e.test.get('accuracy', float('nan')):.4f} | "
+            f"{e.test.get('f1_weighted', float('nan')):.4f} |"
+        )
+    return lines
+
+
+def _markdown(
+    title: str, boards: Sequence[SizeBoard], cost: dict[str, Any], images: dict[str, str], top: int
+) -> str:
+    lines = [f"# {title}", ""]
+    lines += [
+        f"Ranked by mean `{boards[0].metric}` over seeds; ties: not separable from the winner "
+        "(paired t-test over shared seeds, overlapping 95% intervals, or below epsilon "
+        f"{boards[0].epsilon:g}).",
+        "",
+        "## Answer per in-domain size",
+        "",
+        "| size | best configuration | n_seeds | mean | tie | test accuracy | test F1 (weighted) |",
+        "|---:|---|---:|---:|---|---:|---:|",
+    ]
+    for b in boards:
+        w = b.winner
+        lines.append(
+            f"| {b.size:g} | {w.label} | {w.n_seeds} | {w.mean:.4f} | {'tie' if w.tie else ''} | "
+            f"{w.test.get('accuracy', float('nan')):.4f} | {w.test.get('f1_weighted', float('nan')):.4f} |"
+        )
+    lines += ["", "## Learning curves", "", f"![learning curves]({images['learning_curves']})", ""]
+    lines += ["## Imbalance techniques", "", f"![imbalance techniques]({images['imbalance']})", ""]
+    if "phase1" in images:
+        lines += ["## Phase-1 encoders", "", f"![phase-1 encoders]({images['phase1']})", ""]
+    lines += ["## Leaderboard per size", ""]
+    for b in boards:
+        lines += [f"### in-domain size {b.size:g} ({len(b.entries)} configurations)", ""]
+        lines += _table_md(b, top)
+        per = "; ".join(f"{s} {e.mean:.4f} (#{e.rank})" for s, e in b.best_per_strategy().items())
+        lines += ["", f"Best per strategy: {per}.", ""]
+    lines += [
+        "## Cost",
+        "",
+        f"{cost['trials']} trials: {cost['finished']} finished, {cost['pruned']} pruned by the scheduler "
+        f"({cost['pruned'] / max(1, cost['trials']):.0%}), {cost['failed']} failed; "
+        + (
+            f"{cost['hours']:.2f} trial hours, {cost['resource_hours']:.2f} CPU/GPU hours."
+            if cost["timed"]
+            else "compute time unknown (no wall_seconds in the rows)."
+        ),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _html(markdown: str, images: dict[str, bytes], names: dict[str, str]) -> str:
+    """A small Markdown subset (headings, tables, images, paragraphs) as one HTML file."""
+    body: list[str] = []
+    table: list[str] = []
+
+    def flush_table() -> None:
+        if not table:
+            return
+        rows = [r.strip().strip("|").split("|") for r in table if not set(r.strip()) <= set("|-: ")]
+        body.append("<table>")
+        for i, cells in enumerate(rows):
+            tag = "th" if i == 0 else "td"
+            body.append("<tr>" + "".join(f"<{tag}>{html.escape(c.strip())}</{tag}>" for c in cells) + "</tr>")
+        body.append("</table>")
+        table.clear()
+
+    by_file = {file: key for key, file in names.items()}
+    for line in markdown.splitlines():
+        if line.startswith("|"):
+            table.append(line)
+            continue
+        flush_table()
+        if line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            body.append(f"<h{level}>{html.escape(line[level:].strip())}</h{level}>")
+        elif line.startswith("!["):
+            alt, file = line[2:].split("](")
+            data = base64.b64encode(images[by_file[file.rstrip(")")]]).decode()
+            body.append(f'<p><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"></p>')
+        elif line.strip():
+            body.append(f"<p>{html.escape(line)}</p>")
+    flush_table()
+    style = (
+        "body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}"
+        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;"
+        "font-size:14px}th{background:#f2f2f2}img{max-width:100%}"
+    )
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>resweep report</title>'
+        f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )
+
+
+def write_report(
+    boards: Sequence[SizeBoard],
+    rows: Sequence[dict[str, Any]],
+    out: Path,
+    *,
+    title: str,
+    top: int = 10,
+) -> ReportFiles:
+    """Write the report's Markdown, HTML and PNGs into ``out``."""
+    if not boards:
+        raise ValueError("nothing to report: no scored trials")
+    out.mkdir(parents=True, exist_ok=True)
+    images = {
+        "learning_curves": learning_curves_png(boards),
+        "imbalance": comparison_png(boards, "imbalance", "Best configuration per imbalance technique"),
+    }
+    if len({v for b in boards for v in _best_by(b, "phase1_model")}) > 1:
+        images["phase1"] = comparison_png(boards, "phase1_model", "Best configuration per phase-1 encoder")
+    names = {key: f"{key}.png" for key in images}
+    for key, data in images.items():
+        _atomic_bytes(out / names[key], data)
+    markdown = _markdown(title, boards, _cost(rows), names, top)
+    _atomic_bytes(out / "report.md", markdown.encode())
+    _atomic_bytes(out / "report.html", _html(markdown, images, names).encode())
+    return ReportFiles(out / "report.md", out / "report.html", [out / n for n in names.values()])
