@@ -52,8 +52,9 @@ def test_report_renders_in_headless_chromium(fixtures: Path, tmp_path: Path) -> 
       const images = Array.from(document.images);
       const shown = images.filter(i => i.complete && i.naturalWidth > 0).length;
       const cells = document.querySelectorAll("table td").length;
+      const tables = document.querySelectorAll("table").length;
       const p = document.createElement("p"); p.id = "probe";
-      p.textContent = `probe images=${images.length} decoded=${shown} tables=${document.querySelectorAll("table").length} cells=${cells}`;
+      p.textContent = `probe images=${images.length} decoded=${shown} tables=${tables} cells=${cells}`;
       document.body.appendChild(p);
     });</script></body>"""
     checked = tmp_path / "checked.html"
