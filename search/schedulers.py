@@ -25,15 +25,21 @@ def _size_of(trial: Any) -> str:
 class PerSizeScheduler(FIFOScheduler):
     """Routes each trial to the scheduler of its in-domain size (made by ``make`` on first use).
 
-    Trials start in the order they were added (FIFO), whatever their size.
+    Confirmation runs (a top configuration again with another seed: their config carries
+    ``seed``) are never stopped early: their score is averaged with the search run's, which must
+    not be cut short by a comparison with trials of other configurations. Trials start in the order
+    they were added (FIFO), whatever their size.
     """
 
     def __init__(self, make: Callable[[], TrialScheduler]):
         super().__init__()
         self._make = make
         self._children: dict[str, TrialScheduler] = {}
+        self._to_the_end = FIFOScheduler()
 
     def _child(self, trial: Any) -> TrialScheduler:
+        if "seed" in trial.config:
+            return self._to_the_end
         key = _size_of(trial)
         if key not in self._children:
             self._children[key] = self._make()

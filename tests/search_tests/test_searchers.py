@@ -187,3 +187,16 @@ def test_confirmation_after_a_crash_starts_from_the_stored_rows() -> None:
     )
     assert [(c["strategy"], c["seed"]) for c in (search.suggest("t0"),)] == [("x", 2)]
     assert search.suggest("t1") == Searcher.FINISHED
+
+
+def test_confirmation_runs_are_never_stopped_early() -> None:
+    scheduler = make_scheduler("asha", METRIC)
+    search_trial = _trial("a", 0.1)
+    again = SimpleNamespace(trial_id="b", config={"in_domain_size": 0.1, "seed": 1})
+    for trial in (search_trial, again):
+        scheduler.on_trial_add(None, trial)  # type: ignore[arg-type]
+    assert scheduler.on_trial_result(None, search_trial, _result(0.9)) == TrialScheduler.CONTINUE  # type: ignore[arg-type]
+    assert scheduler.on_trial_result(None, again, _result(0.1)) == TrialScheduler.CONTINUE  # type: ignore[arg-type]
+    third = _trial("c", 0.1)
+    scheduler.on_trial_add(None, third)  # type: ignore[arg-type]
+    assert scheduler.on_trial_result(None, third, _result(0.1)) == TrialScheduler.STOP  # type: ignore[arg-type]
