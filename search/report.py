@@ -76,10 +76,11 @@ def learning_curves_png(boards: Sequence[SizeBoard]) -> bytes:
             (b.size, b.best_per_strategy()[strategy]) for b in boards if strategy in b.best_per_strategy()
         ]
         xs = [p[0] for p in points]
-        axes.plot(xs, [p[1].mean for p in points], marker="o", label=strategy)
+        (line,) = axes.plot(xs, [p[1].mean for p in points], marker="o", label=strategy)
         bands = [p[1].interval for p in points]
         if all(band is not None for band in bands):
-            axes.fill_between(xs, [b[0] for b in bands if b], [b[1] for b in bands if b], alpha=0.2)
+            low, high = [b[0] for b in bands if b], [b[1] for b in bands if b]
+            axes.fill_between(xs, low, high, alpha=0.2, color=line.get_color())
     axes.set_xscale("log")
     axes.set_xlabel("in-domain size (fraction or sentences, log scale)")
     axes.set_ylabel(f"{boards[0].metric} (best configuration, mean over seeds)")
