@@ -107,9 +107,9 @@ def comparison_png(boards: Sequence[SizeBoard], column: str, title: str) -> byte
             entry = _best_by(board, column).get(value)
             interval = entry.interval if entry is not None else None
             means.append(entry.mean if entry is not None else np.nan)
-            errors.append((interval[1] - interval[0]) / 2 if interval is not None else 0.0)
+            errors.append((interval[1] - interval[0]) / 2 if interval is not None else np.nan)
         # Error bars only where seeds give an interval (a single run has none, not a zero one).
-        yerr = errors if any(errors) else None
+        yerr = errors if not all(np.isnan(errors)) else None
         axes.bar(positions + i * width, means, width, yerr=yerr, capsize=3, label=value)
     axes.set_xticks(positions + width * (len(values) - 1) / 2, [f"{b.size:g}" for b in boards])
     axes.set_xlabel("in-domain size")
