@@ -46,6 +46,12 @@ class FullSpace(BaseSpace):
                 f"{architecture}.learning_rate", 1e-5, 3e-4, log=True
             )
             config["batch_size"] = trial.suggest_categorical(f"{architecture}.batch_size", [8, 16, 32])
+            if architecture == "rbert":
+                config["marker_style"] = "rbert"  # the paper's $ ... $ and # ... # markers
+            elif architecture == "entity-start":
+                config["entity_start_layer_norm"] = trial.suggest_categorical(
+                    "entity_start_layer_norm", [True, False]
+                )
         config["dropout"] = trial.suggest_float("dropout", 0.0, 0.5)
         config["patience"] = trial.suggest_int("patience", 2, 8)
         config["max_epochs"] = 2 if self.smoke else trial.suggest_int("max_epochs", 3, 30)

@@ -108,6 +108,7 @@ class ModelConfig:
     max_length: int = 128
     hidden_units: int = 256
     dropout: float = 0.1
+    entity_start_layer_norm: bool = True  # `entity-start` only
     phase1_model: str = "seqcls"
     phase1_finetune: str = "joined"
     phase1_learning_rate: float = 1e-4

@@ -60,6 +60,20 @@ def test_architecture_conformance(name: str, tiny_bert: str, artifacts: Path) ->
     torch.nn.functional.cross_entropy(logits, batch["labels"]).backward()
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
 
+    # Save/load round trip: a fresh model with the saved weights gives the same scores.
+    from trainables.checkpoint import load_checkpoint, save_checkpoint
+
+    model.eval()
+    with torch.no_grad():
+        expected = architecture.logits(model, batch)
+    save_checkpoint(artifacts / f"ckpt-{name}", model=model, best_state=None, tensors={}, trainer_state={})
+    torch.manual_seed(1)
+    fresh = architecture.build_model()
+    load_checkpoint(artifacts / f"ckpt-{name}", fresh)
+    fresh.eval()
+    with torch.no_grad():
+        assert torch.allclose(architecture.logits(fresh, batch), expected, atol=1e-5)
+
 
 @pytest.mark.parametrize(
     ("variant", "finetune", "strategy", "ood_pct"),

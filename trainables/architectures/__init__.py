@@ -18,6 +18,8 @@ __all__ = ["ARCHITECTURES", "BaseArchitecture", "PrepareContext", "concat_splits
 ARCHITECTURES: Registry[type[BaseArchitecture]] = Registry("architecture")
 ARCHITECTURES.register("bert-seqcls", "trainables.architectures.bert_seqcls:BertSeqCls")
 ARCHITECTURES.register("two-phase", "trainables.architectures.two_phase:TwoPhase")
+ARCHITECTURES.register("rbert", "trainables.architectures.rbert:RBert")
+ARCHITECTURES.register("entity-start", "trainables.architectures.entity_start:EntityStart")
 
 
 def __getattr__(name: str) -> Any:
