@@ -48,6 +48,8 @@ class FullSpace(BaseSpace):
             config["batch_size"] = trial.suggest_categorical(f"{architecture}.batch_size", [8, 16, 32])
             if architecture == "rbert":
                 config["marker_style"] = "rbert"  # the paper's $ ... $ and # ... # markers
+            elif architecture == "bilinear":
+                config["projection_size"] = trial.suggest_categorical("projection_size", [64, 128, 256])
             elif architecture == "entity-start":
                 config["entity_start_layer_norm"] = trial.suggest_categorical(
                     "entity_start_layer_norm", [True, False]

@@ -109,6 +109,7 @@ class ModelConfig:
     hidden_units: int = 256
     dropout: float = 0.1
     entity_start_layer_norm: bool = True  # `entity-start` only
+    projection_size: int = 128  # `bilinear` only
     phase1_model: str = "seqcls"
     phase1_finetune: str = "joined"
     phase1_learning_rate: float = 1e-4
@@ -127,7 +128,7 @@ class ModelConfig:
             )
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
-        for name in ("max_length", "hidden_units"):
+        for name in ("max_length", "hidden_units", "projection_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
 

@@ -20,6 +20,7 @@ ARCHITECTURES.register("bert-seqcls", "trainables.architectures.bert_seqcls:Bert
 ARCHITECTURES.register("two-phase", "trainables.architectures.two_phase:TwoPhase")
 ARCHITECTURES.register("rbert", "trainables.architectures.rbert:RBert")
 ARCHITECTURES.register("entity-start", "trainables.architectures.entity_start:EntityStart")
+ARCHITECTURES.register("bilinear", "trainables.architectures.bilinear:Bilinear")
 
 
 def __getattr__(name: str) -> Any:

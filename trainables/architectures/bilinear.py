@@ -1,0 +1,35 @@
+"""``bilinear`` (Wang et al. 2019, "Fine-tune BERT for DocRED with Two-step Process"): the
+encoder's token states, projected to a low dimension (``projection_size``, 128 by default); the
+head and the tail are the means of their mentions' projected tokens; a bilinear layer between
+them gives one score per relation."""
+
+from __future__ import annotations
+
+import torch
+
+from ._marked import MarkedEncoderArchitecture, span_mean
+
+__all__ = ["Bilinear"]
+
+
+class _BilinearHead(torch.nn.Module):
+    def __init__(self, hidden: int, classes: int, dropout: float, size: int):
+        super().__init__()
+        self.project = torch.nn.Linear(hidden, size)
+        self.dropout = torch.nn.Dropout(dropout)
+        self.bilinear = torch.nn.Bilinear(size, size, classes)
+
+    def forward(self, hidden: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        projected = torch.tanh(self.project(self.dropout(hidden)))  # (B, L, P)
+        head = span_mean(projected, batch["head_span"])  # (B, P)
+        tail = span_mean(projected, batch["tail_span"])  # (B, P)
+        return self.bilinear(self.dropout(head), self.dropout(tail))  # (B, C)
+
+
+class Bilinear(MarkedEncoderArchitecture):
+    name = "bilinear"
+    description = "token states projected low (projection_size), head x tail through a bilinear layer"
+
+    def build_head(self, hidden_size: int) -> torch.nn.Module:
+        model = self.spec.model
+        return _BilinearHead(hidden_size, len(self.label_space), model.dropout, model.projection_size)
