@@ -41,6 +41,11 @@ class FullSpace(BaseSpace):
             # Ranges differ per architecture, so do the names (Optuna keeps one range per name).
             config["learning_rate"] = trial.suggest_float("two-phase.learning_rate", 1e-4, 3e-3, log=True)
             config["batch_size"] = trial.suggest_categorical("two-phase.batch_size", [16, 32, 64])
+        elif architecture == "bilstm":  # no transformer: LSTM learning rates, its own width
+            config["learning_rate"] = trial.suggest_float("bilstm.learning_rate", 3e-4, 3e-3, log=True)
+            config["batch_size"] = trial.suggest_categorical("bilstm.batch_size", [16, 32, 64])
+            config["hidden_units"] = trial.suggest_categorical("bilstm.hidden_units", [64, 128, 256])
+            config["word_embeddings"] = trial.suggest_categorical("word_embeddings", ["encoder", "random"])
         else:
             config["learning_rate"] = trial.suggest_float(
                 f"{architecture}.learning_rate", 1e-5, 3e-4, log=True

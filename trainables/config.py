@@ -110,6 +110,7 @@ class ModelConfig:
     dropout: float = 0.1
     entity_start_layer_norm: bool = True  # `entity-start` only
     projection_size: int = 128  # `bilinear` only
+    word_embeddings: str = "encoder"  # `bilstm`: start from the encoder's input embeddings, or "random"
     phase1_model: str = "seqcls"
     phase1_finetune: str = "joined"
     phase1_learning_rate: float = 1e-4
@@ -126,6 +127,8 @@ class ModelConfig:
             raise ValueError(
                 f"phase1_finetune must be one of {', '.join(PHASE1_FINETUNES)}, got {self.phase1_finetune!r}"
             )
+        if self.word_embeddings not in ("encoder", "random"):
+            raise ValueError(f"word_embeddings must be encoder or random, got {self.word_embeddings!r}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         for name in ("max_length", "hidden_units", "projection_size"):

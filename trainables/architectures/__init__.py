@@ -21,6 +21,7 @@ ARCHITECTURES.register("two-phase", "trainables.architectures.two_phase:TwoPhase
 ARCHITECTURES.register("rbert", "trainables.architectures.rbert:RBert")
 ARCHITECTURES.register("entity-start", "trainables.architectures.entity_start:EntityStart")
 ARCHITECTURES.register("bilinear", "trainables.architectures.bilinear:Bilinear")
+ARCHITECTURES.register("bilstm", "trainables.architectures.bilstm:BiLSTM")
 
 
 def __getattr__(name: str) -> Any:
