@@ -111,13 +111,16 @@ class ProgressView:
         return counts
 
     def show(self, trials: Sequence[Any], *, force: bool = False, final: bool = False) -> None:
-        """Print the view if a count changed (or ``force``), at most every ``min_interval`` s."""
+        """Print the view if a count changed (or ``force``); look at most every ``min_interval`` s."""
+        now = time.monotonic()
+        if not force and now - self.last_time < self.min_interval:
+            return  # Tune calls this every step of its loop: count at most every min_interval
+        self.last_time = now
         counts = self.counts(trials)
         snapshot = tuple(c.as_tuple() for c in counts.values())
-        now = time.monotonic()
-        if not force and (snapshot == self.last_printed or now - self.last_time < self.min_interval):
+        if not force and snapshot == self.last_printed:
             return
-        self.last_printed, self.last_time = snapshot, now
+        self.last_printed = snapshot
         text = render_progress(counts, self.metric, now - self.started, final=final)
         print(text, file=self.stream, flush=True)
 

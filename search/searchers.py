@@ -52,7 +52,30 @@ class ResumableOptunaSearch(OptunaSearch):
             self._ot_trials.pop(trial_id, None)
 
 
-class GridSearch(Searcher):
+class _PickledState(Searcher):
+    """Save and restore the whole searcher with pickle, as Tune's own searchers (OptunaSearch
+    included) do, into the experiment folder the sweep itself created."""
+
+    def get_state(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def save(self, checkpoint_path: str) -> None:
+        import pickle
+
+        with open(checkpoint_path, "wb") as handle:
+            pickle.dump(self.__dict__, handle)
+
+    def restore(self, checkpoint_path: str) -> None:
+        import pickle
+
+        with open(checkpoint_path, "rb") as handle:
+            self.__dict__.update(pickle.load(handle))  # the sweep's own state file
+
+
+class GridSearch(_PickledState):
     """Hands out a fixed list of configurations in order (a space's grid)."""
 
     def __init__(self, configs: Sequence[Mapping[str, Any]], metric: str, mode: str = "max"):
@@ -70,18 +93,6 @@ class GridSearch(Searcher):
         self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
     ) -> None:
         pass
-
-    def get_state(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-
-    def save(self, checkpoint_path: str) -> None:
-        _save_state(self, checkpoint_path)
-
-    def restore(self, checkpoint_path: str) -> None:
-        _restore_state(self, checkpoint_path)
 
 
 @dataclass
@@ -104,7 +115,7 @@ class Confirmation:
         return self.top_k * len(self.seeds)
 
 
-class PerSizeSearch(Searcher):
+class PerSizeSearch(_PickledState):
     """One searcher and one budget per in-domain size, behind one Tune experiment.
 
     ``searchers`` and ``budgets`` (search trials still to propose) are keyed alike (e.g. ``id0.1``);
@@ -215,34 +226,6 @@ class PerSizeSearch(Searcher):
 
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
         return True  # metric and mode are fixed when the sweep builds the searchers
-
-    def get_state(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-
-    def save(self, checkpoint_path: str) -> None:
-        _save_state(self, checkpoint_path)
-
-    def restore(self, checkpoint_path: str) -> None:
-        _restore_state(self, checkpoint_path)
-
-
-def _save_state(searcher: Searcher, path: str) -> None:
-    # Tune's own searchers (OptunaSearch included) save themselves with pickle into the
-    # experiment folder the sweep itself created; resweep does the same for its wrappers.
-    import pickle
-
-    with open(path, "wb") as handle:
-        pickle.dump(searcher.__dict__, handle)
-
-
-def _restore_state(searcher: Searcher, path: str) -> None:
-    import pickle
-
-    with open(path, "rb") as handle:
-        searcher.__dict__.update(pickle.load(handle))  # the sweep's own state file
 
 
 def _sqlite_pragmas(connection: Any, _: Any) -> None:
