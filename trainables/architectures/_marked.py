@@ -9,17 +9,15 @@ and hands those positions to the model; subclasses give the head on top of the e
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import torch
 
-from ..data.markers import encode, prepare_tokenizer
-from ..encoders import from_pretrained, load_tokenizer
+from ..data.markers import encode
+from ..encoders import from_pretrained
 from ..loop import EncodedSplit
-from ._base import BaseArchitecture
-from .bert_seqcls import pad_batch
+from .bert_seqcls import MarkedTokenizer, pad_batch
 
 __all__ = ["EncoderWithHead", "MarkedEncoderArchitecture", "span_mean"]
 
@@ -47,14 +45,8 @@ class EncoderWithHead(torch.nn.Module):
         return self.head(hidden, batch)  # (B, C)
 
 
-class MarkedEncoderArchitecture(BaseArchitecture):
+class MarkedEncoderArchitecture(MarkedTokenizer):
     """Marked sentence -> encoder -> a head over marker and mention positions."""
-
-    def _tokenizer(self) -> Any:
-        if not hasattr(self, "tokenizer"):
-            self.tokenizer = load_tokenizer(self.spec.model.encoder)
-            self.added_tokens = prepare_tokenizer(self.tokenizer, self.spec.model.marker_style)
-        return self.tokenizer
 
     def encode(self, table: pa.Table, *, ood: bool = False) -> EncodedSplit:
         tokenizer = self._tokenizer()

@@ -14,7 +14,7 @@ from ..encoders import from_pretrained, load_tokenizer
 from ..loop import EncodedSplit
 from ._base import BaseArchitecture
 
-__all__ = ["BertSeqCls", "pad_batch"]
+__all__ = ["BertSeqCls", "MarkedTokenizer", "pad_batch"]
 
 
 def pad_batch(sequences: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -28,15 +28,20 @@ def pad_batch(sequences: list[list[int]], pad_id: int) -> tuple[torch.Tensor, to
     return ids, mask
 
 
-class BertSeqCls(BaseArchitecture):
-    name = "bert-seqcls"
-    description = "the thesis baseline: marked sentence -> encoder with a sequence-classification head"
+class MarkedTokenizer(BaseArchitecture):
+    """Architectures that read the marked sentence: the encoder's tokenizer with the marker
+    style's tokens added (``added_tokens``: how many, for resizing the embeddings)."""
 
     def _tokenizer(self) -> Any:
         if not hasattr(self, "tokenizer"):
             self.tokenizer = load_tokenizer(self.spec.model.encoder)
             self.added_tokens = prepare_tokenizer(self.tokenizer, self.spec.model.marker_style)
         return self.tokenizer
+
+
+class BertSeqCls(MarkedTokenizer):
+    name = "bert-seqcls"
+    description = "the thesis baseline: marked sentence -> encoder with a sequence-classification head"
 
     def encode(self, table: pa.Table, *, ood: bool = False) -> EncodedSplit:
         tokenizer = self._tokenizer()
