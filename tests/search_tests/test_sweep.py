@@ -120,23 +120,23 @@ def _kill_processes_under(marker: str) -> None:
                 os.kill(int(proc.name), signal.SIGKILL)
 
 
-def test_sigkill_mid_sweep_then_resume(tmp_path: Path) -> None:
-    import signal
-    import time
-
+def _long_trials_sweep(
+    tmp_path: Path, name: str, sizes: str, budget: int, epochs: int, **env: str
+) -> tuple[Path, Path, dict[str, str], Path]:
+    """A FIFO sweep of long tiny-BERT trials to interrupt: (config, storage, env, Ray temp dir)."""
     from trainables.testing import build_tiny_bert
 
     encoder = build_tiny_bert(tmp_path / "tiny")
     storage = tmp_path / "results"
-    config = tmp_path / "kill.yaml"
-    config.write_text(f"""name: kill
+    config = tmp_path / f"{name}.yaml"
+    config.write_text(f"""name: {name}
 data:
   in_domain: synthetic
   ood: synthetic_ood
-  sizes: [0.2]
+  sizes: {sizes}
 search:
   space: demo-smoke
-  budget: 4
+  budget: {budget}
   scheduler: fifo
   max_concurrent: 2
   confirm_top_k: 0
@@ -144,17 +144,27 @@ encoder: {encoder}
 storage: {storage}
 trial:
   max_length: 40
-  max_epochs: 80
-  patience: 80
+  max_epochs: {epochs}
+  patience: {epochs}
 """)
-    ray_temp = Path("/tmp") / f"rs-kill-{os.getpid()}"
-    env = {
+    ray_temp = Path("/tmp") / f"rs-{name}-{os.getpid()}"
+    full_env = {
         **os.environ,
         "HF_HUB_OFFLINE": "1",
         "RESWEEP_CACHE_DIR": str(tmp_path / "cache"),
         "RESWEEP_RAY_TEMP_DIR": str(ray_temp),
-        "TUNE_GLOBAL_CHECKPOINT_S": "1",
+        **env,
     }
+    return config, storage, full_env, ray_temp
+
+
+def test_sigkill_mid_sweep_then_resume(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    config, storage, env, ray_temp = _long_trials_sweep(
+        tmp_path, "kill", "[0.2]", budget=4, epochs=80, TUNE_GLOBAL_CHECKPOINT_S="1"
+    )
     sweep = storage / "kill"
     parts = sweep / "results" / "parts"
     proc = subprocess.Popen(
@@ -215,36 +225,7 @@ def test_ctrl_c_stops_cleanly_says_how_to_resume_and_resume_finishes(tmp_path: P
     import signal
     import time
 
-    from trainables.testing import build_tiny_bert
-
-    encoder = build_tiny_bert(tmp_path / "tiny")
-    storage = tmp_path / "results"
-    config = tmp_path / "sigint.yaml"
-    config.write_text(f"""name: sigint
-data:
-  in_domain: synthetic
-  ood: synthetic_ood
-  sizes: [0.1, 0.3]
-search:
-  space: demo-smoke
-  budget: 2
-  scheduler: fifo
-  max_concurrent: 2
-  confirm_top_k: 0
-encoder: {encoder}
-storage: {storage}
-trial:
-  max_length: 40
-  max_epochs: 30
-  patience: 30
-""")
-    ray_temp = Path("/tmp") / f"rs-int-{os.getpid()}"
-    env = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "RESWEEP_CACHE_DIR": str(tmp_path / "cache"),
-        "RESWEEP_RAY_TEMP_DIR": str(ray_temp),
-    }
+    config, storage, env, ray_temp = _long_trials_sweep(tmp_path, "sigint", "[0.1, 0.3]", budget=2, epochs=30)
     parts = storage / "sigint" / "results" / "parts"
     proc = subprocess.Popen(
         [sys.executable, "-m", "search.cli", "sweep", str(config)],
