@@ -293,8 +293,10 @@ def cmd_trial(args: argparse.Namespace) -> int:
             metrics["epochs_done"],
             metrics["stage"],
             f"{metrics['train_loss']:.4f}",
-            f"{metrics['dev_' + spec.loop.selection_metric]:.4f}",
-            f"{metrics['test_' + spec.loop.selection_metric]:.4f}",
+            *(
+                f"{metrics[key]:.4f}" if key in metrics else "-"  # test skipped (test_every_epoch off)
+                for key in ("dev_" + spec.loop.selection_metric, "test_" + spec.loop.selection_metric)
+            ),
             f"{metrics['examples_per_second']:.1f}",
             f"{metrics['elapsed_seconds']:.1f}",
         ]

@@ -39,6 +39,10 @@ class LoopConfig:
     # Batches are formed inside windows of this many batches, sorted by length: little padding,
     # still random (the window and the batch order are shuffled).
     bucket_batches: int = 50
+    # Off: test is scored only in epochs that improve dev (the selected epoch's test scores are
+    # exact, per-epoch test curves are gaps). On a CPU, scoring a large test set can cost as much
+    # as the epoch's training.
+    test_every_epoch: bool = True
 
     def __post_init__(self) -> None:
         for name in ("learning_rate", "max_grad_norm"):
@@ -110,7 +114,18 @@ class ModelConfig:
     dropout: float = 0.1
     entity_start_layer_norm: bool = True  # `entity-start` only
     projection_size: int = 128  # `bilinear` only
-    word_embeddings: str = "encoder"  # `bilstm`: start from the encoder's input embeddings, or "random"
+    word_embeddings: str = "encoder"  # `bilstm`, `cnn-mtl`: the encoder's input embeddings, or "random"
+    redn_threshold: float = 0.5  # `redn`: a relation is predicted where its pair score exceeds this
+    cnn_windows: str = "2,3,4,5"  # `cnn-mtl`: convolution window sizes, comma-separated
+    # `cnn-mtl`'s ranking loss (dos Santos et al. 2015: m+ 2.5, m- 0.5, scale 2) and decision.
+    ranking_margin_positive: float = 2.5
+    ranking_margin_negative: float = 0.5
+    ranking_scale: float = 2.0
+    ranking_threshold: float = 0.0  # the best relation's score must exceed this, else negative
+    mtl_identification_weight: float = 1.0  # `cnn-mtl`: alpha, the identification loss's weight
+    mtl_ranking_weight: float = 1.0  # `cnn-mtl`: beta, the ranking loss's weight
+    two_step_inner: str = "bert-seqcls"  # `two-step`: the architecture of both steps
+    two_step_negative_ratio: float = 3.0  # `two-step`: negatives per positive in step 1's batches
     phase1_model: str = "seqcls"
     phase1_finetune: str = "joined"
     phase1_learning_rate: float = 1e-4
@@ -134,6 +149,27 @@ class ModelConfig:
         for name in ("max_length", "hidden_units", "projection_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0 < self.redn_threshold < 1:
+            raise ValueError(f"redn_threshold must be in (0, 1), got {self.redn_threshold}")
+        self.windows  # noqa: B018 - validates cnn_windows
+        for name in ("ranking_margin_positive", "ranking_scale", "two_step_negative_ratio"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        for name in ("ranking_margin_negative", "mtl_identification_weight", "mtl_ranking_weight"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.mtl_identification_weight == self.mtl_ranking_weight == 0:
+            raise ValueError("mtl_identification_weight and mtl_ranking_weight cannot both be 0")
+
+    @property
+    def windows(self) -> tuple[int, ...]:
+        """``cnn_windows`` as sizes: ``"2,3,4"`` -> (2, 3, 4)."""
+        parts = [part.strip() for part in self.cnn_windows.split(",")]
+        if not parts or not all(part.isdigit() and int(part) >= 1 for part in parts):
+            raise ValueError(
+                f"cnn_windows must be comma-separated sizes >= 1 like '2,3,4', got {self.cnn_windows!r}"
+            )
+        return tuple(int(part) for part in parts)
 
     @property
     def phase1_loop(self) -> LoopConfig:

@@ -5,7 +5,9 @@ One call of :func:`fit` trains a model through a sequence of *stages* (``[train]
 linear warm-up and decay, gradient clipping, length-bucketed batches with dynamic padding, bf16
 autocast on CUDA, an imbalance technique, and early stopping on the in-domain dev selection
 metric with ``patience`` (the best dev epoch's weights are restored when a stage ends). Every
-epoch evaluates dev and test, writes a checkpoint, and calls ``report(metrics, checkpoint_dir)``.
+epoch evaluates dev and test (test only in epochs that improve dev with ``test_every_epoch``
+off: the selected epoch's test scores are all a result needs), writes a checkpoint, and calls
+``report(metrics, checkpoint_dir)``.
 
 Determinism: batch order and resampling come from generators seeded by (seed, stage, epoch), and
 the torch RNG state (dropout) is part of the checkpoint, so a run resumed from any epoch's
@@ -31,7 +33,18 @@ from .checkpoint import load_checkpoint, save_checkpoint, unwrap
 from .config import LoopConfig
 from .imbalance import BaseImbalance, make_imbalance
 
-__all__ = ["EncodedSplit", "Evaluate", "FitResult", "LoopConfig", "Stage", "Task", "World", "fit", "predict"]
+__all__ = [
+    "EncodedSplit",
+    "Evaluate",
+    "FitResult",
+    "LoopConfig",
+    "Stage",
+    "Task",
+    "World",
+    "fit",
+    "predict",
+    "training_loss",
+]
 
 EPOCHS_DONE = "epochs_done"  # a counter that survives restores (training_iteration restarts at 0)
 FINAL_STAGE_EPOCHS = "final_stage_epochs"  # the scheduler's time: epochs of the last stage
@@ -62,7 +75,9 @@ class Task(Protocol):
     def collate(self, split: EncodedSplit, indices: np.ndarray) -> dict[str, torch.Tensor]: ...
 
     def logits(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """(B, C) scores; ``model`` is ``self.model`` or its data-parallel wrapper."""
+        """(B, C) scores whose argmax is the prediction; ``model`` is ``self.model`` or its
+        data-parallel wrapper. A task may also define ``loss(model, batch, class_weights)``
+        (see :func:`training_loss`); without one it trains these scores with cross-entropy."""
         ...
 
 
@@ -138,6 +153,19 @@ def predict(task: Task, split: EncodedSplit, config: LoopConfig, device: torch.d
     restored = np.empty_like(scores)
     restored[order] = scores
     return restored
+
+
+def training_loss(
+    task: Task, model: torch.nn.Module, batch: dict[str, torch.Tensor], class_weights: torch.Tensor | None
+) -> torch.Tensor:
+    """The task's own loss when it has one (multi-label, ranking, two-step losses), otherwise
+    cross-entropy of its logits; ``class_weights`` (C,) come from the imbalance technique."""
+    own = getattr(task, "loss", None)
+    if own is not None:
+        loss: torch.Tensor = own(model, batch, class_weights)
+        return loss
+    logits = task.logits(model, batch).float()
+    return torch.nn.functional.cross_entropy(logits, batch["labels"], weight=class_weights)
 
 
 def _to(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
@@ -259,9 +287,7 @@ def fit(
         optimizer = _optimizer(unwrap(model), config)
         scheduler = _linear_schedule(optimizer, int(config.warmup_ratio * total), total)
         weights = stage.imbalance.class_weights(stage.train.labels, n_classes)
-        loss_fn = torch.nn.CrossEntropyLoss(
-            weight=None if weights is None else torch.as_tensor(weights).to(device)
-        )
+        class_weights = None if weights is None else torch.as_tensor(weights, dtype=torch.float32).to(device)
         if resumed is not None:
             optimizer.load_state_dict(resumed["optimizer"])
             scheduler.load_state_dict(resumed["scheduler"])
@@ -283,7 +309,7 @@ def fit(
             for batch_indices in batches[world.rank : usable : world.size]:
                 batch = _to(task.collate(stage.train, batch_indices), device)
                 with _autocast(device):
-                    loss = loss_fn(task.logits(model, batch).float(), batch["labels"])
+                    loss = training_loss(task, model, batch, class_weights)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
@@ -300,10 +326,9 @@ def fit(
                 "examples_per_second": seen * world.size / max(train_seconds, 1e-9),
                 "workers": world.size,
             }
-            for name, split in (("dev", dev), ("test", test)):
-                if split is not None and len(split):
-                    scores = predict(task, split, config, device)
-                    metrics.update({f"{name}_{k}": v for k, v in evaluate(name, scores, split).items()})
+            if len(dev):
+                scores = predict(task, dev, config, device)
+                metrics.update({f"dev_{k}": v for k, v in evaluate("dev", scores, dev).items()})
             if stage.dev is not None and stage.evaluate is not None:
                 scores = predict(task, stage.dev, config, device)
                 own = stage.evaluate("stage_dev", scores, stage.dev)
@@ -311,9 +336,12 @@ def fit(
                 score = own[config.selection_metric]
             else:
                 score = metrics[f"dev_{config.selection_metric}"]
+            improved = state["best_score"] is None or score > state["best_score"]
+            if test is not None and len(test) and (config.test_every_epoch or improved):
+                scores = predict(task, test, config, device)
+                metrics.update({f"test_{k}": v for k, v in evaluate("test", scores, test).items()})
             state["epoch"] = epoch + 1
             state["epochs_done"] += 1
-            improved = state["best_score"] is None or score > state["best_score"]
             if improved:
                 state.update(best_score=score, best_epoch=state["epochs_done"], bad_epochs=0)
                 best_weights = _clone(model)

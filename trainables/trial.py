@@ -51,6 +51,7 @@ def run_trial(
     strategy = STRATEGIES.get(spec.strategy)  # unknown names and misfits fail before any data is read
     strategy.check(spec.data.regime)
     architecture_class = ARCHITECTURES.get(spec.model.architecture)
+    architecture_class.check(spec)  # unsupported combinations, named, before any data is read
     imbalance = make_imbalance(spec.imbalance, **dict(spec.imbalance_params))
 
     in_domain = load_dataset(

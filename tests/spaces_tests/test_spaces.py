@@ -10,6 +10,7 @@ import optuna
 import pytest
 
 from spaces import SPACES, define_by_run, get_space, space_names
+from trainables.architectures import ARCHITECTURES
 from trainables.config import TrialSpec
 from trainables.strategies import STRATEGIES
 
@@ -19,6 +20,7 @@ CONTEXT = {"in_domain": "synthetic", "ood": "synthetic_ood", "in_domain_size": 0
 def validate(config: dict[str, Any]) -> TrialSpec:
     spec = TrialSpec.from_config({**CONTEXT, **config})
     STRATEGIES.get(spec.strategy).check(spec.data.regime)  # conditional parameters are consistent
+    ARCHITECTURES.get(spec.model.architecture).check(spec)  # no combination an architecture refuses
     return spec
 
 
@@ -35,6 +37,26 @@ def test_sampled_configurations_validate(name: str) -> None:
         assert ("ood_pct" in trial.params) == (spec.strategy != "baseline")
         assert ("local_in_domain_pretrain_pct" in trial.params) == (spec.strategy == "local")
     assert strategies == {"baseline", "mixed", "global", "local"}
+
+
+def test_full_space_reaches_every_architecture_with_its_own_parameters() -> None:
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
+    seen: dict[str, set[str]] = {}
+    for _ in range(300):
+        trial = study.ask()
+        config = define_by_run(trial, "full")
+        spec = validate(config)
+        name = spec.model.architecture
+        seen.setdefault(name, set()).update(trial.params)
+        if name == "two-step":
+            seen.setdefault("two-step:" + spec.model.two_step_inner, set())
+        study.tell(trial, 0.5)
+    assert set(ARCHITECTURES.names()) <= set(seen)
+    assert {"cnn_windows", "ranking_margin_positive", "ranking_threshold"} <= seen["cnn-mtl"]
+    assert {"redn_threshold", "redn.projection_size"} <= seen["redn"]
+    assert "bilinear.projection_size" in seen["bilinear"] and "two_step_negative_ratio" in seen["two-step"]
+    assert "cnn_windows" not in seen["bilstm"]  # conditional: asked only where it means something
+    assert sum(key.startswith("two-step:") for key in seen) >= 4  # two-step wraps several architectures
 
 
 def test_thesis_grid_is_the_thesis_design() -> None:

@@ -13,8 +13,11 @@ from trainables.artifacts import builds
 from trainables.config import TrialSpec
 from trainables.data.datasets import load_dataset
 from trainables.data.regimes import sample_regime
+from trainables.imbalance import IMBALANCE
+from trainables.loop import training_loss
 from trainables.phase1 import phase1_features
-from trainables.trial import build_label_space
+from trainables.strategies import STRATEGIES
+from trainables.trial import build_label_space, run_trial
 
 
 def context_for(tiny_bert: str, artifacts: Path, **overrides: object) -> tuple[TrialSpec, PrepareContext]:
@@ -57,8 +60,12 @@ def test_architecture_conformance(name: str, tiny_bert: str, artifacts: Path) ->
     assert batch["labels"].shape == (5,)
     logits = architecture.logits(model, batch)
     assert logits.shape == (5, len(space))
-    torch.nn.functional.cross_entropy(logits, batch["labels"]).backward()
+    training_loss(architecture, model, batch, None).backward()  # the architecture's own loss
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+    model.zero_grad()
+    weights = torch.linspace(0.5, 2.0, len(space))  # class weights reach every loss
+    weighted = training_loss(architecture, model, batch, weights)
+    assert torch.isfinite(weighted) and weighted.requires_grad
 
     # Save/load round trip: a fresh model with the saved weights gives the same scores.
     from trainables.checkpoint import load_checkpoint, save_checkpoint
@@ -73,6 +80,51 @@ def test_architecture_conformance(name: str, tiny_bert: str, artifacts: Path) ->
     fresh.eval()
     with torch.no_grad():
         assert torch.allclose(architecture.logits(fresh, batch), expected, atol=1e-5)
+
+
+# (architecture, imbalance technique) pairs an architecture refuses, and a word its message must say.
+REFUSED = {("two-step", "negative_sampling"): "samples negatives itself"}
+IMBALANCE_PARAMS = {"undersampling": {"max_ratio": 3.0}, "negative_sampling": {"ratio": 1.0}}
+
+
+@pytest.mark.parametrize("name", ARCHITECTURES.names())
+def test_every_imbalance_technique_and_strategy_trains_or_is_refused_by_name(
+    name: str, tiny_bert: str, tiny_corpora: tuple[str, str], artifacts: Path
+) -> None:
+    base = {
+        "architecture": name,
+        "in_domain": tiny_corpora[0],
+        "ood": tiny_corpora[1],
+        "in_domain_size": 1.0,
+        "encoder": tiny_bert,
+        "max_length": 32,
+        "hidden_units": 8,
+        "max_epochs": 1,
+        "learning_rate": 1e-3,
+        "phase1_model": "none",
+    }
+    combinations = [
+        {"imbalance": i, "imbalance_params": IMBALANCE_PARAMS.get(i, {})} for i in IMBALANCE.names()
+    ]
+    ood = {
+        "mixed": {"ood_pct": 50},
+        "global": {"ood_pct": 50},
+        "local": {"ood_pct": 50, "local_in_domain_pretrain_pct": 50},
+    }
+    combinations += [{"strategy": s, **ood[s]} for s in STRATEGIES.names() if s != "baseline"]
+    for combination in combinations:
+        spec = TrialSpec.from_config({**base, **combination})
+        refusal = REFUSED.get((name, spec.imbalance))
+        if refusal:
+            with pytest.raises(ValueError, match=f"architecture '{name}'.*'{spec.imbalance}'.*{refusal}"):
+                run_trial(spec, report=lambda *_: None, artifacts=artifacts)
+            continue
+        reports: list[dict[str, object]] = []
+        result = run_trial(spec, report=lambda m, _, seen=reports: seen.append(m), artifacts=artifacts)
+        stages = 2 if spec.strategy in ("global", "local") else 1
+        assert result.epochs_done == stages == len(reports), combination
+        assert 0.0 <= float(reports[-1]["dev_f1_weighted"]) <= 1.0  # type: ignore[arg-type]
+        assert np.isfinite(float(reports[-1]["train_loss"])), combination  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

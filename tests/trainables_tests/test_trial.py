@@ -185,3 +185,21 @@ def test_baseline_and_ood_trials_share_a_none_artifact(tiny_bert: str, artifacts
         )
         run_trial(spec, report=Reports(), artifacts=artifacts)
     assert len(builds(artifacts)) == 1
+
+
+def test_test_every_epoch_off_scores_test_only_when_dev_improves(tiny_bert: str, artifacts: Path) -> None:
+    every, improving = Reports(), Reports()
+    run_trial(spec_for(tiny_bert, max_epochs=4, patience=4), report=every, artifacts=artifacts)
+    run_trial(
+        spec_for(tiny_bert, max_epochs=4, patience=4, test_every_epoch=False),
+        report=improving,
+        artifacts=artifacts,
+    )
+    best = float("-inf")
+    for full, lean in zip(every.metrics, improving.metrics, strict=True):
+        improved = lean["dev_f1_weighted"] > best
+        best = max(best, lean["dev_f1_weighted"])
+        assert ("test_f1_weighted" in lean) == improved
+        # The selected epoch's test scores are exact: the same as with test scored every epoch.
+        assert lean["selected_test_f1_weighted"] == pytest.approx(full["selected_test_f1_weighted"], abs=1e-6)
+    assert any("test_f1_weighted" not in m for m in improving.metrics)  # some epoch skipped test

@@ -22,6 +22,9 @@ ARCHITECTURES.register("rbert", "trainables.architectures.rbert:RBert")
 ARCHITECTURES.register("entity-start", "trainables.architectures.entity_start:EntityStart")
 ARCHITECTURES.register("bilinear", "trainables.architectures.bilinear:Bilinear")
 ARCHITECTURES.register("bilstm", "trainables.architectures.bilstm:BiLSTM")
+ARCHITECTURES.register("redn", "trainables.architectures.redn:Redn")
+ARCHITECTURES.register("cnn-mtl", "trainables.architectures.cnn_mtl:CnnMtl")
+ARCHITECTURES.register("two-step", "trainables.architectures.two_step:TwoStep")
 
 
 def __getattr__(name: str) -> Any:

@@ -21,7 +21,15 @@ if TYPE_CHECKING:
     from ..data.datasets import RelationDataset
     from ..data.regimes import RegimeData
 
-__all__ = ["BaseArchitecture", "PrepareContext", "concat_splits"]
+__all__ = [
+    "BaseArchitecture",
+    "PrepareContext",
+    "concat_splits",
+    "instance_weights",
+    "relation_mask",
+    "threshold_decision",
+    "weighted_mean",
+]
 
 
 @dataclass(frozen=True)
@@ -67,12 +75,57 @@ class BaseArchitecture(ABC):
     def logits(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """(B, C) class scores."""
 
+    def loss(
+        self, model: torch.nn.Module, batch: dict[str, torch.Tensor], class_weights: torch.Tensor | None
+    ) -> torch.Tensor:
+        """The training loss of a batch: cross-entropy of :meth:`logits`, with the imbalance
+        technique's ``class_weights`` (C,) when it has them. Architectures trained otherwise
+        (multi-label, ranking, two-step) override this; :meth:`logits` stays the decision."""
+        logits = self.logits(model, batch).float()
+        return torch.nn.functional.cross_entropy(logits, batch["labels"], weight=class_weights)
+
+    @classmethod  # noqa: B027 - an optional hook
+    def check(cls, spec: TrialSpec) -> None:
+        """Raise ``ValueError`` naming the combination when ``spec`` asks for something this
+        architecture does not support (default: everything is supported)."""
+
     def _labels(self, table: pa.Table, ood: bool) -> np.ndarray:
         return self.label_space.encode(table["label"].to_pylist(), ood=ood)
 
     @staticmethod
     def _records(table: pa.Table) -> list[Record]:
         return table_to_records(table)
+
+
+def instance_weights(labels: torch.Tensor, class_weights: torch.Tensor | None) -> torch.Tensor:
+    """(B,) per-example loss weights: each example's class weight, or ones. How losses that are
+    not a softmax cross-entropy (binary, ranking) take an imbalance technique's class weights."""
+    if class_weights is None:
+        return torch.ones(labels.shape[0], device=labels.device)
+    return class_weights[labels]
+
+
+def weighted_mean(losses: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Per-example ``losses`` (B,) averaged with ``weights`` (B,), as cross-entropy's ``weight`` does."""
+    return (losses * weights).sum() / weights.sum().clamp(min=1e-12)
+
+
+def threshold_decision(scores: torch.Tensor, negative_ids: Sequence[int], threshold: float) -> torch.Tensor:
+    """Relation scores (B, C) -> decision scores whose argmax is the best relation when its score
+    exceeds ``threshold``, else the negative class: every negative class column scores exactly
+    ``threshold``. Without a negative class the relation scores decide alone."""
+    if not negative_ids:
+        return scores
+    decided = scores.clone()
+    decided[:, list(negative_ids)] = threshold
+    return decided
+
+
+def relation_mask(n_classes: int, negative_ids: Sequence[int], device: torch.device) -> torch.Tensor:
+    """(C,) bool: True for relation classes, False for negative ("no relation") classes."""
+    mask = torch.ones(n_classes, dtype=torch.bool, device=device)
+    mask[list(negative_ids)] = False
+    return mask
 
 
 def concat_splits(splits: Sequence[EncodedSplit]) -> EncodedSplit:

@@ -1,5 +1,6 @@
 """Shared by architectures that read a marked sentence with a pre-trained encoder and classify
-from token positions (the entity markers, the mentions): ``rbert``, ``entity-start``.
+from token positions (the entity markers, the mentions): ``rbert``, ``entity-start``, ``bilinear``,
+``redn``.
 
 ``encode`` keeps, per record, the token ids plus where the head and tail markers and mentions
 are (``trainables.data.markers.encode`` computes them, truncation included); ``collate`` pads
@@ -19,14 +20,18 @@ from ..encoders import from_pretrained
 from ..loop import EncodedSplit
 from .bert_seqcls import MarkedTokenizer, pad_batch
 
-__all__ = ["EncoderWithHead", "MarkedEncoderArchitecture", "span_mean"]
+__all__ = ["EncoderWithHead", "MarkedEncoderArchitecture", "span_mask", "span_mean"]
+
+
+def span_mask(length: int, spans: torch.Tensor) -> torch.Tensor:
+    """(B, L) bool: True inside each row's ``[start, end)`` token span (B, 2)."""
+    positions = torch.arange(length, device=spans.device)  # (L,)
+    return (positions[None, :] >= spans[:, :1]) & (positions[None, :] < spans[:, 1:])
 
 
 def span_mean(hidden: torch.Tensor, spans: torch.Tensor) -> torch.Tensor:
     """Mean of ``hidden`` (B, L, H) over each row's ``[start, end)`` token span (B, 2) -> (B, H)."""
-    positions = torch.arange(hidden.shape[1], device=hidden.device)  # (L,)
-    inside = (positions[None, :] >= spans[:, :1]) & (positions[None, :] < spans[:, 1:])  # (B, L)
-    weights = inside.to(hidden.dtype)
+    weights = span_mask(hidden.shape[1], spans).to(hidden.dtype)  # (B, L)
     return (weights[:, :, None] * hidden).sum(1) / weights.sum(1, keepdim=True).clamp(min=1.0)
 
 
@@ -66,8 +71,12 @@ class MarkedEncoderArchitecture(MarkedTokenizer):
         encoder = from_pretrained(AutoModel, self.spec.model.encoder)
         if self.added_tokens:
             encoder.resize_token_embeddings(len(tokenizer), mean_resizing=False)
-        self.model = EncoderWithHead(encoder, self.build_head(int(encoder.config.hidden_size)))
+        self.model = self.assemble(encoder, self.build_head(int(encoder.config.hidden_size)))
         return self.model
+
+    def assemble(self, encoder: torch.nn.Module, head: torch.nn.Module) -> torch.nn.Module:
+        """Encoder and head as one module (default: the head reads the last hidden states)."""
+        return EncoderWithHead(encoder, head)
 
     def collate(self, split: EncodedSplit, indices: np.ndarray) -> dict[str, torch.Tensor]:
         pairs = [split.inputs[i] for i in indices]
