@@ -335,6 +335,16 @@ def cmd_trial(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dashboard_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dashboard",
+        nargs="?",
+        const="127.0.0.1",
+        metavar="HOST",
+        help="start the local Ray's dashboard (port 8265), bound to 127.0.0.1 unless HOST is given",
+    )
+
+
 def _run_sweep(config: Any, args: argparse.Namespace, *, resume: bool) -> int:
     """Run or resume; Ctrl-C (or a lost driver) ends with exit 130 and how to continue."""
     import optuna
@@ -344,7 +354,13 @@ def _run_sweep(config: Any, args: argparse.Namespace, *, resume: bool) -> int:
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # not a line per study created
     try:
-        run_sweep(config, address=args.address, resume=resume, verbose=0 if args.quiet else 1)
+        run_sweep(
+            config,
+            address=args.address,
+            resume=resume,
+            verbose=0 if args.quiet else 1,
+            dashboard=args.dashboard,
+        )
     except SweepInterrupted as err:
         print(f"resweep: interrupted: {err}", file=sys.stderr)
         return 130
@@ -739,6 +755,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--address", help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray)")
     sweep.add_argument("--dry-run", action="store_true", help="print the plan per size and stop")
     sweep.add_argument("--quiet", action="store_true", help="no live Tune table")
+    _dashboard_option(sweep)
     sweep.set_defaults(func=cmd_sweep)
 
     resume = commands.add_parser("resume", help="continue an interrupted sweep from its checkpoints")
@@ -746,6 +763,7 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("--storage", default="results")
     resume.add_argument("--address")
     resume.add_argument("--quiet", action="store_true")
+    _dashboard_option(resume)
     resume.set_defaults(func=cmd_resume)
 
     for command, function, text in (("status", cmd_status, "trials finished/failed per size, best so far"),):

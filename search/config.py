@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from cluster.resources import TrialResources
 from spaces import space_names
 from trainables.config import EXECUTORS, TrialSpec
 from trainables.data.regimes import Regime
@@ -68,7 +69,7 @@ class SearchSection:
     searcher: str = "tpe"
     budget: int = 10
     scheduler: str = "asha"
-    max_concurrent: int = 2
+    max_concurrent: int | str = "auto"  # "auto": as many trials as the cluster fits now
     selection_metric: str = "f1_weighted"
     confirm_top_k: int = 3
 
@@ -216,8 +217,11 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
         if key in search_raw and search_raw[key] not in allowed:
             raise fail(f"search.{key}", f"got {search_raw[key]!r}; allowed: {', '.join(allowed)}")
     for key in ("budget", "max_concurrent"):
-        if key in search_raw and not (_number(search_raw[key], integer=True) and search_raw[key] >= 1):
-            raise fail(f"search.{key}", f"expected an integer >= 1, got {search_raw[key]!r}")
+        if key not in search_raw or (key == "max_concurrent" and search_raw[key] == "auto"):
+            continue
+        if not (_number(search_raw[key], integer=True) and search_raw[key] >= 1):
+            extra = " or auto" if key == "max_concurrent" else ""
+            raise fail(f"search.{key}", f"expected an integer >= 1{extra}, got {search_raw[key]!r}")
     if "confirm_top_k" in search_raw and not (
         _number(search_raw["confirm_top_k"], integer=True) and search_raw["confirm_top_k"] >= 0
     ):
@@ -238,6 +242,10 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
         raise fail(
             "resources.executor", f"got {resources_raw['executor']!r}; allowed: {', '.join(EXECUTORS)}"
         )
+    try:
+        TrialResources(**resources_raw)  # combinations: inline with workers, 1.5 GPUs ...
+    except ValueError as err:
+        raise fail("resources", str(err)) from None
     resources = ResourcesSection(**resources_raw)
     if resources.cpus == 0 and resources.gpus == 0:
         raise fail("resources", "a trial needs some CPU or GPU (cpus and gpus are both 0)")
@@ -260,7 +268,36 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
         TrialSpec.from_config({**config.trial_context(data.sizes[0], data.seeds[0])})
     except ValueError as err:
         raise fail("trial", str(err)) from None
+    if data.ood is None:
+        needing = _strategies_needing_ood(config)
+        if needing:
+            raise fail(
+                "data",
+                f"space {search.space!r} proposes {', '.join(needing)}, which train on out-of-domain data, "
+                "and data.ood is not set: name an OOD dataset, or use a space that proposes baseline only",
+            )
     return config
+
+
+def _strategies_needing_ood(config: SweepConfig, draws: int = 200) -> list[str]:
+    """The OOD-using strategies a sweep's space proposes (its grid, or random draws from it)."""
+    import optuna
+
+    from spaces import define_by_run, get_space
+    from trainables.strategies import STRATEGIES
+
+    grid = get_space(config.search.space).grid() if config.search.searcher == "grid" else None
+    if grid is None:
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+        grid = []
+        for _ in range(draws):
+            trial = study.ask()
+            grid.append(define_by_run(trial, config.search.space))
+            study.tell(trial, 0.0)
+    fixed = config.trial.get("strategy")  # a fixed trial key wins over the space's proposal
+    proposed = {str(fixed or p.get("strategy", "baseline")) for p in grid}
+    return sorted(name for name in proposed if STRATEGIES.get(name).uses_ood)
 
 
 def load_sweep_config(path: str | Path) -> SweepConfig:

@@ -64,7 +64,8 @@ RESULT_SCHEMA = pa.schema(
         pa.field("cpus", pa.float64()),
         pa.field("gpus", pa.float64()),
         pa.field("workers", pa.int64()),
-        pa.field("node", pa.string()),
+        pa.field("node", pa.string()),  # the host (name or IP)
+        pa.field("node_id", pa.string()),  # Ray's node id: tells nodes apart on one host too
         pa.field("finished_at", pa.timestamp("ms", tz="UTC")),  # Parquet stores ms, not s
         pa.field("last_report", pa.string()),  # the trial's last report, JSON (for replays after a resume)
     ],
@@ -126,6 +127,7 @@ def result_row(
         "gpus": resources.get("gpus"),
         "workers": int(resources.get("workers", 1)),
         "node": metrics.get("hostname") or metrics.get("node_ip"),
+        "node_id": metrics.get("node_id"),
         "finished_at": finished_at,
         "last_report": json.dumps(
             {k: v for k, v in metrics.items() if isinstance(v, (int, float, str, bool)) or v is None},

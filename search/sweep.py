@@ -21,6 +21,7 @@ import functools
 import json
 import os
 import shutil
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +30,9 @@ from typing import Any
 
 from ray import tune
 from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
+
+from cluster.connect import connect
+from cluster.resources import TrialResources
 
 from .config import SweepConfig, size_key
 from .plan import (
@@ -197,45 +201,25 @@ class SweepCallback(tune.Callback):
         )
 
 
-def connect(address: str | None, *, num_cpus: int | None = None) -> None:
-    """Join ``address`` (or ``$RAY_ADDRESS``), else start an embedded local Ray bound to 127.0.0.1."""
-    import ray
-
-    if ray.is_initialized():
-        return
-    os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.5")
-    address = address or os.environ.get("RAY_ADDRESS")
-    if address:
-        ray.init(address=address, log_to_driver=False)
-        return
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a private local instance
-    temp_dir = os.environ.get("RESWEEP_RAY_TEMP_DIR")  # where the local Ray keeps its session files
-    ray.init(
-        num_cpus=num_cpus,
-        include_dashboard=False,
-        resources={"TRAIN_DRIVER": 64},
-        log_to_driver=False,
-        _temp_dir=temp_dir,
-    )
+def trial_resources(config: SweepConfig) -> TrialResources:
+    r = config.resources
+    return TrialResources(r.cpus, r.gpus, r.workers, r.executor)
 
 
 def _runtime(config: SweepConfig, paths: SweepPaths) -> tuple[Any, dict[str, float]]:
-    from trainables.runtime import TrialRuntime, choose_executor
+    from trainables.runtime import TrialRuntime
 
-    resources = config.resources
-    executor = resources.executor if resources.executor != "auto" or resources.gpus == 0 else "train"
+    resources = trial_resources(config)
     runtime = TrialRuntime(
         str(paths.artifacts),
         str(paths.train),
-        executor=executor,
+        executor=resources.resolved_executor,
         num_workers=resources.workers,
         use_gpu=resources.gpus > 0,
         cpus_per_worker=resources.cpus,
+        gpus_per_worker=resources.gpus,
     )
-    if choose_executor(runtime) == "inline":
-        return runtime, {"cpu": resources.cpus}
-    # The trial's driver takes a custom resource, not a CPU its own Train workers would need.
-    return runtime, {"cpu": 0, "TRAIN_DRIVER": 1}
+    return runtime, resources.request()
 
 
 def run_sweep(
@@ -245,12 +229,14 @@ def run_sweep(
     resume: bool = False,
     verbose: int = 1,
     trial_function: Any = None,
+    dashboard: str | None = None,
 ) -> Any:
     """Run (or resume) the sweep: every size's search in one Tune experiment; return the results.
 
     ``verbose``: 0 silent, 1 resweep's progress view, 2 also Tune's own status tables.
     ``trial_function(config, runtime, contexts)`` replaces the trial itself (benchmarks of the
-    machinery use a stand-in that sleeps); it must report like a trial does.
+    machinery use a stand-in that sleeps); it must report like a trial does. ``dashboard``: the
+    host the embedded local Ray's dashboard binds to (None: no dashboard).
     """
     global _ACTIVE
     paths = SweepPaths.of(config.storage, config.name)
@@ -269,7 +255,16 @@ def run_sweep(
         paths.results.compact()
         return paths.results.read()
 
-    connect(address)
+    import ray
+
+    cluster = connect(address, dashboard=dashboard is not None, dashboard_host=dashboard or "127.0.0.1")
+    concurrency, warning = trial_resources(config).concurrency(
+        config.search.max_concurrent, ray.cluster_resources()
+    )
+    if verbose >= 1:
+        print(f"resweep: {cluster.describe()}; {concurrency} trial(s) at once", file=sys.stderr)
+        if warning:
+            print(f"resweep: warning: {warning}", file=sys.stderr)
     runtime, resources = _runtime(config, paths)
     trainable = tune.with_resources(
         tune.with_parameters(trial_function or sweep_trial, runtime=runtime, contexts=plan.contexts),
@@ -302,7 +297,7 @@ def run_sweep(
         else:
             if paths.tune.exists():
                 shutil.rmtree(paths.tune)
-            tuner = _new_tuner(config, plan, paths, trainable, remaining, rows, verbose)
+            tuner = _new_tuner(config, plan, paths, trainable, remaining, rows, verbose, concurrency)
         tuner.fit()
     finally:
         _ACTIVE = None
@@ -356,6 +351,7 @@ def _new_tuner(
     remaining: Mapping[str, int | list[dict[str, Any]]],
     rows: list[dict[str, Any]],
     verbose: int,
+    concurrency: int,
 ) -> Any:
     budgets = {key: len(r) if isinstance(r, list) else r for key, r in remaining.items()}
     confirmations = _confirmations(plan, rows)
@@ -369,7 +365,7 @@ def _new_tuner(
         storage_url=f"sqlite:///{paths.studies}",
         study_prefix=config.name,
         grids={key: r for key, r in remaining.items() if isinstance(r, list)} if plan.grids else None,
-        max_concurrent=config.search.max_concurrent,
+        max_concurrent=concurrency,
         confirmations=confirmations,
         config_key=functools.partial(configuration_key, contexts=plan.contexts),
     )

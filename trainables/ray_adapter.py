@@ -5,15 +5,18 @@ executors, both resuming from checkpoints the same way:
 
 * ``inline`` — the loop runs in the Tune trial's own process and reports through
   ``ray.tune.report`` with a ``tune.Checkpoint``. No worker group to start: the right choice for
-  single-process CPU trials (phase-2 MLPs on cached features compute for seconds, while a Train
-  job costs ~10 s of fixed overhead on a small machine).
+  single-process trials, on a CPU or on the GPU (or slice of one) the trial holds (phase-2 MLPs
+  on cached features compute for seconds, while a Train job costs ~10 s of fixed overhead).
 * ``train`` — the trial builds a Ray Train ``TorchTrainer`` and fits it (the pattern that works
   with Train V2: Tune function trainable -> TorchTrainer -> per-worker loop), with
   ``TuneReportCallback`` forwarding each report to Tune. Used for multi-worker data-parallel
   trials, GPU trials, and whenever asked. The Train run is named after the trial's config hash,
   so a rerun of the same trial resumes from its own checkpoints.
 
-``executor="auto"`` picks ``train`` when a trial asks for more than one worker or for GPUs.
+``executor="auto"`` picks ``train`` when a trial asks for more than one worker.
+
+Every report carries where it ran (``node_id``, ``node_ip``): the results store keeps the node of
+each trial, which is how a multi-node sweep shows it spread.
 """
 
 from __future__ import annotations
@@ -25,8 +28,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import ray
 import ray.train
 import ray.train.torch
+import torch
 from ray import tune
 
 from .config import EXECUTORS, TrialSpec
@@ -68,11 +73,23 @@ def _run_from_checkpoint(
         )
 
 
+def _where() -> dict[str, str]:
+    """The node this process runs on (node ids differ where IPs do not: one machine, many nodes)."""
+    context = ray.get_runtime_context()
+    return {"node_id": context.get_node_id(), "node_ip": ray.util.get_node_ip_address()}
+
+
 def _run_inline(spec: TrialSpec, runtime: TrialRuntime) -> None:
+    where = _where()
+
     def report(metrics: dict[str, Any], directory: Path | None) -> None:
+        metrics = {**metrics, **where}
         tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(directory) if directory else None)
 
-    _run_from_checkpoint(spec, runtime, tune.get_checkpoint(), report)
+    # The GPU (or slice) Ray gave this trial is the only one it sees (CUDA_VISIBLE_DEVICES).
+    use_cuda = runtime.use_gpu and torch.cuda.is_available()
+    world = World(device=torch.device("cuda") if use_cuda else torch.device("cpu"))
+    _run_from_checkpoint(spec, runtime, tune.get_checkpoint(), report, world)
 
 
 def _run_train_job(spec: TrialSpec, runtime: TrialRuntime) -> None:
@@ -84,7 +101,10 @@ def _run_train_job(spec: TrialSpec, runtime: TrialRuntime) -> None:
         scaling_config=ray.train.ScalingConfig(
             num_workers=runtime.num_workers,
             use_gpu=runtime.use_gpu,
-            resources_per_worker={"CPU": runtime.cpus_per_worker},
+            resources_per_worker={
+                "CPU": runtime.cpus_per_worker,
+                **({"GPU": runtime.gpus_per_worker or 1.0} if runtime.use_gpu else {}),
+            },
         ),
         run_config=ray.train.RunConfig(
             name=f"train-{spec.key()}",
@@ -109,10 +129,13 @@ def train_worker(loop_config: dict[str, Any]) -> None:
         prepare_model=ray.train.torch.prepare_model if size > 1 else None,
     )
 
+    where = _where()
+
     def report(metrics: dict[str, Any], directory: Path | None) -> None:
         # Every worker reports (Train waits for all); only rank 0 has a checkpoint to hand over.
         ray.train.report(
-            metrics, checkpoint=ray.train.Checkpoint.from_directory(directory) if directory else None
+            {**metrics, **where},
+            checkpoint=ray.train.Checkpoint.from_directory(directory) if directory else None,
         )
 
     _run_from_checkpoint(spec, runtime, ray.train.get_checkpoint(), report, world)

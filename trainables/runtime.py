@@ -18,7 +18,9 @@ class TrialRuntime:
     """How and where trials run (the same for every trial of a sweep).
 
     ``artifacts``: folder of shared phase-1 artifacts; ``train_storage``: storage path of Train
-    runs (their checkpoints); ``num_workers``/``use_gpu``/``cpus_per_worker``: a Train job's scaling.
+    runs (their checkpoints); ``num_workers``/``use_gpu``/``cpus_per_worker``/``gpus_per_worker``:
+    a Train job's scaling (``gpus_per_worker`` may be a fraction; 0 with ``use_gpu``: one GPU).
+    An ``inline`` trial uses the GPU (or the slice of one) its Tune trial holds when ``use_gpu``.
     """
 
     artifacts: str
@@ -27,19 +29,19 @@ class TrialRuntime:
     num_workers: int = 1
     use_gpu: bool = False
     cpus_per_worker: float = 1.0
+    gpus_per_worker: float = 0.0
 
     def __post_init__(self) -> None:
         if self.executor not in EXECUTORS:
             raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, got {self.executor!r}")
         if self.num_workers < 1:
             raise ValueError(f"num_workers must be >= 1, got {self.num_workers}")
-        if self.executor == "inline" and (self.num_workers > 1 or self.use_gpu):
-            raise ValueError(
-                "executor 'inline' runs one CPU process: use 'train' (or 'auto') for workers or GPUs"
-            )
+        if self.executor == "inline" and self.num_workers > 1:
+            raise ValueError("executor 'inline' runs one process: use 'train' (or 'auto') for workers > 1")
 
 
 def choose_executor(runtime: TrialRuntime) -> str:
     if runtime.executor != "auto":
         return runtime.executor
-    return "train" if runtime.num_workers > 1 or runtime.use_gpu else "inline"
+    # One process, GPU or not, needs no worker group (Train's fixed cost is 10+ s per trial).
+    return "train" if runtime.num_workers > 1 else "inline"

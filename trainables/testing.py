@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["build_tiny_bert", "synthetic_words"]
+__all__ = ["build_tiny_bert", "synthetic_words", "write_small_corpora"]
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
@@ -56,3 +56,28 @@ def build_tiny_bert(
     BertModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+def write_small_corpora(folder: Path, train_per_label: int = 8, test_per_label: int = 2) -> tuple[Path, Path]:
+    """Folders of Parquet splits with the first few records of each label of the synthetic
+    in-domain and OOD corpora: for tests that run whole trials, or sweeps, many times."""
+    import pyarrow.parquet as pq
+
+    from .data.datasets import load_dataset
+
+    folders = []
+    for name in ("synthetic", "synthetic_ood"):
+        target = folder / name
+        target.mkdir(parents=True, exist_ok=True)
+        dataset = load_dataset(name)
+        for split, per_label in (("train", train_per_label), ("test", test_per_label)):
+            table = dataset[split]
+            seen: dict[str, int] = {}
+            rows = []
+            for row, label in enumerate(table["label"].to_pylist()):
+                seen[label] = seen.get(label, 0) + 1
+                if seen[label] <= per_label:
+                    rows.append(row)
+            pq.write_table(table.take(rows), target / f"{split}.parquet")
+        folders.append(target)
+    return folders[0], folders[1]

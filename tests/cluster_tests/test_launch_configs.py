@@ -41,6 +41,7 @@ def test_cluster_launcher_configs(name: str) -> None:
     assert config["file_mounts"] == {"~/resweep": "."}
     setup = " && ".join(config["setup_commands"])
     assert "pip install -e ~/resweep" in setup and "python3.11" in setup
+    assert "/mnt/shared" in config["setup_commands"][0]  # the sweep storage every node shares
     head_start = " ".join(config["head_start_ray_commands"])
     assert "--head" in head_start and "--dashboard-host=127.0.0.1" in head_start
     assert any("--address=$RAY_HEAD_IP:6379" in c for c in config["worker_start_ray_commands"])
@@ -78,6 +79,13 @@ def test_kuberay_manifests(name: str) -> None:
     head = cluster["headGroupSpec"]
     assert head["rayStartParams"]["num-cpus"] == "0"
     assert "TRAIN_DRIVER" in head["rayStartParams"]["resources"]
+    # Every pod mounts the shared volume the sweep's storage lives on.
+    for group in [head, *cluster["workerGroupSpecs"]]:
+        pod = group["template"]["spec"]
+        claims = {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in pod["volumes"]}
+        for container in pod["containers"]:
+            mounts = {m["mountPath"]: claims[m["name"]] for m in container["volumeMounts"]}
+            assert mounts.get("/mnt/shared") == "resweep-shared"
     for group in cluster["workerGroupSpecs"]:
         assert group["minReplicas"] <= group["replicas"] <= group["maxReplicas"]
         for container in group["template"]["spec"]["containers"]:
@@ -90,7 +98,7 @@ def test_kuberay_manifests(name: str) -> None:
         assert command[:4] == ["python", "-m", "search.cli", "sweep"]
         assert (ROOT / command[4]).is_file()  # a config that exists
         storage = command[command.index("--storage") + 1]
-        assert storage.startswith(("s3://", "gs://"))
+        assert storage.startswith(("s3://", "gs://", "/mnt/shared/"))
         assert spec["shutdownAfterJobFinishes"] is True
         runtime_env = yaml.safe_load(spec["runtimeEnvYAML"])
         assert runtime_env["working_dir"] == "/home/ray/resweep"  # where cluster/Dockerfile puts it

@@ -76,3 +76,14 @@ def test_mistakes_are_located(tmp_path: Path, replace: str, by: str, message: st
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such sweep config"):
         load_sweep_config(tmp_path / "absent.yaml")
+
+
+def test_a_space_that_needs_ood_data_fails_without_it(tmp_path: Path) -> None:
+    path = tmp_path / "no_ood.yaml"
+    path.write_text("name: x\ndata:\n  in_domain: synthetic\n  sizes: [0.2]\nsearch:\n  space: demo-smoke\n")
+    with pytest.raises(
+        ConfigError, match=r"no_ood.yaml:2: data: space 'demo-smoke' proposes global, local, mixed"
+    ):
+        load_sweep_config(path)
+    path.write_text(path.read_text().replace("data:\n", "data:\n  ood: synthetic_ood\n"))
+    assert load_sweep_config(path).data.ood == "synthetic_ood"

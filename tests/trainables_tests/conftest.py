@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 
 
@@ -22,30 +21,11 @@ def artifacts(tmp_path: Path) -> Path:
     return tmp_path / "artifacts"
 
 
-def _stratified_head(table: pa.Table, per_label: int) -> pa.Table:
-    labels = table["label"].to_pylist()
-    seen: dict[str, int] = {}
-    rows = []
-    for row, label in enumerate(labels):
-        if seen.get(label, 0) < per_label:
-            seen[label] = seen.get(label, 0) + 1
-            rows.append(row)
-    return table.take(rows)
-
-
 @pytest.fixture(scope="session")
 def tiny_corpora(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    """Folders of Parquet splits holding a few records per label of the synthetic in-domain and
-    OOD corpora (train 8, test 2 per label): for tests that run whole trials many times."""
-    import pyarrow.parquet as pq
+    """The synthetic corpora cut to train 8 / test 2 records per label: for tests that run whole
+    trials many times."""
+    from trainables.testing import write_small_corpora
 
-    from trainables.data.datasets import load_dataset
-
-    folders = []
-    for name in ("synthetic", "synthetic_ood"):
-        folder = tmp_path_factory.mktemp(name)
-        dataset = load_dataset(name)
-        for split, per_label in (("train", 8), ("test", 2)):
-            pq.write_table(_stratified_head(dataset[split], per_label), folder / f"{split}.parquet")
-        folders.append(str(folder))
-    return folders[0], folders[1]
+    in_domain, ood = write_small_corpora(tmp_path_factory.mktemp("corpora"))
+    return str(in_domain), str(ood)

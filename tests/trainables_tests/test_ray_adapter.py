@@ -51,9 +51,9 @@ def run(tmp_path: Path, configs: list[dict[str, Any]], runtime: TrialRuntime, re
 def test_executor_choice() -> None:
     assert choose_executor(TrialRuntime("a", "s")) == "inline"
     assert choose_executor(TrialRuntime("a", "s", num_workers=2)) == "train"
-    assert choose_executor(TrialRuntime("a", "s", use_gpu=True)) == "train"
+    assert choose_executor(TrialRuntime("a", "s", use_gpu=True)) == "inline"  # one process on a GPU
     assert choose_executor(TrialRuntime("a", "s", executor="train")) == "train"
-    with pytest.raises(ValueError, match="executor 'inline' runs one CPU process"):
+    with pytest.raises(ValueError, match="executor 'inline' runs one process"):
         TrialRuntime("a", "s", executor="inline", num_workers=2)
 
 

@@ -1,0 +1,90 @@
+"""Resources per trial, and how many trials a cluster runs at once.
+
+A trial is one of two shapes (see :mod:`trainables.ray_adapter`):
+
+* ``inline``: the loop runs in the Tune trial's own process, which asks for ``cpus`` and
+  ``gpus`` — a fraction such as 0.25 lets four small phase-2 trials share one card;
+* ``train``: a Ray Train job of ``workers`` data-parallel workers, each asking for ``cpus`` and
+  ``gpus`` (one GPU each for multi-GPU trials); the trial's own driver takes no CPU, only the
+  custom ``TRAIN_DRIVER`` resource (a driver holding a CPU can starve its own workers).
+
+``executor: auto`` picks ``train`` for more than one worker, ``inline`` otherwise (Train's fixed
+cost per trial is 10+ s; one process on one GPU, or a slice of one, needs none of it).
+
+Concurrency: a trial that starts and then waits for a GPU holds its slot for nothing, so with
+``max_concurrent: auto`` a sweep runs as many trials as the cluster's CPUs and GPUs fit now. An
+explicit number is kept (an autoscaling cluster grows only when trials ask for more than it has),
+with a warning when the cluster cannot fit that many yet.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+__all__ = ["AUTO", "TrialResources"]
+
+AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class TrialResources:
+    """What one trial takes: ``cpus``/``gpus`` per process (per worker for ``train``)."""
+
+    cpus: float = 1.0
+    gpus: float = 0.0
+    workers: int = 1
+    executor: str = AUTO
+
+    def __post_init__(self) -> None:
+        if self.cpus < 0 or self.gpus < 0:
+            raise ValueError(f"cpus and gpus must be >= 0, got {self.cpus} and {self.gpus}")
+        if self.workers < 1:
+            raise ValueError(f"workers must be >= 1, got {self.workers}")
+        if self.gpus > 1 and self.gpus != int(self.gpus):
+            raise ValueError(f"gpus above 1 must be whole (one process uses whole cards), got {self.gpus}")
+        if self.resolved_executor == "inline" and self.workers > 1:
+            raise ValueError("executor 'inline' runs one process: use 'train' (or 'auto') for workers > 1")
+
+    @property
+    def resolved_executor(self) -> str:
+        if self.executor != AUTO:
+            return self.executor
+        return "train" if self.workers > 1 else "inline"
+
+    def request(self) -> dict[str, float]:
+        """The Tune trial's own resource request (``tune.with_resources``)."""
+        if self.resolved_executor == "inline":
+            return {"cpu": self.cpus, "gpu": self.gpus}
+        return {"cpu": 0, "TRAIN_DRIVER": 1}  # the workers ask for theirs through ScalingConfig
+
+    def per_trial(self) -> dict[str, float]:
+        """Everything a running trial holds, in Ray's resource names."""
+        return {"CPU": self.cpus * self.workers, "GPU": self.gpus * self.workers}
+
+    def fits(self, cluster: Mapping[str, float]) -> int:
+        """How many such trials ``cluster`` (``ray.cluster_resources()``) runs at once; 0: none."""
+        counts = [
+            math.floor(cluster.get(name, 0.0) / need + 1e-9)
+            for name, need in self.per_trial().items()
+            if need > 0
+        ]
+        return min(counts) if counts else 1_000_000  # asks for nothing: not the limit
+
+    def concurrency(self, configured: int | str, cluster: Mapping[str, float]) -> tuple[int, str | None]:
+        """Trials to run at once and a warning, if any. ``auto``: what fits now."""
+        fit = self.fits(cluster)
+        need = ", ".join(f"{v:g} {k}" for k, v in self.per_trial().items() if v > 0)
+        have = ", ".join(f"{cluster.get(k, 0.0):g} {k}" for k in self.per_trial())
+        if configured == AUTO:
+            if fit == 0:
+                raise ValueError(f"a trial needs {need}; the cluster has {have}: no trial can start")
+            return fit, None
+        count = int(configured)
+        if count > fit:
+            return count, (
+                f"max_concurrent {count}, but the cluster fits {fit} trial(s) of {need} now ({have}); "
+                "the others wait for free resources (or for the autoscaler)"
+            )
+        return count, None

@@ -1,0 +1,95 @@
+"""Run a sweep on a real multi-node Ray cluster built on this machine, optionally removing a worker
+node while one of its trials runs. Run as a script by ``test_multinode.py`` (a separate process:
+the test session's own local Ray must not be the one the sweep joins)::
+
+    python multinode_sweep.py CONFIG OUT_JSON WORKERS [--remove-after-epochs N]
+
+The head node has no CPUs (it hosts the sweep driver only), each worker node one CPU, so trials
+must spread over the workers. With ``--remove-after-epochs`` a watcher reads the trials' live
+result files and removes the worker node of the first trial that reached N epochs. OUT_JSON gets
+the node ids of the workers, the removed one, and the result rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+
+def last_report(result_file: Path) -> dict[str, Any] | None:
+    lines = result_file.read_text().strip().splitlines()
+    return json.loads(lines[-1]) if lines else None
+
+
+def watch_and_remove(
+    cluster: Any, workers: list[Any], trials: Path, epochs: int, removed: dict[str, Any]
+) -> None:
+    """Remove the worker node of the first trial that has reported ``epochs`` epochs."""
+    by_id = {node.node_id: node for node in workers}
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        for result_file in trials.glob("*/result.json"):
+            report = last_report(result_file)
+            if report and report.get("epochs_done", 0) >= epochs and report.get("node_id") in by_id:
+                removed.update(
+                    node_id=report["node_id"], trial=result_file.parent.name, epochs=report["epochs_done"]
+                )
+                cluster.remove_node(by_id[report["node_id"]])
+                return
+        time.sleep(0.2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("config")
+    parser.add_argument("out")
+    parser.add_argument("workers", type=int)
+    parser.add_argument("--remove-after-epochs", type=int)
+    args = parser.parse_args()
+
+    # Like the embedded local Ray: token auth with a token made for this run, nothing in ~/.ray.
+    os.environ.setdefault("RAY_AUTH_MODE", "token")
+    os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
+    from ray.cluster_utils import Cluster
+
+    from search.config import load_sweep_config
+    from search.plan import SweepPaths
+    from search.sweep import run_sweep
+
+    cluster = Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 0, "resources": {"TRAIN_DRIVER": 8}, "include_dashboard": False},
+    )
+    workers = [cluster.add_node(num_cpus=1) for _ in range(args.workers)]
+    cluster.wait_for_nodes()
+    config = load_sweep_config(args.config)
+    removed: dict[str, Any] = {}
+    if args.remove_after_epochs:
+        trials = SweepPaths.of(config.storage, config.name).tune
+        watcher = threading.Thread(
+            target=watch_and_remove,
+            args=(cluster, workers, trials, args.remove_after_epochs, removed),
+            daemon=True,
+        )
+        watcher.start()
+    try:
+        table = run_sweep(config, address=cluster.address, verbose=0)
+    finally:
+        import ray
+
+        ray.shutdown()
+        cluster.shutdown()
+    rows = [{k: v for k, v in row.items() if k != "finished_at"} for row in table.to_pylist()]
+    Path(args.out).write_text(
+        json.dumps({"workers": [n.node_id for n in workers], "removed": removed, "rows": rows}, default=str)
+    )
+
+
+if __name__ == "__main__":
+    main()
