@@ -73,8 +73,9 @@ def main() -> None:
 
     import optuna
 
+    from cluster.connect import connect
     from search.config import parse_sweep_config
-    from search.sweep import connect, run_sweep
+    from search.sweep import run_sweep
     from spaces import get_space
 
     with tempfile.TemporaryDirectory(prefix="rs-sweep-bench-", dir="/tmp") as scratch:

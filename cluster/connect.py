@@ -88,8 +88,10 @@ def connect(
             ray.init(address=address, runtime_env=runtime_env() if ship_code else None, log_to_driver=False)
         else:
             if "RAY_AUTH_MODE" not in os.environ:  # the user's own choice wins
-                os.environ["RAY_AUTH_MODE"] = "token"
-                os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
+                # With a token in the environment Ray turns token mode on for the new instance
+                # itself (also after `import ray`, unlike setting RAY_AUTH_MODE now) and reads
+                # the token from there instead of writing one to ~/.ray/auth_token.
+                os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
             ray.init(
                 num_cpus=num_cpus,
                 num_gpus=num_gpus,

@@ -72,6 +72,9 @@ class SearchSection:
     max_concurrent: int | str = "auto"  # "auto": as many trials as the cluster fits now
     selection_metric: str = "f1_weighted"
     confirm_top_k: int = 3
+    # Where the Optuna studies live: an SQLAlchemy URL (e.g. postgresql://user@host:5432/optuna for
+    # a study several drivers or a cluster share); empty: SQLite in the sweep's folder.
+    study_storage: str = ""
 
 
 @dataclass(frozen=True)
@@ -222,6 +225,12 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
         if not (_number(search_raw[key], integer=True) and search_raw[key] >= 1):
             extra = " or auto" if key == "max_concurrent" else ""
             raise fail(f"search.{key}", f"expected an integer >= 1{extra}, got {search_raw[key]!r}")
+    study_url = search_raw.get("study_storage", "")
+    if not isinstance(study_url, str) or (study_url and "://" not in study_url):
+        raise fail(
+            "search.study_storage",
+            f"expected an SQLAlchemy URL like postgresql://user@host:5432/optuna, got {study_url!r}",
+        )
     if "confirm_top_k" in search_raw and not (
         _number(search_raw["confirm_top_k"], integer=True) and search_raw["confirm_top_k"] >= 0
     ):

@@ -40,7 +40,6 @@ def ray_session():  # type: ignore[no-untyped-def]
     os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.2")  # reaches the workers
     # Token auth as the embedded local Ray uses it: a token made for the session, passed in the
     # environment (nothing written to ~/.ray); CLI runs started by tests inherit it.
-    os.environ.setdefault("RAY_AUTH_MODE", "token")
     os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
     temp = tempfile.mkdtemp(prefix="rs-ray-", dir="/tmp")  # short: Ray's socket paths have a limit
     # Ray workers keep the environment of ray.init: give them a cache of their own, not ~/.cache.

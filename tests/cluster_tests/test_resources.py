@@ -63,7 +63,7 @@ def test_bad_resources_fail_with_the_config_location(
 
 def test_max_concurrent_is_auto_by_default(tmp_path: Path) -> None:
     path = tmp_path / "ok.yaml"
-    path.write_text("name: x\ndata:\n  in_domain: synthetic\n  sizes: [0.1]\n")
+    path.write_text("name: x\ndata:\n  in_domain: synthetic\n  ood: synthetic_ood\n  sizes: [0.1]\n")
     assert load_sweep_config(path).search.max_concurrent == "auto"
     path.write_text(
         "name: x\ndata:\n  in_domain: synthetic\n  sizes: [0.1]\nsearch:\n  max_concurrent: many\n"

@@ -233,7 +233,7 @@ def test_sweep_leaderboard_answers_a_count_through_the_datasets_pool(
     config = parse_sweep_config(
         {
             "name": "s",
-            "data": {"in_domain": "synthetic", "sizes": [0.1, 0.5]},
+            "data": {"in_domain": "synthetic", "ood": "synthetic_ood", "sizes": [0.1, 0.5]},
             "search": {"space": "demo-smoke", "budget": 1},
             "storage": str(tmp_path),
         }

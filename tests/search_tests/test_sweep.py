@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -121,7 +122,7 @@ def _kill_processes_under(marker: str) -> None:
 
 
 def _long_trials_sweep(
-    tmp_path: Path, name: str, sizes: str, budget: int, epochs: int, **env: str
+    tmp_path: Path, name: str, sizes: str, budget: int, epochs: int, study_storage: str = "", **env: str
 ) -> tuple[Path, Path, dict[str, str], Path]:
     """A FIFO sweep of long tiny-BERT trials to interrupt: (config, storage, env, Ray temp dir)."""
     from trainables.testing import build_tiny_bert
@@ -140,6 +141,7 @@ search:
   scheduler: fifo
   max_concurrent: 2
   confirm_top_k: 0
+  study_storage: "{study_storage}"
 encoder: {encoder}
 storage: {storage}
 trial:
@@ -158,12 +160,26 @@ trial:
     return config, storage, full_env, ray_temp
 
 
-def test_sigkill_mid_sweep_then_resume(tmp_path: Path) -> None:
+@pytest.fixture
+def postgres_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A PostgreSQL server of its own (pgserver's bundled binaries), stopped after the test."""
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))  # pgserver's runtime files; unset in CI
+    import pgserver
+
+    server = pgserver.get_server(tmp_path / "pgdata", cleanup_mode="stop")
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
+
+
+def test_sigkill_mid_sweep_then_resume(tmp_path: Path, postgres_url: str) -> None:
     import signal
     import time
 
+    studies = postgres_url  # the Optuna study in a real PostgreSQL server, as on a cluster
     config, storage, env, ray_temp = _long_trials_sweep(
-        tmp_path, "kill", "[0.2]", budget=4, epochs=80, TUNE_GLOBAL_CHECKPOINT_S="1"
+        tmp_path, "kill", "[0.2]", budget=4, epochs=80, study_storage=studies, TUNE_GLOBAL_CHECKPOINT_S="1"
     )
     sweep = storage / "kill"
     parts = sweep / "results" / "parts"
@@ -215,6 +231,11 @@ def test_sigkill_mid_sweep_then_resume(tmp_path: Path) -> None:
     assert any((r["resumed_from_epoch"] or 0) > 0 for r in rows), (
         "no interrupted trial resumed from a checkpoint"
     )
+    import optuna
+
+    (summary,) = optuna.get_all_study_summaries(studies)  # resumed into the same PostgreSQL study
+    assert summary.study_name == "kill-id0.2" and summary.n_trials >= 4
+    assert not (sweep / "optuna.db").exists()
 
 
 def _rows(parts: Path) -> list[dict]:
