@@ -6,7 +6,8 @@ the test session's own local Ray must not be the one the sweep joins)::
 
 The head node has no CPUs (it hosts the sweep driver only), each worker node one CPU, so trials
 must spread over the workers. With ``--remove-after-epochs`` a watcher reads the trials' live
-result files and removes the worker node of the first trial that reached N epochs. OUT_JSON gets
+checkpoint folders and removes a worker node once every worker runs a trial that has N
+checkpoints and is mid-run. OUT_JSON gets
 the node ids of the workers, the removed one, and the result rows.
 """
 
@@ -22,27 +23,26 @@ from pathlib import Path
 from typing import Any
 
 
-def last_report(result_file: Path) -> dict[str, Any] | None:
-    lines = result_file.read_text().strip().splitlines()
-    return json.loads(lines[-1]) if lines else None
-
-
 def watch_and_remove(
-    cluster: Any, workers: list[Any], trials: Path, epochs: int, removed: dict[str, Any]
+    cluster: Any, workers: list[Any], trials: Path, epochs: int, below: int, removed: dict[str, Any]
 ) -> None:
-    """Remove the worker node of the first trial that has reported ``epochs`` epochs."""
-    by_id = {node.node_id: node for node in workers}
+    """Remove a worker node once every worker node runs a trial that has ``epochs`` checkpoints
+    and is still mid-run (fewer than ``below`` checkpoints: short of its last epochs).
+
+    Tune writes a trial's checkpoint folders as the trial reports (its result files are written
+    later, in batches), and each worker node has one CPU, so it runs one trial at a time: when as
+    many mid-run trials as workers have checkpoints, whichever node goes hosts one of them.
+    """
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
-        for result_file in trials.glob("*/result.json"):
-            report = last_report(result_file)
-            if report and report.get("epochs_done", 0) >= epochs and report.get("node_id") in by_id:
-                removed.update(
-                    node_id=report["node_id"], trial=result_file.parent.name, epochs=report["epochs_done"]
-                )
-                cluster.remove_node(by_id[report["node_id"]])
-                return
-        time.sleep(0.2)
+        counts = [len(list(trial.glob("checkpoint_*"))) for trial in trials.glob("sweep_trial_*")]
+        mid_run = [n for n in counts if epochs <= n < below]
+        if len(mid_run) >= len(workers):
+            victim = workers[-1]
+            removed.update(node_id=victim.node_id, checkpoints=sorted(mid_run))
+            cluster.remove_node(victim)
+            return
+        time.sleep(0.1)
 
 
 def main() -> None:
@@ -72,9 +72,11 @@ def main() -> None:
     removed: dict[str, Any] = {}
     if args.remove_after_epochs:
         trials = SweepPaths.of(config.storage, config.name).tune
+        # A trial runs at least max_epochs (one stage); ten short of that it is surely mid-run.
+        below = int(config.trial["max_epochs"]) - 10
         watcher = threading.Thread(
             target=watch_and_remove,
-            args=(cluster, workers, trials, args.remove_after_epochs, removed),
+            args=(cluster, workers, trials, args.remove_after_epochs, below, removed),
             daemon=True,
         )
         watcher.start()
