@@ -53,7 +53,7 @@ def phase1_signature(config: Mapping[str, Any]) -> tuple[Any, ...] | None:
     """
     spec = TrialSpec.from_config(config)
     model = spec.model
-    if model.architecture != "two-phase":
+    if not model.uses_phase1:
         return None
     base = (model.encoder, model.phase1_model, model.marker_style, model.max_length)
     if model.phase1_model == "none":
@@ -113,7 +113,7 @@ def estimate_sweep(config: SweepConfig, plan: SweepPlan) -> list[SizeEstimate]:
             n = counts(spec.data.regime, spec.data.ood_pct > 0)
             stage_records = n["train"] + n["ood_train"] + n["local_pretrain"]
             trial_train = trial_infer = 0
-            if model.architecture == "two-phase":
+            if model.uses_phase1:
                 signature = phase1_signature(trial)
                 assert signature is not None  # two-phase always has one
                 if signature not in seen:  # computed once for the whole sweep
@@ -131,8 +131,9 @@ def estimate_sweep(config: SweepConfig, plan: SweepPlan) -> list[SizeEstimate]:
                             trial_train += model.phase1_max_epochs * learned
                 # Phase 2 trains a small head on cached features: seconds, no encoder work.
             else:
-                trial_train += spec.loop.max_epochs * stage_records
-                trial_infer += spec.loop.max_epochs * (n["dev"] + n["test"])
+                steps = 2 if model.architecture == "two-step" else 1  # two encoders, one per step
+                trial_train += steps * spec.loop.max_epochs * stage_records
+                trial_infer += steps * spec.loop.max_epochs * (n["dev"] + n["test"])
             train += trial_train
             infer += trial_infer
             scale = model.max_length / REFERENCE_LENGTH

@@ -162,6 +162,13 @@ class ModelConfig:
             raise ValueError("mtl_identification_weight and mtl_ranking_weight cannot both be 0")
 
     @property
+    def uses_phase1(self) -> bool:
+        """Reads phase-1 features: ``two-phase``, or ``two-step`` wrapping it."""
+        return self.architecture == "two-phase" or (
+            self.architecture == "two-step" and self.two_step_inner == "two-phase"
+        )
+
+    @property
     def windows(self) -> tuple[int, ...]:
         """``cnn_windows`` as sizes: ``"2,3,4"`` -> (2, 3, 4)."""
         parts = [part.strip() for part in self.cnn_windows.split(",")]

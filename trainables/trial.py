@@ -59,17 +59,13 @@ def run_trial(
     )
     ood = None
     model = spec.model
-    joined_phase1 = (
-        model.architecture == "two-phase"
-        and model.phase1_finetune == "joined"
-        and model.phase1_model != "none"
-    )
+    joined_phase1 = model.uses_phase1 and model.phase1_finetune == "joined" and model.phase1_model != "none"
     if strategy.uses_ood or joined_phase1:
         if spec.data.ood is None:
             needs = f"strategy {spec.strategy!r}" if strategy.uses_ood else "phase1_finetune 'joined'"
             raise ValueError(f"{needs} needs an out-of-domain dataset (`ood`)")
         ood = load_dataset(spec.data.ood, format=spec.data.ood_format, root=spec.data.ood_root)
-    elif spec.data.ood is not None and model.architecture == "two-phase" and model.phase1_model != "seqcls":
+    elif spec.data.ood is not None and model.uses_phase1 and model.phase1_model != "seqcls":
         # A `none`/`mlm` phase-1 artifact does not depend on the regime: featurising the OOD set in
         # it for every trial lets baseline and OOD-using trials of a sweep share one artifact.
         ood = load_dataset(spec.data.ood, format=spec.data.ood_format, root=spec.data.ood_root)

@@ -186,3 +186,32 @@ def test_two_step_refusals_name_the_problem(tiny_bert: str, artifacts: Path) -> 
 def test_bad_architecture_settings_fail_by_name(key: str, value: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         TrialSpec.from_config({key: value})
+
+
+def test_two_step_over_two_phase_shares_one_joined_phase1_artifact(
+    tiny_bert: str, tiny_corpora: tuple[str, str], artifacts: Path
+) -> None:
+    from trainables.artifacts import builds
+    from trainables.trial import run_trial
+
+    spec = TrialSpec.from_config(
+        {
+            "architecture": "two-step",
+            "two_step_inner": "two-phase",
+            "phase1_model": "seqcls",
+            "phase1_finetune": "joined",  # needs the OOD data although the strategy is baseline
+            "in_domain": tiny_corpora[0],
+            "ood": tiny_corpora[1],
+            "in_domain_size": 1.0,
+            "encoder": tiny_bert,
+            "max_length": 32,
+            "hidden_units": 8,
+            "max_epochs": 2,
+            "phase1_max_epochs": 1,
+            "learning_rate": 1e-3,
+        }
+    )
+    reports: list[dict[str, Any]] = []
+    result = run_trial(spec, report=lambda m, _: reports.append(m), artifacts=artifacts)
+    assert result.epochs_done == 2 and 0.0 <= reports[-1]["dev_f1_weighted"] <= 1.0
+    assert len(builds(artifacts)) == 1  # both steps read the classifier's phase-1 features
