@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -82,6 +83,21 @@ def test_architecture_conformance(name: str, tiny_bert: str, artifacts: Path) ->
         assert torch.allclose(architecture.logits(fresh, batch), expected, atol=1e-5)
 
 
+def tiny_trial(tiny_bert: str, corpora: tuple[str, str], **overrides: Any) -> dict[str, Any]:
+    """A whole trial on the tiny corpora and tiny BERT, one epoch: a second or so."""
+    return {
+        "in_domain": corpora[0],
+        "ood": corpora[1],
+        "in_domain_size": 1.0,
+        "encoder": tiny_bert,
+        "max_length": 32,
+        "hidden_units": 8,
+        "max_epochs": 1,
+        "learning_rate": 1e-3,
+        **overrides,
+    }
+
+
 # (architecture, imbalance technique) pairs an architecture refuses, and a word its message must say.
 REFUSED = {("two-step", "negative_sampling"): "samples negatives itself"}
 IMBALANCE_PARAMS = {"undersampling": {"max_ratio": 3.0}, "negative_sampling": {"ratio": 1.0}}
@@ -91,18 +107,7 @@ IMBALANCE_PARAMS = {"undersampling": {"max_ratio": 3.0}, "negative_sampling": {"
 def test_every_imbalance_technique_and_strategy_trains_or_is_refused_by_name(
     name: str, tiny_bert: str, tiny_corpora: tuple[str, str], artifacts: Path
 ) -> None:
-    base = {
-        "architecture": name,
-        "in_domain": tiny_corpora[0],
-        "ood": tiny_corpora[1],
-        "in_domain_size": 1.0,
-        "encoder": tiny_bert,
-        "max_length": 32,
-        "hidden_units": 8,
-        "max_epochs": 1,
-        "learning_rate": 1e-3,
-        "phase1_model": "none",
-    }
+    base = tiny_trial(tiny_bert, tiny_corpora, architecture=name, phase1_model="none")
     combinations = [
         {"imbalance": i, "imbalance_params": IMBALANCE_PARAMS.get(i, {})} for i in IMBALANCE.names()
     ]

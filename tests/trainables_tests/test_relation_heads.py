@@ -20,7 +20,7 @@ from trainables.data.labels import LabelSpace
 from trainables.loop import training_loss
 from trainables.trial import build_label_space
 
-from .test_architectures import context_for
+from .test_architectures import context_for, tiny_trial
 
 
 def built(name: str, tiny_bert: str, artifacts: Path, **overrides: Any) -> tuple[Any, Any, LabelSpace]:
@@ -195,21 +195,16 @@ def test_two_step_over_two_phase_shares_one_joined_phase1_artifact(
     from trainables.trial import run_trial
 
     spec = TrialSpec.from_config(
-        {
-            "architecture": "two-step",
-            "two_step_inner": "two-phase",
-            "phase1_model": "seqcls",
-            "phase1_finetune": "joined",  # needs the OOD data although the strategy is baseline
-            "in_domain": tiny_corpora[0],
-            "ood": tiny_corpora[1],
-            "in_domain_size": 1.0,
-            "encoder": tiny_bert,
-            "max_length": 32,
-            "hidden_units": 8,
-            "max_epochs": 2,
-            "phase1_max_epochs": 1,
-            "learning_rate": 1e-3,
-        }
+        tiny_trial(
+            tiny_bert,
+            tiny_corpora,
+            architecture="two-step",
+            two_step_inner="two-phase",
+            phase1_model="seqcls",
+            phase1_finetune="joined",  # needs the OOD data although the strategy is baseline
+            max_epochs=2,
+            phase1_max_epochs=1,
+        )
     )
     reports: list[dict[str, Any]] = []
     result = run_trial(spec, report=lambda m, _: reports.append(m), artifacts=artifacts)
