@@ -46,6 +46,11 @@ class TrialResources:
             raise ValueError(f"gpus above 1 must be whole (one process uses whole cards), got {self.gpus}")
         if self.resolved_executor == "inline" and self.workers > 1:
             raise ValueError("executor 'inline' runs one process: use 'train' (or 'auto') for workers > 1")
+        if self.workers == 1 and self.gpus > 1:
+            raise ValueError(
+                f"one trial process trains on one GPU, so gpus: {self.gpus:g} would hold idle cards; "
+                f"for {self.gpus:g} GPUs per trial use workers: {self.gpus:g} with gpus: 1 (data-parallel)"
+            )
 
     @property
     def resolved_executor(self) -> str:

@@ -45,6 +45,7 @@ def test_a_trial_the_cluster_cannot_hold_fails_before_starting() -> None:
     [
         ({"executor": "inline", "workers": 2}, "inline' runs one process"),
         ({"gpus": 1.5}, "gpus above 1 must be whole"),
+        ({"gpus": 2}, "use workers: 2 with gpus: 1"),
         ({"workers": 0}, "expected an integer >= 1"),
     ],
 )
