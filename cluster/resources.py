@@ -23,6 +23,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from trainables.runtime import resolve_executor
+
 __all__ = ["AUTO", "TrialResources"]
 
 AUTO = "auto"
@@ -30,7 +32,8 @@ AUTO = "auto"
 
 @dataclass(frozen=True)
 class TrialResources:
-    """What one trial takes: ``cpus``/``gpus`` per process (per worker for ``train``)."""
+    """What one trial takes: ``cpus``/``gpus`` per process (per worker for ``train``). Also the
+    ``resources:`` section of a sweep config."""
 
     cpus: float = 1.0
     gpus: float = 0.0
@@ -44,8 +47,7 @@ class TrialResources:
             raise ValueError(f"workers must be >= 1, got {self.workers}")
         if self.gpus > 1 and self.gpus != int(self.gpus):
             raise ValueError(f"gpus above 1 must be whole (one process uses whole cards), got {self.gpus}")
-        if self.resolved_executor == "inline" and self.workers > 1:
-            raise ValueError("executor 'inline' runs one process: use 'train' (or 'auto') for workers > 1")
+        self.resolved_executor  # noqa: B018 - raises for 'inline' with several workers
         if self.workers == 1 and self.gpus > 1:
             raise ValueError(
                 f"one trial process trains on one GPU, so gpus: {self.gpus:g} would hold idle cards; "
@@ -54,9 +56,7 @@ class TrialResources:
 
     @property
     def resolved_executor(self) -> str:
-        if self.executor != AUTO:
-            return self.executor
-        return "train" if self.workers > 1 else "inline"
+        return resolve_executor(self.executor, self.workers)
 
     def request(self) -> dict[str, float]:
         """The Tune trial's own resource request (``tune.with_resources``)."""

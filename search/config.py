@@ -77,14 +77,7 @@ class SearchSection:
     study_storage: str = ""
 
 
-@dataclass(frozen=True)
-class ResourcesSection:
-    """Per trial: CPUs and GPUs (fractions allowed) and Ray Train workers."""
-
-    cpus: float = 1.0
-    gpus: float = 0.0
-    workers: int = 1
-    executor: str = "auto"
+ResourcesSection = TrialResources  # the `resources:` section: what one trial takes
 
 
 @dataclass(frozen=True)
@@ -252,10 +245,9 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
             "resources.executor", f"got {resources_raw['executor']!r}; allowed: {', '.join(EXECUTORS)}"
         )
     try:
-        TrialResources(**resources_raw)  # combinations: inline with workers, 1.5 GPUs ...
+        resources = TrialResources(**resources_raw)  # combinations: inline with workers, 1.5 GPUs ...
     except ValueError as err:
         raise fail("resources", str(err)) from None
-    resources = ResourcesSection(**resources_raw)
     if resources.cpus == 0 and resources.gpus == 0:
         raise fail("resources", "a trial needs some CPU or GPU (cpus and gpus are both 0)")
 
@@ -290,20 +282,12 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
 
 def _strategies_needing_ood(config: SweepConfig, draws: int = 200) -> list[str]:
     """The OOD-using strategies a sweep's space proposes (its grid, or random draws from it)."""
-    import optuna
-
-    from spaces import define_by_run, get_space
+    from spaces import get_space, random_draws
     from trainables.strategies import STRATEGIES
 
     grid = get_space(config.search.space).grid() if config.search.searcher == "grid" else None
     if grid is None:
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
-        grid = []
-        for _ in range(draws):
-            trial = study.ask()
-            grid.append(define_by_run(trial, config.search.space))
-            study.tell(trial, 0.0)
+        grid = random_draws(config.search.space, draws)
     fixed = config.trial.get("strategy")  # a fixed trial key wins over the space's proposal
     proposed = {str(fixed or p.get("strategy", "baseline")) for p in grid}
     return sorted(name for name in proposed if STRATEGIES.get(name).uses_ood)

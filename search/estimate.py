@@ -67,20 +67,12 @@ def phase1_signature(config: Mapping[str, Any]) -> tuple[Any, ...] | None:
 
 def sample_configs(config: SweepConfig, plan: SweepPlan, key: str) -> list[dict[str, Any]]:
     """The configurations a size would run: its grid, or ``budget`` draws from the space."""
-    import optuna
-
-    from spaces import define_by_run
+    from spaces import random_draws
 
     if plan.grids is not None:
         proposals: Sequence[Mapping[str, Any]] = plan.grids[key]
     else:
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=config.data.seeds[0]))
-        proposals = []
-        for _ in range(plan.budgets[key]):
-            trial = study.ask()
-            proposals.append(define_by_run(trial, config.search.space))
-            study.tell(trial, 0.0)
+        proposals = random_draws(config.search.space, plan.budgets[key], seed=config.data.seeds[0])
     return [trial_config(p, plan.contexts[key]) for p in proposals]
 
 

@@ -32,7 +32,6 @@ from ray import tune
 from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
 
 from cluster.connect import connect
-from cluster.resources import TrialResources
 
 from .config import SweepConfig, size_key
 from .plan import (
@@ -201,15 +200,10 @@ class SweepCallback(tune.Callback):
         )
 
 
-def trial_resources(config: SweepConfig) -> TrialResources:
-    r = config.resources
-    return TrialResources(r.cpus, r.gpus, r.workers, r.executor)
-
-
 def _runtime(config: SweepConfig, paths: SweepPaths) -> tuple[Any, dict[str, float]]:
     from trainables.runtime import TrialRuntime
 
-    resources = trial_resources(config)
+    resources = config.resources
     runtime = TrialRuntime(
         str(paths.artifacts),
         str(paths.train),
@@ -258,9 +252,7 @@ def run_sweep(
     import ray
 
     cluster = connect(address, dashboard=dashboard is not None, dashboard_host=dashboard or "127.0.0.1")
-    concurrency, warning = trial_resources(config).concurrency(
-        config.search.max_concurrent, ray.cluster_resources()
-    )
+    concurrency, warning = config.resources.concurrency(config.search.max_concurrent, ray.cluster_resources())
     if verbose >= 1:
         print(f"resweep: {cluster.describe()}; {concurrency} trial(s) at once", file=sys.stderr)
         if warning:

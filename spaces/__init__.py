@@ -16,7 +16,7 @@ from .demo import DemoSpace
 from .full import FullSpace
 from .thesis import ThesisSpace
 
-__all__ = ["SPACES", "BaseSpace", "Suggester", "define_by_run", "get_space", "space_names"]
+__all__ = ["SPACES", "BaseSpace", "Suggester", "define_by_run", "get_space", "random_draws", "space_names"]
 
 SPACES: Registry[type[BaseSpace]] = Registry("search space")
 for _space in (DemoSpace, ThesisSpace, FullSpace):
@@ -41,3 +41,18 @@ def get_space(name: str) -> BaseSpace:
 
 def define_by_run(trial: Suggester, space: str) -> dict[str, Any]:
     return get_space(space).suggest(trial)
+
+
+def random_draws(space: str, n: int, seed: int = 0) -> list[dict[str, Any]]:
+    """``n`` configurations drawn at random from ``space`` (Optuna's RandomSampler, seeded): what
+    a sweep could propose, for estimates and checks made before it starts."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+    draws = []
+    for _ in range(n):
+        trial = study.ask()
+        draws.append(define_by_run(trial, space))
+        study.tell(trial, 0.0)
+    return draws

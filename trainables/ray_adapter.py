@@ -10,8 +10,8 @@ executors, both resuming from checkpoints the same way:
 * ``train`` — the trial builds a Ray Train ``TorchTrainer`` and fits it (the pattern that works
   with Train V2: Tune function trainable -> TorchTrainer -> per-worker loop), with
   ``TuneReportCallback`` forwarding each report to Tune. Used for multi-worker data-parallel
-  trials, GPU trials, and whenever asked. The Train run is named after the trial's config hash,
-  so a rerun of the same trial resumes from its own checkpoints.
+  trials (a GPU or a fraction of one per worker), and whenever asked. The Train run is named
+  after the trial's config hash, so a rerun of the same trial resumes from its own checkpoints.
 
 ``executor="auto"`` picks ``train`` when a trial asks for more than one worker.
 

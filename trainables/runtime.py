@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from .config import EXECUTORS
 
-__all__ = ["TrialRuntime", "choose_executor"]
+__all__ = ["TrialRuntime", "choose_executor", "resolve_executor"]
 
 
 @dataclass(frozen=True)
@@ -36,12 +36,18 @@ class TrialRuntime:
             raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, got {self.executor!r}")
         if self.num_workers < 1:
             raise ValueError(f"num_workers must be >= 1, got {self.num_workers}")
-        if self.executor == "inline" and self.num_workers > 1:
-            raise ValueError("executor 'inline' runs one process: use 'train' (or 'auto') for workers > 1")
+        resolve_executor(self.executor, self.num_workers)
+
+
+def resolve_executor(executor: str, workers: int) -> str:
+    """``inline`` or ``train`` for ``executor`` (``auto`` decides) and ``workers`` processes."""
+    if executor == "auto":
+        # One process, GPU or not, needs no worker group (Train's fixed cost is 10+ s per trial).
+        return "train" if workers > 1 else "inline"
+    if executor == "inline" and workers > 1:
+        raise ValueError("executor 'inline' runs one process: use 'train' (or 'auto') for workers > 1")
+    return executor
 
 
 def choose_executor(runtime: TrialRuntime) -> str:
-    if runtime.executor != "auto":
-        return runtime.executor
-    # One process, GPU or not, needs no worker group (Train's fixed cost is 10+ s per trial).
-    return "train" if runtime.num_workers > 1 else "inline"
+    return resolve_executor(runtime.executor, runtime.num_workers)
