@@ -1,12 +1,14 @@
 """Benchmark: what resweep's sweep machinery costs on top of the trials themselves.
 
-    .venv/bin/python bench/sweep_overhead.py [--trials 100] [--train-trials 10]
+    .venv/bin/python bench/sweep_overhead.py [--trials 100] [--train-trials 10] [--storage URI]
 
 1. ``--trials`` stand-in trials that sleep 1 s and report once, through the real sweep (its Tune
    experiment, the per-size searcher over OptunaSearch on an SQLite study, ConcurrencyLimiter,
    the results-store callback), 2 concurrent, inline executor. Ray's start is not counted.
 2. The same number of evaluations in a plain in-process Optuna loop, sequentially.
 3. ``--train-trials`` trials that each fit a one-worker Ray Train job whose loop sleeps 1 s.
+4. With ``--storage URI`` (e.g. ``s3://bucket/bench?endpoint_override=127.0.0.1:9000&scheme=http``),
+   (1) again with the sweep stored there, beside (1) on the local disk: what object storage costs.
 
 Overhead share = 1 - (summed in-trial time) / (wall time x concurrent slots). Goal for (1): <= 15%.
 """
@@ -68,6 +70,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=100)
     parser.add_argument("--train-trials", type=int, default=10)
+    parser.add_argument("--storage", help="also run (1) with the sweep stored here (an object-store URI)")
     args = parser.parse_args()
     os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.2")
 
@@ -80,14 +83,14 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="rs-sweep-bench-", dir="/tmp") as scratch:
 
-        def config(name: str, budget: int, executor: str) -> Any:
+        def config(name: str, budget: int, executor: str, storage: str = "") -> Any:
             return parse_sweep_config(
                 {
                     "name": name,
                     "data": {"in_domain": "synthetic", "ood": "synthetic_ood", "sizes": [0.1]},
                     "search": {"space": "demo", "budget": budget, "max_concurrent": 2, "scheduler": "fifo"},
                     "resources": {"cpus": 1, "executor": executor},
-                    "storage": str(Path(scratch) / "results"),
+                    "storage": storage or str(Path(scratch) / "results"),
                 }
             )
 
@@ -95,14 +98,25 @@ def main() -> None:
         connect(None)
         print(f"ray.init: {time.perf_counter() - started:.1f} s (not counted)")
 
-        started = time.perf_counter()
-        rows = run_sweep(config("inline", args.trials, "inline"), verbose=0, trial_function=sleeping_trial)
-        wall = time.perf_counter() - started
-        share = 1 - args.trials * SLEEP / (wall * 2)
-        print(
-            f"{args.trials} trials x {SLEEP:g} s through the sweep, 2 concurrent, inline: {wall:.1f} s wall, "
-            f"{rows.num_rows} rows; overhead share {share:.1%}"
-        )
+        def inline_sweep(storage: str = "") -> float:
+            started = time.perf_counter()
+            name = f"inline-{time.time_ns()}"
+            rows = run_sweep(
+                config(name, args.trials, "inline", storage), verbose=0, trial_function=sleeping_trial
+            )
+            wall = time.perf_counter() - started
+            share = 1 - args.trials * SLEEP / (wall * 2)
+            print(
+                f"{args.trials} trials x {SLEEP:g} s through the sweep, 2 concurrent, inline, storage "
+                f"{'object store' if storage else 'local disk'}: {wall:.1f} s wall, {rows.num_rows} rows; "
+                f"overhead share {share:.1%}"
+            )
+            return wall
+
+        local_wall = inline_sweep()
+        if args.storage:
+            remote_wall = inline_sweep(args.storage)
+            print(f"object store / local disk wall time: {remote_wall / local_wall:.2f}x")
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         space = get_space("demo")

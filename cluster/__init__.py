@@ -1,2 +1,3 @@
-"""Connecting to Ray (embedded local by default, ``--address`` for a cluster), resources per
-trial, storage and launch configs. (Filled by the sweep and cluster issues.)"""
+"""Where sweeps run and keep their state: connecting to Ray (:mod:`cluster.connect`), resources
+per trial (:mod:`cluster.resources`), storage on local or shared folders and object stores
+(:mod:`cluster.storage`), and the launcher/KubeRay configs beside them."""

@@ -11,6 +11,7 @@ import importlib.metadata
 import json
 import logging
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -275,7 +276,7 @@ def cmd_trial(args: argparse.Namespace) -> int:
     from trainables.trial import run_trial
 
     spec = TrialSpec.from_config(_trial_config(args.settings))
-    artifacts = Path(args.artifacts)
+    artifacts = args.artifacts  # a folder, or an object-store URI a sweep's trials share
     columns = [
         "epoch",
         "stage",
@@ -419,7 +420,9 @@ def _print_plan(config: Any) -> int:
     _print_table(
         rows, ["in_domain_size", "trials", "new_phase1_artifacts", "train_seqs", "infer_seqs", "cpu_hours"]
     )
-    folder = Path(config.storage).resolve() / config.name
+    from .plan import SweepPaths
+
+    folder = SweepPaths.of(config.storage, config.name).root
     print(
         f"total: {sum(e.trials for e in estimates)} trials, "
         f"{sum(e.phase1_artifacts for e in estimates)} distinct phase-1 artifacts, "
@@ -436,11 +439,16 @@ def _results(storage: str, name: str) -> tuple[Any, Any, Any]:
     return config, paths, paths.results.read().to_pylist()
 
 
+def _quoted(where: Any) -> str:
+    """A path or URI as it must be typed in a shell (URIs may carry ``?a=b&c=d``)."""
+    return shlex.quote(str(where))
+
+
 def _print_leaderboard(paths: Any, config: Any) -> int:
     """The sweep's answer, printed when it ends: the winner per size, over its seeds."""
     from .leaderboard import leaderboard
 
-    boards = {b.size: b for b in leaderboard(config.name, storage=str(paths.root.parent))}
+    boards = {b.size: b for b in leaderboard(config.name, storage=str(paths.storage))}
     metric = "dev_" + config.search.selection_metric
     table: list[list[Any]] = []
     for size in config.data.sizes:
@@ -479,7 +487,7 @@ def _print_leaderboard(paths: Any, config: Any) -> int:
             "configurations",
         ],
     )
-    print(f"details: resweep leaderboard {config.name} --storage {paths.root.parent}")
+    print(f"details: resweep leaderboard {config.name} --storage {_quoted(paths.storage)}")
     return 0
 
 
@@ -686,7 +694,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     else:
         _, paths = load_saved_sweep(args.storage, args.name)
         rows, title = paths.results.read().to_pylist(), f"resweep report: sweep {args.name}"
-        out = Path(args.out) if args.out else paths.root / "report"
+        # In an object store, the report goes to a local folder: it is read in a browser.
+        local = paths.root.local
+        out = Path(args.out) if args.out else (local / "report" if local else Path(f"{args.name}-report"))
     files = write_report(boards, rows, out, title=title, top=args.top)
     print(f"wrote {files.markdown}, {files.html} and {len(files.images)} plots")
     return 0
@@ -713,8 +723,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     elif args.kind == "spaces":
         rows = [[n, SPACES.get(n).description] for n in SPACES]
     else:  # sweeps
-        root = Path(args.storage)
-        rows = [[p.parent.name, str(p.parent)] for p in sorted(root.glob("*/sweep.yaml"))]
+        from cluster.storage import Location
+
+        folders = Location.parse(args.storage).children()
+        rows = [[f.name, str(f)] for f in folders if (f / "sweep.yaml").is_file()]
     _print_table(rows, ["name", "description" if args.kind != "sweeps" else "folder"])
     return 0
 
@@ -724,6 +736,9 @@ def _version() -> str:
         return importlib.metadata.version("resweep")
     except importlib.metadata.PackageNotFoundError:
         return "unknown (not installed)"
+
+
+STORAGE_HELP = "the sweeps' storage: a folder, or s3://bucket/prefix, gs://... (default: results)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -742,7 +757,11 @@ def build_parser() -> argparse.ArgumentParser:
         "`resweep trial architecture=two-phase strategy=global ood=synthetic_ood ood_pct=10`",
     )
     trial.add_argument("settings", nargs="*", metavar="KEY=VALUE", help="trial config keys (see the README)")
-    trial.add_argument("--artifacts", default="results/artifacts", help="folder of shared phase-1 artifacts")
+    trial.add_argument(
+        "--artifacts",
+        default="results/artifacts",
+        help="shared phase-1 artifacts: a folder, or s3://bucket/prefix, gs://...",
+    )
     trial.add_argument("--checkpoints", help="keep the newest checkpoint here (default: a temporary folder)")
     trial.add_argument("--resume", help="continue from this checkpoint folder")
     trial.add_argument("--out", help="write the result (selected epoch, history) as JSON here")
@@ -751,7 +770,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = commands.add_parser("sweep", help="run a sweep from a YAML config (local Ray unless --address)")
     sweep.add_argument("config", help="sweep config (see configs/)")
     sweep.add_argument("--name", help="sweep name (default: the config's)")
-    sweep.add_argument("--storage", help="storage folder (default: the config's, `results`)")
+    sweep.add_argument(
+        "--storage", help="storage folder, or s3://bucket/prefix, gs://... (default: the config's, `results`)"
+    )
     sweep.add_argument("--address", help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray)")
     sweep.add_argument("--dry-run", action="store_true", help="print the plan per size and stop")
     sweep.add_argument("--quiet", action="store_true", help="no live Tune table")
@@ -760,7 +781,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     resume = commands.add_parser("resume", help="continue an interrupted sweep from its checkpoints")
     resume.add_argument("name")
-    resume.add_argument("--storage", default="results")
+    resume.add_argument("--storage", default="results", help=STORAGE_HELP)
     resume.add_argument("--address")
     resume.add_argument("--quiet", action="store_true")
     _dashboard_option(resume)
@@ -769,12 +790,12 @@ def build_parser() -> argparse.ArgumentParser:
     for command, function, text in (("status", cmd_status, "trials finished/failed per size, best so far"),):
         sub = commands.add_parser(command, help=text)
         sub.add_argument("name")
-        sub.add_argument("--storage", default="results")
+        sub.add_argument("--storage", default="results", help=STORAGE_HELP)
         sub.set_defaults(func=function)
 
     board = commands.add_parser("leaderboard", help="configurations ranked per size, with seeds and ties")
     board.add_argument("name", nargs="?", help="the sweep (or use --from-table)")
-    board.add_argument("--storage", default="results")
+    board.add_argument("--storage", default="results", help=STORAGE_HELP)
     board.add_argument("--from-table", metavar="FILE.csv", help="rank an external result table instead")
     board.add_argument(
         "--metric", help="ranking column (default: the sweep's dev metric; a table's accuracy)"
@@ -790,7 +811,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser("report", help="Markdown + HTML report with learning-curve plots")
     report.add_argument("name", nargs="?", help="the sweep (or use --from-table)")
-    report.add_argument("--storage", default="results")
+    report.add_argument("--storage", default="results", help=STORAGE_HELP)
     report.add_argument("--from-table", metavar="FILE.csv", help="report on an external result table")
     report.add_argument("--out", help="folder (default: <sweep>/report)")
     report.add_argument(
@@ -804,7 +825,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing_all.add_argument(
         "kind", choices=["architectures", "strategies", "imbalance", "spaces", "datasets", "sweeps"]
     )
-    listing_all.add_argument("--storage", default="results")
+    listing_all.add_argument("--storage", default="results", help=STORAGE_HELP)
     listing_all.set_defaults(func=cmd_list)
 
     data = commands.add_parser("data", help="inspect, validate and fetch datasets")

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from cluster.resources import TrialResources
+from cluster.storage import Location
 from spaces import space_names
 from trainables.config import EXECUTORS, TrialSpec
 from trainables.data.regimes import Regime
@@ -26,6 +27,7 @@ __all__ = [
     "SearchSection",
     "SweepConfig",
     "load_sweep_config",
+    "parse_sweep_text",
     "size_key",
 ]
 
@@ -254,13 +256,18 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
     trial = raw.get("trial") or {}
     if not isinstance(trial, Mapping):
         raise fail("trial", f"expected a mapping of fixed trial keys, got {type(trial).__name__}")
+    storage = str(raw.get("storage", "results"))
+    try:
+        Location.parse(storage)
+    except ValueError as err:
+        raise fail("storage", str(err)) from None
     config = SweepConfig(
         name,
         data,
         search,
         resources,
         str(raw.get("encoder", "minilm")),
-        str(raw.get("storage", "results")),
+        storage,
         dict(trial),
         source,
     )
@@ -301,6 +308,12 @@ def load_sweep_config(path: str | Path) -> SweepConfig:
         raise ConfigError(f"{path}: no such sweep config") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not valid UTF-8") from None
+    return parse_sweep_text(text, source=str(path))
+
+
+def parse_sweep_text(text: str, *, source: str) -> SweepConfig:
+    """A sweep config from YAML ``text``; ``source`` names it in messages (a path or a URI)."""
+    path = source
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as err:

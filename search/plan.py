@@ -7,7 +7,6 @@ start in a fraction of a second; :mod:`search.sweep` runs them.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -15,10 +14,11 @@ from typing import Any
 
 import yaml
 
+from cluster.storage import Location, local_mirror
 from spaces import get_space
 from trainables.config import TrialSpec
 
-from .config import SweepConfig, load_sweep_config, size_key
+from .config import SweepConfig, parse_sweep_text, size_key
 from .results import ResultsStore
 
 __all__ = [
@@ -38,31 +38,41 @@ __all__ = [
 
 @dataclass(frozen=True)
 class SweepPaths:
-    root: Path
+    """Where a sweep's parts live, under ``<storage>/<name>`` (a folder or an object-store URI)."""
+
+    root: Location
 
     @classmethod
-    def of(cls, storage: str | Path, name: str) -> SweepPaths:
-        return cls(Path(storage).resolve() / name)
+    def of(cls, storage: str | Path | Location, name: str) -> SweepPaths:
+        return cls(Location.parse(storage) / name)
 
     @property
-    def config(self) -> Path:
+    def storage(self) -> Location:
+        return self.root.parent
+
+    @property
+    def config(self) -> Location:
         return self.root / "sweep.yaml"
 
     @property
     def studies(self) -> Path:
-        return self.root / "optuna.db"
+        """The SQLite file of the sweep's Optuna studies (unless ``search.study_storage`` names a
+        database). SQLite needs a filesystem with locks: with object storage it is a local working
+        copy, saved into the Tune experiment with the searcher's state (see :mod:`search.sweep`)."""
+        local = self.root.local
+        return (local if local is not None else local_mirror(self.root, "studies")) / "optuna.db"
 
     @property
-    def tune(self) -> Path:
+    def tune(self) -> Location:
         """The Tune experiment holding every size's trials."""
         return self.root / "tune" / "trials"
 
     @property
-    def train(self) -> Path:
+    def train(self) -> Location:
         return self.root / "train"
 
     @property
-    def artifacts(self) -> Path:
+    def artifacts(self) -> Location:
         return self.root / "artifacts"
 
     @property
@@ -195,7 +205,6 @@ def remaining_work(plan: SweepPlan, key: str, rows: list[dict[str, Any]]) -> int
 
 
 def write_sweep_config(config: SweepConfig, paths: SweepPaths) -> None:
-    paths.root.mkdir(parents=True, exist_ok=True)
     document = {
         "name": config.name,
         "data": {
@@ -210,14 +219,13 @@ def write_sweep_config(config: SweepConfig, paths: SweepPaths) -> None:
         "storage": config.storage,
         "trial": dict(config.trial),
     }
-    temporary = paths.config.with_name(".sweep.yaml.tmp")
-    temporary.write_text(yaml.safe_dump(document, sort_keys=False))
-    os.replace(temporary, paths.config)
+    paths.config.write_text(yaml.safe_dump(document, sort_keys=False))
 
 
 def load_saved_sweep(storage: str | Path, name: str) -> tuple[SweepConfig, SweepPaths]:
     paths = SweepPaths.of(storage, name)
     if not paths.config.is_file():
         raise FileNotFoundError(f"{paths.root}: no sweep named {name!r} here (no sweep.yaml)")
+    config = parse_sweep_text(paths.config.read_text(), source=str(paths.config))
     # The storage given now wins over the (possibly relative) one saved with the config.
-    return replace(load_sweep_config(paths.config), storage=str(paths.root.parent)), paths
+    return replace(config, storage=str(paths.storage)), paths

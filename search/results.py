@@ -1,8 +1,9 @@
 """resweep's results store: one row per finished trial, Parquet with an explicit schema.
 
-Rows land as one small Parquet file per trial under ``<sweep>/results/parts/`` (written to a
-temporary name, then renamed: concurrent writers never collide and a crash never leaves half a
-row); :func:`compact` folds them into ``<sweep>/results/results.parquet``. Readers see both.
+Rows land as one small Parquet file per trial under ``<sweep>/results/parts/`` (written whole or
+not at all, see :class:`cluster.storage.Location`: concurrent writers never collide and a crash
+never leaves half a row); :func:`compact` folds them into ``<sweep>/results/results.parquet``.
+Readers see both.
 Column names reuse ``shared/reference/thesis_tables.csv`` where they mean the same thing:
 ``in_domain_pct``, ``architecture``, ``phase1_model``, ``phase1_finetune``, ``strategy``,
 ``ood_pct``, ``local_in_domain_pretrain_pct``, ``imbalance``, and the test scores ``accuracy`` and
@@ -19,7 +20,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from trainables.data.loading import atomic_write_parquet
+from cluster.storage import Location
 
 __all__ = ["RESULT_SCHEMA", "SCORED", "ResultsStore", "result_row"]
 
@@ -137,43 +138,44 @@ def result_row(
 
 
 class ResultsStore:
-    """The rows of one sweep, under ``<sweep folder>/results/``."""
+    """The rows of one sweep, under ``<sweep folder>/results/`` (a local path or an object-store URI)."""
 
-    def __init__(self, folder: str | Path):
-        self.folder = Path(folder) / "results"
+    def __init__(self, folder: str | Path | Location):
+        self.folder = Location.parse(folder) / "results"
         self.parts = self.folder / "parts"
         self.table_path = self.folder / "results.parquet"
 
-    def add(self, row: Mapping[str, Any]) -> Path:
+    def add(self, row: Mapping[str, Any]) -> Location:
         """Write one row atomically (a trial that finishes again, after a resume, replaces its row)."""
-        table = pa.Table.from_pylist([dict(row)], schema=RESULT_SCHEMA)
         target = self.parts / f"{row['trial_name']}.parquet"
-        atomic_write_parquet(table, target)
+        target.write_bytes(_parquet_bytes(pa.Table.from_pylist([dict(row)], schema=RESULT_SCHEMA)))
         return target
+
+    @staticmethod
+    def _table(where: Location, **options: Any) -> pa.Table:
+        return pq.read_table(where.path, filesystem=where.filesystem, schema=RESULT_SCHEMA, **options)
 
     def get(self, trial_name: str) -> dict[str, Any] | None:
         """The row of ``trial_name``, or None."""
         part = self.parts / f"{trial_name}.parquet"
         if part.is_file():
-            return pq.read_table(part, schema=RESULT_SCHEMA).to_pylist()[0]
+            return self._table(part).to_pylist()[0]
         if self.table_path.is_file():
-            table = pq.read_table(
-                self.table_path, schema=RESULT_SCHEMA, filters=[("trial_name", "=", trial_name)]
-            )
+            table = self._table(self.table_path, filters=[("trial_name", "=", trial_name)])
             if table.num_rows:
                 return table.to_pylist()[0]
         return None
 
-    def _read(self) -> tuple[pa.Table, list[Path]]:
+    def _read(self) -> tuple[pa.Table, list[Location]]:
         tables = []
         names: set[str] = set()
-        parts = sorted(self.parts.glob("*.parquet")) if self.parts.is_dir() else []
+        parts = self.parts.children(".parquet")
         for part in parts:
-            table = pq.read_table(part, schema=RESULT_SCHEMA)
+            table = self._table(part)
             tables.append(table)
             names.update(table["trial_name"].to_pylist())
         if self.table_path.is_file():
-            compacted = pq.read_table(self.table_path, schema=RESULT_SCHEMA)
+            compacted = self._table(self.table_path)
             keep = [i for i, name in enumerate(compacted["trial_name"].to_pylist()) if name not in names]
             tables.insert(0, compacted.take(keep))
         return (pa.concat_tables(tables) if tables else RESULT_SCHEMA.empty_table()), parts
@@ -188,7 +190,13 @@ class ResultsStore:
         Only the parts that were read are removed, so a row written meanwhile is never lost.
         """
         table, parts = self._read()
-        atomic_write_parquet(table, self.table_path)
+        self.table_path.write_bytes(_parquet_bytes(table))
         for part in parts:
-            part.unlink(missing_ok=True)
+            part.remove()
         return table.num_rows
+
+
+def _parquet_bytes(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    return sink.getvalue().to_pybytes()

@@ -9,8 +9,12 @@ its budget handed out goes first — and stamps ``in_domain_size`` on what they 
 from __future__ import annotations
 
 import functools
+import os
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -30,6 +34,7 @@ __all__ = [
 ]
 
 SIZE_KEY = "in_domain_size"
+STUDY_COPY = "optuna.db"  # the saved copy of a local SQLite study, in Tune's experiment folder
 
 
 class ResumableOptunaSearch(OptunaSearch):
@@ -123,6 +128,9 @@ class PerSizeSearch(_PickledState):
     to propose right now yields its turn to the others. With ``confirmations``, a size whose search
     is over proposes its top configurations again with the other seeds (``config_key`` tells
     configurations apart, seed aside); those runs are not told to the size's study.
+
+    ``study_copy``: a local SQLite file of the studies that stands for one in object storage; it is
+    saved beside the searcher's own state whenever Tune saves that (and uploads it with the rest).
     """
 
     def __init__(
@@ -135,8 +143,10 @@ class PerSizeSearch(_PickledState):
         *,
         confirmations: Mapping[str, Confirmation] | None = None,
         config_key: Callable[[str, Mapping[str, Any]], str] | None = None,
+        study_copy: Path | None = None,
     ):
         super().__init__(metric=metric, mode=mode)
+        self._study_copy = study_copy
         self._searchers = dict(searchers)
         self._budgets = {key: budgets[key] for key in self._searchers}
         self._sizes = dict(sizes)
@@ -227,6 +237,20 @@ class PerSizeSearch(_PickledState):
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
         return True  # metric and mode are fixed when the sweep builds the searchers
 
+    def save_to_dir(self, checkpoint_dir: str, session_str: str = "default") -> None:
+        super().save_to_dir(checkpoint_dir, session_str)
+        if self._study_copy is not None and self._study_copy.is_file():
+            _backup_sqlite(self._study_copy, Path(checkpoint_dir) / STUDY_COPY)
+
+
+def _backup_sqlite(source: Path, target: Path) -> None:
+    """A consistent copy of a live SQLite database (WAL included), renamed into place when whole."""
+    temporary = target.with_name(f".{target.name}.tmp")
+    temporary.unlink(missing_ok=True)
+    with closing(sqlite3.connect(source)) as live, closing(sqlite3.connect(temporary)) as copy:
+        live.backup(copy)
+    os.replace(temporary, target)
+
 
 def _sqlite_pragmas(connection: Any, _: Any) -> None:
     cursor = connection.cursor()
@@ -245,6 +269,8 @@ class StudyStorage(optuna.storages.RDBStorage):
     """
 
     def __init__(self, url: str):
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         super().__init__(url)
         self._tune_sqlite()
 
@@ -272,6 +298,7 @@ def make_searcher(
     max_concurrent: int,
     confirmations: Mapping[str, Confirmation] | None = None,
     config_key: Callable[[str, Mapping[str, Any]], str] | None = None,
+    study_copy: Path | None = None,
 ) -> Searcher:
     """The sweep's searcher: per size an Optuna study (``tpe``/``random``) or a grid list, then
     the size's confirmation runs."""
@@ -296,6 +323,12 @@ def make_searcher(
             storage=storage,
         )
     per_size = PerSizeSearch(
-        searchers, budgets, sizes, metric=metric, confirmations=confirmations, config_key=config_key
+        searchers,
+        budgets,
+        sizes,
+        metric=metric,
+        confirmations=confirmations,
+        config_key=config_key,
+        study_copy=study_copy,
     )
     return ConcurrencyLimiter(per_size, max_concurrent=max_concurrent)

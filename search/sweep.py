@@ -9,6 +9,13 @@ Layout of a sweep under its storage folder::
                      artifacts/        phase-1 artifacts shared by all trials and sizes
                      results/          the results store (Parquet)
 
+``<storage>`` is a local or shared (NFS) folder, or an object store (``s3://bucket/prefix``,
+``gs://...``; :mod:`cluster.storage`). Everything above is then read and written through pyarrow
+there, except the SQLite studies: SQLite needs file locks, so the driver works on a local copy
+and saves it into ``tune/trials/`` each time Tune saves its own state (and the searcher's), so a
+resume finds the study as it was when Tune's state was saved. A database server
+(``search.study_storage``) avoids the copy.
+
 The in-domain size is a context, not a hyper-parameter: each size has its own Optuna study,
 searcher, budget and ASHA brackets (:mod:`search.searchers`, :mod:`search.schedulers`), and all
 sizes run in one Tune experiment, so they proceed concurrently and share the cluster. The space
@@ -20,18 +27,18 @@ from __future__ import annotations
 import functools
 import json
 import os
-import shutil
+import shlex
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from ray import tune
 from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
 
 from cluster.connect import connect
+from cluster.storage import Location
 
 from .config import SweepConfig, size_key
 from .plan import (
@@ -48,7 +55,7 @@ from .plan import (
 from .progress import ProgressView
 from .results import SCORED, ResultsStore, result_row
 from .schedulers import make_scheduler
-from .searchers import Confirmation, make_searcher
+from .searchers import STUDY_COPY, Confirmation, make_searcher
 
 __all__ = ["SweepInterrupted", "SweepPaths", "run_sweep", "size_key", "sweep_trial"]
 
@@ -87,7 +94,7 @@ def sweep_trial(config: dict[str, Any], runtime: Any, contexts: Mapping[str, Map
     from trainables.ray_adapter import resweep_trial
 
     full = trial_config(config, context_of(config, contexts))
-    store = ResultsStore(Path(runtime.artifacts).parent)
+    store = ResultsStore(Location.parse(runtime.artifacts).parent)
     done = store.get(trial_name(full, tune.get_context().get_trial_id()))
     if done is not None and done["status"] in ENDED_OK:
         stored = json.loads(done["last_report"])
@@ -234,7 +241,7 @@ def run_sweep(
     """
     global _ACTIVE
     paths = SweepPaths.of(config.storage, config.name)
-    if not resume and paths.root.exists() and any(paths.root.iterdir()):
+    if not resume and not paths.root.is_empty():
         raise FileExistsError(
             f"{paths.root}: a sweep named {config.name!r} exists; `resweep resume {config.name}` "
             "continues it, or pick another name (--name)"
@@ -284,11 +291,16 @@ def run_sweep(
     saved_env = {k: os.environ.get(k) for k in tune_env}
     os.environ.update(tune_env)
     try:
-        if resume and tune.Tuner.can_restore(str(paths.tune)):
-            tuner = tune.Tuner.restore(str(paths.tune), trainable=trainable, resume_errored=True)
+        restoring = resume and tune.Tuner.can_restore(*_tune_storage(paths.tune))
+        if _mirrors_study(config, paths):
+            _fetch_study(paths, restoring)
+        if restoring:
+            path, filesystem = _tune_storage(paths.tune)
+            tuner = tune.Tuner.restore(
+                path, trainable=trainable, resume_errored=True, storage_filesystem=filesystem
+            )
         else:
-            if paths.tune.exists():
-                shutil.rmtree(paths.tune)
+            paths.tune.remove_tree()
             tuner = _new_tuner(config, plan, paths, trainable, remaining, rows, verbose, concurrency)
         tuner.fit()
     finally:
@@ -309,7 +321,7 @@ def run_sweep(
     if short:
         raise SweepInterrupted(
             f"sweep {config.name!r} stopped before its budget (ended/budget per size: {', '.join(short)}); "
-            f"continue with `resweep resume {config.name} --storage {config.storage}`"
+            f"continue with `resweep resume {config.name} --storage {shlex.quote(config.storage)}`"
         )
     paths.results.compact()
     return paths.results.read()
@@ -355,12 +367,14 @@ def _new_tuner(
         metric=f"selected_{plan.metric}",  # the trial's score: its best dev epoch, not its last
         seed=plan.search_seed,
         storage_url=config.search.study_storage or f"sqlite:///{paths.studies}",
+        study_copy=paths.studies if _mirrors_study(config, paths) else None,
         study_prefix=config.name,
         grids={key: r for key, r in remaining.items() if isinstance(r, list)} if plan.grids else None,
         max_concurrent=concurrency,
         confirmations=confirmations,
         config_key=functools.partial(configuration_key, contexts=plan.contexts),
     )
+    storage_path, storage_filesystem = _tune_storage(paths.tune.parent)
     return tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(
@@ -374,12 +388,34 @@ def _new_tuner(
         ),
         run_config=tune.RunConfig(
             name=paths.tune.name,
-            storage_path=str(paths.tune.parent),
+            storage_path=storage_path,
+            storage_filesystem=storage_filesystem,
             callbacks=[SweepCallback(), CSVLoggerCallback(), JsonLoggerCallback()],
             failure_config=tune.FailureConfig(max_failures=1),
             verbose=1 if verbose >= 2 else 0,
         ),
     )
+
+
+def _tune_storage(location: Location) -> tuple[str, Any]:
+    """Ray's ``storage_path`` and ``storage_filesystem`` for ``location`` (None: Ray's local disk)."""
+    return location.path, (location.filesystem if location.remote else None)
+
+
+def _mirrors_study(config: SweepConfig, paths: SweepPaths) -> bool:
+    """Whether the sweep's Optuna studies are a local SQLite copy of a file kept in object storage."""
+    return paths.root.remote and not config.search.study_storage and config.search.searcher != "grid"
+
+
+def _fetch_study(paths: SweepPaths, restoring: bool) -> None:
+    """Make the local SQLite copy of the studies the one saved with Tune's state (restoring), or
+    none at all (a new experiment: whatever an earlier sweep of that name left here is stale)."""
+    for leftover in (paths.studies, *paths.studies.parent.glob(f"{paths.studies.name}-*")):
+        leftover.unlink(missing_ok=True)  # the file and its WAL journal
+    saved = paths.tune / STUDY_COPY
+    if restoring and saved.is_file():
+        paths.studies.parent.mkdir(parents=True, exist_ok=True)
+        paths.studies.write_bytes(saved.read_bytes())
 
 
 def _ended(rows: list[dict[str, Any]], size: float | int) -> int:

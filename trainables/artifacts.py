@@ -1,13 +1,22 @@
 """Content-addressed artifacts computed once, also when many trials ask at the same moment.
 
-An artifact lives in ``<root>/<key>/`` and is complete when ``<root>/<key>/COMPLETE`` exists. The
-first process to need it takes an exclusive ``flock`` on ``<root>/<key>.lock`` and builds it in a
-temporary folder that is renamed into place; every other process blocks on the same lock and then
-finds it complete. The lock dies with its process, so a crashed builder never wedges the others,
-and a half-built temporary folder is never mistaken for the artifact.
+An artifact lives in ``<root>/<key>/`` and is complete when ``<root>/<key>/COMPLETE`` exists.
 
-``flock`` works on a local disk and on NFS (Linux locks it through the NFS lock manager), which is
-what a Ray cluster's shared storage is.
+On a local or shared (NFS) folder, the first process to need it takes an exclusive ``flock`` on
+``<root>/<key>.lock`` and builds it in a temporary folder that is renamed into place; every other
+process blocks on the same lock and then finds it complete. The lock dies with its process, so a
+crashed builder never wedges the others, and a half-built temporary folder is never mistaken for
+the artifact. ``flock`` works on a local disk and on NFS (Linux locks it through the NFS lock
+manager).
+
+In an object store (``s3://``, ``gs://``; :mod:`cluster.storage`) there are neither locks nor
+renames. Each node keeps a local copy (built or downloaded under the same ``flock``, so the
+trials of one node wait for one another), and nodes agree through a *lease* object
+``<root>/<key>.lease``: the builder writes it, renews it while it works, uploads the artifact and
+writes ``COMPLETE`` last; other nodes wait for ``COMPLETE`` and download. A lease not renewed for
+:data:`LEASE_SECONDS` (its builder died) is taken over. Two nodes taking a free lease in the same
+instant may both build (the same content, by construction of the key); the lease is read back
+after a pause to make that window small.
 """
 
 from __future__ import annotations
@@ -19,14 +28,26 @@ import os
 import shutil
 import socket
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Mapping
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["artifact_key", "builds", "compute_once", "is_complete"]
+from cluster.storage import Location, local_mirror
+
+__all__ = ["LEASE_SECONDS", "artifact_key", "builds", "compute_once", "is_complete"]
 
 COMPLETE = "COMPLETE"
+BUILD_LOG = "builds.log"  # local root: one line per event; object store: one object per event
+LEASE_SECONDS = 300.0  # a lease older than this is a dead builder's
+_RENEW_SECONDS = 30.0
+_SETTLE_SECONDS = 1.0  # between writing a lease and reading it back
+_POLL_SECONDS = 2.0
+
+Root = str | Path | Location
 
 
 def artifact_key(kind: str, fields: Mapping[str, Any]) -> str:
@@ -35,63 +56,151 @@ def artifact_key(kind: str, fields: Mapping[str, Any]) -> str:
     return f"{kind}-{hashlib.sha256(canonical.encode()).hexdigest()[:20]}"
 
 
-BUILD_LOG = "builds.log"
+def _log_build(root: Location, key: str, event: str) -> None:
+    """Record which artifact was built, when, by which process (``builds`` reads it back)."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+    line = f"{stamp}\t{event}\t{key}\t{socket.gethostname()}:{os.getpid()}\n"
+    if root.local is not None:
+        with open(root.local / BUILD_LOG, "a") as log:
+            log.write(line)
+    else:
+        (root / BUILD_LOG / f"{stamp}-{key}-{event}-{uuid.uuid4().hex[:8]}").write_text(line)
 
 
-def _log_build(root: Path, key: str, event: str) -> None:
-    """Append to ``<root>/builds.log``: which artifact was built, when, by which process."""
-    with open(root / BUILD_LOG, "a") as log:
-        log.write(
-            f"{time.strftime('%Y-%m-%dT%H:%M:%S')}\t{event}\t{key}\t{socket.gethostname()}:{os.getpid()}\n"
-        )
-
-
-def builds(root: Path, key: str | None = None) -> list[list[str]]:
-    """The completed builds recorded in ``builds.log`` (time, event, key, host:pid), optionally of one key."""
-    log = Path(root) / BUILD_LOG
-    if not log.is_file():
-        return []
-    rows = [line.rstrip("\n").split("\t") for line in log.read_text().splitlines() if line]
+def builds(root: Root, key: str | None = None) -> list[list[str]]:
+    """The completed builds recorded under ``root`` (time, event, key, host:pid), optionally of one key."""
+    location = Location.parse(root)
+    log = location / BUILD_LOG
+    if location.local is not None:
+        lines = log.read_text().splitlines() if log.is_file() else []
+    else:
+        lines = [entry.read_text().rstrip("\n") for entry in log.children()]
+    rows = [line.rstrip("\n").split("\t") for line in lines if line]
     return [row for row in rows if row[1] == "done" and (key is None or row[2] == key)]
 
 
-def is_complete(root: Path, key: str) -> bool:
-    return (Path(root) / key / COMPLETE).is_file()
+def is_complete(root: Root, key: str) -> bool:
+    return (Location.parse(root) / key / COMPLETE).is_file()
 
 
 def compute_once(
-    root: Path, key: str, build: Callable[[Path], None], *, meta: Mapping[str, Any] | None = None
+    root: Root, key: str, build: Callable[[Path], None], *, meta: Mapping[str, Any] | None = None
 ) -> Path:
-    """The folder of artifact ``key``, built by ``build(folder)`` if and only if nobody has yet.
+    """The local folder of artifact ``key``, built by ``build(folder)`` if and only if nobody has yet.
 
-    ``meta`` is written to ``meta.json`` beside what ``build`` writes (what the key stands for).
+    ``root`` is a folder or an object-store URI; for the latter the folder returned is this node's
+    copy. ``meta`` is written to ``meta.json`` beside what ``build`` writes (what the key stands for).
     """
-    root = Path(root)
+    location = Location.parse(root)
+    if location.local is not None:
+        return _once_here(location.local, key, lambda folder: _build(location, key, build, meta, folder))
+    cache = local_mirror(location, "artifacts")
+    return _once_here(cache, key, lambda folder: _fetch_or_build(location, key, build, meta, folder))
+
+
+def _once_here(root: Path, key: str, produce: Callable[[Path], None]) -> Path:
+    """``root/key``, filled by ``produce(folder)`` under an exclusive lock unless already complete."""
     final = root / key
-    if is_complete(root, key):
+    if (final / COMPLETE).is_file():
         return final
     root.mkdir(parents=True, exist_ok=True)
     with open(root / f"{key}.lock", "a") as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # blocks while another process builds it
         try:
-            if is_complete(root, key):
+            if (final / COMPLETE).is_file():
                 return final
             temporary = Path(tempfile.mkdtemp(dir=root, prefix=f".{key}.", suffix=".tmp"))
             try:
-                _log_build(root, key, "start")
-                build(temporary)
-                if meta is not None:
-                    (temporary / "meta.json").write_text(
-                        json.dumps(dict(meta), indent=1, sort_keys=True, default=str)
-                    )
+                produce(temporary)
                 (temporary / COMPLETE).write_text(f"pid {os.getpid()}\n")
                 if final.exists():  # an incomplete leftover from a crash before the rename
                     shutil.rmtree(final)
                 os.replace(temporary, final)
-                _log_build(root, key, "done")
             except BaseException:
                 shutil.rmtree(temporary, ignore_errors=True)
                 raise
         finally:
             fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
     return final
+
+
+def _build(
+    root: Location,
+    key: str,
+    build: Callable[[Path], None],
+    meta: Mapping[str, Any] | None,
+    folder: Path,
+) -> None:
+    _log_build(root, key, "start")
+    build(folder)
+    if meta is not None:
+        (folder / "meta.json").write_text(json.dumps(dict(meta), indent=1, sort_keys=True, default=str))
+    _log_build(root, key, "done")
+
+
+def _fetch_or_build(
+    root: Location,
+    key: str,
+    build: Callable[[Path], None],
+    meta: Mapping[str, Any] | None,
+    folder: Path,
+) -> None:
+    """Fill ``folder`` with the artifact from the object store, building and uploading it first if
+    no node has (see the module docstring)."""
+    remote = root / key
+    lease = root / f"{key}.lease"
+    while not (remote / COMPLETE).is_file():
+        with _lease(lease) as held:
+            if held and not (remote / COMPLETE).is_file():
+                _build(root, key, build, meta, folder)
+                remote.upload(folder)
+                (remote / COMPLETE).write_text(f"{socket.gethostname()}:{os.getpid()}\n")
+                return
+        if not held:
+            time.sleep(_POLL_SECONDS)  # another node builds it
+    remote.download(folder)
+
+
+@contextmanager
+def _lease(lease: Location) -> Iterator[bool]:
+    """Hold ``lease`` while the block runs (yields True), or yield False when a live builder does."""
+    if _alive(lease):
+        yield False
+        return
+    token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex}"
+    lease.write_text(json.dumps({"holder": token, "renewed": time.time()}))
+    time.sleep(_SETTLE_SECONDS)
+    if _holder(lease) != token:  # someone else wrote it in the same instant: theirs
+        yield False
+        return
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(_RENEW_SECONDS):
+            lease.write_text(json.dumps({"holder": token, "renewed": time.time()}))
+
+    renewer = threading.Thread(target=renew, name="resweep-artifact-lease", daemon=True)
+    renewer.start()
+    try:
+        yield True
+    finally:
+        stop.set()
+        renewer.join()
+        lease.remove()
+
+
+def _read_lease(lease: Location) -> dict[str, Any] | None:
+    try:
+        return json.loads(lease.read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _holder(lease: Location) -> str | None:
+    state = _read_lease(lease)
+    return None if state is None else state.get("holder")
+
+
+def _alive(lease: Location) -> bool:
+    state = _read_lease(lease)
+    return state is not None and time.time() - float(state.get("renewed", 0)) < LEASE_SECONDS

@@ -66,7 +66,7 @@ def _run_from_checkpoint(
         run_trial(
             spec,
             report=report,
-            artifacts=Path(runtime.artifacts),
+            artifacts=runtime.artifacts,
             resume_from=Path(resume_dir) if resume_dir else None,
             checkpoint_root=Path(scratch),
             world=world,

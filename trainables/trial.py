@@ -41,7 +41,7 @@ def run_trial(
     spec: TrialSpec,
     *,
     report: Callable[[dict[str, Any], Path | None], None],
-    artifacts: Path,
+    artifacts: str | Path,
     resume_from: Path | None = None,
     checkpoint_root: Path | None = None,
     world: World | None = None,
@@ -74,7 +74,7 @@ def run_trial(
     label_space = build_label_space(spec, in_domain, ood if strategy.uses_ood else None)
 
     architecture = architecture_class(spec, label_space)
-    architecture.prepare(PrepareContext(spec, data, in_domain, ood, Path(artifacts), world.device))
+    architecture.prepare(PrepareContext(spec, data, in_domain, ood, artifacts, world.device))
     labels = label_space.labels
     negative = label_space.negative
 

@@ -71,7 +71,7 @@ def main() -> None:
     config = load_sweep_config(args.config)
     removed: dict[str, Any] = {}
     if args.remove_after_epochs:
-        trials = SweepPaths.of(config.storage, config.name).tune
+        trials = SweepPaths.of(config.storage, config.name).tune.local
         # A trial runs at least max_epochs (one stage); ten short of that it is surely mid-run.
         below = int(config.trial["max_epochs"]) - 10
         watcher = threading.Thread(

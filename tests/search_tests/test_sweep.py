@@ -122,13 +122,20 @@ def _kill_processes_under(marker: str) -> None:
 
 
 def _long_trials_sweep(
-    tmp_path: Path, name: str, sizes: str, budget: int, epochs: int, study_storage: str = "", **env: str
+    tmp_path: Path,
+    name: str,
+    sizes: str,
+    budget: int,
+    epochs: int,
+    study_storage: str = "",
+    storage: str = "",
+    **env: str,
 ) -> tuple[Path, Path, dict[str, str], Path]:
     """A FIFO sweep of long tiny-BERT trials to interrupt: (config, storage, env, Ray temp dir)."""
     from trainables.testing import build_tiny_bert
 
     encoder = build_tiny_bert(tmp_path / "tiny")
-    storage = tmp_path / "results"
+    storage = storage or tmp_path / "results"
     config = tmp_path / f"{name}.yaml"
     config.write_text(f"""name: {name}
 data:
@@ -143,7 +150,7 @@ search:
   confirm_top_k: 0
   study_storage: "{study_storage}"
 encoder: {encoder}
-storage: {storage}
+storage: "{storage}"
 trial:
   max_length: 40
   max_epochs: {epochs}
@@ -158,6 +165,22 @@ trial:
         **env,
     }
     return config, storage, full_env, ray_temp
+
+
+def _start_sweep(
+    config: Path, env: dict[str, str], *options: str, log: Path | None = None
+) -> subprocess.Popen[str]:
+    """``resweep sweep CONFIG`` in a process group of its own (to be killed whole). Its output goes
+    to ``log`` (a process nobody reads from must not block on a full pipe), or is captured."""
+    with open(log, "w") if log else contextlib.nullcontext() as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "search.cli", "sweep", str(config), *options],
+            env=env,
+            stdout=out or subprocess.PIPE,
+            stderr=subprocess.STDOUT if out else subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
 
 
 @pytest.fixture
@@ -183,13 +206,7 @@ def test_sigkill_mid_sweep_then_resume(tmp_path: Path, postgres_url: str) -> Non
     )
     sweep = storage / "kill"
     parts = sweep / "results" / "parts"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "search.cli", "sweep", str(config), "--quiet"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    proc = _start_sweep(config, env, "--quiet", log=tmp_path / "sweep.log")
     try:
         # Kill once one trial has finished and another is well into its epochs: its checkpoints
         # must be registered in Tune's saved state (saved every second here), not only on disk.
@@ -238,6 +255,94 @@ def test_sigkill_mid_sweep_then_resume(tmp_path: Path, postgres_url: str) -> Non
     assert not (sweep / "optuna.db").exists()
 
 
+@pytest.mark.s3
+def test_sweep_in_object_storage_killed_resumed_and_read_from_the_uri(
+    tmp_path: Path, s3_storage: str
+) -> None:
+    """``storage: s3://...`` on a real S3 server: SIGKILL mid-sweep, resume from the URI, read the
+    leaderboard and status from the URI. Nothing of the sweep lands on the local disk."""
+    import signal
+    import time
+
+    import optuna
+
+    from cluster.storage import Location
+    from search.results import ResultsStore
+    from trainables.artifacts import builds
+
+    config, _, env, ray_temp = _long_trials_sweep(
+        tmp_path, "kill", "[0.2]", budget=4, epochs=80, storage=s3_storage, TUNE_GLOBAL_CHECKPOINT_S="1"
+    )
+    sweep = Location.parse(s3_storage) / "kill"
+    store = ResultsStore(sweep)
+    trials = sweep / "tune" / "trials"
+    proc = _start_sweep(config, env, "--quiet", log=tmp_path / "sweep.log")
+    try:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            finished = len(store.parts.children(".parquet"))
+            per_trial = [
+                sum(c.name.startswith("checkpoint_") for c in t.children())
+                for t in trials.children()
+                if t.name.startswith("sweep_trial_")
+            ]
+            if finished >= 1 and sum(n >= 4 for n in per_trial) > finished:
+                break
+            if proc.poll() is not None:
+                log = (tmp_path / "sweep.log").read_text()[-3000:]
+                pytest.fail(f"the sweep ended before it could be killed: {log}")
+            time.sleep(0.5)
+        else:
+            pytest.fail("no trial finished within 10 minutes")
+        time.sleep(3.0)  # Tune saves (and uploads) its state every second here
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        _kill_processes_under(str(ray_temp))
+    before = {r["trial_name"]: r["finished_at"] for r in store.read().to_pylist()}
+    assert 1 <= len(before) < 4
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        run = subprocess.run(
+            [sys.executable, "-m", "search.cli", *args, "--storage", s3_storage],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=900,
+            check=False,
+            cwd=tmp_path,
+        )
+        assert run.returncode == 0, run.stderr[-3000:]
+        return run
+
+    try:
+        cli("resume", "kill", "--quiet")
+    finally:
+        _kill_processes_under(str(ray_temp))
+    assert store.parts.children() == [] and store.table_path.is_file()  # compacted in the bucket
+    rows = store.read().to_pylist()
+    assert len(rows) == 4 and len({r["trial_name"] for r in rows}) == 4  # the budget, each trial once
+    assert all(r["status"] == "finished" for r in rows)
+    after = {r["trial_name"]: r["finished_at"] for r in rows}
+    assert all(after[name] == when for name, when in before.items()), "a finished trial ran again"
+    assert any((r["resumed_from_epoch"] or 0) > 0 for r in rows), "no trial resumed from a checkpoint"
+    # The one phase-1 artifact every trial shares was built once, into the bucket.
+    assert len(builds(sweep / "artifacts")) == 1
+    # The SQLite study went to the bucket with Tune's state, and the resume carried it on.
+    copy = tmp_path / "study" / "optuna.db"
+    copy.parent.mkdir()
+    copy.write_bytes((trials / "optuna.db").read_bytes())
+    (summary,) = optuna.get_all_study_summaries(f"sqlite:///{copy}")
+    assert summary.study_name == "kill-id0.2" and summary.n_trials >= 4
+
+    board = cli("leaderboard", "kill")
+    assert "two-phase" in board.stdout and "0.2" in board.stdout
+    assert cli("status", "kill").stdout.count("4/4") == 1
+    assert "kill" in cli("list", "sweeps").stdout
+    # The test's folder (the CLI's working folder too) holds the inputs and the dataset cache only.
+    assert {p.name for p in tmp_path.iterdir()} <= {"cache", "kill.yaml", "tiny", "study", "sweep.log"}
+
+
 def _rows(parts: Path) -> list[dict]:
     return [row for part in sorted(parts.glob("*.parquet")) for row in pq.read_table(part).to_pylist()]
 
@@ -248,14 +353,7 @@ def test_ctrl_c_stops_cleanly_says_how_to_resume_and_resume_finishes(tmp_path: P
 
     config, storage, env, ray_temp = _long_trials_sweep(tmp_path, "sigint", "[0.1, 0.3]", budget=2, epochs=30)
     parts = storage / "sigint" / "results" / "parts"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "search.cli", "sweep", str(config)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    proc = _start_sweep(config, env)
     try:
         deadline = time.monotonic() + 600
         while not (parts.is_dir() and any(parts.glob("*.parquet"))):

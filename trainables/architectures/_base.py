@@ -40,7 +40,7 @@ class PrepareContext:
     data: RegimeData
     in_domain: RelationDataset
     ood: RelationDataset | None
-    artifacts: Path
+    artifacts: str | Path  # a folder, or an object-store URI (see trainables.artifacts)
     device: torch.device
 
 

@@ -1,0 +1,240 @@
+"""Where a sweep keeps its state: a local folder, a shared (NFS) path, or object storage.
+
+A sweep's ``storage`` is a folder path or a URI that pyarrow understands: ``s3://bucket/prefix``
+(AWS S3 or any S3-compatible server), ``gs://bucket/prefix`` (Google Cloud Storage). pyarrow's
+URI options ride in the query string and are kept with the sweep, e.g. for a MinIO server::
+
+    s3://sweeps/thesis?endpoint_override=minio.internal:9000&scheme=http
+
+Credentials never go in the URI: they come from where the cloud SDKs look (``AWS_ACCESS_KEY_ID``
+/ ``AWS_SECRET_ACCESS_KEY``, an instance role, ``GOOGLE_APPLICATION_CREDENTIALS``...), on the
+driver and on every node.
+
+:class:`Location` is one folder or file there, with the few operations resweep needs. Writes are
+whole-or-nothing: a local file is written under a temporary name and renamed; an object store
+shows an object only once its upload completed. Object stores have no rename and no locks; where
+resweep needs those (phase-1 artifacts, a SQLite Optuna study) it works on a local copy and
+uploads the finished result (:mod:`trainables.artifacts`, :mod:`search.sweep`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pyarrow.fs as pafs
+
+__all__ = ["REMOTE_SCHEMES", "Location", "is_remote", "local_mirror"]
+
+# The object stores pyarrow has filesystems for (``gcs`` is pyarrow's other name for ``gs``).
+REMOTE_SCHEMES = ("s3", "gs", "gcs")
+_SECRET_OPTIONS = ("access_key", "secret_key", "session_token")
+
+
+def is_remote(where: str | Path | Location) -> bool:
+    """True for an object-store URI (``s3://``, ``gs://``); a path or ``file://`` URI is local."""
+    if isinstance(where, Location):
+        return where.remote
+    text = str(where)
+    return "://" in text and text.split("://", 1)[0].lower() != "file"
+
+
+class Location:
+    """A folder or file on a local disk or in an object store (see the module docstring).
+
+    ``str(location)`` is the full path or URI (query included), which :meth:`parse` reads back;
+    ``location.path`` and ``location.filesystem`` are what pyarrow (and Ray's ``storage_path`` /
+    ``storage_filesystem``) take.
+    """
+
+    def __init__(self, base: str, query: str = "", filesystem: pafs.FileSystem | None = None):
+        self._base = base  # an absolute local path, or scheme://bucket/key without the query
+        self._query = query
+        self._filesystem = filesystem
+
+    @classmethod
+    def parse(cls, where: str | Path | Location) -> Location:
+        """A location from a path (made absolute) or a URI; raises ValueError for an unknown scheme."""
+        if isinstance(where, Location):
+            return where
+        text = str(where)
+        if text.lower().startswith("file://"):
+            text = text[len("file://") :]
+        if not is_remote(text):
+            return cls(str(Path(text).expanduser().resolve()))
+        scheme = text.split("://", 1)[0].lower()
+        if scheme not in REMOTE_SCHEMES:
+            raise ValueError(
+                f"storage {text!r}: unknown scheme {scheme!r}; use a folder path or one of "
+                + ", ".join(f"{s}://" for s in REMOTE_SCHEMES)
+            )
+        base, _, query = text.partition("?")
+        if not base.split("://", 1)[1].strip("/"):
+            raise ValueError(f"storage {text!r}: the URI names no bucket")
+        for option in _SECRET_OPTIONS:
+            if option in dict(parse_qsl(query)):
+                raise ValueError(
+                    f"storage {base}: credentials do not belong in the URI "
+                    "(it is saved with the sweep and printed); set them in the environment "
+                    "(AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) instead"
+                )
+        return cls(base.rstrip("/"), query)
+
+    # -- naming ---------------------------------------------------------------------------------
+
+    @property
+    def remote(self) -> bool:
+        return "://" in self._base
+
+    def __truediv__(self, name: str) -> Location:
+        return Location(f"{self._base.rstrip('/')}/{name}", self._query, self._filesystem)
+
+    @property
+    def name(self) -> str:
+        return self._base.rstrip("/").rsplit("/", 1)[-1]
+
+    @property
+    def parent(self) -> Location:
+        return Location(self._base.rstrip("/").rsplit("/", 1)[0], self._query, self._filesystem)
+
+    def __str__(self) -> str:
+        return f"{self._base}?{self._query}" if self._query else self._base
+
+    def __repr__(self) -> str:
+        return f"Location({str(self)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Location) and str(self) == str(other)
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A filesystem object holds connections; the receiving process makes its own.
+        return {"_base": self._base, "_query": self._query, "_filesystem": None}
+
+    # -- the pyarrow view -----------------------------------------------------------------------
+
+    @property
+    def filesystem(self) -> pafs.FileSystem:
+        if self._filesystem is None:
+            if self.remote:
+                self._filesystem, _ = pafs.FileSystem.from_uri(str(self))
+            else:
+                self._filesystem = pafs.LocalFileSystem()
+        return self._filesystem
+
+    @property
+    def path(self) -> str:
+        """The path inside :attr:`filesystem` (``bucket/key`` for an object store)."""
+        return self._base.split("://", 1)[1] if self.remote else self._base
+
+    @property
+    def local(self) -> Path | None:
+        """The local path, or None in an object store."""
+        return None if self.remote else Path(self._base)
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def _type(self) -> pafs.FileType:
+        return self.filesystem.get_file_info(self.path).type
+
+    def exists(self) -> bool:
+        return self._type() != pafs.FileType.NotFound
+
+    def is_file(self) -> bool:
+        return self._type() == pafs.FileType.File
+
+    def is_dir(self) -> bool:
+        return self._type() == pafs.FileType.Directory
+
+    def read_bytes(self) -> bytes:
+        with self.filesystem.open_input_stream(self.path) as stream:
+            return bytes(stream.readall())
+
+    def read_text(self) -> str:
+        return self.read_bytes().decode()
+
+    def children(self, suffix: str = "") -> list[Location]:
+        """What the folder holds directly (names ending in ``suffix``), sorted; [] if it does not exist."""
+        if not self.is_dir():
+            return []
+        selector = pafs.FileSelector(self.path, allow_not_found=True, recursive=False)
+        names = sorted(info.base_name for info in self.filesystem.get_file_info(selector))
+        return [self / name for name in names if name.endswith(suffix)]
+
+    def is_empty(self) -> bool:
+        """True when nothing is there, or an empty folder."""
+        return not self.children()
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def write_bytes(self, data: bytes) -> None:
+        """Write the whole file, or nothing: a reader sees the old content or the new one."""
+        if self.local is not None:
+            self.local.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(
+                dir=self.local.parent, prefix=f".{self.name}.", suffix=".tmp"
+            )
+            try:
+                with os.fdopen(handle, "wb") as out:
+                    out.write(data)
+                os.replace(temporary, self.local)
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)
+                raise
+            return
+        # One upload of the whole content: the object store shows it only once it is complete.
+        with self.filesystem.open_output_stream(self.path) as out:
+            out.write(data)
+
+    def write_text(self, text: str) -> None:
+        self.write_bytes(text.encode())
+
+    def make_dirs(self) -> None:
+        self.filesystem.create_dir(self.path, recursive=True)
+
+    def remove(self) -> None:
+        """Delete the file if it is there."""
+        if self.is_file():
+            self.filesystem.delete_file(self.path)
+
+    def remove_tree(self) -> None:
+        """Delete the folder and everything in it, if it is there."""
+        if self.is_dir():
+            self.filesystem.delete_dir(self.path)
+
+    # -- copying a folder to and from a local disk -----------------------------------------------
+
+    def upload(self, source: Path) -> None:
+        """Copy the local folder ``source`` (recursively) into this folder."""
+        self.make_dirs()
+        pafs.copy_files(
+            str(source),
+            self.path,
+            source_filesystem=pafs.LocalFileSystem(),
+            destination_filesystem=self.filesystem,
+        )
+
+    def download(self, target: Path) -> None:
+        """Copy this folder (recursively) into the local folder ``target``."""
+        target.mkdir(parents=True, exist_ok=True)
+        pafs.copy_files(
+            self.path,
+            str(target),
+            source_filesystem=self.filesystem,
+            destination_filesystem=pafs.LocalFileSystem(),
+        )
+
+
+def local_mirror(location: Location, purpose: str) -> Path:
+    """A local folder that stands for ``location`` on this machine, the same on every call
+    (e.g. the SQLite file of a sweep whose storage is an object store): under the temporary
+    directory, named after a hash of the location and ``purpose``."""
+    digest = hashlib.sha256(f"{purpose}\0{location}".encode()).hexdigest()[:16]
+    user = os.environ.get("USER") or str(os.getuid())
+    return Path(tempfile.gettempdir()) / f"resweep-{user}" / purpose / f"{location.name}-{digest}"

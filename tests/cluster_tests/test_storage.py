@@ -1,0 +1,225 @@
+"""Sweep storage on a local folder and in S3-compatible object storage (a moto server on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from cluster.storage import Location, is_remote, local_mirror
+from search.config import ConfigError, parse_sweep_text
+from search.results import ResultsStore, result_row
+from trainables.artifacts import COMPLETE, builds, compute_once, is_complete
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
+def where(request: pytest.FixtureRequest, tmp_path: Path) -> Location:
+    """The same folder operations on a local disk and in the object store."""
+    if request.param == "local":
+        return Location.parse(tmp_path / "store")
+    return Location.parse(request.getfixturevalue("s3_storage"))
+
+
+def test_parse_paths_and_uris(tmp_path: Path) -> None:
+    local = Location.parse(tmp_path / "a" / ".." / "b")
+    assert local.local == tmp_path / "b" and not local.remote and str(local) == str(tmp_path / "b")
+    assert Location.parse(f"file://{tmp_path}") == Location.parse(tmp_path)
+    uri = "s3://bucket/sweeps?endpoint_override=127.0.0.1:9000&scheme=http"
+    remote = Location.parse(uri)
+    assert remote.remote and is_remote(uri) and not is_remote(tmp_path) and remote.local is None
+    child = remote / "thesis" / "sweep.yaml"
+    # Children keep the pyarrow options: their URI is what Ray and a later `--storage` take.
+    assert str(child) == "s3://bucket/sweeps/thesis/sweep.yaml?endpoint_override=127.0.0.1:9000&scheme=http"
+    assert child.path == "bucket/sweeps/thesis/sweep.yaml" and child.name == "sweep.yaml"
+    assert child.parent.parent == remote and Location.parse(str(child)) == child
+    assert Location.parse("gs://bucket/x/").path == "bucket/x"
+
+
+@pytest.mark.parametrize(
+    ("uri", "message"),
+    [
+        ("ftp://host/x", "unknown scheme 'ftp'"),
+        ("s3://", "names no bucket"),
+        ("s3://bucket/x?secret_key=abc", "credentials do not belong in the URI"),
+    ],
+)
+def test_bad_uris_are_refused(uri: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Location.parse(uri)
+
+
+def test_a_sweep_config_names_its_bad_storage() -> None:
+    text = "name: x\ndata:\n  in_domain: synthetic\n  sizes: [0.5]\nsearch:\n  space: demo-smoke\nstorage: ftp://h/x\n"
+    with pytest.raises(ConfigError, match=r"sweep\.yaml:7: storage: .*unknown scheme 'ftp'"):
+        parse_sweep_text(text, source="sweep.yaml")
+
+
+def test_folder_operations(where: Location, tmp_path: Path) -> None:
+    assert not where.exists() and where.is_empty() and where.children() == []
+    (where / "a" / "one.txt").write_text("1")
+    (where / "a" / "two.bin").write_bytes(b"\x00\x01")
+    (where / "top.txt").write_text("top")
+    assert where.is_dir() and not where.is_empty()
+    assert [c.name for c in where.children()] == ["a", "top.txt"]
+    assert [c.name for c in (where / "a").children(".txt")] == ["one.txt"]
+    assert (where / "a" / "one.txt").is_file() and not (where / "a").is_file()
+    (where / "top.txt").write_text("replaced")
+    assert (where / "top.txt").read_text() == "replaced"
+
+    (where / "a").download(tmp_path / "down")
+    assert sorted(p.name for p in (tmp_path / "down").iterdir()) == ["one.txt", "two.bin"]
+    (tmp_path / "down" / "deep").mkdir()
+    (tmp_path / "down" / "deep" / "three.txt").write_text("3")
+    (where / "copy").upload(tmp_path / "down")
+    assert (where / "copy" / "deep" / "three.txt").read_text() == "3"
+
+    (where / "top.txt").remove()
+    (where / "top.txt").remove()  # nothing there: nothing to do
+    assert not (where / "top.txt").exists()
+    (where / "a").remove_tree()
+    assert [c.name for c in where.children()] == ["copy"]
+    # A location travels to Ray workers without its filesystem (which holds connections).
+    again = pickle.loads(pickle.dumps(where / "copy" / "one.txt"))
+    assert again.read_text() == "1"
+
+
+def test_local_writes_leave_no_temporary_files(tmp_path: Path) -> None:
+    target = Location.parse(tmp_path / "x" / "file.txt")
+    target.write_text("a")
+    target.write_text("b")
+    assert [p.name for p in (tmp_path / "x").iterdir()] == ["file.txt"] and target.read_text() == "b"
+
+
+def _row(name: str, status: str = "finished", accuracy: float = 0.5) -> dict:
+    return result_row(
+        sweep="s",
+        trial_name=name,
+        status=status,
+        config={"in_domain_size": 0.5, "architecture": "bert-seqcls", "strategy": "baseline", "seed": 0},
+        metrics={"selected_test_accuracy": accuracy, "selected_epoch": 1, "epochs_done": 2},
+        resources={"cpus": 1.0, "gpus": 0.0, "workers": 1},
+        finished_at=datetime.now(UTC),
+    )
+
+
+def test_results_store(where: Location) -> None:
+    store = ResultsStore(where / "sweep")
+    assert store.read().num_rows == 0 and store.get("t1") is None
+    store.add(_row("t1"))
+    store.add(_row("t2", accuracy=0.6))
+    assert store.get("t2")["accuracy"] == 0.6
+    assert store.compact() == 2
+    assert store.parts.children() == [] and store.table_path.is_file()
+    store.add(_row("t2", accuracy=0.7))  # the same trial again, after a resume: the new row wins
+    store.add(_row("t3", status="error"))
+    assert store.get("t2")["accuracy"] == 0.7 and store.get("t1")["status"] == "finished"
+    rows = {r["trial_name"]: r for r in store.read().to_pylist()}
+    assert sorted(rows) == ["t1", "t2", "t3"] and rows["t2"]["accuracy"] == 0.7
+    assert store.compact() == 3 and store.read().num_rows == 3
+
+
+def _write_artifact(content: str, seconds: float = 0.0):  # type: ignore[no-untyped-def]
+    def build(folder: Path) -> None:
+        time.sleep(seconds)
+        (folder / "sub").mkdir()
+        (folder / "sub" / "features.txt").write_text(content)
+
+    return build
+
+
+def _as_another_node(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str) -> None:
+    """Another machine: its own temporary directory, hence its own local copies."""
+    folder = tmp_path / name
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+
+
+@pytest.mark.s3
+def test_artifact_in_object_storage_is_built_once_and_downloaded_elsewhere(
+    s3_storage: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = Location.parse(s3_storage) / "artifacts"
+    _as_another_node(monkeypatch, tmp_path, "node-a")
+    first = compute_once(str(root), "feat-1", _write_artifact("v1"), meta={"what": "test"})
+    assert first.is_relative_to(tmp_path / "node-a")  # this node's copy
+    assert is_complete(root, "feat-1") and (root / "feat-1" / "sub" / "features.txt").read_text() == "v1"
+    assert json.loads((root / "feat-1" / "meta.json").read_text()) == {"what": "test"}
+    assert not (root / "feat-1.lease").exists()
+
+    _as_another_node(monkeypatch, tmp_path, "node-b")
+    second = compute_once(str(root), "feat-1", _write_artifact("must not be built"))
+    assert second.is_relative_to(tmp_path / "node-b")
+    assert (second / "sub" / "features.txt").read_text() == "v1" and (second / COMPLETE).is_file()
+    assert len(builds(root, "feat-1")) == 1
+    assert second == local_mirror(root, "artifacts") / "feat-1"
+
+
+@pytest.mark.s3
+def test_a_live_lease_is_waited_for_and_a_dead_one_taken_over(
+    s3_storage: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trainables import artifacts
+
+    monkeypatch.setattr(artifacts, "_POLL_SECONDS", 0.1)
+    monkeypatch.setattr(artifacts, "_SETTLE_SECONDS", 0.05)
+    root = Location.parse(s3_storage) / "artifacts"
+    _as_another_node(monkeypatch, tmp_path, "node-a")
+    # A builder that died long ago: its lease was last renewed past LEASE_SECONDS.
+    stale = time.time() - artifacts.LEASE_SECONDS - 1
+    (root / "feat-2.lease").write_text(json.dumps({"holder": "gone:1:x", "renewed": stale}))
+    folder = compute_once(root, "feat-2", _write_artifact("rebuilt"))
+    assert (folder / "sub" / "features.txt").read_text() == "rebuilt" and len(builds(root, "feat-2")) == 1
+
+    # A live builder elsewhere: this node waits for its COMPLETE rather than building.
+    (root / "feat-3.lease").write_text(json.dumps({"holder": "busy:1:y", "renewed": time.time()}))
+    (root / "feat-3" / "sub" / "features.txt").write_text("from the other node")
+
+    def finish_later() -> None:
+        time.sleep(0.5)
+        (root / "feat-3" / COMPLETE).write_text("busy:1\n")
+
+    import threading
+
+    other = threading.Thread(target=finish_later)
+    other.start()
+    folder = compute_once(root, "feat-3", _write_artifact("must not be built"))
+    other.join()
+    assert (folder / "sub" / "features.txt").read_text() == "from the other node"
+    assert builds(root, "feat-3") == []
+
+
+@pytest.mark.s3
+def test_two_nodes_asking_at_once_build_once(s3_storage: str, tmp_path: Path) -> None:
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from trainables.artifacts import compute_once\n"
+        "def build(folder):\n"
+        "    time.sleep(2)\n"
+        "    (folder / 'who.txt').write_text(sys.argv[2])\n"
+        "print((compute_once(sys.argv[1], 'feat-4', build) / 'who.txt').read_text())\n"
+    )
+    root = str(Location.parse(s3_storage) / "artifacts")
+    procs = []
+    for node in ("n1", "n2"):
+        (tmp_path / node).mkdir()
+        env = {**os.environ, "TMPDIR": str(tmp_path / node), "PYTHONPATH": str(REPO)}
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-c", script, root, node], env=env, stdout=subprocess.PIPE, text=True
+            )
+        )
+    outputs = [p.communicate(timeout=120)[0].strip() for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert outputs[0] == outputs[1] and outputs[0] in ("n1", "n2")  # both have the one build
+    assert len(builds(root, "feat-4")) == 1
