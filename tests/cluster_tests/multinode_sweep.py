@@ -2,13 +2,15 @@
 node while one of its trials runs. Run as a script by ``test_multinode.py`` (a separate process:
 the test session's own local Ray must not be the one the sweep joins)::
 
-    python multinode_sweep.py CONFIG OUT_JSON WORKERS [--remove-after-epochs N]
+    python multinode_sweep.py CONFIG OUT_JSON WORKERS [--remove-after-epochs N] [--node-tmp DIR]
 
 The head node has no CPUs (it hosts the sweep driver only), each worker node one CPU, so trials
 must spread over the workers. With ``--remove-after-epochs`` a watcher reads the trials' live
 checkpoint folders and removes a worker node once every worker runs a trial that has N
-checkpoints and is mid-run. OUT_JSON gets
-the node ids of the workers, the removed one, and the result rows.
+checkpoints and is mid-run. With ``--node-tmp``, worker node i has ``DIR/node-i`` as its
+temporary directory (``TMPDIR``): the local copies it keeps of an object store's artifacts are its
+own, as on separate machines. OUT_JSON gets the node ids of the workers, the removed one, and the
+result rows.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ def main() -> None:
     parser.add_argument("out")
     parser.add_argument("workers", type=int)
     parser.add_argument("--remove-after-epochs", type=int)
+    parser.add_argument("--node-tmp", type=Path)
     args = parser.parse_args()
 
     # Like the embedded local Ray: token auth with a token made for this run, nothing in ~/.ray.
@@ -66,7 +69,14 @@ def main() -> None:
         initialize_head=True,
         head_node_args={"num_cpus": 0, "resources": {"TRAIN_DRIVER": 8}, "include_dashboard": False},
     )
-    workers = [cluster.add_node(num_cpus=1) for _ in range(args.workers)]
+    node_tmp = [args.node_tmp / f"node-{i}" if args.node_tmp else None for i in range(args.workers)]
+    for folder in node_tmp:
+        if folder is not None:
+            folder.mkdir(parents=True)
+    workers = [
+        cluster.add_node(num_cpus=1, **({"env_vars": {"TMPDIR": str(folder)}} if folder else {}))
+        for folder in node_tmp
+    ]
     cluster.wait_for_nodes()
     config = load_sweep_config(args.config)
     removed: dict[str, Any] = {}

@@ -20,7 +20,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_multinode(
-    tmp_path: Path, name: str, workers: int, budget: int, epochs: int, remove_after: int | None = None
+    tmp_path: Path,
+    name: str,
+    workers: int,
+    budget: int,
+    epochs: int,
+    remove_after: int | None = None,
+    storage: str = "",
+    node_tmp: Path | None = None,
 ) -> dict[str, Any]:
     from trainables.testing import build_tiny_bert, write_small_corpora
 
@@ -40,7 +47,7 @@ search:
   scheduler: fifo
   confirm_top_k: 0
 encoder: {encoder}
-storage: {tmp_path / "results"}
+storage: "{storage or tmp_path / "results"}"
 trial:
   max_length: 40
   max_epochs: {epochs}
@@ -61,6 +68,7 @@ trial:
             str(out),
             str(workers),
             *(["--remove-after-epochs", str(remove_after)] if remove_after else []),
+            *(["--node-tmp", str(node_tmp)] if node_tmp else []),
         ],
         capture_output=True,
         text=True,
@@ -74,13 +82,29 @@ trial:
     return result
 
 
-def test_sweep_trials_spread_over_the_nodes_of_a_cluster(tmp_path: Path) -> None:
-    result = run_multinode(tmp_path, "spread", workers=3, budget=6, epochs=3)
+@pytest.mark.s3
+def test_sweep_trials_spread_over_the_nodes_of_a_cluster_sharing_object_storage(
+    tmp_path: Path, s3_storage: str
+) -> None:
+    """Storage in S3 and a temporary directory per node, as on separate machines: the nodes share
+    the sweep only through the object store (the phase-1 artifact too: built once, then copied)."""
+    from cluster.storage import Location
+    from trainables.artifacts import builds
+
+    nodes_tmp = tmp_path / "nodes"
+    result = run_multinode(
+        tmp_path, "spread", workers=3, budget=6, epochs=3, storage=s3_storage, node_tmp=nodes_tmp
+    )
     rows = result["rows"]
     assert len(rows) == 6 and all(row["status"] == "finished" for row in rows)
     nodes = {row["node_id"] for row in rows}
     assert nodes <= set(result["workers"])  # never on the head (it has no CPUs)
     assert len(nodes) > 1, nodes
+    artifacts = Location.parse(s3_storage) / "spread" / "artifacts"
+    (built,) = builds(artifacts)  # the one artifact all trials share, built by one node
+    copies = [p for p in nodes_tmp.glob("node-*/resweep-*/artifacts/*/*") if (p / "COMPLETE").is_file()]
+    assert len(copies) == len(nodes), copies  # each node that ran a trial has its own copy
+    assert all(c.name == built[2] for c in copies)
 
 
 def test_sweep_survives_losing_a_node_and_resumes_its_trial_from_a_checkpoint(tmp_path: Path) -> None:
