@@ -45,6 +45,8 @@ def ray_session():  # type: ignore[no-untyped-def]
     temp = tempfile.mkdtemp(prefix="rs-ray-", dir="/tmp")  # short: Ray's socket paths have a limit
     # Ray workers keep the environment of ray.init: give them a cache of their own, not ~/.cache.
     os.environ["RESWEEP_CACHE_DIR"] = os.path.join(temp, "resweep-cache")
+    # The test S3 server's credentials, for trials that use it (and so no SDK looks for real ones).
+    os.environ.update(S3_CREDENTIALS)
     ray.init(
         num_cpus=2,
         include_dashboard=False,

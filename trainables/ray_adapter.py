@@ -34,6 +34,8 @@ import ray.train.torch
 import torch
 from ray import tune
 
+from cluster.storage import Location
+
 from .config import EXECUTORS, TrialSpec
 from .loop import World
 from .runtime import TrialRuntime, choose_executor
@@ -95,6 +97,7 @@ def _run_inline(spec: TrialSpec, runtime: TrialRuntime) -> None:
 def _run_train_job(spec: TrialSpec, runtime: TrialRuntime) -> None:
     from ray.tune.integration.ray_train import TuneReportCallback
 
+    storage = Location.parse(runtime.train_storage)
     trainer = ray.train.torch.TorchTrainer(
         train_worker,
         train_loop_config={"config": spec.to_config(), "runtime": asdict(runtime)},
@@ -108,7 +111,8 @@ def _run_train_job(spec: TrialSpec, runtime: TrialRuntime) -> None:
         ),
         run_config=ray.train.RunConfig(
             name=f"train-{spec.key()}",
-            storage_path=runtime.train_storage,
+            storage_path=storage.path,
+            storage_filesystem=storage.filesystem if storage.remote else None,
             callbacks=[TuneReportCallback()],  # type: ignore[list-item]  # a Train V2 UserCallback
             checkpoint_config=ray.train.CheckpointConfig(num_to_keep=2),
         ),

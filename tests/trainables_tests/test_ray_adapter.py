@@ -83,6 +83,27 @@ def test_two_worker_train_job_on_gloo(ray_session, tiny_bert: str, tmp_path: Pat
     assert Path(result.metrics["checkpoint_path"]).is_relative_to(runs[0])
 
 
+@pytest.mark.s3
+def test_two_worker_train_job_with_its_storage_in_s3(
+    ray_session, tiny_bert: str, tmp_path: Path, s3_storage: str
+) -> None:  # type: ignore[no-untyped-def]
+    from cluster.storage import Location
+
+    root = Location.parse(s3_storage)
+    runtime = TrialRuntime(str(root / "artifacts"), str(root / "train"), num_workers=2)
+    config = base_config(tiny_bert, architecture="two-phase", phase1_model="none", max_epochs=1)
+    results = run(tmp_path, [config], runtime, {"cpu": 0, "TRAIN_DRIVER": 1})
+    assert results[0].metrics["workers"] == 2 and results[0].metrics["epochs_done"] == 1
+    (run_folder,) = (root / "train").children()
+    assert run_folder.name.startswith("train-")
+    import pyarrow.fs
+
+    files = run_folder.filesystem.get_file_info(pyarrow.fs.FileSelector(run_folder.path, recursive=True))
+    assert any(f.base_name == "model.safetensors" for f in files)  # Train's checkpoint, in the bucket
+    (artifact,) = [c for c in (root / "artifacts").children() if c.name.startswith("phase1-")]
+    assert (artifact / "COMPLETE").is_file() and len(builds(root / "artifacts")) == 1
+
+
 def test_one_phase1_artifact_for_four_concurrent_trials(ray_session, tiny_bert: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     artifacts = tmp_path / "artifacts"
     runtime = TrialRuntime(str(artifacts), str(tmp_path / "train"), executor="inline")
