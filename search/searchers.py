@@ -129,8 +129,9 @@ class PerSizeSearch(_PickledState):
     is over proposes its top configurations again with the other seeds (``config_key`` tells
     configurations apart, seed aside); those runs are not told to the size's study.
 
-    ``study_copy``: a local SQLite file of the studies that stands for one in object storage; it is
-    saved beside the searcher's own state whenever Tune saves that (and uploads it with the rest).
+    ``study_copy_of``: the object-store sweep folder whose SQLite studies are a local copy on the
+    driver (:attr:`search.plan.SweepPaths.studies`); the copy is saved beside the searcher's own
+    state whenever Tune saves that (and uploads it with the rest).
     """
 
     def __init__(
@@ -143,10 +144,10 @@ class PerSizeSearch(_PickledState):
         *,
         confirmations: Mapping[str, Confirmation] | None = None,
         config_key: Callable[[str, Mapping[str, Any]], str] | None = None,
-        study_copy: Path | None = None,
+        study_copy_of: str | None = None,
     ):
         super().__init__(metric=metric, mode=mode)
-        self._study_copy = study_copy
+        self._study_copy_of = study_copy_of
         self._searchers = dict(searchers)
         self._budgets = {key: budgets[key] for key in self._searchers}
         self._sizes = dict(sizes)
@@ -239,8 +240,20 @@ class PerSizeSearch(_PickledState):
 
     def save_to_dir(self, checkpoint_dir: str, session_str: str = "default") -> None:
         super().save_to_dir(checkpoint_dir, session_str)
-        if self._study_copy is not None and self._study_copy.is_file():
-            _backup_sqlite(self._study_copy, Path(checkpoint_dir) / STUDY_COPY)
+        if self._study_copy_of is not None:
+            studies = _study_copy_path(self._study_copy_of)
+            if studies.is_file():
+                _backup_sqlite(studies, Path(checkpoint_dir) / STUDY_COPY)
+
+
+def _study_copy_path(sweep_root: str) -> Path:
+    """This machine's local copy of the SQLite studies of the object-store sweep ``sweep_root``
+    (computed where it is used: a resume may run on another machine than the sweep did)."""
+    from cluster.storage import Location
+
+    from .plan import SweepPaths
+
+    return SweepPaths(Location.parse(sweep_root)).studies
 
 
 def _backup_sqlite(source: Path, target: Path) -> None:
@@ -262,13 +275,17 @@ def _sqlite_pragmas(connection: Any, _: Any) -> None:
 class StudyStorage(optuna.storages.RDBStorage):
     """Optuna RDB storage; for a local SQLite file, in WAL mode with ``synchronous=NORMAL``.
 
+    ``copy_of``: the URL is the local copy of an object-store sweep's studies (see
+    :class:`PerSizeSearch`); unpickled on another machine, it points at that machine's copy.
+
     Every proposal and result is a few commits, made in Tune's single control loop: with
     SQLite's defaults (a journal file and an fsync per commit) that was ~45 ms per trial on
     this machine's disk, ~24 ms in WAL mode. WAL with NORMAL never corrupts the file; a power
     loss may lose the last commits, which a resume replays from resweep's results store.
     """
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, copy_of: str | None = None):
+        self._copy_of = copy_of
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         super().__init__(url)
@@ -280,6 +297,10 @@ class StudyStorage(optuna.storages.RDBStorage):
             self.engine.dispose()  # connections made while creating the tables lack the pragmas
 
     def __setstate__(self, state: dict[Any, Any]) -> None:
+        if state.get("_copy_of"):
+            studies = _study_copy_path(state["_copy_of"])
+            studies.parent.mkdir(parents=True, exist_ok=True)
+            state = {**state, "url": f"sqlite:///{studies}"}
         super().__setstate__(state)
         self._tune_sqlite()
 
@@ -298,12 +319,14 @@ def make_searcher(
     max_concurrent: int,
     confirmations: Mapping[str, Confirmation] | None = None,
     config_key: Callable[[str, Mapping[str, Any]], str] | None = None,
-    study_copy: Path | None = None,
+    study_copy_of: str | None = None,
 ) -> Searcher:
     """The sweep's searcher: per size an Optuna study (``tpe``/``random``) or a grid list, then
     the size's confirmation runs."""
     searchers: dict[str, Searcher] = {}
-    storage = StudyStorage(storage_url) if kind != "grid" else None  # one connection pool for all sizes
+    storage = (
+        StudyStorage(storage_url, copy_of=study_copy_of) if kind != "grid" else None
+    )  # one connection pool for all sizes
     for key in sizes:
         if kind == "grid":
             assert grids is not None
@@ -329,6 +352,6 @@ def make_searcher(
         metric=metric,
         confirmations=confirmations,
         config_key=config_key,
-        study_copy=study_copy,
+        study_copy_of=study_copy_of,
     )
     return ConcurrencyLimiter(per_size, max_concurrent=max_concurrent)

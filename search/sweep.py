@@ -367,7 +367,7 @@ def _new_tuner(
         metric=f"selected_{plan.metric}",  # the trial's score: its best dev epoch, not its last
         seed=plan.search_seed,
         storage_url=config.search.study_storage or f"sqlite:///{paths.studies}",
-        study_copy=paths.studies if _mirrors_study(config, paths) else None,
+        study_copy_of=str(paths.root) if _mirrors_study(config, paths) else None,
         study_prefix=config.name,
         grids={key: r for key, r in remaining.items() if isinstance(r, list)} if plan.grids else None,
         max_concurrent=concurrency,

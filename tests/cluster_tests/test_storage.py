@@ -223,3 +223,33 @@ def test_two_nodes_asking_at_once_build_once(s3_storage: str, tmp_path: Path) ->
     assert all(p.returncode == 0 for p in procs)
     assert outputs[0] == outputs[1] and outputs[0] in ("n1", "n2")  # both have the one build
     assert len(builds(root, "feat-4")) == 1
+
+
+def test_the_local_study_copy_is_saved_with_the_searcher_and_follows_the_machine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sweep in object storage keeps its SQLite studies in a local copy on the driver: saved into
+    Tune's experiment folder with the searcher's state, and found again on another machine."""
+    import optuna
+
+    from search.plan import SweepPaths
+    from search.searchers import STUDY_COPY, PerSizeSearch, StudyStorage
+
+    root = "s3://bucket/sweeps/x?endpoint_override=127.0.0.1:1&scheme=http"  # never contacted
+    _as_another_node(monkeypatch, tmp_path, "driver-a")
+    studies = SweepPaths(Location.parse(root)).studies
+    storage = StudyStorage(f"sqlite:///{studies}", copy_of=root)
+    optuna.create_study(storage=storage, study_name="x-id0.5").optimize(lambda t: 1.0, n_trials=2)
+    searcher = PerSizeSearch({}, {}, {}, metric="m", study_copy_of=root)
+    saved = tmp_path / "experiment"
+    saved.mkdir()
+    searcher.save_to_dir(str(saved), "s")
+    (summary,) = optuna.get_all_study_summaries(f"sqlite:///{saved / STUDY_COPY}")
+    assert summary.study_name == "x-id0.5" and summary.n_trials == 2
+    assert [p.name for p in saved.iterdir() if p.name.startswith(".")] == []  # no temporary left
+
+    blob = pickle.dumps(storage)
+    _as_another_node(monkeypatch, tmp_path, "driver-b")  # a resume on another machine
+    there = SweepPaths(Location.parse(root)).studies
+    assert there != studies and there.is_relative_to(tmp_path / "driver-b")
+    assert pickle.loads(blob).url == f"sqlite:///{there}"
