@@ -875,13 +875,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="resweep: %(message)s")  # progress on stderr
     try:
         return int(args.func(args))
-    except (DataError, UserError, UnknownNameError, ValueError, FileExistsError, FileNotFoundError) as err:
-        # ValueError: the API's checks of arguments, e.g. an impossible regime.
-        print(f"resweep: error: {err}", file=sys.stderr)
-        return 1
     except BrokenPipeError:  # `resweep data info X | head`: the reader left; not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except (DataError, UserError, UnknownNameError, ValueError, OSError) as err:
+        # ValueError: the API's checks of arguments, e.g. an impossible regime. OSError: files, and
+        # storage (pyarrow says which key of which bucket, and the store's answer).
+        print(f"resweep: error: {err}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

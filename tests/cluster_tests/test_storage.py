@@ -253,3 +253,22 @@ def test_the_local_study_copy_is_saved_with_the_searcher_and_follows_the_machine
     there = SweepPaths(Location.parse(root)).studies
     assert there != studies and there.is_relative_to(tmp_path / "driver-b")
     assert pickle.loads(blob).url == f"sqlite:///{there}"
+
+
+@pytest.mark.s3
+def test_storage_errors_are_one_located_line(
+    s3_storage: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from search.cli import main
+
+    missing_bucket = s3_storage.replace("s3://resweep-", "s3://no-such-bucket-", 1)
+    config = tmp_path / "s.yaml"
+    config.write_text(
+        "name: s\ndata:\n  in_domain: synthetic\n  ood: synthetic_ood\n  sizes: [0.5]\n"
+        "search:\n  space: demo-smoke\n"
+    )
+    assert main(["sweep", str(config), "--storage", missing_bucket]) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("resweep: error: ") and "no-such-bucket-" in error and "\n" not in error
+    assert main(["status", "s", "--storage", s3_storage]) == 1
+    assert "no sweep named 's' here" in capsys.readouterr().err
