@@ -1,6 +1,7 @@
 """``resweep report NAME``: the sweep's answer as Markdown and a self-contained HTML page.
 
-Written to ``<sweep>/report/`` (or ``--out``): ``report.md`` (links the PNGs beside it),
+Written to ``<sweep>/report/`` (or ``--out``; for a sweep in an object store, ``./<name>-report/``
+on the local disk): ``report.md`` (links the PNGs beside it),
 ``report.html`` (the same, images embedded as data URIs: one file to mail or archive), and
 the plots:
 

@@ -339,8 +339,18 @@ def test_sweep_in_object_storage_killed_resumed_and_read_from_the_uri(
     assert "two-phase" in board.stdout and "0.2" in board.stdout
     assert cli("status", "kill").stdout.count("4/4") == 1
     assert "kill" in cli("list", "sweeps").stdout
-    # The test's folder (the CLI's working folder too) holds the inputs and the dataset cache only.
-    assert {p.name for p in tmp_path.iterdir()} <= {"cache", "kill.yaml", "tiny", "study", "sweep.log"}
+    cli("report", "kill")  # read from the bucket, written to a local folder (it is read in a browser)
+    assert (tmp_path / "kill-report" / "report.md").is_file()
+    # The test's folder (the CLI's working folder too) holds the inputs, the dataset cache, the
+    # report and what the test itself put there; the sweep is in the bucket.
+    assert {p.name for p in tmp_path.iterdir()} <= {
+        "cache",
+        "kill.yaml",
+        "tiny",
+        "study",
+        "sweep.log",
+        "kill-report",
+    }
 
 
 def _rows(parts: Path) -> list[dict]:
