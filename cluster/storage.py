@@ -233,8 +233,10 @@ class Location:
 
 def local_mirror(location: Location, purpose: str) -> Path:
     """A local folder that stands for ``location`` on this machine, the same on every call
-    (e.g. the SQLite file of a sweep whose storage is an object store): under the temporary
-    directory, named after a hash of the location and ``purpose``."""
+    (e.g. the SQLite file of a sweep whose storage is an object store): under resweep's cache
+    folder (``$RESWEEP_CACHE_DIR``, else ``~/.cache/resweep``), in ``storage/<purpose>/``, named
+    after a hash of the location."""
+    from trainables.data.loading import cache_dir
+
     digest = hashlib.sha256(f"{purpose}\0{location}".encode()).hexdigest()[:16]
-    user = os.environ.get("USER") or str(os.getuid())
-    return Path(tempfile.gettempdir()) / f"resweep-{user}" / purpose / f"{location.name}-{digest}"
+    return cache_dir() / "storage" / purpose / f"{location.name}-{digest}"

@@ -2,15 +2,15 @@
 node while one of its trials runs. Run as a script by ``test_multinode.py`` (a separate process:
 the test session's own local Ray must not be the one the sweep joins)::
 
-    python multinode_sweep.py CONFIG OUT_JSON WORKERS [--remove-after-epochs N] [--node-tmp DIR]
+    python multinode_sweep.py CONFIG OUT_JSON WORKERS [--remove-after-epochs N] [--node-cache DIR]
 
 The head node has no CPUs (it hosts the sweep driver only), each worker node one CPU, so trials
 must spread over the workers. With ``--remove-after-epochs`` a watcher reads the trials' live
 checkpoint folders and removes a worker node once every worker runs a trial that has N
-checkpoints and is mid-run. With ``--node-tmp``, worker node i has ``DIR/node-i`` as its
-temporary directory (``TMPDIR``): the local copies it keeps of an object store's artifacts are its
-own, as on separate machines. OUT_JSON gets the node ids of the workers, the removed one, and the
-result rows.
+checkpoints and is mid-run. With ``--node-cache``, worker node i has ``DIR/node-i`` as its
+resweep cache folder (``RESWEEP_CACHE_DIR``): the local copies it keeps of an object store's
+artifacts are its own, as on separate machines. OUT_JSON gets the node ids of the workers, the
+removed one, and the result rows.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def main() -> None:
     parser.add_argument("out")
     parser.add_argument("workers", type=int)
     parser.add_argument("--remove-after-epochs", type=int)
-    parser.add_argument("--node-tmp", type=Path)
+    parser.add_argument("--node-cache", type=Path)
     args = parser.parse_args()
 
     # Like the embedded local Ray: token auth with a token made for this run, nothing in ~/.ray.
@@ -69,13 +69,10 @@ def main() -> None:
         initialize_head=True,
         head_node_args={"num_cpus": 0, "resources": {"TRAIN_DRIVER": 8}, "include_dashboard": False},
     )
-    node_tmp = [args.node_tmp / f"node-{i}" if args.node_tmp else None for i in range(args.workers)]
-    for folder in node_tmp:
-        if folder is not None:
-            folder.mkdir(parents=True)
+    caches = [args.node_cache / f"node-{i}" if args.node_cache else None for i in range(args.workers)]
     workers = [
-        cluster.add_node(num_cpus=1, **({"env_vars": {"TMPDIR": str(folder)}} if folder else {}))
-        for folder in node_tmp
+        cluster.add_node(num_cpus=1, **({"env_vars": {"RESWEEP_CACHE_DIR": str(c)}} if c else {}))
+        for c in caches
     ]
     cluster.wait_for_nodes()
     config = load_sweep_config(args.config)

@@ -27,7 +27,7 @@ def run_multinode(
     epochs: int,
     remove_after: int | None = None,
     storage: str = "",
-    node_tmp: Path | None = None,
+    node_cache: Path | None = None,
 ) -> dict[str, Any]:
     from trainables.testing import build_tiny_bert, write_small_corpora
 
@@ -68,7 +68,7 @@ trial:
             str(out),
             str(workers),
             *(["--remove-after-epochs", str(remove_after)] if remove_after else []),
-            *(["--node-tmp", str(node_tmp)] if node_tmp else []),
+            *(["--node-cache", str(node_cache)] if node_cache else []),
         ],
         capture_output=True,
         text=True,
@@ -86,14 +86,14 @@ trial:
 def test_sweep_trials_spread_over_the_nodes_of_a_cluster_sharing_object_storage(
     tmp_path: Path, s3_storage: str
 ) -> None:
-    """Storage in S3 and a temporary directory per node, as on separate machines: the nodes share
-    the sweep only through the object store (the phase-1 artifact too: built once, then copied)."""
+    """Storage in S3 and a cache folder per node, as on separate machines: the nodes share the
+    sweep only through the object store (the phase-1 artifact too: built once, then copied)."""
     from cluster.storage import Location
     from trainables.artifacts import builds
 
-    nodes_tmp = tmp_path / "nodes"
+    caches = tmp_path / "nodes"
     result = run_multinode(
-        tmp_path, "spread", workers=3, budget=6, epochs=3, storage=s3_storage, node_tmp=nodes_tmp
+        tmp_path, "spread", workers=3, budget=6, epochs=3, storage=s3_storage, node_cache=caches
     )
     rows = result["rows"]
     assert len(rows) == 6 and all(row["status"] == "finished" for row in rows)
@@ -102,7 +102,7 @@ def test_sweep_trials_spread_over_the_nodes_of_a_cluster_sharing_object_storage(
     assert len(nodes) > 1, nodes
     artifacts = Location.parse(s3_storage) / "spread" / "artifacts"
     (built,) = builds(artifacts)  # the one artifact all trials share, built by one node
-    copies = [p for p in nodes_tmp.glob("node-*/resweep-*/artifacts/*/*") if (p / "COMPLETE").is_file()]
+    copies = [p for p in caches.glob("node-*/storage/artifacts/*/*") if (p / "COMPLETE").is_file()]
     assert len(copies) == len(nodes), copies  # each node that ran a trial has its own copy
     assert all(c.name == built[2] for c in copies)
 

@@ -7,7 +7,6 @@ import os
 import pickle
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -138,10 +137,8 @@ def _write_artifact(content: str, seconds: float = 0.0):  # type: ignore[no-unty
 
 
 def _as_another_node(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str) -> None:
-    """Another machine: its own temporary directory, hence its own local copies."""
-    folder = tmp_path / name
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    """Another machine: its own cache folder, hence its own local copies."""
+    monkeypatch.setenv("RESWEEP_CACHE_DIR", str(tmp_path / name))
 
 
 @pytest.mark.s3
@@ -213,7 +210,7 @@ def test_two_nodes_asking_at_once_build_once(s3_storage: str, tmp_path: Path) ->
     procs = []
     for node in ("n1", "n2"):
         (tmp_path / node).mkdir()
-        env = {**os.environ, "TMPDIR": str(tmp_path / node), "PYTHONPATH": str(REPO)}
+        env = {**os.environ, "RESWEEP_CACHE_DIR": str(tmp_path / node), "PYTHONPATH": str(REPO)}
         procs.append(
             subprocess.Popen(
                 [sys.executable, "-c", script, root, node], env=env, stdout=subprocess.PIPE, text=True
