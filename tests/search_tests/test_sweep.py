@@ -157,11 +157,15 @@ trial:
   patience: {epochs}
 """)
     ray_temp = Path("/tmp") / f"rs-{name}-{os.getpid()}"
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
     full_env = {
         **os.environ,
         "HF_HUB_OFFLINE": "1",
         "RESWEEP_CACHE_DIR": str(tmp_path / "cache"),
         "RESWEEP_RAY_TEMP_DIR": str(ray_temp),
+        # Trials' scratch folders: a killed sweep cannot remove them, pytest removes this one.
+        "TMPDIR": str(scratch),
         **env,
     }
     return config, storage, full_env, ray_temp
@@ -350,6 +354,7 @@ def test_sweep_in_object_storage_killed_resumed_and_read_from_the_uri(
         "study",
         "sweep.log",
         "kill-report",
+        "tmp",
     }
 
 
