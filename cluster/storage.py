@@ -161,8 +161,6 @@ class Location:
 
     def children(self, suffix: str = "") -> list[Location]:
         """What the folder holds directly (names ending in ``suffix``), sorted; [] if it does not exist."""
-        if not self.is_dir():
-            return []
         selector = pafs.FileSelector(self.path, allow_not_found=True, recursive=False)
         names = sorted(info.base_name for info in self.filesystem.get_file_info(selector))
         return [self / name for name in names if name.endswith(suffix)]

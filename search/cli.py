@@ -328,11 +328,9 @@ def cmd_trial(args: argparse.Namespace) -> int:
         + f"; wall {wall:.1f} s"
     )
     if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        temporary = out.with_name(f".{out.name}.tmp")
-        temporary.write_text(json.dumps(summary, indent=1, default=str))
-        os.replace(temporary, out)
+        from cluster.storage import Location
+
+        Location.parse(args.out).write_text(json.dumps(summary, indent=1, default=str))
     return 0
 
 

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import base64
 import html
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from cluster.storage import Location
 
 from .leaderboard import Entry, SizeBoard
 
@@ -34,12 +35,6 @@ class ReportFiles:
     markdown: Path
     html: Path
     images: list[Path]
-
-
-def _atomic_bytes(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
 
 
 def _figure_png(figure: Any) -> bytes:
@@ -262,8 +257,8 @@ def write_report(
         images["phase1"] = comparison_png(boards, "phase1_model", "Best configuration per phase-1 encoder")
     names = {key: f"{key}.png" for key in images}
     for key, data in images.items():
-        _atomic_bytes(out / names[key], data)
+        Location.parse(out / names[key]).write_bytes(data)
     markdown = _markdown(title, boards, _cost(rows), names, top)
-    _atomic_bytes(out / "report.md", markdown.encode())
-    _atomic_bytes(out / "report.html", _html(markdown, images, names).encode())
+    Location.parse(out / "report.md").write_text(markdown)
+    Location.parse(out / "report.html").write_text(_html(markdown, images, names))
     return ReportFiles(out / "report.md", out / "report.html", [out / n for n in names.values()])

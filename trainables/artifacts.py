@@ -92,10 +92,18 @@ def compute_once(
     copy. ``meta`` is written to ``meta.json`` beside what ``build`` writes (what the key stands for).
     """
     location = Location.parse(root)
+
+    def make(folder: Path) -> None:
+        _log_build(location, key, "start")
+        build(folder)
+        if meta is not None:
+            (folder / "meta.json").write_text(json.dumps(dict(meta), indent=1, sort_keys=True, default=str))
+        _log_build(location, key, "done")
+
     if location.local is not None:
-        return _once_here(location.local, key, lambda folder: _build(location, key, build, meta, folder))
+        return _once_here(location.local, key, make)
     cache = local_mirror(location, "artifacts")
-    return _once_here(cache, key, lambda folder: _fetch_or_build(location, key, build, meta, folder))
+    return _once_here(cache, key, lambda folder: _fetch_or_make(location, key, make, folder))
 
 
 def _once_here(root: Path, key: str, produce: Callable[[Path], None]) -> Path:
@@ -124,35 +132,15 @@ def _once_here(root: Path, key: str, produce: Callable[[Path], None]) -> Path:
     return final
 
 
-def _build(
-    root: Location,
-    key: str,
-    build: Callable[[Path], None],
-    meta: Mapping[str, Any] | None,
-    folder: Path,
-) -> None:
-    _log_build(root, key, "start")
-    build(folder)
-    if meta is not None:
-        (folder / "meta.json").write_text(json.dumps(dict(meta), indent=1, sort_keys=True, default=str))
-    _log_build(root, key, "done")
-
-
-def _fetch_or_build(
-    root: Location,
-    key: str,
-    build: Callable[[Path], None],
-    meta: Mapping[str, Any] | None,
-    folder: Path,
-) -> None:
-    """Fill ``folder`` with the artifact from the object store, building and uploading it first if
-    no node has (see the module docstring)."""
+def _fetch_or_make(root: Location, key: str, make: Callable[[Path], None], folder: Path) -> None:
+    """Fill ``folder`` with the artifact from the object store, making (``make(folder)``) and
+    uploading it first if no node has (see the module docstring)."""
     remote = root / key
     lease = root / f"{key}.lease"
     while not (remote / COMPLETE).is_file():
         with _lease(lease) as held:
             if held and not (remote / COMPLETE).is_file():
-                _build(root, key, build, meta, folder)
+                make(folder)
                 remote.upload(folder)
                 (remote / COMPLETE).write_text(f"{socket.gethostname()}:{os.getpid()}\n")
                 return
