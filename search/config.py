@@ -15,7 +15,7 @@ import yaml
 
 from cluster.resources import TrialResources
 from cluster.storage import Location
-from spaces import space_names
+from spaces import axis_values, cell_label, space_names
 from trainables.config import EXECUTORS, TrialSpec
 from trainables.data.regimes import Regime
 from trainables.metrics import METRIC_KEYS
@@ -28,6 +28,7 @@ __all__ = [
     "SweepConfig",
     "load_sweep_config",
     "parse_sweep_text",
+    "question_cells",
     "size_key",
 ]
 
@@ -63,17 +64,27 @@ class DataSection:
 
 @dataclass(frozen=True)
 class SearchSection:
-    """How configurations are proposed and stopped. ``budget`` is search trials per in-domain
-    size; after it, the ``confirm_top_k`` best configurations of the size run again with each of
-    the other seeds in ``data.seeds`` (0: no confirmation)."""
+    """How configurations are proposed and stopped.
+
+    ``question``: the axes the sweep answers (config keys the space varies, default the transfer
+    strategy). Each *cell* — one value per axis, e.g. ``local`` or ``local/oversampling`` — gets an
+    equal share of ``budget`` (search trials per in-domain size) and a study of its own, so every
+    value is compared at its tuned best. After its search, each cell's ``confirm_top_k`` best
+    configurations run again with each of the other seeds in ``data.seeds`` (0: no confirmation).
+    ``transfer``: a size's studies start from the best configurations that other sizes found.
+    ``floor``: every size also runs the classical floor (``tfidf-linear``) with every seed.
+    """
 
     space: str = "demo"
     searcher: str = "tpe"
-    budget: int = 10
+    budget: int = 24
     scheduler: str = "asha"
     max_concurrent: int | str = "auto"  # "auto": as many trials as the cluster fits now
     selection_metric: str = "f1_weighted"
-    confirm_top_k: int = 3
+    confirm_top_k: int = 1
+    question: tuple[str, ...] = ("strategy",)
+    transfer: bool = True
+    floor: bool = True
     # Where the Optuna studies live: an SQLAlchemy URL (e.g. postgresql://user@host:5432/optuna for
     # a study several drivers or a cluster share); empty: SQLite in the sweep's folder.
     study_storage: str = ""
@@ -230,7 +241,19 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
         _number(search_raw["confirm_top_k"], integer=True) and search_raw["confirm_top_k"] >= 0
     ):
         raise fail("search.confirm_top_k", f"expected an integer >= 0, got {search_raw['confirm_top_k']!r}")
+    for key in ("transfer", "floor"):
+        if key in search_raw and not isinstance(search_raw[key], bool):
+            raise fail(f"search.{key}", f"expected true or false, got {search_raw[key]!r}")
+    if "question" in search_raw:
+        search_raw["question"] = _question(search_raw, fail)
     search = SearchSection(**search_raw)
+    cells = question_cells(search)
+    if search.budget < len(cells):
+        raise fail(
+            "search.budget",
+            f"{search.budget} is fewer than the {len(cells)} question cells "
+            f"({', '.join(cell_label(c) for c in cells)}): each needs at least one trial per size",
+        )
 
     resources_raw = _section(ResourcesSection, raw.get("resources"), "resources", fail)
     for key in ("cpus", "gpus"):
@@ -285,6 +308,37 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
                 "and data.ood is not set: name an OOD dataset, or use a space that proposes baseline only",
             )
     return config
+
+
+QUESTION_AXES = ("strategy", "imbalance", "architecture", "ood_pct", "phase1_model")
+
+
+def _question(search_raw: Mapping[str, Any], fail: Any) -> tuple[str, ...]:
+    axes = search_raw["question"]
+    if isinstance(axes, str):
+        axes = [axes]
+    if not isinstance(axes, (list, tuple)) or not axes or not all(isinstance(a, str) for a in axes):
+        raise fail("search.question", f"expected a list of axes like [strategy, imbalance], got {axes!r}")
+    for axis in axes:
+        if axis not in QUESTION_AXES:
+            raise fail("search.question", f"unknown axis {axis!r}; axes: {', '.join(QUESTION_AXES)}")
+    if len(set(axes)) != len(axes):
+        raise fail("search.question", f"axes repeat: {list(axes)}")
+    space = search_raw.get("space", SearchSection.space)
+    grid = search_raw.get("searcher", SearchSection.searcher) == "grid"
+    for axis in axes:
+        if len(axis_values(space, axis, grid=grid)) < 2:
+            raise fail("search.question", f"space {space!r} does not vary {axis}: nothing to compare")
+    return tuple(axes)
+
+
+def question_cells(search: SearchSection) -> list[dict[str, Any]]:
+    """The question's cells in order: one value per axis (the product of the axes' values)."""
+    import itertools
+
+    grid = search.searcher == "grid"
+    values = [axis_values(search.space, axis, grid=grid) for axis in search.question]
+    return [dict(zip(search.question, combo, strict=True)) for combo in itertools.product(*values)]
 
 
 def _strategies_needing_ood(config: SweepConfig, draws: int = 200) -> list[str]:

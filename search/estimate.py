@@ -70,7 +70,9 @@ def sample_configs(config: SweepConfig, plan: SweepPlan, key: str) -> list[dict[
     from spaces import random_draws
 
     if plan.grids is not None:
-        proposals: Sequence[Mapping[str, Any]] = plan.grids[key]
+        proposals: Sequence[Mapping[str, Any]] = [
+            g for slot, (size_key, _) in plan.slots.items() if size_key == key for g in plan.grids[slot]
+        ]
     else:
         proposals = random_draws(config.search.space, plan.budgets[key], seed=config.data.seeds[0])
     return [trial_config(p, plan.contexts[key]) for p in proposals]
@@ -98,7 +100,11 @@ def estimate_sweep(config: SweepConfig, plan: SweepPlan) -> list[SizeEstimate]:
         searched = sample_configs(config, plan, key)
         # Confirmation runs: the top configurations again with each other seed (which ones are
         # top is known only then; any of the same kind costs the same).
-        confirming = [{**c, "seed": seed} for c in searched[: plan.top_k] for seed in plan.confirm_seeds]
+        confirming = [
+            {**c, "seed": seed}
+            for c in searched[: plan.top_k * len(plan.cells)]
+            for seed in plan.confirm_seeds
+        ]
         for trial in searched + confirming:
             spec = TrialSpec.from_config(trial)
             model = spec.model
@@ -130,5 +136,7 @@ def estimate_sweep(config: SweepConfig, plan: SweepPlan) -> list[SizeEstimate]:
             infer += trial_infer
             scale = model.max_length / REFERENCE_LENGTH
             hours += scale * (trial_train / TRAIN_PER_S + trial_infer / INFER_PER_S) / 3600
-        estimates.append(SizeEstimate(size, len(searched) + len(confirming), artifacts, train, infer, hours))
+        # The floor (tfidf-linear, one run per seed) needs no encoder: seconds of CPU.
+        trials = len(searched) + len(confirming) + len(plan.floor_seeds)
+        estimates.append(SizeEstimate(size, trials, artifacts, train, infer, hours))
     return estimates

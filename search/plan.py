@@ -8,20 +8,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from cluster.storage import Location, local_mirror
-from spaces import get_space
+from spaces import cell_label, get_space
 from trainables.config import TrialSpec
 
-from .config import SweepConfig, parse_sweep_text, size_key
+from .config import SweepConfig, parse_sweep_text, question_cells, size_key
 from .results import ResultsStore
 
 __all__ = [
+    "CELL_KEY",
+    "ROLES",
+    "ROLE_KEY",
     "SweepPaths",
     "SweepPlan",
     "configuration_key",
@@ -29,6 +32,7 @@ __all__ = [
     "load_saved_sweep",
     "plan_sweep",
     "remaining_work",
+    "slot_key",
     "trial_config",
     "trial_label",
     "trial_name",
@@ -121,87 +125,142 @@ def context_of(
     return contexts[size_key(tune_config["in_domain_size"])]
 
 
+ROLE_KEY = "resweep_role"  # stamped on Tune configs: search | confirm | floor (not trial keys)
+CELL_KEY = "resweep_cell"  # the question cell of a proposal (its label)
+ROLES = ("search", "confirm", "floor")
+
+
+def slot_key(key: str, cell: str) -> str:
+    """One size's one question cell (``id0.1/local``): a study, a budget, ASHA rungs of its own."""
+    return f"{key}/{cell}"
+
+
 @dataclass(frozen=True)
 class SweepPlan:
-    """What a sweep will run, per size key (``id0.1``): its size, budget and fixed context."""
+    """What a sweep will run, per size key (``id0.1``) and question cell (``local``): sizes,
+    budgets, the fixed context of each size, the confirmation runs and the floor."""
 
     sizes: dict[str, float | int]
-    budgets: dict[str, int]
+    budgets: dict[str, int]  # search trials per size: the sum of its cells' budgets
     contexts: dict[str, dict[str, Any]]
-    grids: dict[str, list[dict[str, Any]]] | None  # the trial configs of a grid search, per size
+    grids: dict[str, list[dict[str, Any]]] | None  # a grid search's trial configs, per slot
     metric: str
     search_seed: int
     confirm_seeds: tuple[int, ...]  # the other seeds the top configurations run again with
-    top_k: int
+    top_k: int  # per cell
+    axes: tuple[str, ...] = ("strategy",)
+    cells: dict[str, dict[str, Any]] = field(default_factory=dict)  # label -> axis values
+    cell_budgets: dict[str, int] = field(default_factory=dict)  # slot -> search trials
+    floor: dict[str, Any] | None = None  # the floor's configuration (None: no floor)
+
+    @property
+    def slots(self) -> dict[str, tuple[str, str]]:
+        """slot -> (size key, cell label), sizes first."""
+        return {slot_key(key, cell): (key, cell) for key in self.sizes for cell in self.cells}
+
+    @property
+    def floor_seeds(self) -> tuple[int, ...]:
+        return (self.search_seed, *self.confirm_seeds) if self.floor is not None else ()
 
     @property
     def confirmations(self) -> int:
-        """At most this many confirmation runs per size."""
-        return self.top_k * len(self.confirm_seeds)
+        """At most this many confirmation runs per size (every cell's)."""
+        return self.top_k * len(self.confirm_seeds) * len(self.cells)
 
     def planned(self, key: str) -> int:
-        """Search trials plus at most the confirmation runs of size ``key``."""
-        return self.budgets[key] + self.confirmations
+        """Search trials, at most the confirmation runs and the floor runs of size ``key``."""
+        return self.budgets[key] + self.confirmations + len(self.floor_seeds)
+
+    def role(self, row: Mapping[str, Any]) -> str:
+        """A row's role; rows written before roles existed: by seed."""
+        return str(row.get("role") or ("search" if row["seed"] == self.search_seed else "confirm"))
+
+    def cell(self, row: Mapping[str, Any]) -> str:
+        """A row's question cell (rows written before cells existed: from its configuration)."""
+        if row.get("cell"):
+            return str(row["cell"])
+        config = json.loads(row["config"]) if row.get("config") else row
+        return cell_label({axis: config.get(axis) for axis in self.axes})
+
+    def rows_of(self, key: str, rows: list[dict[str, Any]], role: str) -> list[dict[str, Any]]:
+        size = float(self.sizes[key])
+        return [r for r in rows if r["in_domain_size"] == size and self.role(r) == role]
 
     def target(self, key: str, rows: list[dict[str, Any]]) -> int:
         """The trials size ``key`` will have ended: :meth:`planned` while its search runs, then
         :meth:`expected` (a search with fewer scored configurations than ``top_k`` confirms fewer)."""
-        searched = sum(
-            1 for r in rows if r["in_domain_size"] == float(self.sizes[key]) and r["seed"] == self.search_seed
-        )
+        searched = len(self.rows_of(key, rows, "search"))
         return self.planned(key) if searched < self.budgets[key] else self.expected(key, rows)
 
     def expected(self, key: str, rows: list[dict[str, Any]]) -> int:
-        """The trials size ``key`` ends with, given its rows: its search budget plus a
-        confirmation run per other seed for each of its top configurations that scored."""
+        """The trials size ``key`` ends with, given its rows: its search budget, a confirmation run
+        per other seed for each cell's top configurations that scored, and the floor runs."""
         from .results import SCORED
 
-        searched = {
-            configuration_key(key, json.loads(r["config"]), contexts=self.contexts)
-            for r in rows
-            if r["in_domain_size"] == float(self.sizes[key])
-            and r["seed"] == self.search_seed
-            and r["status"] in SCORED
-            and r[self.metric] is not None
-        }
-        return self.budgets[key] + min(self.top_k, len(searched)) * len(self.confirm_seeds)
+        scored: dict[str, set[str]] = {}
+        for r in self.rows_of(key, rows, "search"):
+            if r["status"] in SCORED and r[self.metric] is not None:
+                name = configuration_key(key, json.loads(r["config"]), contexts=self.contexts)
+                scored.setdefault(self.cell(r), set()).add(name)
+        confirming = sum(min(self.top_k, len(names)) for names in scored.values())
+        return self.budgets[key] + confirming * len(self.confirm_seeds) + len(self.floor_seeds)
+
+
+def _shares(total: int, cells: list[str]) -> dict[str, int]:
+    """``total`` split as evenly as it goes; the first cells take the remainder."""
+    base, extra = divmod(total, len(cells))
+    return {cell: base + (1 if i < extra else 0) for i, cell in enumerate(cells)}
 
 
 def plan_sweep(config: SweepConfig) -> SweepPlan:
-    """Sizes, budgets (a grid caps them) and the context each size's trials run under."""
+    """Sizes, cells, budgets (a grid caps them) and the context each size's trials run under."""
+    from spaces import floor_config
+
     space = get_space(config.search.space)
     grid = space.grid() if config.search.searcher == "grid" else None
     if config.search.searcher == "grid" and grid is None:
         raise ValueError(f"search space {config.search.space!r} has no grid; use searcher tpe or random")
-    budget = min(len(grid), config.search.budget) if grid is not None else config.search.budget
+    cells = {cell_label(c): c for c in question_cells(config.search)}
     sizes = {size_key(size): size for size in config.data.sizes}
+    shares = _shares(config.search.budget, list(cells))
+    grids = None
+    if grid is not None:
+        per_cell = {
+            label: [dict(g) for g in grid if all(g.get(a) == v for a, v in values.items())]
+            for label, values in cells.items()
+        }
+        shares = {label: min(len(per_cell[label]), share) for label, share in shares.items()}
+        grids = {slot_key(key, label): per_cell[label][: shares[label]] for key in sizes for label in cells}
     contexts = {
         key: {k: v for k, v in config.trial_context(size, config.data.seeds[0]).items() if v is not None}
         for key, size in sizes.items()
     }
     return SweepPlan(
         sizes=sizes,
-        budgets=dict.fromkeys(sizes, budget),
+        budgets=dict.fromkeys(sizes, sum(shares.values())),
         contexts=contexts,
-        grids=None if grid is None else {key: [dict(g) for g in grid[:budget]] for key in sizes},
+        grids=grids,
         metric=f"dev_{config.search.selection_metric}",
         search_seed=config.data.seeds[0],
         confirm_seeds=tuple(config.data.seeds[1:]),
         top_k=config.search.confirm_top_k,
+        axes=tuple(config.search.question),
+        cells=cells,
+        cell_budgets={slot_key(key, label): shares[label] for key in sizes for label in cells},
+        floor=floor_config(smoke=space.smoke) if config.search.floor else None,
     )
 
 
-def remaining_work(plan: SweepPlan, key: str, rows: list[dict[str, Any]]) -> int | list[dict[str, Any]]:
-    """What a size's search still has to run given the rows already stored: a number of trials
+def remaining_work(plan: SweepPlan, slot: str, rows: list[dict[str, Any]]) -> int | list[dict[str, Any]]:
+    """What one slot's search still has to run given the rows already stored: a number of trials
     to propose, or (grid) the grid points whose configuration has no row yet."""
-    mine = [
-        r for r in rows if r["in_domain_size"] == float(plan.sizes[key]) and r["seed"] == plan.search_seed
-    ]
+    key, cell = plan.slots[slot]
+    mine = [r for r in plan.rows_of(key, rows, "search") if plan.cell(r) == cell]
     if plan.grids is None:
-        return max(0, plan.budgets[key] - len(mine))
+        return max(0, plan.cell_budgets[slot] - len(mine))
     done = {TrialSpec.from_config(json.loads(r["config"])).key() for r in mine}
     context = plan.contexts[key]
-    return [g for g in plan.grids[key] if TrialSpec.from_config(trial_config(g, context)).key() not in done]
+    return [g for g in plan.grids[slot] if TrialSpec.from_config(trial_config(g, context)).key() not in done]
 
 
 def write_sweep_config(config: SweepConfig, paths: SweepPaths) -> None:
@@ -213,7 +272,7 @@ def write_sweep_config(config: SweepConfig, paths: SweepPaths) -> None:
             "seeds": list(config.data.seeds),
             "label_mapping": dict(config.data.label_mapping),
         },
-        "search": asdict(config.search),
+        "search": {**asdict(config.search), "question": list(config.search.question)},
         "resources": asdict(config.resources),
         "encoder": config.encoder,
         "storage": config.storage,

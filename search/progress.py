@@ -106,7 +106,8 @@ class ProgressView:
             c.failed += status == "error"
             c.pruned += status == "stopped"
             value = (trial.last_result or {}).get(f"selected_{self.metric}")
-            if status in SCORED and value is not None and (c.best is None or value > c.best):
+            # A stopped trial's score is real but its run was cut short: it is no one's best.
+            if status == "finished" and value is not None and (c.best is None or value > c.best):
                 c.best, c.best_label = float(value), _label(trial.config)
         return counts
 

@@ -33,6 +33,8 @@ RESULT_SCHEMA = pa.schema(
         pa.field("sweep", pa.string(), nullable=False),
         pa.field("trial_name", pa.string(), nullable=False),
         pa.field("status", pa.string(), nullable=False),  # finished | stopped (by the scheduler) | error
+        pa.field("role", pa.string()),  # search | confirm (a top configuration, another seed) | floor
+        pa.field("cell", pa.string()),  # the question cell (``local``, ``local/oversampling``)
         pa.field("in_domain", pa.string()),
         pa.field("ood", pa.string()),
         pa.field("in_domain_size", pa.float64()),  # as configured: a fraction (<= 1) or a count
@@ -70,7 +72,7 @@ RESULT_SCHEMA = pa.schema(
         pa.field("finished_at", pa.timestamp("ms", tz="UTC")),  # Parquet stores ms, not s
         pa.field("last_report", pa.string()),  # the trial's last report, JSON (for replays after a resume)
     ],
-    metadata={"resweep.results_version": "1"},
+    metadata={"resweep.results_version": "2"},
 )
 
 
@@ -83,6 +85,8 @@ def result_row(
     metrics: Mapping[str, Any],
     resources: Mapping[str, float],
     finished_at: Any,
+    role: str | None = None,
+    cell: str | None = None,
 ) -> dict[str, Any]:
     """One row from a trial's flat config and its last report (which carries ``selected_*``)."""
 
@@ -95,6 +99,8 @@ def result_row(
         "sweep": sweep,
         "trial_name": trial_name,
         "status": status,
+        "role": role,
+        "cell": cell,
         "in_domain": config.get("in_domain"),
         "ood": config.get("ood"),
         "in_domain_size": None if size is None else float(size),

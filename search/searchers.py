@@ -9,6 +9,8 @@ its budget handed out goes first — and stamps ``in_domain_size`` on what they 
 from __future__ import annotations
 
 import functools
+import json
+import math
 import os
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
@@ -34,27 +36,67 @@ __all__ = [
 ]
 
 SIZE_KEY = "in_domain_size"
+SCHEDULER_TIME = "final_stage_epochs"  # trainables.loop.FINAL_STAGE_EPOCHS (no torch import here)
+TRAINING_DONE = "training_done"  # trainables.loop.TRAINING_DONE
 STUDY_COPY = "optuna.db"  # the saved copy of a local SQLite study, in Tune's experiment folder
 
 
 class ResumableOptunaSearch(OptunaSearch):
-    """OptunaSearch that survives a driver killed between a trial's end and Tune's next save.
+    """OptunaSearch that tells its study the truth about each trial, and survives a driver killed
+    between a trial's end and Tune's next save.
 
-    Optuna already holds that trial as finished, Tune replays it after the restore, and plain
-    OptunaSearch then fails with UpdateFinishedTrialError. Intermediate values are not sent at all
-    (ASHA, not an Optuna pruner, stops trials), and a finished trial is not told twice.
+    Every epoch of the final stage becomes an intermediate value (``intermediate``: the per-epoch
+    dev score, at step ``final_stage_epochs``), so optuna-dashboard draws each trial's curve. A
+    trial that ended by itself (its last report says ``training_done``) is COMPLETE with its
+    score; one the scheduler stopped is PRUNED — Optuna's own state for it — so TPE does not
+    learn a cut-short score as if it were final; an errored one is FAIL. A finished trial is not
+    told twice (after a restore Tune replays it).
     """
 
+    def __init__(self, *args: Any, intermediate: str | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._intermediate = intermediate
+        self.completed: dict[str, tuple[float, dict[str, Any]]] = {}  # trial id -> (score, params)
+
+    def annotate(self, trial_id: str, attributes: Mapping[str, Any]) -> None:
+        """User attributes on the trial's Optuna record (sweep, size, cell, Tune trial id)."""
+        trial = self._ot_trials.get(trial_id)
+        if trial is not None:
+            for name, value in attributes.items():
+                trial.set_user_attr(name, value)
+
+    def enqueue(self, params: Mapping[str, Any]) -> None:
+        """Have the study's next proposal be ``params`` (cross-size transfer)."""
+        self._ot_study.enqueue_trial(dict(params), skip_if_exists=True)
+
     def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
-        pass
+        trial = self._ot_trials.get(trial_id)
+        step = result.get(SCHEDULER_TIME) or 0
+        value = result.get(self._intermediate) if self._intermediate else None
+        if trial is None or trial_id in self._completed_trials or step <= 0 or value is None:
+            return
+        if step not in trial.storage.get_trial(trial._trial_id).intermediate_values:
+            trial.report(float(value), int(step))
 
     def on_trial_complete(
         self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
     ) -> None:
-        try:
-            super().on_trial_complete(trial_id, result, error)
-        except optuna.exceptions.UpdateFinishedTrialError:
-            self._ot_trials.pop(trial_id, None)
+        if trial_id in self._completed_trials or trial_id not in self._ot_trials:
+            return
+        trial = self._ot_trials[trial_id]
+        value = None if (error or not result) else result.get(self.metric)
+        if trial.storage.get_trial(trial._trial_id).state.is_finished():
+            self._completed_trials.add(trial_id)  # told before the driver died; Tune replays it
+            return
+        if value is None:
+            state = optuna.trial.TrialState.FAIL
+        elif result and result.get(TRAINING_DONE):
+            state = optuna.trial.TrialState.COMPLETE
+            self.completed[trial_id] = (float(value), dict(trial.params))
+        else:
+            state = optuna.trial.TrialState.PRUNED
+        self._ot_study.tell(trial, float(value) if state == optuna.trial.TrialState.COMPLETE else None, state=state)
+        self._completed_trials.add(trial_id)
 
 
 class _PickledState(Searcher):
@@ -121,13 +163,24 @@ class Confirmation:
 
 
 class PerSizeSearch(_PickledState):
-    """One searcher and one budget per in-domain size, behind one Tune experiment.
+    """One searcher and one budget per *slot* — an in-domain size's question cell — behind one
+    Tune experiment.
 
-    ``searchers`` and ``budgets`` (search trials still to propose) are keyed alike (e.g. ``id0.1``);
-    ``sizes`` maps each key to the size stamped on its proposals. A size whose searcher has nothing
-    to propose right now yields its turn to the others. With ``confirmations``, a size whose search
-    is over proposes its top configurations again with the other seeds (``config_key`` tells
-    configurations apart, seed aside); those runs are not told to the size's study.
+    ``searchers`` and ``budgets`` (search trials still to propose) are keyed alike by slot (e.g.
+    ``id0.1/local``); ``sizes`` maps each slot to the size stamped on its proposals and ``cells`` to
+    its question cell. Slots take turns: the one with the smallest share of its planned trials
+    handed out goes first, so every cell gets its share under any concurrency. A slot whose
+    searcher has nothing to propose right now yields its turn to the others.
+
+    ``floors``: per size key, fixed configurations (the classical floor, one per seed) proposed
+    before the size's search; ``slot_size``: slot -> size key. With ``confirmations``, a slot whose
+    search is over proposes its top *finished* configurations again with the other seeds
+    (``config_key`` tells configurations apart, seed aside); those runs and the floor are not
+    told to any study. Every proposal carries its role and cell (:data:`search.plan.ROLE_KEY`).
+
+    ``transfer``: cross-size transfer. While a slot's study is still in its random start-up, its
+    next proposal is the best finished configuration of the same cell at the nearest other size
+    (at most ``transfer_k`` per slot, each once): what one size learned starts the others.
 
     ``study_copy_of``: the object-store sweep folder whose SQLite studies are a local copy on the
     driver (:attr:`search.plan.SweepPaths.studies`); the copy is saved beside the searcher's own
@@ -142,8 +195,15 @@ class PerSizeSearch(_PickledState):
         metric: str,
         mode: str = "max",
         *,
+        cells: Mapping[str, str] | None = None,
+        slot_size: Mapping[str, str] | None = None,
+        floors: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
         confirmations: Mapping[str, Confirmation] | None = None,
         config_key: Callable[[str, Mapping[str, Any]], str] | None = None,
+        transfer: bool = False,
+        transfer_k: int = 2,
+        startup: Mapping[str, int] | None = None,
+        annotations: Mapping[str, Any] | None = None,
         study_copy_of: str | None = None,
     ):
         super().__init__(metric=metric, mode=mode)
@@ -151,12 +211,20 @@ class PerSizeSearch(_PickledState):
         self._searchers = dict(searchers)
         self._budgets = {key: budgets[key] for key in self._searchers}
         self._sizes = dict(sizes)
+        self._cells = dict(cells or {})
+        self._slot_size = dict(slot_size or {key: key for key in self._searchers})
+        self._floors = {key: [dict(c) for c in configs] for key, configs in (floors or {}).items()}
         self._suggested = dict.fromkeys(self._searchers, 0)
-        self._owner: dict[str, str] = {}  # trial id -> size key, while the trial is live
+        self._owner: dict[str, str] = {}  # trial id -> slot, while the trial is live
         self._proposal: dict[str, dict[str, Any]] = {}  # live search trial id -> its proposal
         self._confirm = {key: c for key, c in (confirmations or {}).items() if c.top_k and c.seeds}
         self._confirmed = dict.fromkeys(self._searchers, 0)
         self._config_key = config_key
+        self._transfer = transfer
+        self._transfer_k = transfer_k
+        self._startup = dict(startup or {})
+        self._transferred: dict[str, list[str]] = {key: [] for key in self._searchers}
+        self._annotations = dict(annotations or {})
 
     def _planned(self, key: str) -> int:
         confirm = self._confirm.get(key)
@@ -174,9 +242,10 @@ class PerSizeSearch(_PickledState):
             return None  # no confirmation, or the ranking is not known yet
         if confirm.queue is None:
             assert self._config_key is not None
+            size_key = self._slot_size[key]
             best: dict[str, tuple[float, dict[str, Any]]] = {}
             for score, proposal in confirm.scored:
-                name = self._config_key(key, proposal)
+                name = self._config_key(size_key, proposal)
                 if name not in best or score > best[name][0]:
                     best[name] = (score, proposal)
             top = sorted(best.items(), key=lambda item: -item[1][0])[: confirm.top_k]
@@ -194,27 +263,93 @@ class PerSizeSearch(_PickledState):
             return False
         return confirm is None or (confirm.queue is not None and not confirm.queue)
 
+    def _stamp(self, trial_id: str, key: str, config: Mapping[str, Any], role: str) -> dict[str, Any]:
+        from .plan import CELL_KEY, ROLE_KEY
+
+        self._owner[trial_id] = key
+        stamped = {**config, SIZE_KEY: self._sizes[key], ROLE_KEY: role}
+        if key in self._cells:
+            stamped[CELL_KEY] = self._cells[key]
+        return stamped
+
+    def _floor(self) -> dict[str, Any] | None:
+        from .plan import ROLE_KEY
+
+        for size_key, queue in self._floors.items():
+            slot = next((k for k, v in self._slot_size.items() if v == size_key), None)
+            if queue and slot is not None:
+                return {**queue.pop(0), SIZE_KEY: self._sizes[slot], ROLE_KEY: "floor"}
+        return None
+
+    def _transfer_into(self, key: str) -> None:
+        """Enqueue the nearest size's best finished configuration of the same cell, while ``key``'s
+        study is in its random start-up."""
+        searcher = self._searchers[key]
+        if (
+            not self._transfer
+            or not isinstance(searcher, ResumableOptunaSearch)
+            or len(self._transferred[key]) >= self._transfer_k
+            or self._suggested[key] >= self._startup.get(key, 0)
+        ):
+            return
+        size = float(self._sizes[key])
+        donors = sorted(
+            (
+                other
+                for other in self._searchers
+                if other != key
+                and self._cells.get(other) == self._cells.get(key)
+                and self._sizes[other] != self._sizes[key]
+                and isinstance(self._searchers[other], ResumableOptunaSearch)
+            ),
+            key=lambda other: abs(math.log(float(self._sizes[other]) / size)),
+        )
+        for other in donors:
+            donor = self._searchers[other]
+            assert isinstance(donor, ResumableOptunaSearch)
+            for _, params in sorted(donor.completed.values(), key=lambda item: -item[0]):
+                name = json.dumps(params, sort_keys=True, default=str)
+                if name not in self._transferred[key]:
+                    searcher.enqueue(params)
+                    self._transferred[key].append(name)
+                    return
+            if donor.completed:
+                return  # the nearest size with evidence had nothing new: do not reach further
+
     def suggest(self, trial_id: str) -> Any:  # a config, None (not now) or Searcher.FINISHED
+        floor = self._floor()
+        if floor is not None:
+            return floor
         order = list(self._searchers)
         share = {k: (self._suggested[k] + self._confirmed[k]) / max(1, self._planned(k)) for k in order}
         for key in sorted(order, key=lambda k: (share[k], order.index(k))):
             if self._searching(key):
+                self._transfer_into(key)
                 config = self._searchers[key].suggest(trial_id)
                 if config == Searcher.FINISHED:
-                    self._budgets[key] = self._suggested[key]  # this size has no more to propose
+                    self._budgets[key] = self._suggested[key]  # this slot has no more to propose
                 elif config is not None:
                     assert isinstance(config, dict)
                     self._suggested[key] += 1
-                    self._owner[trial_id] = key
                     self._proposal[trial_id] = dict(config)
-                    return {**config, SIZE_KEY: self._sizes[key]}
+                    searcher = self._searchers[key]
+                    if isinstance(searcher, ResumableOptunaSearch):
+                        searcher.annotate(
+                            trial_id,
+                            {
+                                **self._annotations,
+                                "size": self._sizes[key],
+                                "cell": self._cells.get(key, ""),
+                                "tune_trial_id": trial_id,
+                            },
+                        )
+                    return self._stamp(trial_id, key, config, "search")
             if not self._searching(key):
                 again = self._next_confirmation(key)
                 if again is not None:
                     self._confirmed[key] += 1
-                    self._owner[trial_id] = key
-                    return {**again, SIZE_KEY: self._sizes[key]}
-        if all(self._finished(k) for k in order):
+                    return self._stamp(trial_id, key, again, "confirm")
+        if all(self._finished(k) for k in order) and not any(self._floors.values()):
             return Searcher.FINISHED
         return None
 
@@ -228,11 +363,12 @@ class PerSizeSearch(_PickledState):
         key = self._owner.pop(trial_id, None)
         proposal = self._proposal.pop(trial_id, None)
         if key is None or proposal is None:
-            return  # a confirmation run (or a trial this searcher never proposed)
+            return  # a confirmation or floor run (or a trial this searcher never proposed)
         self._searchers[key].on_trial_complete(trial_id, result, error=error)
         confirm = self._confirm.get(key)
         score = None if (error or not result) else result.get(self.metric)
-        if confirm is not None and score is not None:
+        # Only trials that ran to their own end are confirmed: a stopped one never wins.
+        if confirm is not None and score is not None and result and result.get(TRAINING_DONE):
             confirm.scored.append((float(score), proposal))
 
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
@@ -305,6 +441,35 @@ class StudyStorage(optuna.storages.RDBStorage):
         self._tune_sqlite()
 
 
+def startup_trials(budget: int) -> int:
+    """TPE's random start-up for a study of ``budget`` trials: a third of it, at least 2, at most
+    Optuna's default 10 (with 10 random trials a budget of 10 would be random search)."""
+    return max(2, min(10, round(budget / 3)))
+
+
+def study_seed(seed: int, slot: str) -> int:
+    """A sampler seed per slot: sizes and cells must not all propose the same sequence."""
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(f"{seed}:{slot}".encode()).digest()[:4], "big")
+
+
+def _sampler(kind: str, seed: int, budget: int) -> optuna.samplers.BaseSampler:
+    if kind == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    import warnings
+
+    with warnings.catch_warnings():  # multivariate/group/constant_liar are flagged experimental
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(
+            seed=seed,
+            n_startup_trials=startup_trials(budget),
+            multivariate=True,  # joint over the parameters of a conditional space...
+            group=True,  # ...split into the groups of parameters that occur together
+            constant_liar=True,  # concurrent proposals: running trials count as bad, not unknown
+        )
+
+
 def make_searcher(
     *,
     kind: str,
@@ -313,45 +478,59 @@ def make_searcher(
     budgets: Mapping[str, int],
     metric: str,
     seed: int,
-    storage_url: str,
+    storage_url: str | None,
     study_prefix: str,
+    cells: Mapping[str, str] | None = None,
+    cell_values: Mapping[str, Mapping[str, Any]] | None = None,
+    slot_size: Mapping[str, str] | None = None,
+    floors: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     grids: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     max_concurrent: int,
     confirmations: Mapping[str, Confirmation] | None = None,
     config_key: Callable[[str, Mapping[str, Any]], str] | None = None,
+    transfer: bool = False,
+    intermediate: str | None = None,
     study_copy_of: str | None = None,
 ) -> Searcher:
-    """The sweep's searcher: per size an Optuna study (``tpe``/``random``) or a grid list, then
-    the size's confirmation runs."""
+    """The sweep's searcher: per slot (size x question cell; ``sizes``, ``budgets``, ``cells`` are
+    keyed by slot) an Optuna study (``tpe``/``random``) or a grid list, then the slot's
+    confirmation runs. ``cell_values``: cell label -> the axis values its studies fix.
+    ``storage_url`` None keeps the studies in memory (replays of the search)."""
     searchers: dict[str, Searcher] = {}
     storage = (
-        StudyStorage(storage_url, copy_of=study_copy_of) if kind != "grid" else None
-    )  # one connection pool for all sizes
+        StudyStorage(storage_url, copy_of=study_copy_of) if kind != "grid" and storage_url else None
+    )  # one connection pool for all slots
+    cells = dict(cells or {})
+    startup: dict[str, int] = {}
     for key in sizes:
         if kind == "grid":
             assert grids is not None
             searchers[key] = GridSearch(grids[key], metric=metric)
             continue
-        sampler = (
-            optuna.samplers.TPESampler(seed=seed)
-            if kind == "tpe"
-            else optuna.samplers.RandomSampler(seed=seed)
-        )
+        fixed = dict((cell_values or {}).get(cells.get(key, ""), {}))
+        startup[key] = startup_trials(budgets[key]) if kind == "tpe" else 0
         searchers[key] = ResumableOptunaSearch(
-            space=functools.partial(define_by_run, space=space),
+            space=functools.partial(define_by_run, space=space, fixed=fixed or None),
             metric=metric,
             mode="max",
-            sampler=sampler,
+            sampler=_sampler(kind, study_seed(seed, key), budgets[key]),
             study_name=f"{study_prefix}-{key}",
             storage=storage,
+            intermediate=intermediate,
         )
     per_size = PerSizeSearch(
         searchers,
         budgets,
         sizes,
         metric=metric,
+        cells=cells,
+        slot_size=slot_size,
+        floors=floors,
         confirmations=confirmations,
         config_key=config_key,
+        transfer=transfer and kind == "tpe",
+        startup=startup,
+        annotations={"sweep": study_prefix},
         study_copy_of=study_copy_of,
     )
     return ConcurrencyLimiter(per_size, max_concurrent=max_concurrent)

@@ -42,6 +42,8 @@ from cluster.storage import Location
 
 from .config import SweepConfig, size_key
 from .plan import (
+    CELL_KEY,
+    ROLE_KEY,
     SweepPaths,
     SweepPlan,
     configuration_key,
@@ -55,7 +57,7 @@ from .plan import (
 from .progress import ProgressView
 from .results import SCORED, ResultsStore, result_row
 from .schedulers import make_scheduler
-from .searchers import STUDY_COPY, Confirmation, make_searcher
+from .searchers import STUDY_COPY, TRAINING_DONE, Confirmation, make_searcher
 
 __all__ = ["SweepInterrupted", "SweepPaths", "run_sweep", "size_key", "sweep_trial"]
 
@@ -170,7 +172,9 @@ class SweepCallback(tune.Callback):
             self.stopped.add(trial.trial_id)
 
     def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
-        self._row(trial, "stopped" if trial.trial_id in self.stopped else "finished")
+        # Stopped: the scheduler said so, or the trial's last report says it had not ended by itself.
+        cut_short = (trial.last_result or {}).get(TRAINING_DONE) is False
+        self._row(trial, "stopped" if trial.trial_id in self.stopped or cut_short else "finished")
 
     def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         self._row(trial, "error")
@@ -203,6 +207,8 @@ class SweepCallback(tune.Callback):
                 metrics=metrics,
                 resources=self.run.resources,
                 finished_at=datetime.now(UTC),
+                role=trial.config.get(ROLE_KEY),
+                cell=trial.config.get(CELL_KEY),
             )
         )
 
@@ -250,7 +256,7 @@ def run_sweep(
     write_sweep_config(config, paths)
     rows = paths.results.read().to_pylist()
     # After a crash before Tune saved its state, only what is missing runs again.
-    remaining = {key: remaining_work(plan, key, rows) for key in plan.sizes}
+    remaining = {slot: remaining_work(plan, slot, rows) for slot in plan.slots}
     searched = sum(len(r) if isinstance(r, list) else r for r in remaining.values()) == 0
     if searched and all(_ended(rows, size) >= plan.expected(key, rows) for key, size in plan.sizes.items()):
         paths.results.compact()
@@ -328,23 +334,34 @@ def run_sweep(
 
 
 def _confirmations(plan: SweepPlan, rows: list[dict[str, Any]]) -> dict[str, Confirmation]:
-    """Per size, what its confirmation runs start from: the search trials and confirmation runs
-    already in the results store (none, unless the sweep restarts after a crash)."""
+    """Per slot, what its confirmation runs start from: the search trials that ran to their end
+    and the confirmation runs already in the results store (none, unless the sweep restarts)."""
     confirmations = {}
-    for key, size in plan.sizes.items():
-        mine = [r for r in rows if r["in_domain_size"] == float(size)]
+    for slot, (key, cell) in plan.slots.items():
+        search = [r for r in plan.rows_of(key, rows, "search") if plan.cell(r) == cell]
         scored = [
             (float(r[plan.metric]), json.loads(r["config"]))
-            for r in mine
-            if r["seed"] == plan.search_seed and r["status"] in SCORED and r[plan.metric] is not None
+            for r in search
+            if r["status"] == "finished" and r[plan.metric] is not None
         ]
         done = {
             (configuration_key(key, json.loads(r["config"]), contexts=plan.contexts), int(r["seed"]))
-            for r in mine
-            if r["seed"] != plan.search_seed
+            for r in plan.rows_of(key, rows, "confirm")
+            if plan.cell(r) == cell
         }
-        confirmations[key] = Confirmation(plan.top_k, plan.confirm_seeds, scored, done)
+        confirmations[slot] = Confirmation(plan.top_k, plan.confirm_seeds, scored, done)
     return confirmations
+
+
+def _floors(plan: SweepPlan, rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Per size, the floor runs (one per seed) that have no row yet."""
+    if plan.floor is None:
+        return {}
+    floors = {}
+    for key in plan.sizes:
+        done = {int(r["seed"]) for r in plan.rows_of(key, rows, "floor")}
+        floors[key] = [{**plan.floor, "seed": seed} for seed in plan.floor_seeds if seed not in done]
+    return floors
 
 
 def _new_tuner(
@@ -357,31 +374,42 @@ def _new_tuner(
     verbose: int,
     concurrency: int,
 ) -> Any:
-    budgets = {key: len(r) if isinstance(r, list) else r for key, r in remaining.items()}
+    budgets = {slot: len(r) if isinstance(r, list) else r for slot, r in remaining.items()}
     confirmations = _confirmations(plan, rows)
+    floors = _floors(plan, rows)
+    slots = plan.slots
     searcher = make_searcher(
         kind=config.search.searcher,
         space=config.search.space,
-        sizes=plan.sizes,
+        sizes={slot: plan.sizes[key] for slot, (key, _) in slots.items()},
         budgets=budgets,
         metric=f"selected_{plan.metric}",  # the trial's score: its best dev epoch, not its last
         seed=plan.search_seed,
         storage_url=config.search.study_storage or f"sqlite:///{paths.studies}",
         study_copy_of=str(paths.root) if _mirrors_study(config, paths) else None,
         study_prefix=config.name,
-        grids={key: r for key, r in remaining.items() if isinstance(r, list)} if plan.grids else None,
+        cells={slot: cell for slot, (_, cell) in slots.items()},
+        cell_values=plan.cells,
+        slot_size={slot: key for slot, (key, _) in slots.items()},
+        floors=floors,
+        grids={slot: r for slot, r in remaining.items() if isinstance(r, list)} if plan.grids else None,
         max_concurrent=concurrency,
         confirmations=confirmations,
         config_key=functools.partial(configuration_key, contexts=plan.contexts),
+        transfer=config.search.transfer,
+        intermediate=plan.metric,
     )
     storage_path, storage_filesystem = _tune_storage(paths.tune.parent)
     return tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(
             search_alg=searcher,
-            scheduler=make_scheduler(config.search.scheduler, plan.metric),
-            # Searches plus at most every confirmation run; the searcher says when it is over.
-            num_samples=sum(budgets.values()) + sum(c.most for c in confirmations.values()),
+            # ASHA compares the best dev score so far (what a trial would be judged by if stopped now).
+            scheduler=make_scheduler(config.search.scheduler, f"selected_{plan.metric}"),
+            # Searches plus at most every confirmation and floor run; the searcher says when it is over.
+            num_samples=sum(budgets.values())
+            + sum(c.most for c in confirmations.values())
+            + sum(len(f) for f in floors.values()),
             # One trial process per slot, reused: no process start and no torch import per trial
             # (seconds each on a small machine; trials seed themselves).
             reuse_actors=True,

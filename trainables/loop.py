@@ -34,6 +34,7 @@ from .config import LoopConfig
 from .imbalance import BaseImbalance, make_imbalance
 
 __all__ = [
+    "TRAINING_DONE",
     "EncodedSplit",
     "Evaluate",
     "FitResult",
@@ -48,6 +49,9 @@ __all__ = [
 
 EPOCHS_DONE = "epochs_done"  # a counter that survives restores (training_iteration restarts at 0)
 FINAL_STAGE_EPOCHS = "final_stage_epochs"  # the scheduler's time: epochs of the last stage
+# True in a trial's last report when it ended by itself (the last stage's early stopping or its
+# epoch budget): a trial whose last report lacks it was stopped from outside (a scheduler).
+TRAINING_DONE = "training_done"
 
 
 @dataclass
@@ -351,6 +355,9 @@ def fit(
             # Schedulers compare trials on final-stage epochs only: during an OOD pre-training
             # stage the in-domain dev score says nothing yet (it is ~0 by construction).
             metrics[FINAL_STAGE_EPOCHS] = state["epoch"] if stage_index == len(stages) - 1 else 0
+            metrics[TRAINING_DONE] = stage_index == len(stages) - 1 and (
+                state["epoch"] >= config.max_epochs or state["bad_epochs"] >= config.patience
+            )
             metrics["selected_epoch"] = state["best_epoch"]
             metrics["resumed_from_epoch"] = resumed_from
             metrics["elapsed_seconds"] = time.perf_counter() - started

@@ -51,7 +51,8 @@ def test_estimate_counts_one_shared_artifact_for_frozen_features(tmp_path: Path)
     config = _config(tmp_path)
     estimates = estimate_sweep(config, plan_sweep(config))
     assert [e.size for e in estimates] == [0.1, 0.5, 300]
-    assert [e.trials for e in estimates] == [10, 10, 10]  # 4 searched + the top 3 with seeds 1 and 2
+    # 4 searched (one per strategy) + each strategy's best with seeds 1 and 2 + the floor's 3 seeds
+    assert [e.trials for e in estimates] == [15, 15, 15]
     assert [e.phase1_artifacts for e in estimates] == [1, 0, 0]  # phase 1 "none": one for all
     assert estimates[0].infer_sequences == 4_000 + 3_000  # in-domain (all splits) + OOD train, once
     assert all(e.train_sequences == 0 for e in estimates)  # phase 2 needs no encoder
@@ -60,30 +61,33 @@ def test_estimate_counts_one_shared_artifact_for_frozen_features(tmp_path: Path)
 def test_grid_plan_and_what_remains_after_a_crash(tmp_path: Path) -> None:
     config = _config(tmp_path, space="thesis-smoke", searcher="grid", budget=100)
     plan = plan_sweep(config)
-    grid = plan.grids["id0.1"]
-    assert plan.budgets["id0.1"] == len(grid)  # the grid caps the budget
+    grid = plan.grids["id0.1/mixed"]
+    assert all(g["strategy"] == "mixed" for g in grid) and len(grid) == 9  # each cell its own grid
+    assert plan.budgets["id0.1"] == 46  # equal shares of 100 (25), capped by each grid: 3 + 9 + 9 + 25
     from search.plan import trial_config
 
     done = trial_config(grid[1], plan.contexts["id0.1"])
     import json
 
     rows = [{"in_domain_size": 0.1, "seed": 0, "config": json.dumps(done)}]
-    left = remaining_work(plan, "id0.1", rows)
+    left = remaining_work(plan, "id0.1/mixed", rows)
     assert isinstance(left, list) and len(left) == len(grid) - 1 and grid[1] not in left
-    assert remaining_work(plan, "id0.5", rows) == grid
+    assert remaining_work(plan, "id0.5/mixed", rows) == grid
+    assert remaining_work(plan, "id0.1/local", rows) == plan.grids["id0.1/local"]
 
 
 def test_dry_run_prints_the_plan_per_size(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "sweep.yaml"
     path.write_text(
         "name: d\ndata: {in_domain: synthetic, ood: synthetic_ood, sizes: [0.1, 1.0]}\n"
-        f"search: {{space: demo-smoke, budget: 3}}\nstorage: {tmp_path}\n"
+        f"search: {{space: demo-smoke, budget: 3, question: imbalance}}\nstorage: {tmp_path}\n"
     )
     assert main(["sweep", str(path), "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "new_phase1_artifacts" in out and "cpu_hours" in out
-    assert "then the top 3 again with seeds 1, 2" in out
-    assert "total: 18 trials, 1 distinct phase-1 artifacts" in out  # (3 + 3 x 2) x 2 sizes
+    assert "then the best of each of the 3 cells again with seeds 1, 2" in out
+    # (3 searched + 3 cells' best x 2 seeds + 3 floor runs) x 2 sizes
+    assert "total: 24 trials, 1 distinct phase-1 artifacts" in out
     assert not (tmp_path / "d").exists()  # a dry run writes nothing
 
 
@@ -111,7 +115,8 @@ def test_progress_view_counts_per_size() -> None:
     lines = stream.getvalue().splitlines()
     assert len(lines) == 2
     assert "id0.1  ended   3/4   (pruned   1, failed  1)  running  1" in lines[0]
-    assert "best dev_f1_weighted 0.8000" in lines[0]  # not the running trial's 0.9
+    # Finished trials only: not the running trial's 0.9, nor the stopped one's 0.8.
+    assert "best dev_f1_weighted 0.6000" in lines[0]
     assert "id1    ended   1/2   (pruned   0, failed  0)  running  0" in lines[1] and "0.7000" in lines[1]
     view.show(trials)  # nothing changed: nothing printed
     assert len(stream.getvalue().splitlines()) == 2

@@ -1,4 +1,4 @@
-"""The sweep's searcher and scheduler: one study, budget and ASHA per in-domain size."""
+"""The sweep's searcher and scheduler: one study, budget and ASHA per in-domain size and cell."""
 
 from __future__ import annotations
 
@@ -10,10 +10,18 @@ import pytest
 from ray.tune.schedulers import ASHAScheduler, TrialScheduler
 from ray.tune.search import Searcher
 
-from search.schedulers import SCHEDULER_TIME, PerSizeScheduler, make_scheduler
-from search.searchers import GridSearch, PerSizeSearch, make_searcher
+from search.schedulers import SCHEDULER_TIME, PerSizeScheduler, grace_period, make_scheduler
+from search.searchers import (
+    TRAINING_DONE,
+    GridSearch,
+    PerSizeSearch,
+    ResumableOptunaSearch,
+    make_searcher,
+    startup_trials,
+)
 
 METRIC = "dev_f1_weighted"
+DONE = {TRAINING_DONE: True}
 
 
 def _per_size(budgets: dict[str, int]) -> PerSizeSearch:
@@ -48,7 +56,7 @@ def test_state_survives_save_and_restore(tmp_path: Path) -> None:
     search = _per_size({"id0.1": 3, "id1": 3})
     for i in range(3):
         search.suggest(f"t{i}")
-    search.on_trial_complete("t0", {METRIC: 0.5})
+    search.on_trial_complete("t0", {METRIC: 0.5, **DONE})
     search.save(str(tmp_path / "searcher.pkl"))
     restored = _per_size({"id0.1": 3, "id1": 3})
     restored.restore(str(tmp_path / "searcher.pkl"))
@@ -76,7 +84,7 @@ def test_optuna_studies_one_per_size_in_one_database(tmp_path: Path) -> None:
     assert [c["in_domain_size"] for c in configs.values()] == [0.1, 300, 0.1]
     assert all(c["architecture"] == "two-phase" for c in configs.values())
     for i, trial_id in enumerate(configs):
-        searcher.on_trial_complete(trial_id, {METRIC: 0.1 * i, "in_domain_size": 0})
+        searcher.on_trial_complete(trial_id, {METRIC: 0.1 * i, "in_domain_size": 0, **DONE})
     studies = {s.study_name: s.n_trials for s in optuna.get_all_study_summaries(url)}
     assert studies == {"s-id0.1": 2, "s-id300": 1}
     values = optuna.load_study(study_name="s-id0.1", storage=url).trials
@@ -96,13 +104,17 @@ def test_optuna_studies_one_per_size_in_one_database(tmp_path: Path) -> None:
     )
     restored.restore(str(tmp_path / "searcher.pkl"))
     assert restored.suggest("t3")["in_domain_size"] == 0.1  # the one trial left of the budgets saved
-    restored.on_trial_complete("t3", {METRIC: 0.9})
+    restored.on_trial_complete("t3", {METRIC: 0.9, **DONE})
     assert restored.suggest("t4") == Searcher.FINISHED
     assert optuna.load_study(study_name="s-id0.1", storage=url).best_value == pytest.approx(0.9)
 
 
-def _trial(trial_id: str, size: float) -> Any:
-    return SimpleNamespace(trial_id=trial_id, config={"in_domain_size": size})
+def _trial(trial_id: str, size: float, cell: str = "", **config: Any) -> Any:
+    # patience 1 and 4 epochs: ASHA's first rung at epoch 1 (see grace_period)
+    return SimpleNamespace(
+        trial_id=trial_id,
+        config={"in_domain_size": size, "resweep_cell": cell, "patience": 1, "max_epochs": 4, **config},
+    )
 
 
 def _result(score: float) -> dict[str, Any]:
@@ -153,10 +165,10 @@ def test_after_its_search_a_size_confirms_its_top_configurations_with_the_other_
     )
     for i in range(3):
         assert search.suggest(f"t{i}")["strategy"] == grid[i]["strategy"]
-    search.on_trial_complete("t0", {METRIC: 0.5})
-    search.on_trial_complete("t1", {METRIC: 0.9})
+    search.on_trial_complete("t0", {METRIC: 0.5, **DONE})
+    search.on_trial_complete("t1", {METRIC: 0.9, **DONE})
     assert search.suggest("t3") is None  # "c" still runs: the top 2 are not known yet
-    search.on_trial_complete("t2", {METRIC: 0.7})
+    search.on_trial_complete("t2", {METRIC: 0.7, **DONE})
     again = [search.suggest(f"t{i}") for i in range(3, 7)]
     assert [(c["strategy"], c["seed"], c["in_domain_size"]) for c in again] == [
         ("b", 1, 0.1),
@@ -192,7 +204,7 @@ def test_confirmation_after_a_crash_starts_from_the_stored_rows() -> None:
 def test_confirmation_runs_are_never_stopped_early() -> None:
     scheduler = make_scheduler("asha", METRIC)
     search_trial = _trial("a", 0.1)
-    again = SimpleNamespace(trial_id="b", config={"in_domain_size": 0.1, "seed": 1})
+    again = _trial("b", 0.1, seed=1, resweep_role="confirm")
     for trial in (search_trial, again):
         scheduler.on_trial_add(None, trial)  # type: ignore[arg-type]
     assert scheduler.on_trial_result(None, search_trial, _result(0.9)) == TrialScheduler.CONTINUE  # type: ignore[arg-type]
@@ -200,3 +212,165 @@ def test_confirmation_runs_are_never_stopped_early() -> None:
     third = _trial("c", 0.1)
     scheduler.on_trial_add(None, third)  # type: ignore[arg-type]
     assert scheduler.on_trial_result(None, third, _result(0.1)) == TrialScheduler.STOP  # type: ignore[arg-type]
+
+
+# The question's cells ------------------------------------------------------------------------
+CELLS = {s: {"strategy": s} for s in ("baseline", "mixed", "global", "local")}
+
+
+def _cell_searcher(tmp_path: Path | None, budget: int, *, sizes: dict[str, float] | None = None, **kw: Any):
+    sizes = sizes or {"id0.1": 0.1, "id1": 1.0}
+    slots = {f"{key}/{cell}": (key, cell) for key in sizes for cell in CELLS}
+    return make_searcher(
+        kind=kw.pop("kind", "tpe"),
+        space="demo-smoke",
+        sizes={slot: sizes[key] for slot, (key, _) in slots.items()},
+        budgets=dict.fromkeys(slots, budget),
+        metric=METRIC,
+        seed=0,
+        storage_url=f"sqlite:///{tmp_path / 'optuna.db'}" if tmp_path else None,
+        study_prefix="s",
+        cells={slot: cell for slot, (_, cell) in slots.items()},
+        cell_values=CELLS,
+        slot_size={slot: key for slot, (key, _) in slots.items()},
+        max_concurrent=64,
+        intermediate="dev_f1_weighted",
+        **kw,
+    )
+
+
+def test_every_cell_of_every_size_gets_its_share_also_under_concurrency() -> None:
+    searcher = _cell_searcher(None, budget=3)
+    # 24 proposals handed out before any trial ends (as with 24 free slots): 3 per size and cell.
+    proposals = [searcher.suggest(f"t{i}") for i in range(24)]
+    counts: dict[tuple[float, str], int] = {}
+    for p in proposals:
+        assert p["strategy"] == p["resweep_cell"] and p["resweep_role"] == "search"
+        counts[(p["in_domain_size"], p["strategy"])] = counts.get((p["in_domain_size"], p["strategy"]), 0) + 1
+    assert counts == {(size, cell): 3 for size in (0.1, 1.0) for cell in CELLS}
+    # Turns go round: the first 8 proposals already cover every size and cell once.
+    assert len({(p["in_domain_size"], p["strategy"]) for p in proposals[:8]}) == 8
+    assert searcher.suggest("t24") == Searcher.FINISHED  # every budget handed out
+
+
+def test_tpe_start_up_is_below_the_cell_budget_and_each_slot_has_its_own_seed() -> None:
+    assert startup_trials(6) == 2 and startup_trials(30) == 10 and startup_trials(3) == 2
+    searcher = _cell_searcher(None, budget=6)
+    studies = searcher.searcher._searchers  # type: ignore[attr-defined]
+    samplers = [s._ot_study.sampler for s in studies.values()]
+    assert {s._n_startup_trials for s in samplers} == {2}
+    assert all(s._constant_liar and s._multivariate for s in samplers)
+    # Same cell, two sizes: different sampler seeds, so different first proposals.
+    first = {}
+    for i in range(8):
+        p = searcher.suggest(f"t{i}")
+        first[(p["in_domain_size"], p["strategy"])] = p["learning_rate"]
+    assert all(first[(0.1, cell)] != first[(1.0, cell)] for cell in CELLS)
+
+
+def test_stopped_trials_are_pruned_with_their_curve_and_finished_ones_complete(tmp_path: Path) -> None:
+    import optuna
+
+    searcher = _cell_searcher(tmp_path, budget=1, sizes={"id0.1": 0.1})
+    ids = [f"t{i}" for i in range(4)]
+    proposals = {i: searcher.suggest(i) for i in ids}
+    for epoch in (1, 2):
+        for trial_id in ids:
+            searcher.on_trial_result(trial_id, {SCHEDULER_TIME: epoch, METRIC: 0.1 * epoch})
+    searcher.on_trial_result("t0", {SCHEDULER_TIME: 0, METRIC: 0.0})  # pre-training: no step
+    searcher.on_trial_complete("t0", {f"selected_{METRIC}": 0.2, METRIC: 0.2, TRAINING_DONE: False})
+    searcher.on_trial_complete("t1", {METRIC: 0.2, TRAINING_DONE: True})
+    searcher.on_trial_complete("t2", None, error=True)
+    searcher.on_trial_complete("t1", {METRIC: 0.2, TRAINING_DONE: True})  # a replay after restore
+    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+    by_cell = {}
+    for summary in optuna.get_all_study_summaries(url):
+        for trial in optuna.load_study(study_name=summary.study_name, storage=url).trials:
+            by_cell[trial.user_attrs["cell"]] = trial
+            assert trial.user_attrs["sweep"] == "s" and trial.user_attrs["size"] == 0.1
+    cell = {i: proposals[i]["strategy"] for i in ids}
+    stopped, finished, failed = by_cell[cell["t0"]], by_cell[cell["t1"]], by_cell[cell["t2"]]
+    assert stopped.state == optuna.trial.TrialState.PRUNED
+    assert stopped.intermediate_values == {1: pytest.approx(0.1), 2: pytest.approx(0.2)}
+    assert finished.state == optuna.trial.TrialState.COMPLETE and finished.value == pytest.approx(0.2)
+    assert failed.state == optuna.trial.TrialState.FAIL
+    assert by_cell[cell["t3"]].state == optuna.trial.TrialState.RUNNING
+
+
+def test_a_size_starts_from_the_best_finished_configuration_of_the_nearest_size() -> None:
+    searcher = _cell_searcher(None, budget=6, sizes={"id0.1": 0.1, "id0.3": 0.3, "id1": 1.0}, transfer=True)
+    per_size = searcher.searcher  # type: ignore[attr-defined]
+    # Finish two `local` trials at 1.0 (the better one scoring 0.8), nothing at the other sizes.
+    donor = per_size._searchers["id1/local"]
+    assert isinstance(donor, ResumableOptunaSearch)
+    donor.suggest("d0")
+    donor.suggest("d1")
+    donor.on_trial_complete("d0", {METRIC: 0.5, TRAINING_DONE: True})
+    donor.on_trial_complete("d1", {METRIC: 0.8, TRAINING_DONE: True})
+    best = donor.completed["d1"][1]
+    proposals = [searcher.suggest(f"t{i}") for i in range(12)]
+    local = [p for p in proposals if p["strategy"] == "local" and p["in_domain_size"] in (0.1, 0.3)]
+    # Each other size's first `local` proposal is the donor's best (0.3 is nearer, 0.1 too: one donor).
+    for size in (0.1, 0.3):
+        first = next(p for p in local if p["in_domain_size"] == size)
+        assert first["learning_rate"] == pytest.approx(best["learning_rate"])
+    # A stopped (pruned) trial is never transferred.
+    donor.suggest("d2")
+    donor.on_trial_complete("d2", {METRIC: 0.99, TRAINING_DONE: False})
+    assert "d2" not in donor.completed
+
+
+def test_the_floor_runs_first_with_every_seed_and_is_told_to_no_study() -> None:
+    floor = {"architecture": "tfidf-linear", "strategy": "baseline", "imbalance": "oversampling"}
+    searcher = _cell_searcher(
+        None, budget=1, sizes={"id0.1": 0.1}, floors={"id0.1": [{**floor, "seed": s} for s in (0, 1, 2)]}
+    )
+    first = [searcher.suggest(f"f{i}") for i in range(3)]
+    assert [(p["resweep_role"], p["seed"], p["in_domain_size"]) for p in first] == [
+        ("floor", 0, 0.1),
+        ("floor", 1, 0.1),
+        ("floor", 2, 0.1),
+    ]
+    for i in range(3):
+        searcher.on_trial_complete(f"f{i}", {METRIC: 0.4, TRAINING_DONE: True})
+    rest = [searcher.suggest(f"t{i}") for i in range(4)]
+    assert {p["resweep_role"] for p in rest} == {"search"}
+    studies = searcher.searcher._searchers.values()  # type: ignore[attr-defined]
+    assert sum(len(s._ot_study.trials) for s in studies) == 4
+
+
+def test_only_trials_that_ran_to_their_end_are_confirmed() -> None:
+    from search.searchers import Confirmation
+
+    grid = [{"strategy": s} for s in ("a", "b")]
+    search = PerSizeSearch(
+        {"id0.1": GridSearch(grid, metric=METRIC)},
+        {"id0.1": 2},
+        {"id0.1": 0.1},
+        metric=METRIC,
+        confirmations={"id0.1": Confirmation(top_k=1, seeds=(1,))},
+        config_key=_strategy_key,
+    )
+    search.suggest("t0"), search.suggest("t1")
+    search.on_trial_complete("t0", {METRIC: 0.9, TRAINING_DONE: False})  # stopped at a high score
+    search.on_trial_complete("t1", {METRIC: 0.6, TRAINING_DONE: True})
+    assert search.suggest("t2")["strategy"] == "b"
+
+
+def test_asha_rungs_are_per_cell_and_start_at_the_patience() -> None:
+    assert grace_period({"patience": 6, "max_epochs": 40}) == 10
+    assert grace_period({"patience": 8, "max_epochs": 10}) == 8
+    scheduler = make_scheduler("asha", METRIC)
+    fast, slow, slower = _trial("a", 0.1, "mixed"), _trial("b", 0.1, "local"), _trial("c", 0.1, "mixed")
+    for trial in (fast, slow, slower):
+        scheduler.on_trial_add(None, trial)  # type: ignore[arg-type]
+    assert scheduler.on_trial_result(None, fast, _result(0.9)) == TrialScheduler.CONTINUE  # type: ignore[arg-type]
+    # `local` starts slowly: compared only with its own cell, it is the first of its rung.
+    assert scheduler.on_trial_result(None, slow, _result(0.2)) == TrialScheduler.CONTINUE  # type: ignore[arg-type]
+    assert scheduler.on_trial_result(None, slower, _result(0.2)) == TrialScheduler.STOP  # type: ignore[arg-type]
+    late = _trial("d", 0.1, "local", patience=3, max_epochs=12)
+    scheduler2 = make_scheduler("asha", METRIC)
+    scheduler2.on_trial_add(None, late)  # type: ignore[arg-type]
+    for epoch in (1, 2):  # before the first rung (epoch 3) nobody is compared
+        result = {SCHEDULER_TIME: epoch, METRIC: 0.0}
+        assert scheduler2.on_trial_result(None, late, result) == TrialScheduler.CONTINUE  # type: ignore[arg-type]
