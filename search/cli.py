@@ -105,7 +105,7 @@ def _print_table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> None:
             ).rstrip()
         )
         if n == 0:
-            print("  ".join("-" * w for w in widths))
+            print("  ".join("-" * w for w in widths).rstrip())
 
 
 def _print_summary(dataset: RelationDataset, summary: dict[str, Any]) -> None:
@@ -397,12 +397,15 @@ def _print_plan(config: Any) -> int:
     print(
         f"sweep {config.name}: space {config.search.space}, searcher {config.search.searcher}, "
         f"scheduler {config.search.scheduler}, {config.search.max_concurrent} concurrent, "
-        f"encoder {config.encoder}; per size {plan.budgets[next(iter(plan.budgets))]} search trials"
+        f"encoder {config.encoder}; question {', '.join(plan.axes)}: {len(plan.cells)} cells "
+        f"({', '.join(plan.cells)}); per size {plan.budgets[next(iter(plan.budgets))]} search trials"
         + (
-            f", then the top {plan.top_k} again with seeds {', '.join(map(str, plan.confirm_seeds))}"
+            f", then the {'best' if plan.top_k == 1 else f'top {plan.top_k}'} of each of the "
+            f"{len(plan.cells)} cells again with seeds {', '.join(map(str, plan.confirm_seeds))}"
             if plan.confirmations
             else ""
         )
+        + (f", and the floor ({plan.floor['architecture']}) with every seed" if plan.floor else "")
     )
     rows = [
         [
@@ -443,34 +446,48 @@ def _quoted(where: Any) -> str:
 
 
 def _print_leaderboard(paths: Any, config: Any) -> int:
-    """The sweep's answer, printed when it ends: the winner per size, over its seeds."""
+    """The sweep's answer, printed when it ends: the winner per size over its seeds (finished
+    trials only), the configuration to act on where confirmations say otherwise, and the floor."""
     from .leaderboard import leaderboard
 
     boards = {b.size: b for b in leaderboard(config.name, storage=str(paths.storage))}
     metric = "dev_" + config.search.selection_metric
     table: list[list[Any]] = []
+    notes: list[str] = []
     for size in config.data.sizes:
         board = boards.get(float(size))
-        if board is None:
-            table.append([str(size), *(["-"] * 7)])
+        if board is None or not board.entries:
+            counts = "-" if board is None else f"0/{len(board.stopped)}"
+            shown = "-" if board is None else "(only stopped trials)"
+            table.append([str(size), shown, *(["-"] * 6), counts])
             continue
         best = board.winner
-        interval = best.interval
+        floor = board.floor
         table.append(
             [
                 str(size),
                 best.label,
                 best.n_seeds,
-                f"{best.mean:.4f}" + ("" if interval is None else f" ±{(interval[1] - interval[0]) / 2:.4f}"),
+                _mean_pm(best),
                 "tie" if best.tie else "",
                 f"{best.test.get('accuracy', float('nan')):.4f}",
                 f"{best.test.get('f1_weighted', float('nan')):.4f}",
-                len(board.entries),
+                "-" if floor is None else f"{floor.mean:.4f}",
+                f"{len(board.entries)}/{len(board.stopped)}",
             ]
         )
+        recommended = board.recommended
+        if recommended is not None and recommended is not best:
+            notes.append(
+                f"size {size}: recommended #{recommended.rank} {recommended.label} "
+                f"({recommended.n_seeds} seeds, {recommended.mean:.4f}) over the {best.n_seeds}-seed winner"
+            )
+        thin = [name for name, cell in board.cells().items() if cell.under_explored]
+        if thin:
+            notes.append(f"size {size}: under-explored: {', '.join(thin)}")
     print(
-        f"\nbest configuration per in-domain size (mean {metric} over seeds, ± half its 95% CI; "
-        "test scores at the selected epoch):"
+        f"\nbest configuration per in-domain size (mean {metric} over seeds of finished trials, ± half "
+        "its 95% CI; test scores at the selected epoch):"
     )
     _print_table(
         table,
@@ -482,9 +499,12 @@ def _print_leaderboard(paths: Any, config: Any) -> int:
             "tie",
             "test_accuracy",
             "test_f1_weighted",
-            "configurations",
+            "floor",
+            "finished/stopped",
         ],
     )
+    for note in notes:
+        print(note)
     print(f"details: resweep leaderboard {config.name} --storage {_quoted(paths.storage)}")
     return 0
 
@@ -516,10 +536,23 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mean_pm(entry: Any) -> str:
+    """``0.8100 ±0.0050``: the mean and half its 95% interval (none with one seed)."""
+    interval = entry.interval
+    return f"{entry.mean:.4f}" + ("" if interval is None else f" ±{(interval[1] - interval[0]) / 2:.4f}")
+
+
 def _board_rows(board: Any, top: int | None) -> list[list[Any]]:
+    """The ranked finished configurations: the first ``top``, plus the floor and the
+    recommended configuration wherever they rank."""
+    floor, recommended = board.floor, board.recommended
+    shown = [
+        e for i, e in enumerate(board.entries) if top is None or i < top or e is floor or e is recommended
+    ]
     rows = []
-    for entry in board.entries[:top]:
+    for entry in shown:
         interval = entry.interval
+        notes = [name for name, e in (("recommended", recommended), ("floor", floor)) if entry is e]
         rows.append(
             [
                 entry.rank,
@@ -531,38 +564,94 @@ def _board_rows(board: Any, top: int | None) -> list[list[Any]]:
                 "tie" if entry.tie else "",
                 *(f"{entry.test[k]:.4f}" if k in entry.test else "-" for k in ("accuracy", "f1_weighted")),
                 "-" if entry.compute_seconds is None else f"{entry.compute_seconds:.0f}",
+                ", ".join(notes),
+            ]
+        )
+    return rows
+
+
+def _cell_rows(board: Any) -> list[list[Any]]:
+    rows = []
+    for name, cell in board.cells().items():
+        best = cell.best
+        rows.append(
+            [
+                name,
+                "-" if best is None else best.label,
+                "-" if best is None else f"#{best.rank}",
+                "-" if best is None else _mean_pm(best),
+                cell.finished,
+                cell.stopped,
+                ", ".join(cell.flags),
             ]
         )
     return rows
 
 
 def _print_board(board: Any, top: int | None) -> None:
+    stopped = f"; {len(board.stopped)} stopped early, listed apart" if board.stopped else ""
     print(
-        f"\nin-domain size {board.size:g}: {len(board.entries)} configurations, ranked by mean {board.metric}"
+        f"\nin-domain size {board.size:g}: {len(board.entries)} finished configurations, ranked by mean "
+        f"{board.metric}{stopped}"
     )
-    _print_table(
-        _board_rows(board, top),
-        [
-            "rank",
-            "configuration",
-            "n_seeds",
-            "mean",
-            "std",
-            "95% CI",
-            "tie",
-            "test_acc",
-            "test_f1_w",
-            "compute_s",
-        ],
+    if board.entries:
+        _print_table(
+            _board_rows(board, top),
+            [
+                "rank",
+                "configuration",
+                "n_seeds",
+                "mean",
+                "std",
+                "95% CI",
+                "tie",
+                "test_acc",
+                "test_f1_w",
+                "compute_s",
+                "",
+            ],
+        )
+    axes = "/".join(board.axes)
+    print(
+        f"\nbest per {axes} (finished configurations only; under-explored: fewer than "
+        f"{board.min_finished} finished):"
     )
-    per_strategy = board.best_per_strategy()
-    print("best per strategy: " + "; ".join(f"{s} {e.mean:.4f} (#{e.rank})" for s, e in per_strategy.items()))
+    _print_table(_cell_rows(board), [axes, "best configuration", "rank", "mean", "finished", "stopped", ""])
+    floor = board.floor
+    if floor is None:
+        print("floor: not run")
+    else:
+        below = sum(e.below_floor for e in board.entries)
+        print(f"floor {floor.label}: {floor.mean:.4f} (#{floor.rank}); {below} configuration(s) below it")
+    recommended = board.recommended
+    if recommended is not None and recommended is not board.winner:
+        print(
+            f"recommended: #{recommended.rank} {recommended.label} ({recommended.n_seeds} seeds) over the "
+            f"winner's {board.winner.n_seeds}" + ("; below the floor" if recommended.below_floor else "")
+        )
     cheapest = board.cheapest_near_winner()
     if cheapest is not None and board.epsilon > 0:
         print(
             f"cheapest within {board.epsilon:g} of the winner: #{cheapest.rank} {cheapest.label} "
             f"({cheapest.compute_seconds:.0f} s)"
         )
+    if board.stopped:
+        print("stopped early, not ranked:")
+        _print_table(
+            [
+                [
+                    e.label,
+                    "-" if e.epochs_run is None else f"{e.epochs_run:g}",
+                    e.n_seeds,
+                    f"{e.mean:.4f}",
+                ]
+                for e in board.stopped[:top]
+            ],
+            ["configuration", "epochs_run", "n_seeds", "score"],
+        )
+        hidden = len(board.stopped) - len(board.stopped[:top])
+        if hidden:
+            print(f"... and {hidden} more (--top, or --json for all)")
 
 
 def _train_pool(args: argparse.Namespace) -> int:
@@ -643,7 +732,9 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         return 0
     if args.csv:
         rows = summary_rows(shown)
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["size"])
+        # Every key any row has (a stopped entry may lack a test score a finished one has).
+        fieldnames = list(dict.fromkeys(key for row in rows for key in row)) or ["size"]
+        writer = csv.DictWriter(sys.stdout, fieldnames=fieldnames)
         writer.writeheader()
         writer.writerows(rows)
         return 0

@@ -13,6 +13,18 @@ whose difference from it is not a finding:
 
 A configuration with one seed has no interval: only ``epsilon`` can separate it from the winner,
 and the table shows ``n_seeds`` 1 so nobody mistakes a single run for a finding.
+
+Only trials that ran to their end (status ``finished``; a row without a status, e.g. from an
+external table, counts as finished) are ranked, tied, or anyone's best. A trial the scheduler
+stopped early (``stopped``) is evidence about its first epochs only: its configurations are kept
+apart on the board (:attr:`SizeBoard.stopped`), never compared with a finished one. Errors are
+ignored.
+
+Each board also answers the sweep's question per *cell* (a value of the question axes, default
+the transfer strategy; e.g. ``local/oversampling`` for strategy and imbalance): the cell's tuned
+best and how much evidence it rests on (:meth:`SizeBoard.cells`), the classical floor
+(``tfidf-linear``, :attr:`SizeBoard.floor`), and the configuration to act on
+(:attr:`SizeBoard.recommended`).
 """
 
 from __future__ import annotations
@@ -23,7 +35,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["CONFIG_COLUMNS", "Entry", "SizeBoard", "build_leaderboard", "group_rows"]
+__all__ = [
+    "CONFIG_COLUMNS",
+    "DEFAULT_AXES",
+    "FINISHED",
+    "FLOOR_ARCHITECTURE",
+    "STOPPED",
+    "Cell",
+    "Entry",
+    "SizeBoard",
+    "build_leaderboard",
+    "cell_of",
+    "group_rows",
+]
 
 # The columns that describe a configuration in the results store and in the thesis tables.
 CONFIG_COLUMNS = (
@@ -37,11 +61,50 @@ CONFIG_COLUMNS = (
 )
 TEST_COLUMNS = ("accuracy", "f1_weighted", "f1_macro", "f1_micro_positive", "semeval_f1")
 ALPHA = 0.05  # two-sided: 95% intervals, tests at 5%
+FINISHED = "finished"  # ran to its end (or early-stopped on dev by its own patience)
+STOPPED = "stopped"  # ended early by the scheduler: evidence about its first epochs only
+DEFAULT_AXES = ("strategy",)  # the question a sweep asks when its config names none
+FLOOR_ARCHITECTURE = "tfidf-linear"  # the classical model every neural recipe must beat
+FLOOR_ROLE = "floor"  # the row's ``role`` when the sweep added it as the size's floor run
+
+
+def _cell_part(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:g}"  # 10.0 -> "10", as a user types it
+    return str(value)
+
+
+def cell_of(row: Mapping[str, Any], axes: Sequence[str] = DEFAULT_AXES) -> str:
+    """The question cell of a row or a flat trial config: its values of ``axes`` joined by "/"
+    (``local``, ``local/oversampling``). An axis that is not a column is read from the row's
+    ``config`` JSON; a missing value is ``-``."""
+    config: Mapping[str, Any] = {}
+    raw = row.get("config")
+    if any(axis not in row for axis in axes) and raw:
+        config = json.loads(raw) if isinstance(raw, str) else raw
+    return "/".join(_cell_part(row[axis] if axis in row else config.get(axis)) for axis in axes)
+
+
+def _row_cell(row: Mapping[str, Any], axes: Sequence[str]) -> str:
+    """A row's stored ``cell`` (the sweep's own), else the one its columns give for ``axes``. A
+    stored cell made for other axes (another number of parts) is derived again."""
+    stored = row.get("cell")
+    if stored and str(stored).count("/") == len(axes) - 1:
+        return str(stored)
+    return cell_of(row, axes)
+
+
+def _status(row: Mapping[str, Any]) -> str | None:
+    """``finished``, ``stopped`` or None (an error, or a status this board does not rank)."""
+    status = row.get("status") or FINISHED  # external tables have no status: their runs ended
+    return status if status in (FINISHED, STOPPED) else None
 
 
 @dataclass
 class Entry:
-    """One configuration at one size, over its seeds."""
+    """One configuration at one size, over its seeds (its finished runs, or its stopped ones)."""
 
     size: float
     describe: dict[str, Any]  # CONFIG_COLUMNS values
@@ -49,8 +112,13 @@ class Entry:
     scores: dict[int, float]  # seed -> ranking metric
     test: dict[str, float]  # mean test scores
     compute_seconds: float | None  # mean wall time of a run (None: unknown, e.g. a table)
-    tie: bool = False  # not separable from the size's winner
-    rank: int = 0
+    tie: bool = False  # not separable from the size's winner (finished entries only)
+    rank: int | None = None  # 1 = best; None for stopped entries, which are never ranked
+    status: str = FINISHED  # FINISHED or STOPPED: the runs grouped here
+    cell: str = ""  # the question cell, e.g. "local" or "local/oversampling"
+    roles: frozenset[str] = frozenset()  # the rows' ``role`` values: search, confirm, floor
+    epochs_run: float | None = None  # mean epochs its runs trained (None: unknown)
+    below_floor: bool = False  # finished with a mean below the size's floor
 
     @property
     def n_seeds(self) -> int:
@@ -75,6 +143,12 @@ class Entry:
             return None
         half = t_quantile(1 - ALPHA / 2, self.n_seeds - 1) * std / math.sqrt(self.n_seeds)
         return self.mean - half, self.mean + half
+
+    @property
+    def floor_run(self) -> bool:
+        """Whether the sweep added this configuration as the size's floor (not proposed by the
+        search): it is the reference line, not a candidate of any cell."""
+        return FLOOR_ROLE in self.roles
 
     @property
     def label(self) -> str:
@@ -106,36 +180,148 @@ class Entry:
             **{f"test_{k}": v for k, v in self.test.items()},
             "compute_seconds": self.compute_seconds,
             "config": self.key,
+            "status": self.status,
+            "cell": self.cell,
+            "epochs_run": self.epochs_run,
+            "below_floor": self.below_floor,
         }
 
 
 @dataclass
+class Cell:
+    """The evidence one question cell has at one size."""
+
+    cell: str
+    best: Entry | None  # its best finished configuration (None: nothing of it finished)
+    finished: int  # finished configurations
+    stopped: int  # configurations whose runs the scheduler stopped early
+    under_explored: bool  # fewer finished configurations than the board's ``min_finished``
+
+    @property
+    def tied_with_winner(self) -> bool:
+        """Its best is not the winner but is not separable from it either."""
+        return self.best is not None and self.best.rank != 1 and self.best.tie
+
+    @property
+    def flags(self) -> list[str]:
+        """What a reader must know before comparing this cell: ``under-explored``, ``tie`` (with
+        the winner), ``below floor``."""
+        below = self.best is not None and self.best.below_floor
+        pairs = (
+            ("under-explored", self.under_explored),
+            ("tie", self.tied_with_winner),
+            ("below floor", below),
+        )
+        return [flag for flag, holds in pairs if holds]
+
+
+@dataclass
 class SizeBoard:
-    """One size's ranking plus the per-strategy best and the cheapest near-winner."""
+    """One size's ranking of finished configurations, its stopped ones apart, the evidence per
+    question cell, the floor, and the configuration to act on."""
 
     size: float
     metric: str
     epsilon: float
-    entries: list[Entry] = field(default_factory=list)  # ranked, best first
+    entries: list[Entry] = field(default_factory=list)  # finished, ranked, best first
+    stopped: list[Entry] = field(default_factory=list)  # stopped early, best score first; unranked
+    axes: tuple[str, ...] = DEFAULT_AXES
+    min_finished: int = 2  # finished configurations a cell needs not to be under-explored
 
     @property
     def winner(self) -> Entry:
+        """Rank 1 (a size whose trials were all stopped early has none: check ``entries``)."""
+        if not self.entries:
+            raise LookupError(f"in-domain size {self.size:g}: no finished configuration, so no winner")
         return self.entries[0]
 
+    def _candidates(self) -> list[Entry]:
+        return [e for e in self.entries if not e.floor_run]
+
     def best_per_strategy(self) -> dict[str, Entry]:
+        """Per transfer strategy, its best finished configuration (the floor run aside)."""
         best: dict[str, Entry] = {}
-        for entry in self.entries:  # ranked: the first of each strategy is its best
+        for entry in self._candidates():  # ranked: the first of each strategy is its best
             best.setdefault(str(entry.describe.get("strategy")), entry)
         return best
 
+    def cells(self) -> dict[str, Cell]:
+        """Per question cell present at this size (finished or stopped; the floor run aside): its
+        best finished configuration and how many configurations finished and stopped. Cells with a
+        best come first, in the order of their best's rank; then the rest by name. A cell with
+        fewer than ``min_finished`` finished configurations is under-explored, whatever its
+        stopped trials scored: it has not lost, it has not been tried."""
+        finished: dict[str, list[Entry]] = {}
+        stopped: dict[str, int] = {}
+        for entry in self._candidates():
+            finished.setdefault(entry.cell, []).append(entry)
+        for entry in self.stopped:
+            if not entry.floor_run:
+                stopped[entry.cell] = stopped.get(entry.cell, 0) + 1
+        names = sorted(
+            set(finished) | set(stopped),
+            key=lambda c: (0, finished[c][0].rank or 0, c) if c in finished else (1, 0, c),
+        )
+        return {
+            name: Cell(
+                cell=name,
+                best=finished[name][0] if name in finished else None,
+                finished=len(finished.get(name, [])),
+                stopped=stopped.get(name, 0),
+                under_explored=len(finished.get(name, [])) < self.min_finished,
+            )
+            for name in names
+        }
+
+    @property
+    def floor(self) -> Entry | None:
+        """The best finished ``tfidf-linear`` configuration (None: the floor was not run here)."""
+        return next((e for e in self.entries if e.describe.get("architecture") == FLOOR_ARCHITECTURE), None)
+
+    @property
+    def recommended(self) -> Entry | None:
+        """The configuration to act on. Where confirmation runs gave some configurations more
+        seeds, the best mean among those with the most seeds: a one-seed lucky run does not
+        displace a configuration confirmed over several (the winner's curse). Else rank 1. The
+        floor run is the reference, not a candidate (its seeds are the sweep's choice, not earned);
+        a recommendation under it says ``below_floor``. None without finished configurations."""
+        candidates = self._candidates() or self.entries
+        if not candidates:
+            return None
+        most = max(e.n_seeds for e in candidates)
+        if most < 2:
+            return candidates[0]
+        return next(e for e in candidates if e.n_seeds == most)  # ranked: the first is the best
+
     def cheapest_near_winner(self) -> Entry | None:
         """The configuration with the least compute among those within ``epsilon`` of the winner."""
+        if not self.entries:
+            return None
         near = [
             e
             for e in self.entries
             if self.winner.mean - e.mean < self.epsilon and e.compute_seconds is not None
         ]
         return min(near, key=lambda e: e.compute_seconds or 0.0, default=None)
+
+    def summary_rows(self) -> list[dict[str, Any]]:
+        """The board's entries as flat rows: the finished ones ranked, then the stopped ones
+        (rank None), each with its cell's evidence and whether it is the floor or the
+        recommendation."""
+        cells = self.cells()
+        floor, recommended = self.floor, self.recommended
+        rows = []
+        for entry in [*self.entries, *self.stopped]:
+            cell = cells.get(entry.cell)
+            rows.append(
+                {
+                    **entry.as_dict(),
+                    "under_explored": None if cell is None else cell.under_explored,
+                    "floor": entry is floor,
+                    "recommended": entry is recommended,
+                }
+            )
+        return rows
 
 
 def _incomplete_beta(a: float, b: float, x: float) -> float:
@@ -211,15 +397,21 @@ def _size_of(row: Mapping[str, Any]) -> float:
     return float(size)
 
 
-def group_rows(rows: Iterable[Mapping[str, Any]], metric: str) -> dict[float, list[Entry]]:
-    """Group scored rows into configurations per size (a seed run twice keeps its last row)."""
-    groups: dict[tuple[float, str], list[Mapping[str, Any]]] = {}
+def group_rows(
+    rows: Iterable[Mapping[str, Any]], metric: str, *, axes: Sequence[str] = DEFAULT_AXES
+) -> dict[float, list[Entry]]:
+    """Group scored rows into configurations per size (a seed run twice keeps its last row).
+
+    A configuration's finished runs and its stopped runs form two entries (``status``), so a
+    stopped seed never moves a finished mean; rows of any other status are ignored."""
+    groups: dict[tuple[float, str, str], list[Mapping[str, Any]]] = {}
     for row in rows:
-        if row.get(metric) is None:
+        status = _status(row)
+        if status is None or row.get(metric) is None:
             continue
-        groups.setdefault((_size_of(row), _config_key(row)), []).append(row)
+        groups.setdefault((_size_of(row), _config_key(row), status), []).append(row)
     sizes: dict[float, list[Entry]] = {}
-    for (size, key), members in groups.items():
+    for (size, key, status), members in groups.items():
         scores = {
             int(r.get("seed") or 0) if "seed" in r else i: float(r[metric]) for i, r in enumerate(members)
         }
@@ -229,6 +421,7 @@ def group_rows(rows: Iterable[Mapping[str, Any]], metric: str) -> dict[float, li
             if values:
                 test[column] = sum(values) / len(values)
         walls = [float(r["wall_seconds"]) for r in members if r.get("wall_seconds") is not None]
+        epochs = [float(r["epochs_run"]) for r in members if r.get("epochs_run") is not None]
         sizes.setdefault(size, []).append(
             Entry(
                 size=size,
@@ -237,6 +430,10 @@ def group_rows(rows: Iterable[Mapping[str, Any]], metric: str) -> dict[float, li
                 scores=scores,
                 test=test,
                 compute_seconds=sum(walls) / len(walls) if walls else None,
+                status=status,
+                cell=_row_cell(members[0], axes),
+                roles=frozenset(str(r["role"]) for r in members if r.get("role")),
+                epochs_run=sum(epochs) / len(epochs) if epochs else None,
             )
         )
     return sizes
@@ -258,18 +455,42 @@ def separable(winner: Entry, other: Entry, epsilon: float) -> bool:
 
 
 def build_leaderboard(
-    rows: Iterable[Mapping[str, Any]], metric: str, *, epsilon: float = 0.0
+    rows: Iterable[Mapping[str, Any]],
+    metric: str,
+    *,
+    epsilon: float = 0.0,
+    axes: Sequence[str] = DEFAULT_AXES,
+    min_finished: int = 2,
 ) -> list[SizeBoard]:
-    """Per size (ascending), the configurations ranked by mean ``metric``, ties flagged."""
+    """Per size (ascending), the finished configurations ranked by mean ``metric``, ties flagged,
+    those below the floor flagged; the stopped ones apart, best score first, unranked.
+
+    ``axes``: the question's columns, whose values make a row's cell (when the row has no
+    ``cell``). ``min_finished``: finished configurations a cell needs not to be under-explored.
+    """
+    axes = tuple(axes) or DEFAULT_AXES
     boards = []
-    for size, entries in sorted(group_rows(rows, metric).items()):
-        ranked = sorted(entries, key=lambda e: (-e.mean, -e.n_seeds, e.key))
+    for size, grouped in sorted(group_rows(rows, metric, axes=axes).items()):
+        order = sorted(grouped, key=lambda e: (-e.mean, -e.n_seeds, e.key))
+        ranked = [e for e in order if e.status == FINISHED]
         for rank, entry in enumerate(ranked, 1):
             entry.rank = rank
             entry.tie = rank > 1 and not separable(ranked[0], entry, epsilon)
         if len(ranked) > 1:
             ranked[0].tie = any(e.tie for e in ranked[1:])
-        boards.append(SizeBoard(size, metric, epsilon, ranked))
+        board = SizeBoard(
+            size,
+            metric,
+            epsilon,
+            ranked,
+            [e for e in order if e.status == STOPPED],
+            axes=axes,
+            min_finished=min_finished,
+        )
+        floor = board.floor
+        for entry in ranked:
+            entry.below_floor = floor is not None and entry.mean < floor.mean
+        boards.append(board)
     return boards
 
 
@@ -278,7 +499,7 @@ def read_table(path: str) -> list[dict[str, Any]]:
     import csv
 
     numeric = {"in_domain_pct", "in_domain_size", "ood_pct", "local_in_domain_pretrain_pct", "seed"}
-    numeric |= set(TEST_COLUMNS) | {f"dev_{c}" for c in TEST_COLUMNS} | {"wall_seconds"}
+    numeric |= set(TEST_COLUMNS) | {f"dev_{c}" for c in TEST_COLUMNS} | {"wall_seconds", "epochs_run"}
     rows = []
     with open(path, newline="") as handle:
         reader = csv.DictReader(handle)
@@ -310,8 +531,10 @@ def format_size(size: float) -> str:
 
 
 def summary_rows(boards: Sequence[SizeBoard]) -> list[dict[str, Any]]:
-    """Every entry of every size as flat dicts (``--json``/``--csv``)."""
-    return [entry.as_dict() for board in boards for entry in board.entries]
+    """Every entry of every size as flat dicts (``--json``/``--csv``): per size the finished
+    ones ranked, then the stopped ones (``status`` "stopped", ``rank`` None); see
+    :meth:`SizeBoard.summary_rows`."""
+    return [row for board in boards for row in board.summary_rows()]
 
 
 @dataclass
@@ -354,8 +577,9 @@ def _curve_value(xs: Sequence[float], ys: Sequence[float], x: float) -> tuple[fl
 
 
 def estimate_at(boards: Sequence[SizeBoard], size: float) -> list[CurveEstimate]:
-    """Per transfer strategy: its score at ``size`` from its best configuration at each swept
-    size, with a band from a parametric bootstrap over the seeds' spread."""
+    """Per transfer strategy: its score at ``size`` from its best finished configuration at each
+    swept size (stopped trials and the floor run are no strategy's best), with a band from a
+    parametric bootstrap over the seeds' spread."""
     import numpy as np
 
     strategies = sorted({s for board in boards for s in board.best_per_strategy()})
@@ -377,21 +601,29 @@ def estimate_at(boards: Sequence[SizeBoard], size: float) -> list[CurveEstimate]
     return sorted(estimates, key=lambda e: -e.estimate)
 
 
-def load_rows(
-    name: str | None = None, *, storage: str = "results", table: str | None = None
-) -> tuple[list[dict[str, Any]], str]:
-    """The scored rows of sweep ``name`` (or of an external ``table``) and the default metric:
-    the sweep's dev selection metric, or ``accuracy`` for a table (tables rarely have dev)."""
+def _load(
+    name: str | None, storage: str, table: str | None
+) -> tuple[list[dict[str, Any]], str, tuple[str, ...]]:
     if table is not None:
-        return read_table(table), "accuracy"
+        return read_table(table), "accuracy", DEFAULT_AXES
     if name is None:
         raise ValueError("name a sweep, or give a result table")
     from .plan import load_saved_sweep
-    from .results import SCORED
 
     config, paths = load_saved_sweep(storage, name)
-    rows = [r for r in paths.results.read().to_pylist() if r["status"] in SCORED]
-    return rows, f"dev_{config.search.selection_metric}"
+    rows = [r for r in paths.results.read().to_pylist() if r["status"] in (FINISHED, STOPPED)]
+    axes = tuple(getattr(config.search, "question", None) or DEFAULT_AXES)
+    return rows, f"dev_{config.search.selection_metric}", axes
+
+
+def load_rows(
+    name: str | None = None, *, storage: str = "results", table: str | None = None
+) -> tuple[list[dict[str, Any]], str]:
+    """The scored rows of sweep ``name`` (finished and stopped; or of an external ``table``) and
+    the default metric: the sweep's dev selection metric, or ``accuracy`` for a table (tables
+    rarely have dev)."""
+    rows, metric, _ = _load(name, storage, table)
+    return rows, metric
 
 
 def leaderboard(
@@ -401,11 +633,16 @@ def leaderboard(
     table: str | None = None,
     metric: str | None = None,
     epsilon: float = 0.0,
+    axes: Sequence[str] | None = None,
+    min_finished: int = 2,
 ) -> list[SizeBoard]:
-    """The Python entry point: ``leaderboard("demo")`` or ``leaderboard(table="paper.csv")``."""
-    rows, default = load_rows(name, storage=storage, table=table)
+    """The Python entry point: ``leaderboard("demo")`` or ``leaderboard(table="paper.csv")``.
+
+    ``axes``: the question cells are made of (default: the sweep's ``search.question``, else
+    the transfer strategy; a table's is the strategy)."""
+    rows, default, question = _load(name, storage, table)
     metric = metric or default
     if rows and all(r.get(metric) is None for r in rows):
         columns = sorted(k for k in rows[0] if k.startswith("dev_") or k in TEST_COLUMNS)
         raise ValueError(f"no row has a value for metric {metric!r}; metrics here: {', '.join(columns)}")
-    return build_leaderboard(rows, metric, epsilon=epsilon)
+    return build_leaderboard(rows, metric, epsilon=epsilon, axes=axes or question, min_finished=min_finished)

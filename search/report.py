@@ -5,11 +5,15 @@ on the local disk): ``report.md`` (links the PNGs beside it),
 ``report.html`` (the same, images embedded as data URIs: one file to mail or archive), and
 the plots:
 
-* ``learning_curves.png`` — per transfer strategy, its best configuration's mean score against
-  the in-domain size (log scale), with the 95% interval over seeds as a band;
+* ``learning_curves.png`` — per transfer strategy, its best finished configuration's mean score
+  against the in-domain size (log scale), with the 95% interval over seeds as a band, and the
+  floor (``tfidf-linear``) where it ran;
 * ``imbalance.png`` — per size, the best configuration of each imbalance technique;
 * ``phase1.png`` — per size, the best configuration of each phase-1 encoder variant, when the
   sweep tried more than one.
+
+Every best, rank and count of configurations is over finished trials only; the trials the
+scheduler stopped early are listed apart per size, never compared with finished ones.
 
 Every file is written to a temporary name and renamed, so a failed report leaves nothing half-made.
 """
@@ -50,7 +54,9 @@ def _figure_png(figure: Any) -> bytes:
 
 def _best_by(board: SizeBoard, column: str) -> dict[str, Entry]:
     best: dict[str, Entry] = {}
-    for entry in board.entries:  # ranked: the first of each value is its best
+    for entry in board.entries:  # finished, ranked: the first of each value is its best
+        if entry.floor_run:
+            continue  # the reference line, not a candidate
         value = entry.describe.get(column)
         if column == "phase1_model" and value is not None:
             finetune = entry.describe.get("phase1_finetune")
@@ -77,6 +83,11 @@ def learning_curves_png(boards: Sequence[SizeBoard]) -> bytes:
         if all(band is not None for band in bands):
             low, high = [b[0] for b in bands if b], [b[1] for b in bands if b]
             axes.fill_between(xs, low, high, alpha=0.2, color=line.get_color())
+    floors = [(b.size, b.floor.mean) for b in boards if b.floor is not None]
+    if floors:
+        axes.plot(
+            *zip(*floors, strict=True), linestyle="--", color="grey", marker="x", label="floor (tfidf-linear)"
+        )
     axes.set_xscale("log")
     axes.set_xlabel("in-domain size (fraction or sentences, log scale)")
     axes.set_ylabel(f"{boards[0].metric} (best configuration, mean over seeds)")
@@ -123,7 +134,7 @@ def _cost(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     ]
     return {
         "trials": len(rows),
-        "finished": sum(r.get("status", "finished") == "finished" for r in rows),
+        "finished": sum((r.get("status") or "finished") == "finished" for r in rows),
         "pruned": sum(r.get("status") == "stopped" for r in rows),
         "failed": sum(r.get("status") == "error" for r in rows),
         "timed": len(wall),
@@ -133,19 +144,63 @@ def _cost(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _table_md(board: SizeBoard, top: int) -> list[str]:
+    """The ranked finished configurations: the first ``top``, plus the floor and the
+    recommended configuration wherever they rank."""
+    floor, recommended = board.floor, board.recommended
     lines = [
-        "| rank | configuration | n_seeds | mean | std | 95% CI | tie | test accuracy | test F1 (weighted) |",
-        "|---:|---|---:|---:|---:|---|---|---:|---:|",
+        "| rank | configuration | n_seeds | mean | std | 95% CI | tie | test accuracy | test F1 (weighted) "
+        "| note |",
+        "|---:|---|---:|---:|---:|---|---|---:|---:|---|",
     ]
-    for e in board.entries[:top]:
+    for i, e in enumerate(board.entries):
+        if i >= top and e is not floor and e is not recommended:
+            continue
         interval = e.interval
+        notes = ", ".join(name for name, x in (("recommended", recommended), ("floor", floor)) if e is x)
         lines.append(
             f"| {e.rank} | {e.label} | {e.n_seeds} | {e.mean:.4f} | "
             f"{'-' if e.std is None else f'{e.std:.4f}'} | "
             f"{'-' if interval is None else f'[{interval[0]:.4f}, {interval[1]:.4f}]'} | "
             f"{'tie' if e.tie else ''} | {e.test.get('accuracy', float('nan')):.4f} | "
-            f"{e.test.get('f1_weighted', float('nan')):.4f} |"
+            f"{e.test.get('f1_weighted', float('nan')):.4f} | {notes} |"
         )
+    return lines
+
+
+def _epochs(value: float | None) -> str:
+    return "epochs unknown" if value is None else f"{value:g} epoch" + ("" if value == 1 else "s")
+
+
+def _size_notes(board: SizeBoard, top: int) -> list[str]:
+    """Below a size's table: the best per question cell with its evidence, the floor, and the
+    trials stopped early."""
+    cells = []
+    for name, cell in board.cells().items():
+        best = cell.best
+        shown = "no finished configuration" if best is None else f"{best.mean:.4f} (#{best.rank})"
+        cells.append(
+            f"{name} {shown}, {cell.finished} finished / {cell.stopped} stopped"
+            + "".join(f", {flag}" for flag in cell.flags)
+        )
+    axes = "/".join(board.axes)
+    lines = ["", f"Best per {axes}: {'; '.join(cells) or 'none'}.", ""]
+    floor = board.floor
+    if floor is None:
+        lines += ["Floor: not run.", ""]
+    else:
+        below = sum(e.below_floor for e in board.entries)
+        lines += [
+            f"Floor {floor.label}: {floor.mean:.4f} (#{floor.rank}); {below} configuration(s) below it.",
+            "",
+        ]
+    if board.stopped:
+        stopped = "; ".join(f"{e.label} ({_epochs(e.epochs_run)}) {e.mean:.4f}" for e in board.stopped[:top])
+        more = len(board.stopped) - len(board.stopped[:top])
+        lines += [
+            f"Stopped early by the scheduler, not ranked ({len(board.stopped)}): {stopped}"
+            + (f"; and {more} more." if more else "."),
+            "",
+        ]
     return lines
 
 
@@ -154,20 +209,28 @@ def _markdown(
 ) -> str:
     lines = [f"# {title}", ""]
     lines += [
-        f"Ranked by mean `{boards[0].metric}` over seeds; ties: not separable from the winner "
-        "(paired t-test over shared seeds, overlapping 95% intervals, or below epsilon "
-        f"{boards[0].epsilon:g}).",
+        f"Ranked by mean `{boards[0].metric}` over seeds of finished trials; ties: not separable from "
+        "the winner (paired t-test over shared seeds, overlapping 95% intervals, or below epsilon "
+        f"{boards[0].epsilon:g}). Recommended: the best of the configurations with the most seeds "
+        "(confirmation runs), else the best. Trials the scheduler stopped early are listed apart.",
         "",
         "## Answer per in-domain size",
         "",
-        "| size | best configuration | n_seeds | mean | tie | test accuracy | test F1 (weighted) |",
-        "|---:|---|---:|---:|---|---:|---:|",
+        "| size | best configuration | n_seeds | mean | tie | test accuracy | test F1 (weighted) "
+        "| recommended | floor |",
+        "|---:|---|---:|---:|---|---:|---:|---|---:|",
     ]
     for b in boards:
-        w = b.winner
+        floor = "not run" if b.floor is None else f"{b.floor.mean:.4f}"
+        if not b.entries:
+            lines.append(f"| {b.size:g} | - (only trials stopped early) | | | | | | | {floor} |")
+            continue
+        w, r = b.winner, b.recommended
+        recommended = "the best" if r is w or r is None else f"#{r.rank} {r.label} ({r.n_seeds} seeds)"
         lines.append(
             f"| {b.size:g} | {w.label} | {w.n_seeds} | {w.mean:.4f} | {'tie' if w.tie else ''} | "
-            f"{w.test.get('accuracy', float('nan')):.4f} | {w.test.get('f1_weighted', float('nan')):.4f} |"
+            f"{w.test.get('accuracy', float('nan')):.4f} | {w.test.get('f1_weighted', float('nan')):.4f} | "
+            f"{recommended} | {floor} |"
         )
     lines += ["", "## Learning curves", "", f"![learning curves]({images['learning_curves']})", ""]
     lines += ["## Imbalance techniques", "", f"![imbalance techniques]({images['imbalance']})", ""]
@@ -175,10 +238,11 @@ def _markdown(
         lines += ["## Phase-1 encoders", "", f"![phase-1 encoders]({images['phase1']})", ""]
     lines += ["## Leaderboard per size", ""]
     for b in boards:
-        lines += [f"### in-domain size {b.size:g} ({len(b.entries)} configurations)", ""]
-        lines += _table_md(b, top)
-        per = "; ".join(f"{s} {e.mean:.4f} (#{e.rank})" for s, e in b.best_per_strategy().items())
-        lines += ["", f"Best per strategy: {per}.", ""]
+        stopped = f", {len(b.stopped)} stopped early" if b.stopped else ""
+        lines += [f"### in-domain size {b.size:g} ({len(b.entries)} finished configurations{stopped})", ""]
+        if b.entries:
+            lines += _table_md(b, top)
+        lines += _size_notes(b, top)
     lines += [
         "## Cost",
         "",

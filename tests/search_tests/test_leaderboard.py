@@ -9,22 +9,30 @@ from typing import Any
 import pytest
 
 from search.leaderboard import Entry as LeaderboardEntry
-from search.leaderboard import build_leaderboard, read_table, separable
+from search.leaderboard import build_leaderboard, read_table, separable, summary_rows
 
 
 def _row(size: float, strategy: str, seed: int, dev: float, **extra: Any) -> dict[str, Any]:
+    """A results-store row. ``extra``: ood_pct, wall, lr (tells configurations of one strategy
+    apart), architecture, imbalance, and the columns status, role, cell, epochs_run (absent
+    unless given, as in rows written before they existed)."""
+    architecture = extra.get("architecture", "two-phase")
+    imbalance = extra.get("imbalance", "none")
     config = {
+        "architecture": architecture,
         "strategy": strategy,
+        "imbalance": imbalance,
         "ood_pct": extra.get("ood_pct", 0.0),
+        "learning_rate": extra.get("lr", 1e-3),
         "in_domain_size": size,
         "seed": seed,
     }
-    return {
+    row = {
         "in_domain_size": size,
         "seed": seed,
         "strategy": strategy,
-        "architecture": "two-phase",
-        "imbalance": "none",
+        "architecture": architecture,
+        "imbalance": imbalance,
         "ood_pct": extra.get("ood_pct", 0.0),
         "config": json.dumps(config),
         "dev_f1_weighted": dev,
@@ -32,6 +40,8 @@ def _row(size: float, strategy: str, seed: int, dev: float, **extra: Any) -> dic
         "accuracy": dev,
         "wall_seconds": extra.get("wall", 10.0),
     }
+    row.update({k: extra[k] for k in ("status", "role", "cell", "epochs_run") if k in extra})
+    return row
 
 
 def _entry(scores: dict[int, float]) -> LeaderboardEntry:
@@ -153,7 +163,12 @@ def test_cli_from_table_query_by_size_and_formats(fixtures: Path, capsys: pytest
     assert main(["leaderboard", "--from-table", table, "--epsilon", "0.002", "--top", "3"]) == 0
     out = capsys.readouterr().out
     assert out.count("ranked by mean accuracy") == 3
-    assert "best per strategy: local 0.8100 (#1); mixed 0.8090 (#2)" in out
+    # Per strategy its best, rank, the evidence and whether it ties the winner (50%: mixed does).
+    assert out.count("best per strategy (finished configurations only") == 3
+    lines = [" ".join(line.split()) for line in out.splitlines()]
+    assert "mixed two-phase(seqcls, joined)/mixed/oversampling ood10 #2 0.8090 7 0 tie" in lines
+    assert "local two-phase(seqcls, joined)/local/oversampling ood10 local10 #1 0.6310 3 0" in lines
+    assert out.count("floor: not run") == 3 and "stopped early" not in out
 
     # An unswept size between 10% and 50%: the neighbours and an estimate per strategy.
     assert main(["leaderboard", "--from-table", table, "--size", "0.3", "--json"]) == 0
@@ -234,7 +249,7 @@ def test_sweep_leaderboard_answers_a_count_through_the_datasets_pool(
         {
             "name": "s",
             "data": {"in_domain": "synthetic", "ood": "synthetic_ood", "sizes": [0.1, 0.5]},
-            "search": {"space": "demo-smoke", "budget": 1},
+            "search": {"space": "demo-smoke", "budget": 4},  # one per strategy cell
             "storage": str(tmp_path),
         }
     )
@@ -259,3 +274,271 @@ def test_sweep_leaderboard_answers_a_count_through_the_datasets_pool(
     # synthetic: 3,000 train records, 10% carved for dev -> a pool of 2,700; 810 of them is 0.3
     assert answer["pool"] == 2700 and answer["size"] == pytest.approx(0.3)
     assert answer["recommended"] == "baseline" and answer["metric"] == "dev_f1_weighted"
+
+
+# Stopped trials, question cells, the floor and the recommendation.
+
+
+def test_a_stopped_trial_never_wins_ties_or_is_a_cells_best() -> None:
+    rows = [
+        _row(0.1, "local", 0, 0.70, lr=1e-3, status="finished", epochs_run=30),
+        _row(0.1, "local", 0, 0.68, lr=2e-3, status="finished", epochs_run=30),
+        _row(0.1, "mixed", 0, 0.60, lr=1e-3, status="finished", epochs_run=30),
+        _row(0.1, "mixed", 0, 0.59, lr=2e-3, status="finished", epochs_run=30),
+        # ASHA stopped it after one epoch: a score above every finished one proves nothing yet.
+        _row(0.1, "mixed", 0, 0.95, lr=5e-3, status="stopped", epochs_run=1),
+        _row(0.1, "global", 0, 0.99, lr=1e-3, status="error"),
+    ]
+    (board,) = build_leaderboard(rows, "dev_f1_weighted")
+    assert board.winner.describe["strategy"] == "local" and board.winner.mean == pytest.approx(0.70)
+    assert [e.status for e in board.entries] == ["finished"] * 4
+    assert not any(e.tie for e in board.entries)
+    (stopped,) = board.stopped
+    assert stopped.mean == pytest.approx(0.95) and stopped.epochs_run == 1 and stopped.rank is None
+    assert not stopped.tie and not stopped.below_floor
+    cells = board.cells()
+    assert list(cells) == ["local", "mixed"]  # the errored global trial is no evidence at all
+    mixed = cells["mixed"]
+    assert mixed.best is not None and mixed.best.mean == pytest.approx(0.60)
+    assert (mixed.finished, mixed.stopped, mixed.under_explored) == (2, 1, False)
+    assert board.best_per_strategy()["mixed"].mean == pytest.approx(0.60)
+    assert board.recommended is board.winner
+
+    rows_out = json.loads(json.dumps(summary_rows([board])))
+    assert [r["status"] for r in rows_out] == ["finished"] * 4 + ["stopped"]
+    last = rows_out[-1]
+    assert last["rank"] is None and last["mean"] == pytest.approx(0.95) and last["epochs_run"] == 1
+    assert last["cell"] == "mixed" and last["under_explored"] is False and last["recommended"] is False
+    assert rows_out[0]["recommended"] is True and rows_out[0]["epochs_run"] == 30
+
+
+def test_a_configurations_stopped_seed_does_not_move_its_finished_mean() -> None:
+    rows = [
+        _row(0.1, "local", 0, 0.70, status="finished"),
+        _row(0.1, "local", 1, 0.90, status="stopped", epochs_run=2),
+    ]
+    (board,) = build_leaderboard(rows, "dev_f1_weighted")
+    (entry,) = board.entries
+    assert entry.n_seeds == 1 and entry.mean == pytest.approx(0.70)
+    assert [e.scores for e in board.stopped] == [{1: 0.90}] and board.stopped[0].key == entry.key
+
+
+def test_a_cell_with_only_stopped_trials_is_under_explored_without_a_best() -> None:
+    rows = [
+        _row(0.1, "local", 0, 0.70, lr=1e-3, status="finished"),
+        _row(0.1, "local", 0, 0.69, lr=2e-3, status="finished"),
+        _row(0.1, "global", 0, 0.80, lr=1e-3, status="stopped", epochs_run=1),
+        _row(0.1, "global", 0, 0.75, lr=2e-3, status="stopped", epochs_run=1),
+    ]
+    (board,) = build_leaderboard(rows, "dev_f1_weighted")
+    cells = board.cells()
+    assert list(cells) == ["local", "global"]  # cells with a best first, by its rank
+    glob = cells["global"]
+    assert glob.best is None and (glob.finished, glob.stopped) == (0, 2)
+    assert glob.under_explored and not glob.tied_with_winner
+    assert not cells["local"].under_explored
+    assert "global" not in board.best_per_strategy()
+
+
+def test_a_size_with_only_stopped_trials_has_a_board_but_no_winner() -> None:
+    (board,) = build_leaderboard([_row(0.1, "local", 0, 0.7, status="stopped")], "dev_f1_weighted")
+    assert board.entries == [] and len(board.stopped) == 1
+    assert board.recommended is None and board.floor is None and board.cheapest_near_winner() is None
+    assert board.cells()["local"].under_explored
+    with pytest.raises(LookupError, match=r"size 0\.1: no finished configuration"):
+        _ = board.winner
+
+
+def test_one_finished_configuration_is_under_explored_below_min_finished() -> None:
+    rows = [
+        _row(0.1, "local", 0, 0.70, lr=1e-3),
+        _row(0.1, "local", 0, 0.69, lr=2e-3),
+        _row(0.1, "mixed", 0, 0.60),
+    ]
+    (board,) = build_leaderboard(rows, "dev_f1_weighted")
+    assert board.cells()["mixed"].under_explored and not board.cells()["local"].under_explored
+    (lenient,) = build_leaderboard(rows, "dev_f1_weighted", min_finished=1)
+    assert not lenient.cells()["mixed"].under_explored
+
+
+def test_the_floor_is_found_and_configurations_below_it_are_flagged() -> None:
+    floor = {"architecture": "tfidf-linear", "role": "floor", "cell": "baseline", "status": "finished"}
+    rows = [
+        _row(0.1, "local", 0, 0.70, role="search", cell="local", status="finished"),
+        _row(0.1, "mixed", 0, 0.60, role="search", cell="mixed", status="finished"),
+        _row(0.1, "mixed", 0, 0.62, lr=2e-3, role="search", cell="mixed", status="finished"),
+        _row(0.1, "baseline", 0, 0.65, **floor),
+        _row(0.1, "baseline", 1, 0.65, **floor),
+        _row(0.1, "mixed", 0, 0.50, lr=3e-3, role="search", cell="mixed", status="stopped"),
+    ]
+    (board,) = build_leaderboard(rows, "dev_f1_weighted")
+    assert board.floor is not None and board.floor.label == "tfidf-linear/baseline/none"
+    assert board.floor.mean == pytest.approx(0.65) and board.floor.rank == 2
+    assert [(e.describe["strategy"], e.below_floor) for e in board.entries] == [
+        ("local", False),
+        ("baseline", False),
+        ("mixed", True),
+        ("mixed", True),
+    ]
+    assert not board.stopped[0].below_floor  # a stopped trial loses no comparison either
+    # The floor run is the reference line: no cell's best, no strategy's best, not recommended
+    # although its two seeds are more than any other configuration has.
+    assert list(board.cells()) == ["local", "mixed"] and "baseline" not in board.best_per_strategy()
+    assert board.recommended is board.winner
+    flags = [(r["floor"], r["below_floor"], r["status"]) for r in summary_rows([board])]
+    assert flags == [
+        (False, False, "finished"),
+        (True, False, "finished"),
+        (False, True, "finished"),
+        (False, True, "finished"),
+        (False, False, "stopped"),
+    ]
+    (unfloored,) = build_leaderboard(rows[:3], "dev_f1_weighted")
+    assert unfloored.floor is None and not any(e.below_floor for e in unfloored.entries)
+
+
+def test_recommended_prefers_the_confirmed_configuration_over_a_lucky_single_run() -> None:
+    confirmed = [_row(0.1, "local", s, v, lr=1e-3) for s, v in ((0, 0.72), (1, 0.70), (2, 0.71))]
+    two_seeds = [_row(0.1, "global", s, v, lr=1e-3) for s, v in ((0, 0.80), (1, 0.60))]
+    lucky = [_row(0.1, "mixed", 0, 0.78, lr=2e-3)]
+    (board,) = build_leaderboard(confirmed + two_seeds + lucky, "dev_f1_weighted")
+    assert board.winner.describe["strategy"] == "mixed" and board.winner.n_seeds == 1
+    recommended = board.recommended
+    assert recommended is not None and recommended.describe["strategy"] == "local"
+    assert recommended.n_seeds == 3 and recommended.rank == 2
+    assert [r["recommended"] for r in summary_rows([board])] == [False, True, False]
+
+    (single,) = build_leaderboard(
+        [_row(0.1, "local", 0, 0.70), _row(0.1, "mixed", 0, 0.75)], "dev_f1_weighted"
+    )
+    assert single.recommended is single.winner and single.winner.rank == 1
+
+
+def test_two_question_axes_make_cells_of_strategy_and_imbalance() -> None:
+    rows = [  # old rows: no status, role, cell or epochs_run columns
+        _row(0.1, "local", 0, 0.70, imbalance="oversampling"),
+        _row(0.1, "local", 0, 0.65, imbalance="none"),
+        _row(0.1, "mixed", 0, 0.60, imbalance="oversampling"),
+        _row(0.1, "mixed", 0, 0.55, imbalance="none", lr=2e-3),
+        _row(0.1, "mixed", 0, 0.50, imbalance="none", lr=3e-3),
+    ]
+    (board,) = build_leaderboard(rows, "dev_f1_weighted", axes=("strategy", "imbalance"))
+    cells = board.cells()
+    assert list(cells) == ["local/oversampling", "local/none", "mixed/oversampling", "mixed/none"]
+    assert cells["mixed/none"].finished == 2 and not cells["mixed/none"].under_explored
+    assert cells["local/none"].under_explored
+    assert board.axes == ("strategy", "imbalance")
+    assert summary_rows([board])[0]["cell"] == "local/oversampling"
+    # A stored cell is the sweep's own and wins; one made for other axes is derived again.
+    stored = [_row(0.1, "local", 0, 0.7, cell="local/oversampling"), _row(0.1, "mixed", 0, 0.6, cell="mixed")]
+    (board,) = build_leaderboard(stored, "dev_f1_weighted", axes=("strategy", "imbalance"))
+    assert list(board.cells()) == ["local/oversampling", "mixed/none"]
+    (by_default,) = build_leaderboard(rows, "dev_f1_weighted")
+    assert list(by_default.cells()) == ["local", "mixed"]
+
+
+def test_cell_of_reads_an_axis_that_is_not_a_column_from_the_config() -> None:
+    from search.leaderboard import cell_of
+
+    row = _row(0.1, "local", 0, 0.7, ood_pct=10.0, lr=2e-5)
+    assert cell_of(row, ("strategy", "ood_pct")) == "local/10"
+    assert cell_of(row, ("strategy", "learning_rate")) == "local/2e-05"
+    assert cell_of({"strategy": "local"}, ("strategy", "phase1_model")) == "local/-"
+
+
+def test_estimates_use_finished_configurations_only() -> None:
+    from search.leaderboard import estimate_at
+
+    rows = [_row(size, "local", 0, 0.5 + size / 10) for size in (0.1, 0.5)]
+    rows += [_row(size, "global", 0, 0.99, status="stopped", epochs_run=1) for size in (0.1, 0.5)]
+    rows += [_row(size, "baseline", 0, 0.9, architecture="tfidf-linear", role="floor") for size in (0.1, 0.5)]
+    estimates = estimate_at(build_leaderboard(rows, "dev_f1_weighted"), 0.3)
+    assert [e.strategy for e in estimates] == ["local"]
+
+
+def test_cli_lists_stopped_trials_apart_and_shows_the_floor(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from search.cli import main
+
+    table = tmp_path / "runs.csv"
+    table.write_text(
+        "in_domain_pct,architecture,strategy,imbalance,seed,status,role,epochs_run,accuracy\n"
+        "10,two-phase,local,none,0,finished,search,30,0.70\n"
+        "10,two-phase,local,oversampling,0,finished,search,30,0.69\n"
+        "10,two-phase,mixed,none,0,finished,search,30,0.60\n"
+        "10,two-phase,global,none,0,stopped,search,1,0.95\n"
+        "10,tfidf-linear,baseline,none,0,finished,floor,12,0.65\n"
+    )
+    assert main(["leaderboard", "--from-table", str(table)]) == 0
+    out = capsys.readouterr().out
+    lines = [" ".join(line.split()) for line in out.splitlines()]
+    assert "in-domain size 0.1: 4 finished configurations, ranked by mean accuracy; 1 stopped early" in out
+    assert "1 two-phase/local/none 1 0.7000 - - 0.7000 - - recommended" in lines
+    assert "3 tfidf-linear/baseline/none 1 0.6500 - - 0.6500 - - floor" in lines
+    assert "mixed two-phase/mixed/none #4 0.6000 1 0 under-explored, below floor" in lines
+    assert "global - - - 0 1 under-explored" in lines
+    assert "floor tfidf-linear/baseline/none: 0.6500 (#3); 1 configuration(s) below it" in lines
+    assert lines[lines.index("stopped early, not ranked:") + 3] == "two-phase/global/none 1 1 0.9500"
+
+    assert main(["leaderboard", "--from-table", str(table), "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    by_status = {r["status"]: r for r in answer["sizes"]}
+    assert by_status["stopped"]["strategy"] == "global" and by_status["stopped"]["rank"] is None
+    assert [r["floor"] for r in answer["sizes"]] == [False, False, True, False, False]
+
+
+def test_a_sweeps_leaderboard_asks_its_own_question_and_keeps_its_stopped_trials(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import UTC, datetime
+
+    from search.cli import main
+    from search.config import parse_sweep_config
+    from search.leaderboard import leaderboard
+    from search.plan import SweepPaths, write_sweep_config
+    from search.results import result_row
+
+    config = parse_sweep_config(
+        {
+            "name": "q",
+            "data": {"in_domain": "synthetic", "ood": "synthetic_ood", "sizes": [0.1]},
+            "search": {"space": "demo-smoke", "budget": 12, "question": ["strategy", "imbalance"]},
+            "storage": str(tmp_path),
+        }
+    )
+    paths = SweepPaths.of(tmp_path, "q")
+    write_sweep_config(config, paths)
+    for name, imbalance, score, status in (
+        ("a", "none", 0.6, "finished"),
+        ("b", "oversampling", 0.5, "finished"),
+        ("c", "class_weights", 0.9, "stopped"),
+        ("d", "none", 0.99, "error"),
+    ):
+        trial = {
+            "architecture": "two-phase",
+            "strategy": "local",
+            "imbalance": imbalance,
+            "in_domain_size": 0.1,
+        }
+        metrics = {"selected_dev_f1_weighted": score, "epochs_done": 1 if status == "stopped" else 5}
+        paths.results.add(
+            result_row(
+                sweep="q",
+                trial_name=name,
+                status=status,
+                config={**trial, "seed": 0},
+                metrics=metrics,
+                resources={},
+                finished_at=datetime.now(UTC),
+            )
+        )
+    (board,) = leaderboard("q", storage=str(tmp_path))
+    assert board.axes == ("strategy", "imbalance")
+    assert list(board.cells()) == ["local/none", "local/oversampling", "local/class_weights"]
+    assert [e.describe["imbalance"] for e in board.stopped] == ["class_weights"]
+    assert board.stopped[0].epochs_run == 1
+    (by_strategy,) = leaderboard("q", storage=str(tmp_path), axes=("strategy",))
+    assert list(by_strategy.cells()) == ["local"]
+    assert main(["leaderboard", "q", "--storage", str(tmp_path)]) == 0
+    assert "best per strategy/imbalance" in capsys.readouterr().out

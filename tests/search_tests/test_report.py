@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 import shutil
 import subprocess
@@ -84,3 +85,57 @@ def test_report_renders_in_headless_chromium(fixtures: Path, tmp_path: Path) -> 
     images, decoded, tables, cells = map(int, found.groups())
     assert images == 3 and decoded == 3  # every plot decoded and laid out
     assert tables == 4 and cells > 50  # the answer table and one leaderboard per size
+
+
+def test_report_ranks_finished_trials_lists_stopped_ones_apart_and_shows_the_floor(tmp_path: Path) -> None:
+    from search.leaderboard import build_leaderboard
+    from search.report import write_report
+
+    def row(size: float, strategy: str, seed: int, score: float, **extra: object) -> dict[str, object]:
+        architecture = extra.get("architecture", "two-phase")
+        config = {"architecture": architecture, "strategy": strategy, "lr": extra.get("lr", 1), "seed": seed}
+        return {
+            "in_domain_size": size,
+            "seed": seed,
+            "strategy": strategy,
+            "architecture": architecture,
+            "imbalance": "none",
+            "config": json.dumps(config),
+            "dev_f1_weighted": score,
+            "accuracy": score,
+            "f1_weighted": score,
+            "status": extra.get("status", "finished"),
+            "role": extra.get("role", "search"),
+            "epochs_run": extra.get("epochs", 30),
+        }
+
+    rows = [row(0.1, "local", s, 0.70 + s / 100) for s in (0, 1, 2)]  # confirmed over 3 seeds
+    rows += [row(0.1, "mixed", 0, 0.80), row(0.1, "mixed", 0, 0.50, lr=2)]
+    rows += [row(0.1, "global", 0, 0.99, status="stopped", epochs=1)]
+    rows += [row(0.1, "baseline", 0, 0.60, architecture="tfidf-linear", role="floor")]
+    rows += [row(0.5, "local", 0, 0.90, status="stopped", epochs=2)]  # nothing finished at 0.5
+    rows += [row(0.5, "mixed", 0, 0.5, status="error")]
+    boards = build_leaderboard(rows, "dev_f1_weighted")
+    files = write_report(boards, rows, tmp_path / "report", title="t")
+    markdown = files.markdown.read_text()
+    # The lucky one-seed mixed run wins; the three-seed local configuration is recommended.
+    answer = (
+        "| 0.1 | two-phase/mixed/none | 1 | 0.8000 |  | 0.8000 | 0.8000 | #2 two-phase/local/none (3 seeds) |"
+    )
+    assert answer + " 0.6000 |" in markdown
+    assert "| 0.5 | - (only trials stopped early) | | | | | | | not run |" in markdown
+    assert "### in-domain size 0.1 (4 finished configurations, 1 stopped early)" in markdown
+    assert "| 2 | two-phase/local/none | 3 | 0.7100 |" in markdown and "| recommended |" in markdown
+    assert "| 3 | tfidf-linear/baseline/none | 1 | 0.6000 |" in markdown and "| floor |" in markdown
+    assert (
+        "Best per strategy: mixed 0.8000 (#1), 2 finished / 0 stopped; local 0.7100 (#2), 1 finished / "
+        "0 stopped, under-explored; global no finished configuration, 0 finished / 1 stopped, under-explored."
+    ) in markdown
+    assert "Floor tfidf-linear/baseline/none: 0.6000 (#3); 1 configuration(s) below it." in markdown
+    assert (
+        "Stopped early by the scheduler, not ranked (1): two-phase/global/none (1 epoch) 0.9900." in markdown
+    )
+    assert "Floor: not run." in markdown  # size 0.5
+    assert "9 trials: 6 finished, 2 pruned" in markdown and "1 failed" in markdown
+    page = files.html.read_text()
+    assert page.count("<table>") == 1 + 1  # the answer, and the one size that has finished trials
