@@ -249,9 +249,10 @@ def main(argv: list[str] | None = None) -> int:
             }
         )
         new += 1
+        recipe = f"{config['architecture']}/{config['strategy']}/{config['imbalance']}"
         print(
-            f"[{time.perf_counter() - started:7.0f}s] {pair} id{size:g} s{seed} {config['architecture']}/"
-            f"{config['strategy']}/{config['imbalance']} ood{config['ood_pct']:g} lr{config['learning_rate']:g}"
+            f"[{time.perf_counter() - started:7.0f}s] {pair} id{size:g} s{seed} {recipe}"
+            f" ood{config['ood_pct']:g} lr{config['learning_rate']:g}"
             f": dev {cell['dev_f1_weighted']:.4f} epochs {cell['pretrain_epochs']}+{cell['final_epochs']}"
             f" {cell['wall_seconds']:.1f}s",
             file=sys.stderr,

@@ -89,7 +89,13 @@ def main() -> None:
                 {
                     "name": name,
                     "data": {"in_domain": "synthetic", "ood": "synthetic_ood", "sizes": [0.1]},
-                    "search": {"space": "demo", "budget": budget, "max_concurrent": 2, "scheduler": "fifo"},
+                    "search": {
+                        "space": "demo",
+                        "budget": budget,
+                        "max_concurrent": 2,
+                        "scheduler": "fifo",
+                        "floor": False,
+                    },
                     "resources": {"cpus": 1, "executor": executor},
                     "storage": storage or str(Path(scratch) / "results"),
                 }

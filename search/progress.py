@@ -16,7 +16,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any
 
 from .config import size_key
-from .results import SCORED
 
 __all__ = ["ProgressView", "SizeProgress", "render_progress"]
 

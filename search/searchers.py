@@ -67,6 +67,7 @@ class ResumableOptunaSearch(OptunaSearch):
 
     def enqueue(self, params: Mapping[str, Any]) -> None:
         """Have the study's next proposal be ``params`` (cross-size transfer)."""
+        assert self._ot_study is not None  # made in __init__: the space is given
         self._ot_study.enqueue_trial(dict(params), skip_if_exists=True)
 
     def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
@@ -95,7 +96,9 @@ class ResumableOptunaSearch(OptunaSearch):
             self.completed[trial_id] = (float(value), dict(trial.params))
         else:
             state = optuna.trial.TrialState.PRUNED
-        self._ot_study.tell(trial, float(value) if state == optuna.trial.TrialState.COMPLETE else None, state=state)
+        told = float(value) if value is not None and state == optuna.trial.TrialState.COMPLETE else None
+        assert self._ot_study is not None
+        self._ot_study.tell(trial, told, state=state)
         self._completed_trials.add(trial_id)
 
 

@@ -46,6 +46,7 @@ search:
   budget: {budget}
   scheduler: fifo
   confirm_top_k: 0
+  floor: false
 encoder: {encoder}
 storage: "{storage or tmp_path / "results"}"
 trial:

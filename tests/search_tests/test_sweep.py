@@ -31,7 +31,7 @@ data:
   seeds: [0, 1]
 search:
   space: demo-smoke
-  budget: 3
+  budget: 4
   max_concurrent: 2
   confirm_top_k: 1
 resources:
@@ -55,30 +55,39 @@ trial:
     # The live progress view: one line per size, the last ones saying every trial has ended.
     progress = [line for line in run.stderr.splitlines() if " ended " in line]
     assert progress and all(("id0.1" in line) != ("id0.3" in line) for line in progress)
-    assert sum("ended   4/4" in line for line in progress[-3:]) == 2, progress[-3:]
+    assert sum("ended  10/10" in line for line in progress[-3:]) == 2, progress[-3:]
 
     sweep = tmp_path / "results" / "smoke"
     table = pq.read_table(sweep / "results" / "results.parquet")
     assert table.schema.equals(RESULT_SCHEMA, check_metadata=False)
-    assert table.num_rows == 8  # (3 search trials + the best again with seed 1) x 2 sizes
+    # Per size: one search trial per strategy (budget 4 over 4 cells), each strategy's best again
+    # with seed 1, and the floor with both seeds.
+    assert table.num_rows == 20
     rows = table.to_pylist()
     assert {r["in_domain_size"] for r in rows} == {0.1, 0.3}
-    # ASHA may stop a weak trial early ("stopped"); none fails, every row has a dev score.
-    assert all(r["status"] in ("finished", "stopped") and 0 <= r["dev_f1_weighted"] <= 1 for r in rows)
-    assert any(r["status"] == "finished" for r in rows if r["in_domain_size"] == 0.1)
-    assert all(r["in_domain_pct"] in (10.0, 30.0) and r["architecture"] == "two-phase" for r in rows)
-    assert len({r["trial_name"] for r in rows}) == 8
-    # Confirmation: after its search, each size's best configuration ran again with seed 1.
+    # smoke trials run 2 epochs, below ASHA's first rung: every trial finishes; none fails.
+    assert all(r["status"] == "finished" and 0 <= r["dev_f1_weighted"] <= 1 for r in rows)
+    assert all(r["in_domain_pct"] in (10.0, 30.0) for r in rows)
+    assert len({r["trial_name"] for r in rows}) == 20
     for size in (0.1, 0.3):
-        search = [r for r in rows if r["in_domain_size"] == size and r["seed"] == 0]
-        again = [r for r in rows if r["in_domain_size"] == size and r["seed"] == 1]
-        assert len(search) == 3 and len(again) == 1
-        best = max(search, key=lambda r: r["dev_f1_weighted"])
-        unseeded = [
-            {k: v for k, v in json.loads(r["config"]).items() if k != "seed"} for r in (best, again[0])
-        ]
-        assert unseeded[0] == unseeded[1]
-        assert again[0]["finished_at"] >= max(r["finished_at"] for r in search)
+        mine = [r for r in rows if r["in_domain_size"] == size]
+        search = [r for r in mine if r["role"] == "search"]
+        again = [r for r in mine if r["role"] == "confirm"]
+        floor = [r for r in mine if r["role"] == "floor"]
+        assert sorted(r["cell"] for r in search) == ["baseline", "global", "local", "mixed"]
+        assert all(r["cell"] == r["strategy"] and r["architecture"] == "two-phase" for r in search)
+        assert sorted(r["cell"] for r in again) == sorted(r["cell"] for r in search)
+        assert all(r["seed"] == 1 for r in again) and all(r["seed"] == 0 for r in search)
+        # Each confirmation is its cell's search configuration, seed aside.
+        for r in again:
+            twin = next(s for s in search if s["cell"] == r["cell"])
+            unseeded = [
+                {k: v for k, v in json.loads(x["config"]).items() if k != "seed"} for x in (twin, r)
+            ]
+            assert unseeded[0] == unseeded[1]
+            assert r["finished_at"] >= twin["finished_at"]
+        assert sorted(r["seed"] for r in floor) == [0, 1]
+        assert all(r["architecture"] == "tfidf-linear" and r["strategy"] == "baseline" for r in floor)
     # Sizes proceed concurrently: some trial of one size ran while a trial of the other did.
     spans = [
         (r["in_domain_size"], r["finished_at"].timestamp() - r["wall_seconds"], r["finished_at"].timestamp())
@@ -88,12 +97,18 @@ trial:
     assert (sweep / "optuna.db").is_file() and (sweep / "sweep.yaml").is_file()
     assert len(list((sweep / "artifacts").glob("phase1-*/COMPLETE"))) == 1  # one artifact for all sizes
 
-    # The Optuna studies are real, one per size, queryable with Optuna itself.
+    # The Optuna studies are real, one per size and strategy, queryable with Optuna itself.
     import optuna
 
     studies = optuna.get_all_study_summaries(f"sqlite:///{sweep / 'optuna.db'}")
-    assert sorted(s.study_name for s in studies) == ["smoke-id0.1", "smoke-id0.3"]
-    assert all(s.n_trials == 3 for s in studies)  # confirmation runs are not the search's
+    cells = ("baseline", "global", "local", "mixed")
+    expected = [f"smoke-id{size}/{cell}" for size in ("0.1", "0.3") for cell in cells]
+    assert sorted(s.study_name for s in studies) == expected
+    assert all(s.n_trials == 1 for s in studies)  # confirmation and floor runs are not the search's
+    for summary in studies:
+        study = optuna.load_study(study_name=summary.study_name, storage=f"sqlite:///{sweep / 'optuna.db'}")
+        (trial,) = study.trials
+        assert trial.state == optuna.trial.TrialState.COMPLETE and trial.user_attrs["sweep"] == "smoke"
 
     status = subprocess.run(
         [sys.executable, "-m", "search.cli", "status", "smoke", "--storage", str(tmp_path / "results")],
@@ -102,7 +117,7 @@ trial:
         env=env,
         check=False,
     )
-    assert status.returncode == 0 and status.stdout.count("4/4") == 2
+    assert status.returncode == 0 and status.stdout.count("10/10") == 2
 
 
 def _kill_processes_under(marker: str) -> None:
@@ -148,6 +163,7 @@ search:
   scheduler: fifo
   max_concurrent: 2
   confirm_top_k: 0
+  floor: false
   study_storage: "{study_storage}"
 encoder: {encoder}
 storage: "{storage}"
@@ -366,7 +382,7 @@ def test_ctrl_c_stops_cleanly_says_how_to_resume_and_resume_finishes(tmp_path: P
     import signal
     import time
 
-    config, storage, env, ray_temp = _long_trials_sweep(tmp_path, "sigint", "[0.1, 0.3]", budget=2, epochs=30)
+    config, storage, env, ray_temp = _long_trials_sweep(tmp_path, "sigint", "[0.1]", budget=4, epochs=30)
     parts = storage / "sigint" / "results" / "parts"
     proc = _start_sweep(config, env)
     try:
@@ -400,7 +416,7 @@ def test_ctrl_c_stops_cleanly_says_how_to_resume_and_resume_finishes(tmp_path: P
     _kill_processes_under(str(ray_temp))
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     rows = pq.read_table(storage / "sigint" / "results" / "results.parquet").to_pylist()
-    assert sorted(r["in_domain_size"] for r in rows) == [0.1, 0.1, 0.3, 0.3]
+    assert sorted(r["cell"] for r in rows) == ["baseline", "global", "local", "mixed"]  # one per strategy
     after = {r["trial_name"]: r["finished_at"] for r in rows}
     assert all(after[name] == when for name, when in before.items()), "a finished trial ran again"
     assert any((r["resumed_from_epoch"] or 0) > 0 for r in rows), "the interrupted trial started over"
