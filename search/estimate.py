@@ -31,6 +31,9 @@ __all__ = ["SizeEstimate", "estimate_sweep", "phase1_signature"]
 TRAIN_PER_S = 30.0
 INFER_PER_S = 150.0
 REFERENCE_LENGTH = 64
+# Architectures that run no encoder (TF-IDF features, a linear layer): seconds of CPU per trial,
+# no encoder work. Names, not classes: the estimate must not import torch.
+NO_ENCODER = frozenset({"tfidf-linear"})
 
 
 @dataclass
@@ -129,7 +132,9 @@ def estimate_sweep(config: SweepConfig, plan: SweepPlan) -> list[SizeEstimate]:
                             trial_train += model.phase1_max_epochs * learned
                 # Phase 2 trains a small head on cached features: seconds, no encoder work.
             else:
-                steps = 2 if model.architecture == "two-step" else 1  # two encoders, one per step
+                two_step = model.architecture == "two-step"  # two models, one per step
+                reads = model.two_step_inner if two_step else model.architecture
+                steps = 0 if reads in NO_ENCODER else 2 if two_step else 1
                 trial_train += steps * spec.loop.max_epochs * stage_records
                 trial_infer += steps * spec.loop.max_epochs * (n["dev"] + n["test"])
             train += trial_train

@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 SIZE_KEY = "in_domain_size"
+MAX_REPEATS = 20  # proposals in a row that repeat ended configurations before a cell counts as exhausted
 SCHEDULER_TIME = "final_stage_epochs"  # trainables.loop.FINAL_STAGE_EPOCHS (no torch import here)
 TRAINING_DONE = "training_done"  # trainables.loop.TRAINING_DONE
 STUDY_COPY = "optuna.db"  # the saved copy of a local SQLite study, in Tune's experiment folder
@@ -69,6 +70,17 @@ class ResumableOptunaSearch(OptunaSearch):
         """Have the study's next proposal be ``params`` (cross-size transfer)."""
         assert self._ot_study is not None  # made in __init__: the space is given
         self._ot_study.enqueue_trial(dict(params), skip_if_exists=True)
+
+    def answer(self, trial_id: str, score: float | None) -> None:
+        """Tell the study what a proposal that repeats an ended configuration scores (``score``;
+        None: it was stopped, failed or still runs), without running it; ``trial_id`` may ask again."""
+        trial = self._ot_trials.pop(trial_id)
+        assert self._ot_study is not None
+        trial.set_user_attr("repeat_of_an_ended_trial", True)
+        if score is None:
+            self._ot_study.tell(trial, None, state=optuna.trial.TrialState.FAIL)
+        else:
+            self._ot_study.tell(trial, float(score))
 
     def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
         trial = self._ot_trials.get(trial_id)
@@ -207,9 +219,14 @@ class PerSizeSearch(_PickledState):
         transfer_k: int = 2,
         startup: Mapping[str, int] | None = None,
         annotations: Mapping[str, Any] | None = None,
+        ended: Mapping[str, Mapping[str, float | None]] | None = None,
         study_copy_of: str | None = None,
     ):
         super().__init__(metric=metric, mode=mode)
+        # slot -> configuration key -> its finished score (None: stopped, failed or running).
+        self._ran: dict[str, dict[str, float | None]] = {
+            key: dict((ended or {}).get(key, {})) for key in searchers
+        }
         self._study_copy_of = study_copy_of
         self._searchers = dict(searchers)
         self._budgets = {key: budgets[key] for key in self._searchers}
@@ -319,6 +336,24 @@ class PerSizeSearch(_PickledState):
             if donor.completed:
                 return  # the nearest size with evidence had nothing new: do not reach further
 
+    def _propose(self, key: str, trial_id: str) -> Any:
+        """The slot's next configuration that has not run at this size and cell. A repeat is
+        answered from the earlier run's score (told to the study, not run) and the study asked
+        again; a slot that proposes only repeats has exhausted its cell."""
+        searcher = self._searchers[key]
+        if not isinstance(searcher, ResumableOptunaSearch) or self._config_key is None:
+            return searcher.suggest(trial_id)
+        for _ in range(MAX_REPEATS):
+            config = searcher.suggest(trial_id)
+            if not isinstance(config, dict):
+                return config
+            name = self._config_key(self._slot_size[key], config)
+            if name not in self._ran[key]:
+                self._ran[key][name] = None
+                return config
+            searcher.answer(trial_id, self._ran[key][name])
+        return Searcher.FINISHED
+
     def suggest(self, trial_id: str) -> Any:  # a config, None (not now) or Searcher.FINISHED
         floor = self._floor()
         if floor is not None:
@@ -328,7 +363,7 @@ class PerSizeSearch(_PickledState):
         for key in sorted(order, key=lambda k: (share[k], order.index(k))):
             if self._searching(key):
                 self._transfer_into(key)
-                config = self._searchers[key].suggest(trial_id)
+                config = self._propose(key, trial_id)
                 if config == Searcher.FINISHED:
                     self._budgets[key] = self._suggested[key]  # this slot has no more to propose
                 elif config is not None:
@@ -370,6 +405,8 @@ class PerSizeSearch(_PickledState):
         self._searchers[key].on_trial_complete(trial_id, result, error=error)
         confirm = self._confirm.get(key)
         score = None if (error or not result) else result.get(self.metric)
+        if self._config_key is not None and score is not None and result and result.get(TRAINING_DONE):
+            self._ran[key][self._config_key(self._slot_size[key], proposal)] = float(score)
         # Only trials that ran to their own end are confirmed: a stopped one never wins.
         if confirm is not None and score is not None and result and result.get(TRAINING_DONE):
             confirm.scored.append((float(score), proposal))
@@ -493,6 +530,7 @@ def make_searcher(
     config_key: Callable[[str, Mapping[str, Any]], str] | None = None,
     transfer: bool = False,
     intermediate: str | None = None,
+    ended: Mapping[str, Mapping[str, float | None]] | None = None,
     study_copy_of: str | None = None,
 ) -> Searcher:
     """The sweep's searcher: per slot (size x question cell; ``sizes``, ``budgets``, ``cells`` are
@@ -534,6 +572,7 @@ def make_searcher(
         transfer=transfer and kind == "tpe",
         startup=startup,
         annotations={"sweep": study_prefix},
+        ended=ended,
         study_copy_of=study_copy_of,
     )
     return ConcurrencyLimiter(per_size, max_concurrent=max_concurrent)

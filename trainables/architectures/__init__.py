@@ -25,6 +25,7 @@ ARCHITECTURES.register("bilstm", "trainables.architectures.bilstm:BiLSTM")
 ARCHITECTURES.register("redn", "trainables.architectures.redn:Redn")
 ARCHITECTURES.register("cnn-mtl", "trainables.architectures.cnn_mtl:CnnMtl")
 ARCHITECTURES.register("two-step", "trainables.architectures.two_step:TwoStep")
+ARCHITECTURES.register("tfidf-linear", "trainables.architectures.tfidf_linear:TfidfLinear")
 
 
 def __getattr__(name: str) -> Any:

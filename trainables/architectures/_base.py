@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -133,8 +134,13 @@ def concat_splits(splits: Sequence[EncodedSplit]) -> EncodedSplit:
     if len(splits) == 1:
         return splits[0]
     inputs: Any
+    # A scipy matrix means scipy is loaded; not importing it otherwise keeps it optional where
+    # only dense architectures run (the device machines carry torch and transformers, not everything).
+    sparse = sys.modules.get("scipy.sparse")
     if isinstance(splits[0].inputs, np.ndarray):
         inputs = np.concatenate([s.inputs for s in splits])
+    elif sparse is not None and sparse.issparse(splits[0].inputs):  # stays sparse, rows indexable (CSR)
+        inputs = sparse.vstack([s.inputs for s in splits], format="csr")
     else:
         inputs = [item for s in splits for item in s.inputs]
     return EncodedSplit(
