@@ -122,3 +122,36 @@ def test_progress_view_counts_per_size() -> None:
     assert len(stream.getvalue().splitlines()) == 2
     view.show(trials, force=True, final=True)
     assert stream.getvalue().rstrip().endswith("sweep over")
+
+
+def test_after_a_resume_every_cell_gets_the_rest_of_its_own_share(tmp_path: Path) -> None:
+    import json
+
+    from search.sweep import _confirmations, _floors
+
+    config = _config(tmp_path, budget=8)  # 4 strategies: 2 search trials each
+    plan = plan_sweep(config)
+    assert set(plan.cell_budgets.values()) == {2}
+
+    def row(strategy: str, seed: int = 0, role: str | None = "search", status: str = "finished") -> dict:
+        proposal = {"architecture": "two-phase", "strategy": strategy, "learning_rate": 1e-3 + seed}
+        return {
+            "in_domain_size": 0.1,
+            "seed": seed,
+            "role": role,
+            "cell": None if role is None else strategy,  # rows from before cells: derived
+            "status": status,
+            "dev_f1_weighted": 0.5,
+            "config": json.dumps(proposal),
+        }
+
+    rows = [row("local"), row("local"), row("mixed", role=None), row("global", status="stopped")]
+    rows += [row("local", seed=1, role="confirm"), {**row("baseline", seed=2, role="floor"), "cell": None}]
+    left = {slot: remaining_work(plan, slot, rows) for slot in plan.slots if slot.startswith("id0.1/")}
+    assert left == {"id0.1/baseline": 2, "id0.1/mixed": 1, "id0.1/global": 1, "id0.1/local": 0}
+    assert all(remaining_work(plan, slot, rows) == 2 for slot in plan.slots if slot.startswith("id0.5/"))
+    # Confirmation starts from finished search runs only; the stored confirmation is not redone.
+    confirm = _confirmations(plan, rows)
+    assert len(confirm["id0.1/local"].scored) == 2 and len(confirm["id0.1/local"].done) == 1
+    assert confirm["id0.1/global"].scored == []  # its one trial was stopped
+    assert [f["seed"] for f in _floors(plan, rows)["id0.1"]] == [0, 1]  # seed 2's floor ran
