@@ -99,18 +99,14 @@ def cell_label(values: Mapping[str, Any]) -> str:
     return "/".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values.values())
 
 
-# The order values are listed in, where a registry gives one (else sorted).
-_AXIS_ORDER = {
-    "strategy": ("baseline", "mixed", "global", "local"),
-    "imbalance": (
-        "none",
-        "class_weights",
-        "inv_sqrt_weights",
-        "oversampling",
-        "undersampling",
-        "negative_sampling",
-    ),
-}
+def _axis_order(axis: str) -> tuple[str, ...]:
+    """The order values are listed in, where a registry gives one (else sorted)."""
+    from trainables.architectures import ARCHITECTURES
+    from trainables.imbalance import IMBALANCE
+    from trainables.strategies import STRATEGIES
+
+    registries = {"strategy": STRATEGIES, "imbalance": IMBALANCE, "architecture": ARCHITECTURES}
+    return tuple(registries[axis].names()) if axis in registries else ()
 
 
 def axis_values(space: str, axis: str, *, grid: bool = False) -> list[Any]:
@@ -124,7 +120,7 @@ def _axis_values(space: str, axis: str, grid: bool) -> tuple[Any, ...]:
     configs = get_space(space).grid() if grid else None
     configs = configs if configs is not None else random_draws(space, 400)
     values = {c[axis] for c in configs if axis in c}
-    order = _AXIS_ORDER.get(axis, ())
+    order = _axis_order(axis)
     return tuple(sorted(values, key=lambda v: (order.index(v) if v in order else len(order), str(v))))
 
 
