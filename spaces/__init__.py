@@ -105,7 +105,11 @@ def _axis_order(axis: str) -> tuple[str, ...]:
     from trainables.imbalance import IMBALANCE
     from trainables.strategies import STRATEGIES
 
-    registries = {"strategy": STRATEGIES, "imbalance": IMBALANCE, "architecture": ARCHITECTURES}
+    registries: dict[str, Registry[Any]] = {
+        "strategy": STRATEGIES,
+        "imbalance": IMBALANCE,
+        "architecture": ARCHITECTURES,
+    }
     return tuple(registries[axis].names()) if axis in registries else ()
 
 
