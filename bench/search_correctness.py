@@ -1074,7 +1074,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--top-k", type=int, default=1, help="confirmed configurations per cell")
     parser.add_argument("--methods", type=lambda s: [m for m in s.split(",") if m], default=list(METHODS))
-    parser.add_argument("--default", default="tpe+asha")
+    parser.add_argument("--default", default="tpe+asha-notransfer")  # resweep's defaults
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--json", type=Path, default=None, help="write every figure here")
     parser.add_argument(

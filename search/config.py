@@ -71,7 +71,8 @@ class SearchSection:
     equal share of ``budget`` (search trials per in-domain size) and a study of its own, so every
     value is compared at its tuned best. After its search, each cell's ``confirm_top_k`` best
     configurations run again with each of the other seeds in ``data.seeds`` (0: no confirmation).
-    ``transfer``: a size's studies start from the best configurations that other sizes found.
+    ``transfer``: a size's studies start from the best configurations that other sizes found (off:
+    ``bench/search_correctness.py`` found no gain from it on the ground-truth tables so far).
     ``floor``: every size also runs the classical floor (``tfidf-linear``) with every seed.
     """
 
@@ -83,7 +84,7 @@ class SearchSection:
     selection_metric: str = "f1_weighted"
     confirm_top_k: int = 1
     question: tuple[str, ...] = ("strategy",)
-    transfer: bool = True
+    transfer: bool = False
     floor: bool = True
     # Where the Optuna studies live: an SQLAlchemy URL (e.g. postgresql://user@host:5432/optuna for
     # a study several drivers or a cluster share); empty: SQLite in the sweep's folder.
