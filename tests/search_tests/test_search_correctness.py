@@ -99,7 +99,7 @@ def test_the_command_prints_its_figures_and_one_last_line(
     code = bench.main(
         [
             "--tables", str(table), "--replays", "2", "--budget", "8", "--processes", "1",
-            "--methods", "old,random,tpe+asha", "--json", str(out),
+            "--methods", "old,random,tpe+asha", "--default", "tpe+asha", "--json", str(out),
         ]
     )  # fmt: skip
     assert code == 0
