@@ -110,13 +110,14 @@ def read_table(path: Path) -> list[dict[str, Any]]:
 
 
 def write_table(path: Path, rows: list[dict[str, Any]], provenance: dict[str, Any]) -> None:
-    """The whole table, written under a temporary name and renamed (never half a file)."""
+    """The whole table, written whole or not at all (:meth:`cluster.storage.Location.write_bytes`)."""
     schema = TABLE_SCHEMA.with_metadata({"resweep.ground_truth": json.dumps(provenance, sort_keys=True)})
     table = pa.Table.from_pylist(rows, schema=schema)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, temporary, compression="zstd")
-    os.replace(temporary, path)
+    from cluster.storage import Location
+
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd")
+    Location.parse(str(path)).write_bytes(sink.getvalue().to_pybytes())
 
 
 def provenance(args: argparse.Namespace) -> dict[str, Any]:

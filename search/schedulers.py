@@ -18,10 +18,11 @@ from typing import Any
 
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 
+from .plan import CELL_KEY, ROLE_KEY
+
 __all__ = ["SCHEDULER_TIME", "PerSizeScheduler", "grace_period", "make_scheduler"]
 
 SCHEDULER_TIME = "final_stage_epochs"  # see trainables.loop: pre-training epochs do not count
-ROLE_KEY, CELL_KEY = "resweep_role", "resweep_cell"  # search.plan's stamps on a trial's config
 GRACE_SHARE = 0.25  # of max_epochs: ASHA's first rung comes no earlier
 
 
