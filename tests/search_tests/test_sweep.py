@@ -234,12 +234,7 @@ def test_sigkill_mid_sweep_then_resume(tmp_path: Path, postgres_url: str) -> Non
         # must be registered in Tune's saved state (saved every second here), not only on disk.
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
-            finished = len(list(parts.glob("*.parquet"))) if parts.is_dir() else 0
-            checkpoints = list((sweep / "tune").rglob("checkpoint_*")) if (sweep / "tune").is_dir() else []
-            per_trial: dict[Path, int] = {}
-            for checkpoint in checkpoints:
-                per_trial[checkpoint.parent] = per_trial.get(checkpoint.parent, 0) + 1
-            if finished >= 1 and sum(n >= 4 for n in per_trial.values()) > finished:
+            if _one_finished_one_checkpointed(sweep, epochs=4):
                 break
             assert proc.poll() is None, "the sweep ended before it could be killed"
             time.sleep(0.2)
@@ -378,6 +373,20 @@ def test_sweep_in_object_storage_killed_resumed_and_read_from_the_uri(
     }
 
 
+def _one_finished_one_checkpointed(sweep: Path, epochs: int) -> bool:
+    """Whether at least one trial's results row is written and a trial without a row (still
+    running) has ``epochs`` checkpoints in Tune's folder."""
+    parts = sweep / "results" / "parts"
+    ended = {row["trial_name"].rpartition("_")[2] for row in _rows(parts)} if parts.is_dir() else set()
+    if not ended or not (sweep / "tune").is_dir():
+        return False
+    for trial in (sweep / "tune").rglob("sweep_trial_*"):
+        trial_id = trial.name.split("_")[2]
+        if trial.is_dir() and trial_id not in ended and len(list(trial.glob("checkpoint_*"))) >= epochs:
+            return True
+    return False
+
+
 def _rows(parts: Path) -> list[dict]:
     return [row for part in sorted(parts.glob("*.parquet")) for row in pq.read_table(part).to_pylist()]
 
@@ -391,7 +400,8 @@ def test_ctrl_c_stops_cleanly_says_how_to_resume_and_resume_finishes(tmp_path: P
     proc = _start_sweep(config, env)
     try:
         deadline = time.monotonic() + 600
-        while not (parts.is_dir() and any(parts.glob("*.parquet"))):
+        # Interrupt once a trial has finished and an unfinished one has checkpoints to resume from.
+        while not _one_finished_one_checkpointed(storage / "sigint", epochs=2):
             assert proc.poll() is None, "the sweep ended before Ctrl-C"
             assert time.monotonic() < deadline, "no trial finished within 10 minutes"
             time.sleep(0.2)
