@@ -345,11 +345,12 @@ def _dashboard_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_sweep(config: Any, args: argparse.Namespace, *, resume: bool) -> int:
-    """Run or resume; Ctrl-C (or a lost driver) ends with exit 130 and how to continue."""
+    """Run, resume or extend; Ctrl-C (or a lost driver) ends with exit 130 and how to continue."""
     import optuna
 
     from .plan import SweepPaths
-    from .sweep import SweepInterrupted, run_sweep
+    from .studies import StudiesDamaged
+    from .sweep import SweepIncomplete, SweepInterrupted, run_sweep
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # not a line per study created
     try:
@@ -359,10 +360,14 @@ def _run_sweep(config: Any, args: argparse.Namespace, *, resume: bool) -> int:
             resume=resume,
             verbose=0 if args.quiet else 1,
             dashboard=args.dashboard,
+            rebuild_studies=getattr(args, "rebuild_studies", False),
         )
     except SweepInterrupted as err:
         print(f"resweep: interrupted: {err}", file=sys.stderr)
         return 130
+    except (StudiesDamaged, SweepIncomplete) as err:
+        print(f"resweep: error: {err}", file=sys.stderr)
+        return 1
     return _print_leaderboard(SweepPaths.of(config.storage, config.name), config)
 
 
@@ -386,6 +391,47 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
     config, _ = load_saved_sweep(args.storage, args.name)
     return _run_sweep(config, args, resume=True)
+
+
+def cmd_extend(args: argparse.Namespace) -> int:
+    from .extend import extend_config
+    from .plan import load_saved_sweep, plan_sweep
+
+    config, paths = load_saved_sweep(args.storage, args.name)
+    rows = paths.results.read().to_pylist()
+    extended = extend_config(
+        config,
+        rows,
+        budget=args.budget,
+        sizes=[_size(s) for s in args.sizes.split(",")] if args.sizes else None,
+        seeds=_int_list(args.seeds, "--seeds") if args.seeds else None,
+        confirm_top_k=args.confirm_top_k,
+        space=args.space,
+    )
+    changes = extended.extensions[-1]["changes"]
+    print(
+        f"sweep {config.name}: "
+        + "; ".join(f"{key} {_shown(old)} -> {_shown(new)}" for key, (old, new) in changes.items()),
+        file=sys.stderr,
+    )
+    if args.dry_run:
+        plan = plan_sweep(extended)
+        for key, size in plan.sizes.items():
+            ended = sum(1 for r in rows if r["in_domain_size"] == float(size))
+            print(f"  size {size:g}: {ended} ended, up to {max(0, plan.target(key, rows) - ended)} more trials")
+        return 0
+    return _run_sweep(extended, args, resume=True)
+
+
+def _shown(value: Any) -> str:
+    return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value) if isinstance(value, list) else str(value)
+
+
+def _int_list(value: str, option: str) -> list[int]:
+    try:
+        return [int(v) for v in value.split(",")]
+    except ValueError:
+        raise UserError(f"{option}: expected a comma-separated list of integers, got {value!r}") from None
 
 
 def _print_plan(config: Any) -> int:
@@ -873,8 +919,29 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("--storage", default="results", help=STORAGE_HELP)
     resume.add_argument("--address")
     resume.add_argument("--quiet", action="store_true")
+    resume.add_argument(
+        "--rebuild-studies",
+        action="store_true",
+        help="move a damaged optuna.db aside and rebuild the studies from the results store",
+    )
     _dashboard_option(resume)
     resume.set_defaults(func=cmd_resume)
+
+    extend = commands.add_parser(
+        "extend", help="grow a sweep (budget, sizes, seeds, confirmations, a wider space), rerunning nothing"
+    )
+    extend.add_argument("name")
+    extend.add_argument("--storage", default="results", help=STORAGE_HELP)
+    extend.add_argument("--budget", type=int, help="the new total of search trials per size")
+    extend.add_argument("--sizes", help="the new full list of sizes: the old ones and the added ones")
+    extend.add_argument("--seeds", help="the new full list of seeds: the old ones and the added ones")
+    extend.add_argument("--confirm-top-k", type=int, help="configurations per cell confirmed with every seed")
+    extend.add_argument("--space", help="a wider search space (it keeps every value of the old one)")
+    extend.add_argument("--dry-run", action="store_true", help="print what the extension adds and stop")
+    extend.add_argument("--address", help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray)")
+    extend.add_argument("--quiet", action="store_true", help="no live progress view")
+    _dashboard_option(extend)
+    extend.set_defaults(func=cmd_extend)
 
     for command, function, text in (("status", cmd_status, "trials finished/failed per size, best so far"),):
         sub = commands.add_parser(command, help=text)

@@ -103,7 +103,19 @@ class SweepConfig:
     encoder: str = "minilm"
     storage: str = "results"
     trial: Mapping[str, Any] = field(default_factory=dict)  # fixed trial keys for every trial
+    # How the sweep grew (`resweep extend`): {at: ISO time, changes: {key: [old, new]}} each.
+    extensions: tuple[Mapping[str, Any], ...] = ()
     source: str = "<memory>"
+
+    @property
+    def study_prefix(self) -> str:
+        """What the sweep's Optuna study names start with: its name, and the space when an
+        extension changed it (a study's parameter distributions cannot change)."""
+        first = next(
+            (e["changes"]["space"][0] for e in self.extensions if "space" in e.get("changes", {})),
+            self.search.space,
+        )
+        return self.name if self.search.space == first else f"{self.name}@{self.search.space}"
 
     def trial_context(self, size: float | int, seed: int) -> dict[str, Any]:
         """The flat trial keys a sweep fixes for one size and seed (the space proposes the rest)."""
@@ -280,6 +292,11 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
     trial = raw.get("trial") or {}
     if not isinstance(trial, Mapping):
         raise fail("trial", f"expected a mapping of fixed trial keys, got {type(trial).__name__}")
+    extensions = raw.get("extensions") or []
+    if not isinstance(extensions, list) or not all(
+        isinstance(e, Mapping) and isinstance(e.get("changes", {}), Mapping) for e in extensions
+    ):
+        raise fail("extensions", "expected the list `resweep extend` writes ({at:, changes:} each)")
     storage = str(raw.get("storage", "results"))
     try:
         Location.parse(storage)
@@ -293,6 +310,7 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
         str(raw.get("encoder", "minilm")),
         storage,
         dict(trial),
+        tuple(dict(e) for e in extensions),
         source,
     )
     # The fixed part of every trial must already be a valid trial config.

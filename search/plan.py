@@ -33,6 +33,7 @@ __all__ = [
     "plan_sweep",
     "remaining_work",
     "slot_key",
+    "sweep_document",
     "trial_config",
     "trial_label",
     "trial_name",
@@ -190,20 +191,38 @@ class SweepPlan:
         """The trials size ``key`` will have ended: :meth:`planned` while its search runs, then
         :meth:`expected` (a search with fewer scored configurations than ``top_k`` confirms fewer)."""
         searched = len(self.rows_of(key, rows, "search"))
-        return self.planned(key) if searched < self.budgets[key] else self.expected(key, rows)
+        if searched < self.search_budget(key, rows):
+            return self.planned(key) + self.search_budget(key, rows) - self.budgets[key]
+        return self.expected(key, rows)
+
+    def search_budget(self, key: str, rows: list[dict[str, Any]]) -> int:
+        """Search trials size ``key`` ends with: each cell's share, or the trials it already has
+        where that is more (a space widened by an extension has more cells, so smaller shares)."""
+        searched = self.rows_of(key, rows, "search")
+        return sum(
+            max(self.cell_budgets[slot_key(key, cell)], sum(1 for r in searched if self.cell(r) == cell))
+            for cell in self.cells
+        )
 
     def expected(self, key: str, rows: list[dict[str, Any]]) -> int:
         """The trials size ``key`` ends with, given its rows: its search budget, a confirmation run
-        per other seed for each cell's top configurations that scored, and the floor runs."""
-        from .results import SCORED
-
-        scored: dict[str, set[str]] = {}
+        per other seed for each cell's top configurations that finished (as the searcher ranks
+        them), the confirmation runs already made (a grown search may have a new top), and the
+        floor runs."""
+        confirming: set[tuple[str, str, int]] = set()
+        for r in self.rows_of(key, rows, "confirm"):
+            name = configuration_key(key, json.loads(r["config"]), contexts=self.contexts)
+            confirming.add((self.cell(r), name, int(r["seed"])))
+        best: dict[str, dict[str, float]] = {}
         for r in self.rows_of(key, rows, "search"):
-            if r["status"] in SCORED and r[self.metric] is not None:
+            if r["status"] == "finished" and r[self.metric] is not None:
                 name = configuration_key(key, json.loads(r["config"]), contexts=self.contexts)
-                scored.setdefault(self.cell(r), set()).add(name)
-        confirming = sum(min(self.top_k, len(names)) for names in scored.values())
-        return self.budgets[key] + confirming * len(self.confirm_seeds) + len(self.floor_seeds)
+                mine = best.setdefault(self.cell(r), {})
+                mine[name] = max(float(r[self.metric]), mine.get(name, float("-inf")))
+        for cell, scores in best.items():
+            for name in sorted(scores, key=lambda n: -scores[n])[: self.top_k]:
+                confirming.update((cell, name, seed) for seed in self.confirm_seeds)
+        return self.search_budget(key, rows) + len(confirming) + len(self.floor_seeds)
 
 
 def _shares(total: int, cells: list[str]) -> dict[str, int]:
@@ -264,6 +283,11 @@ def remaining_work(plan: SweepPlan, slot: str, rows: list[dict[str, Any]]) -> in
 
 
 def write_sweep_config(config: SweepConfig, paths: SweepPaths) -> None:
+    paths.config.write_text(yaml.safe_dump(sweep_document(config), sort_keys=False))
+
+
+def sweep_document(config: SweepConfig) -> dict[str, Any]:
+    """The config as the YAML document ``sweep.yaml`` holds (parses back to ``config``)."""
     document = {
         "name": config.name,
         "data": {
@@ -278,7 +302,9 @@ def write_sweep_config(config: SweepConfig, paths: SweepPaths) -> None:
         "storage": config.storage,
         "trial": dict(config.trial),
     }
-    paths.config.write_text(yaml.safe_dump(document, sort_keys=False))
+    if config.extensions:
+        document["extensions"] = [dict(e) for e in config.extensions]
+    return document
 
 
 def load_saved_sweep(storage: str | Path, name: str) -> tuple[SweepConfig, SweepPaths]:

@@ -10,6 +10,7 @@ most every ``min_interval`` seconds, so it reads well in a terminal and in a CI 
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -65,7 +66,8 @@ def render_progress(
 class ProgressView:
     """Keeps and prints the view from Tune's trial list (the sweep's callback feeds it).
 
-    ``budgets``: size key -> trials. ``status_of(trial)``: the results-store status of an ended
+    ``budgets``: size key -> trials. ``prior``: results-store rows of trials that ended before
+    this run (counted unless the run has them too). ``status_of(trial)``: the results-store status of an ended
     trial (``finished``, ``stopped`` by the scheduler, ``error``), or None when it has no row
     (Tune also marks the trials an interrupted sweep left unfinished as terminated).
     """
@@ -78,8 +80,10 @@ class ProgressView:
         *,
         stream: IO[str] | None = None,
         min_interval: float = 2.0,
+        prior: Sequence[Mapping[str, Any]] = (),
     ):
         self.budgets = dict(budgets)
+        self.prior = list(prior)
         self.metric = metric
         self.status_of = status_of
         self.stream = stream or sys.stderr
@@ -90,6 +94,17 @@ class ProgressView:
 
     def counts(self, trials: Sequence[Any]) -> dict[str, SizeProgress]:
         counts = {key: SizeProgress(budget) for key, budget in self.budgets.items()}
+        live = {trial.trial_id for trial in trials}
+        for row in self.prior:  # ended before this run (an extension, a resume after lost state)
+            c = counts.get(_size_key(row["in_domain_size"]))
+            if c is None or row["trial_name"].rpartition("_")[2] in live:
+                continue
+            c.ended += 1
+            c.failed += row["status"] == "error"
+            c.pruned += row["status"] == "stopped"
+            value = row.get(self.metric)
+            if row["status"] == "finished" and value is not None and (c.best is None or value > c.best):
+                c.best, c.best_label = float(value), _label(json.loads(row["config"]))
         for trial in trials:
             c = counts.get(_size_key(trial.config.get("in_domain_size")))
             if c is None:

@@ -49,6 +49,7 @@ RESULT_SCHEMA = pa.schema(
         pa.field("imbalance", pa.string()),
         pa.field("learning_rate", pa.float64()),
         pa.field("config", pa.string()),  # the whole flat trial config, JSON
+        pa.field("params", pa.string()),  # a search trial's proposal under the searcher's own names, JSON
         pa.field("selection_metric", pa.string()),
         pa.field("dev_accuracy", pa.float64()),
         pa.field("dev_f1_weighted", pa.float64()),
@@ -72,7 +73,7 @@ RESULT_SCHEMA = pa.schema(
         pa.field("finished_at", pa.timestamp("ms", tz="UTC")),  # Parquet stores ms, not s
         pa.field("last_report", pa.string()),  # the trial's last report, JSON (for replays after a resume)
     ],
-    metadata={"resweep.results_version": "2"},
+    metadata={"resweep.results_version": "3"},
 )
 
 
@@ -87,6 +88,7 @@ def result_row(
     finished_at: Any,
     role: str | None = None,
     cell: str | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One row from a trial's flat config and its last report (which carries ``selected_*``)."""
 
@@ -117,6 +119,7 @@ def result_row(
         "imbalance": config.get("imbalance"),
         "learning_rate": config.get("learning_rate"),
         "config": json.dumps(dict(config), sort_keys=True, default=str),
+        "params": None if params is None else json.dumps(dict(params), sort_keys=True, default=str),
         "selection_metric": config.get("selection_metric"),
         **{
             f"dev_{k}": selected(f"dev_{k}")

@@ -245,6 +245,9 @@ class PerSizeSearch(_PickledState):
         self._startup = dict(startup or {})
         self._transferred: dict[str, list[str]] = {key: [] for key in self._searchers}
         self._annotations = dict(annotations or {})
+        # slot -> (search trials proposed, budget) of a slot whose every proposal repeats an ended
+        # configuration: the rest of its budget cannot be spent.
+        self.exhausted: dict[str, tuple[int, int]] = {}
 
     def _planned(self, key: str) -> int:
         confirm = self._confirm.get(key)
@@ -365,6 +368,8 @@ class PerSizeSearch(_PickledState):
                 self._transfer_into(key)
                 config = self._propose(key, trial_id)
                 if config == Searcher.FINISHED:
+                    if isinstance(self._searchers[key], ResumableOptunaSearch):
+                        self.exhausted[key] = (self._suggested[key], self._budgets[key])
                     self._budgets[key] = self._suggested[key]  # this slot has no more to propose
                 elif config is not None:
                     assert isinstance(config, dict)
@@ -494,6 +499,16 @@ def study_seed(seed: int, slot: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{seed}:{slot}".encode()).digest()[:4], "big")
 
 
+def _trials_in(storage: optuna.storages.BaseStorage | None, study_name: str) -> int:
+    """How many trials the study ``study_name`` has (0: none, or no such study)."""
+    if storage is None:
+        return 0
+    try:
+        return storage.get_n_trials(storage.get_study_id_from_name(study_name))
+    except KeyError:
+        return 0
+
+
 def _sampler(kind: str, seed: int, budget: int) -> optuna.samplers.BaseSampler:
     if kind == "random":
         return optuna.samplers.RandomSampler(seed=seed)
@@ -550,11 +565,14 @@ def make_searcher(
             continue
         fixed = dict((cell_values or {}).get(cells.get(key, ""), {}))
         startup[key] = startup_trials(budgets[key]) if kind == "tpe" else 0
+        # A study that has trials (a resume, an extension) gets a sampler seed of its own: a
+        # restarted sampler must not replay the random draws it began with.
+        had = _trials_in(storage, f"{study_prefix}-{key}")
         searchers[key] = ResumableOptunaSearch(
             space=functools.partial(define_by_run, space=space, fixed=fixed or None),
             metric=metric,
             mode="max",
-            sampler=_sampler(kind, study_seed(seed, key), budgets[key]),
+            sampler=_sampler(kind, study_seed(seed, f"{key}#{had}" if had else key), budgets[key]),
             study_name=f"{study_prefix}-{key}",
             storage=storage,
             intermediate=intermediate,

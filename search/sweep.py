@@ -30,7 +30,7 @@ import os
 import shlex
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -119,6 +119,8 @@ class _Run:
     budgets: Mapping[str, int]
     metric: str
     show_progress: bool
+    prior: list[dict[str, Any]] = field(default_factory=list)  # the store's rows when the run began
+    unfinished: int = 0  # trials the run left unfinished (set when it ends)
 
 
 _ACTIVE: _Run | None = None  # set by run_sweep around Tuner.fit
@@ -139,8 +141,9 @@ class SweepCallback(tune.Callback):
         self.run = _ACTIVE
         self.stopped: set[str] = set()  # trials the scheduler ended early
         self.statuses: dict[str, str] = {}  # trial id -> status of its row
+        self.recovered = False
         self.progress = (
-            ProgressView(self.run.budgets, self.run.metric, self.ended_status)
+            ProgressView(self.run.budgets, self.run.metric, self.ended_status, prior=self.run.prior)
             if self.run.show_progress
             else None
         )
@@ -182,14 +185,36 @@ class SweepCallback(tune.Callback):
         self._row(trial, "error")
 
     def on_step_end(self, iteration: int, trials: list[Any], **info: Any) -> None:
+        self._recover(trials)
         if self.progress is not None:
             self.progress.show(trials)
 
     def on_experiment_end(self, trials: list[Any], **info: Any) -> None:
+        self._recover(trials)
+        self.run.unfinished = sum(not trial.is_finished() for trial in trials)
         if self.progress is not None:
             self.progress.show(trials, force=True, final=True)
 
-    def _row(self, trial: Any, status: str) -> None:
+    def _recover(self, trials: list[Any]) -> None:
+        """Once per run: trials a restored experiment says ended, whose rows the results store
+        lost (deleted, or a store moved without them), get their rows back from Tune's results."""
+        if self.recovered:
+            return
+        self.recovered = True
+        names = {row["trial_name"] for row in self.run.prior}
+        for trial in trials:
+            if trial.status not in ("TERMINATED", "ERROR") or not trial.last_result:
+                continue
+            if trial_name(self._config(trial), trial.trial_id) not in names:
+                done = trial.last_result.get(TRAINING_DONE)
+                ended = trial.last_result.get("timestamp")
+                self._row(
+                    trial,
+                    "error" if trial.status == "ERROR" else "stopped" if done is False else "finished",
+                    finished_at=datetime.fromtimestamp(ended, UTC) if ended else None,
+                )
+
+    def _row(self, trial: Any, status: str, finished_at: datetime | None = None) -> None:
         config = self._config(trial)
         metrics = trial.last_result or {}
         if status in ENDED_OK and metrics.get("selected_epoch") is None:
@@ -208,11 +233,28 @@ class SweepCallback(tune.Callback):
                 config=config,
                 metrics=metrics,
                 resources=self.run.resources,
-                finished_at=datetime.now(UTC),
+                finished_at=finished_at or datetime.now(UTC),
                 role=trial.config.get(ROLE_KEY),
                 cell=trial.config.get(CELL_KEY),
+                params=_searcher_params(trial.config) if trial.config.get(ROLE_KEY) == "search" else None,
             )
         )
+
+
+def _searcher_params(tune_config: Mapping[str, Any]) -> dict[str, Any]:
+    """A search trial's proposal under the names the searcher asked it by (Tune nests dotted
+    names such as ``two-phase.learning_rate``; they are flattened back), for rebuilding a study."""
+    flat: dict[str, Any] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, Mapping):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), inner)
+        else:
+            flat[prefix] = value
+
+    walk("", {k: v for k, v in tune_config.items() if k not in (ROLE_KEY, CELL_KEY, "in_domain_size")})
+    return flat
 
 
 def _runtime(config: SweepConfig, paths: SweepPaths) -> tuple[Any, dict[str, float]]:
@@ -239,13 +281,22 @@ def run_sweep(
     verbose: int = 1,
     trial_function: Any = None,
     dashboard: str | None = None,
+    rebuild_studies: bool = False,
 ) -> Any:
-    """Run (or resume) the sweep: every size's search in one Tune experiment; return the results.
+    """Run, resume or (a config :func:`search.extend.extend_config` grew) extend the sweep: every
+    size's search in one Tune experiment; return the results.
+
+    The results store is the truth. A resume first continues Tune's saved experiment, if there
+    is one it can restore (trials cut off mid-way go on from their checkpoints; rows the store
+    lost are written again from Tune's trial results). If the sweep then still lacks trials — a
+    larger budget, new sizes or seeds, Tune's state gone or damaged — a new experiment runs just
+    what is missing, its studies first made to agree with the store (:mod:`search.studies`).
 
     ``verbose``: 0 silent, 1 resweep's progress view, 2 also Tune's own status tables.
     ``trial_function(config, runtime, contexts)`` replaces the trial itself (benchmarks of the
     machinery use a stand-in that sleeps); it must report like a trial does. ``dashboard``: the
-    host the embedded local Ray's dashboard binds to (None: no dashboard).
+    host the embedded local Ray's dashboard binds to (None: no dashboard). ``rebuild_studies``:
+    move the SQLite studies aside (damaged) and rebuild them from the results store.
     """
     global _ACTIVE
     paths = SweepPaths.of(config.storage, config.name)
@@ -255,12 +306,15 @@ def run_sweep(
             "continues it, or pick another name (--name)"
         )
     plan = plan_sweep(config)
+    restorable = resume and not rebuild_studies and tune.Tuner.can_restore(*_tune_storage(paths.tune))
+    if _mirrors_study(config, paths):
+        _fetch_study(paths, restorable)
+    _check_studies(config, paths, rebuild=rebuild_studies, verbose=verbose)
     write_sweep_config(config, paths)
     rows = paths.results.read().to_pylist()
-    # After a crash before Tune saved its state, only what is missing runs again.
-    remaining = {slot: remaining_work(plan, slot, rows) for slot in plan.slots}
-    searched = sum(len(r) if isinstance(r, list) else r for r in remaining.values()) == 0
-    if searched and all(_ended(rows, size) >= plan.expected(key, rows) for key, size in plan.sizes.items()):
+    if not restorable and not _short(plan, rows):
+        if rebuild_studies:
+            _sync_studies(config, plan, paths, rows, verbose)
         paths.results.compact()
         return paths.results.read()
 
@@ -277,7 +331,96 @@ def run_sweep(
         tune.with_parameters(trial_function or sweep_trial, runtime=runtime, contexts=plan.contexts),
         resources,
     )
-    _ACTIVE = _Run(
+    # Tune's own console output (an experiment banner even when told to be silent) only with
+    # verbose >= 2; resweep's progress view replaces it. Tune's default loggers without the
+    # TensorBoard one, which imports torch into the driver (2 s here); CSV and JSON are added below.
+    tune_env = {"TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1"}
+    if verbose < 2:
+        tune_env["RAY_AIR_NEW_OUTPUT"] = "0"
+    saved_env = {k: os.environ.get(k) for k in tune_env}
+    os.environ.update(tune_env)
+    interrupted, exhausted = False, {}
+    try:
+        if restorable:
+            path, filesystem = _tune_storage(paths.tune)
+            try:
+                tuner = tune.Tuner.restore(
+                    path, trainable=trainable, resume_errored=True, storage_filesystem=filesystem
+                )
+            except Exception as err:  # Tune's saved state is damaged: the results store is the truth
+                print(
+                    f"resweep: warning: {paths.tune}: Tune's saved state cannot be restored "
+                    f"({type(err).__name__}: {err}); running what is missing from the results store",
+                    file=sys.stderr,
+                )
+            else:
+                interrupted = _fit(tuner, _run_state(config, plan, paths, rows, verbose))
+                rows = paths.results.read().to_pylist()
+        if not interrupted and _short(plan, rows):
+            paths.tune.remove_tree()  # what it held that ended is in the results store now
+            _sync_studies(config, plan, paths, rows, verbose)
+            tuner, searcher = _new_tuner(config, plan, paths, trainable, rows, verbose, concurrency)
+            interrupted = _fit(tuner, _run_state(config, plan, paths, rows, verbose))
+            exhausted = searcher.exhausted
+    finally:
+        _ACTIVE = None
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    # The results store, not Tune or Optuna, says what ended (an errored trial resumed by Tune is
+    # already FAIL in its Optuna study). Fewer rows than the budget: interrupted, or cells whose
+    # every proposal repeats an ended configuration (they have nothing left to try).
+    rows = paths.results.read().to_pylist()
+    short = _short(plan, rows)
+    if short and interrupted:
+        raise SweepInterrupted(
+            f"sweep {config.name!r} stopped before its budget (ended/budget per size: {', '.join(short)}); "
+            f"continue with `resweep resume {config.name} --storage {shlex.quote(config.storage)}`"
+        )
+    if short and not exhausted:
+        raise SweepIncomplete(
+            f"sweep {config.name!r} ended short of its budget (ended/budget per size: {', '.join(short)}) "
+            "although nothing stopped it; its trials' rows are missing from the results store under "
+            f"{paths.results.folder}"
+        )
+    if exhausted and verbose >= 1:
+        for slot, (ran, budget) in exhausted.items():
+            print(
+                f"resweep: warning: {slot}: every configuration the space proposes has run "
+                f"({ran} of its {budget} search trials): the rest of its budget cannot be spent",
+                file=sys.stderr,
+            )
+    paths.results.compact()
+    return paths.results.read()
+
+
+def _with_defaults(config: dict[str, Any]) -> dict[str, Any]:
+    """A row's trial config with every default it ran with (what a wider space may ask about)."""
+    from trainables.config import TrialSpec
+
+    return {**TrialSpec.from_config(config).to_config(), **config}
+
+
+class SweepIncomplete(RuntimeError):
+    """The sweep ran to its end, yet rows are missing (resuming would not add them)."""
+
+
+def _short(plan: SweepPlan, rows: list[dict[str, Any]]) -> list[str]:
+    """``size ended/expected`` for each size with fewer ended trials than it will have."""
+    return [
+        f"{plan.sizes[key]:g} {ended}/{expected}"
+        for key in plan.sizes
+        if (ended := _ended(rows, plan.sizes[key])) < (expected := plan.expected(key, rows))
+        or any(remaining_work(plan, slot, rows) for slot, (k, _) in plan.slots.items() if k == key)
+    ]
+
+
+def _run_state(
+    config: SweepConfig, plan: SweepPlan, paths: SweepPaths, rows: list[dict[str, Any]], verbose: int
+) -> _Run:
+    return _Run(
         sweep=config.name,
         store=paths.results,
         contexts=plan.contexts,
@@ -289,50 +432,113 @@ def run_sweep(
         budgets={key: plan.planned(key) for key in plan.sizes},
         metric=plan.metric,
         show_progress=verbose >= 1,
+        prior=rows,
     )
-    # Tune's own console output (an experiment banner even when told to be silent) only with
-    # verbose >= 2; resweep's progress view replaces it. Tune's default loggers without the
-    # TensorBoard one, which imports torch into the driver (2 s here); CSV and JSON are added below.
-    tune_env = {"TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1"}
-    if verbose < 2:
-        tune_env["RAY_AIR_NEW_OUTPUT"] = "0"
-    saved_env = {k: os.environ.get(k) for k in tune_env}
-    os.environ.update(tune_env)
+
+
+def _fit(tuner: Any, run: _Run) -> bool:
+    """Run the experiment; True when it stopped with trials unfinished (Ctrl-C, SIGUSR1)."""
+    global _ACTIVE
+    import signal
+    import threading
+
+    main = threading.current_thread() is threading.main_thread()
+    handler = signal.getsignal(signal.SIGINT) if main else None
+    _ACTIVE = run
     try:
-        restoring = resume and tune.Tuner.can_restore(*_tune_storage(paths.tune))
-        if _mirrors_study(config, paths):
-            _fetch_study(paths, restoring)
-        if restoring:
-            path, filesystem = _tune_storage(paths.tune)
-            tuner = tune.Tuner.restore(
-                path, trainable=trainable, resume_errored=True, storage_filesystem=filesystem
-            )
-        else:
-            paths.tune.remove_tree()
-            tuner = _new_tuner(config, plan, paths, trainable, remaining, rows, verbose, concurrency)
         tuner.fit()
     finally:
         _ACTIVE = None
-        for key, value in saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    # The results store, not Tune or Optuna, says what ended (an errored trial resumed by Tune is
-    # already FAIL in its Optuna study). Fewer rows than the budget: interrupted.
-    rows = paths.results.read().to_pylist()
-    short = [
-        f"{plan.sizes[key]:g} {ended}/{expected}"
-        for key in plan.sizes
-        if (ended := _ended(rows, plan.sizes[key])) < (expected := plan.expected(key, rows))
-    ]
-    if short:
-        raise SweepInterrupted(
-            f"sweep {config.name!r} stopped before its budget (ended/budget per size: {', '.join(short)}); "
-            f"continue with `resweep resume {config.name} --storage {shlex.quote(config.storage)}`"
+        # Tune puts the original handler back only when a signal stopped it: its own handler still
+        # installed means no signal came (and it must not stay for what runs next).
+        signalled = main and signal.getsignal(signal.SIGINT) is handler
+        if main:
+            signal.signal(signal.SIGINT, handler)
+    return run.unfinished > 0 or (signalled and not int(os.getenv("TUNE_DISABLE_SIGINT_HANDLER", "0")))
+
+
+def _check_studies(config: SweepConfig, paths: SweepPaths, *, rebuild: bool, verbose: int) -> None:
+    """A damaged SQLite study file is one line naming it and the way out; ``rebuild`` moves it
+    aside (the new studies are filled from the results store before anything runs)."""
+    from .studies import check_sqlite_studies, move_aside
+
+    if config.search.searcher == "grid":
+        return
+    if config.search.study_storage:
+        if rebuild:
+            _delete_studies(config)
+        return
+    if rebuild:
+        if paths.studies.exists():
+            moved = move_aside(paths.studies)
+            if verbose >= 1:
+                print(f"resweep: moved the studies aside to {moved}; rebuilding them", file=sys.stderr)
+        return
+    check_sqlite_studies(
+        paths.studies,
+        f"`resweep resume {config.name} --storage {shlex.quote(config.storage)} --rebuild-studies` "
+        "moves it aside and rebuilds the studies from the results store",
+    )
+
+
+def _delete_studies(config: SweepConfig) -> None:
+    import optuna
+
+    storage = optuna.storages.RDBStorage(config.search.study_storage)
+    for study in storage.get_all_studies():
+        if study.study_name.startswith(f"{config.study_prefix}-"):
+            optuna.delete_study(study_name=study.study_name, storage=storage)
+
+
+def _sync_studies(
+    config: SweepConfig, plan: SweepPlan, paths: SweepPaths, rows: list[dict[str, Any]], verbose: int
+) -> None:
+    """Before a new experiment: each slot's study holds every ended search row of the store that
+    its space can propose, no trial left RUNNING, and the trials the store lost are named."""
+    import optuna
+
+    from .searchers import StudyStorage
+    from .studies import StudySync, sync_study
+
+    if config.search.searcher == "grid":
+        return
+    storage = StudyStorage(config.search.study_storage or f"sqlite:///{paths.studies}")
+    total = StudySync()
+    lost: dict[str, int] = {}
+    for slot, (key, cell) in plan.slots.items():
+        study = optuna.create_study(
+            study_name=f"{config.study_prefix}-{slot}", storage=storage, direction="maximize", load_if_exists=True
         )
-    paths.results.compact()
-    return paths.results.read()
+        mine = [
+            {
+                **r,
+                "trial_id": r["trial_name"].rpartition("_")[2],
+                "config": _with_defaults(json.loads(r["config"])),
+                "params": json.loads(r["params"]) if r.get("params") else None,
+            }
+            for r in plan.rows_of(key, rows, "search")
+            if plan.cell(r) == cell
+        ]
+        done = sync_study(
+            study, mine, space=config.search.space, fixed=plan.cells[cell], metric=plan.metric, stale_running=True
+        )
+        total.carried += done.carried
+        total.unfit += done.unfit
+        if done.lost:
+            lost[slot] = done.lost
+    if verbose >= 1 and total.carried:
+        unfit = f"; {total.unfit} that space {config.search.space} cannot propose stay out" if total.unfit else ""
+        print(
+            f"resweep: the studies learned {total.carried} ended trials from the results store{unfit}",
+            file=sys.stderr,
+        )
+    if lost:
+        print(
+            f"resweep: warning: trials in the studies ({paths.studies.name}) have no row in the results store "
+            f"({', '.join(f'{slot}: {n}' for slot, n in lost.items())}): their scores are lost to the "
+            "leaderboard, and the budget they used runs again",
+            file=sys.stderr,
+        )
 
 
 def _confirmations(plan: SweepPlan, rows: list[dict[str, Any]]) -> dict[str, Confirmation]:
@@ -385,11 +591,12 @@ def _new_tuner(
     plan: SweepPlan,
     paths: SweepPaths,
     trainable: Any,
-    remaining: Mapping[str, int | list[dict[str, Any]]],
     rows: list[dict[str, Any]],
     verbose: int,
     concurrency: int,
-) -> Any:
+) -> tuple[Any, Any]:
+    """A new Tune experiment for what the results store lacks; the tuner and its searcher."""
+    remaining = {slot: remaining_work(plan, slot, rows) for slot in plan.slots}
     budgets = {slot: len(r) if isinstance(r, list) else r for slot, r in remaining.items()}
     confirmations = _confirmations(plan, rows)
     floors = _floors(plan, rows)
@@ -403,7 +610,7 @@ def _new_tuner(
         seed=plan.search_seed,
         storage_url=config.search.study_storage or f"sqlite:///{paths.studies}",
         study_copy_of=str(paths.root) if _mirrors_study(config, paths) else None,
-        study_prefix=config.name,
+        study_prefix=config.study_prefix,
         cells={slot: cell for slot, (_, cell) in slots.items()},
         cell_values=plan.cells,
         slot_size={slot: key for slot, (key, _) in slots.items()},
@@ -417,7 +624,7 @@ def _new_tuner(
         ended=_ended_configurations(plan, rows),
     )
     storage_path, storage_filesystem = _tune_storage(paths.tune.parent)
-    return tune.Tuner(
+    tuner = tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(
             search_alg=searcher,
@@ -440,6 +647,7 @@ def _new_tuner(
             verbose=1 if verbose >= 2 else 0,
         ),
     )
+    return tuner, searcher.searcher
 
 
 def _tune_storage(location: Location) -> tuple[str, Any]:

@@ -434,3 +434,73 @@ def test_ctrl_c_stops_cleanly_says_how_to_resume_and_resume_finishes(tmp_path: P
     after = {r["trial_name"]: r["finished_at"] for r in rows}
     assert all(after[name] == when for name, when in before.items()), "a finished trial ran again"
     assert any((r["resumed_from_epoch"] or 0) > 0 for r in rows), "the interrupted trial started over"
+
+
+def test_extend_an_interrupted_sweep_killed_mid_extension_then_resume(tmp_path: Path) -> None:
+    """Ctrl-C, then `extend --budget 6`: the interrupted trial goes on from its checkpoint first;
+    the extension is SIGKILLed once it has run a trial of its own; `resume` finishes it. Nothing
+    that ended runs again, and every row from before is untouched."""
+    import signal
+    import time
+
+    config, storage, env, ray_temp = _long_trials_sweep(tmp_path, "grow", "[0.1]", budget=4, epochs=30)
+    sweep = storage / "grow"
+    parts = sweep / "results" / "parts"
+    proc = _start_sweep(config, env, "--quiet", log=tmp_path / "sweep.log")
+    extend: subprocess.Popen[str] | None = None
+    try:
+        deadline = time.monotonic() + 600
+        while not _one_finished_one_checkpointed(sweep, epochs=2):
+            assert proc.poll() is None and time.monotonic() < deadline, "no trial finished and another checkpointed"
+            time.sleep(0.2)
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(timeout=180) == 130
+        _kill_processes_under(str(ray_temp))
+        interrupted = {r["trial_name"]: r["finished_at"] for r in _rows(parts)}
+        assert 1 <= len(interrupted) < 4
+
+        extend = subprocess.Popen(
+            [sys.executable, "-m", "search.cli", "extend", "grow", "--budget", "6", "--storage", str(storage)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(tmp_path / "extend.log", "w"),
+            text=True,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 600
+        while len(_rows(parts)) < 5:  # the old budget's 4, then one trial of the extension's own
+            assert extend.poll() is None, (tmp_path / "extend.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "the extension ran no trial of its own within 10 minutes"
+            time.sleep(0.2)
+        os.killpg(extend.pid, signal.SIGKILL)
+        extend.wait()
+    finally:
+        for running in (proc, extend):
+            if running is not None and running.poll() is None:
+                os.killpg(running.pid, signal.SIGKILL)
+        _kill_processes_under(str(ray_temp))
+    log = (tmp_path / "extend.log").read_text()
+    assert "sweep grow: budget 4 -> 6" in log
+    killed = {r["trial_name"]: r["finished_at"] for r in _rows(parts)}
+    assert all(killed[name] == when for name, when in interrupted.items())
+
+    resumed = subprocess.run(
+        [sys.executable, "-m", "search.cli", "resume", "grow", "--storage", str(storage), "--quiet"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+        check=False,
+    )
+    _kill_processes_under(str(ray_temp))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    rows = pq.read_table(sweep / "results" / "results.parquet").to_pylist()
+    assert len(rows) == 6 and len({r["trial_name"] for r in rows}) == 6
+    assert {r["cell"] for r in rows} == {"baseline", "global", "local", "mixed"}
+    configs = [json.dumps(json.loads(r["config"]), sort_keys=True) for r in rows]
+    assert len(set(configs)) == 6, "a configuration ran twice"
+    after = {r["trial_name"]: r["finished_at"] for r in rows}
+    assert all(after[name] == when for name, when in killed.items()), "a trial that ended ran again"
+    assert any((r["resumed_from_epoch"] or 0) > 0 for r in rows), "the interrupted trial started over"
+    saved = (sweep / "sweep.yaml").read_text()
+    assert "extensions:" in saved and "budget:\n    - 4\n    - 6" in saved

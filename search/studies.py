@@ -1,0 +1,211 @@
+"""A sweep's Optuna studies kept true to its results store.
+
+The results store is the truth about what ran (:mod:`search.results`); the studies are what the
+searcher learns from. Whenever a sweep starts a new Tune experiment (a first run, a resume whose
+Tune state is gone, an extension), :func:`sync_studies` makes each slot's study agree with the
+store: ended rows the study lacks are added as trials (a study rebuilt after damage, a new study
+for a wider space), trials left RUNNING by a driver that died are marked FAIL, and trials the
+study has but the store lost are counted so the sweep can say so.
+
+Rows are turned back into Optuna parameters by replaying the space on them
+(:class:`_Replay`): the space asks its questions and each is answered from the row's config. A
+row whose values the space cannot propose (a value outside a choice list or a range, a constant
+that differs) does not fit that space and is not carried; it still counts everywhere else.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import sqlite3
+from collections.abc import Iterable, Mapping
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.trial import TrialState
+
+from spaces import define_by_run
+
+__all__ = ["StudySync", "StudiesDamaged", "check_sqlite_studies", "move_aside", "replay_params", "sync_study"]
+
+CARRIED_ATTR = "resweep_row"  # user attribute of a study trial added from a results-store row
+
+
+class StudiesDamaged(RuntimeError):
+    """The sweep's SQLite studies cannot be read."""
+
+
+def check_sqlite_studies(path: Path, way_out: str) -> None:
+    """Raise :class:`StudiesDamaged` (one line naming ``path`` and ``way_out``) unless ``path`` is
+    absent or a readable SQLite database whose tables, if any, Optuna can use."""
+    if not path.is_file():
+        return
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            db.execute("PRAGMA schema_version").fetchone()
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if tables and "studies" not in tables:
+                raise sqlite3.DatabaseError("no `studies` table: not an Optuna database")
+            if "studies" in tables:
+                db.execute("SELECT count(*) FROM studies").fetchone()
+    except sqlite3.Error as err:
+        raise StudiesDamaged(f"{path}: the Optuna studies cannot be read ({err}); {way_out}") from None
+
+
+def move_aside(path: Path) -> Path:
+    """Rename a damaged database (and its WAL journal) out of the way; return the new name."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        part = path.with_name(path.name + suffix)
+        if part.exists():
+            shutil.move(part, target.with_name(target.name + suffix))
+    return target
+
+
+class _DoesNotFit(Exception):
+    pass
+
+
+class _Replay:
+    """An Optuna trial stand-in that answers a space's questions from a trial config (by the
+    config key a parameter name ends in, as spaces name narrower choice sets ``x.<key>``) and
+    records each parameter and its distribution."""
+
+    def __init__(self, config: Mapping[str, Any], asked: Mapping[str, Any] | None = None):
+        self.config = config
+        self.asked = asked or {}
+        self.params: dict[str, Any] = {}
+        self.distributions: dict[str, BaseDistribution] = {}
+
+    def _given(self, name: str) -> Any:
+        if name in self.asked:
+            return self.asked[name]
+        key = name.rpartition(".")[2]
+        if key not in self.config:
+            raise _DoesNotFit(key)
+        return self.config[key]
+
+    def suggest_categorical(self, name: str, choices: Any) -> Any:
+        value = self._given(name)
+        match = next((c for c in choices if _same(c, value)), _DoesNotFit)
+        if match is _DoesNotFit:
+            raise _DoesNotFit(name)
+        self.params[name] = match
+        self.distributions[name] = CategoricalDistribution(list(choices))
+        return match
+
+    def suggest_float(
+        self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False
+    ) -> float:
+        value = self._given(name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            raise _DoesNotFit(name)
+        self.params[name] = float(value)
+        self.distributions[name] = FloatDistribution(low, high, log=log, step=step)
+        return float(value)
+
+    def suggest_int(self, name: str, low: int, high: int, *, step: int = 1, log: bool = False) -> int:
+        value = self._given(name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+            raise _DoesNotFit(name)
+        if not low <= int(value) <= high:
+            raise _DoesNotFit(name)
+        self.params[name] = int(value)
+        self.distributions[name] = IntDistribution(low, high, log=log, step=step)
+        return int(value)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
+    return bool(a == b)
+
+
+def replay_params(
+    config: Mapping[str, Any],
+    space: str,
+    fixed: Mapping[str, Any] | None = None,
+    asked: Mapping[str, Any] | None = None,
+) -> tuple[dict[str, Any], dict[str, BaseDistribution]] | None:
+    """The Optuna parameters and distributions under which ``space`` (its question axes
+    ``fixed``) proposes ``config``; None when it cannot propose it. ``asked``: the values by the
+    searcher's own parameter names, where the row kept them (else a name's last dotted part is
+    taken as the config key it sets)."""
+    replay = _Replay(config, asked)
+    try:
+        proposal = define_by_run(replay, space, fixed=fixed)  # type: ignore[arg-type]
+    except (_DoesNotFit, ValueError):
+        return None
+    if any(key in config and not _same(value, config[key]) for key, value in proposal.items()):
+        return None  # a constant of the space differs from what the row ran with
+    return replay.params, replay.distributions
+
+
+@dataclass
+class StudySync:
+    """What :func:`sync_study` did to one study."""
+
+    carried: int = 0  # rows added as trials
+    unfit: int = 0  # rows the study's space cannot propose (not carried)
+    failed_stale: int = 0  # RUNNING trials of a gone driver, now FAIL
+    lost: int = 0  # ended trials the study has and the results store lacks
+
+
+def sync_study(
+    study: optuna.Study,
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    space: str,
+    fixed: Mapping[str, Any] | None,
+    metric: str,
+    stale_running: bool,
+) -> StudySync:
+    """Make ``study`` agree with the results-store ``rows`` of its slot (search rows only).
+
+    ``rows`` carry ``trial_id`` (Tune's, the last part of the trial name), ``status``, ``config``
+    (a dict), ``params`` (the searcher's names, a dict or None) and the ``metric`` score. ``stale_running``: no trial of this study can still be
+    running (the driver that ran them is gone), so RUNNING ones become FAIL.
+    """
+    sync = StudySync()
+    trials = study.get_trials(deepcopy=False)
+    known = {t.user_attrs.get("tune_trial_id") for t in trials} | {t.user_attrs.get(CARRIED_ATTR) for t in trials}
+    stored = set()
+    for row in rows:
+        stored.add(row["trial_id"])
+        if row["trial_id"] in known or row["status"] not in ("finished", "stopped"):
+            continue
+        replayed = replay_params(row["config"], space, fixed, row.get("params"))
+        if replayed is None:
+            sync.unfit += 1
+            continue
+        params, distributions = replayed
+        finished = row["status"] == "finished" and row.get(metric) is not None
+        study.add_trial(
+            optuna.trial.create_trial(
+                params=params,
+                distributions=distributions,
+                value=float(row[metric]) if finished else None,
+                state=TrialState.COMPLETE if finished else TrialState.PRUNED,
+                user_attrs={CARRIED_ATTR: row["trial_id"], "carried_from_results_store": True},
+            )
+        )
+        sync.carried += 1
+    for trial in trials:
+        if stale_running and trial.state == TrialState.RUNNING:
+            study.tell(trial.number, state=TrialState.FAIL)
+            sync.failed_stale += 1
+        elif (
+            trial.state in (TrialState.COMPLETE, TrialState.PRUNED)
+            and not trial.user_attrs.get("repeat_of_an_ended_trial")
+            and (trial.user_attrs.get("tune_trial_id") or trial.user_attrs.get(CARRIED_ATTR)) not in stored
+        ):
+            sync.lost += 1
+    return sync
