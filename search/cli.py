@@ -418,13 +418,19 @@ def cmd_extend(args: argparse.Namespace) -> int:
         plan = plan_sweep(extended)
         for key, size in plan.sizes.items():
             ended = sum(1 for r in rows if r["in_domain_size"] == float(size))
-            print(f"  size {size:g}: {ended} ended, up to {max(0, plan.target(key, rows) - ended)} more trials")
+            print(
+                f"  size {size:g}: {ended} ended, up to {max(0, plan.target(key, rows) - ended)} more trials"
+            )
         return 0
     return _run_sweep(extended, args, resume=True)
 
 
 def _shown(value: Any) -> str:
-    return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value) if isinstance(value, list) else str(value)
+    return (
+        ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+        if isinstance(value, list)
+        else str(value)
+    )
 
 
 def _int_list(value: str, option: str) -> list[int]:

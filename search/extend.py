@@ -54,20 +54,24 @@ def extend_config(
     name = config.name
     changes: dict[str, list[Any]] = {}
     search, data = config.search, config.data
-    if budget is not None:
-        if budget < search.budget:
-            raise ExtendError(
-                f"sweep {name!r}: --budget {budget} is below its budget of {search.budget} per size; "
-                "an extension can raise the budget, not lower it"
-            )
-        if budget != search.budget:
-            changes["budget"] = [search.budget, budget]
+
+    def grow(key: str, old: int, new: int | None, why: str) -> None:
+        if new is None:
+            return
+        if new < old:
+            option = "--" + key.replace("_", "-")
+            raise ExtendError(f"sweep {name!r}: {option} {new} is below its {old}; {why}")
+        if new != old:
+            changes[key] = [old, new]
+
+    grow("budget", search.budget, budget, "a search that ran cannot be shortened, only grown")
     if sizes is not None:
         dropped = [s for s in data.sizes if not any(_same_size(s, n) for n in sizes)]
         if dropped:
             ended = sum(1 for r in rows if any(r["in_domain_size"] == float(s) for s in dropped))
             raise ExtendError(
-                f"sweep {name!r}: --sizes drops {', '.join(f'{s:g}' for s in dropped)} ({ended} ended trials); "
+                f"sweep {name!r}: --sizes drops {', '.join(f'{s:g}' for s in dropped)} "
+                f"({ended} ended trials); "
                 "give the full new list, the old sizes and the added ones"
             )
         new = [*data.sizes, *(n for n in sizes if not any(_same_size(n, s) for s in data.sizes))]
@@ -80,7 +84,7 @@ def extend_config(
                 f"sweep {name!r}: --seeds drops {', '.join(map(str, missing))}; "
                 "give the full new list, the old seeds and the added ones"
             )
-        if list(seeds)[0] != data.seeds[0]:
+        if next(iter(seeds)) != data.seeds[0]:
             raise ExtendError(
                 f"sweep {name!r}: --seeds must start with {data.seeds[0]}, the seed its search ran with "
                 "(the other seeds confirm the top configurations)"
@@ -89,14 +93,7 @@ def extend_config(
             raise ExtendError(f"sweep {name!r}: --seeds repeat: {list(seeds)}")
         if list(seeds) != list(data.seeds):
             changes["seeds"] = [list(data.seeds), [*data.seeds, *(s for s in seeds if s not in data.seeds)]]
-    if confirm_top_k is not None:
-        if confirm_top_k < search.confirm_top_k:
-            raise ExtendError(
-                f"sweep {name!r}: --confirm-top-k {confirm_top_k} is below its {search.confirm_top_k}; "
-                "confirmation runs that ended stay, so it can only grow"
-            )
-        if confirm_top_k != search.confirm_top_k:
-            changes["confirm_top_k"] = [search.confirm_top_k, confirm_top_k]
+    grow("confirm_top_k", search.confirm_top_k, confirm_top_k, "confirmation runs that ended stay")
     if space is not None and space != search.space:
         _check_wider(config, space)
         changes["space"] = [search.space, space]
@@ -111,7 +108,13 @@ def extend_config(
     from .plan import sweep_document
 
     document = sweep_document(config)
-    keys = {"budget": "search", "confirm_top_k": "search", "space": "search", "sizes": "data", "seeds": "data"}
+    keys = {
+        "budget": "search",
+        "confirm_top_k": "search",
+        "space": "search",
+        "sizes": "data",
+        "seeds": "data",
+    }
     for key, (_, new_value) in changes.items():
         document[keys[key]][key] = new_value
     stamp = (now or datetime.now(UTC)).isoformat(timespec="seconds")

@@ -220,7 +220,7 @@ class SweepPlan:
                 mine = best.setdefault(self.cell(r), {})
                 mine[name] = max(float(r[self.metric]), mine.get(name, float("-inf")))
         for cell, scores in best.items():
-            for name in sorted(scores, key=lambda n: -scores[n])[: self.top_k]:
+            for name in sorted(scores, key=lambda n: (-scores[n], n))[: self.top_k]:  # as the searcher
                 confirming.update((cell, name, seed) for seed in self.confirm_seeds)
         return self.search_budget(key, rows) + len(confirming) + len(self.floor_seeds)
 
@@ -288,7 +288,7 @@ def write_sweep_config(config: SweepConfig, paths: SweepPaths) -> None:
 
 def sweep_document(config: SweepConfig) -> dict[str, Any]:
     """The config as the YAML document ``sweep.yaml`` holds (parses back to ``config``)."""
-    document = {
+    document: dict[str, Any] = {
         "name": config.name,
         "data": {
             **asdict(config.data),

@@ -271,7 +271,8 @@ class PerSizeSearch(_PickledState):
                 name = self._config_key(size_key, proposal)
                 if name not in best or score > best[name][0]:
                     best[name] = (score, proposal)
-            top = sorted(best.items(), key=lambda item: -item[1][0])[: confirm.top_k]
+            # Ties go to the smaller configuration key, as SweepPlan.expected ranks them.
+            top = sorted(best.items(), key=lambda item: (-item[1][0], item[0]))[: confirm.top_k]
             confirm.queue = [
                 {**proposal, "seed": seed}
                 for name, (_, proposal) in top

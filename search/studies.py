@@ -31,7 +31,7 @@ from optuna.trial import TrialState
 
 from spaces import define_by_run
 
-__all__ = ["StudySync", "StudiesDamaged", "check_sqlite_studies", "move_aside", "replay_params", "sync_study"]
+__all__ = ["StudiesDamaged", "StudySync", "check_sqlite_studies", "move_aside", "replay_params", "sync_study"]
 
 CARRIED_ATTR = "resweep_row"  # user attribute of a study trial added from a results-store row
 
@@ -141,7 +141,7 @@ def replay_params(
     taken as the config key it sets)."""
     replay = _Replay(config, asked)
     try:
-        proposal = define_by_run(replay, space, fixed=fixed)  # type: ignore[arg-type]
+        proposal = define_by_run(replay, space, fixed=fixed)
     except (_DoesNotFit, ValueError):
         return None
     if any(key in config and not _same(value, config[key]) for key, value in proposal.items()):
@@ -171,12 +171,15 @@ def sync_study(
     """Make ``study`` agree with the results-store ``rows`` of its slot (search rows only).
 
     ``rows`` carry ``trial_id`` (Tune's, the last part of the trial name), ``status``, ``config``
-    (a dict), ``params`` (the searcher's names, a dict or None) and the ``metric`` score. ``stale_running``: no trial of this study can still be
+    (a dict), ``params`` (the searcher's names, a dict or None) and the ``metric`` score.
+    ``stale_running``: no trial of this study can still be
     running (the driver that ran them is gone), so RUNNING ones become FAIL.
     """
     sync = StudySync()
     trials = study.get_trials(deepcopy=False)
-    known = {t.user_attrs.get("tune_trial_id") for t in trials} | {t.user_attrs.get(CARRIED_ATTR) for t in trials}
+    known = {t.user_attrs.get("tune_trial_id") for t in trials} | {
+        t.user_attrs.get(CARRIED_ATTR) for t in trials
+    }
     stored = set()
     for row in rows:
         stored.add(row["trial_id"])

@@ -312,7 +312,7 @@ def run_sweep(
     _check_studies(config, paths, rebuild=rebuild_studies, verbose=verbose)
     write_sweep_config(config, paths)
     rows = paths.results.read().to_pylist()
-    if not restorable and not _short(plan, rows):
+    if not _short(plan, rows):  # nothing is missing (and so nothing in Tune's state to recover)
         if rebuild_studies:
             _sync_studies(config, plan, paths, rows, verbose)
         paths.results.compact()
@@ -507,7 +507,10 @@ def _sync_studies(
     lost: dict[str, int] = {}
     for slot, (key, cell) in plan.slots.items():
         study = optuna.create_study(
-            study_name=f"{config.study_prefix}-{slot}", storage=storage, direction="maximize", load_if_exists=True
+            study_name=f"{config.study_prefix}-{slot}",
+            storage=storage,
+            direction="maximize",
+            load_if_exists=True,
         )
         mine = [
             {
@@ -520,21 +523,29 @@ def _sync_studies(
             if plan.cell(r) == cell
         ]
         done = sync_study(
-            study, mine, space=config.search.space, fixed=plan.cells[cell], metric=plan.metric, stale_running=True
+            study,
+            mine,
+            space=config.search.space,
+            fixed=plan.cells[cell],
+            metric=plan.metric,
+            stale_running=True,
         )
         total.carried += done.carried
         total.unfit += done.unfit
         if done.lost:
             lost[slot] = done.lost
     if verbose >= 1 and total.carried:
-        unfit = f"; {total.unfit} that space {config.search.space} cannot propose stay out" if total.unfit else ""
+        unfit = (
+            f"; {total.unfit} that space {config.search.space} cannot propose stay out" if total.unfit else ""
+        )
         print(
             f"resweep: the studies learned {total.carried} ended trials from the results store{unfit}",
             file=sys.stderr,
         )
     if lost:
         print(
-            f"resweep: warning: trials in the studies ({paths.studies.name}) have no row in the results store "
+            f"resweep: warning: trials in the studies ({paths.studies.name}) have no row in the "
+            "results store "
             f"({', '.join(f'{slot}: {n}' for slot, n in lost.items())}): their scores are lost to the "
             "leaderboard, and the budget they used runs again",
             file=sys.stderr,
@@ -647,7 +658,7 @@ def _new_tuner(
             verbose=1 if verbose >= 2 else 0,
         ),
     )
-    return tuner, searcher.searcher
+    return tuner, searcher.searcher  # type: ignore[attr-defined]  # the limiter's PerSizeSearch
 
 
 def _tune_storage(location: Location) -> tuple[str, Any]:

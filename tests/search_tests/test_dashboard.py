@@ -67,8 +67,16 @@ def test_dashboard_lists_a_stopped_trial_as_pruned_with_its_curve(tmp_path: Path
 
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-c", "from optuna_dashboard._cli import main; main()", url,
-         "--host", "127.0.0.1", "--port", str(port)],
+        [
+            sys.executable,
+            "-c",
+            "from optuna_dashboard._cli import main; main()",
+            url,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -78,9 +86,7 @@ def test_dashboard_lists_a_stopped_trial_as_pruned_with_its_curve(tmp_path: Path
         studies = _get(base, deadline)["study_summaries"]
         assert [s["study_name"] for s in studies] == ["dash-id0.1/local"]
         trials = _get(f"{base}/{studies[0]['study_id']}", deadline)["trials"]
-        by_id = {
-            next(a["value"] for a in t["user_attrs"] if a["key"] == "tune_trial_id"): t for t in trials
-        }
+        by_id = {next(a["value"] for a in t["user_attrs"] if a["key"] == "tune_trial_id"): t for t in trials}
         stopped, finished = by_id["stopped"], by_id["finished"]
         assert stopped["state"] == "Pruned"
         assert [(v["step"], v["value"]) for v in stopped["intermediate_values"]] == [(1, 0.3), (2, 0.4)]

@@ -69,7 +69,7 @@ def test_an_extension_records_what_changed_and_parses_back(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"budget": 3}, "--budget 3 is below its budget of 4 per size"),
+        ({"budget": 3}, "--budget 3 is below its 4; a search that ran cannot be shortened"),
         ({"sizes": [0.3]}, "--sizes drops 0.1 (1 ended trials)"),
         ({"seeds": [0]}, "--seeds drops 1"),
         ({"seeds": [1, 0, 2]}, "--seeds must start with 0, the seed its search ran with"),
@@ -180,15 +180,6 @@ def test_a_damaged_study_file_is_one_line_with_the_way_out(tmp_path: Path) -> No
 # Real sweeps (Ray in this process; a stand-in trial) -----------------------------------------
 
 
-@pytest.fixture(scope="module")
-def ray_local() -> Any:
-    import ray
-
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
-
-
 def _run(config: Any, **options: Any) -> list[dict[str, Any]]:
     from search.sweep import run_sweep
     from trainables.testing import stand_in_trial
@@ -205,7 +196,11 @@ def _unique(rows: list[dict[str, Any]]) -> None:
     """No two rows with one trial name; no configuration twice for one size and seed."""
     assert len({r["trial_name"] for r in rows}) == len(rows)
     runs = Counter(
-        (r["in_domain_size"], r["seed"], json.dumps({k: v for k, v in json.loads(r["config"]).items()}, sort_keys=True))
+        (
+            r["in_domain_size"],
+            r["seed"],
+            json.dumps({k: v for k, v in json.loads(r["config"]).items()}, sort_keys=True),
+        )
         for r in rows
     )
     assert max(runs.values()) == 1, [k for k, n in runs.items() if n > 1]
@@ -217,7 +212,8 @@ def _kept(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> None:
     assert all(now.get(r["trial_name"]) == r for r in before)
 
 
-def test_extend_budget_sizes_seeds_and_space_on_a_finished_sweep(tmp_path: Path, ray_local: Any) -> None:
+@pytest.mark.ray
+def test_extend_budget_sizes_and_seeds_of_a_finished_sweep(tmp_path: Path, ray_session: Any) -> None:
     storage = tmp_path / "results"
     first = _run(_config(tmp_path))
     assert len(first) == 4 + 4 + 2  # a search trial per strategy, each confirmed, the floor twice
@@ -246,15 +242,19 @@ def test_extend_budget_sizes_seeds_and_space_on_a_finished_sweep(tmp_path: Path,
         assert sorted(r["cell"] for r in again) == ["baseline", "global", "local", "mixed"]
     _unique(seeded)
 
-    config, paths = load_saved_sweep(storage, "ext")
+    config, _ = load_saved_sweep(storage, "ext")
     assert [list(e["changes"]) for e in config.extensions] == [["budget"], ["sizes"], ["seeds"]]
     from search.plan import plan_sweep
 
     plan = plan_sweep(config)
-    assert all(plan.target(key, seeded) == sum(r["in_domain_size"] == s for r in seeded) for key, s in plan.sizes.items())
+    assert all(
+        plan.target(key, seeded) == sum(r["in_domain_size"] == s for r in seeded)
+        for key, s in plan.sizes.items()
+    )
 
 
-def test_a_wider_space_gets_studies_of_its_own_and_new_cells(tmp_path: Path, ray_local: Any) -> None:
+@pytest.mark.ray
+def test_a_wider_space_gets_studies_of_its_own_and_new_cells(tmp_path: Path, ray_session: Any) -> None:
     storage = tmp_path / "results"
     first = _run(_config(tmp_path, question=["imbalance"], budget=3, confirm_top_k=0, floor=False))
     wide = _grow(storage, space="full-smoke", budget=6)
@@ -266,12 +266,20 @@ def test_a_wider_space_gets_studies_of_its_own_and_new_cells(tmp_path: Path, ray
     names = {s.study_name: s.n_trials for s in optuna.get_all_study_summaries(url)}
     assert {n for n in names if n.startswith("ext@full-smoke-")} == {
         f"ext@full-smoke-id0.1/{c}"
-        for c in ("none", "class_weights", "oversampling", "undersampling", "inv_sqrt_weights", "negative_sampling")
+        for c in (
+            "none",
+            "class_weights",
+            "oversampling",
+            "undersampling",
+            "inv_sqrt_weights",
+            "negative_sampling",
+        )
     }
     assert names["ext-id0.1/none"] == 1  # the old studies stay as they were
 
 
-def test_resume_rebuilds_from_the_results_store(tmp_path: Path, ray_local: Any) -> None:
+@pytest.mark.ray
+def test_resume_rebuilds_from_the_results_store(tmp_path: Path, ray_session: Any) -> None:
     storage = tmp_path / "results"
     config = _config(tmp_path, budget=8)
     first = _run(config)
@@ -312,3 +320,29 @@ def test_resume_rebuilds_from_the_results_store(tmp_path: Path, ray_local: Any) 
     _kept(rebuilt, grown)
     _unique(grown)
     assert sum(r["role"] == "search" for r in grown) == 12
+
+
+@pytest.mark.ray
+@pytest.mark.s3
+def test_extend_a_sweep_in_object_storage(tmp_path: Path, ray_session: Any, s3_storage: str) -> None:
+    from cluster.storage import Location
+    from search.plan import SweepPaths
+
+    config = _config(tmp_path, budget=4, confirm_top_k=0, floor=False)
+    from dataclasses import replace
+
+    first = _run(replace(config, storage=s3_storage))
+    assert len(first) == 4
+    grown = _grow(s3_storage, budget=8)  # type: ignore[arg-type]
+    _kept(first, grown)
+    assert Counter(r["cell"] for r in grown) == dict.fromkeys(("baseline", "mixed", "global", "local"), 2)
+    # The studies travel with Tune's state in the bucket; with that state gone, they are rebuilt
+    # from the results store before the next extension.
+    paths = SweepPaths.of(s3_storage, "ext")
+    assert (paths.tune / "optuna.db").is_file()
+    (Location.parse(s3_storage) / "ext" / "tune").remove_tree()
+    again = _grow(s3_storage, budget=12)  # type: ignore[arg-type]
+    _kept(grown, again)
+    _unique(again)
+    studies = optuna.get_all_study_summaries(f"sqlite:///{paths.studies}")
+    assert sorted(s.n_trials for s in studies) == [3, 3, 3, 3]

@@ -83,9 +83,7 @@ trial:
         # Each confirmation is its cell's search configuration, seed aside.
         for r in again:
             twin = next(s for s in search if s["cell"] == r["cell"])
-            unseeded = [
-                {k: v for k, v in json.loads(x["config"]).items() if k != "seed"} for x in (twin, r)
-            ]
+            unseeded = [{k: v for k, v in json.loads(x["config"]).items() if k != "seed"} for x in (twin, r)]
             assert unseeded[0] == unseeded[1]
             assert r["finished_at"] >= twin["finished_at"]
         assert sorted(r["seed"] for r in floor) == [0, 1]
@@ -248,15 +246,7 @@ def test_sigkill_mid_sweep_then_resume(tmp_path: Path, postgres_url: str) -> Non
     before = {r["trial_name"]: r["finished_at"] for r in _rows(parts)}
     assert 1 <= len(before) < 4
 
-    resumed = subprocess.run(
-        [sys.executable, "-m", "search.cli", "resume", "kill", "--storage", str(storage), "--quiet"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900,
-        check=False,
-    )
-    _kill_processes_under(str(ray_temp))
+    resumed = _resume("kill", storage, env, ray_temp)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     rows = pq.read_table(sweep / "results" / "results.parquet").to_pylist()
     assert len(rows) == 4 and len({r["trial_name"] for r in rows}) == 4  # the budget, each trial once
@@ -373,6 +363,23 @@ def test_sweep_in_object_storage_killed_resumed_and_read_from_the_uri(
     }
 
 
+def _resume(
+    name: str, storage: Path, env: dict[str, str], ray_temp: Path
+) -> subprocess.CompletedProcess[str]:
+    """``resweep resume NAME --quiet``, then whatever Ray processes it left are stopped."""
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "search.cli", "resume", name, "--storage", str(storage), "--quiet"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=900,
+            check=False,
+        )
+    finally:
+        _kill_processes_under(str(ray_temp))
+
+
 def _one_finished_one_checkpointed(sweep: Path, epochs: int) -> bool:
     """Whether at least one trial's results row is written and a trial without a row (still
     running) has ``epochs`` checkpoints in Tune's folder."""
@@ -419,15 +426,7 @@ def test_ctrl_c_stops_cleanly_says_how_to_resume_and_resume_finishes(tmp_path: P
     assert 1 <= len(before) < 4
     assert not list((storage / "sigint").rglob("*.tmp")), "a half-written file was left"
 
-    resumed = subprocess.run(
-        [sys.executable, "-m", "search.cli", "resume", "sigint", "--storage", str(storage), "--quiet"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900,
-        check=False,
-    )
-    _kill_processes_under(str(ray_temp))
+    resumed = _resume("sigint", storage, env, ray_temp)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     rows = pq.read_table(storage / "sigint" / "results" / "results.parquet").to_pylist()
     assert sorted(r["cell"] for r in rows) == ["baseline", "global", "local", "mixed"]  # one per strategy
@@ -451,7 +450,9 @@ def test_extend_an_interrupted_sweep_killed_mid_extension_then_resume(tmp_path: 
     try:
         deadline = time.monotonic() + 600
         while not _one_finished_one_checkpointed(sweep, epochs=2):
-            assert proc.poll() is None and time.monotonic() < deadline, "no trial finished and another checkpointed"
+            assert proc.poll() is None and time.monotonic() < deadline, (
+                "no trial finished and another checkpointed"
+            )
             time.sleep(0.2)
         os.killpg(proc.pid, signal.SIGINT)
         assert proc.wait(timeout=180) == 130
@@ -459,14 +460,25 @@ def test_extend_an_interrupted_sweep_killed_mid_extension_then_resume(tmp_path: 
         interrupted = {r["trial_name"]: r["finished_at"] for r in _rows(parts)}
         assert 1 <= len(interrupted) < 4
 
-        extend = subprocess.Popen(
-            [sys.executable, "-m", "search.cli", "extend", "grow", "--budget", "6", "--storage", str(storage)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=open(tmp_path / "extend.log", "w"),
-            text=True,
-            start_new_session=True,
-        )
+        with open(tmp_path / "extend.log", "w") as extend_log:  # the child keeps its own copy
+            extend = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "search.cli",
+                    "extend",
+                    "grow",
+                    "--budget",
+                    "6",
+                    "--storage",
+                    str(storage),
+                ],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=extend_log,
+                text=True,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + 600
         while len(_rows(parts)) < 5:  # the old budget's 4, then one trial of the extension's own
             assert extend.poll() is None, (tmp_path / "extend.log").read_text()[-3000:]
@@ -484,15 +496,7 @@ def test_extend_an_interrupted_sweep_killed_mid_extension_then_resume(tmp_path: 
     killed = {r["trial_name"]: r["finished_at"] for r in _rows(parts)}
     assert all(killed[name] == when for name, when in interrupted.items())
 
-    resumed = subprocess.run(
-        [sys.executable, "-m", "search.cli", "resume", "grow", "--storage", str(storage), "--quiet"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900,
-        check=False,
-    )
-    _kill_processes_under(str(ray_temp))
+    resumed = _resume("grow", storage, env, ray_temp)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     rows = pq.read_table(sweep / "results" / "results.parquet").to_pylist()
     assert len(rows) == 6 and len({r["trial_name"] for r in rows}) == 6
