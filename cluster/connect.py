@@ -93,6 +93,9 @@ def connect(
                 # the token from there instead of writing one to ~/.ray/auth_token.
                 os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
             ray.init(
+                # A new instance of its own: without an address Ray would join the latest one
+                # started with `ray start` on this machine (its documented default).
+                address="local",
                 num_cpus=num_cpus,
                 num_gpus=num_gpus,
                 include_dashboard=dashboard,
