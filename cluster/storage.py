@@ -73,6 +73,13 @@ class Location:
                 + ", ".join(f"{s}://" for s in REMOTE_SCHEMES)
             )
         base, _, query = text.partition("?")
+        bucket = base.split("://", 1)[1].split("/", 1)[0]
+        if "@" in bucket:
+            raise ValueError(
+                f"storage {scheme}://…@{bucket.rpartition('@')[2]}: credentials do not belong in the URI "
+                "(it is saved with the sweep and printed); set them in the environment "
+                "(AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) instead"
+            )
         if not base.split("://", 1)[1].strip("/"):
             raise ValueError(f"storage {text!r}: the URI names no bucket")
         for option in _SECRET_OPTIONS:

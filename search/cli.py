@@ -10,12 +10,13 @@ import argparse
 import importlib.metadata
 import json
 import logging
+import math
 import os
 import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from trainables.data.datasets import DATASETS, RelationDataset, fetch_dataset, load_dataset, validate_dataset
 from trainables.data.errors import DataError
@@ -59,11 +60,30 @@ def _number_list(value: str, kind: type) -> list[Any]:
 def _size(value: str) -> float | int:
     """'0.1' -> fraction 0.1, '3000' -> count 3000, '1.0' -> all."""
     try:
-        return int(value) if value.strip().isdigit() else float(value)
+        size = int(value) if value.strip().isdigit() else float(value)
     except ValueError:
+        size = None
+    if size is None or not math.isfinite(size) or size <= 0 or (isinstance(size, float) and size > 1):
         raise UserError(
-            f"in-domain size must be a fraction like 0.1 or a count like 3000, got {value!r}"
-        ) from None
+            f"in-domain size must be a fraction in (0, 1] like 0.1 or a count like 3000, got {value!r}"
+        )
+    return size
+
+
+def _at_least(minimum: float, kind: type = float) -> Any:
+    """An argparse type: a finite number of ``kind`` >= ``minimum``."""
+
+    def parse(value: str) -> Any:
+        try:
+            number = kind(value)
+        except ValueError:
+            number = None
+        if number is None or not math.isfinite(number) or number < minimum:
+            what = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"expected {what} >= {minimum:g}, got {value!r}")
+        return number
+
+    return parse
 
 
 def _load(args: argparse.Namespace, name_or_path: str | None = None) -> RelationDataset:
@@ -264,7 +284,13 @@ def _trial_config(pairs: Sequence[str]) -> dict[str, Any]:
         try:  # numbers first: YAML 1.1 reads "2e-4" as a string
             config[key] = int(value) if value.lstrip("-").isdigit() else float(value)
         except ValueError:
-            config[key] = yaml.safe_load(value)
+            try:
+                config[key] = yaml.safe_load(value)
+            except yaml.YAMLError as err:
+                problem = getattr(err, "problem", None) or "not a YAML value"
+                raise UserError(
+                    f"{key}={value}: {problem} (values are YAML: 0.1, true, {{max_ratio: 3}})"
+                ) from None
     return config
 
 
@@ -334,6 +360,14 @@ def cmd_trial(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser; a usage mistake is one line (``resweep leaderboard: error: ...``,
+    exit 2) with the way to the help, not the whole usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def _dashboard_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dashboard",
@@ -350,7 +384,7 @@ def _run_sweep(config: Any, args: argparse.Namespace, *, resume: bool) -> int:
 
     from .plan import SweepPaths
     from .studies import StudiesDamaged
-    from .sweep import SweepIncomplete, SweepInterrupted, run_sweep
+    from .sweep import SweepFailed, SweepIncomplete, SweepInterrupted, run_sweep
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # not a line per study created
     try:
@@ -365,7 +399,7 @@ def _run_sweep(config: Any, args: argparse.Namespace, *, resume: bool) -> int:
     except SweepInterrupted as err:
         print(f"resweep: interrupted: {err}", file=sys.stderr)
         return 130
-    except (StudiesDamaged, SweepIncomplete) as err:
+    except (StudiesDamaged, SweepIncomplete, SweepFailed) as err:
         print(f"resweep: error: {err}", file=sys.stderr)
         return 1
     return _print_leaderboard(SweepPaths.of(config.storage, config.name), config)
@@ -443,8 +477,10 @@ def _int_list(value: str, option: str) -> list[int]:
 def _print_plan(config: Any) -> int:
     from .estimate import estimate_sweep
     from .plan import plan_sweep
+    from .preflight import check_inputs
 
     plan = plan_sweep(config)
+    check_inputs(config, plan)
     estimates = estimate_sweep(config, plan)
     print(
         f"sweep {config.name}: space {config.search.space}, searcher {config.search.searcher}, "
@@ -883,7 +919,7 @@ STORAGE_HELP = "the sweeps' storage: a folder, or s3://bucket/prefix, gs://... (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="resweep", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="resweep", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -962,10 +998,12 @@ def build_parser() -> argparse.ArgumentParser:
     board.add_argument(
         "--metric", help="ranking column (default: the sweep's dev metric; a table's accuracy)"
     )
-    board.add_argument("--epsilon", type=float, default=0.0, help="differences below this are ties")
+    board.add_argument("--epsilon", type=_at_least(0), default=0.0, help="differences below this are ties")
     board.add_argument("--size", help="a size to answer for: a count (300) or a fraction (0.3)")
-    board.add_argument("--pool", type=int, help="in-domain training sentences a fraction refers to")
-    board.add_argument("--top", type=int, default=10, help="rows per size (default 10)")
+    board.add_argument(
+        "--pool", type=_at_least(1, int), help="in-domain training sentences a fraction refers to"
+    )
+    board.add_argument("--top", type=_at_least(1, int), default=10, help="rows per size (default 10)")
     output = board.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="machine-readable output")
     output.add_argument("--csv", action="store_true", help="one CSV row per configuration and size")
@@ -979,8 +1017,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--metric", help="ranking column (default: the sweep's dev metric; a table's accuracy)"
     )
-    report.add_argument("--epsilon", type=float, default=0.0, help="differences below this are ties")
-    report.add_argument("--top", type=int, default=10, help="rows per size in the tables")
+    report.add_argument("--epsilon", type=_at_least(0), default=0.0, help="differences below this are ties")
+    report.add_argument("--top", type=_at_least(1, int), default=10, help="rows per size in the tables")
     report.set_defaults(func=cmd_report)
 
     listing_all = commands.add_parser("list", help="what is registered, or the sweeps in a storage folder")

@@ -6,6 +6,7 @@ got 0``. Unknown keys name the valid ones. See ``configs/*.yaml`` for annotated 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -39,6 +40,21 @@ def size_key(size: float | int) -> str:
 
 
 SEARCHERS = ("tpe", "random", "grid")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # a folder name that stays inside the storage folder
+# Trial keys the sweep itself sets, and where a config sets them instead.
+SWEEP_SET = {
+    "in_domain": "data.in_domain",
+    "in_domain_format": "data.in_domain_format",
+    "in_domain_root": "data.in_domain_root",
+    "ood": "data.ood",
+    "ood_format": "data.ood_format",
+    "ood_root": "data.ood_root",
+    "label_mapping": "data.label_mapping",
+    "in_domain_size": "data.sizes",
+    "seed": "data.seeds",
+    "encoder": "encoder",
+    "selection_metric": "search.selection_metric",
+}
 SCHEDULERS = ("asha", "fifo")
 
 
@@ -106,6 +122,11 @@ class SweepConfig:
     # How the sweep grew (`resweep extend`): {at: ISO time, changes: {key: [old, new]}} each.
     extensions: tuple[Mapping[str, Any], ...] = ()
     source: str = "<memory>"
+    text: str = field(default="", repr=False, compare=False)  # the YAML it was parsed from
+
+    def error(self, path: str, message: str) -> ConfigError:
+        """A problem with key ``path`` (``data.sizes``), located in the file it was read from."""
+        return _fail(self.source, _Locator(self.text) if self.text else None, path, message)
 
     @property
     def study_prefix(self) -> str:
@@ -197,13 +218,17 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
 
     if not isinstance(raw, Mapping):
         raise fail("", "a sweep config is a YAML mapping (name:, data:, search:, ...)")
-    top = [f.name for f in fields(SweepConfig) if f.name != "source"]
+    top = [f.name for f in fields(SweepConfig) if f.name not in ("source", "text")]
     for key in raw:
         if key not in top:
             raise fail(str(key), f"unknown key; valid top-level keys: {', '.join(top)}")
     name = raw.get("name", Path(source).stem)
-    if not isinstance(name, str) or not name or any(c in name for c in "/\\ "):
-        raise fail("name", f"expected a name without spaces or slashes, got {name!r}")
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise fail(
+            "name",
+            "expected a name of letters, digits, '.', '_' and '-' that starts with a letter or digit, "
+            f"got {name!r}",
+        )
 
     data_raw = _section(DataSection, raw.get("data"), "data", fail)
     if "in_domain" not in data_raw:
@@ -218,6 +243,21 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
             raise fail("data.sizes", str(err)) from None
     if len(set(sizes)) != len(sizes):
         raise fail("data.sizes", f"sizes repeat: {sizes}")
+    from trainables.data.formats import FORMATS
+
+    for key in ("in_domain_format", "ood_format"):
+        if data_raw.get(key) is not None and data_raw[key] not in FORMATS.names():
+            raise fail(
+                f"data.{key}", f"unknown format {data_raw[key]!r}; formats: {', '.join(FORMATS.names())}"
+            )
+    mapping = data_raw.get("label_mapping", {})
+    if not isinstance(mapping, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()
+    ):
+        raise fail(
+            "data.label_mapping",
+            f"expected a mapping of OOD label -> in-domain label (text), got {mapping!r}",
+        )
     seeds = data_raw.get("seeds", DataSection.seeds)
     if (
         not isinstance(seeds, (list, tuple))
@@ -225,6 +265,8 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
         or not all(_number(s, integer=True) and s >= 0 for s in seeds)
     ):
         raise fail("data.seeds", f"expected a list of integers >= 0, got {seeds!r}")
+    if len(set(seeds)) != len(seeds):
+        raise fail("data.seeds", f"seeds repeat: {list(seeds)}")
     data_raw.update(sizes=tuple(sizes), seeds=tuple(seeds))
     data = DataSection(**data_raw)
 
@@ -292,6 +334,9 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
     trial = raw.get("trial") or {}
     if not isinstance(trial, Mapping):
         raise fail("trial", f"expected a mapping of fixed trial keys, got {type(trial).__name__}")
+    for key in trial:
+        if key in SWEEP_SET:
+            raise fail(f"trial.{key}", f"set by the sweep itself; set {SWEEP_SET[key]} instead")
     extensions = raw.get("extensions") or []
     if not isinstance(extensions, list) or not all(
         isinstance(e, Mapping) and isinstance(e.get("changes", {}), Mapping) for e in extensions
@@ -299,9 +344,11 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
         raise fail("extensions", "expected the list `resweep extend` writes ({at:, changes:} each)")
     storage = str(raw.get("storage", "results"))
     try:
-        Location.parse(storage)
+        where = Location.parse(storage)
     except ValueError as err:
         raise fail("storage", str(err)) from None
+    if where.local is not None and where.local.is_file():
+        raise fail("storage", f"{where.local} is a file; give a folder (it need not exist yet)")
     config = SweepConfig(
         name,
         data,
@@ -312,6 +359,7 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
         dict(trial),
         tuple(dict(e) for e in extensions),
         source,
+        text or "",
     )
     # The fixed part of every trial must already be a valid trial config.
     try:
@@ -384,11 +432,30 @@ def load_sweep_config(path: str | Path) -> SweepConfig:
     return parse_sweep_text(text, source=str(path))
 
 
+class _UniqueKeys(yaml.SafeLoader):
+    """``yaml.SafeLoader``, except that a key given twice in one mapping is an error (YAML's
+    "the last one wins" would silently drop the first)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"key {key!r} given twice (first on line {seen[key]})",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
 def parse_sweep_text(text: str, *, source: str) -> SweepConfig:
     """A sweep config from YAML ``text``; ``source`` names it in messages (a path or a URI)."""
     path = source
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_UniqueKeys)  # a SafeLoader that refuses a key given twice
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)

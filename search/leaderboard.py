@@ -514,6 +514,12 @@ def read_table(path: str) -> list[dict[str, Any]]:
                         row[key] = float(value) if value not in ("", None) else None
                     except ValueError:
                         raise ValueError(f"{path}:{line}: {key}: expected a number, got {value!r}") from None
+                    number = row[key]
+                    if number is not None and (not math.isfinite(number) or number < 0):
+                        # nan would win every comparison it is in, and make every row a tie.
+                        raise ValueError(
+                            f"{path}:{line}: {key}: expected a finite number >= 0, got {value!r}"
+                        )
                 else:
                     row[key] = value or None
             if row.get("seed") is not None:

@@ -71,6 +71,7 @@ RESULT_SCHEMA = pa.schema(
         pa.field("node", pa.string()),  # the host (name or IP)
         pa.field("node_id", pa.string()),  # Ray's node id: tells nodes apart on one host too
         pa.field("finished_at", pa.timestamp("ms", tz="UTC")),  # Parquet stores ms, not s
+        pa.field("error", pa.string()),  # an errored trial: the last line of its error
         pa.field("last_report", pa.string()),  # the trial's last report, JSON (for replays after a resume)
     ],
     metadata={"resweep.results_version": "3"},
@@ -89,6 +90,7 @@ def result_row(
     role: str | None = None,
     cell: str | None = None,
     params: Mapping[str, Any] | None = None,
+    error: str | None = None,
 ) -> dict[str, Any]:
     """One row from a trial's flat config and its last report (which carries ``selected_*``)."""
 
@@ -139,6 +141,7 @@ def result_row(
         "node": metrics.get("hostname") or metrics.get("node_ip"),
         "node_id": metrics.get("node_id"),
         "finished_at": finished_at,
+        "error": error,
         "last_report": json.dumps(
             {k: v for k, v in metrics.items() if isinstance(v, (int, float, str, bool)) or v is None},
             default=str,

@@ -54,6 +54,7 @@ from .plan import (
     trial_name,
     write_sweep_config,
 )
+from .preflight import check_inputs
 from .progress import ProgressView
 from .results import SCORED, ResultsStore, result_row
 from .schedulers import make_scheduler
@@ -182,7 +183,7 @@ class SweepCallback(tune.Callback):
         self._row(trial, "stopped" if stopped else "finished")
 
     def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
-        self._row(trial, "error")
+        self._row(trial, "error", error=_last_line(trial))
 
     def on_step_end(self, iteration: int, trials: list[Any], **info: Any) -> None:
         self._recover(trials)
@@ -214,7 +215,9 @@ class SweepCallback(tune.Callback):
                     finished_at=datetime.fromtimestamp(ended, UTC) if ended else None,
                 )
 
-    def _row(self, trial: Any, status: str, finished_at: datetime | None = None) -> None:
+    def _row(
+        self, trial: Any, status: str, finished_at: datetime | None = None, error: str | None = None
+    ) -> None:
         config = self._config(trial)
         metrics = trial.last_result or {}
         if status in ENDED_OK and metrics.get("selected_epoch") is None:
@@ -237,8 +240,19 @@ class SweepCallback(tune.Callback):
                 role=trial.config.get(ROLE_KEY),
                 cell=trial.config.get(CELL_KEY),
                 params=_searcher_params(trial.config) if trial.config.get(ROLE_KEY) == "search" else None,
+                error=error if status == "error" else None,
             )
         )
+
+
+def _last_line(trial: Any) -> str | None:
+    """The last line of an errored trial's error (its exception), or None when Tune has none."""
+    try:
+        text = trial.get_error()
+    except Exception:  # the error file is gone or unreadable: the row says "error" without why
+        return None
+    lines = [line.strip() for line in str(text or "").splitlines() if line.strip()]
+    return lines[-1][:500] if lines else None
 
 
 def _searcher_params(tune_config: Mapping[str, Any]) -> dict[str, Any]:
@@ -306,6 +320,7 @@ def run_sweep(
             "continues it, or pick another name (--name)"
         )
     plan = plan_sweep(config)
+    check_inputs(config, plan)  # what every trial would fail on, before Ray or the sweep folder
     restorable = resume and not rebuild_studies and tune.Tuner.can_restore(*_tune_storage(paths.tune))
     if _mirrors_study(config, paths):
         _fetch_study(paths, restorable)
@@ -393,7 +408,29 @@ def run_sweep(
                 file=sys.stderr,
             )
     paths.results.compact()
+    failed = _all_failed(plan, rows)
+    if failed:
+        raise SweepFailed(
+            f"sweep {config.name!r}: every search trial failed at {failed}; remove {paths.root} "
+            f"to run it again under this name once the cause is fixed"
+        )
     return paths.results.read()
+
+
+class SweepFailed(RuntimeError):
+    """Every search trial of some size failed: the sweep has no answer there."""
+
+
+def _all_failed(plan: SweepPlan, rows: list[dict[str, Any]]) -> str:
+    """``size 0.1 (12 of 12; the first: <its error>)`` for sizes whose search trials all failed."""
+    failed = []
+    for key, size in plan.sizes.items():
+        search = plan.rows_of(key, rows, "search")
+        if search and all(r["status"] == "error" for r in search):
+            first = next((r["error"] for r in search if r.get("error")), None)
+            why = f"; the first: {first}" if first else ""
+            failed.append(f"size {size:g} ({len(search)} of {len(search)}{why})")
+    return ", ".join(failed)
 
 
 def _with_defaults(config: dict[str, Any]) -> dict[str, Any]:

@@ -75,12 +75,11 @@ def test_regimes_table(capsys: pytest.CaptureFixture[str]) -> None:
 def test_bad_regime_argument_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["data", "regimes", "synthetic", "--sizes", "1.5"]) == 1
     err = capsys.readouterr().err
-    assert (
-        err.strip()
-        == "resweep: error: in_domain_size 1.5 as a fraction must be in (0, 1] (use an int for a count)"
+    assert err.strip() == (
+        "resweep: error: in-domain size must be a fraction in (0, 1] like 0.1 or a count like 3000, got '1.5'"
     )
     assert main(["data", "regimes", "synthetic", "--sizes", "lots"]) == 1
-    assert "must be a fraction like 0.1 or a count like 3000" in capsys.readouterr().err
+    assert "must be a fraction in (0, 1] like 0.1 or a count like 3000" in capsys.readouterr().err
 
 
 def test_demo_shows_both_domains_and_the_regimes(capsys: pytest.CaptureFixture[str]) -> None:

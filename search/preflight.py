@@ -1,0 +1,107 @@
+"""What a sweep checks before it starts Ray or creates its folder: everything a trial would
+otherwise fail on at its start, once, as one located line naming the config key.
+
+The datasets load (a wrong path, a bad record, a dev/test label missing from train), every size
+fits the training pool, the encoder exists (offline: in the local cache), and the space's
+proposals under the sweep's fixed ``trial:`` keys make trials the registries accept. ``resweep
+sweep --dry-run`` runs the same checks, then estimates.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from .config import SweepConfig
+from .plan import SweepPlan, trial_config
+
+__all__ = ["check_inputs"]
+
+PROPOSALS_CHECKED = 40  # the space's proposals tried under the fixed trial keys
+
+
+def check_inputs(config: SweepConfig, plan: SweepPlan) -> None:
+    """Raise :class:`search.config.ConfigError` (located at the config key) for the first input
+    a trial would fail on."""
+    from trainables.data import load_dataset, sample_regime
+    from trainables.data.regimes import Regime
+
+    data = config.data
+    datasets: dict[str, Any] = {}
+    for key, name, format_, root in (
+        ("in_domain", data.in_domain, data.in_domain_format, data.in_domain_root),
+        ("ood", data.ood, data.ood_format, data.ood_root),
+    ):
+        if name is None:
+            continue
+        try:
+            datasets[key] = load_dataset(name, format=format_, root=root)
+        except (ValueError, KeyError, OSError) as err:
+            raise config.error(f"data.{key}", _text(err)) from None
+    for size in data.sizes:
+        try:
+            sample_regime(datasets["in_domain"], Regime(size))
+        except ValueError as err:
+            raise config.error("data.sizes", f"{size:g}: {_text(err)}") from None
+    _check_encoder(config)
+    _check_trials(config, plan, datasets)
+
+
+def _text(err: BaseException) -> str:
+    return str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+
+
+def _check_encoder(config: SweepConfig) -> None:
+    from trainables.encoders import ENCODER_ALIASES
+
+    name = config.encoder
+    if name in ENCODER_ALIASES:
+        return
+    path = Path(name).expanduser()
+    if path.exists():
+        if not (path / "config.json").is_file():
+            raise config.error("encoder", f"{path}: not a model folder (no config.json)")
+        return
+    if name.startswith((".", "/", "~")) or name.count("/") > 1:  # a path, not a hub name (org/model)
+        raise config.error("encoder", f"{name}: no such model folder")
+    if os.environ.get("HF_HUB_OFFLINE") == "1":
+        from huggingface_hub import try_to_load_from_cache
+
+        if not isinstance(try_to_load_from_cache(name, "config.json"), str):
+            raise config.error(
+                "encoder", f"{name!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE=1"
+            )
+
+
+def _check_trials(config: SweepConfig, plan: SweepPlan, datasets: dict[str, Any]) -> None:
+    """The space's proposals (a sample, or the grid) under the fixed keys: valid trial configs
+    the registries accept, and a label space the mapping can build."""
+    from spaces import get_space, random_draws
+    from trainables.architectures import ARCHITECTURES
+    from trainables.config import TrialSpec
+    from trainables.imbalance import make_imbalance
+    from trainables.strategies import STRATEGIES
+    from trainables.trial import build_label_space
+
+    space = get_space(config.search.space)
+    proposals = (space.grid() if config.search.searcher == "grid" else None) or random_draws(
+        config.search.space, PROPOSALS_CHECKED
+    )
+    if plan.floor is not None:
+        proposals = [*proposals, plan.floor]
+    key = next(iter(plan.contexts))
+    where = "trial" if config.trial else "search.space"
+    for proposal in proposals:
+        try:
+            spec = TrialSpec.from_config(trial_config(proposal, plan.contexts[key]))
+            STRATEGIES.get(spec.strategy).check(spec.data.regime)
+            ARCHITECTURES.get(spec.model.architecture).check(spec)
+            make_imbalance(spec.imbalance, **dict(spec.imbalance_params))
+        except (ValueError, KeyError, TypeError) as err:
+            raise config.error(where, _text(err)) from None
+    uses_ood = "ood" in datasets
+    try:
+        build_label_space(spec, datasets["in_domain"], datasets["ood"] if uses_ood else None)
+    except (ValueError, KeyError, TypeError) as err:
+        raise config.error("data.label_mapping", _text(err)) from None

@@ -1,0 +1,361 @@
+"""Bad input, table-driven: each case is one command a user might type, with what must come back
+— a non-zero exit, one line naming the file and line, the config key or the argument, no
+traceback, and nothing left behind in the storage folder. None of them starts Ray: every check
+runs before the sweep starts."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from search.cli import main
+
+BASE = {
+    "name": "bad",
+    "data": {"in_domain": "synthetic", "ood": "synthetic_ood", "sizes": [0.1]},
+    "search": {"space": "demo-smoke", "budget": 4},
+}
+
+
+def _yaml(document: dict) -> str:
+    import yaml
+
+    return yaml.safe_dump(document, sort_keys=False)
+
+
+def _with(section: str, **values: object) -> str:
+    document = json.loads(json.dumps(BASE))
+    if section:
+        document.setdefault(section, {}).update(values)
+    else:
+        document.update(values)
+    return _yaml(document)
+
+
+# (case id, sweep config text, what the one line says, the key's line in the file or None)
+CONFIGS: list[tuple[str, str, str, int | None]] = [
+    (
+        "missing-path",
+        _with("data", in_domain="data/nope.jsonl"),
+        "data.in_domain: data/nope.jsonl: no such file",
+        3,
+    ),
+    ("size-over-pool", _with("data", sizes=[0.1, 5000]), "data.sizes: 5000: in_domain_size 5000 exceeds", 5),
+    ("size-zero", _with("data", sizes=[0]), "data.sizes:", 5),
+    ("size-negative", _with("data", sizes=[-3]), "data.sizes:", 5),
+    ("size-fraction-over-one", _with("data", sizes=[1.5]), "data.sizes:", 5),
+    ("sizes-repeat", _with("data", sizes=[0.1, 0.1]), "data.sizes: sizes repeat", 5),
+    ("seeds-repeat", _with("data", seeds=[0, 0]), "data.seeds: seeds repeat", None),
+    ("seed-negative", _with("data", seeds=[-1]), "data.seeds: expected a list of integers >= 0", None),
+    (
+        "format-unknown",
+        _with("data", in_domain_format="xml"),
+        "data.in_domain_format: unknown format 'xml'",
+        None,
+    ),
+    (
+        "label-mapping-list",
+        _with("data", label_mapping=[1, 2]),
+        "data.label_mapping: expected a mapping",
+        None,
+    ),
+    (
+        "label-mapping-number",
+        _with("data", label_mapping={"a": 1}),
+        "data.label_mapping: expected a mapping",
+        None,
+    ),
+    ("no-in-domain", _yaml({"name": "bad", "data": {"ood": "synthetic_ood"}}), "missing data.in_domain", 2),
+    ("ood-needed", _yaml({"name": "bad", "data": {"in_domain": "synthetic"}}), "data.ood is not set", 2),
+    (
+        "encoder-missing",
+        _with("", encoder="./no/such/encoder"),
+        "encoder: ./no/such/encoder: no such model folder",
+        None,
+    ),
+    ("encoder-not-a-model", _with("", encoder="."), "encoder: ", None),
+    (
+        "trial-unknown-name",
+        _with("trial", imbalance="nope"),
+        "trial: unknown imbalance technique 'nope'",
+        None,
+    ),
+    (
+        "trial-unknown-key",
+        _with("trial", learning_rat=0.1),
+        "trial: unknown trial config key(s) learning_rat",
+        None,
+    ),
+    (
+        "trial-sets-size",
+        _with("trial", in_domain_size=0.5),
+        "trial.in_domain_size: set by the sweep itself; set data.sizes",
+        None,
+    ),
+    ("trial-sets-seed", _with("trial", seed=3), "trial.seed: set by the sweep itself; set data.seeds", None),
+    (
+        "trial-sets-encoder",
+        _with("trial", encoder="x"),
+        "trial.encoder: set by the sweep itself; set encoder",
+        None,
+    ),
+    ("trial-sets-dataset", _with("trial", in_domain="x"), "trial.in_domain: set by the sweep itself", None),
+    ("trial-not-mapping", _with("", trial=[1]), "trial: expected a mapping", None),
+    ("name-dotdot", _with("", name=".."), "name: expected a name of letters", 1),
+    ("name-dot", _with("", name="."), "name: expected a name of letters", 1),
+    ("name-hidden", _with("", name=".x"), "name: expected a name of letters", 1),
+    ("name-slash", _with("", name="a/b"), "name: expected a name of letters", 1),
+    ("name-space", _with("", name="a b"), "name: expected a name of letters", 1),
+    ("name-number", _with("", name=3), "name: expected a name of letters", 1),
+    ("budget-zero", _with("search", budget=0), "search.budget: expected an integer >= 1", None),
+    ("budget-text", _with("search", budget="lots"), "search.budget: expected an integer >= 1", None),
+    (
+        "budget-below-cells",
+        _with("search", budget=3),
+        "search.budget: 3 is fewer than the 4 question cells",
+        None,
+    ),
+    ("searcher-unknown", _with("search", searcher="bayes"), "search.searcher: got 'bayes'", None),
+    ("scheduler-unknown", _with("search", scheduler="pbt"), "search.scheduler: got 'pbt'", None),
+    ("space-unknown", _with("search", space="huge"), "search.space: got 'huge'", None),
+    ("metric-unknown", _with("search", selection_metric="auc"), "search.selection_metric: got 'auc'", None),
+    (
+        "question-axis-unknown",
+        _with("search", question=["colour"]),
+        "search.question: unknown axis 'colour'",
+        None,
+    ),
+    ("question-axis-fixed", _with("search", question=["architecture"]), "does not vary architecture", None),
+    (
+        "confirm-negative",
+        _with("search", confirm_top_k=-1),
+        "search.confirm_top_k: expected an integer >= 0",
+        None,
+    ),
+    ("transfer-text", _with("search", transfer="yes"), "search.transfer: expected true or false", None),
+    (
+        "concurrency-zero",
+        _with("search", max_concurrent=0),
+        "search.max_concurrent: expected an integer >= 1 or auto",
+        None,
+    ),
+    (
+        "study-url",
+        _with("search", study_storage="db.sqlite"),
+        "search.study_storage: expected an SQLAlchemy URL",
+        None,
+    ),
+    ("cpus-negative", _with("resources", cpus=-1), "resources.cpus: expected a number >= 0", None),
+    ("no-cpu-no-gpu", _with("resources", cpus=0, gpus=0), "resources: a trial needs some CPU or GPU", None),
+    ("workers-zero", _with("resources", workers=0), "resources.workers: expected an integer >= 1", None),
+    ("executor-unknown", _with("resources", executor="slurm"), "resources.executor: got 'slurm'", None),
+    (
+        "storage-credentials",
+        _with("", storage="s3://AKIAEXAMPLE:Sekr3tValue@bucket/x"),
+        "credentials do not belong in the URI",
+        None,
+    ),
+    (
+        "storage-secret-query",
+        _with("", storage="s3://bucket/x?secret_key=Sekr3tValue"),
+        "credentials do not belong in the URI",
+        None,
+    ),
+    (
+        "storage-scheme",
+        _with("", storage="ftp://host/x"),
+        "storage: storage 'ftp://host/x': unknown scheme 'ftp'",
+        None,
+    ),
+    ("storage-no-bucket", _with("", storage="s3://"), "the URI names no bucket", None),
+    ("unknown-top-key", _with("", budget=4), "budget: unknown key; valid top-level keys", None),
+    (
+        "unknown-search-key",
+        _with("search", epochs=3),
+        "search.epochs: unknown key; valid keys of search",
+        None,
+    ),
+    ("section-not-mapping", _with("", search=[1]), "search: expected a mapping of keys", None),
+    ("duplicate-key", _with("search") + "search:\n  budget: 8\n", "key 'search' given twice", None),
+    ("bad-yaml", "name: bad\ndata: [unclosed\n", "invalid YAML", None),
+    ("not-a-mapping", "- just\n- a list\n", "a sweep config is a YAML mapping", None),
+]
+# The secret never reaches the output.
+SECRETS = ("Sekr3tValue", "AKIAEXAMPLE")
+
+
+def _one_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+@pytest.mark.parametrize(("text", "says", "line"), [c[1:] for c in CONFIGS], ids=[c[0] for c in CONFIGS])
+def test_a_bad_sweep_config_is_one_located_line_and_leaves_nothing(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    text: str,
+    says: str,
+    line: int | None,
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "bad.yaml"
+    config.write_text(text)
+    storage = tmp_path / "results"
+    # A config that names its storage is run with it (--storage would replace it unchecked).
+    options = [] if "storage:" in text else ["--storage", str(storage)]
+    code = main(["sweep", str(config), *options, "--quiet"])
+    out = _one_line(capsys.readouterr().err)
+    assert code == 1
+    assert says in out, out
+    assert out.startswith(f"resweep: error: {config}")
+    if line is not None:
+        assert out.startswith(f"resweep: error: {config}:{line}: "), out
+    assert not any(secret in out for secret in SECRETS if secret in text and "credentials" in says)
+    assert not storage.exists() and not (tmp_path / "bad").exists(), "the failed sweep left a folder"
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_the_storage_folder_as_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "afile").write_text("")
+    config = tmp_path / "bad.yaml"
+    config.write_text(_with("", storage=str(tmp_path / "afile")))
+    assert main(["sweep", str(config), "--quiet"]) == 1
+    out = _one_line(capsys.readouterr().err)
+    assert out.startswith(f"resweep: error: {config}:") and f"storage: {tmp_path / 'afile'} is a file" in out
+
+
+def _table(tmp_path: Path, rows: list[dict[str, object]]) -> Path:
+    path = tmp_path / "table.csv"
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+GOOD_ROWS = [
+    {"in_domain_pct": 10, "strategy": "baseline", "imbalance": "none", "accuracy": 0.5},
+    {"in_domain_pct": 10, "strategy": "local", "imbalance": "none", "accuracy": 0.6},
+]
+
+# (case id, arguments after `leaderboard --from-table TABLE`, rows or None for the good ones, says)
+BOARD: list[tuple[str, list[str], list[dict[str, object]] | None, str]] = [
+    ("epsilon-negative", ["--epsilon", "-1"], None, "argument --epsilon: expected a number >= 0, got '-1'"),
+    ("epsilon-nan", ["--epsilon", "nan"], None, "argument --epsilon: expected a number >= 0, got 'nan'"),
+    ("top-zero", ["--top", "0"], None, "argument --top: expected an integer >= 1, got '0'"),
+    ("pool-negative", ["--pool", "-5"], None, "argument --pool: expected an integer >= 1, got '-5'"),
+    ("size-negative", ["--size", "-3"], None, "in-domain size must be a fraction in (0, 1]"),
+    ("size-zero", ["--size", "0"], None, "in-domain size must be a fraction in (0, 1]"),
+    ("size-nan", ["--size", "nan"], None, "in-domain size must be a fraction in (0, 1]"),
+    ("size-inf", ["--size", "inf"], None, "in-domain size must be a fraction in (0, 1]"),
+    ("size-text", ["--size", "many"], None, "in-domain size must be a fraction in (0, 1]"),
+    (
+        "table-nan",
+        [],
+        [*GOOD_ROWS, {**GOOD_ROWS[0], "accuracy": "nan"}],
+        "table.csv:4: accuracy: expected a finite number >= 0, got 'nan'",
+    ),
+    (
+        "table-negative-pct",
+        [],
+        [*GOOD_ROWS, {**GOOD_ROWS[0], "in_domain_pct": -10}],
+        "table.csv:4: in_domain_pct: expected a finite number >= 0",
+    ),
+    (
+        "table-text",
+        [],
+        [*GOOD_ROWS, {**GOOD_ROWS[0], "accuracy": "high"}],
+        "table.csv:4: accuracy: expected a number, got 'high'",
+    ),
+    ("table-no-columns", [], [{"x": 1}], "a result table needs the columns in_domain_pct, strategy"),
+]
+
+
+@pytest.mark.parametrize(("arguments", "rows", "says"), [c[1:] for c in BOARD], ids=[c[0] for c in BOARD])
+def test_a_bad_leaderboard_argument_is_one_line(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    arguments: list[str],
+    rows: list[dict[str, object]] | None,
+    says: str,
+) -> None:
+    table = _table(tmp_path, rows or GOOD_ROWS)
+    try:
+        code = main(["leaderboard", "--from-table", str(table), *arguments])
+    except SystemExit as exit_:  # argparse's usage errors
+        code = int(exit_.code or 0)
+    out = _one_line(capsys.readouterr().err)
+    assert code in (1, 2) and says in out, out
+
+
+# Commands on sweeps that do not exist or cannot take the change.
+def _saved_sweep(tmp_path: Path) -> Path:
+    from search.config import parse_sweep_text
+    from search.plan import SweepPaths, write_sweep_config
+
+    storage = tmp_path / "results"
+    config = parse_sweep_text(_with("", storage=str(storage)), source="bad.yaml")
+    write_sweep_config(config, SweepPaths.of(storage, "bad"))
+    return storage
+
+
+SWEEP_COMMANDS: list[tuple[str, list[str], str]] = [
+    ("resume-absent", ["resume", "absent"], "no sweep named 'absent' here (no sweep.yaml)"),
+    ("extend-absent", ["extend", "absent", "--budget", "8"], "no sweep named 'absent' here"),
+    ("extend-smaller-budget", ["extend", "bad", "--budget", "2"], "--budget 2 is below its 4"),
+    ("extend-drop-size", ["extend", "bad", "--sizes", "0.5"], "--sizes drops 0.1"),
+    ("extend-first-seed", ["extend", "bad", "--seeds", "1,0,2"], "--seeds must start with 0"),
+    (
+        "extend-seeds-text",
+        ["extend", "bad", "--seeds", "a,b"],
+        "--seeds: expected a comma-separated list of integers",
+    ),
+    ("extend-nothing", ["extend", "bad"], "nothing to change"),
+    ("extend-narrow-space", ["extend", "bad", "--space", "full"], "a smoke space and a full one"),
+    (
+        "extend-size-text",
+        ["extend", "bad", "--sizes", "0.1,lots"],
+        "in-domain size must be a fraction in (0, 1]",
+    ),
+    ("resume-damaged-studies", ["resume", "bad"], "optuna.db: the Optuna studies cannot be read"),
+    ("status-absent", ["status", "absent"], "no sweep named 'absent' here"),
+    ("trial-bad-yaml", ["trial", "imbalance_params={bad json"], "imbalance_params={bad json: expected ','"),
+    ("trial-no-equals", ["trial", "learning_rate"], "expected KEY=VALUE, got 'learning_rate'"),
+    ("trial-unknown-key", ["trial", "learning_rat=0.1"], "unknown trial config key(s) learning_rat"),
+    ("unknown-command", ["sweeps"], "invalid choice: 'sweeps'"),
+]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "says"), [c[1:] for c in SWEEP_COMMANDS], ids=[c[0] for c in SWEEP_COMMANDS]
+)
+def test_a_bad_command_on_a_sweep_is_one_line(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    arguments: list[str],
+    says: str,
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    storage = _saved_sweep(tmp_path)
+    (storage / "bad" / "optuna.db").write_bytes(b"garbage " * 64)
+    before = sorted(p.name for p in (storage / "bad").iterdir())
+    options = [] if arguments[0] == "trial" or arguments == ["sweeps"] else ["--storage", str(storage)]
+    try:
+        code = main([*arguments, *options])
+    except SystemExit as exit_:
+        code = int(exit_.code or 0)
+    out = _one_line(capsys.readouterr().err)
+    assert code in (1, 2) and says in out, out
+    assert sorted(p.name for p in (storage / "bad").iterdir()) == before, (
+        "the command changed the sweep folder"
+    )
+    assert re.match(r"resweep( \w+)?: error: ", out)
