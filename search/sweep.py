@@ -29,7 +29,7 @@ import json
 import os
 import shlex
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -122,6 +122,7 @@ class _Run:
     show_progress: bool
     prior: list[dict[str, Any]] = field(default_factory=list)  # the store's rows when the run began
     unfinished: int = 0  # trials the run left unfinished (set when it ends)
+    complete: Callable[[], bool] = lambda: True  # whether the sweep has all its rows now
 
 
 _ACTIVE: _Run | None = None  # set by run_sweep around Tuner.fit
@@ -193,8 +194,8 @@ class SweepCallback(tune.Callback):
     def on_experiment_end(self, trials: list[Any], **info: Any) -> None:
         self._recover(trials)
         self.run.unfinished = sum(not trial.is_finished() for trial in trials)
-        if self.progress is not None:
-            self.progress.show(trials, force=True, final=True)
+        if self.progress is not None:  # "sweep over" unless another experiment follows this one
+            self.progress.show(trials, force=True, final=not self.run.unfinished and self.run.complete())
 
     def _recover(self, trials: list[Any]) -> None:
         """Once per run: trials a restored experiment says ended, whose rows the results store
@@ -470,6 +471,7 @@ def _run_state(
         metric=plan.metric,
         show_progress=verbose >= 1,
         prior=rows,
+        complete=lambda: not _short(plan, paths.results.read().to_pylist()),
     )
 
 

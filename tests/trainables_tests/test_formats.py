@@ -177,3 +177,55 @@ def test_folder_of_split_files(fixtures: Path, tmp_path: Path) -> None:
     assert {s: t.num_rows for s, t in dataset.splits.items()} == {"train": 4, "test": 2}
     assert dataset.negative_labels == frozenset({"Other"})
     assert dataset.files["test"].endswith("test.txt")
+
+
+TACRED_OK = {
+    "id": "a",
+    "token": ["Ann", "works", "for", "ACME"],
+    "subj_start": 0,
+    "subj_end": 0,
+    "obj_start": 3,
+    "obj_end": 3,
+    "relation": "per:employee_of",
+}
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "says"),
+    [
+        ("subj_start", "0", "span offsets must be integers, got subj_start='0'"),
+        ("subj_end", 0.5, "span offsets must be integers, got subj_end=0.5"),
+        ("obj_end", True, "span offsets must be integers, got obj_end=True"),
+        ("relation", None, "`relation` must be a label (text), got None"),
+        ("relation", 3, "`relation` must be a label (text), got 3"),
+        ("relation", " ", "`relation` must be a label (text), got ' '"),
+    ],
+)
+def test_tacred_takes_no_offset_or_label_it_would_have_to_guess(
+    tmp_path: Path, key: str, value: object, says: str
+) -> None:
+    import json
+
+    from trainables.data.errors import DataError
+
+    path = tmp_path / "train.json"
+    path.write_text(json.dumps([{**TACRED_OK, key: value}]))
+    with pytest.raises(DataError) as caught:
+        parse_file(path, "tacred", dataset="d", split="train")
+    assert str(caught.value) == f"{path}: record 'a': {says}"
+
+
+def test_fewrel_token_positions_are_integers(tmp_path: Path) -> None:
+    import json
+
+    from trainables.data.errors import DataError
+
+    example = {
+        "tokens": ["Ann", "works", "for", "ACME"],
+        "h": ["Ann", "Q1", [["0"]]],
+        "t": ["ACME", "Q2", [[3]]],
+    }
+    path = tmp_path / "train.json"
+    path.write_text(json.dumps({"P108": [example]}))
+    with pytest.raises(DataError, match=r"`h` token positions must be integers, got \['0'\]"):
+        parse_file(path, "fewrel", dataset="d", split="train")

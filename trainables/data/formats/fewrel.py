@@ -20,9 +20,11 @@ class _EntityError(ValueError):
 
 def _span(entity: Any, which: str) -> tuple[int, int]:
     try:
-        positions = [int(p) for p in entity[2][0]]
-    except (TypeError, ValueError, IndexError, KeyError):
+        positions = list(entity[2][0])
+    except (TypeError, IndexError, KeyError):
         raise _EntityError(f"`{which}` must be [name, id, [[token positions]]]") from None
+    if not all(type(p) is int for p in positions):  # int("3"), int(0.5), int(True) would hide it
+        raise _EntityError(f"`{which}` token positions must be integers, got {positions!r}")
     if not positions:
         raise _EntityError(f"`{which}` mention has no token positions")
     start, end = min(positions), max(positions) + 1

@@ -33,10 +33,20 @@ class TacredFormat(BaseFormat):
             if missing:
                 yield Problem(str(path), f"missing key(s) {', '.join(missing)}", record=record_id)
                 continue
-            try:
-                spans = [int(item[key]) for key in ("subj_start", "subj_end", "obj_start", "obj_end")]
-            except (TypeError, ValueError):
-                yield Problem(str(path), "span offsets must be integers", record=record_id)
+            # Integers only: int("3"), int(0.5) and int(True) would quietly make other offsets.
+            offsets = {key: item[key] for key in ("subj_start", "subj_end", "obj_start", "obj_end")}
+            wrong = [f"{k}={v!r}" for k, v in offsets.items() if type(v) is not int]
+            if wrong:
+                yield Problem(
+                    str(path), f"span offsets must be integers, got {', '.join(wrong)}", record=record_id
+                )
+                continue
+            spans = list(offsets.values())
+            relation = item["relation"]
+            if not isinstance(relation, str) or not relation.strip():
+                yield Problem(
+                    str(path), f"`relation` must be a label (text), got {relation!r}", record=record_id
+                )
                 continue
             tokens = item["token"]
             if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
@@ -50,7 +60,7 @@ class TacredFormat(BaseFormat):
                     head_end=spans[1] + 1,  # inclusive -> exclusive
                     tail_start=spans[2],
                     tail_end=spans[3] + 1,
-                    label=str(item["relation"]),
+                    label=relation,
                     dataset=dataset,
                     split=split,
                     head_type=item.get("subj_type"),
