@@ -759,7 +759,21 @@ def _query_size(args: argparse.Namespace, boards: list[Any]) -> dict[str, Any]:
     query = _size(args.size)
     swept = [b.size for b in boards]
     fractions = all(s <= 1.0 for s in swept)
-    if isinstance(query, int) and query > 1 and fractions:
+    if not fractions and any(s <= 1.0 for s in swept):
+        raise UserError(
+            f"the sizes here mix fractions and counts ({', '.join(f'{s:g}' for s in swept)}): "
+            "--size cannot place a size on one axis"
+        )
+    if isinstance(query, float) and not fractions:  # a fraction asked of a sweep in counts
+        if not args.pool and args.from_table is None:
+            args.pool = _train_pool(args)
+        if not args.pool:
+            raise UserError(
+                f"--size {query:g} is a fraction but the sizes here are counts; give --pool (the number "
+                "of in-domain training sentences a fraction refers to)"
+            )
+        query = round(query * args.pool)
+    elif isinstance(query, int) and query > 1 and fractions:
         if not args.pool and args.from_table is None:
             args.pool = _train_pool(args)
         if not args.pool:

@@ -243,6 +243,15 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
             raise fail("data.sizes", str(err)) from None
     if len(set(sizes)) != len(sizes):
         raise fail("data.sizes", f"sizes repeat: {sizes}")
+    fractions = [s for s in sizes if isinstance(s, float)]
+    if fractions and len(fractions) < len(sizes):
+        counts = [s for s in sizes if not isinstance(s, float)]
+        raise fail(
+            "data.sizes",
+            f"mixes fractions ({', '.join(f'{s:g}' for s in fractions)}) and counts "
+            f"({', '.join(map(str, counts))}): use one unit, fractions of the training pool or sentence "
+            "counts, so that every size has its place on one axis",
+        )
     from trainables.data.formats import FORMATS
 
     for key in ("in_domain_format", "ood_format"):

@@ -44,11 +44,17 @@ CONFIGS: list[tuple[str, str, str, int | None]] = [
         "data.in_domain: data/nope.jsonl: no such file",
         3,
     ),
-    ("size-over-pool", _with("data", sizes=[0.1, 5000]), "data.sizes: 5000: in_domain_size 5000 exceeds", 5),
+    ("size-over-pool", _with("data", sizes=[100, 5000]), "data.sizes: 5000: in_domain_size 5000 exceeds", 5),
     ("size-zero", _with("data", sizes=[0]), "data.sizes:", 5),
     ("size-negative", _with("data", sizes=[-3]), "data.sizes:", 5),
     ("size-fraction-over-one", _with("data", sizes=[1.5]), "data.sizes:", 5),
     ("sizes-repeat", _with("data", sizes=[0.1, 0.1]), "data.sizes: sizes repeat", 5),
+    (
+        "sizes-two-units",
+        _with("data", sizes=[0.1, 0.5, 300]),
+        "data.sizes: mixes fractions (0.1, 0.5) and counts (300)",
+        5,
+    ),
     ("seeds-repeat", _with("data", seeds=[0, 0]), "data.seeds: seeds repeat", None),
     ("seed-negative", _with("data", seeds=[-1]), "data.seeds: expected a list of integers >= 0", None),
     (
@@ -359,3 +365,31 @@ def test_a_bad_command_on_a_sweep_is_one_line(
         "the command changed the sweep folder"
     )
     assert re.match(r"resweep( \w+)?: error: ", out)
+
+
+def test_the_own_data_example_fits_300_sentences_without_dev_or_test(tmp_path: Path) -> None:
+    """configs/own_data.yaml tells the story of ~300 annotated sentences and no dev/test files:
+    its sizes must fit what is left to train on once dev and test are carved off."""
+    import pyarrow.parquet as pq
+
+    from search.config import ConfigError, parse_sweep_text
+    from search.plan import plan_sweep
+    from search.preflight import check_inputs
+    from trainables.data import load_dataset
+
+    company = tmp_path / "company"
+    company.mkdir()
+    pq.write_table(load_dataset("synthetic")["train"].slice(0, 300), company / "train.parquet")
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "configs" / "own_data.yaml").read_text()
+    text = text.replace("data/company", str(company)).replace(
+        "in_domain_format: jsonl", "in_domain_format: parquet"
+    )
+    text = text.replace("ood: semeval2010_task8", "ood: synthetic_ood")  # no SemEval files in a clone
+    config = parse_sweep_text(text, source="own_data.yaml")
+    check_inputs(config, plan_sweep(config))
+    too_big = parse_sweep_text(
+        text.replace("sizes: [50, 100, 200]", "sizes: [100, 200, 300]"), source="x.yaml"
+    )
+    with pytest.raises(ConfigError, match="data.sizes: 300: in_domain_size 300 exceeds the 216"):
+        check_inputs(too_big, plan_sweep(too_big))

@@ -19,7 +19,7 @@ from search.progress import ProgressView
 def _config(tmp_path: Path, **search: Any) -> Any:
     document = {
         "name": "plan",
-        "data": {"in_domain": "synthetic", "ood": "synthetic_ood", "sizes": [0.1, 0.5, 300]},
+        "data": {"in_domain": "synthetic", "ood": "synthetic_ood", "sizes": [0.1, 0.5, 1.0]},
         "search": {"space": "demo-smoke", "budget": 4, **search},
         "storage": str(tmp_path),
     }
@@ -50,7 +50,7 @@ def test_phase1_signature_follows_what_the_artifact_learns_from() -> None:
 def test_estimate_counts_one_shared_artifact_for_frozen_features(tmp_path: Path) -> None:
     config = _config(tmp_path)
     estimates = estimate_sweep(config, plan_sweep(config))
-    assert [e.size for e in estimates] == [0.1, 0.5, 300]
+    assert [e.size for e in estimates] == [0.1, 0.5, 1.0]
     # 4 searched (one per strategy) + each strategy's best with seeds 1 and 2 + the floor's 3 seeds
     assert [e.trials for e in estimates] == [15, 15, 15]
     assert [e.phase1_artifacts for e in estimates] == [1, 0, 0]  # phase 1 "none": one for all
