@@ -19,6 +19,7 @@ runtime environment, so nothing is added there.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from dataclasses import dataclass
@@ -88,6 +89,10 @@ def connect(
             ray.init(address=address, runtime_env=runtime_env() if ship_code else None, log_to_driver=False)
         else:
             if "RAY_AUTH_MODE" not in os.environ:  # the user's own choice wins
+                # Ray then says token auth is on, on every run; that is resweep's choice, not news.
+                logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(
+                    logging.ERROR
+                )
                 # With a token in the environment Ray turns token mode on for the new instance
                 # itself (also after `import ray`, unlike setting RAY_AUTH_MODE now) and reads
                 # the token from there instead of writing one to ~/.ray/auth_token.

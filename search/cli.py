@@ -966,7 +966,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("--address", help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray)")
     sweep.add_argument("--dry-run", action="store_true", help="print the plan per size and stop")
-    sweep.add_argument("--quiet", action="store_true", help="no live Tune table")
+    sweep.add_argument("--quiet", action="store_true", help="no live progress view")
     _dashboard_option(sweep)
     sweep.set_defaults(func=cmd_sweep)
 
@@ -974,7 +974,7 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("name")
     resume.add_argument("--storage", default="results", help=STORAGE_HELP)
     resume.add_argument("--address")
-    resume.add_argument("--quiet", action="store_true")
+    resume.add_argument("--quiet", action="store_true", help="no live progress view")
     resume.add_argument(
         "--rebuild-studies",
         action="store_true",
@@ -1086,7 +1086,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="resweep: %(message)s")  # progress on stderr
+    # resweep's own progress lines on stderr; other libraries' INFO chatter (matplotlib's font
+    # cache, ...) stays out of them.
+    logging.basicConfig(level=logging.WARNING, format="resweep: %(message)s")
+    logging.getLogger("trainables").setLevel(logging.INFO)
     try:
         return int(args.func(args))
     except BrokenPipeError:  # `resweep data info X | head`: the reader left; not an error of ours

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import shlex
 import sys
@@ -355,6 +356,12 @@ def run_sweep(
         tune_env["RAY_AIR_NEW_OUTPUT"] = "0"
     saved_env = {k: os.environ.get(k) for k in tune_env}
     os.environ.update(tune_env)
+    # Tune's own log lines ("Wrote the latest version of all result files", its
+    # `Tuner.restore(...)` hint beside resweep's own) only with verbose >= 2; errors always.
+    tune_log = logging.getLogger("ray.tune")
+    saved_level = tune_log.level
+    if verbose < 2:
+        tune_log.setLevel(logging.ERROR)
     interrupted, exhausted = False, {}
     try:
         if restorable:
@@ -380,6 +387,7 @@ def run_sweep(
             exhausted = searcher.exhausted
     finally:
         _ACTIVE = None
+        tune_log.setLevel(saved_level)
         for key, value in saved_env.items():
             if value is None:
                 os.environ.pop(key, None)

@@ -422,6 +422,8 @@ def test_ctrl_c_stops_cleanly_says_how_to_resume_and_resume_finishes(tmp_path: P
     hint = [line for line in err.splitlines() if line.startswith("resweep: interrupted:")]
     assert len(hint) == 1 and f"resweep resume sigint --storage {storage}" in hint[0]
     assert "Traceback" not in err
+    # resweep's hint alone: not Tune's own `Tuner.restore(...)` beside it, nor Ray's token notice.
+    assert "Tuner.restore" not in err and "Token authentication is enabled" not in err
     before = {r["trial_name"]: r["finished_at"] for r in _rows(parts)}  # every row reads whole
     assert 1 <= len(before) < 4
     assert not list((storage / "sigint").rglob("*.tmp")), "a half-written file was left"
