@@ -25,9 +25,11 @@ from dataclasses import dataclass
 
 from trainables.runtime import resolve_executor
 
-__all__ = ["AUTO", "TrialResources"]
+__all__ = ["AUTO", "DRIVER_RESOURCE", "TrialResources"]
 
 AUTO = "auto"
+DRIVER_RESOURCE = "TRAIN_DRIVER"  # the custom resource `train` trial drivers take
+DRIVER_MEMORY = 2**20  # bytes a driver asks for where there is no DRIVER_RESOURCE: every node has it
 
 
 @dataclass(frozen=True)
@@ -58,11 +60,16 @@ class TrialResources:
     def resolved_executor(self) -> str:
         return resolve_executor(self.executor, self.workers)
 
-    def request(self) -> dict[str, float]:
-        """The Tune trial's own resource request (``tune.with_resources``)."""
+    def request(self, cluster: Mapping[str, float] | None = None) -> dict[str, float]:
+        """The Tune trial's own resource request (``tune.with_resources``). A ``train`` trial's
+        driver takes the ``TRAIN_DRIVER`` resource where ``cluster`` has it (resweep's launcher
+        configs and embedded Ray do); on a cluster started with a plain ``ray start`` it takes
+        nothing at all (asking for a resource no node has would wait forever)."""
         if self.resolved_executor == "inline":
             return {"cpu": self.cpus, "gpu": self.gpus}
-        return {"cpu": 0, "TRAIN_DRIVER": 1}  # the workers ask for theirs through ScalingConfig
+        if cluster is not None and cluster.get(DRIVER_RESOURCE, 0) <= 0:
+            return {"cpu": 0, "memory": DRIVER_MEMORY}  # Tune needs the trial to ask for something
+        return {"cpu": 0, DRIVER_RESOURCE: 1}  # the workers ask for theirs through ScalingConfig
 
     def per_trial(self) -> dict[str, float]:
         """Everything a running trial holds, in Ray's resource names."""

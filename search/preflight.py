@@ -21,9 +21,9 @@ __all__ = ["check_inputs"]
 PROPOSALS_CHECKED = 40  # the space's proposals tried under the fixed trial keys
 
 
-def check_inputs(config: SweepConfig, plan: SweepPlan) -> None:
+def check_inputs(config: SweepConfig, plan: SweepPlan) -> dict[str, Any]:
     """Raise :class:`search.config.ConfigError` (located at the config key) for the first input
-    a trial would fail on."""
+    a trial would fail on; return the datasets loaded (``in_domain``, ``ood``)."""
     from trainables.data import load_dataset, sample_regime
     from trainables.data.regimes import Regime
 
@@ -46,6 +46,7 @@ def check_inputs(config: SweepConfig, plan: SweepPlan) -> None:
             raise config.error("data.sizes", f"{size:g}: {_text(err)}") from None
     _check_encoder(config)
     _check_trials(config, plan, datasets)
+    return datasets
 
 
 def _text(err: BaseException) -> str:

@@ -72,6 +72,7 @@ RESULT_SCHEMA = pa.schema(
         pa.field("node_id", pa.string()),  # Ray's node id: tells nodes apart on one host too
         pa.field("finished_at", pa.timestamp("ms", tz="UTC")),  # Parquet stores ms, not s
         pa.field("error", pa.string()),  # an errored trial: the last line of its error
+        pa.field("manifest", pa.string()),  # the run that wrote the row: <sweep>/manifests/<id>.json
         pa.field("last_report", pa.string()),  # the trial's last report, JSON (for replays after a resume)
     ],
     metadata={"resweep.results_version": "3"},
@@ -91,6 +92,7 @@ def result_row(
     cell: str | None = None,
     params: Mapping[str, Any] | None = None,
     error: str | None = None,
+    manifest: str | None = None,
 ) -> dict[str, Any]:
     """One row from a trial's flat config and its last report (which carries ``selected_*``)."""
 
@@ -142,6 +144,7 @@ def result_row(
         "node_id": metrics.get("node_id"),
         "finished_at": finished_at,
         "error": error,
+        "manifest": manifest,
         "last_report": json.dumps(
             {k: v for k, v in metrics.items() if isinstance(v, (int, float, str, bool)) or v is None},
             default=str,

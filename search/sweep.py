@@ -42,6 +42,7 @@ from cluster.connect import connect
 from cluster.storage import Location
 
 from .config import SweepConfig, size_key
+from .manifest import manifest, write_manifest
 from .plan import (
     CELL_KEY,
     ROLE_KEY,
@@ -51,6 +52,7 @@ from .plan import (
     context_of,
     plan_sweep,
     remaining_work,
+    sweep_document,
     trial_config,
     trial_name,
     write_sweep_config,
@@ -124,6 +126,7 @@ class _Run:
     prior: list[dict[str, Any]] = field(default_factory=list)  # the store's rows when the run began
     unfinished: int = 0  # trials the run left unfinished (set when it ends)
     complete: Callable[[], bool] = lambda: True  # whether the sweep has all its rows now
+    manifest: str | None = None  # the id of this run's manifest (search.manifest)
 
 
 _ACTIVE: _Run | None = None  # set by run_sweep around Tuner.fit
@@ -215,10 +218,16 @@ class SweepCallback(tune.Callback):
                     trial,
                     "error" if trial.status == "ERROR" else "stopped" if done is False else "finished",
                     finished_at=datetime.fromtimestamp(ended, UTC) if ended else None,
+                    recovered=True,
                 )
 
     def _row(
-        self, trial: Any, status: str, finished_at: datetime | None = None, error: str | None = None
+        self,
+        trial: Any,
+        status: str,
+        finished_at: datetime | None = None,
+        error: str | None = None,
+        recovered: bool = False,
     ) -> None:
         config = self._config(trial)
         metrics = trial.last_result or {}
@@ -243,6 +252,7 @@ class SweepCallback(tune.Callback):
                 cell=trial.config.get(CELL_KEY),
                 params=_searcher_params(trial.config) if trial.config.get(ROLE_KEY) == "search" else None,
                 error=error if status == "error" else None,
+                manifest=None if recovered else self.run.manifest,  # recovered: written by an earlier run
             )
         )
 
@@ -273,7 +283,9 @@ def _searcher_params(tune_config: Mapping[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def _runtime(config: SweepConfig, paths: SweepPaths) -> tuple[Any, dict[str, float]]:
+def _runtime(
+    config: SweepConfig, paths: SweepPaths, cluster: Mapping[str, float]
+) -> tuple[Any, dict[str, float]]:
     from trainables.runtime import TrialRuntime
 
     resources = config.resources
@@ -286,7 +298,7 @@ def _runtime(config: SweepConfig, paths: SweepPaths) -> tuple[Any, dict[str, flo
         cpus_per_worker=resources.cpus,
         gpus_per_worker=resources.gpus,
     )
-    return runtime, resources.request()
+    return runtime, resources.request(cluster)
 
 
 def run_sweep(
@@ -298,6 +310,7 @@ def run_sweep(
     trial_function: Any = None,
     dashboard: str | None = None,
     rebuild_studies: bool = False,
+    kind: str | None = None,
 ) -> Any:
     """Run, resume or (a config :func:`search.extend.extend_config` grew) extend the sweep: every
     size's search in one Tune experiment; return the results.
@@ -312,7 +325,8 @@ def run_sweep(
     ``trial_function(config, runtime, contexts)`` replaces the trial itself (benchmarks of the
     machinery use a stand-in that sleeps); it must report like a trial does. ``dashboard``: the
     host the embedded local Ray's dashboard binds to (None: no dashboard). ``rebuild_studies``:
-    move the SQLite studies aside (damaged) and rebuild them from the results store.
+    move the SQLite studies aside (damaged) and rebuild them from the results store. ``kind``
+    names the run in its manifest (default ``sweep``, or ``resume``; extensions say ``extend``).
     """
     global _ACTIVE
     paths = SweepPaths.of(config.storage, config.name)
@@ -322,7 +336,7 @@ def run_sweep(
             "continues it, or pick another name (--name)"
         )
     plan = plan_sweep(config)
-    check_inputs(config, plan)  # what every trial would fail on, before Ray or the sweep folder
+    datasets = check_inputs(config, plan)  # what every trial would fail on, before Ray or the folder
     restorable = resume and not rebuild_studies and tune.Tuner.can_restore(*_tune_storage(paths.tune))
     if _mirrors_study(config, paths):
         _fetch_study(paths, restorable)
@@ -343,7 +357,14 @@ def run_sweep(
         print(f"resweep: {cluster.describe()}; {concurrency} trial(s) at once", file=sys.stderr)
         if warning:
             print(f"resweep: warning: {warning}", file=sys.stderr)
-    runtime, resources = _runtime(config, paths)
+    runtime, resources = _runtime(config, paths, ray.cluster_resources())
+    record = manifest(
+        sweep_document(config),
+        datasets,
+        kind=kind or ("resume" if resume else "sweep"),
+        cluster=ray.cluster_resources(),
+    )
+    manifest_id = write_manifest(paths.root / "manifests", record)
     trainable = tune.with_resources(
         tune.with_parameters(trial_function or sweep_trial, runtime=runtime, contexts=plan.contexts),
         resources,
@@ -377,13 +398,13 @@ def run_sweep(
                     file=sys.stderr,
                 )
             else:
-                interrupted = _fit(tuner, _run_state(config, plan, paths, rows, verbose))
+                interrupted = _fit(tuner, _run_state(config, plan, paths, rows, verbose, manifest_id))
                 rows = paths.results.read().to_pylist()
         if not interrupted and _short(plan, rows):
             paths.tune.remove_tree()  # what it held that ended is in the results store now
             _sync_studies(config, plan, paths, rows, verbose)
             tuner, searcher = _new_tuner(config, plan, paths, trainable, rows, verbose, concurrency)
-            interrupted = _fit(tuner, _run_state(config, plan, paths, rows, verbose))
+            interrupted = _fit(tuner, _run_state(config, plan, paths, rows, verbose, manifest_id))
             exhausted = searcher.exhausted
     finally:
         _ACTIVE = None
@@ -464,7 +485,12 @@ def _short(plan: SweepPlan, rows: list[dict[str, Any]]) -> list[str]:
 
 
 def _run_state(
-    config: SweepConfig, plan: SweepPlan, paths: SweepPaths, rows: list[dict[str, Any]], verbose: int
+    config: SweepConfig,
+    plan: SweepPlan,
+    paths: SweepPaths,
+    rows: list[dict[str, Any]],
+    verbose: int,
+    manifest_id: str,
 ) -> _Run:
     return _Run(
         sweep=config.name,
@@ -480,6 +506,7 @@ def _run_state(
         show_progress=verbose >= 1,
         prior=rows,
         complete=lambda: not _short(plan, paths.results.read().to_pylist()),
+        manifest=manifest_id,
     )
 
 

@@ -3,13 +3,16 @@ node while one of its trials runs. Run as a script by ``test_multinode.py`` (a s
 the test session's own local Ray must not be the one the sweep joins)::
 
     python multinode_sweep.py CONFIG OUT_JSON WORKERS [--remove-after-epochs N] [--node-cache DIR]
+                              [--plain]
 
 The head node has no CPUs (it hosts the sweep driver only), each worker node one CPU, so trials
 must spread over the workers. With ``--remove-after-epochs`` a watcher reads the trials' live
 checkpoint folders and removes a worker node once every worker runs a trial that has N
 checkpoints and is mid-run. With ``--node-cache``, worker node i has ``DIR/node-i`` as its
 resweep cache folder (``RESWEEP_CACHE_DIR``): the local copies it keeps of an object store's
-artifacts are its own, as on separate machines. OUT_JSON gets the node ids of the workers, the
+artifacts are its own, as on separate machines. With ``--plain`` the head has no
+``TRAIN_DRIVER`` resource, as a cluster started with a plain ``ray start``. OUT_JSON gets the
+node ids of the workers, the
 removed one, and the result rows.
 """
 
@@ -54,6 +57,7 @@ def main() -> None:
     parser.add_argument("workers", type=int)
     parser.add_argument("--remove-after-epochs", type=int)
     parser.add_argument("--node-cache", type=Path)
+    parser.add_argument("--plain", action="store_true", help="no TRAIN_DRIVER resource (a plain `ray start`)")
     args = parser.parse_args()
 
     # Like the embedded local Ray: token auth with a token made for this run, nothing in ~/.ray.
@@ -67,7 +71,11 @@ def main() -> None:
 
     cluster = Cluster(
         initialize_head=True,
-        head_node_args={"num_cpus": 0, "resources": {"TRAIN_DRIVER": 8}, "include_dashboard": False},
+        head_node_args={
+            "num_cpus": 0,
+            **({} if args.plain else {"resources": {"TRAIN_DRIVER": 8}}),
+            "include_dashboard": False,
+        },
     )
     caches = [args.node_cache / f"node-{i}" if args.node_cache else None for i in range(args.workers)]
     workers = [

@@ -28,6 +28,8 @@ def run_multinode(
     remove_after: int | None = None,
     storage: str = "",
     node_cache: Path | None = None,
+    plain: bool = False,
+    resources: str = "",
 ) -> dict[str, Any]:
     from trainables.testing import build_tiny_bert, write_small_corpora
 
@@ -48,6 +50,7 @@ search:
   confirm_top_k: 0
   floor: false
 encoder: {encoder}
+{resources}
 storage: "{storage or tmp_path / "results"}"
 trial:
   max_length: 40
@@ -70,6 +73,7 @@ trial:
             str(workers),
             *(["--remove-after-epochs", str(remove_after)] if remove_after else []),
             *(["--node-cache", str(node_cache)] if node_cache else []),
+            *(["--plain"] if plain else []),
         ],
         capture_output=True,
         text=True,
@@ -120,3 +124,14 @@ def test_sweep_survives_losing_a_node_and_resumes_its_trial_from_a_checkpoint(tm
     for row in resumed:
         assert row["node_id"] != removed["node_id"]  # it finished elsewhere
         assert 1 <= row["resumed_from_epoch"] < row["epochs_run"]
+
+
+def test_data_parallel_trials_on_a_plain_ray_start_cluster(tmp_path: Path) -> None:
+    """A cluster started with plain `ray start` has no TRAIN_DRIVER resource: two-worker Train
+    trials still run (their drivers ask for nothing), spread over the nodes' CPUs."""
+    result = run_multinode(
+        tmp_path, "plain", workers=2, budget=4, epochs=2, plain=True, resources="resources:\n  workers: 2"
+    )
+    rows = result["rows"]
+    assert len(rows) == 4 and all(row["status"] == "finished" for row in rows)
+    assert all(row["workers"] == 2 for row in rows)

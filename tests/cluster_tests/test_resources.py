@@ -26,6 +26,9 @@ def test_multi_gpu_trials_are_train_jobs_whose_driver_takes_no_cpu() -> None:
     ddp = TrialResources(cpus=4, gpus=1, workers=4)
     assert ddp.resolved_executor == "train"
     assert ddp.request() == {"cpu": 0, "TRAIN_DRIVER": 1}
+    # A cluster from a plain `ray start` has no TRAIN_DRIVER: the driver then asks for nothing.
+    assert ddp.request({"CPU": 8.0, "TRAIN_DRIVER": 64.0}) == {"cpu": 0, "TRAIN_DRIVER": 1}
+    assert ddp.request({"CPU": 8.0}) == {"cpu": 0, "memory": 2**20}
     assert ddp.per_trial() == {"CPU": 16, "GPU": 4}
     assert ddp.fits({"CPU": 64, "GPU": 8, "TRAIN_DRIVER": 64}) == 2
     count, warning = ddp.concurrency(4, {"CPU": 64, "GPU": 8})

@@ -391,5 +391,5 @@ def test_the_own_data_example_fits_300_sentences_without_dev_or_test(tmp_path: P
     too_big = parse_sweep_text(
         text.replace("sizes: [50, 100, 200]", "sizes: [100, 200, 300]"), source="x.yaml"
     )
-    with pytest.raises(ConfigError, match="data.sizes: 300: in_domain_size 300 exceeds the 216"):
+    with pytest.raises(ConfigError, match=r"data\.sizes: 300: in_domain_size 300 exceeds the 216"):
         check_inputs(too_big, plan_sweep(too_big))

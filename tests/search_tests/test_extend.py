@@ -21,22 +21,15 @@ from spaces import random_draws
 
 
 def _config(tmp_path: Path, **search: Any) -> Any:
-    extra = "".join(f"\n  {k}: {json.dumps(v)}" for k, v in search.items())
-    return parse_sweep_text(
-        f"""name: ext
-data:
-  in_domain: synthetic
-  ood: synthetic_ood
-  sizes: [0.1]
-  seeds: [0, 1]
-search:
-  space: demo-smoke
-  budget: 4
-  max_concurrent: 2{extra}
-storage: {tmp_path / "results"}
-""",
-        source="ext.yaml",
-    )
+    import yaml
+
+    document = {
+        "name": "ext",
+        "data": {"in_domain": "synthetic", "ood": "synthetic_ood", "sizes": [0.1], "seeds": [0, 1]},
+        "search": {"space": "demo-smoke", "budget": 4, "max_concurrent": 2, **search},
+        "storage": str(tmp_path / "results"),
+    }
+    return parse_sweep_text(yaml.safe_dump(document, sort_keys=False), source="ext.yaml")
 
 
 # The checks of an extension (no Ray) -----------------------------------------------------------
@@ -291,9 +284,12 @@ def test_resume_rebuilds_from_the_results_store(tmp_path: Path, ray_session: Any
     recovered = _run(config, resume=True)
     assert sorted(r["trial_name"] for r in recovered) == names
     before = {r["trial_name"]: r for r in first}
-    for row in recovered:  # the same row, but for the time it ended (Tune's report time, to the second)
-        assert {k: v for k, v in row.items() if k != "finished_at"} == {
-            k: v for k, v in before[row["trial_name"]].items() if k != "finished_at"
+    # The same rows, but for the time each ended (Tune's report time, to the second) and the
+    # manifest (the run that first wrote a row is not in Tune's results: None).
+    for row in recovered:
+        assert row["manifest"] is None
+        assert {k: v for k, v in row.items() if k not in ("finished_at", "manifest")} == {
+            k: v for k, v in before[row["trial_name"]].items() if k not in ("finished_at", "manifest")
         }
 
     # Tune's state deleted: nothing is missing, nothing runs.
