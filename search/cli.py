@@ -395,7 +395,6 @@ def _run_sweep(config: Any, args: argparse.Namespace, *, resume: bool) -> int:
             verbose=0 if args.quiet else 1,
             dashboard=args.dashboard,
             rebuild_studies=getattr(args, "rebuild_studies", False),
-            kind="extend" if args.command == "extend" else None,
         )
     except SweepInterrupted as err:
         print(f"resweep: interrupted: {err}", file=sys.stderr)

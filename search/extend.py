@@ -180,6 +180,4 @@ def extend_sweep(
     extended = extend_config(
         config, rows, budget=budget, sizes=sizes, seeds=seeds, confirm_top_k=confirm_top_k, space=space
     )
-    return run_sweep(
-        extended, address=address, resume=True, verbose=verbose, dashboard=dashboard, kind="extend"
-    )
+    return run_sweep(extended, address=address, resume=True, verbose=verbose, dashboard=dashboard)

@@ -41,7 +41,7 @@ from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
 from cluster.connect import connect
 from cluster.storage import Location
 
-from .config import SweepConfig, size_key
+from .config import SweepConfig, parse_sweep_text, size_key
 from .manifest import manifest, write_manifest
 from .plan import (
     CELL_KEY,
@@ -341,6 +341,7 @@ def run_sweep(
     if _mirrors_study(config, paths):
         _fetch_study(paths, restorable)
     _check_studies(config, paths, rebuild=rebuild_studies, verbose=verbose)
+    kind = kind or _run_kind(config, paths, resume)
     write_sweep_config(config, paths)
     rows = paths.results.read().to_pylist()
     if not _short(plan, rows):  # nothing is missing (and so nothing in Tune's state to recover)
@@ -361,7 +362,7 @@ def run_sweep(
     record = manifest(
         sweep_document(config),
         datasets,
-        kind=kind or ("resume" if resume else "sweep"),
+        kind=kind,
         cluster=ray.cluster_resources(),
     )
     manifest_id = write_manifest(paths.root / "manifests", record)
@@ -472,6 +473,17 @@ def _with_defaults(config: dict[str, Any]) -> dict[str, Any]:
 
 class SweepIncomplete(RuntimeError):
     """The sweep ran to its end, yet rows are missing (resuming would not add them)."""
+
+
+def _run_kind(config: SweepConfig, paths: SweepPaths, resume: bool) -> str:
+    """``sweep``, ``extend`` (the config records an extension the saved one lacks) or ``resume``."""
+    if not resume:
+        return "sweep"
+    try:
+        saved = parse_sweep_text(paths.config.read_text(), source=str(paths.config))
+    except (OSError, ValueError):
+        return "resume"
+    return "extend" if len(config.extensions) > len(saved.extensions) else "resume"
 
 
 def _short(plan: SweepPlan, rows: list[dict[str, Any]]) -> list[str]:

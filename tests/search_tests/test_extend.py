@@ -237,6 +237,14 @@ def test_extend_budget_sizes_and_seeds_of_a_finished_sweep(tmp_path: Path, ray_s
 
     config, _ = load_saved_sweep(storage, "ext")
     assert [list(e["changes"]) for e in config.extensions] == [["budget"], ["sizes"], ["seeds"]]
+    # A manifest per run, each row naming the one of the run that wrote it.
+    manifests = {p.stem: json.loads(p.read_text()) for p in (storage / "ext" / "manifests").glob("*.json")}
+    assert sorted(m["kind"] for m in manifests.values()) == ["extend", "extend", "extend", "sweep"]
+    assert {r["manifest"] for r in seeded} == set(manifests)
+    first_run = next(m for m in manifests.values() if m["kind"] == "sweep")
+    assert first_run["packages"]["optuna"] == optuna.__version__ and first_run["python"]
+    assert first_run["datasets"]["in_domain"]["name"] == "synthetic" and first_run["config"]["name"] == "ext"
+    assert {r["manifest"] for r in first} == {next(k for k, m in manifests.items() if m["kind"] == "sweep")}
     from search.plan import plan_sweep
 
     plan = plan_sweep(config)
