@@ -119,6 +119,7 @@ class Entry:
     roles: frozenset[str] = frozenset()  # the rows' ``role`` values: search, confirm, floor
     epochs_run: float | None = None  # mean epochs its runs trained (None: unknown)
     below_floor: bool = False  # finished with a mean below the size's floor
+    distinct: str = ""  # what tells it apart from other entries of its size with the same label
 
     @property
     def n_seeds(self) -> int:
@@ -163,13 +164,14 @@ class Entry:
             text += f" ood{float(d['ood_pct']):g}"
         if d.get("local_in_domain_pretrain_pct"):
             text += f" local{float(d['local_in_domain_pretrain_pct']):g}"
-        return text
+        return f"{text} {self.distinct}" if self.distinct else text
 
     def as_dict(self) -> dict[str, Any]:
         interval = self.interval
         return {
             "size": self.size,
             "rank": self.rank,
+            "label": self.label,
             **self.describe,
             "n_seeds": self.n_seeds,
             "mean": self.mean,
@@ -436,7 +438,38 @@ def group_rows(
                 epochs_run=sum(epochs) / len(epochs) if epochs else None,
             )
         )
+    for entries in sizes.values():
+        _tell_apart(entries)
     return sizes
+
+
+SHORT_NAMES = {"learning_rate": "lr", "hidden_units": "h", "batch_size": "bs", "max_epochs": "ep"}
+
+
+def _tell_apart(entries: list[Entry]) -> None:
+    """Entries of one size whose labels coincide get the values that differ among them
+    (``lr 0.0007 h256``), so no two rows of a table, plot or JSON read the same."""
+    by_label: dict[str, list[Entry]] = {}
+    for entry in entries:
+        by_label.setdefault(entry.label, []).append(entry)
+    for same in by_label.values():
+        if len({e.key for e in same}) < 2:
+            continue  # one configuration (its finished and its stopped runs)
+        configs = [json.loads(e.key) for e in same]
+        keys = sorted({k for c in configs for k in c})
+        differing = [
+            k for k in keys if len({json.dumps(c.get(k), sort_keys=True, default=str) for c in configs}) > 1
+        ]
+        for entry, config in zip(same, configs, strict=True):
+            entry.distinct = " ".join(f"{SHORT_NAMES.get(k, k)} {_short(config.get(k))}" for k in differing)
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    if isinstance(value, dict):
+        return ",".join(f"{k}={_short(v)}" for k, v in value.items())
+    return str(value)
 
 
 def separable(winner: Entry, other: Entry, epsilon: float) -> bool:

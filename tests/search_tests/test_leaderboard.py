@@ -542,3 +542,16 @@ def test_a_sweeps_leaderboard_asks_its_own_question_and_keeps_its_stopped_trials
     assert list(by_strategy.cells()) == ["local"]
     assert main(["leaderboard", "q", "--storage", str(tmp_path)]) == 0
     assert "best per strategy/imbalance" in capsys.readouterr().out
+
+
+def test_configurations_that_read_alike_are_told_apart_by_what_differs() -> None:
+    rows = [
+        _row(0.1, "local", 0, 0.44, lr=7e-4),
+        _row(0.1, "local", 0, 0.34, lr=3e-3),
+        _row(0.1, "baseline", 0, 0.40),
+    ]
+    (board,) = build_leaderboard(rows, "dev_f1_weighted")
+    labels = [e.label for e in board.entries]
+    assert len(set(labels)) == 3
+    assert labels[0] == "two-phase/local/none lr 0.0007" and labels[2] == "two-phase/local/none lr 0.003"
+    assert "two-phase/baseline/none" in labels  # alone under its label: nothing appended
