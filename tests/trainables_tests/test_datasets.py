@@ -198,3 +198,39 @@ def test_cli_fetch_then_info(served_dataset: DatasetSpec, capsys: pytest.Capture
     assert "local_semeval: files verified in" in capsys.readouterr().out
     assert main(["data", "info", served_dataset.name, "--json"]) == 0
     assert '"records": 6' in capsys.readouterr().out
+
+
+def _jsonl(path: Path, records: list[tuple[str, str]], tail: str = "") -> None:
+    import json
+
+    lines = [
+        json.dumps({"id": rid, "tokens": ["A", "x", "B"], "head": [0, 1], "tail": [2, 3], "label": label})
+        for rid, label in records
+    ]
+    path.write_text("\n".join(lines) + "\n" + tail)
+
+
+def test_validation_reports_every_kind_of_problem_in_one_run_and_a_failed_load_caches_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trainables.data.datasets import validate_dataset
+    from trainables.data.errors import DataError
+
+    monkeypatch.setenv("RESWEEP_CACHE_DIR", str(tmp_path / "cache"))
+    data = tmp_path / "data"
+    data.mkdir()
+    _jsonl(data / "train.jsonl", [(f"t{i}", "a") for i in range(5)])
+    _jsonl(data / "dev.jsonl", [("t0", "b"), ("d1", "a")])  # an id of train, a label train lacks
+    _jsonl(data / "test.jsonl", [("s1", "c")], tail="{not json\n")  # and a broken line
+    _, problems = validate_dataset(data)
+    said = [str(p) for p in problems]
+    assert any("test.jsonl:2: invalid JSON" in p for p in said)
+    assert any("dev.jsonl: record 't0': duplicate id 't0'" in p for p in said)
+    assert any(
+        "dev.jsonl: record 't0': label 'b' in the dev split does not occur in train" in p for p in said
+    )
+    (data / "test.jsonl").write_text("")
+    _jsonl(data / "test.jsonl", [("s1", "a")])
+    with pytest.raises(DataError):
+        load_dataset(data)
+    assert not list((tmp_path / "cache").rglob("*.parquet")), "a dataset with problems left parse caches"

@@ -500,7 +500,17 @@ def load_dataset(
         tables = {s: records_to_table(r) for s, r in generated.items()}
         dataset = RelationDataset(source.name, tables, source.spec.negative_labels, source.location)
     else:
-        dataset = _load_files(source, cache, on_invalid or source.on_invalid)
+        parsed = cache_dir() / "parsed"
+        before = set(parsed.glob("*.parquet")) if cache and parsed.is_dir() else set()
+        try:
+            dataset = _load_files(source, cache, on_invalid or source.on_invalid)
+            return _finish(dataset, source, negative_labels, labels)
+        except DataError:
+            # A dataset with problems leaves nothing cached, not even its files that parsed.
+            if cache and parsed.is_dir():
+                for entry in set(parsed.glob("*.parquet")) - before:
+                    entry.unlink(missing_ok=True)
+            raise
     return _finish(dataset, source, negative_labels, labels)
 
 
@@ -537,12 +547,20 @@ def validate_dataset(
         return load_dataset(name_or_path, labels=labels), []
     problems: list[Problem] = []
     dataset = _load_files(source, False, "error", problems)  # each file parsed once, all problems kept
+    # The cross-split checks too, on the files that parsed: every problem in one run. (Labels are
+    # checked against train only when train parsed, or every dev/test label would be "unknown".)
+    try:
+        _check_unique_ids(dataset)
+    except DataError as err:
+        problems.extend(err.problems)
+    if "train" in dataset.splits or labels is not None or "train" not in source.files:
+        try:
+            _check_label_sets(dataset, labels)
+        except DataError as err:
+            problems.extend(err.problems)
     if problems:
         return None, problems
-    try:
-        return _finish(dataset, source, None, labels), []
-    except DataError as err:
-        return None, err.problems
+    return _finish(dataset, source, None, labels), []
 
 
 def _load_files(
