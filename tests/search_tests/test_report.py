@@ -119,7 +119,10 @@ def test_report_ranks_finished_trials_lists_stopped_ones_apart_and_shows_the_flo
     files = write_report(boards, rows, tmp_path / "report", title="t")
     markdown = files.markdown.read_text()
     # The lucky one-seed mixed run wins; the three-seed local configuration is recommended.
-    answer = "| 0.1 | two-phase/mixed/none lr 1 | 1 | 0.8000 |  | 0.8000 | 0.8000 | #2 two-phase/local/none (3 seeds) |"
+    answer = (
+        "| 0.1 | two-phase/mixed/none lr 1 | 1 | 0.8000 |  | 0.8000 | 0.8000 | "
+        "#2 two-phase/local/none (3 seeds) |"
+    )
     assert answer + " 0.6000 |" in markdown
     assert "| 0.5 | - (only trials stopped early) | | | | | | | not run |" in markdown
     assert "### in-domain size 0.1 (4 finished configurations, 1 stopped early)" in markdown
