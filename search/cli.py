@@ -621,6 +621,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         )
     print(f"sweep {config.name} ({paths.root})")
     _print_table(table, ["size", "ended", "finished", "pruned", "failed", f"best {metric}"])
+    from trainables.artifacts import build_progress, describe_build
+
+    for record in build_progress(paths.artifacts):
+        print(f"building {describe_build(record)}")
     return 0
 
 

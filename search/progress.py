@@ -45,9 +45,15 @@ def _label(config: Mapping[str, Any]) -> str:
 
 
 def render_progress(
-    counts: Mapping[str, SizeProgress], metric: str, elapsed: float, *, final: bool = False
+    counts: Mapping[str, SizeProgress],
+    metric: str,
+    elapsed: float,
+    *,
+    final: bool = False,
+    building: Sequence[str] = (),
 ) -> str:
-    """The view as text, one line per size (keys like ``id0.1``)."""
+    """The view as text, one line per size (keys like ``id0.1``), then one per artifact build
+    running now (``building``: its description)."""
     minutes, seconds = divmod(int(elapsed), 60)
     stamp = f"[{minutes:3d}:{seconds:02d}]"
     width = max(len(k) for k in counts)
@@ -58,6 +64,7 @@ def render_progress(
             f"{stamp} {key:<{width}}  ended {c.ended:>3}/{c.budget:<3} (pruned {c.pruned:>3}, "
             f"failed {c.failed:>2})  running {c.running:>2}   best {metric} {best}"
         )
+    lines.extend(f"{stamp} building {text}" for text in building)
     if final:
         lines.append(f"{stamp} sweep over")
     return "\n".join(lines)
@@ -81,9 +88,11 @@ class ProgressView:
         stream: IO[str] | None = None,
         min_interval: float = 2.0,
         prior: Sequence[Mapping[str, Any]] = (),
+        builds: Callable[[], list[str]] | None = None,
     ):
         self.budgets = dict(budgets)
         self.prior = list(prior)
+        self.builds = builds  # lines about artifact builds running now
         self.metric = metric
         self.status_of = status_of
         self.stream = stream or sys.stderr
@@ -132,11 +141,12 @@ class ProgressView:
             return  # Tune calls this every step of its loop: count at most every min_interval
         self.last_time = now
         counts = self.counts(trials)
-        snapshot = tuple(c.as_tuple() for c in counts.values())
+        building = self.builds() if self.builds is not None and not final else []
+        snapshot = (*(c.as_tuple() for c in counts.values()), *building)
         if not force and snapshot == self.last_printed:
             return
         self.last_printed = snapshot
-        text = render_progress(counts, self.metric, now - self.started, final=final)
+        text = render_progress(counts, self.metric, now - self.started, final=final, building=building)
         print(text, file=self.stream, flush=True)
 
 

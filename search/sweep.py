@@ -127,6 +127,7 @@ class _Run:
     unfinished: int = 0  # trials the run left unfinished (set when it ends)
     complete: Callable[[], bool] = lambda: True  # whether the sweep has all its rows now
     manifest: str | None = None  # the id of this run's manifest (search.manifest)
+    builds: Callable[[], list[str]] | None = None  # the artifact builds running now, described
 
 
 _ACTIVE: _Run | None = None  # set by run_sweep around Tuner.fit
@@ -149,7 +150,13 @@ class SweepCallback(tune.Callback):
         self.statuses: dict[str, str] = {}  # trial id -> status of its row
         self.recovered = False
         self.progress = (
-            ProgressView(self.run.budgets, self.run.metric, self.ended_status, prior=self.run.prior)
+            ProgressView(
+                self.run.budgets,
+                self.run.metric,
+                self.ended_status,
+                prior=self.run.prior,
+                builds=self.run.builds,
+            )
             if self.run.show_progress
             else None
         )
@@ -519,7 +526,14 @@ def _run_state(
         prior=rows,
         complete=lambda: not _short(plan, paths.results.read().to_pylist()),
         manifest=manifest_id,
+        builds=functools.partial(_builds, paths),
     )
+
+
+def _builds(paths: SweepPaths) -> list[str]:
+    from trainables.artifacts import build_progress, describe_build
+
+    return [describe_build(record) for record in build_progress(paths.artifacts)]
 
 
 def _fit(tuner: Any, run: _Run) -> bool:

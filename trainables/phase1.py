@@ -23,7 +23,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +33,7 @@ import pyarrow as pa
 import torch
 from safetensors.numpy import load_file, save_file
 
-from .artifacts import artifact_key, compute_once
+from .artifacts import BuildProgress, artifact_key, compute_once
 from .data.labels import LabelSpace
 from .data.markers import encode, prepare_tokenizer
 from .data.records import table_to_records
@@ -102,8 +102,10 @@ def extract_features(
     max_length: int,
     device: torch.device,
     batch_size: int = 64,
+    progress: Callable[[int], None] | None = None,
 ) -> np.ndarray:
-    """[CLS; mean head; mean tail] of the last layer for every record: (N, 3H) float32."""
+    """[CLS; mean head; mean tail] of the last layer for every record: (N, 3H) float32.
+    ``progress(n)`` is told after each batch how many more records are done."""
     from .architectures.bert_seqcls import pad_batch
 
     encoder.eval().to(device)
@@ -121,6 +123,8 @@ def extract_features(
             (hs, he), (ts, te) = pairs[i].head_span, pairs[i].tail_span
             vector = torch.cat([states[b, 0], states[b, hs:he].mean(0), states[b, ts:te].mean(0)])  # (3H,)
             out[i] = vector.cpu().numpy()
+        if progress is not None:
+            progress(len(rows))
     return out
 
 
@@ -330,14 +334,23 @@ def phase1_features(context: PrepareContext, label_space: LabelSpace) -> Phase1F
                     blocks.append((ood_full, _base_encoder(ood_model), ood_tokenizer))
         keys: list[str] = []
         matrices = []
-        for table, encoder, tokenizer in blocks:
-            if tokenizer is not None:
-                added = prepare_tokenizer(tokenizer, style)
-                resize = getattr(encoder, "resize_token_embeddings", None)
-                if added and resize is not None:
-                    resize(len(tokenizer), mean_resizing=False)  # new marker embeddings: random init
-            matrices.append(extract_features(encoder, tokenizer, table, style, max_length, device))
-            keys.extend(table_keys(table))
+        total = sum(table.num_rows for table, _, _ in blocks)
+        progress = BuildProgress(context.artifacts, key, f"phase-1 features ({variant})", total)
+        try:
+            for table, encoder, tokenizer in blocks:
+                if tokenizer is not None:
+                    added = prepare_tokenizer(tokenizer, style)
+                    resize = getattr(encoder, "resize_token_embeddings", None)
+                    if added and resize is not None:
+                        resize(len(tokenizer), mean_resizing=False)  # new marker embeddings: random init
+                matrices.append(
+                    extract_features(
+                        encoder, tokenizer, table, style, max_length, device, progress=progress.add
+                    )
+                )
+                keys.extend(table_keys(table))
+        finally:
+            progress.close()
         save_file({"features": np.concatenate(matrices)}, str(folder / FEATURES_FILE))
         (folder / INDEX_FILE).write_text(json.dumps(keys))
         seconds = time.perf_counter() - started

@@ -155,3 +155,40 @@ def test_after_a_resume_every_cell_gets_the_rest_of_its_own_share(tmp_path: Path
     assert len(confirm["id0.1/local"].scored) == 2 and len(confirm["id0.1/local"].done) == 1
     assert confirm["id0.1/global"].scored == []  # its one trial was stopped
     assert [f["seed"] for f in _floors(plan, rows)["id0.1"]] == [0, 1]  # seed 2's floor ran
+
+
+def test_progress_view_shows_rows_from_before_and_artifact_builds(tmp_path: Path) -> None:
+    """An extension's view starts from the rows that ended before it; a long artifact build is a
+    line of its own (sentences done, rate, time left) while it runs, gone once it is over."""
+    import json as json_
+
+    from trainables.artifacts import BuildProgress, build_progress, describe_build
+
+    prior = [
+        {"trial_name": "x_old1", "in_domain_size": 0.1, "status": "finished", "dev_f1_weighted": 0.5,
+         "config": json_.dumps({"architecture": "two-phase", "strategy": "local", "imbalance": "none"})},
+        {"trial_name": "x_old2", "in_domain_size": 0.1, "status": "error", "dev_f1_weighted": None, "config": "{}"},
+    ]  # fmt: skip
+    build = BuildProgress(tmp_path, "phase1-k", "phase-1 features (none)", 29_000, every=0)
+    build.started -= 100  # 100 s in
+    build.add(12_000)
+    stream = io.StringIO()
+    view = ProgressView(
+        {"id0.1": 6},
+        "dev_f1_weighted",
+        lambda t: "finished",
+        stream=stream,
+        prior=prior,
+        builds=lambda: [describe_build(r) for r in build_progress(tmp_path)],
+    )
+    view.show([_tune_trial("new", 0.1, "TERMINATED", 0.6)], force=True)
+    first, building = stream.getvalue().splitlines()
+    assert "ended   3/6" in first and "failed  1" in first and "0.6000" in first
+    assert building.endswith(
+        "building phase-1 features (none): 12,000/29,000 sentences (41%), 120/s, about 2 min left"
+    )
+    build.close()
+    view.show([_tune_trial("new", 0.1, "TERMINATED", 0.6)], force=True, final=True)
+    assert "building" not in stream.getvalue().splitlines()[-2] and stream.getvalue().rstrip().endswith(
+        "sweep over"
+    )

@@ -203,3 +203,26 @@ def test_test_every_epoch_off_scores_test_only_when_dev_improves(tiny_bert: str,
         # The selected epoch's test scores are exact: the same as with test scored every epoch.
         assert lean["selected_test_f1_weighted"] == pytest.approx(full["selected_test_f1_weighted"], abs=1e-6)
     assert any("test_f1_weighted" not in m for m in improving.metrics)  # some epoch skipped test
+
+
+def test_a_phase1_build_says_how_far_it_is(
+    tiny_bert: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Featurising writes its progress (sentences done of all) while it runs, and removes it."""
+    import trainables.phase1 as phase1
+    from trainables.artifacts import BuildProgress, build_progress
+
+    seen: list[list[dict]] = []
+
+    class Watched(BuildProgress):
+        def add(self, count: int) -> None:
+            self.every = 0  # every batch, to watch
+            super().add(count)
+            seen.append(build_progress(tmp_path / "artifacts"))
+
+    monkeypatch.setattr(phase1, "BuildProgress", Watched)
+    spec = spec_for(tiny_bert, architecture="two-phase", phase1_model="none", max_epochs=1)
+    run_trial(spec, report=Reports(), artifacts=tmp_path / "artifacts")
+    done = [records[0]["done"] for records in seen]
+    assert len(done) > 1 and done == sorted(done) and seen[-1][0]["done"] == seen[-1][0]["total"]
+    assert build_progress(tmp_path / "artifacts") == []  # removed when the build ended
