@@ -164,11 +164,23 @@ def test_progress_view_shows_rows_from_before_and_artifact_builds(tmp_path: Path
 
     from trainables.artifacts import BuildProgress, build_progress, describe_build
 
+    old = json_.dumps({"architecture": "two-phase", "strategy": "local", "imbalance": "none"})
     prior = [
-        {"trial_name": "x_old1", "in_domain_size": 0.1, "status": "finished", "dev_f1_weighted": 0.5,
-         "config": json_.dumps({"architecture": "two-phase", "strategy": "local", "imbalance": "none"})},
-        {"trial_name": "x_old2", "in_domain_size": 0.1, "status": "error", "dev_f1_weighted": None, "config": "{}"},
-    ]  # fmt: skip
+        {
+            "trial_name": "x_old1",
+            "in_domain_size": 0.1,
+            "status": "finished",
+            "dev_f1_weighted": 0.5,
+            "config": old,
+        },
+        {
+            "trial_name": "x_old2",
+            "in_domain_size": 0.1,
+            "status": "error",
+            "dev_f1_weighted": None,
+            "config": "{}",
+        },
+    ]
     build = BuildProgress(tmp_path, "phase1-k", "phase-1 features (none)", 29_000, every=0)
     build.started -= 100  # 100 s in
     build.add(12_000)
