@@ -6,6 +6,7 @@ got 0``. Unknown keys name the valid ones. See ``configs/*.yaml`` for annotated 
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -343,9 +344,14 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
     trial = raw.get("trial") or {}
     if not isinstance(trial, Mapping):
         raise fail("trial", f"expected a mapping of fixed trial keys, got {type(trial).__name__}")
+    valid = TrialSpec.valid_keys()
     for key in trial:
         if key in SWEEP_SET:
             raise fail(f"trial.{key}", f"set by the sweep itself; set {SWEEP_SET[key]} instead")
+        if key not in valid:
+            close = difflib.get_close_matches(str(key), valid, n=1)
+            hint = f"did you mean {close[0]}?" if close else f"valid: {', '.join(sorted(valid))}"
+            raise fail(f"trial.{key}", f"unknown trial key; {hint}")
     extensions = raw.get("extensions") or []
     if not isinstance(extensions, list) or not all(
         isinstance(e, Mapping) and isinstance(e.get("changes", {}), Mapping) for e in extensions

@@ -93,7 +93,7 @@ CONFIGS: list[tuple[str, str, str, int | None]] = [
     (
         "trial-unknown-key",
         _with("trial", learning_rat=0.1),
-        "trial: unknown trial config key(s) learning_rat",
+        "trial.learning_rat: unknown trial key; did you mean learning_rate?",
         None,
     ),
     (

@@ -29,7 +29,7 @@ def test_demo_config_values() -> None:
 GOOD = """name: x
 data:
   in_domain: synthetic
-  sizes: [0.1, 300]
+  sizes: [0.1, 0.3]
 search:
   budget: 4
 """
@@ -51,7 +51,7 @@ search:
         ),
         ("  budget: 4", "  space: thesys", r"search.space: got 'thesys'; allowed: demo, demo-smoke"),
         (
-            "[0.1, 300]",
+            "[0.1, 0.3]",
             "[0.1, 1.5]",
             r"x.yaml:4: data.sizes: in_domain_size 1.5 as a fraction must be in \(0, 1\]",
         ),
@@ -61,9 +61,13 @@ search:
             r"x.yaml:2: storge: unknown key; valid top-level keys: name, data",
         ),
         ("search:\n  budget: 4", "resources:\n  gpus: -1", r"resources.gpus: expected a number >= 0"),
-        ("search:\n  budget: 4", "trial:\n  lr: 0.1", r"trial: unknown trial config key\(s\) lr"),
+        (
+            "search:\n  budget: 4",
+            "trial:\n  lr: 0.1",
+            r"x.yaml:6: trial.lr: unknown trial key; valid: architecture, batch_size",
+        ),
         ("  in_domain: synthetic\n", "", r"x.yaml:2: data: missing data.in_domain"),
-        ("  sizes: [0.1, 300]", "  sizes: [0.1, 300", r"x.yaml:\d+: invalid YAML"),
+        ("  sizes: [0.1, 0.3]", "  sizes: [0.1, 0.3", r"x.yaml:\d+: invalid YAML"),
     ],
 )
 def test_mistakes_are_located(tmp_path: Path, replace: str, by: str, message: str) -> None:
