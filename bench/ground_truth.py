@@ -208,6 +208,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--architectures", type=lambda s: set(s.split(",")), default=None, help="only these architectures"
     )
+    parser.add_argument(
+        "--merge",
+        type=Path,
+        action="append",
+        default=[],
+        help="fold the cells of this table (made by a second generator) into --out first; repeatable",
+    )
     args = parser.parse_args(argv)
     unknown = sorted(set(args.pairs) - set(PAIRS))
     if unknown:
@@ -218,6 +225,15 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     rows = read_table(args.out)
     have = {(r["pair"], r["in_domain_size"], r["seed"], r["config_id"]) for r in rows}
+    if args.merge:
+        for other in args.merge:
+            for row in read_table(other):
+                cell = (row["pair"], row["in_domain_size"], row["seed"], row["config_id"])
+                if cell not in have:
+                    have.add(cell)
+                    rows.append(row)
+        write_table(args.out, rows, provenance(args))
+        print(f"ground truth: merged {', '.join(map(str, args.merge))} into {args.out}", file=sys.stderr)
     todo = [
         (pair, size, seed, config)
         for pair, size, seed, config in cells(args)
