@@ -768,24 +768,17 @@ def _query_size(args: argparse.Namespace, boards: list[Any]) -> dict[str, Any]:
             f"the sizes here mix fractions and counts ({', '.join(f'{s:g}' for s in swept)}): "
             "--size cannot place a size on one axis"
         )
-    if isinstance(query, float) and not fractions:  # a fraction asked of a sweep in counts
+    a_fraction = isinstance(query, float)
+    if a_fraction != fractions and not (fractions and query == 1):  # the other unit: convert
         if not args.pool and args.from_table is None:
             args.pool = _train_pool(args)
         if not args.pool:
+            given, here = ("a fraction", "counts") if a_fraction else ("a count", "fractions")
             raise UserError(
-                f"--size {query:g} is a fraction but the sizes here are counts; give --pool (the number "
+                f"--size {query:g} is {given} but the sizes here are {here}; give --pool (the number "
                 "of in-domain training sentences a fraction refers to)"
             )
-        query = round(query * args.pool)
-    elif isinstance(query, int) and query > 1 and fractions:
-        if not args.pool and args.from_table is None:
-            args.pool = _train_pool(args)
-        if not args.pool:
-            raise UserError(
-                f"--size {query} is a count but the sizes here are fractions; give --pool (the number "
-                "of in-domain training sentences a fraction refers to)"
-            )
-        query = query / args.pool
+        query = round(query * args.pool) if a_fraction else query / args.pool
     value = float(query)
     exact = [b for b in boards if abs(b.size - value) < 1e-9]
     answer: dict[str, Any] = {"size": value, "swept": swept}

@@ -135,3 +135,24 @@ def test_trial_command_runs_one_trial_and_writes_json(
     assert result["selected"]["selected_epoch"] in (1, 2)
     assert main(["trial", "strategy=transfer"]) == 1
     assert "unknown transfer strategy 'transfer'" in capsys.readouterr().err
+
+
+def test_size_queries_convert_between_fractions_and_counts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import csv
+
+    table = tmp_path / "counts.csv"
+    with open(table, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["in_domain_size", "strategy", "imbalance", "accuracy"])
+        writer.writeheader()
+        for size, strategy, score in ((100, "baseline", 0.5), (200, "local", 0.7), (200, "baseline", 0.6)):
+            writer.writerow(
+                {"in_domain_size": size, "strategy": strategy, "imbalance": "none", "accuracy": score}
+            )
+    # A fraction asked of a sweep in counts: half of a 400-sentence pool is the swept 200.
+    assert main(["leaderboard", "--from-table", str(table), "--size", "0.5", "--pool", "400", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["size"] == 200 and answer["pool"] == 400
+    assert main(["leaderboard", "--from-table", str(table), "--size", "0.5"]) == 1
+    assert "--size 0.5 is a fraction but the sizes here are counts; give --pool" in capsys.readouterr().err
