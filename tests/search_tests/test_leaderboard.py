@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -555,3 +556,15 @@ def test_configurations_that_read_alike_are_told_apart_by_what_differs() -> None
     assert len(set(labels)) == 3
     assert labels[0] == "two-phase/local/none lr 0.0007" and labels[2] == "two-phase/local/none lr 0.003"
     assert "two-phase/baseline/none" in labels  # alone under its label: nothing appended
+
+
+def test_outside_the_swept_sizes_the_curve_goes_on_along_its_nearest_segment() -> None:
+    from search.leaderboard import _curve_value
+
+    xs, ys = [0.1, 0.3], [0.5, 0.6]
+    value, method = _curve_value(xs, ys, 1.0)
+    assert method == "log-n extrapolation"
+    assert value == pytest.approx(0.6 + 0.1 / math.log(3) * math.log(1 / 0.3))
+    assert _curve_value(xs, ys, 0.03)[0] == pytest.approx(0.5 - 0.1 / math.log(3) * math.log(0.1 / 0.03))
+    assert _curve_value([0.1, 0.3], [0.1, 0.9], 1e6)[0] == 1.0  # never above a perfect score
+    assert _curve_value([0.2], [0.5], 1.0) == (0.5, "nearest")  # one size: nothing to go along
