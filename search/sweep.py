@@ -552,7 +552,7 @@ def _fit(tuner: Any, run: _Run) -> bool:
         # Tune puts the original handler back only when a signal stopped it: its own handler still
         # installed means no signal came (and it must not stay for what runs next).
         signalled = main and signal.getsignal(signal.SIGINT) is handler
-        if main:
+        if main and handler is not None:  # None: a handler not set from Python, left alone
             signal.signal(signal.SIGINT, handler)
     return run.unfinished > 0 or (signalled and not int(os.getenv("TUNE_DISABLE_SIGINT_HANDLER", "0")))
 
