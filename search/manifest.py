@@ -85,12 +85,13 @@ def _dataset(dataset: Any) -> dict[str, Any]:
 
 
 def _gpus() -> list[str]:
+    """This machine's GPUs, by name (``nvidia-smi -L``: importing torch here would cost the
+    driver seconds at every start)."""
     try:
-        import torch
-
-        return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-    except Exception:  # no CUDA build, no driver
-        return []
+        listed = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return []  # no NVIDIA driver
+    return [line.strip() for line in listed.stdout.splitlines() if line.strip()]
 
 
 def manifest(
