@@ -47,7 +47,12 @@ class GroundTruthSpace(BaseSpace):
         if architecture == "two-phase":
             fixed.update(phase1_model="none", hidden_units=16 if self.smoke else 256, batch_size=128)
         else:  # the floor's recipe (spaces.FLOOR): short, since longer runs overfit
-            fixed.update(batch_size=16, learning_rate=LINEAR_LEARNING_RATE, max_epochs=5, patience=2)
+            fixed.update(
+                batch_size=16,
+                learning_rate=LINEAR_LEARNING_RATE,
+                max_epochs=2 if self.smoke else 5,
+                patience=2,
+            )
         return fixed
 
     def suggest(self, trial: Suggester) -> dict[str, Any]:
