@@ -229,3 +229,24 @@ def test_fewrel_token_positions_are_integers(tmp_path: Path) -> None:
     path.write_text(json.dumps({"P108": [example]}))
     with pytest.raises(DataError, match=r"`h` token positions must be integers, got \['0'\]"):
         parse_file(path, "fewrel", dataset="d", split="train")
+
+
+@pytest.mark.parametrize(
+    ("label", "expected"),
+    [(3, "3"), ("works_for", "works_for"), (0.5, None), (True, None), ([1], None), ({"a": 1}, None)],
+)
+def test_jsonl_labels_are_text_or_integer_ids(tmp_path: Path, label: object, expected: str | None) -> None:
+    import json
+
+    from trainables.data.errors import DataError
+
+    path = tmp_path / "train.jsonl"
+    path.write_text(
+        json.dumps({"id": "r1", "tokens": ["A", "x", "B"], "head": [0, 1], "tail": [2, 3], "label": label})
+    )
+    if expected is None:
+        with pytest.raises(DataError, match="`label` must be a label \\(text, or an integer class id\\)"):
+            parse_file(path, "jsonl", dataset="d", split="train", cache=False)
+    else:
+        (record,) = table_to_records(parse_file(path, "jsonl", dataset="d", split="train", cache=False))
+        assert record.label == expected

@@ -50,9 +50,15 @@ def _type(entity: Any, flat: Any) -> str | None:
 
 
 def _label(obj: Mapping[str, Any]) -> str:
+    """The label's text. An integer class id is taken as its digits (``3`` -> ``"3"``); a float,
+    boolean, list or object is an error (``0.5``, ``true`` would be silently new labels)."""
     for key in ("label", "relation"):
-        if obj.get(key) is not None:
-            return str(obj[key])
+        value = obj.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise FieldError(f"`{key}` must be a label (text, or an integer class id), got {value!r}")
+        return str(value)
     raise FieldError("missing `label` (or `relation`)")
 
 
