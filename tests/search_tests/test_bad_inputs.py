@@ -36,12 +36,45 @@ def _with(section: str, **values: object) -> str:
     return _yaml(document)
 
 
+def _write_data(folder: Path) -> None:
+    """Data files with problems, as a user's own: a broken JSONL line, a dev label train lacks,
+    a TACRED offset given as text."""
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {"tokens": ["Ann", "works", "for", "ACME"], "head": [0, 1], "tail": [3, 4], "label": "works_for"}
+    (folder / "broken").mkdir(exist_ok=True)
+    (folder / "broken" / "train.jsonl").write_text(json.dumps({**record, "id": "a"}) + "\n{not json\n")
+    (folder / "labels").mkdir(exist_ok=True)
+    (folder / "labels" / "train.jsonl").write_text(json.dumps({**record, "id": "a"}) + "\n")
+    (folder / "labels" / "dev.jsonl").write_text(json.dumps({**record, "id": "b", "label": "born_in"}) + "\n")
+    tacred = {"id": "t", "token": ["Ann", "works", "for", "ACME"], "subj_start": "0", "subj_end": 0,
+              "obj_start": 3, "obj_end": 3, "relation": "per:employee_of"}  # fmt: skip
+    (folder / "tacred.json").write_text(json.dumps([tacred]))
+
+
 # (case id, sweep config text, what the one line says, the key's line in the file or None)
 CONFIGS: list[tuple[str, str, str, int | None]] = [
     (
         "missing-path",
         _with("data", in_domain="data/nope.jsonl"),
         "data.in_domain: data/nope.jsonl: no such file",
+        3,
+    ),
+    (
+        "data-broken-line",
+        _with("data", in_domain="data/broken"),
+        "data/broken/train.jsonl:2: invalid JSON",
+        3,
+    ),
+    (
+        "data-dev-label",
+        _with("data", in_domain="data/labels"),
+        "label 'born_in' in the dev split does not occur in train",
+        3,
+    ),
+    (
+        "data-tacred-offset",
+        _with("data", in_domain="data/tacred.json", in_domain_format="tacred"),
+        "span offsets must be integers, got subj_start='0'",
         3,
     ),
     ("size-over-pool", _with("data", sizes=[100, 5000]), "data.sizes: 5000: in_domain_size 5000 exceeds", 5),
@@ -211,7 +244,9 @@ def test_a_bad_sweep_config_is_one_located_line_and_leaves_nothing(
     line: int | None,
 ) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("RESWEEP_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
+    _write_data(tmp_path / "data")
     config = tmp_path / "bad.yaml"
     config.write_text(text)
     storage = tmp_path / "results"
@@ -227,6 +262,7 @@ def test_a_bad_sweep_config_is_one_located_line_and_leaves_nothing(
     assert not any(secret in out for secret in SECRETS if secret in text and "credentials" in says)
     assert not storage.exists() and not (tmp_path / "bad").exists(), "the failed sweep left a folder"
     assert not list(tmp_path.rglob("*.tmp"))
+    assert not list((tmp_path / "cache").rglob("*.parquet")), "a failed sweep left parse caches"
 
 
 def test_the_storage_folder_as_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
