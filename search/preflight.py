@@ -54,15 +54,14 @@ def _text(err: BaseException) -> str:
 
 
 def _check_encoder(config: SweepConfig) -> None:
-    from trainables.encoders import ENCODER_ALIASES
+    from trainables.encoders import ENCODER_ALIASES, resolve_encoder
 
     name = config.encoder
-    if name in ENCODER_ALIASES:
-        return
-    path = Path(name).expanduser()
-    if path.exists():
-        if not (path / "config.json").is_file():
-            raise config.error("encoder", f"{path}: not a model folder (no config.json)")
+    try:
+        resolved = resolve_encoder(name)  # an alias, or a folder checked for its config.json
+    except ValueError as err:
+        raise config.error("encoder", str(err)) from None
+    if name in ENCODER_ALIASES or Path(resolved).is_dir():
         return
     if name.startswith((".", "/", "~")) or name.count("/") > 1:  # a path, not a hub name (org/model)
         raise config.error("encoder", f"{name}: no such model folder")

@@ -365,13 +365,9 @@ def run_sweep(
         print(f"resweep: {cluster.describe()}; {concurrency} trial(s) at once", file=sys.stderr)
         if warning:
             print(f"resweep: warning: {warning}", file=sys.stderr)
-    runtime, resources = _runtime(config, paths, ray.cluster_resources())
-    record = manifest(
-        sweep_document(config),
-        datasets,
-        kind=kind,
-        cluster=ray.cluster_resources(),
-    )
+    cluster_resources = ray.cluster_resources()
+    runtime, resources = _runtime(config, paths, cluster_resources)
+    record = manifest(sweep_document(config), datasets, kind=kind, cluster=cluster_resources)
     manifest_id = write_manifest(paths.root / "manifests", record)
     trainable = tune.with_resources(
         tune.with_parameters(trial_function or sweep_trial, runtime=runtime, contexts=plan.contexts),
