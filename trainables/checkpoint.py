@@ -26,7 +26,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-__all__ = ["load_checkpoint", "save_checkpoint", "unwrap"]
+__all__ = ["load_checkpoint", "save_checkpoint", "save_weights", "unwrap"]
 
 MODEL_FILE = "model.safetensors"
 BEST_MODEL_FILE = "best_model.safetensors"
@@ -39,8 +39,9 @@ def unwrap(model: torch.nn.Module) -> torch.nn.Module:
     return getattr(model, "module", model)
 
 
-def _save_state(state: dict[str, torch.Tensor], path: Path) -> None:
-    """safetensors refuses tensors that share memory (tied embeddings): give each its own copy."""
+def save_weights(state: dict[str, torch.Tensor], path: Path) -> None:
+    """A state dict as safetensors, with the ``format: pt`` metadata Hugging Face loaders expect.
+    safetensors refuses tensors that share memory (tied embeddings): each gets its own copy."""
     seen: set[int] = set()
     plain = {}
     for key, tensor in state.items():
@@ -48,7 +49,7 @@ def _save_state(state: dict[str, torch.Tensor], path: Path) -> None:
         pointer = tensor.untyped_storage().data_ptr()
         plain[key] = tensor.clone().contiguous() if pointer in seen or not tensor.is_contiguous() else tensor
         seen.add(pointer)
-    save_file(plain, str(path))
+    save_file(plain, str(path), metadata={"format": "pt"})
 
 
 def save_checkpoint(
@@ -64,9 +65,9 @@ def save_checkpoint(
     directory.parent.mkdir(parents=True, exist_ok=True)
     temporary = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.", suffix=".tmp"))
     try:
-        _save_state(unwrap(model).state_dict(), temporary / MODEL_FILE)
+        save_weights(unwrap(model).state_dict(), temporary / MODEL_FILE)
         if best_state is not None:
-            _save_state(best_state, temporary / BEST_MODEL_FILE)
+            save_weights(best_state, temporary / BEST_MODEL_FILE)
         torch.save(tensors, temporary / STATE_FILE)
         (temporary / TRAINER_STATE_FILE).write_text(json.dumps(trainer_state, indent=1, sort_keys=True))
         if directory.exists():

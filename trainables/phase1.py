@@ -43,12 +43,15 @@ from .encoders import from_pretrained, load_tokenizer
 if TYPE_CHECKING:
     from .architectures._base import PrepareContext
 
-__all__ = ["Phase1Features", "phase1_features"]
+__all__ = ["ENCODER_FOLDER", "Phase1Features", "extract_features", "phase1_features"]
 
 log = logging.getLogger(__name__)
 
 FEATURES_FILE = "features.safetensors"
 INDEX_FILE = "index.json"
+# With ``keep_encoder``: the encoder (safetensors) and tokenizer that featurised the in-domain
+# records, markers included, so that new sentences get features from the same encoder.
+ENCODER_FOLDER = "encoder"
 
 
 def record_key(dataset: str, record_id: str) -> str:
@@ -273,6 +276,8 @@ def phase1_features(context: PrepareContext, label_space: LabelSpace) -> Phase1F
         "seed": spec.data.seed if variant != "none" else None,
         "hyper": None if variant == "none" else spec.model.phase1_loop.__dict__,
     }
+    if context.keep_encoder:  # only then: the keys of artifacts without an encoder stay as they were
+        fields["keeps_encoder"] = True
     key = artifact_key("phase1", fields)
 
     def build(folder: Path) -> None:
@@ -351,6 +356,10 @@ def phase1_features(context: PrepareContext, label_space: LabelSpace) -> Phase1F
                 keys.extend(table_keys(table))
         finally:
             progress.close()
+        if context.keep_encoder:  # blocks[0] featurised the in-domain records
+            _, encoder, tokenizer = blocks[0]
+            encoder.save_pretrained(folder / ENCODER_FOLDER, safe_serialization=True)
+            tokenizer.save_pretrained(folder / ENCODER_FOLDER)
         save_file({"features": np.concatenate(matrices)}, str(folder / FEATURES_FILE))
         (folder / INDEX_FILE).write_text(json.dumps(keys))
         seconds = time.perf_counter() - started

@@ -7,23 +7,24 @@ Tune trial process, or inside each Ray Train worker. It reports every epoch thro
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from .architectures import ARCHITECTURES, PrepareContext, concat_splits
+from .architectures import ARCHITECTURES, BaseArchitecture, PrepareContext, concat_splits
 from .config import TrialSpec
-from .data.datasets import load_dataset
+from .data.datasets import RelationDataset, load_dataset
 from .data.labels import LabelSpace
-from .data.regimes import holdout, sample_regime
+from .data.regimes import RegimeData, holdout, sample_regime
 from .imbalance import make_imbalance
 from .loop import EncodedSplit, Evaluate, FitResult, Stage, World, fit
 from .metrics import compute_metrics
 from .strategies import STRATEGIES
 
-__all__ = ["build_label_space", "run_trial"]
+__all__ = ["PreparedTrial", "build_label_space", "prepare_trial", "run_trial"]
 
 
 def build_label_space(spec: TrialSpec, in_domain: Any, ood: Any) -> LabelSpace:
@@ -37,16 +38,54 @@ def build_label_space(spec: TrialSpec, in_domain: Any, ood: Any) -> LabelSpace:
     )
 
 
-def run_trial(
-    spec: TrialSpec,
-    *,
-    report: Callable[[dict[str, Any], Path | None], None],
-    artifacts: str | Path,
-    resume_from: Path | None = None,
-    checkpoint_root: Path | None = None,
-    world: World | None = None,
-) -> FitResult:
-    """Train and evaluate ``spec``; ``artifacts`` is where shared phase-1 artifacts live."""
+@dataclass
+class PreparedTrial:
+    """A trial up to its first epoch: the architecture (model built), its stages, dev and test."""
+
+    spec: TrialSpec
+    architecture: BaseArchitecture
+    label_space: LabelSpace
+    data: RegimeData
+    stages: list[Stage]
+    dev: EncodedSplit
+    test: EncodedSplit
+    evaluate: Evaluate  # in-domain scoring: OOD-only labels masked out of the predictions
+    in_domain: RelationDataset
+    ood: RelationDataset | None  # loaded when the strategy or phase 1 reads it
+
+    def fit(
+        self,
+        *,
+        report: Callable[[dict[str, Any], Path | None], None],
+        resume_from: Path | None = None,
+        checkpoint_root: Path | None = None,
+        world: World | None = None,
+    ) -> FitResult:
+        """Train through the stages (see :func:`trainables.loop.fit`)."""
+        return fit(
+            self.architecture,
+            self.stages,
+            self.dev,
+            self.test,
+            self.spec.loop,
+            evaluate=self.evaluate,
+            report=report,
+            seed=self.spec.data.seed,
+            n_classes=len(self.label_space),
+            negative_ids=self.label_space.negative_ids,
+            world=world,
+            resume_from=resume_from,
+            checkpoint_root=checkpoint_root,
+        )
+
+
+def prepare_trial(
+    spec: TrialSpec, *, artifacts: str | Path, world: World | None = None, keep_encoder: bool = False
+) -> PreparedTrial:
+    """Read the data, sample the regime, prepare the architecture and build its model.
+
+    ``keep_encoder``: phase-1 artifacts keep the encoder that made their features (a model folder
+    needs it to featurise new sentences; see :mod:`trainables.model_folder`)."""
     world = world or World()
     strategy = STRATEGIES.get(spec.strategy)  # unknown names and misfits fail before any data is read
     strategy.check(spec.data.regime)
@@ -74,7 +113,7 @@ def run_trial(
     label_space = build_label_space(spec, in_domain, ood if strategy.uses_ood else None)
 
     architecture = architecture_class(spec, label_space)
-    architecture.prepare(PrepareContext(spec, data, in_domain, ood, artifacts, world.device))
+    architecture.prepare(PrepareContext(spec, data, in_domain, ood, artifacts, world.device, keep_encoder))
     labels = label_space.labels
     negative = label_space.negative
 
@@ -111,18 +150,23 @@ def run_trial(
     torch.manual_seed(spec.data.seed)  # the head's initial weights
     architecture.build_model()
 
-    return fit(
-        architecture,
-        stages,
-        dev,
-        test,
-        spec.loop,
-        evaluate=scorer(in_domain_only=True),
-        report=report,
-        seed=spec.data.seed,
-        n_classes=len(label_space),
-        negative_ids=label_space.negative_ids,
-        world=world,
-        resume_from=resume_from,
-        checkpoint_root=checkpoint_root,
+    return PreparedTrial(
+        spec, architecture, label_space, data, stages, dev, test, scorer(in_domain_only=True), in_domain, ood
+    )
+
+
+def run_trial(
+    spec: TrialSpec,
+    *,
+    report: Callable[[dict[str, Any], Path | None], None],
+    artifacts: str | Path,
+    resume_from: Path | None = None,
+    checkpoint_root: Path | None = None,
+    world: World | None = None,
+) -> FitResult:
+    """Train and evaluate ``spec``; ``artifacts`` is where shared phase-1 artifacts live."""
+    world = world or World()
+    prepared = prepare_trial(spec, artifacts=artifacts, world=world)
+    return prepared.fit(
+        report=report, resume_from=resume_from, checkpoint_root=checkpoint_root, world=world
     )

@@ -43,6 +43,7 @@ class PrepareContext:
     ood: RelationDataset | None
     artifacts: str | Path  # a folder, or an object-store URI (see trainables.artifacts)
     device: torch.device
+    keep_encoder: bool = False  # phase-1 artifacts keep their encoder (for a model folder)
 
 
 class BaseArchitecture(ABC):
@@ -51,6 +52,9 @@ class BaseArchitecture(ABC):
 
     name: ClassVar[str]
     description: ClassVar[str]  # one line, for `resweep list architectures`
+    # Where :meth:`export` writes a structure-only encoder (see trainables.encoders), relative to
+    # the model folder: loading points the trial's ``encoder`` there. None: no encoder.
+    encoder_folder: ClassVar[str | None] = None
     model: torch.nn.Module
 
     def __init__(self, spec: TrialSpec, label_space: LabelSpace):
@@ -84,6 +88,24 @@ class BaseArchitecture(ABC):
         (multi-label, ranking, two-step) override this; :meth:`logits` stays the decision."""
         logits = self.logits(model, batch).float()
         return torch.nn.functional.cross_entropy(logits, batch["labels"], weight=class_weights)
+
+    def export(self, folder: Path) -> None:  # noqa: B027 - optional hook
+        """Write into a model folder what reading new records needs besides :attr:`model`'s
+        weights (a tokenizer, an encoder's config, a vocabulary), without pickle (default: nothing).
+        See :mod:`trainables.model_folder`."""
+
+    @classmethod
+    def exported_encoder(cls, spec: TrialSpec) -> str | None:
+        """:attr:`encoder_folder` of the architecture ``spec`` names (a wrapper: its inner one's)."""
+        return cls.encoder_folder
+
+    def restore(self, folder: Path) -> None:  # noqa: B027 - optional hook
+        """The inverse of :meth:`export` on a fresh instance, instead of :meth:`prepare`: read what
+        ``export`` wrote, so that :meth:`build_model` and :meth:`encode` work on new records."""
+
+    def for_inference(self) -> None:  # noqa: B027 - optional hook
+        """After training: read new records from now on, not only the ones :meth:`prepare` saw
+        (``two-phase`` featurises them with its phase-1 encoder instead of looking them up)."""
 
     @classmethod  # noqa: B027 - an optional hook
     def check(cls, spec: TrialSpec) -> None:

@@ -10,13 +10,14 @@ and types are hashed into :data:`TAG_BUCKETS` ids, 0 for tokens outside both men
 from __future__ import annotations
 
 import zlib
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import pyarrow as pa
 import torch
 
-from ..encoders import from_pretrained, load_tokenizer
+from ..encoders import encoder_config, from_pretrained, load_tokenizer, save_structure
 from ..loop import EncodedSplit
 from ._base import BaseArchitecture
 
@@ -71,11 +72,16 @@ class WordFeatureArchitecture(BaseArchitecture):
     """Encoding, batching and the embedding layer of the word-feature models."""
 
     bio_tags: ClassVar[bool] = False  # True: B-<type>/I-<type> tags; False: the type on every token
+    encoder_folder = "encoder"  # the tokenizer and the config its embeddings are built from
 
     def _tokenizer(self) -> Any:
         if not hasattr(self, "tokenizer"):
             self.tokenizer = load_tokenizer(self.spec.model.encoder)
         return self.tokenizer
+
+    def export(self, folder: Path) -> None:
+        config = encoder_config(self.spec.model.encoder)
+        save_structure(folder / "encoder", self._tokenizer(), config, "model.safetensors")
 
     def encode(self, table: pa.Table, *, ood: bool = False) -> EncodedSplit:
         tokenizer, limit = self._tokenizer(), self.spec.model.max_length

@@ -3,16 +3,20 @@ a sequence-classification head (``AutoModelForSequenceClassification``), fine-tu
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 import torch
 
 from ..data.markers import encode, prepare_tokenizer
-from ..encoders import from_pretrained, load_tokenizer
+from ..encoders import from_pretrained, load_tokenizer, save_structure
 from ..loop import EncodedSplit
 from ._base import BaseArchitecture
+
+if TYPE_CHECKING:
+    from ..config import TrialSpec
 
 __all__ = ["BertSeqCls", "MarkedTokenizer", "pad_batch"]
 
@@ -28,9 +32,22 @@ def pad_batch(sequences: list[list[int]], pad_id: int) -> tuple[torch.Tensor, to
     return ids, mask
 
 
+def transformer_config(model: torch.nn.Module) -> Any:
+    """The config of the outermost Hugging Face model inside ``model`` (its trained vocabulary
+    size: marker tokens included)."""
+    from transformers import PreTrainedModel
+
+    found = next((m for m in model.modules() if isinstance(m, PreTrainedModel)), None)
+    if found is None:
+        raise TypeError(f"{type(model).__name__} holds no Hugging Face model")
+    return found.config
+
+
 class MarkedTokenizer(BaseArchitecture):
     """Architectures that read the marked sentence: the encoder's tokenizer with the marker
     style's tokens added (``added_tokens``: how many, for resizing the embeddings)."""
+
+    encoder_folder = "encoder"
 
     def _tokenizer(self) -> Any:
         if not hasattr(self, "tokenizer"):
@@ -38,10 +55,30 @@ class MarkedTokenizer(BaseArchitecture):
             self.added_tokens = prepare_tokenizer(self.tokenizer, self.spec.model.marker_style)
         return self.tokenizer
 
+    def export(self, folder: Path) -> None:
+        where = type(self).exported_encoder(self.spec)
+        assert where is not None
+        save_structure(folder / where, self._tokenizer(), self._export_config(), "model.safetensors")
+
+    def _export_config(self) -> Any:
+        return transformer_config(self.model)
+
 
 class BertSeqCls(MarkedTokenizer):
     name = "bert-seqcls"
     description = "the thesis baseline: marked sentence -> encoder with a sequence-classification head"
+
+    @classmethod
+    def exported_encoder(cls, spec: TrialSpec) -> str | None:
+        # The model folder itself, so that it loads with AutoModelForSequenceClassification; not
+        # inside a wrapper (``two-step``), whose weights hold two models.
+        return "" if spec.model.architecture == cls.name else "encoder"
+
+    def _export_config(self) -> Any:
+        config = transformer_config(self.model)
+        config.id2label = dict(enumerate(self.label_space.labels))
+        config.label2id = {label: i for i, label in enumerate(self.label_space.labels)}
+        return config
 
     def encode(self, table: pa.Table, *, ood: bool = False) -> EncodedSplit:
         tokenizer = self._tokenizer()

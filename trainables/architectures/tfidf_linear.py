@@ -27,6 +27,8 @@ sentences, no oversampling) wants a larger rate (the synthetic corpus: 3e-2 to 1
 from __future__ import annotations
 
 import itertools
+import json
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -38,7 +40,9 @@ from ..data.records import Record, table_to_records
 from ..loop import EncodedSplit
 from ._base import BaseArchitecture, PrepareContext
 
-__all__ = ["MAX_FEATURES", "TfidfLinear", "record_features"]
+__all__ = ["MAX_FEATURES", "VECTORIZER_FILE", "TfidfLinear", "record_features"]
+
+VECTORIZER_FILE = "vectorizer.json"  # a model folder's vocabulary and idf weights (no pickle)
 
 # The most frequent feature strings kept. SemEval's 8,000 training sentences yield ~120k distinct
 # strings, most of them bigrams seen once; a TACRED-sized corpus yields millions. The cap bounds
@@ -96,6 +100,31 @@ class TfidfLinear(BaseArchitecture):
         self.vectorizer_ = TfidfVectorizer(
             analyzer=record_features, sublinear_tf=True, max_features=MAX_FEATURES, dtype=np.float32
         ).fit(records)
+
+    def export(self, folder: Path) -> None:
+        vocabulary = sorted(self.vectorizer_.vocabulary_, key=self.vectorizer_.vocabulary_.__getitem__)
+        document = {
+            "features": "trainables.architectures.tfidf_linear.record_features",
+            "sublinear_tf": True,
+            "norm": "l2",
+            "smooth_idf": True,
+            "vocabulary": vocabulary,  # column i of the weights is vocabulary[i]
+            "idf": [float(x) for x in self.vectorizer_.idf_],
+        }
+        (folder / VECTORIZER_FILE).write_text(json.dumps(document))
+
+    def restore(self, folder: Path) -> None:
+        document = json.loads((folder / VECTORIZER_FILE).read_text())
+        vectorizer = TfidfVectorizer(
+            analyzer=record_features,
+            sublinear_tf=document["sublinear_tf"],
+            norm=document["norm"],
+            smooth_idf=document["smooth_idf"],
+            vocabulary=document["vocabulary"],
+            dtype=np.float32,
+        )
+        vectorizer.idf_ = np.asarray(document["idf"], dtype=np.float64)
+        self.vectorizer_ = vectorizer
 
     def encode(self, table: pa.Table, *, ood: bool = False) -> EncodedSplit:
         matrix = self.vectorizer_.transform(self._records(table)).tocsr()  # (N, V) sparse float32

@@ -4,15 +4,21 @@ input (3H) -> ``hidden_units`` -> classes, with dropout."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pyarrow as pa
 import torch
 
 from ..loop import EncodedSplit
-from ..phase1 import Phase1Features, phase1_features
+from ..phase1 import ENCODER_FOLDER, Phase1Features, extract_features, phase1_features
 from ._base import BaseArchitecture, PrepareContext
 
-__all__ = ["PhaseTwoMLP", "TwoPhase"]
+__all__ = ["PHASE1_FOLDER", "PhaseTwoMLP", "TwoPhase"]
+
+PHASE1_FOLDER = "phase1"  # in a model folder: the phase-1 encoder (safetensors) and its tokenizer
 
 
 class PhaseTwoMLP(torch.nn.Module):
@@ -46,9 +52,15 @@ class PhaseTwoMLP(torch.nn.Module):
 
 
 class TwoPhase(BaseArchitecture):
+    """In a sweep, records' features are looked up in the phase-1 artifact. For new records (a
+    model folder, or a trained model after :meth:`for_inference`) the phase-1 encoder that made
+    the artifact featurises them: the artifact must have been built with ``keep_encoder``."""
+
     name = "two-phase"
     description = "the thesis model: phase-1 encoder features [CLS; head; tail] -> phase-2 MLP"
-    features: Phase1Features
+    features: Phase1Features | None = None
+    encoder_: Any = None  # the phase-1 encoder, once records are featurised rather than looked up
+    tokenizer_: Any = None
 
     training_features: np.ndarray | None = None
 
@@ -57,13 +69,53 @@ class TwoPhase(BaseArchitecture):
         # Standardisation statistics: the in-domain training subset (never dev or test).
         self.training_features = self.features.lookup(context.data.train)
 
+    def _phase1_encoder(self) -> Path:
+        assert self.features is not None
+        folder = self.features.folder / ENCODER_FOLDER
+        if not folder.is_dir():
+            raise ValueError(
+                f"phase-1 artifact {self.features.folder.name} keeps no encoder (it was built for a "
+                "sweep, where only features are needed): prepare the trial with keep_encoder=True"
+            )
+        return folder
+
+    def export(self, folder: Path) -> None:
+        shutil.copytree(self._phase1_encoder(), folder / PHASE1_FOLDER)
+
+    def restore(self, folder: Path) -> None:
+        self._load_encoder(folder / PHASE1_FOLDER)
+
+    def for_inference(self) -> None:
+        self._load_encoder(self._phase1_encoder())
+
+    def _load_encoder(self, folder: Path) -> None:
+        from transformers import AutoModel, AutoTokenizer
+
+        self.encoder_ = AutoModel.from_pretrained(folder, use_safetensors=True)
+        self.tokenizer_ = AutoTokenizer.from_pretrained(folder)
+
+    @property
+    def dim(self) -> int:
+        """Feature width: 3 x the phase-1 encoder's hidden size."""
+        if self.encoder_ is not None:
+            return 3 * int(self.encoder_.config.hidden_size)
+        assert self.features is not None
+        return self.features.dim
+
     def encode(self, table: pa.Table, *, ood: bool = False) -> EncodedSplit:
-        matrix = self.features.lookup(table)
+        if self.encoder_ is not None:
+            model = getattr(self, "model", None)
+            device = next(model.parameters()).device if model is not None else torch.device("cpu")
+            style, max_length = self.spec.model.marker_style, self.spec.model.max_length
+            matrix = extract_features(self.encoder_, self.tokenizer_, table, style, max_length, device)
+        else:
+            assert self.features is not None
+            matrix = self.features.lookup(table)
         return EncodedSplit(matrix, self._labels(table, ood), np.ones(len(matrix), dtype=np.int64))
 
     def build_model(self) -> torch.nn.Module:
         model = self.spec.model
-        self.model = PhaseTwoMLP(self.features.dim, model.hidden_units, len(self.label_space), model.dropout)
+        self.model = PhaseTwoMLP(self.dim, model.hidden_units, len(self.label_space), model.dropout)
         if self.training_features is not None:
             self.model.fit_standardisation(self.training_features)
         return self.model

@@ -16,6 +16,7 @@ Needs a negative class in the in-domain data (what would step 1 learn otherwise)
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -98,10 +99,28 @@ class TwoStep(BaseArchitecture):
                 f"{context.spec.data.in_domain!r} has none; use a single-step architecture"
             )
         self.classifier.prepare(context)
+        self._share()
+
+    def _share(self) -> None:
         # Step 1 reads records exactly as step 2 does (tokenizer, phase-1 features): it shares what
         # the classifier prepared; only its label space and model are its own.
         shared = {k: v for k, v in vars(self.classifier).items() if k not in ("spec", "label_space", "model")}
         vars(self.identifier).update(shared)
+
+    @classmethod
+    def exported_encoder(cls, spec: TrialSpec) -> str | None:
+        return ARCHITECTURES.get(spec.model.two_step_inner).exported_encoder(spec)
+
+    def export(self, folder: Path) -> None:
+        self.classifier.export(folder)  # both steps read records alike
+
+    def restore(self, folder: Path) -> None:
+        self.classifier.restore(folder)
+        self._share()
+
+    def for_inference(self) -> None:
+        self.classifier.for_inference()
+        self._share()
 
     def encode(self, table: pa.Table, *, ood: bool = False) -> EncodedSplit:
         return self.classifier.encode(table, ood=ood)  # labels: ids of the full label space

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from .errors import DataError, Problem
 from .formats import Located, detect_format, get_format
+from .formats._base import labels_required
 from .records import SCHEMA_VERSION, records_to_table
 
 __all__ = [
@@ -102,7 +103,7 @@ def check_records(path: Path, located: Iterable[Located | Problem]) -> tuple[lis
                 f"head span [{record.head_start}, {record.head_end}) and tail span "
                 f"[{record.tail_start}, {record.tail_end}) overlap"
             )
-        if not record.label.strip():
+        if not record.label.strip() and labels_required():
             problem("empty relation label")
         if record.id in seen:
             first = seen[record.id]
@@ -141,6 +142,7 @@ def parse_file(
         raise DataError.at(path, "no such file" if not path.exists() else "not a file")
     format = format or detect_format(path)
     parser = get_format(format)
+    cache = cache and labels_required()  # a read without labels is not the dataset's parse
     key = hashlib.sha256(
         f"{_file_digest(path)}|{format}|{parser.version}|{SCHEMA_VERSION}|{dataset}|{split}|{on_invalid}".encode()
     ).hexdigest()[:32]

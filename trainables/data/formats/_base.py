@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -12,7 +14,36 @@ from typing import Any, ClassVar
 from ..errors import DataError, Problem
 from ..records import Record
 
-__all__ = ["BaseFormat", "Located", "json_problem", "normalise_split", "read_json_document", "read_text"]
+__all__ = [
+    "UNLABELED",
+    "BaseFormat",
+    "Located",
+    "json_problem",
+    "labels_optional",
+    "labels_required",
+    "normalise_split",
+    "read_json_document",
+    "read_text",
+]
+
+UNLABELED = ""  # the label of a record read without one (inside :func:`labels_optional`)
+_LABELS_OPTIONAL: ContextVar[bool] = ContextVar("labels_optional", default=False)
+
+
+@contextmanager
+def labels_optional() -> Iterator[None]:
+    """Inside: a record without a label is read with label :data:`UNLABELED`, not refused
+    (sentences to predict). Parse caches are not used for such reads."""
+    token = _LABELS_OPTIONAL.set(True)
+    try:
+        yield
+    finally:
+        _LABELS_OPTIONAL.reset(token)
+
+
+def labels_required() -> bool:
+    """Whether a record must carry a label (everywhere but :func:`labels_optional`)."""
+    return not _LABELS_OPTIONAL.get()
 
 _SPLIT_ALIASES = {
     "train": "train",

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..inline import MarkerError, parse_marked_text
 from ..records import Record
-from ._base import normalise_split
+from ._base import UNLABELED, labels_required, normalise_split
 
 __all__ = ["FieldError", "record_from_mapping"]
 
@@ -59,6 +59,8 @@ def _label(obj: Mapping[str, Any]) -> str:
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise FieldError(f"`{key}` must be a label (text, or an integer class id), got {value!r}")
         return str(value)
+    if not labels_required():
+        return UNLABELED
     raise FieldError("missing `label` (or `relation`)")
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..errors import Problem
 from ..inline import MarkerError, parse_marked_text
 from ..records import Record
-from ._base import BaseFormat, Located, read_text
+from ._base import UNLABELED, BaseFormat, Located, labels_required, read_text
 
 _SENTENCE = re.compile(r'^(\S+)\t\s*"(.*)"\s*$')
 
@@ -39,11 +39,14 @@ class SemEvalFormat(BaseFormat):
             sentence_line = number
             label = lines[number].strip() if number < len(lines) else ""
             if not label or _SENTENCE.match(lines[number]) or label.startswith("Comment:"):
-                yield Problem(
-                    str(path), "missing the label line after the sentence", sentence_line, record_id
-                )
-                continue
-            number += 1
+                if labels_required():
+                    yield Problem(
+                        str(path), "missing the label line after the sentence", sentence_line, record_id
+                    )
+                    continue
+                label = UNLABELED  # a sentence to predict
+            else:
+                number += 1
             if number < len(lines) and lines[number].startswith("Comment"):
                 number += 1
             try:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..errors import DataError, Problem
 from ..records import Record
-from ._base import BaseFormat, Located, read_json_document
+from ._base import UNLABELED, BaseFormat, Located, labels_required, read_json_document
 
 PTB_BRACKETS = {"-LRB-": "(", "-RRB-": ")", "-LSB-": "[", "-RSB-": "]", "-LCB-": "{", "-RCB-": "}"}
 _REQUIRED = ("token", "subj_start", "subj_end", "obj_start", "obj_end", "relation")
@@ -29,6 +29,8 @@ class TacredFormat(BaseFormat):
             if not isinstance(item, dict):
                 yield Problem(str(path), "example is not a JSON object", record=record_id)
                 continue
+            if "relation" not in item and not labels_required():
+                item = {**item, "relation": UNLABELED}  # a sentence to predict
             missing = [key for key in _REQUIRED if key not in item]
             if missing:
                 yield Problem(str(path), f"missing key(s) {', '.join(missing)}", record=record_id)
@@ -43,7 +45,9 @@ class TacredFormat(BaseFormat):
                 continue
             spans = list(offsets.values())
             relation = item["relation"]
-            if not isinstance(relation, str) or not relation.strip():
+            if relation == UNLABELED and not labels_required():
+                pass
+            elif not isinstance(relation, str) or not relation.strip():
                 yield Problem(
                     str(path), f"`relation` must be a label (text), got {relation!r}", record=record_id
                 )
