@@ -757,45 +757,14 @@ def _train_pool(args: argparse.Namespace) -> int:
 
 
 def _query_size(args: argparse.Namespace, boards: list[Any]) -> dict[str, Any]:
-    """What ``--size N`` answers: the swept size's board, or neighbours plus curve estimates."""
-    from .leaderboard import estimate_at
+    """What ``--size N`` answers (see :func:`search.leaderboard.query_size`)."""
+    from .leaderboard import query_size
 
-    query = _size(args.size)
-    swept = [b.size for b in boards]
-    fractions = all(s <= 1.0 for s in swept)
-    if not fractions and any(s <= 1.0 for s in swept):
-        raise UserError(
-            f"the sizes here mix fractions and counts ({', '.join(f'{s:g}' for s in swept)}): "
-            "--size cannot place a size on one axis"
-        )
-    a_fraction = isinstance(query, float)
-    if a_fraction != fractions and not (fractions and query == 1):  # the other unit: convert
-        if not args.pool and args.from_table is None:
-            args.pool = _train_pool(args)
-        if not args.pool:
-            given, here = ("a fraction", "counts") if a_fraction else ("a count", "fractions")
-            raise UserError(
-                f"--size {query:g} is {given} but the sizes here are {here}; give --pool (the number "
-                "of in-domain training sentences a fraction refers to)"
-            )
-        query = round(query * args.pool) if a_fraction else query / args.pool
-    value = float(query)
-    exact = [b for b in boards if abs(b.size - value) < 1e-9]
-    answer: dict[str, Any] = {"size": value, "swept": swept}
-    if args.pool:
-        answer["pool"] = args.pool
-    if exact:
-        answer["board"] = exact[0]
-        return answer
-    below = [b for b in boards if b.size < value]
-    above = [b for b in boards if b.size > value]
-    answer["nearest"] = ([below[-1]] if below else []) + ([above[0]] if above else [])
-    if not below or not above:
-        answer["warning"] = (
-            f"size {value:g} lies outside the swept range [{swept[0]:g}, {swept[-1]:g}]: the estimates "
-            "extrapolate"
-        )
-    answer["estimates"] = estimate_at(boards, value)
+    def pool_of() -> int | None:
+        return None if args.from_table is not None else _train_pool(args)
+
+    answer = query_size(boards, _size(args.size), pool=args.pool, pool_of=pool_of)
+    args.pool = answer.get("pool")
     return answer
 
 
@@ -803,7 +772,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     import csv
 
     from .leaderboard import leaderboard as make_leaderboard
-    from .leaderboard import summary_rows
+    from .leaderboard import recommend, summary_rows
 
     if args.name is None and args.from_table is None:
         raise UserError("name a sweep, or give --from-table FILE.csv")
@@ -827,6 +796,8 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         if "estimates" in answer:
             document["estimates"] = [e.__dict__ for e in answer["estimates"]]
             document["recommended"] = answer["estimates"][0].strategy
+            chosen = recommend(boards, answer["size"])  # what `resweep train --size` trains
+            document["recommended_config"] = {**chosen.entry.as_dict(), "from_size": chosen.source.size}
         print(json.dumps(document, indent=1, default=str))
         return 0
     if args.csv:
@@ -859,10 +830,102 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
             ],
             ["strategy", "estimate", "95% band", "method"],
         )
-        first = answer["estimates"][0]
-        print(f"recommended: {first.strategy}")
+        chosen = recommend(boards, answer["size"])
+        print(f"recommended: {chosen.estimate.strategy if chosen.estimate else chosen.entry.label}")
+        print(f"  configuration to train (`resweep train --size {args.size}`): {chosen.describe()}")
     if "warning" in answer:
         print(f"resweep: warning: {answer['warning']}", file=sys.stderr)
+    return 0
+
+
+def _quiet_transformers() -> None:
+    """No per-file progress bars from transformers while resweep prints its own lines."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train the recommended (or the K-th, or a given) recipe on the whole pool; write a model folder."""
+    from .train import choose_recipe, train_model
+
+    _quiet_transformers()
+    size = None if args.size is None else _size(args.size)
+    recipe = choose_recipe(
+        args.name,
+        storage=args.storage,
+        size=size,
+        rank=args.rank,
+        config=args.config,
+        seed=args.seed,
+        pool=args.pool,
+    )
+    print(f"recipe: {recipe.evidence.get('label', 'the given config')} ({recipe.how})", flush=True)
+
+    def report(metrics: dict[str, Any], checkpoint: Path | None) -> None:
+        if args.quiet:
+            return
+        shown = [f"epoch {metrics['epochs_done']} ({metrics['stage']})", f"loss {metrics['train_loss']:.4f}"]
+        for key in ("dev_f1_weighted", "test_f1_weighted"):
+            if key in metrics:
+                shown.append(f"{key} {metrics[key]:.4f}")
+        print("  " + ", ".join(shown), file=sys.stderr, flush=True)
+
+    trained = train_model(
+        args.name,
+        out=args.out,
+        storage=args.storage,
+        size=size,
+        rank=args.rank,
+        config=args.config,
+        seed=args.seed,
+        pool=args.pool,
+        overwrite=args.overwrite,
+        device=args.device,
+        report=report,
+        recipe=recipe,
+    )
+    data = trained.data
+    print(
+        f"trained on {data['train']:,} in-domain sentences"
+        + (f" and {data['ood_train']:,} out-of-domain" if data["ood_train"] else "")
+        + f"; selected epoch {trained.result.best.get('selected_epoch')} of {trained.result.epochs_done}"
+    )
+    for split in ("dev", "test"):
+        values = trained.scores.get(split)
+        if values:
+            shown = ", ".join(f"{k} {v:.4f}" for k, v in values.items())
+            print(f"{split} ({data[split]:,} sentences): {shown}")
+    print(trained.comparison())
+    print(f"model folder: {trained.folder} (MODEL_CARD.md inside; `resweep predict {trained.folder} FILE`)")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Predict a file's sentences with a model folder."""
+    from .predict import output_bytes, predict_file, summary_lines
+
+    _quiet_transformers()
+    summary = predict_file(
+        args.model,
+        args.input,
+        format=args.format,
+        out=args.out,
+        out_format=args.out_format,
+        batch_size=args.batch_size,
+        top_k=args.top_k,
+        progress=None if args.progress is None else args.progress == "on",
+        device=args.device,
+    )
+    if args.out is None:
+        kind = args.out_format or "jsonl"
+        sys.stdout.buffer.write(
+            output_bytes(summary.predictions, kind, min(args.top_k, len(summary.predictions.labels)))
+        )
+        sys.stdout.flush()
+    for line in summary_lines(summary):
+        print(line if not line.startswith("warning: ") else f"resweep: {line}", file=sys.stderr)
     return 0
 
 
@@ -1019,6 +1082,53 @@ def build_parser() -> argparse.ArgumentParser:
     output.add_argument("--json", action="store_true", help="machine-readable output")
     output.add_argument("--csv", action="store_true", help="one CSV row per configuration and size")
     board.set_defaults(func=cmd_leaderboard)
+
+    train = commands.add_parser(
+        "train", help="train the recommended recipe on the whole training pool; write a model folder"
+    )
+    train.add_argument("name", help="the sweep")
+    train.add_argument("--out", required=True, help="the model folder to write")
+    train.add_argument("--storage", default="results", help=STORAGE_HELP)
+    train.add_argument(
+        "--size",
+        help="the in-domain size whose recipe to train, a fraction or a count (default: the whole pool; "
+        "an unswept size gets what `resweep leaderboard --size` recommends)",
+    )
+    choice = train.add_mutually_exclusive_group()
+    choice.add_argument(
+        "--rank", type=_at_least(1, int), help="the K-th ranked configuration of that size instead"
+    )
+    choice.add_argument("--config", metavar="FILE", help="an explicit trial config (YAML/JSON of trial keys)")
+    train.add_argument(
+        "--seed", type=int, help="training seed (default: the sweep's first; it fixes the dev split)"
+    )
+    train.add_argument(
+        "--pool", type=_at_least(1, int), help="in-domain training sentences a fraction refers to"
+    )
+    train.add_argument("--device", help="torch device (default: cpu)")
+    train.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
+    train.add_argument("--quiet", action="store_true", help="no line per epoch")
+    train.set_defaults(func=cmd_train)
+
+    predict = commands.add_parser(
+        "predict", help="predict sentences with a model folder from `resweep train`"
+    )
+    predict.add_argument("model", help="the model folder")
+    predict.add_argument("input", help="a file of sentences in any format resweep reads; labels optional")
+    predict.add_argument("--format", choices=FORMATS.names(), help="the input's format (default: detected)")
+    predict.add_argument("--out", help="output file, .jsonl, .csv or .parquet (default: JSONL on stdout)")
+    predict.add_argument(
+        "--out-format", choices=["jsonl", "csv", "parquet"], help="output format (default: from --out)"
+    )
+    predict.add_argument(
+        "--batch-size", type=_at_least(1, int), help="sentences per batch (default: the model's)"
+    )
+    predict.add_argument(
+        "--top-k", type=_at_least(1, int), default=3, help="alternatives per sentence (default 3)"
+    )
+    predict.add_argument("--progress", choices=["on", "off"], help="progress bar (default: on a terminal)")
+    predict.add_argument("--device", help="torch device (default: cpu)")
+    predict.set_defaults(func=cmd_predict)
 
     report = commands.add_parser("report", help="Markdown + HTML report with learning-curve plots")
     report.add_argument("name", nargs="?", help="the sweep (or use --from-table)")

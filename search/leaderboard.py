@@ -43,10 +43,13 @@ __all__ = [
     "STOPPED",
     "Cell",
     "Entry",
+    "Recommendation",
     "SizeBoard",
     "build_leaderboard",
     "cell_of",
     "group_rows",
+    "query_size",
+    "recommend",
 ]
 
 # The columns that describe a configuration in the results store and in the thesis tables.
@@ -644,6 +647,117 @@ def estimate_at(boards: Sequence[SizeBoard], size: float) -> list[CurveEstimate]
             low, high = float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5))
         estimates.append(CurveEstimate(strategy, value, low, high, method))
     return sorted(estimates, key=lambda e: -e.estimate)
+
+
+@dataclass
+class Recommendation:
+    """What to train for in-domain size :attr:`size`: :attr:`entry`, a configuration of the board
+    :attr:`source` — the size's own board, or, at an unswept size, the nearest swept size's best
+    configuration of the strategy the learning curves put first there (:attr:`estimate`)."""
+
+    size: float
+    entry: Entry
+    source: SizeBoard
+    estimate: CurveEstimate | None = None
+
+    @property
+    def swept(self) -> bool:
+        return self.estimate is None
+
+    def describe(self) -> str:
+        """One line: what is recommended and on what evidence."""
+        entry = self.entry
+        seeds = f"{entry.n_seeds} seed{'s' if entry.n_seeds != 1 else ''}"
+        if self.swept:
+            return (
+                f"{entry.label} (#{entry.rank} at size {self.source.size:g}, {entry.mean:.4f} over {seeds})"
+            )
+        assert self.estimate is not None
+        return (
+            f"{entry.label}: strategy {self.estimate.strategy} is estimated best at size {self.size:g} "
+            f"({self.estimate.estimate:.4f}, {self.estimate.method}); its best configuration at "
+            f"{self.source.size:g}, the nearest swept size (mean {entry.mean:.4f} over {seeds})"
+        )
+
+
+def _most_confirmed(entries: Sequence[Entry]) -> Entry | None:
+    """Among ranked entries, the best of those with the most seeds (see SizeBoard.recommended)."""
+    if not entries:
+        return None
+    most = max(e.n_seeds for e in entries)
+    return next(e for e in entries if e.n_seeds == most)
+
+
+def recommend(boards: Sequence[SizeBoard], size: float) -> Recommendation:
+    """The configuration to train for ``size`` (in the boards' unit; see :func:`query_size`):
+    a swept size's :attr:`SizeBoard.recommended`; at an unswept size, the strategy
+    :func:`estimate_at` ranks first, and that strategy's most-confirmed best configuration at the
+    nearest swept size (in log n). ``LookupError`` without a finished configuration."""
+    for board in boards:
+        if abs(board.size - size) < 1e-9:
+            if board.recommended is None:
+                raise LookupError(f"in-domain size {size:g}: no finished configuration to recommend")
+            return Recommendation(size, board.recommended, board)
+    estimates = estimate_at(boards, size)
+    if not estimates:
+        raise LookupError("no finished configuration at any size: nothing to recommend")
+    first = estimates[0]
+    having = [b for b in boards if first.strategy in b.best_per_strategy()]
+    source = min(having, key=lambda b: (abs(math.log(b.size) - math.log(size)), -b.size))
+    own = [e for e in source._candidates() if str(e.describe.get("strategy")) == first.strategy]
+    entry = _most_confirmed(own)
+    assert entry is not None
+    return Recommendation(size, entry, source, first)
+
+
+def query_size(
+    boards: Sequence[SizeBoard],
+    query: float | int,
+    *,
+    pool: int | None = None,
+    pool_of: Any = None,
+) -> dict[str, Any]:
+    """What "size ``query``" means on these boards, as ``resweep leaderboard --size`` answers it:
+    ``size`` in the boards' unit (a fraction of the in-domain training pool, or a count; a query in
+    the other unit is converted with ``pool``, the pool's size, or ``pool_of()`` when not given),
+    ``swept``, ``pool``; ``board`` at a swept size, else ``nearest`` boards, curve ``estimates``
+    and a ``warning`` outside the swept range. ``ValueError`` when the units cannot be squared."""
+    swept = [b.size for b in boards]
+    fractions = all(s <= 1.0 for s in swept)
+    if not fractions and any(s <= 1.0 for s in swept):
+        raise ValueError(
+            f"the sizes here mix fractions and counts ({', '.join(f'{s:g}' for s in swept)}): "
+            "a size cannot be placed on one axis"
+        )
+    a_fraction = isinstance(query, float)
+    if a_fraction != fractions and not (fractions and query == 1):  # the other unit: convert
+        if not pool and pool_of is not None:
+            pool = pool_of()
+        if not pool:
+            given, here = ("a fraction", "counts") if a_fraction else ("a count", "fractions")
+            raise ValueError(
+                f"size {query:g} is {given} but the sizes here are {here}; give the pool (`--pool`: "
+                "the number of in-domain training sentences a fraction refers to)"
+            )
+        query = round(query * pool) if a_fraction else query / pool
+    value = float(query)
+    exact = [b for b in boards if abs(b.size - value) < 1e-9]
+    answer: dict[str, Any] = {"size": value, "swept": swept}
+    if pool:
+        answer["pool"] = pool
+    if exact:
+        answer["board"] = exact[0]
+        return answer
+    below = [b for b in boards if b.size < value]
+    above = [b for b in boards if b.size > value]
+    answer["nearest"] = ([below[-1]] if below else []) + ([above[0]] if above else [])
+    if not below or not above:
+        answer["warning"] = (
+            f"size {value:g} lies outside the swept range [{swept[0]:g}, {swept[-1]:g}]: the estimates "
+            "extrapolate"
+        )
+    answer["estimates"] = estimate_at(boards, value)
+    return answer
 
 
 def _load(

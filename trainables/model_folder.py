@@ -203,9 +203,7 @@ class RelationModel:
         return Predictions(table["id"].to_pylist(), self.labels, probabilities, scores)
 
 
-def _info(
-    architecture: BaseArchitecture, extra: Mapping[str, Any]
-) -> dict[str, Any]:
+def _info(architecture: BaseArchitecture, extra: Mapping[str, Any]) -> dict[str, Any]:
     spec, space = architecture.spec, architecture.label_space
     return {
         "format": FORMAT,
@@ -222,7 +220,12 @@ def _info(
             "negative": sorted(space.negative),
             "mapping": dict(space.mapping),
             "all": [
-                {"id": i, "label": label, "negative": label in space.negative, "in_domain": i < len(space.in_domain)}
+                {
+                    "id": i,
+                    "label": label,
+                    "negative": label in space.negative,
+                    "in_domain": i < len(space.in_domain),
+                }
                 for i, label in enumerate(space.labels)
             ],
         },
@@ -277,7 +280,9 @@ def read_info(folder: str | Path) -> dict[str, Any]:
     if not folder.is_dir():
         raise ModelFolderError(f"{folder}: no such model folder")
     if not path.is_file():
-        raise ModelFolderError(f"{folder}: not a resweep model folder (no {MODEL_FILE}; `resweep train` writes one)")
+        raise ModelFolderError(
+            f"{folder}: not a resweep model folder (no {MODEL_FILE}; `resweep train` writes one)"
+        )
     try:
         info = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
@@ -306,7 +311,10 @@ def load_model(folder: str | Path, *, device: str | torch.device | None = None) 
     spec = TrialSpec.from_config(config)
     labels = info["labels"]
     space = LabelSpace(
-        tuple(labels["in_domain"]), tuple(labels["ood"]), frozenset(labels["negative"]), dict(labels["mapping"])
+        tuple(labels["in_domain"]),
+        tuple(labels["ood"]),
+        frozenset(labels["negative"]),
+        dict(labels["mapping"]),
     )
     architecture = architecture_class(spec, space)
     architecture.restore(folder)
@@ -316,7 +324,9 @@ def load_model(folder: str | Path, *, device: str | torch.device | None = None) 
     try:
         architecture.model.load_state_dict(load_file(str(weights)))
     except (OSError, RuntimeError) as err:
-        raise ModelFolderError(f"{weights}: the weights do not fit the model ({str(err).splitlines()[0]})") from None
+        raise ModelFolderError(
+            f"{weights}: the weights do not fit the model ({str(err).splitlines()[0]})"
+        ) from None
     return RelationModel(architecture, info, device=torch.device(device) if device else None, folder=folder)
 
 

@@ -357,8 +357,9 @@ def phase1_features(context: PrepareContext, label_space: LabelSpace) -> Phase1F
         finally:
             progress.close()
         if context.keep_encoder:  # blocks[0] featurised the in-domain records
-            _, encoder, tokenizer = blocks[0]
-            encoder.save_pretrained(folder / ENCODER_FOLDER, safe_serialization=True)
+            _, kept, tokenizer = blocks[0]
+            save_pretrained: Any = getattr(kept, "save_pretrained")  # noqa: B009 - a PreTrainedModel
+            save_pretrained(folder / ENCODER_FOLDER)  # safetensors
             tokenizer.save_pretrained(folder / ENCODER_FOLDER)
         save_file({"features": np.concatenate(matrices)}, str(folder / FEATURES_FILE))
         (folder / INDEX_FILE).write_text(json.dumps(keys))

@@ -167,6 +167,4 @@ def run_trial(
     """Train and evaluate ``spec``; ``artifacts`` is where shared phase-1 artifacts live."""
     world = world or World()
     prepared = prepare_trial(spec, artifacts=artifacts, world=world)
-    return prepared.fit(
-        report=report, resume_from=resume_from, checkpoint_root=checkpoint_root, world=world
-    )
+    return prepared.fit(report=report, resume_from=resume_from, checkpoint_root=checkpoint_root, world=world)

@@ -155,4 +155,7 @@ def test_size_queries_convert_between_fractions_and_counts(
     answer = json.loads(capsys.readouterr().out)
     assert answer["size"] == 200 and answer["pool"] == 400
     assert main(["leaderboard", "--from-table", str(table), "--size", "0.5"]) == 1
-    assert "--size 0.5 is a fraction but the sizes here are counts; give --pool" in capsys.readouterr().err
+    assert (
+        "size 0.5 is a fraction but the sizes here are counts; give the pool (`--pool`"
+        in capsys.readouterr().err
+    )

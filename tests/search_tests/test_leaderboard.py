@@ -187,7 +187,7 @@ def test_cli_from_table_query_by_size_and_formats(fixtures: Path, capsys: pytest
 
     # A count needs the pool a fraction refers to; beyond the swept range comes a warning.
     assert main(["leaderboard", "--from-table", table, "--size", "3000"]) == 1
-    assert "give --pool" in capsys.readouterr().err
+    assert "give the pool (`--pool`" in capsys.readouterr().err
     assert main(["leaderboard", "--from-table", table, "--size", "3000", "--pool", "1000"]) == 0
     captured = capsys.readouterr()
     assert "outside the swept range [0.1, 1]" in captured.err

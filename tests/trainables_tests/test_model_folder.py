@@ -95,15 +95,19 @@ def test_a_model_folder_predicts_in_a_fresh_process_what_the_trained_model_does(
 def test_marked_text_is_predicted_without_labels_and_probabilities_rank_the_labels(
     tiny_bert: str, tiny_corpora: tuple[str, str], tmp_path: Path
 ) -> None:
-    prepared, _ = _trained("tfidf-linear", tiny_bert, tiny_corpora, tmp_path / "artifacts", learning_rate=0.05)
+    prepared, _ = _trained(
+        "tfidf-linear", tiny_bert, tiny_corpora, tmp_path / "artifacts", learning_rate=0.05
+    )
     model = load_model(save_model_folder(tmp_path / "model", prepared.architecture))
     texts = ["<e1>Ann</e1> works for <e2>ACME</e2> .", "The <e2>cup</e2> is in the <e1>box</e1> ."]
     predictions = model.predict(texts)
     assert predictions.ids == ["text-1", "text-2"]
     assert np.allclose(predictions.probabilities.sum(axis=1), 1.0, atol=1e-5)
-    (first, second) = predictions.rows(k=3)
+    first, _ = predictions.rows(k=3)
     assert first["label"] == predictions.predicted[0] and len(first["top_k"]) == 3
-    assert [alt["score"] for alt in first["top_k"]] == sorted((alt["score"] for alt in first["top_k"]), reverse=True)
+    assert [alt["score"] for alt in first["top_k"]] == sorted(
+        (alt["score"] for alt in first["top_k"]), reverse=True
+    )
     assert set(model.labels) == set(prepared.label_space.in_domain)  # never an OOD-only label
     assert all(label in model.labels for label in predictions.predicted)
     # The vocabulary and idf weights are JSON, not a pickled vectorizer.
@@ -153,7 +157,9 @@ def test_a_folder_that_is_not_a_model_folder_is_one_line(tmp_path: Path) -> None
     with pytest.raises(ModelFolderError, match="not a resweep model folder"):
         load_model(tmp_path / "empty")
     (tmp_path / "newer").mkdir()
-    (tmp_path / "newer" / "resweep_model.json").write_text('{"format": "resweep-model", "format_version": 99}')
+    (tmp_path / "newer" / "resweep_model.json").write_text(
+        '{"format": "resweep-model", "format_version": 99}'
+    )
     with pytest.raises(ModelFolderError, match="newer than this resweep reads"):
         load_model(tmp_path / "newer")
 

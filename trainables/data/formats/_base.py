@@ -45,6 +45,7 @@ def labels_required() -> bool:
     """Whether a record must carry a label (everywhere but :func:`labels_optional`)."""
     return not _LABELS_OPTIONAL.get()
 
+
 _SPLIT_ALIASES = {
     "train": "train",
     "dev": "dev",

@@ -1,0 +1,467 @@
+"""From the answer to a model: train a sweep's recommended recipe and save it as a model folder.
+
+:func:`choose_recipe` picks the configuration — the one the leaderboard recommends for an
+in-domain size (default: the whole training pool; an unswept size gets what
+``resweep leaderboard --size N`` recommends), the K-th ranked one, or an explicit config — and
+:func:`train_model` trains it, Ray-free, on *all* of the sweep's in-domain training pool with the
+sweep's dev split for early stopping (the split a trial with the same seed used), then writes a
+model folder (:mod:`trainables.model_folder`) with the leaderboard evidence behind the choice, a
+model card and the versions manifest.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from trainables.loop import FitResult
+from trainables.metrics import METRIC_KEYS
+from trainables.model_folder import RelationModel, save_model_folder
+
+from .config import SweepConfig
+from .leaderboard import Entry, Recommendation, SizeBoard, leaderboard, query_size, recommend
+
+__all__ = ["Recipe", "TrainedModel", "choose_recipe", "train_model"]
+
+POOL = 1.0  # in_domain_size of the whole training pool
+
+
+@dataclass
+class Recipe:
+    """A trial config to train on the whole pool, and why it was chosen."""
+
+    config: dict[str, Any]  # the full flat trial config (in_domain_size 1.0, the seed)
+    how: str  # "recommended at size 0.1", "rank 2 at size 1", "given (FILE)"
+    sweep: str
+    metric: str  # the sweep's ranking metric, e.g. dev_f1_weighted
+    recommendation: Recommendation | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TrainedModel:
+    """What :func:`train_model` returns: the folder, the model in memory and its scores."""
+
+    folder: Path
+    model: RelationModel
+    recipe: Recipe
+    result: FitResult
+    scores: dict[str, dict[str, float]]  # {"dev": {...}, "test": {...}} at the selected epoch
+    data: dict[str, Any]
+
+    def comparison(self) -> str:
+        """The final dev score beside the leaderboard's estimate for it (one line)."""
+        return compare_with_leaderboard(self.recipe, self.scores)
+
+
+def _entry_evidence(entry: Entry) -> dict[str, Any]:
+    interval = entry.interval
+    return {
+        "label": entry.label,
+        "cell": entry.cell,
+        "rank": entry.rank,
+        "n_seeds": entry.n_seeds,
+        "mean": entry.mean,
+        "std": entry.std,
+        "interval": None if interval is None else list(interval),
+        "tie": entry.tie,
+        "status": entry.status,
+        "below_floor": entry.below_floor,
+        "test": dict(entry.test),
+    }
+
+
+def board_evidence(board: SizeBoard, entry: Entry) -> dict[str, Any]:
+    """What ``entry`` was chosen over at ``board``'s size: every other cell's best and the floor."""
+    others = []
+    for name, cell in board.cells().items():
+        if cell.best is entry:
+            continue
+        others.append(
+            {
+                "cell": name,
+                "best": None if cell.best is None else cell.best.label,
+                "mean": None if cell.best is None else cell.best.mean,
+                "n_seeds": None if cell.best is None else cell.best.n_seeds,
+                "flags": cell.flags,
+                "finished": cell.finished,
+                "stopped": cell.stopped,
+            }
+        )
+    floor = board.floor
+    return {
+        "chosen_over": others,
+        "floor": None
+        if floor is None
+        else {"label": floor.label, "mean": floor.mean, "n_seeds": floor.n_seeds},
+    }
+
+
+def _pool_count(config: SweepConfig) -> int:
+    from trainables.data.datasets import load_dataset
+    from trainables.data.regimes import Regime, sample_regime
+
+    data = config.data
+    in_domain = load_dataset(data.in_domain, format=data.in_domain_format, root=data.in_domain_root)
+    return int(sample_regime(in_domain, Regime(POOL, 0.0, 0.0, data.seeds[0])).counts()["train"])
+
+
+def _read_config_file(path: str | Path) -> dict[str, Any]:
+    import yaml
+
+    from .config import _UniqueKeys
+
+    text = Path(path).read_text()
+    try:
+        raw = yaml.load(text, Loader=_UniqueKeys)
+    except yaml.YAMLError as err:
+        raise ValueError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
+    if isinstance(raw, Mapping) and isinstance(raw.get("config"), Mapping):
+        raw = raw["config"]  # a leaderboard --json row, or a model folder's resweep_model.json
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{path}: expected a mapping of trial keys (KEY: VALUE), got {type(raw).__name__}")
+    return dict(raw)
+
+
+def choose_recipe(
+    name: str,
+    *,
+    storage: str = "results",
+    size: float | int | None = None,
+    rank: int | None = None,
+    config: str | Path | Mapping[str, Any] | None = None,
+    seed: int | None = None,
+    pool: int | None = None,
+) -> Recipe:
+    """The configuration :func:`train_model` trains (see the module docstring).
+
+    ``size``: the in-domain size whose recipe to take, a fraction of the pool or a count (default:
+    the whole pool); ``rank``: the K-th finished configuration of that (swept) size instead of the
+    recommended one; ``config``: an explicit trial config (a file or a mapping) under the sweep's
+    datasets; ``seed``: default the sweep's first. ``pool`` converts between fractions and counts
+    (default: counted from the dataset when needed)."""
+    from trainables.config import TrialSpec
+
+    from .plan import load_saved_sweep
+
+    if rank is not None and config is not None:
+        raise ValueError("give a rank or a config, not both")
+    if rank is not None and rank < 1:
+        raise ValueError(f"rank must be >= 1, got {rank}")
+    sweep, _ = load_saved_sweep(storage, name)
+    seed = sweep.data.seeds[0] if seed is None else int(seed)
+    metric = f"dev_{sweep.search.selection_metric}"
+    pool_cache: list[int] = []
+
+    def pool_of() -> int:
+        if not pool_cache:
+            pool_cache.append(pool or _pool_count(sweep))
+        return pool_cache[0]
+
+    if config is not None:
+        given = dict(config) if isinstance(config, Mapping) else _read_config_file(config)
+        merged = {**sweep.trial_context(POOL, seed), **given, "in_domain_size": POOL, "seed": seed}
+        spec = TrialSpec.from_config(merged)  # unknown keys and bad values fail here
+        where = "a mapping" if isinstance(config, Mapping) else str(config)
+        return Recipe(spec.to_config(), f"given ({where})", name, metric)
+
+    boards = leaderboard(name, storage=storage)
+    if not boards:
+        raise ValueError(f"sweep {name!r} has no scored trials yet: nothing to train")
+    counts = any(b.size > 1.0 for b in boards)
+    query: float | int = size if size is not None else (pool_of() if counts else POOL)
+    answer = query_size(boards, query, pool=pool, pool_of=pool_of)
+    where = answer["size"]
+    if rank is not None:
+        if "board" not in answer:
+            swept = ", ".join(f"{s:g}" for s in answer["swept"])
+            raise ValueError(f"--rank needs a swept size; {where:g} was not swept (swept: {swept})")
+        board: SizeBoard = answer["board"]
+        ranked = [e for e in board.entries if e.rank == rank]
+        if not ranked:
+            raise ValueError(f"size {where:g} has {len(board.entries)} ranked configurations, no rank {rank}")
+        entry, recommendation, how = ranked[0], None, f"rank {rank} at size {where:g}"
+        source = board
+    else:
+        try:
+            recommendation = recommend(boards, where)
+        except LookupError as err:
+            raise ValueError(str(err)) from None
+        entry, source = recommendation.entry, recommendation.source
+        how = f"recommended at size {where:g}" + (
+            "" if recommendation.swept else f" (from size {source.size:g})"
+        )
+    # The configuration as its trials ran (the seed aside), on the whole pool with the seed asked for.
+    spec = TrialSpec.from_config({**json.loads(entry.key), "in_domain_size": POOL, "seed": seed})
+    evidence: dict[str, Any] = {
+        "sweep": name,
+        "metric": metric,
+        "size": where,
+        "source_size": source.size,
+        "pool": answer.get("pool"),
+        "how": how,
+        **_entry_evidence(entry),
+        **board_evidence(source, entry),
+    }
+    if recommendation is not None and recommendation.estimate is not None:
+        estimate = recommendation.estimate
+        evidence["estimate"] = {
+            "strategy": estimate.strategy,
+            "value": estimate.estimate,
+            "band": None if estimate.low is None else [estimate.low, estimate.high],
+            "method": estimate.method,
+        }
+    return Recipe(spec.to_config(), how, name, metric, recommendation, evidence)
+
+
+def _scores(best: Mapping[str, Any]) -> dict[str, dict[str, float]]:
+    return {
+        split: {k: float(best[f"{split}_{k}"]) for k in METRIC_KEYS if best.get(f"{split}_{k}") is not None}
+        for split in ("dev", "test")
+    }
+
+
+def compare_with_leaderboard(recipe: Recipe, scores: Mapping[str, Mapping[str, float]]) -> str:
+    """``dev f1_weighted 0.4930; the leaderboard: 0.4880 over 3 seed(s) at size 1, 95% CI [...]:
+    within it`` (one line)."""
+    metric = recipe.metric.removeprefix("dev_")
+    final = scores.get("dev", {}).get(metric)
+    if final is None:
+        return f"dev {metric}: not scored (no dev split)"
+    line = f"dev {metric} {final:.4f}"
+    evidence = recipe.evidence
+    if not evidence:
+        return line + " (an explicit config: no leaderboard estimate to compare with)"
+    if "estimate" in evidence:
+        estimate = evidence["estimate"]
+        expected, bounds = estimate["value"], estimate["band"]
+        line += (
+            f"; the leaderboard's estimate at size {evidence['size']:g}: {expected:.4f} ({estimate['method']}"
+        )
+        line += f", band [{bounds[0]:.4f}, {bounds[1]:.4f}])" if bounds else ")"
+    else:
+        expected, bounds = evidence["mean"], evidence.get("interval")
+        line += f"; the leaderboard: {expected:.4f} over {evidence['n_seeds']} seed(s) at size "
+        line += f"{evidence['source_size']:g}"
+        line += f", 95% CI [{bounds[0]:.4f}, {bounds[1]:.4f}]" if bounds else ""
+    if bounds:
+        low, high = bounds
+        return line + (
+            ": within it" if low <= final <= high else (": above it" if final > high else ": below it")
+        )
+    return line + f": {final - expected:+.4f}"
+
+
+def _card(
+    recipe: Recipe,
+    spec: Any,
+    scores: Mapping[str, Mapping[str, float]],
+    data: Mapping[str, Any],
+    result: FitResult,
+) -> str:
+    """MODEL_CARD.md: the same facts as resweep_model.json, for a person."""
+    config = spec.to_config()
+    evidence = recipe.evidence
+    lines = [
+        f"# {data['label']} — a resweep model",
+        "",
+        f"Trained by `resweep train` from sweep `{recipe.sweep}` on {data['trained_at']} ({recipe.how}).",
+        "",
+        "## Data",
+        "",
+        f"- In-domain: `{data['in_domain']}` — trained on all {data['train']:,} sentences of its "
+        f"training pool; early stopping on {data['dev']:,} dev sentences; scored on {data['test']:,} "
+        "test sentences"
+        + (
+            f" ({' and '.join(data['carved'])} carved from train: the dataset has none)"
+            if data["carved"]
+            else ""
+        )
+        + ".",
+    ]
+    if data.get("ood"):
+        lines.append(
+            f"- Out-of-domain: `{data['ood']}` — {data['ood_train']:,} sentences "
+            f"({config.get('ood_pct', 0):g}%) in strategy `{config['strategy']}`."
+        )
+    else:
+        lines.append("- Out-of-domain: none (strategy `baseline`).")
+    negative = ", ".join(data["negative"]) or "none"
+    lines += [
+        f"- Labels: {len(data['labels'])} in-domain ({negative} negative); predictions never take an "
+        "out-of-domain-only label.",
+        "",
+        "## Recipe",
+        "",
+        "| setting | value |",
+        "|---|---|",
+    ]
+    shown = (
+        "architecture", "encoder", "strategy", "ood_pct", "local_in_domain_pretrain_pct", "imbalance",
+        "learning_rate", "batch_size", "max_epochs", "patience", "hidden_units", "dropout",
+        "marker_style", "max_length", "phase1_model", "phase1_finetune", "seed",
+    )  # fmt: skip
+    for key in shown:
+        if key in config and config[key] is not None:
+            lines.append(f"| {key} | `{config[key]}` |")
+    lines += [
+        "",
+        "The full trial config is `config` in `resweep_model.json`.",
+        "",
+        f"## Scores (selected epoch {result.best.get('selected_epoch')} of {result.epochs_done})",
+        "",
+        "| split | " + " | ".join(METRIC_KEYS) + " |",
+        "|---|" + "---|" * len(METRIC_KEYS),
+    ]
+    for split in ("dev", "test"):
+        values = scores.get(split, {})
+        if values:
+            lines.append(
+                f"| {split} | "
+                + " | ".join(f"{values[k]:.4f}" if k in values else "-" for k in METRIC_KEYS)
+                + " |"
+            )
+    lines += ["", compare_with_leaderboard(recipe, scores) + ".", "", "## Why this recipe", ""]
+    if not evidence:
+        lines.append("Given explicitly (`--config`): no leaderboard evidence.")
+    else:
+        interval = evidence.get("interval")
+        lines.append(
+            f"{recipe.how}: `{evidence['label']}`, rank {evidence['rank']} at size "
+            f"{evidence['source_size']:g}, mean {evidence['metric']} {evidence['mean']:.4f} over "
+            f"{evidence['n_seeds']} seed(s)"
+            + (f", 95% CI [{interval[0]:.4f}, {interval[1]:.4f}]" if interval else "")
+            + ("; tied with the winner" if evidence["tie"] and evidence["rank"] != 1 else "")
+            + "."
+        )
+        if "estimate" in evidence:
+            estimate = evidence["estimate"]
+            lines.append(
+                f"Size {evidence['size']:g} was not swept: strategy `{estimate['strategy']}` leads the "
+                f"learning-curve estimates there ({estimate['value']:.4f}, {estimate['method']})."
+            )
+        if evidence.get("chosen_over"):
+            lines += [
+                "",
+                "Chosen over (each other cell's best at that size):",
+                "",
+                "| cell | best | mean | seeds | flags |",
+                "|---|---|---|---|---|",
+            ]
+            for other in evidence["chosen_over"]:
+                mean = "-" if other["mean"] is None else f"{other['mean']:.4f}"
+                lines.append(
+                    f"| {other['cell']} | {other['best'] or '(nothing finished)'} | {mean} | "
+                    f"{other['n_seeds'] or '-'} | {', '.join(other['flags']) or ''} |"
+                )
+        floor = evidence.get("floor")
+        if floor:
+            lines.append(f"\nThe classical floor `{floor['label']}` scored {floor['mean']:.4f} there.")
+    lines += [
+        "",
+        "## Known limits",
+        "",
+        f"- One training run (seed {config['seed']}): seeds move a recipe's score; the leaderboard's "
+        "interval says how much.",
+        "- Dev chose the epoch, so its score is optimistic; the test score is the honest estimate.",
+        f"- Trained on `{data['in_domain']}` only: expect lower scores on text unlike it.",
+        f"- Sentences longer than {config.get('max_length')} subword tokens are cut to fit (around "
+        "the entities).",
+        "- `score` is a softmax over the in-domain labels; for threshold or ranking architectures (`redn`, "
+        "`cnn-mtl`, `two-step`) it ranks labels correctly but is not calibrated.",
+    ]
+    if (
+        evidence
+        and abs(float(evidence["size"]) - POOL) > 1e-9
+        and not (evidence.get("pool") and evidence["size"] == evidence["pool"])
+    ):
+        lines.append(
+            f"- The recipe was chosen for size {evidence['size']:g}; the model is trained on the whole pool "
+            f"({data['train']:,} sentences)."
+        )
+    return "\n".join(lines) + "\n"
+
+
+def train_model(
+    name: str,
+    *,
+    out: str | Path,
+    storage: str = "results",
+    size: float | int | None = None,
+    rank: int | None = None,
+    config: str | Path | Mapping[str, Any] | None = None,
+    seed: int | None = None,
+    pool: int | None = None,
+    overwrite: bool = False,
+    device: str | None = None,
+    report: Callable[[dict[str, Any], Path | None], None] | None = None,
+    recipe: Recipe | None = None,
+) -> TrainedModel:
+    """Choose the recipe (:func:`choose_recipe`; or take ``recipe``), train it on the whole pool,
+    write the model folder ``out``; ``report`` sees every epoch's metrics."""
+    import torch
+
+    from trainables.config import TrialSpec
+    from trainables.loop import World
+    from trainables.trial import prepare_trial
+
+    from .manifest import manifest
+    from .plan import load_saved_sweep, sweep_document
+
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+        raise ValueError(f"{out}: exists and is not empty (choose another --out, or --overwrite)")
+    if recipe is None:
+        recipe = choose_recipe(
+            name, storage=storage, size=size, rank=rank, config=config, seed=seed, pool=pool
+        )
+    sweep, paths = load_saved_sweep(storage, name)
+    spec = TrialSpec.from_config(recipe.config)
+    world = World(device=torch.device(device)) if device else World()
+    prepared = prepare_trial(spec, artifacts=str(paths.artifacts), world=world, keep_encoder=True)
+    result = prepared.fit(report=report or (lambda metrics, checkpoint: None), world=world)
+    architecture = prepared.architecture
+    architecture.for_inference()
+    scores = _scores(result.best)
+    data = prepared.data
+    label = recipe.evidence.get("label") or f"{spec.model.architecture}/{spec.strategy}/{spec.imbalance}"
+    facts: dict[str, Any] = {
+        "label": label,
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "in_domain": spec.data.in_domain,
+        "ood": spec.data.ood if data.ood_train.num_rows else None,
+        "train": data.train.num_rows,
+        "dev": data.dev.num_rows,
+        "test": data.test.num_rows,
+        "ood_train": data.ood_train.num_rows,
+        "carved": list(data.carved),
+        "labels": list(prepared.label_space.in_domain),
+        "negative": sorted(set(prepared.label_space.in_domain) & set(prepared.label_space.negative)),
+    }
+    info = {
+        "sweep": name,
+        "how": recipe.how,
+        "scores": {
+            **scores,
+            "metric": recipe.metric,
+            "selected_epoch": result.best.get("selected_epoch"),
+            "epochs_run": result.epochs_done,
+        },
+        "evidence": recipe.evidence or None,
+        "data": facts,
+    }
+    datasets = {
+        "in_domain": prepared.in_domain,
+        **({"ood": prepared.ood} if prepared.ood is not None else {}),
+    }
+    record = manifest(sweep_document(sweep), datasets, kind="train")
+    card = _card(recipe, spec, scores, facts, result)
+    folder = save_model_folder(out, architecture, info=info, card=card, manifest=record, overwrite=overwrite)
+    model = RelationModel(
+        architecture, {**info, "config": spec.to_config()}, device=world.device, folder=folder
+    )
+    return TrainedModel(folder, model, recipe, result, scores, facts)
