@@ -347,7 +347,11 @@ def phase1_features(context: PrepareContext, label_space: LabelSpace) -> Phase1F
                     added = prepare_tokenizer(tokenizer, style)
                     resize = getattr(encoder, "resize_token_embeddings", None)
                     if added and resize is not None:
-                        resize(len(tokenizer), mean_resizing=False)  # new marker embeddings: random init
+                        # New marker embeddings: random, but seeded, so that an artifact built
+                        # again (lost, or with its encoder kept) holds the same features.
+                        with torch.random.fork_rng():
+                            torch.manual_seed(spec.data.seed if variant != "none" else 0)
+                            resize(len(tokenizer), mean_resizing=False)
                 matrices.append(
                     extract_features(
                         encoder, tokenizer, table, style, max_length, device, progress=progress.add
