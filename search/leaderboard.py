@@ -595,17 +595,25 @@ def _power_law(n: Any, a: float, b: float, c: float) -> Any:
 
 
 def _curve_value(xs: Sequence[float], ys: Sequence[float], x: float) -> tuple[float, str]:
-    """Score at ``x`` from points (xs ascending, in training-set units): a power-law fit when
-    there are more points than parameters and it fits, else linear in log n — outside the points,
-    along the line through the two nearest (held-out checks on the ground-truth tables: taking the
-    nearest point's score instead was 5x further off), within [0, 1]."""
+    """Score at ``x`` from points (xs ascending, in training-set units): a power-law fit from three
+    points up (three determine its three parameters; with more, it must fit within 0.02) when it
+    rises and flattens and stays in [0, 1], else linear in log n — outside the points, along the
+    line through the two nearest. Held-out checks on the ground-truth tables (each size predicted
+    from the other three, 8 sizes): power law from three points 0.019 mean absolute error, from
+    four only 0.022 (the rule before), the nearest point's score outside the range 5x worse."""
     import numpy as np
 
-    if len(xs) >= 4:
-        from scipy.optimize import curve_fit
+    if len(xs) >= 3:
+        import warnings
+
+        from scipy.optimize import OptimizeWarning, curve_fit
 
         try:
-            params, _ = curve_fit(_power_law, np.array(xs), np.array(ys), p0=(max(ys), 1.0, 0.5), maxfev=5000)
+            with warnings.catch_warnings():  # three points: no covariance to estimate, as expected
+                warnings.simplefilter("ignore", OptimizeWarning)
+                params, _ = curve_fit(
+                    _power_law, np.array(xs), np.array(ys), p0=(max(ys), 1.0, 0.5), maxfev=5000
+                )
             fitted = _power_law(np.array(xs), *params)
             residual = float(np.sqrt(np.mean((fitted - np.array(ys)) ** 2)))
             value = float(_power_law(x, *params))

@@ -177,12 +177,22 @@ def test_cli_from_table_query_by_size_and_formats(fixtures: Path, capsys: pytest
     assert sorted({row["size"] for row in answer["sizes"]}) == [0.1, 0.5]
     estimates = {e["strategy"]: e for e in answer["estimates"]}
     assert set(estimates) == {"baseline", "mixed", "global", "local"}
-    assert all(e["method"] == "log-n interpolation" for e in estimates.values())
-    # log-linear between the best local configurations at 10% (0.631) and 50% (0.810)
+    # Every strategy's bests rise and flatten over 10%, 50%, 100%: a power law through the three,
+    # which passes through them and lies above the chord between 10% and 50% (log-linear).
+    assert all(e["method"] == "power-law fit" for e in estimates.values())
     import math
 
+    from search.leaderboard import estimate_at, leaderboard
+
     weight = math.log(0.3 / 0.1) / math.log(0.5 / 0.1)
-    assert estimates["local"]["estimate"] == pytest.approx(0.631 + weight * (0.810 - 0.631))
+    boards = leaderboard(table=table)
+    at_half = {e.strategy: e.estimate for e in estimate_at(boards, 0.5)}
+    for strategy, estimate in estimates.items():
+        points = {b.size: b.best_per_strategy()[strategy].mean for b in boards}
+        assert at_half[strategy] == pytest.approx(points[0.5], abs=1e-4)
+        chord = points[0.1] + weight * (points[0.5] - points[0.1])
+        assert chord < estimate["estimate"] < points[0.5]
+    assert estimates["local"]["estimate"] == pytest.approx(0.7719, abs=1e-4)
     assert answer["recommended"] == "local" and "warning" not in answer
 
     # A count needs the pool a fraction refers to; beyond the swept range comes a warning.
