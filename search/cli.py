@@ -1099,6 +1099,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--rank", type=_at_least(1, int), help="the K-th ranked configuration of that size instead"
     )
     choice.add_argument("--config", metavar="FILE", help="an explicit trial config (YAML/JSON of trial keys)")
+    choice.add_argument(
+        "--floor",
+        action="store_true",
+        help="the size's classical floor (tfidf-linear), when it beats the rest",
+    )
     train.add_argument(
         "--seed", type=int, help="training seed (default: the sweep's first; it fixes the dev split)"
     )

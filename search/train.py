@@ -12,6 +12,7 @@ model card and the versions manifest.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -136,20 +137,23 @@ def choose_recipe(
     config: str | Path | Mapping[str, Any] | None = None,
     seed: int | None = None,
     pool: int | None = None,
+    floor: bool = False,
 ) -> Recipe:
     """The configuration :func:`train_model` trains (see the module docstring).
 
     ``size``: the in-domain size whose recipe to take, a fraction of the pool or a count (default:
     the whole pool); ``rank``: the K-th finished configuration of that (swept) size instead of the
     recommended one; ``config``: an explicit trial config (a file or a mapping) under the sweep's
-    datasets; ``seed``: default the sweep's first. ``pool`` converts between fractions and counts
-    (default: counted from the dataset when needed)."""
+    datasets; ``floor``: the size's classical floor (``tfidf-linear``; at an unswept size, the
+    nearest swept size's), for when it beats every neural recipe; ``seed``: default the sweep's
+    first. ``pool`` converts between fractions and counts (default: counted from the dataset when
+    needed)."""
     from trainables.config import TrialSpec
 
     from .plan import load_saved_sweep
 
-    if rank is not None and config is not None:
-        raise ValueError("give a rank or a config, not both")
+    if sum(choice is not None and choice is not False for choice in (rank, config, floor)) > 1:
+        raise ValueError("give one of a rank, a config or the floor")
     if rank is not None and rank < 1:
         raise ValueError(f"rank must be >= 1, got {rank}")
     sweep, _ = load_saved_sweep(storage, name)
@@ -176,11 +180,18 @@ def choose_recipe(
     query: float | int = size if size is not None else (pool_of() if counts else POOL)
     answer = query_size(boards, query, pool=pool, pool_of=pool_of)
     where = answer["size"]
-    if rank is not None:
+    board: SizeBoard
+    if floor:
+        board = answer.get("board") or min(boards, key=lambda b: abs(math.log(b.size) - math.log(where)))
+        if board.floor is None:
+            raise ValueError(f"size {board.size:g} has no finished floor run (search.floor was off)")
+        entry, recommendation, source = board.floor, None, board
+        how = f"the floor at size {board.size:g}"
+    elif rank is not None:
         if "board" not in answer:
             swept = ", ".join(f"{s:g}" for s in answer["swept"])
             raise ValueError(f"--rank needs a swept size; {where:g} was not swept (swept: {swept})")
-        board: SizeBoard = answer["board"]
+        board = answer["board"]
         ranked = [e for e in board.entries if e.rank == rank]
         if not ranked:
             raise ValueError(f"size {where:g} has {len(board.entries)} ranked configurations, no rank {rank}")

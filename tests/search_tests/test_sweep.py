@@ -119,6 +119,45 @@ trial:
     )
     assert status.returncode == 0 and status.stdout.count("10/10") == 2
 
+    # From the answer to a model: the recommended recipe for the pool (1.0, unswept: estimated
+    # from 0.3), trained on all of it, then predictions for new sentences without labels.
+    storage = ["--storage", str(tmp_path / "results")]
+    train = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "search.cli",
+            "train",
+            "smoke",
+            *storage,
+            "--out",
+            str(tmp_path / "model"),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert train.returncode == 0, train.stderr[-3000:]
+    assert "(recommended at size 1 (from size 0.3))" in train.stdout and "test (" in train.stdout
+    sentences = tmp_path / "new.jsonl"
+    sentences.write_text(
+        '{"id": "a", "text": "<e1>Dario Alard</e1> works for <e2>Wenton Media</e2> ."}\n'
+        '{"id": "b", "text": "<e1>Olga Pemsen</e1> , son of <e2>Jonas Drenski</e2> , met Karin ."}\n'
+    )
+    predict = subprocess.run(
+        [sys.executable, "-m", "search.cli", "predict", str(tmp_path / "model"), str(sentences)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert predict.returncode == 0, predict.stderr[-3000:]
+    rows = [json.loads(line) for line in predict.stdout.splitlines()]
+    assert [r["id"] for r in rows] == ["a", "b"] and all(0 < r["score"] <= 1 for r in rows)
+    assert "2 sentences predicted" in predict.stderr and "against the input's labels" not in predict.stderr
+
 
 def _kill_processes_under(marker: str) -> None:
     """SIGKILL every process whose command line mentions ``marker`` (the test's own Ray)."""

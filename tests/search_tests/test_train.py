@@ -114,6 +114,22 @@ def test_the_folder_reloads_in_a_fresh_process_with_the_same_scores(
         assert summary.metrics[key] == pytest.approx(value, abs=1e-6), key
 
 
+def test_the_model_trained_is_the_trial_the_sweep_runs_on_the_pool(
+    sweep: dict[str, Any], trained: Any
+) -> None:
+    """Train's own phase-1 artifact (its encoder kept) holds the features a sweep trial's has, so
+    the model is exactly the trial of that configuration on the whole pool, epoch by epoch."""
+    from trainables.config import TrialSpec
+    from trainables.trial import run_trial
+
+    spec = TrialSpec.from_config(trained.recipe.config)
+    result = run_trial(spec, report=lambda metrics, checkpoint: None, artifacts=sweep["root"] / "other")
+    keys = ("dev_f1_weighted", "test_f1_weighted", "train_loss")
+    assert [[epoch[k] for k in keys] for epoch in result.history] == [
+        [epoch[k] for k in keys] for epoch in trained.result.history
+    ]
+
+
 def test_the_model_folder_describes_itself(sweep: dict[str, Any], trained: Any) -> None:
     folder = trained.folder
     info = json.loads((folder / "resweep_model.json").read_text())
@@ -152,6 +168,10 @@ def test_an_unswept_size_trains_what_the_leaderboard_recommends_there(
     assert choose_recipe(NAME, storage=sweep["storage"], size=0.1).evidence["label"] == at.recommended.label
     second = choose_recipe(NAME, storage=sweep["storage"], size=0.1, rank=2)
     assert second.evidence["rank"] == 2 and second.evidence["label"] == at.entries[1].label
+    # --floor: the size's tfidf-linear floor run (an unswept size: the nearest swept size's).
+    floor = choose_recipe(NAME, storage=sweep["storage"], size=0.1, floor=True)
+    assert floor.config["architecture"] == "tfidf-linear" and floor.evidence["label"] == at.floor.label
+    assert choose_recipe(NAME, storage=sweep["storage"], size=0.4, floor=True).evidence["source_size"] == 0.5
 
 
 def test_wrong_choices_are_one_line(
