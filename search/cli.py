@@ -860,8 +860,17 @@ def cmd_train(args: argparse.Namespace) -> int:
         config=args.config,
         seed=args.seed,
         pool=args.pool,
+        floor=args.floor,
     )
     print(f"recipe: {recipe.evidence.get('label', 'the given config')} ({recipe.how})", flush=True)
+    floor = recipe.evidence.get("floor")
+    if recipe.evidence.get("below_floor") and floor:
+        print(
+            f"resweep: warning: this recipe ({recipe.evidence['mean']:.4f}) scores below the floor "
+            f"{floor['label']} ({floor['mean']:.4f}) at size {recipe.evidence['source_size']:g}; "
+            "--floor trains the floor instead",
+            file=sys.stderr,
+        )
 
     def report(metrics: dict[str, Any], checkpoint: Path | None) -> None:
         if args.quiet:

@@ -264,6 +264,7 @@ def save_model_folder(
         if manifest is not None:
             (temporary / MANIFEST_FILE).write_text(json.dumps(dict(manifest), indent=1, default=str) + "\n")
         check_no_pickles(temporary)  # what an export wrote, too
+        _readable(temporary)
         if folder.exists():
             shutil.rmtree(folder) if folder.is_dir() else folder.unlink()
         os.replace(temporary, folder)
@@ -271,6 +272,15 @@ def save_model_folder(
         shutil.rmtree(temporary, ignore_errors=True)
         raise
     return folder
+
+
+def _readable(folder: Path) -> None:
+    """The permissions of an ordinary folder (mkdtemp makes it private; some writers make files
+    owner-only): a model folder is for sharing."""
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
 
 
 def read_info(folder: str | Path) -> dict[str, Any]:
