@@ -402,18 +402,15 @@ def train_model(
     *,
     out: str | Path,
     storage: str = "results",
-    size: float | int | None = None,
-    rank: int | None = None,
-    config: str | Path | Mapping[str, Any] | None = None,
-    seed: int | None = None,
-    pool: int | None = None,
+    recipe: Recipe | None = None,
     overwrite: bool = False,
     device: str | None = None,
     report: Callable[[dict[str, Any], Path | None], None] | None = None,
-    recipe: Recipe | None = None,
+    **choice: Any,
 ) -> TrainedModel:
-    """Choose the recipe (:func:`choose_recipe`; or take ``recipe``), train it on the whole pool,
-    write the model folder ``out``; ``report`` sees every epoch's metrics."""
+    """Choose the recipe (:func:`choose_recipe` with ``choice``: size, rank, config, floor, seed,
+    pool; or take ``recipe``), train it on the whole pool, write the model folder ``out``;
+    ``report`` sees every epoch's metrics."""
     import torch
 
     from trainables.config import TrialSpec
@@ -427,9 +424,7 @@ def train_model(
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
         raise ValueError(f"{out}: exists and is not empty (choose another --out, or --overwrite)")
     if recipe is None:
-        recipe = choose_recipe(
-            name, storage=storage, size=size, rank=rank, config=config, seed=seed, pool=pool
-        )
+        recipe = choose_recipe(name, storage=storage, **choice)
     sweep, paths = load_saved_sweep(storage, name)
     spec = TrialSpec.from_config(recipe.config)
     world = World(device=torch.device(device)) if device else World()

@@ -11,7 +11,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["build_tiny_bert", "stand_in_trial", "synthetic_words", "write_small_corpora"]
+__all__ = [
+    "build_tiny_bert",
+    "predict_in_fresh_process",
+    "stand_in_trial",
+    "synthetic_words",
+    "write_small_corpora",
+]
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
@@ -106,3 +112,30 @@ def stand_in_trial(config: dict[str, Any], runtime: Any, contexts: Any) -> None:
             "training_done": True,
         }
     )
+
+
+def predict_in_fresh_process(folder: Path, records: Path) -> tuple[list[str], list[list[float]]]:
+    """Load model folder ``folder`` in a new interpreter (nothing shared with this one) and
+    predict the Parquet records file ``records``: (predicted labels, raw scores per record)."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys; import pyarrow.parquet as pq; from trainables.model_folder import load_model;"
+        "p = load_model(sys.argv[1]).predict(pq.read_table(sys.argv[2]));"
+        "print(json.dumps({'labels': p.predicted, 'scores': p.scores.tolist()}))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(folder), str(records)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"},
+        cwd=Path(__file__).resolve().parents[1],
+        timeout=300,
+    )
+    if run.returncode != 0:
+        raise RuntimeError(f"loading {folder} in a fresh process failed:\n{run.stderr[-2000:]}")
+    answer = json.loads(run.stdout.strip().splitlines()[-1])
+    return answer["labels"], answer["scores"]

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ from search.leaderboard import leaderboard, recommend
 from search.predict import predict_file, read_input
 from search.train import choose_recipe, train_model
 from trainables.model_folder import load_model
+from trainables.testing import predict_in_fresh_process
 
 pytestmark = pytest.mark.ray
 
@@ -89,24 +88,9 @@ def test_the_folder_reloads_in_a_fresh_process_with_the_same_scores(
     in_domain = read_input(Path(sweep["in_domain"]) / "test.parquet")
     pq.write_table(in_domain, test_file)
     expected = trained.model.predict(in_domain)
-    code = (
-        "import json,sys; import pyarrow.parquet as pq; from trainables.model_folder import load_model;"
-        "p=load_model(sys.argv[1]).predict(pq.read_table(sys.argv[2]));"
-        "print(json.dumps({'s': p.scores.tolist(), 'l': p.predicted}))"
-    )
-    run = subprocess.run(
-        [sys.executable, "-c", code, str(trained.folder), str(test_file)],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"},
-        cwd=Path(__file__).resolve().parents[2],
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
-    fresh = json.loads(run.stdout.strip().splitlines()[-1])
-    assert fresh["l"] == expected.predicted
-    np.testing.assert_allclose(np.array(fresh["s"]), expected.scores, atol=1e-6, rtol=0)
+    labels, scores = predict_in_fresh_process(trained.folder, test_file)
+    assert labels == expected.predicted
+    np.testing.assert_allclose(np.array(scores), expected.scores, atol=1e-6, rtol=0)
     # The test metrics the trained model reported are those of predicting the test file again.
     summary = predict_file(trained.folder, test_file)
     assert summary.metrics is not None

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import pickle
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +14,8 @@ import pytest
 from trainables.architectures import ARCHITECTURES
 from trainables.config import TrialSpec
 from trainables.model_folder import ModelFolderError, RelationModel, load_model, save_model_folder
+from trainables.testing import predict_in_fresh_process
 from trainables.trial import prepare_trial
-
-# A fresh interpreter loads the folder and prints its scores and predictions for the test split.
-FRESH = """
-import json, sys
-import pyarrow.parquet as pq
-from trainables.model_folder import load_model
-model = load_model(sys.argv[1])
-predictions = model.predict(pq.read_table(sys.argv[2]))
-print(json.dumps({"scores": predictions.scores.tolist(), "labels": predictions.predicted}))
-"""
 
 
 def _trained(
@@ -74,19 +63,9 @@ def test_a_model_folder_predicts_in_a_fresh_process_what_the_trained_model_does(
     folder = save_model_folder(tmp_path / "model", prepared.architecture, info={"scores": result.best})
     test_file = tmp_path / "test.parquet"
     pq.write_table(prepared.data.test, test_file)
-    run = subprocess.run(
-        [sys.executable, "-c", FRESH, str(folder), str(test_file)],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"},
-        cwd=Path(__file__).resolve().parents[2],
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
-    fresh = json.loads(run.stdout.strip().splitlines()[-1])
-    assert fresh["labels"] == expected.predicted
-    np.testing.assert_allclose(np.array(fresh["scores"]), expected.scores, atol=1e-6, rtol=0)
+    labels, scores = predict_in_fresh_process(folder, test_file)
+    assert labels == expected.predicted
+    np.testing.assert_allclose(np.array(scores), expected.scores, atol=1e-6, rtol=0)
     # Only safetensors and JSON/tokenizer text: no file a pickle could hide in.
     assert sorted(p.name for p in folder.rglob("*.safetensors"))
     assert not [p for p in folder.rglob("*") if p.suffix in (".pkl", ".pt", ".bin", ".pickle")]
