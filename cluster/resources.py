@@ -23,13 +23,26 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from trainables.runtime import resolve_executor
-
-__all__ = ["AUTO", "DRIVER_RESOURCE", "TrialResources"]
+__all__ = ["AUTO", "DRIVER_RESOURCE", "EXECUTORS", "TrialResources", "resolve_executor"]
 
 AUTO = "auto"
+# How a trial runs on Ray: ``inline`` in its Tune trial process, ``train`` as a Ray Train job (a
+# worker group); ``auto`` decides from the number of processes (see trainables.ray_adapter).
+EXECUTORS = (AUTO, "inline", "train")
 DRIVER_RESOURCE = "TRAIN_DRIVER"  # the custom resource `train` trial drivers take
 DRIVER_MEMORY = 2**20  # bytes a driver asks for where there is no DRIVER_RESOURCE: every node has it
+
+
+def resolve_executor(executor: str, workers: int) -> str:
+    """``inline`` or ``train`` for ``executor`` (``auto`` decides) and ``workers`` processes."""
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+    if executor == AUTO:
+        # One process, GPU or not, needs no worker group (Train's fixed cost is 10+ s per trial).
+        return "train" if workers > 1 else "inline"
+    if executor == "inline" and workers > 1:
+        raise ValueError("executor 'inline' runs one process: use 'train' (or 'auto') for workers > 1")
+    return executor
 
 
 @dataclass(frozen=True)

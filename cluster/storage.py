@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl
 
 import pyarrow.fs as pafs
 
-__all__ = ["REMOTE_SCHEMES", "Location", "is_remote", "local_mirror"]
+__all__ = ["REMOTE_SCHEMES", "Location", "cache_dir", "is_remote", "local_mirror"]
 
 # The object stores pyarrow has filesystems for (``gcs`` is pyarrow's other name for ``gs``).
 REMOTE_SCHEMES = ("s3", "gs", "gcs")
@@ -236,12 +236,19 @@ class Location:
         )
 
 
+def cache_dir() -> Path:
+    """resweep's local cache folder: ``$RESWEEP_CACHE_DIR``, else ``$XDG_CACHE_HOME/resweep``, else
+    ``~/.cache/resweep`` (parse caches, local mirrors of remote storage)."""
+    if os.environ.get("RESWEEP_CACHE_DIR"):
+        return Path(os.environ["RESWEEP_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "resweep"
+
+
 def local_mirror(location: Location, purpose: str) -> Path:
     """A local folder that stands for ``location`` on this machine, the same on every call
     (e.g. the SQLite file of a sweep whose storage is an object store): under resweep's cache
     folder (``$RESWEEP_CACHE_DIR``, else ``~/.cache/resweep``), in ``storage/<purpose>/``, named
     after a hash of the location."""
-    from trainables.data.loading import cache_dir
-
     digest = hashlib.sha256(f"{purpose}\0{location}".encode()).hexdigest()[:16]
     return cache_dir() / "storage" / purpose / f"{location.name}-{digest}"

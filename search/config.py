@@ -15,10 +15,10 @@ from typing import Any
 
 import yaml
 
-from cluster.resources import TrialResources
+from cluster.resources import EXECUTORS, TrialResources
 from cluster.storage import Location
 from spaces import axis_values, cell_label, space_names
-from trainables.config import EXECUTORS, TrialSpec
+from trainables.config import TrialSpec
 from trainables.data.regimes import Regime
 from trainables.metrics import METRIC_KEYS
 

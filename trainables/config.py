@@ -19,7 +19,6 @@ from .data.regimes import Regime
 __all__ = ["DataConfig", "LoopConfig", "ModelConfig", "TrialSpec"]
 
 PHASE1_MODELS = ("none", "seqcls", "mlm")
-EXECUTORS = ("auto", "inline", "train")  # how a trial runs on Ray; see trainables.ray_adapter
 PHASE1_FINETUNES = ("separate", "joined")
 
 

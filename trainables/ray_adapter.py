@@ -36,9 +36,9 @@ from ray import tune
 
 from cluster.storage import Location
 
-from .config import EXECUTORS, TrialSpec
+from .config import TrialSpec
 from .loop import World
-from .runtime import TrialRuntime, choose_executor
+from .runtime import EXECUTORS, TrialRuntime, choose_executor
 from .trial import run_trial
 
 __all__ = ["EXECUTORS", "TrialRuntime", "choose_executor", "resweep_trial", "train_worker"]

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .config import EXECUTORS
+__all__ = ["EXECUTORS", "TrialRuntime", "choose_executor"]
 
-__all__ = ["TrialRuntime", "choose_executor", "resolve_executor"]
+# How a trial runs: in its Tune trial process, or as a Ray Train job. (A sweep's ``auto`` is
+# decided by the driver from the trial's resources: cluster.resources.resolve_executor.)
+EXECUTORS = ("inline", "train")
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,7 @@ class TrialRuntime:
 
     artifacts: str
     train_storage: str
-    executor: str = "auto"
+    executor: str = "inline"
     num_workers: int = 1
     use_gpu: bool = False
     cpus_per_worker: float = 1.0
@@ -36,18 +38,9 @@ class TrialRuntime:
             raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, got {self.executor!r}")
         if self.num_workers < 1:
             raise ValueError(f"num_workers must be >= 1, got {self.num_workers}")
-        resolve_executor(self.executor, self.num_workers)
-
-
-def resolve_executor(executor: str, workers: int) -> str:
-    """``inline`` or ``train`` for ``executor`` (``auto`` decides) and ``workers`` processes."""
-    if executor == "auto":
-        # One process, GPU or not, needs no worker group (Train's fixed cost is 10+ s per trial).
-        return "train" if workers > 1 else "inline"
-    if executor == "inline" and workers > 1:
-        raise ValueError("executor 'inline' runs one process: use 'train' (or 'auto') for workers > 1")
-    return executor
+        if self.executor == "inline" and self.num_workers > 1:
+            raise ValueError("executor 'inline' runs one process: use 'train' for num_workers > 1")
 
 
 def choose_executor(runtime: TrialRuntime) -> str:
-    return resolve_executor(runtime.executor, runtime.num_workers)
+    return runtime.executor

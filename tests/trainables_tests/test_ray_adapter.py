@@ -49,12 +49,21 @@ def run(tmp_path: Path, configs: list[dict[str, Any]], runtime: TrialRuntime, re
 
 
 def test_executor_choice() -> None:
+    # The driver resolves `auto` from the trial's resources (cluster.resources.resolve_executor):
+    # a runtime names what runs.
+    from cluster.resources import resolve_executor
+
     assert choose_executor(TrialRuntime("a", "s")) == "inline"
-    assert choose_executor(TrialRuntime("a", "s", num_workers=2)) == "train"
+    assert (
+        choose_executor(TrialRuntime("a", "s", executor=resolve_executor("auto", 2), num_workers=2))
+        == "train"
+    )
     assert choose_executor(TrialRuntime("a", "s", use_gpu=True)) == "inline"  # one process on a GPU
     assert choose_executor(TrialRuntime("a", "s", executor="train")) == "train"
     with pytest.raises(ValueError, match="executor 'inline' runs one process"):
         TrialRuntime("a", "s", executor="inline", num_workers=2)
+    with pytest.raises(ValueError, match="executor must be one of inline, train"):
+        TrialRuntime("a", "s", executor="auto")
 
 
 def test_inline_trial_reports_every_epoch_with_a_checkpoint(
@@ -72,7 +81,7 @@ def test_inline_trial_reports_every_epoch_with_a_checkpoint(
 
 
 def test_two_worker_train_job_on_gloo(ray_session, tiny_bert: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    runtime = TrialRuntime(str(tmp_path / "artifacts"), str(tmp_path / "train"), num_workers=2)
+    runtime = TrialRuntime(str(tmp_path / "artifacts"), str(tmp_path / "train"), "train", num_workers=2)
     results = run(tmp_path, [base_config(tiny_bert, max_epochs=1)], runtime, {"cpu": 0, "TRAIN_DRIVER": 1})
     result = results[0]
     assert result.metrics["workers"] == 2 and result.metrics["epochs_done"] == 1
@@ -90,7 +99,7 @@ def test_two_worker_train_job_with_its_storage_in_s3(
     from cluster.storage import Location
 
     root = Location.parse(s3_storage)
-    runtime = TrialRuntime(str(root / "artifacts"), str(root / "train"), num_workers=2)
+    runtime = TrialRuntime(str(root / "artifacts"), str(root / "train"), "train", num_workers=2)
     config = base_config(tiny_bert, architecture="two-phase", phase1_model="none", max_epochs=1)
     results = run(tmp_path, [config], runtime, {"cpu": 0, "TRAIN_DRIVER": 1})
     assert results[0].metrics["workers"] == 2 and results[0].metrics["epochs_done"] == 1

@@ -19,6 +19,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from cluster.storage import cache_dir
+
 from .errors import DataError, Problem
 from .formats import Located, detect_format, get_format
 from .formats._base import labels_required
@@ -42,14 +44,6 @@ def skipped_problems(table: pa.Table) -> list[str]:
     """The problems of the records left out of ``table`` by ``on_invalid="skip"``."""
     raw = (table.schema.metadata or {}).get(_SKIPPED_KEY)
     return json.loads(raw) if raw else []
-
-
-def cache_dir() -> Path:
-    """``$RESWEEP_CACHE_DIR``, else ``$XDG_CACHE_HOME/resweep``, else ``~/.cache/resweep``."""
-    if os.environ.get("RESWEEP_CACHE_DIR"):
-        return Path(os.environ["RESWEEP_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "resweep"
 
 
 def atomic_write_parquet(table: pa.Table, target: Path) -> None:
