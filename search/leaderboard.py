@@ -329,61 +329,23 @@ class SizeBoard:
         return rows
 
 
-def _incomplete_beta(a: float, b: float, x: float) -> float:
-    """The regularized incomplete beta function I_x(a, b), by its continued fraction (modified
-    Lentz), using the symmetry I_x(a, b) = 1 - I_(1-x)(b, a) where the fraction converges slowly."""
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    if x > (a + 1) / (a + b + 2):
-        return 1.0 - _incomplete_beta(b, a, 1.0 - x)
-    log_front = a * math.log(x) + b * math.log1p(-x) - (math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b))
-    tiny = 1e-300
-    c, d = 1.0, 1.0 - (a + b) * x / (a + 1)
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    fraction = d
-    for m in range(1, 300):
-        for numerator in (
-            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
-            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
-        ):
-            d = 1.0 + numerator * d
-            d = 1.0 / (d if abs(d) > tiny else tiny)
-            c = 1.0 + numerator / c
-            c = c if abs(c) > tiny else tiny
-            fraction *= c * d
-        if abs(c * d - 1.0) < 1e-14:
-            break
-    return math.exp(log_front) * fraction / a
-
-
-def t_cdf(value: float, df: float) -> float:
-    """P(T <= value) for Student's t with ``df`` degrees of freedom."""
-    tail = 0.5 * _incomplete_beta(df / 2, 0.5, df / (df + value * value))
-    return 1.0 - tail if value > 0 else tail
-
-
 def t_quantile(p: float, df: float) -> float:
-    """The ``p`` quantile of Student's t (bisection on :func:`t_cdf`; p > 0.5)."""
-    low, high = 0.0, 1.0
-    while t_cdf(high, df) < p:
-        high *= 2
-    for _ in range(100):
-        middle = (low + high) / 2
-        low, high = (middle, high) if t_cdf(middle, df) < p else (low, middle)
-    return (low + high) / 2
+    """The ``p`` quantile of Student's t with ``df`` degrees of freedom."""
+    from scipy import stats  # imported here: `resweep --help` need not load scipy
+
+    return float(stats.t.ppf(p, df))
 
 
 def paired_p_value(differences: Sequence[float]) -> float:
-    """Two-sided p-value of the paired t-test that the mean difference is 0."""
-    n = len(differences)
-    mean = sum(differences) / n
-    variance = sum((d - mean) ** 2 for d in differences) / (n - 1)
-    if variance == 0.0:
-        return 0.0 if mean != 0.0 else 1.0  # no spread: every seed agrees exactly
-    statistic = mean / math.sqrt(variance / n)
-    return 2.0 * t_cdf(-abs(statistic), n - 1)
+    """Two-sided p-value of the paired t-test that the mean difference is 0 (one-sample t-test of
+    the differences). No spread: 0 when every seed agrees on a non-zero difference, 1 when all
+    are 0 (scipy would answer NaN)."""
+    from scipy import stats
+
+    mean = sum(differences) / len(differences)
+    if all(d == differences[0] for d in differences):
+        return 0.0 if mean != 0.0 else 1.0
+    return float(stats.ttest_1samp(differences, 0.0).pvalue)
 
 
 def _config_key(row: Mapping[str, Any]) -> str:
