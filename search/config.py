@@ -22,6 +22,9 @@ from trainables.config import TrialSpec
 from trainables.data.regimes import Regime
 from trainables.metrics import METRIC_KEYS
 
+from .registries import GRID, searcher_names
+from .registries import SCHEDULERS as SCHEDULER_REGISTRY
+
 __all__ = [
     "ConfigError",
     "DataSection",
@@ -40,7 +43,7 @@ def size_key(size: float | int) -> str:
     return f"id{size:g}" if isinstance(size, float) else f"id{size}"
 
 
-SEARCHERS = ("tpe", "random", "grid")
+SEARCHERS = searcher_names()
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # a folder name that stays inside the storage folder
 # Trial keys the sweep itself sets, and where a config sets them instead.
 SWEEP_SET = {
@@ -56,7 +59,7 @@ SWEEP_SET = {
     "encoder": "encoder",
     "selection_metric": "search.selection_metric",
 }
-SCHEDULERS = ("asha", "fifo")
+SCHEDULERS = tuple(SCHEDULER_REGISTRY.names())
 
 
 class ConfigError(ValueError):
@@ -407,7 +410,7 @@ def _question(search_raw: Mapping[str, Any], fail: Any) -> tuple[str, ...]:
     if len(set(axes)) != len(axes):
         raise fail("search.question", f"axes repeat: {list(axes)}")
     space = search_raw.get("space", SearchSection.space)
-    grid = search_raw.get("searcher", SearchSection.searcher) == "grid"
+    grid = search_raw.get("searcher", SearchSection.searcher) == GRID
     for axis in axes:
         if len(axis_values(space, axis, grid=grid)) < 2:
             raise fail("search.question", f"space {space!r} does not vary {axis}: nothing to compare")
@@ -418,7 +421,7 @@ def question_cells(search: SearchSection) -> list[dict[str, Any]]:
     """The question's cells in order: one value per axis (the product of the axes' values)."""
     import itertools
 
-    grid = search.searcher == "grid"
+    grid = search.searcher == GRID
     values = [axis_values(search.space, axis, grid=grid) for axis in search.question]
     return [dict(zip(search.question, combo, strict=True)) for combo in itertools.product(*values)]
 
@@ -428,7 +431,7 @@ def _strategies_needing_ood(config: SweepConfig, draws: int = 200) -> list[str]:
     from spaces import get_space, random_draws
     from trainables.strategies import STRATEGIES
 
-    grid = get_space(config.search.space).grid() if config.search.searcher == "grid" else None
+    grid = get_space(config.search.space).grid() if config.search.searcher == GRID else None
     if grid is None:
         grid = random_draws(config.search.space, draws)
     fixed = config.trial.get("strategy")  # a fixed trial key wins over the space's proposal

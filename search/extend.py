@@ -30,6 +30,7 @@ from typing import Any
 from spaces import axis_values, get_space
 
 from .config import SweepConfig, parse_sweep_config
+from .registries import GRID
 
 __all__ = ["ExtendError", "extend_config", "extend_sweep"]
 
@@ -137,14 +138,14 @@ def _check_wider(config: SweepConfig, space: str) -> None:
         new_space = get_space(space)
     except KeyError as err:
         raise ExtendError(f"sweep {name!r}: --space: {err.args[0]}") from None
-    if search.searcher == "grid" and new_space.grid() is None:
+    if search.searcher == GRID and new_space.grid() is None:
         raise ExtendError(f"sweep {name!r}: --space {space} has no grid, and this sweep's searcher is grid")
     if new_space.smoke != get_space(search.space).smoke:
         raise ExtendError(
             f"sweep {name!r}: --space {space}: a smoke space and a full one train differently; "
             "their rows would not compare"
         )
-    grid = search.searcher == "grid"
+    grid = search.searcher == GRID
     for axis in search.question:
         old = axis_values(search.space, axis, grid=grid)
         new = axis_values(space, axis, grid=grid)

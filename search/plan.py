@@ -19,6 +19,7 @@ from spaces import cell_label, get_space
 from trainables.config import TrialSpec
 
 from .config import SweepConfig, parse_sweep_text, question_cells, size_key
+from .registries import GRID
 from .results import ResultsStore
 
 __all__ = [
@@ -236,8 +237,8 @@ def plan_sweep(config: SweepConfig) -> SweepPlan:
     from spaces import floor_config
 
     space = get_space(config.search.space)
-    grid = space.grid() if config.search.searcher == "grid" else None
-    if config.search.searcher == "grid" and grid is None:
+    grid = space.grid() if config.search.searcher == GRID else None
+    if config.search.searcher == GRID and grid is None:
         raise ValueError(f"search space {config.search.space!r} has no grid; use searcher tpe or random")
     cells = {cell_label(c): c for c in question_cells(config.search)}
     sizes = {size_key(size): size for size in config.data.sizes}

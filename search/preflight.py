@@ -15,6 +15,7 @@ from typing import Any
 
 from .config import SweepConfig
 from .plan import SweepPlan, trial_config
+from .registries import GRID
 
 __all__ = ["check_inputs"]
 
@@ -85,7 +86,7 @@ def _check_trials(config: SweepConfig, plan: SweepPlan, datasets: dict[str, Any]
     from trainables.trial import build_label_space
 
     space = get_space(config.search.space)
-    proposals = (space.grid() if config.search.searcher == "grid" else None) or random_draws(
+    proposals = (space.grid() if config.search.searcher == GRID else None) or random_draws(
         config.search.space, PROPOSALS_CHECKED
     )
     if plan.floor is not None:

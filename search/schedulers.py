@@ -97,9 +97,20 @@ def _asha(config: Mapping[str, Any], metric: str, reduction_factor: int) -> Tria
     )
 
 
-def make_scheduler(kind: str, metric: str, reduction_factor: int = 3) -> TrialScheduler:
-    """``fifo`` (run every trial to its end) or ``asha`` (per size and cell, final-stage epochs
-    as time, comparing ``metric`` — the best dev score so far, not the last epoch's)."""
-    if kind == "fifo":
-        return FIFOScheduler()
+def fifo(metric: str, reduction_factor: int) -> TrialScheduler:
+    """``fifo``: every trial runs to its end."""
+    return FIFOScheduler()
+
+
+def per_cell_asha(metric: str, reduction_factor: int) -> TrialScheduler:
+    """``asha``: ASHA per size and cell, final-stage epochs as time, comparing ``metric`` — the
+    best dev score so far, not the last epoch's."""
     return PerSizeScheduler(functools.partial(_asha, metric=metric, reduction_factor=reduction_factor))
+
+
+def make_scheduler(kind: str, metric: str, reduction_factor: int = 3) -> TrialScheduler:
+    """The scheduler registered as ``kind`` (:data:`search.registries.SCHEDULERS`)."""
+    from .registries import SCHEDULERS
+
+    scheduler: TrialScheduler = SCHEDULERS.get(kind)(metric, reduction_factor)
+    return scheduler

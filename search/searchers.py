@@ -26,6 +26,8 @@ from ray.tune.search.optuna import OptunaSearch
 
 from spaces import define_by_run
 
+from .registries import GRID, SAMPLERS
+
 __all__ = [
     "Confirmation",
     "GridSearch",
@@ -510,9 +512,13 @@ def _trials_in(storage: optuna.storages.BaseStorage | None, study_name: str) -> 
         return 0
 
 
-def _sampler(kind: str, seed: int, budget: int) -> optuna.samplers.BaseSampler:
-    if kind == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
+def random_sampler(seed: int, budget: int) -> optuna.samplers.BaseSampler:
+    """``random``: independent draws (the budget does not matter)."""
+    return optuna.samplers.RandomSampler(seed=seed)
+
+
+def tpe_sampler(seed: int, budget: int) -> optuna.samplers.BaseSampler:
+    """``tpe``: multivariate TPE with random start-up scaled to the slot's budget."""
     import warnings
 
     with warnings.catch_warnings():  # multivariate/group/constant_liar are flagged experimental
@@ -555,12 +561,12 @@ def make_searcher(
     ``storage_url`` None keeps the studies in memory (replays of the search)."""
     searchers: dict[str, Searcher] = {}
     storage = (
-        StudyStorage(storage_url, copy_of=study_copy_of) if kind != "grid" and storage_url else None
+        StudyStorage(storage_url, copy_of=study_copy_of) if kind != GRID and storage_url else None
     )  # one connection pool for all slots
     cells = dict(cells or {})
     startup: dict[str, int] = {}
     for key in sizes:
-        if kind == "grid":
+        if kind == GRID:
             assert grids is not None
             searchers[key] = GridSearch(grids[key], metric=metric)
             continue
@@ -573,7 +579,7 @@ def make_searcher(
             space=functools.partial(define_by_run, space=space, fixed=fixed or None),
             metric=metric,
             mode="max",
-            sampler=_sampler(kind, study_seed(seed, f"{key}#{had}" if had else key), budgets[key]),
+            sampler=SAMPLERS.get(kind)(study_seed(seed, f"{key}#{had}" if had else key), budgets[key]),
             study_name=f"{study_prefix}-{key}",
             storage=storage,
             intermediate=intermediate,
