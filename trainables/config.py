@@ -16,7 +16,11 @@ from typing import Any
 
 from .data.regimes import Regime
 
-__all__ = ["DataConfig", "LoopConfig", "ModelConfig", "TrialSpec"]
+__all__ = ["KEY_VERSION", "DataConfig", "LoopConfig", "ModelConfig", "TrialSpec"]
+
+# Part of every trial key: bump it only when what a key means changes (version 1 hashed every
+# default too, so any new setting renamed every trial).
+KEY_VERSION = 2
 
 PHASE1_MODELS = ("none", "seqcls", "mlm")
 PHASE1_FINETUNES = ("separate", "joined")
@@ -236,6 +240,19 @@ class TrialSpec:
         return flat
 
     def key(self) -> str:
-        """A stable name: the sha256 of the canonical flat config (sorted keys, JSON)."""
-        canonical = json.dumps(self.to_config(), sort_keys=True, default=str)
+        """A stable name: the sha256 of what was set — the settings whose values differ from
+        their defaults (sorted JSON; an int given for a float setting counts as that float) —
+        and :data:`KEY_VERSION`. A new setting with a default leaves every key, and so every
+        trial and run name a sweep resumes by, as it was."""
+        defaults = TrialSpec(type(self.data)(), type(self.model)(), type(self.loop)()).to_config()
+        floats = {k for k, allowed in _expected_types().items() if allowed == (float, int)}
+        changed = {}
+        for name, value in self.to_config().items():
+            if name in floats and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            default = defaults.get(name, changed)  # (a sentinel: no default)
+            # Types count: in_domain_size 1 (one sentence) is not 1.0 (the whole pool).
+            if default != value or type(default) is not type(value):
+                changed[name] = value
+        canonical = json.dumps({"key_version": KEY_VERSION, "set": changed}, sort_keys=True, default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]

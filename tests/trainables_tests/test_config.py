@@ -26,6 +26,34 @@ def test_round_trip_and_stable_key() -> None:
     assert TrialSpec.from_config({**config, "seed": 1}).key() != spec.key()
 
 
+def test_a_key_depends_only_on_what_was_set() -> None:
+    import dataclasses
+
+    from trainables.config import LoopConfig
+
+    spec = TrialSpec.from_config({"architecture": "two-phase", "learning_rate": 1e-3, "ood_pct": 10})
+    # Pinned: a key is a name that sweeps resume by; this value may only change with KEY_VERSION.
+    assert spec.key() == "31c9dcc05c83c69c"
+    # Spelling a default out, or an int for a float setting, names the same trial.
+    same = {"architecture": "two-phase", "learning_rate": 1e-3, "ood_pct": 10.0, "dropout": 0.1}
+    assert TrialSpec.from_config({**same, "batch_size": 16}).key() == spec.key()
+    assert TrialSpec.from_config({**same, "batch_size": 32}).key() != spec.key()
+    # A new setting with a default (here: the loop grows one) leaves the key as it was, so a sweep
+    # resumed after such an upgrade finds its trials under their old names.
+    grown = dataclasses.make_dataclass(
+        "LoopConfig", [("new_setting", int, dataclasses.field(default=7))], bases=(LoopConfig,), frozen=True
+    )
+    upgraded = dataclasses.replace(spec, loop=grown(**dataclasses.asdict(spec.loop)))
+    assert "new_setting" in upgraded.to_config() and upgraded.key() == spec.key()
+    assert (
+        dataclasses.replace(spec, loop=grown(**dataclasses.asdict(spec.loop), new_setting=8)).key()
+        != spec.key()
+    )
+    # A count of one sentence is not the whole pool (1 vs 1.0 stay apart: no int-to-float here).
+    counts = [TrialSpec.from_config({"in_domain_size": size}).key() for size in (1, 1.0)]
+    assert counts[0] != counts[1]
+
+
 @pytest.mark.parametrize(
     ("config", "message"),
     [
