@@ -8,7 +8,7 @@ STAMP := $(VENV)/.resweep-installed
 TORCH_SPEC ?= torch==2.13.0
 PIP_EXTRA ?=
 
-.PHONY: install test demo lint clean
+.PHONY: install test test-fast demo lint clean
 
 install: $(STAMP)
 
@@ -19,8 +19,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q $(PIP_EXTRA) -e ".[dev]"
 	touch $(STAMP)
 
+# The whole suite (what CI runs: .ci/run).
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# The unit tier: no Ray, no end-to-end CLI runs, no clusters or object stores; slowest tests listed.
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow and not ray and not cluster and not s3" --durations=15
 
 # The main job: the demo sweep on the synthetic corpus (local Ray, MiniLM offline), then its
 # leaderboard. Each run gets its own name, so earlier results are never overwritten.

@@ -21,14 +21,25 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 import pyarrow.fs as pafs
 
-__all__ = ["REMOTE_SCHEMES", "Location", "cache_dir", "is_remote", "local_mirror"]
+__all__ = [
+    "REMOTE_SCHEMES",
+    "Location",
+    "atomic_file",
+    "atomic_folder",
+    "cache_dir",
+    "is_remote",
+    "local_mirror",
+]
 
 # The object stores pyarrow has filesystems for (``gcs`` is pyarrow's other name for ``gs``).
 REMOTE_SCHEMES = ("s3", "gs", "gcs")
@@ -181,17 +192,8 @@ class Location:
     def write_bytes(self, data: bytes) -> None:
         """Write the whole file, or nothing: a reader sees the old content or the new one."""
         if self.local is not None:
-            self.local.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(
-                dir=self.local.parent, prefix=f".{self.name}.", suffix=".tmp"
-            )
-            try:
-                with os.fdopen(handle, "wb") as out:
-                    out.write(data)
-                os.replace(temporary, self.local)
-            except BaseException:
-                Path(temporary).unlink(missing_ok=True)
-                raise
+            with atomic_file(self.local) as temporary:
+                temporary.write_bytes(data)
             return
         # One upload of the whole content: the object store shows it only once it is complete.
         with self.filesystem.open_output_stream(self.path) as out:
@@ -234,6 +236,39 @@ class Location:
             source_filesystem=self.filesystem,
             destination_filesystem=pafs.LocalFileSystem(),
         )
+
+
+@contextmanager
+def atomic_file(target: Path, suffix: str = ".tmp") -> Iterator[Path]:
+    """A temporary file beside ``target`` to write; renamed onto ``target`` when the block ends
+    without an error, removed when it raises: readers see the old file or the whole new one."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix)
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        yield temporary
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def atomic_folder(target: Path) -> Iterator[Path]:
+    """A temporary folder beside ``target`` to fill; it replaces ``target`` (an existing one is
+    removed first) when the block ends without an error, and is removed when it raises: the
+    folder is complete or absent."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
+    try:
+        yield temporary
+        if target.exists():
+            shutil.rmtree(target) if target.is_dir() else target.unlink()
+        os.replace(temporary, target)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
 
 
 def cache_dir() -> Path:

@@ -47,6 +47,7 @@ __all__ = [
     "SizeBoard",
     "build_leaderboard",
     "cell_of",
+    "configuration_label",
     "group_rows",
     "query_size",
     "recommend",
@@ -105,6 +106,23 @@ def _status(row: Mapping[str, Any]) -> str | None:
     return status if status in (FINISHED, STOPPED) else None
 
 
+def configuration_label(config: Mapping[str, Any]) -> str:
+    """The one label of a configuration, for people (leaderboard, progress view, report, model
+    card): ``two-phase(seqcls, joined)/local/oversampling ood10 local50``. Run *names* are
+    another thing (:func:`search.plan.trial_label`)."""
+    architecture = str(config.get("architecture"))
+    if architecture == "two-phase" and config.get("phase1_model"):
+        finetune = config.get("phase1_finetune")
+        shown = [config["phase1_model"]] + ([finetune] if finetune and finetune != "none" else [])
+        architecture += f"({', '.join(shown)})"
+    text = f"{architecture}/{config.get('strategy')}/{config.get('imbalance')}"
+    if config.get("ood_pct"):
+        text += f" ood{float(config['ood_pct']):g}"
+    if config.get("local_in_domain_pretrain_pct"):
+        text += f" local{float(config['local_in_domain_pretrain_pct']):g}"
+    return text
+
+
 @dataclass
 class Entry:
     """One configuration at one size, over its seeds (its finished runs, or its stopped ones)."""
@@ -156,17 +174,7 @@ class Entry:
 
     @property
     def label(self) -> str:
-        d = self.describe
-        architecture = str(d.get("architecture"))
-        if architecture == "two-phase" and d.get("phase1_model"):
-            finetune = d.get("phase1_finetune")
-            shown = [d["phase1_model"]] + ([finetune] if finetune and finetune != "none" else [])
-            architecture += f"({', '.join(shown)})"
-        text = f"{architecture}/{d.get('strategy')}/{d.get('imbalance')}"
-        if d.get("ood_pct"):
-            text += f" ood{float(d['ood_pct']):g}"
-        if d.get("local_in_domain_pretrain_pct"):
-            text += f" local{float(d['local_in_domain_pretrain_pct']):g}"
+        text = configuration_label(self.describe)
         return f"{text} {self.distinct}" if self.distinct else text
 
     def as_dict(self) -> dict[str, Any]:

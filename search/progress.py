@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any
 
 from .config import size_key
+from .leaderboard import configuration_label
 
 __all__ = ["ProgressView", "SizeProgress", "render_progress"]
 
@@ -35,13 +36,6 @@ class SizeProgress:
 
     def as_tuple(self) -> tuple[Any, ...]:
         return (self.ended, self.running, self.pruned, self.failed, self.best)
-
-
-def _label(config: Mapping[str, Any]) -> str:
-    parts = [config.get("architecture"), config.get("strategy"), config.get("imbalance")]
-    text = "/".join(str(p) for p in parts if p is not None)
-    ood = config.get("ood_pct")
-    return f"{text} ood{float(ood):g}" if ood else text
 
 
 def render_progress(
@@ -113,7 +107,7 @@ class ProgressView:
             c.pruned += row["status"] == "stopped"
             value = row.get(self.metric)
             if row["status"] == "finished" and value is not None and (c.best is None or value > c.best):
-                c.best, c.best_label = float(value), _label(json.loads(row["config"]))
+                c.best, c.best_label = float(value), configuration_label(json.loads(row["config"]))
         for trial in trials:
             c = counts.get(_size_key(trial.config.get("in_domain_size")))
             if c is None:
@@ -131,7 +125,7 @@ class ProgressView:
             value = (trial.last_result or {}).get(f"selected_{self.metric}")
             # A stopped trial's score is real but its run was cut short: it is no one's best.
             if status == "finished" and value is not None and (c.best is None or value > c.best):
-                c.best, c.best_label = float(value), _label(trial.config)
+                c.best, c.best_label = float(value), configuration_label(trial.config)
         return counts
 
     def show(self, trials: Sequence[Any], *, force: bool = False, final: bool = False) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import json
 import math
-import os
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import closing
@@ -442,11 +441,15 @@ def _study_copy_path(sweep_root: str) -> Path:
 
 def _backup_sqlite(source: Path, target: Path) -> None:
     """A consistent copy of a live SQLite database (WAL included), renamed into place when whole."""
-    temporary = target.with_name(f".{target.name}.tmp")
-    temporary.unlink(missing_ok=True)
-    with closing(sqlite3.connect(source)) as live, closing(sqlite3.connect(temporary)) as copy:
+    from cluster.storage import atomic_file
+
+    # Contexts close in reverse: both connections, then the rename.
+    with (
+        atomic_file(target) as temporary,
+        closing(sqlite3.connect(source)) as live,
+        closing(sqlite3.connect(temporary)) as copy,
+    ):
         live.backup(copy)
-    os.replace(temporary, target)
 
 
 def _sqlite_pragmas(connection: Any, _: Any) -> None:

@@ -24,7 +24,15 @@ from trainables.metrics import METRIC_KEYS
 from trainables.model_folder import RelationModel, save_model_folder
 
 from .config import SweepConfig
-from .leaderboard import Entry, Recommendation, SizeBoard, leaderboard, query_size, recommend
+from .leaderboard import (
+    Entry,
+    Recommendation,
+    SizeBoard,
+    configuration_label,
+    leaderboard,
+    query_size,
+    recommend,
+)
 
 __all__ = ["Recipe", "TrainedModel", "choose_recipe", "train_model"]
 
@@ -434,7 +442,7 @@ def train_model(
     architecture.for_inference()
     scores = _scores(result.best)
     data = prepared.data
-    label = recipe.evidence.get("label") or f"{spec.model.architecture}/{spec.strategy}/{spec.imbalance}"
+    label = recipe.evidence.get("label") or configuration_label(spec.to_config())
     facts: dict[str, Any] = {
         "label": label,
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -33,20 +33,25 @@ def fixtures() -> Path:
 @pytest.fixture(scope="session")
 def ray_session():  # type: ignore[no-untyped-def]
     """One local Ray for every `ray`-marked test: 2 CPUs, no dashboard, a custom resource for
-    trial drivers (a driver that took a CPU would starve its own Train workers)."""
+    trial drivers (a driver that took a CPU would starve its own Train workers). The environment
+    it sets (which Ray's workers inherit) is put back when the session's Ray shuts down."""
     import tempfile
 
     import ray
 
-    os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.2")  # reaches the workers
+    environment = pytest.MonkeyPatch()
+    environment.setenv(
+        "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", os.environ.get("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.2")
+    )  # reaches the workers
     # Token auth as the embedded local Ray uses it: a token made for the session, passed in the
     # environment (nothing written to ~/.ray); CLI runs started by tests inherit it.
-    os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
+    environment.setenv("RAY_AUTH_TOKEN", os.environ.get("RAY_AUTH_TOKEN", secrets.token_hex(32)))
     temp = tempfile.mkdtemp(prefix="rs-ray-", dir="/tmp")  # short: Ray's socket paths have a limit
     # Ray workers keep the environment of ray.init: give them a cache of their own, not ~/.cache.
-    os.environ["RESWEEP_CACHE_DIR"] = os.path.join(temp, "resweep-cache")
+    environment.setenv("RESWEEP_CACHE_DIR", os.path.join(temp, "resweep-cache"))
     # The test S3 server's credentials, for trials that use it (and so no SDK looks for real ones).
-    os.environ.update(S3_CREDENTIALS)
+    for name, value in S3_CREDENTIALS.items():
+        environment.setenv(name, value)
     ray.init(
         num_cpus=2,
         include_dashboard=False,
@@ -56,6 +61,7 @@ def ray_session():  # type: ignore[no-untyped-def]
     )
     yield ray
     ray.shutdown()
+    environment.undo()
 
 
 @pytest.fixture(scope="session")
@@ -112,3 +118,16 @@ def s3_storage(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
         endpoint_override=s3_endpoint, scheme="http", region="us-east-1", allow_bucket_creation=True
     ).create_dir(bucket)
     return f"s3://{bucket}/sweeps?{options}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`gpu`-marked tests need CUDA: skipped, saying so, where there is none."""
+    gpu = [item for item in items if item.get_closest_marker("gpu")]
+    if not gpu:
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        skip = pytest.mark.skip(reason="needs CUDA (a `gpu` test; none on this machine)")
+        for item in gpu:
+            item.add_marker(skip)

@@ -26,9 +26,7 @@ import fcntl
 import hashlib
 import json
 import os
-import shutil
 import socket
-import tempfile
 import threading
 import time
 import uuid
@@ -37,7 +35,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from cluster.storage import Location, local_mirror
+from cluster.storage import Location, atomic_folder, local_mirror
 
 __all__ = [
     "LEASE_SECONDS",
@@ -189,16 +187,9 @@ def _once_here(root: Path, key: str, produce: Callable[[Path], None]) -> Path:
         try:
             if (final / COMPLETE).is_file():
                 return final
-            temporary = Path(tempfile.mkdtemp(dir=root, prefix=f".{key}.", suffix=".tmp"))
-            try:
+            with atomic_folder(final) as temporary:  # replaces an incomplete leftover of a crash
                 produce(temporary)
                 (temporary / COMPLETE).write_text(f"pid {os.getpid()}\n")
-                if final.exists():  # an incomplete leftover from a crash before the rename
-                    shutil.rmtree(final)
-                os.replace(temporary, final)
-            except BaseException:
-                shutil.rmtree(temporary, ignore_errors=True)
-                raise
         finally:
             fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
     return final

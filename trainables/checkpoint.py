@@ -17,14 +17,13 @@ Folders are written under a temporary name and renamed, so a crash never leaves 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
+
+from cluster.storage import atomic_folder
 
 __all__ = ["load_checkpoint", "save_checkpoint", "save_weights", "unwrap"]
 
@@ -62,20 +61,12 @@ def save_checkpoint(
 ) -> Path:
     """Write a checkpoint folder atomically; return its path."""
     directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    temporary = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.", suffix=".tmp"))
-    try:
+    with atomic_folder(directory) as temporary:
         save_weights(unwrap(model).state_dict(), temporary / MODEL_FILE)
         if best_state is not None:
             save_weights(best_state, temporary / BEST_MODEL_FILE)
         torch.save(tensors, temporary / STATE_FILE)
         (temporary / TRAINER_STATE_FILE).write_text(json.dumps(trainer_state, indent=1, sort_keys=True))
-        if directory.exists():
-            shutil.rmtree(directory)
-        os.replace(temporary, directory)
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
     return directory
 
 

@@ -246,7 +246,7 @@ class TrialSpec:
         trial and run name a sweep resumes by, as it was."""
         defaults = TrialSpec(type(self.data)(), type(self.model)(), type(self.loop)()).to_config()
         floats = {k for k, allowed in _expected_types().items() if allowed == (float, int)}
-        changed = {}
+        changed: dict[str, Any] = {}
         for name, value in self.to_config().items():
             if name in floats and isinstance(value, int) and not isinstance(value, bool):
                 value = float(value)

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,6 +31,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import torch
+
+from cluster.storage import atomic_folder
 
 from .architectures import ARCHITECTURES
 from .architectures._base import BaseArchitecture
@@ -252,9 +252,7 @@ def save_model_folder(
     folder = Path(folder)
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())) and not overwrite:
         raise ModelFolderError(f"{folder}: exists and is not empty (choose another folder, or overwrite it)")
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    temporary = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".tmp"))
-    try:
+    with atomic_folder(folder) as temporary:
         architecture.export(temporary)
         save_weights(architecture.model.state_dict(), temporary / WEIGHTS_FILE)
         document = _info(architecture, info or {})
@@ -265,12 +263,6 @@ def save_model_folder(
             (temporary / MANIFEST_FILE).write_text(json.dumps(dict(manifest), indent=1, default=str) + "\n")
         check_no_pickles(temporary)  # what an export wrote, too
         _readable(temporary)
-        if folder.exists():
-            shutil.rmtree(folder) if folder.is_dir() else folder.unlink()
-        os.replace(temporary, folder)
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
     return folder
 
 

@@ -162,3 +162,16 @@ def test_saving_over_a_folder_needs_overwrite_and_a_failed_save_leaves_nothing(
     with pytest.raises(Broken):
         save_model_folder(tmp_path / "second", prepared.architecture)
     assert [p.name for p in tmp_path.iterdir() if p.name != "artifacts"] == ["model"]  # no temporary left
+
+
+@pytest.mark.gpu
+def test_a_model_folder_loads_onto_a_gpu_and_scores_as_on_the_cpu(
+    tiny_bert: str, tiny_corpora: tuple[str, str], tmp_path: Path
+) -> None:
+    baseline = {"strategy": "baseline", "ood_pct": 0, "local_in_domain_pretrain_pct": 0}
+    prepared, _ = _trained("entity-start", tiny_bert, tiny_corpora, tmp_path / "artifacts", **baseline)
+    folder = save_model_folder(tmp_path / "model", prepared.architecture)
+    on_cpu = load_model(folder).predict(prepared.data.test)
+    on_gpu = load_model(folder, device="cuda").predict(prepared.data.test)
+    # bf16 autocast on CUDA (trainables.loop): scores agree to bf16's precision.
+    np.testing.assert_allclose(on_gpu.scores, on_cpu.scores, atol=0.05, rtol=0.02)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
@@ -22,6 +21,8 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from cluster.storage import atomic_file
 
 from ..registry import Registry
 from .errors import DataError, Problem
@@ -599,31 +600,27 @@ def _load_files(
 
 def _download(url: str, target: Path, sha256: str, timeout: float) -> None:
     """Download ``url`` to ``target`` via a temporary file; keep it only if the checksum matches."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     digest = hashlib.sha256()
     try:
-        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-            expected = response.headers.get("Content-Length")
-            size = 0
-            while chunk := response.read(1 << 20):
-                digest.update(chunk)
-                out.write(chunk)
-                size += len(chunk)
+        with atomic_file(target, suffix=".part") as temporary:
+            with open(temporary, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+                expected = response.headers.get("Content-Length")
+                size = 0
+                while chunk := response.read(1 << 20):
+                    digest.update(chunk)
+                    out.write(chunk)
+                    size += len(chunk)
             if expected is not None and size != int(expected):
                 raise DataError.at(url, f"download ended early ({size} of {expected} bytes)")
-        if digest.hexdigest() != sha256:
-            raise DataError.at(url, f"checksum mismatch: got sha256 {digest.hexdigest()}, expected {sha256}")
-        os.replace(temporary, target)
+            if digest.hexdigest() != sha256:
+                raise DataError.at(
+                    url, f"checksum mismatch: got sha256 {digest.hexdigest()}, expected {sha256}"
+                )
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as err:
-        Path(temporary).unlink(missing_ok=True)
         if isinstance(err, DataError):
             raise
         reason = getattr(err, "reason", None) or err
         raise DataError.at(url, f"download failed: {reason}") from None
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def fetch_dataset(

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cluster.storage import cache_dir
+from cluster.storage import atomic_file, cache_dir
 
 from .errors import DataError, Problem
 from .formats import Located, detect_format, get_format
@@ -48,15 +46,8 @@ def skipped_problems(table: pa.Table) -> list[str]:
 
 def atomic_write_parquet(table: pa.Table, target: Path) -> None:
     """Write ``table`` to ``target`` so that readers see the whole file or none of it."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
+    with atomic_file(target) as temporary:
         pq.write_table(table, temporary)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _span_problem(name: str, start: int, end: int, length: int) -> str | None:

@@ -26,7 +26,12 @@ class ParquetFormat(BaseFormat):
             raise DataError.at(path, "file is empty (0 rows)")
         if "dataset" in table.column_names:
             table = table.drop_columns(["dataset"])  # the loader names the dataset
-        for index, row in enumerate(table.to_pylist()):
+        try:
+            table.validate(full=True)  # e.g. a string column that is not UTF-8 (a damaged file)
+            rows = table.to_pylist()
+        except (pa.ArrowInvalid, UnicodeDecodeError) as err:
+            raise DataError.at(path, f"damaged Parquet data ({str(err).splitlines()[0]})") from None
+        for index, row in enumerate(rows):
             default_id = f"{split}-{index}"
             try:
                 record = record_from_mapping(row, default_id=default_id, dataset=dataset, split=split)
