@@ -23,7 +23,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["AUTO", "DRIVER_RESOURCE", "EXECUTORS", "TrialResources", "resolve_executor"]
+__all__ = ["AUTO", "DRIVER_RESOURCE", "EXECUTORS", "ResourcesError", "TrialResources", "resolve_executor"]
 
 AUTO = "auto"
 # How a trial runs on Ray: ``inline`` in its Tune trial process, ``train`` as a Ray Train job (a
@@ -33,15 +33,19 @@ DRIVER_RESOURCE = "TRAIN_DRIVER"  # the custom resource `train` trial drivers ta
 DRIVER_MEMORY = 2**20  # bytes a driver asks for where there is no DRIVER_RESOURCE: every node has it
 
 
+class ResourcesError(ValueError):
+    """A trial's resources that cannot work (a user's config; resweep prints it as one line)."""
+
+
 def resolve_executor(executor: str, workers: int) -> str:
     """``inline`` or ``train`` for ``executor`` (``auto`` decides) and ``workers`` processes."""
     if executor not in EXECUTORS:
-        raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+        raise ResourcesError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
     if executor == AUTO:
         # One process, GPU or not, needs no worker group (Train's fixed cost is 10+ s per trial).
         return "train" if workers > 1 else "inline"
     if executor == "inline" and workers > 1:
-        raise ValueError("executor 'inline' runs one process: use 'train' (or 'auto') for workers > 1")
+        raise ResourcesError("executor 'inline' runs one process: use 'train' (or 'auto') for workers > 1")
     return executor
 
 
@@ -57,14 +61,16 @@ class TrialResources:
 
     def __post_init__(self) -> None:
         if self.cpus < 0 or self.gpus < 0:
-            raise ValueError(f"cpus and gpus must be >= 0, got {self.cpus} and {self.gpus}")
+            raise ResourcesError(f"cpus and gpus must be >= 0, got {self.cpus} and {self.gpus}")
         if self.workers < 1:
-            raise ValueError(f"workers must be >= 1, got {self.workers}")
+            raise ResourcesError(f"workers must be >= 1, got {self.workers}")
         if self.gpus > 1 and self.gpus != int(self.gpus):
-            raise ValueError(f"gpus above 1 must be whole (one process uses whole cards), got {self.gpus}")
+            raise ResourcesError(
+                f"gpus above 1 must be whole (one process uses whole cards), got {self.gpus}"
+            )
         self.resolved_executor  # noqa: B018 - raises for 'inline' with several workers
         if self.workers == 1 and self.gpus > 1:
-            raise ValueError(
+            raise ResourcesError(
                 f"one trial process trains on one GPU, so gpus: {self.gpus:g} would hold idle cards; "
                 f"for {self.gpus:g} GPUs per trial use workers: {self.gpus:g} with gpus: 1 (data-parallel)"
             )
@@ -104,7 +110,7 @@ class TrialResources:
         have = ", ".join(f"{cluster.get(k, 0.0):g} {k}" for k in self.per_trial())
         if configured == AUTO:
             if fit == 0:
-                raise ValueError(f"a trial needs {need}; the cluster has {have}: no trial can start")
+                raise ResourcesError(f"a trial needs {need}; the cluster has {have}: no trial can start")
             return fit, None
         count = int(configured)
         if count > fit:

@@ -34,6 +34,7 @@ import pyarrow.fs as pafs
 __all__ = [
     "REMOTE_SCHEMES",
     "Location",
+    "StorageError",
     "atomic_file",
     "atomic_folder",
     "cache_dir",
@@ -44,6 +45,10 @@ __all__ = [
 # The object stores pyarrow has filesystems for (``gcs`` is pyarrow's other name for ``gs``).
 REMOTE_SCHEMES = ("s3", "gs", "gcs")
 _SECRET_OPTIONS = ("access_key", "secret_key", "session_token")
+
+
+class StorageError(ValueError):
+    """A storage location that cannot be used as given (a user's URI; printed as one line)."""
 
 
 def is_remote(where: str | Path | Location) -> bool:
@@ -79,23 +84,23 @@ class Location:
             return cls(str(Path(text).expanduser().resolve()))
         scheme = text.split("://", 1)[0].lower()
         if scheme not in REMOTE_SCHEMES:
-            raise ValueError(
+            raise StorageError(
                 f"storage {text!r}: unknown scheme {scheme!r}; use a folder path or one of "
                 + ", ".join(f"{s}://" for s in REMOTE_SCHEMES)
             )
         base, _, query = text.partition("?")
         bucket = base.split("://", 1)[1].split("/", 1)[0]
         if "@" in bucket:
-            raise ValueError(
+            raise StorageError(
                 f"storage {scheme}://…@{bucket.rpartition('@')[2]}: credentials do not belong in the URI "
                 "(it is saved with the sweep and printed); set them in the environment "
                 "(AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) instead"
             )
         if not base.split("://", 1)[1].strip("/"):
-            raise ValueError(f"storage {text!r}: the URI names no bucket")
+            raise StorageError(f"storage {text!r}: the URI names no bucket")
         for option in _SECRET_OPTIONS:
             if option in dict(parse_qsl(query)):
-                raise ValueError(
+                raise StorageError(
                     f"storage {base}: credentials do not belong in the URI "
                     "(it is saved with the sweep and printed); set them in the environment "
                     "(AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) instead"

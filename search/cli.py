@@ -18,17 +18,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from cluster.resources import ResourcesError
+from cluster.storage import StorageError
 from trainables.data.datasets import DATASETS, RelationDataset, fetch_dataset, load_dataset, validate_dataset
-from trainables.data.errors import DataError
 from trainables.data.formats import FORMATS
 from trainables.data.regimes import Regime, sample_regime
 from trainables.data.summary import summarise
-from trainables.registry import UnknownNameError
+from trainables.errors import ResweepError
 
 __all__ = ["main"]
 
 
-class UserError(Exception):
+class UserError(ResweepError):
     """A mistake in what the user asked for; printed as one line, exit status 1."""
 
 
@@ -203,19 +204,19 @@ def cmd_data_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _regime_rows(args: argparse.Namespace) -> list[list[Any]]:
-    in_domain = _load(args)
-    ood = _load(args, args.ood) if args.ood else None
-    sizes = [_size(s) for s in args.sizes.split(",")]
-    ood_pcts = _number_list(args.ood_pct, float) if ood is not None else [0.0]
+def _regime_rows(
+    in_domain: RelationDataset,
+    ood: RelationDataset | None,
+    sizes: Sequence[float | int],
+    ood_pcts: Sequence[float],
+    local_pct: float,
+    seed: int,
+) -> list[list[Any]]:
+    """One table row per (size, OOD share): what the regime gives a trial."""
     rows = []
     for size in sizes:
-        for ood_pct in ood_pcts:
-            try:
-                regime = Regime(size, ood_pct, args.local_pct, args.seed)
-            except ValueError as err:
-                raise UserError(str(err)) from None
-            data = sample_regime(in_domain, regime, ood)
+        for ood_pct in ood_pcts if ood is not None else [0.0]:
+            data = sample_regime(in_domain, Regime(size, ood_pct, local_pct, seed), ood)
             counts = data.counts()
             train_labels = len(set(data.train["label"].to_pylist()))
             rows.append(
@@ -234,8 +235,7 @@ def _regime_rows(args: argparse.Namespace) -> list[list[Any]]:
     return rows
 
 
-def cmd_data_regimes(args: argparse.Namespace) -> int:
-    rows = _regime_rows(args)
+def _print_regimes(rows: list[list[Any]]) -> None:
     _print_table(
         rows,
         [
@@ -250,6 +250,15 @@ def cmd_data_regimes(args: argparse.Namespace) -> int:
             "carved",
         ],
     )
+
+
+def cmd_data_regimes(args: argparse.Namespace) -> int:
+    in_domain = _load(args)
+    ood = _load(args, args.ood) if args.ood else None
+    sizes = [_size(s) for s in args.sizes.split(",")]
+    _print_regimes(
+        _regime_rows(in_domain, ood, sizes, _number_list(args.ood_pct, float), args.local_pct, args.seed)
+    )
     return 0
 
 
@@ -260,15 +269,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _print_summary(dataset, summarise(dataset))
         print()
     print("Data regimes (seed 0): nested, stratified subsets of the in-domain train set")
-    regimes = argparse.Namespace(
-        dataset="synthetic",
-        ood="synthetic_ood",
-        sizes="0.1,0.5,1.0",
-        ood_pct="10,50,100",
-        local_pct=10.0,
-        seed=0,
-    )
-    cmd_data_regimes(regimes)
+    in_domain, ood = load_dataset("synthetic"), load_dataset("synthetic_ood")
+    _print_regimes(_regime_rows(in_domain, ood, [0.1, 0.5, 1.0], [10.0, 50.0, 100.0], 10.0, 0))
     return 0
 
 
@@ -748,12 +750,9 @@ def _print_board(board: Any, top: int | None) -> None:
 
 def _train_pool(args: argparse.Namespace) -> int:
     """The in-domain training sentences a sweep's size 1.0 means (what its fractions refer to)."""
-    from .plan import load_saved_sweep
+    from .plan import load_saved_sweep, train_pool
 
-    config, _ = load_saved_sweep(args.storage, args.name)
-    data = config.data
-    in_domain = load_dataset(data.in_domain, format=data.in_domain_format, root=data.in_domain_root)
-    return int(sample_regime(in_domain, Regime(1.0, 0.0, 0.0, data.seeds[0])).counts()["train"])
+    return train_pool(load_saved_sweep(args.storage, args.name)[0])
 
 
 def _query_size(args: argparse.Namespace, boards: list[Any]) -> dict[str, Any]:
@@ -1211,9 +1210,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `resweep data info X | head`: the reader left; not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except (DataError, UserError, UnknownNameError, ValueError, OSError) as err:
-        # ValueError: the API's checks of arguments, e.g. an impossible regime. OSError: files, and
-        # storage (pyarrow says which key of which bucket, and the store's answer).
+    except (ResweepError, ResourcesError, StorageError, OSError) as err:
+        # resweep's own user errors (bad data, configs, names, arguments), the cluster layer's
+        # (resources, storage URIs), and OSError: files and storage (pyarrow says which key of
+        # which bucket, and the store's answer). Anything else is a bug: its traceback stays.
         print(f"resweep: error: {err}", file=sys.stderr)
         return 1
 

@@ -20,6 +20,7 @@ from cluster.storage import Location
 from spaces import axis_values, cell_label, space_names
 from trainables.config import TrialSpec
 from trainables.data.regimes import Regime
+from trainables.errors import ResweepError
 from trainables.metrics import METRIC_KEYS
 
 from .registries import GRID, searcher_names
@@ -62,7 +63,7 @@ SWEEP_SET = {
 SCHEDULERS = tuple(SCHEDULER_REGISTRY.names())
 
 
-class ConfigError(ValueError):
+class ConfigError(ResweepError):
     """A located problem in a sweep config: ``file:line: key: problem``."""
 
 

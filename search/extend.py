@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from spaces import axis_values, get_space
+from trainables.errors import ResweepError
 
 from .config import SweepConfig, parse_sweep_config
 from .registries import GRID
@@ -35,7 +36,7 @@ from .registries import GRID
 __all__ = ["ExtendError", "extend_config", "extend_sweep"]
 
 
-class ExtendError(ValueError):
+class ExtendError(ResweepError):
     """An extension that cannot be made (one line: what and why)."""
 
 

@@ -35,6 +35,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from trainables.errors import ResweepError
+
 __all__ = [
     "CONFIG_COLUMNS",
     "DEFAULT_AXES",
@@ -511,7 +513,7 @@ def read_table(path: str) -> list[dict[str, Any]]:
         reader = csv.DictReader(handle)
         missing = {"in_domain_pct", "strategy"} - set(reader.fieldnames or [])
         if missing and "in_domain_size" not in (reader.fieldnames or []):
-            raise ValueError(f"{path}: a result table needs the columns {', '.join(sorted(missing))}")
+            raise ResweepError(f"{path}: a result table needs the columns {', '.join(sorted(missing))}")
         for line, raw in enumerate(reader, start=2):
             row: dict[str, Any] = {}
             for key, value in raw.items():
@@ -519,11 +521,13 @@ def read_table(path: str) -> list[dict[str, Any]]:
                     try:
                         row[key] = float(value) if value not in ("", None) else None
                     except ValueError:
-                        raise ValueError(f"{path}:{line}: {key}: expected a number, got {value!r}") from None
+                        raise ResweepError(
+                            f"{path}:{line}: {key}: expected a number, got {value!r}"
+                        ) from None
                     number = row[key]
                     if number is not None and (not math.isfinite(number) or number < 0):
                         # nan would win every comparison it is in, and make every row a tie.
-                        raise ValueError(
+                        raise ResweepError(
                             f"{path}:{line}: {key}: expected a finite number >= 0, got {value!r}"
                         )
                 else:
@@ -703,7 +707,7 @@ def query_size(
     swept = [b.size for b in boards]
     fractions = all(s <= 1.0 for s in swept)
     if not fractions and any(s <= 1.0 for s in swept):
-        raise ValueError(
+        raise ResweepError(
             f"the sizes here mix fractions and counts ({', '.join(f'{s:g}' for s in swept)}): "
             "a size cannot be placed on one axis"
         )
@@ -713,7 +717,7 @@ def query_size(
             pool = pool_of()
         if not pool:
             given, here = ("a fraction", "counts") if a_fraction else ("a count", "fractions")
-            raise ValueError(
+            raise ResweepError(
                 f"size {query:g} is {given} but the sizes here are {here}; give the pool (`--pool`: "
                 "the number of in-domain training sentences a fraction refers to)"
             )
@@ -744,7 +748,7 @@ def _load(
     if table is not None:
         return read_table(table), "accuracy", DEFAULT_AXES
     if name is None:
-        raise ValueError("name a sweep, or give a result table")
+        raise ResweepError("name a sweep, or give a result table")
     from .plan import load_saved_sweep
 
     config, paths = load_saved_sweep(storage, name)
@@ -781,5 +785,5 @@ def leaderboard(
     metric = metric or default
     if rows and all(r.get(metric) is None for r in rows):
         columns = sorted(k for k in rows[0] if k.startswith("dev_") or k in TEST_COLUMNS)
-        raise ValueError(f"no row has a value for metric {metric!r}; metrics here: {', '.join(columns)}")
+        raise ResweepError(f"no row has a value for metric {metric!r}; metrics here: {', '.join(columns)}")
     return build_leaderboard(rows, metric, epsilon=epsilon, axes=axes or question, min_finished=min_finished)

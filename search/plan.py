@@ -17,6 +17,7 @@ import yaml
 from cluster.storage import Location, local_mirror
 from spaces import cell_label, get_space
 from trainables.config import TrialSpec
+from trainables.errors import ResweepError
 
 from .config import SweepConfig, parse_sweep_text, question_cells, size_key
 from .registries import GRID
@@ -239,7 +240,7 @@ def plan_sweep(config: SweepConfig) -> SweepPlan:
     space = get_space(config.search.space)
     grid = space.grid() if config.search.searcher == GRID else None
     if config.search.searcher == GRID and grid is None:
-        raise ValueError(f"search space {config.search.space!r} has no grid; use searcher tpe or random")
+        raise ResweepError(f"search space {config.search.space!r} has no grid; use searcher tpe or random")
     cells = {cell_label(c): c for c in question_cells(config.search)}
     sizes = {size_key(size): size for size in config.data.sizes}
     shares = _shares(config.search.budget, list(cells))
@@ -306,6 +307,17 @@ def sweep_document(config: SweepConfig) -> dict[str, Any]:
     if config.extensions:
         document["extensions"] = [dict(e) for e in config.extensions]
     return document
+
+
+def train_pool(config: SweepConfig) -> int:
+    """The in-domain training sentences a sweep's size 1.0 means (what its fractions refer to):
+    the train split less the dev (and test) carved from it, with the search's seed."""
+    from trainables.data.datasets import load_dataset
+    from trainables.data.regimes import Regime, sample_regime
+
+    data = config.data
+    in_domain = load_dataset(data.in_domain, format=data.in_domain_format, root=data.in_domain_root)
+    return int(sample_regime(in_domain, Regime(1.0, 0.0, 0.0, data.seeds[0])).counts()["train"])
 
 
 def load_saved_sweep(storage: str | Path, name: str) -> tuple[SweepConfig, SweepPaths]:

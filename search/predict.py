@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from trainables.data.formats._base import labels_optional
 from trainables.data.loading import parse_file
+from trainables.errors import ResweepError
 from trainables.metrics import compute_metrics
 from trainables.model_folder import Predictions, RelationModel, load_model
 
@@ -45,7 +46,7 @@ def read_input(path: str | Path, *, format: str | None = None) -> pa.Table:
     """The records of one file in any format resweep reads; a record may lack its label."""
     path = Path(path)
     if path.is_dir():
-        raise ValueError(f"{path}: a folder; give one file of sentences to predict")
+        raise ResweepError(f"{path}: a folder; give one file of sentences to predict")
     with labels_optional():
         return parse_file(path, format, dataset=path.stem, split="test", cache=False)
 
@@ -73,7 +74,7 @@ def output_bytes(predictions: Predictions, kind: str, top_k: int) -> bytes:
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink)
         return bytes(sink.getvalue().to_pybytes())
-    raise ValueError(f"unknown output format {kind!r}; use one of jsonl, csv, parquet")
+    raise ResweepError(f"unknown output format {kind!r}; use one of jsonl, csv, parquet")
 
 
 def _output_kind(out: str | None, given: str | None) -> str:
@@ -83,7 +84,7 @@ def _output_kind(out: str | None, given: str | None) -> str:
         return "jsonl"
     suffix = Path(out.split("?")[0]).suffix.lower()
     if suffix not in OUTPUT_FORMATS:
-        raise ValueError(
+        raise ResweepError(
             f"{out}: cannot tell the output format from {suffix or 'no suffix'}; name the file "
             ".jsonl, .csv or .parquet, or give the format"
         )
@@ -119,7 +120,7 @@ def predict_file(
     from cluster.storage import Location
 
     if top_k < 1:
-        raise ValueError(f"top_k must be >= 1, got {top_k}")
+        raise ResweepError(f"top_k must be >= 1, got {top_k}")
     kind = _output_kind(out, out_format)
     loaded = model if isinstance(model, RelationModel) else load_model(model, device=device)
     table = read_input(input, format=format)

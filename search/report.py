@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from cluster.storage import Location
+from trainables.errors import ResweepError
 
 from .leaderboard import Entry, SizeBoard
 
@@ -311,7 +312,7 @@ def write_report(
 ) -> ReportFiles:
     """Write the report's Markdown, HTML and PNGs into ``out``."""
     if not boards:
-        raise ValueError("nothing to report: no scored trials")
+        raise ResweepError("nothing to report: no scored trials")
     out.mkdir(parents=True, exist_ok=True)
     images = {
         "learning_curves": learning_curves_png(boards),

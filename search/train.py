@@ -19,11 +19,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from trainables.errors import ResweepError
 from trainables.loop import FitResult
 from trainables.metrics import METRIC_KEYS
 from trainables.model_folder import RelationModel, save_model_folder
 
-from .config import SweepConfig
 from .leaderboard import (
     Entry,
     Recommendation,
@@ -110,15 +110,6 @@ def board_evidence(board: SizeBoard, entry: Entry) -> dict[str, Any]:
     }
 
 
-def _pool_count(config: SweepConfig) -> int:
-    from trainables.data.datasets import load_dataset
-    from trainables.data.regimes import Regime, sample_regime
-
-    data = config.data
-    in_domain = load_dataset(data.in_domain, format=data.in_domain_format, root=data.in_domain_root)
-    return int(sample_regime(in_domain, Regime(POOL, 0.0, 0.0, data.seeds[0])).counts()["train"])
-
-
 def _read_config_file(path: str | Path) -> dict[str, Any]:
     import yaml
 
@@ -128,11 +119,11 @@ def _read_config_file(path: str | Path) -> dict[str, Any]:
     try:
         raw = yaml.load(text, Loader=_UniqueKeys)
     except yaml.YAMLError as err:
-        raise ValueError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
+        raise ResweepError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
     if isinstance(raw, Mapping) and isinstance(raw.get("config"), Mapping):
         raw = raw["config"]  # a leaderboard --json row, or a model folder's resweep_model.json
     if not isinstance(raw, Mapping):
-        raise ValueError(f"{path}: expected a mapping of trial keys (KEY: VALUE), got {type(raw).__name__}")
+        raise ResweepError(f"{path}: expected a mapping of trial keys (KEY: VALUE), got {type(raw).__name__}")
     return dict(raw)
 
 
@@ -158,12 +149,12 @@ def choose_recipe(
     needed)."""
     from trainables.config import TrialSpec
 
-    from .plan import load_saved_sweep
+    from .plan import load_saved_sweep, train_pool
 
     if sum(choice is not None and choice is not False for choice in (rank, config, floor)) > 1:
-        raise ValueError("give one of a rank, a config or the floor")
+        raise ResweepError("give one of a rank, a config or the floor")
     if rank is not None and rank < 1:
-        raise ValueError(f"rank must be >= 1, got {rank}")
+        raise ResweepError(f"rank must be >= 1, got {rank}")
     sweep, _ = load_saved_sweep(storage, name)
     seed = sweep.data.seeds[0] if seed is None else int(seed)
     metric = f"dev_{sweep.search.selection_metric}"
@@ -171,7 +162,7 @@ def choose_recipe(
 
     def pool_of() -> int:
         if not pool_cache:
-            pool_cache.append(pool or _pool_count(sweep))
+            pool_cache.append(pool or train_pool(sweep))
         return pool_cache[0]
 
     if config is not None:
@@ -183,7 +174,7 @@ def choose_recipe(
 
     boards = leaderboard(name, storage=storage)
     if not boards:
-        raise ValueError(f"sweep {name!r} has no scored trials yet: nothing to train")
+        raise ResweepError(f"sweep {name!r} has no scored trials yet: nothing to train")
     counts = any(b.size > 1.0 for b in boards)
     query: float | int = size if size is not None else (pool_of() if counts else POOL)
     answer = query_size(boards, query, pool=pool, pool_of=pool_of)
@@ -192,24 +183,26 @@ def choose_recipe(
     if floor:
         board = answer.get("board") or min(boards, key=lambda b: abs(math.log(b.size) - math.log(where)))
         if board.floor is None:
-            raise ValueError(f"size {board.size:g} has no finished floor run (search.floor was off)")
+            raise ResweepError(f"size {board.size:g} has no finished floor run (search.floor was off)")
         entry, recommendation, source = board.floor, None, board
         how = f"the floor at size {board.size:g}"
     elif rank is not None:
         if "board" not in answer:
             swept = ", ".join(f"{s:g}" for s in answer["swept"])
-            raise ValueError(f"--rank needs a swept size; {where:g} was not swept (swept: {swept})")
+            raise ResweepError(f"--rank needs a swept size; {where:g} was not swept (swept: {swept})")
         board = answer["board"]
         ranked = [e for e in board.entries if e.rank == rank]
         if not ranked:
-            raise ValueError(f"size {where:g} has {len(board.entries)} ranked configurations, no rank {rank}")
+            raise ResweepError(
+                f"size {where:g} has {len(board.entries)} ranked configurations, no rank {rank}"
+            )
         entry, recommendation, how = ranked[0], None, f"rank {rank} at size {where:g}"
         source = board
     else:
         try:
             recommendation = recommend(boards, where)
         except LookupError as err:
-            raise ValueError(str(err)) from None
+            raise ResweepError(str(err)) from None
         entry, source = recommendation.entry, recommendation.source
         how = f"recommended at size {where:g}" + (
             "" if recommendation.swept else f" (from size {source.size:g})"
@@ -430,7 +423,7 @@ def train_model(
 
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
-        raise ValueError(f"{out}: exists and is not empty (choose another --out, or --overwrite)")
+        raise ResweepError(f"{out}: exists and is not empty (choose another --out, or --overwrite)")
     if recipe is None:
         recipe = choose_recipe(name, storage=storage, **choice)
     sweep, paths = load_saved_sweep(storage, name)

@@ -11,6 +11,7 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
+from trainables.errors import ResweepError
 from trainables.registry import Registry
 
 from ._base import BaseSpace, Suggester
@@ -73,7 +74,7 @@ class _FixedAxes:
             return self._trial.suggest_categorical(name, choices)
         value = self._fixed[axis]
         if value not in list(choices):
-            raise ValueError(f"{axis} {value!r} is not among this space's choices for {name!r}")
+            raise ResweepError(f"{axis} {value!r} is not among this space's choices for {name!r}")
         return value
 
     def suggest_float(self, name: str, low: float, high: float, **kwargs: Any) -> float:
@@ -90,7 +91,9 @@ def define_by_run(trial: Suggester, space: str, fixed: Mapping[str, Any] | None 
     config = get_space(space).suggest(_FixedAxes(trial, fixed))
     for axis, value in fixed.items():
         if config.get(axis) != value:  # an axis set as a constant, not asked: the cell is not reachable
-            raise ValueError(f"space {space!r} does not let {axis} be chosen (proposed {config.get(axis)!r})")
+            raise ResweepError(
+                f"space {space!r} does not let {axis} be chosen (proposed {config.get(axis)!r})"
+            )
     return config
 
 

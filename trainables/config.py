@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from .data.regimes import Regime
+from .errors import ResweepError
 
 __all__ = ["KEY_VERSION", "DataConfig", "LoopConfig", "ModelConfig", "TrialSpec"]
 
@@ -50,12 +51,12 @@ class LoopConfig:
     def __post_init__(self) -> None:
         for name in ("learning_rate", "max_grad_norm"):
             if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+                raise ResweepError(f"{name} must be > 0, got {getattr(self, name)}")
         for name in ("batch_size", "max_epochs", "patience", "eval_batch_size", "bucket_batches"):
             if not getattr(self, name) >= 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+                raise ResweepError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 0 <= self.warmup_ratio < 1:
-            raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+            raise ResweepError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
 
 
 def _expected_types() -> dict[str, tuple[type, ...]]:
@@ -81,7 +82,7 @@ def _check_type(key: str, value: Any) -> None:
     wrong_bool = isinstance(value, bool) and bool not in allowed  # True is an int to Python, not to us
     if wrong_bool or not isinstance(value, allowed):
         names = " or ".join(sorted({t.__name__ for t in allowed}))
-        raise ValueError(f"{key}: expected {names}, got {value!r} ({type(value).__name__})")
+        raise ResweepError(f"{key}: expected {names}, got {value!r} ({type(value).__name__})")
 
 
 @dataclass(frozen=True)
@@ -138,31 +139,31 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         if self.phase1_model not in PHASE1_MODELS:
-            raise ValueError(
+            raise ResweepError(
                 f"phase1_model must be one of {', '.join(PHASE1_MODELS)}, got {self.phase1_model!r}"
             )
         if self.phase1_finetune not in PHASE1_FINETUNES:
-            raise ValueError(
+            raise ResweepError(
                 f"phase1_finetune must be one of {', '.join(PHASE1_FINETUNES)}, got {self.phase1_finetune!r}"
             )
         if self.word_embeddings not in ("encoder", "random"):
-            raise ValueError(f"word_embeddings must be encoder or random, got {self.word_embeddings!r}")
+            raise ResweepError(f"word_embeddings must be encoder or random, got {self.word_embeddings!r}")
         if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+            raise ResweepError(f"dropout must be in [0, 1), got {self.dropout}")
         for name in ("max_length", "hidden_units", "projection_size"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+                raise ResweepError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 0 < self.redn_threshold < 1:
-            raise ValueError(f"redn_threshold must be in (0, 1), got {self.redn_threshold}")
+            raise ResweepError(f"redn_threshold must be in (0, 1), got {self.redn_threshold}")
         self.windows  # noqa: B018 - validates cnn_windows
         for name in ("ranking_margin_positive", "ranking_scale", "two_step_negative_ratio"):
             if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+                raise ResweepError(f"{name} must be > 0, got {getattr(self, name)}")
         for name in ("ranking_margin_negative", "mtl_identification_weight", "mtl_ranking_weight"):
             if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+                raise ResweepError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.mtl_identification_weight == self.mtl_ranking_weight == 0:
-            raise ValueError("mtl_identification_weight and mtl_ranking_weight cannot both be 0")
+            raise ResweepError("mtl_identification_weight and mtl_ranking_weight cannot both be 0")
 
     @property
     def uses_phase1(self) -> bool:
@@ -176,7 +177,7 @@ class ModelConfig:
         """``cnn_windows`` as sizes: ``"2,3,4"`` -> (2, 3, 4)."""
         parts = [part.strip() for part in self.cnn_windows.split(",")]
         if not parts or not all(part.isdigit() and int(part) >= 1 for part in parts):
-            raise ValueError(
+            raise ResweepError(
                 f"cnn_windows must be comma-separated sizes >= 1 like '2,3,4', got {self.cnn_windows!r}"
             )
         return tuple(int(part) for part in parts)
@@ -217,7 +218,7 @@ class TrialSpec:
         unknown = sorted(set(config) - set(cls.valid_keys()))
         if unknown:
             valid = ", ".join(sorted(cls.valid_keys()))
-            raise ValueError(f"unknown trial config key(s) {', '.join(unknown)}; valid: {valid}")
+            raise ResweepError(f"unknown trial config key(s) {', '.join(unknown)}; valid: {valid}")
         for key, value in config.items():
             _check_type(key, value)
         sections = {}

@@ -17,6 +17,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .errors import ResweepError
+
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
@@ -48,7 +50,7 @@ def resolve_encoder(name: str) -> str:
     path = Path(name).expanduser()
     if path.exists():
         if not (path / "config.json").is_file():
-            raise ValueError(f"{path}: not a model folder (no config.json)")
+            raise ResweepError(f"{path}: not a model folder (no config.json)")
         return str(path.resolve())
     return name
 

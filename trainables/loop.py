@@ -31,6 +31,7 @@ import torch
 
 from .checkpoint import load_checkpoint, save_checkpoint, unwrap
 from .config import LoopConfig
+from .errors import ResweepError
 from .imbalance import BaseImbalance, make_imbalance
 
 __all__ = [
@@ -252,7 +253,7 @@ def fit(
     """
     world = world or World()
     if not stages:
-        raise ValueError("fit needs at least one stage")
+        raise ResweepError("fit needs at least one stage")
     torch.manual_seed(seed)
     device = world.device
     task.model.to(device)

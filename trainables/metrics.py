@@ -21,6 +21,8 @@ from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_su
 
 from trainables.data.errors import DataError
 
+from .errors import ResweepError
+
 __all__ = [
     "ACCURACY",
     "F1_MACRO",
@@ -202,7 +204,7 @@ def semeval_official_report(
     if not is_semeval_labels(key):
         unknown = sorted({g for g in key if g != _OTHER and not is_semeval_labels([g])})
         detail = f"; not SemEval labels: {', '.join(map(repr, unknown[:5]))}" if unknown else ""
-        raise ValueError(f"the gold labels are not SemEval-2010 Task 8 labels{detail}")
+        raise ResweepError(f"the gold labels are not SemEval-2010 Task 8 labels{detail}")
 
     actual = Counter(_relation(g) for g in key)
     skipped = Counter(_relation(g) for g in skipped_gold)
@@ -286,11 +288,11 @@ def _aligned(gold: Sequence[str], predicted: Sequence[str]) -> tuple[list[str], 
         raise TypeError("gold and predicted must be sequences of labels, not a single string")
     gold_list, predicted_list = list(gold), list(predicted)
     if len(gold_list) != len(predicted_list):
-        raise ValueError(
+        raise ResweepError(
             f"gold and predicted differ in length: {len(gold_list)} gold vs {len(predicted_list)} predicted"
         )
     if not gold_list:
-        raise ValueError("no examples to score: gold and predicted are empty")
+        raise ResweepError("no examples to score: gold and predicted are empty")
     return gold_list, predicted_list
 
 
@@ -304,10 +306,10 @@ def _semeval_pairs(
     if not isinstance(gold, Mapping) or not isinstance(predicted, Mapping):
         raise TypeError("gold and predicted must both be {id: label} maps or both be label sequences")
     if not gold:
-        raise ValueError("no examples to score: the answer key is empty")
+        raise ResweepError("no examples to score: the answer key is empty")
     unknown = [answer_id for answer_id in predicted if answer_id not in gold]
     if unknown:
-        raise ValueError(
+        raise ResweepError(
             f"{len(unknown)} proposed id(s) are not in the answer key, e.g. {', '.join(unknown[:5])}"
         )
     pairs = [(label, predicted[answer_id]) for answer_id, label in gold.items() if answer_id in predicted]

@@ -41,6 +41,7 @@ from .config import TrialSpec
 from .data.inline import parse_marked_text
 from .data.labels import LabelSpace
 from .data.records import Record, records_to_table, table_to_records
+from .errors import ResweepError
 from .loop import predict
 
 __all__ = [
@@ -65,7 +66,7 @@ PICKLE_SUFFIXES = (".pkl", ".pickle", ".pt", ".pth", ".bin", ".ckpt", ".joblib",
 CHUNK = 1024  # records encoded and scored at a time: bounded memory, progress for long inputs
 
 
-class ModelFolderError(ValueError):
+class ModelFolderError(ResweepError):
     """A folder that is not a loadable resweep model folder (the message names the file)."""
 
 

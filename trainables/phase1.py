@@ -39,6 +39,7 @@ from .data.markers import encode, prepare_tokenizer
 from .data.records import table_to_records
 from .data.regimes import holdout
 from .encoders import from_pretrained, load_tokenizer
+from .errors import ResweepError
 
 if TYPE_CHECKING:
     from .architectures._base import PrepareContext
@@ -242,7 +243,7 @@ def phase1_features(context: PrepareContext, label_space: LabelSpace) -> Phase1F
     if variant == "none":
         finetune = "none"  # the pre-trained encoder is the same for every dataset
     elif finetune == "joined" and not uses_ood:
-        raise ValueError(
+        raise ResweepError(
             "phase1_finetune 'joined' fine-tunes on both datasets: the trial needs an OOD dataset"
         )
     ood_full = context.ood["train"] if context.ood is not None else None

@@ -11,12 +11,14 @@ import importlib
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
+from .errors import ResweepError
+
 __all__ = ["Registry", "UnknownNameError"]
 
 T = TypeVar("T")
 
 
-class UnknownNameError(KeyError):
+class UnknownNameError(ResweepError, KeyError):
     """An unknown registry name; the message lists the valid ones."""
 
     def __str__(self) -> str:  # KeyError would quote the whole message
@@ -31,7 +33,7 @@ class Registry(Generic[T]):
     def register(self, name: str, obj: T | str) -> None:
         """Register ``obj`` (or a lazy ``"module:attribute"``) under ``name``."""
         if name in self._entries:
-            raise ValueError(f"{self.kind} {name!r} is already registered")
+            raise ResweepError(f"{self.kind} {name!r} is already registered")
         self._entries[name] = obj
 
     def entry(self, name: str) -> Callable[[T], T]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .errors import ResweepError
+
 __all__ = ["EXECUTORS", "TrialRuntime", "choose_executor"]
 
 # How a trial runs: in its Tune trial process, or as a Ray Train job. (A sweep's ``auto`` is
@@ -35,11 +37,11 @@ class TrialRuntime:
 
     def __post_init__(self) -> None:
         if self.executor not in EXECUTORS:
-            raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, got {self.executor!r}")
+            raise ResweepError(f"executor must be one of {', '.join(EXECUTORS)}, got {self.executor!r}")
         if self.num_workers < 1:
-            raise ValueError(f"num_workers must be >= 1, got {self.num_workers}")
+            raise ResweepError(f"num_workers must be >= 1, got {self.num_workers}")
         if self.executor == "inline" and self.num_workers > 1:
-            raise ValueError("executor 'inline' runs one process: use 'train' for num_workers > 1")
+            raise ResweepError("executor 'inline' runs one process: use 'train' for num_workers > 1")
 
 
 def choose_executor(runtime: TrialRuntime) -> str:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from .data.regimes import Regime, RegimeData
+from .errors import ResweepError
 from .registry import Registry
 
 __all__ = ["STRATEGIES", "StagePlan", "TransferStrategy"]
@@ -40,13 +41,13 @@ class TransferStrategy:
     def check(self, regime: Regime) -> None:
         """A clear error when the regime does not fit this strategy (before any data is read)."""
         if self.uses_ood and regime.ood_pct == 0:
-            raise ValueError(f"strategy {self.name!r} trains on OOD data: ood_pct must be > 0")
+            raise ResweepError(f"strategy {self.name!r} trains on OOD data: ood_pct must be > 0")
         if not self.uses_ood and regime.ood_pct > 0:
-            raise ValueError(
+            raise ResweepError(
                 f"strategy {self.name!r} uses no OOD data: set ood_pct to 0, not {regime.ood_pct:g}"
             )
         if self.name != "local" and regime.local_in_domain_pretrain_pct > 0:
-            raise ValueError(
+            raise ResweepError(
                 f"local_in_domain_pretrain_pct only applies to strategy 'local', not {self.name!r}"
             )
 

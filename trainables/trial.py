@@ -19,6 +19,7 @@ from .config import TrialSpec
 from .data.datasets import RelationDataset, load_dataset
 from .data.labels import LabelSpace
 from .data.regimes import RegimeData, holdout, sample_regime
+from .errors import ResweepError
 from .imbalance import make_imbalance
 from .loop import EncodedSplit, Evaluate, FitResult, Stage, World, fit
 from .metrics import compute_metrics
@@ -102,7 +103,7 @@ def prepare_trial(
     if strategy.uses_ood or joined_phase1:
         if spec.data.ood is None:
             needs = f"strategy {spec.strategy!r}" if strategy.uses_ood else "phase1_finetune 'joined'"
-            raise ValueError(f"{needs} needs an out-of-domain dataset (`ood`)")
+            raise ResweepError(f"{needs} needs an out-of-domain dataset (`ood`)")
         ood = load_dataset(spec.data.ood, format=spec.data.ood_format, root=spec.data.ood_root)
     elif spec.data.ood is not None and model.uses_phase1 and model.phase1_model != "seqcls":
         # A `none`/`mlm` phase-1 artifact does not depend on the regime: featurising the OOD set in

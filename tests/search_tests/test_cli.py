@@ -159,3 +159,23 @@ def test_size_queries_convert_between_fractions_and_counts(
         "size 0.5 is a fraction but the sizes here are counts; give the pool (`--pool`"
         in capsys.readouterr().err
     )
+
+
+def test_only_user_errors_are_one_line_and_a_bug_keeps_its_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import search.cli as cli
+    from trainables.errors import ResweepError
+
+    def mistake(args: object) -> int:
+        raise ResweepError("sweep 'x': no such thing")
+
+    def bug(args: object) -> int:
+        raise ValueError("an internal invariant broke")
+
+    monkeypatch.setattr(cli, "cmd_list", mistake)
+    assert main(["list", "spaces"]) == 1
+    assert capsys.readouterr().err == "resweep: error: sweep 'x': no such thing\n"
+    monkeypatch.setattr(cli, "cmd_list", bug)
+    with pytest.raises(ValueError, match="an internal invariant broke"):
+        main(["list", "spaces"])

@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow as pa
 import torch
 
+from ..errors import ResweepError
 from ..loop import EncodedSplit
 from ..phase1 import ENCODER_FOLDER, Phase1Features, extract_features, phase1_features
 from ._base import BaseArchitecture, PrepareContext
@@ -73,7 +74,7 @@ class TwoPhase(BaseArchitecture):
         assert self.features is not None
         folder = self.features.folder / ENCODER_FOLDER
         if not folder.is_dir():
-            raise ValueError(
+            raise ResweepError(
                 f"phase-1 artifact {self.features.folder.name} keeps no encoder (it was built for a "
                 "sweep, where only features are needed): prepare the trial with keep_encoder=True"
             )

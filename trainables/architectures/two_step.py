@@ -24,6 +24,7 @@ import pyarrow as pa
 import torch
 
 from ..data.labels import LabelSpace
+from ..errors import ResweepError
 from ..loop import EncodedSplit
 from . import ARCHITECTURES
 from ._base import BaseArchitecture, PrepareContext, relation_mask
@@ -81,10 +82,10 @@ class TwoStep(BaseArchitecture):
     def check(cls, spec: TrialSpec) -> None:
         inner = spec.model.two_step_inner
         if inner == cls.name:
-            raise ValueError(f"architecture 'two-step' cannot wrap itself: two_step_inner={inner!r}")
+            raise ResweepError(f"architecture 'two-step' cannot wrap itself: two_step_inner={inner!r}")
         ARCHITECTURES.get(inner).check(spec)  # an unknown name fails here with the valid ones
         if spec.imbalance == "negative_sampling":
-            raise ValueError(
+            raise ResweepError(
                 "architecture 'two-step' does not support imbalance 'negative_sampling': its step 1 "
                 "samples negatives itself (two_step_negative_ratio) and step 2 trains on positives only"
             )
@@ -94,7 +95,7 @@ class TwoStep(BaseArchitecture):
             label for label in self.label_space.in_domain if label in self.label_space.negative
         ]
         if not in_domain_negative:
-            raise ValueError(
+            raise ResweepError(
                 f"architecture 'two-step' needs a negative ('no relation') class, and in-domain dataset "
                 f"{context.spec.data.in_domain!r} has none; use a single-step architecture"
             )

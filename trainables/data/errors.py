@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import ResweepError
+
 __all__ = ["DataError", "Problem"]
 
 
@@ -27,13 +29,13 @@ class Problem:
         return f"{where}: {self.message}"
 
 
-class DataError(ValueError):
+class DataError(ResweepError):
     """Raised for malformed or inconsistent data. ``str()`` is one located line per problem."""
 
     def __init__(self, problems: list[Problem] | Problem):
         self.problems = [problems] if isinstance(problems, Problem) else list(problems)
         if not self.problems:
-            raise ValueError("DataError needs at least one problem")
+            raise ResweepError("DataError needs at least one problem")
         first = str(self.problems[0])
         more = len(self.problems) - 1
         super().__init__(first if more == 0 else f"{first} (and {more} more problem(s))")

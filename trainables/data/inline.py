@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..errors import ResweepError
+
 __all__ = ["INLINE_STYLES", "MarkerError", "ParsedText", "detect_style", "parse_marked_text", "word_tokenize"]
 
 # Words (letters/digits, keeping inner hyphens, apostrophes, dots and commas of numbers) or one
@@ -29,7 +31,7 @@ INLINE_STYLES: dict[str, tuple[str, str, str, str]] = {
 _STANDALONE = {"scibert"}
 
 
-class MarkerError(ValueError):
+class MarkerError(ResweepError):
     """A problem with the inline markers of one text (the caller adds file and line)."""
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import ResweepError
+
 __all__ = ["LabelSpace"]
 
 
@@ -43,9 +45,9 @@ class LabelSpace:
         mapping = dict(mapping or {})
         for source, target in mapping.items():
             if source not in ood_set:
-                raise ValueError(f"label mapping: {source!r} is not an out-of-domain label")
+                raise ResweepError(f"label mapping: {source!r} is not an out-of-domain label")
             if target not in in_domain_set:
-                raise ValueError(
+                raise ResweepError(
                     f"label mapping: {source!r} -> {target!r}, but {target!r} is not an in-domain label"
                 )
         mapped = {mapping.get(label, label) for label in ood_set}

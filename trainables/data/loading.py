@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 
 from cluster.storage import atomic_file, cache_dir
 
+from ..errors import ResweepError
 from .errors import DataError, Problem
 from .formats import Located, detect_format, get_format
 from .formats._base import labels_required
@@ -121,7 +122,7 @@ def parse_file(
     problems are kept in the table's metadata (see :func:`skipped_problems`).
     """
     if on_invalid not in ON_INVALID:
-        raise ValueError(f"on_invalid must be one of {', '.join(ON_INVALID)}, got {on_invalid!r}")
+        raise ResweepError(f"on_invalid must be one of {', '.join(ON_INVALID)}, got {on_invalid!r}")
     path = Path(path)
     if not path.is_file():
         raise DataError.at(path, "no such file" if not path.exists() else "not a file")

@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING
 
 from trainables.registry import Registry
 
+from ..errors import ResweepError
+
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
@@ -72,7 +74,7 @@ class MarkerStyle:
     def __post_init__(self) -> None:
         markers = {self.head_open, self.head_close, self.tail_open, self.tail_close}
         if not set(self.new_tokens) <= markers:
-            raise ValueError(f"marker style {self.name!r}: new_tokens must be among its markers")
+            raise ResweepError(f"marker style {self.name!r}: new_tokens must be among its markers")
 
 
 MARKER_STYLES: Registry[MarkerStyle] = Registry("marker style")
@@ -133,11 +135,11 @@ def marked_words(record: Record, style: str) -> MarkedWords:
     length = len(record.tokens)
     for name, (start, end) in (("head", record.head), ("tail", record.tail)):
         if not 0 <= start < end <= length:
-            raise ValueError(
+            raise ResweepError(
                 f"record {record.id!r}: {name} span [{start}, {end}) is not inside its {length} tokens"
             )
     if record.head_start < record.tail_end and record.tail_start < record.head_end:
-        raise ValueError(f"record {record.id!r}: head and tail spans overlap")
+        raise ResweepError(f"record {record.id!r}: head and tail spans overlap")
 
     def opening(marker: str, type_marker: str | None, entity_type: str | None) -> list[str]:
         type_words = _type_words(entity_type) if type_marker is not None else []
@@ -294,7 +296,7 @@ def encode(
     """
     marker_style = MARKER_STYLES.get(style)
     if not getattr(tokenizer, "is_fast", False):
-        raise ValueError(f"encode needs a fast tokenizer (word_ids()); got {type(tokenizer).__name__}")
+        raise ResweepError(f"encode needs a fast tokenizer (word_ids()); got {type(tokenizer).__name__}")
     marked = marked_words(record, style)
     words = list(marked.words)
     mentions = (marked.head_span, marked.tail_span)
@@ -311,7 +313,7 @@ def encode(
     vanished = [start for start, end in mentions if not any(positions[w] for w in range(start, end))]
     if vanished:
         if tokenizer.unk_token is None:
-            raise ValueError(f"record {record.id!r}: a mention produces no tokens")
+            raise ResweepError(f"record {record.id!r}: a mention produces no tokens")
         for start in vanished:
             words[start] = str(tokenizer.unk_token)
         input_ids, word_ids = tokenize()
@@ -323,19 +325,19 @@ def encode(
         if token in marker_style.new_tokens:
             token_id = tokenizer.convert_tokens_to_ids(token)
             if [input_ids[p] for p in positions[index]] != [token_id] or token_id == tokenizer.unk_token_id:
-                raise ValueError(
+                raise ResweepError(
                     f"marker {token!r} of style {style!r} is not a single token of this "
                     f"tokenizer; call prepare_tokenizer(tokenizer, {style!r}) first"
                 )
         elif not positions[index]:
-            raise ValueError(f"marker {token!r} of style {style!r} produces no token with this tokenizer")
+            raise ResweepError(f"marker {token!r} of style {style!r} produces no token with this tokenizer")
 
     # Split into leading specials ([CLS]), body (the words' subwords) and trailing specials ([SEP]).
     body = [p for p, word in enumerate(word_ids) if word is not None]
     prefix, body_start, body_end = input_ids[: body[0]], body[0], body[-1] + 1
     suffix = input_ids[body_end:]
     if any(word is None for word in word_ids[body_start:body_end]):
-        raise ValueError("unexpected special tokens inside a single sequence")
+        raise ResweepError("unexpected special tokens inside a single sequence")
 
     def entity(marker: int, span: tuple[int, int], end_marker: int) -> _Entity:
         def first(word: int) -> int:
@@ -351,7 +353,7 @@ def encode(
     minimum = len(prefix) + len(suffix) + head.protected + tail.protected
     if max_length < minimum:
         types = " and type words" if marker_style.head_type_marker or marker_style.tail_type_marker else ""
-        raise ValueError(
+        raise ResweepError(
             f"max_length={max_length} is too small for style {style!r}: it needs at least "
             f"{minimum} (special tokens, markers{types} and one token of each mention)"
         )

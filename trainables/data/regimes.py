@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from ..errors import ResweepError
 from .datasets import RelationDataset
 
 __all__ = ["Regime", "RegimeData", "holdout", "resolve_size", "sample_regime", "stratified_order"]
@@ -58,23 +59,23 @@ class Regime:
     def __post_init__(self) -> None:
         size = self.in_domain_size
         if isinstance(size, bool) or not isinstance(size, (int, float)):
-            raise ValueError(f"in_domain_size must be a fraction in (0, 1] or a count >= 1, got {size!r}")
+            raise ResweepError(f"in_domain_size must be a fraction in (0, 1] or a count >= 1, got {size!r}")
         if isinstance(size, float) and not 0.0 < size <= 1.0:
-            raise ValueError(
+            raise ResweepError(
                 f"in_domain_size {size} as a fraction must be in (0, 1] (use an int for a count)"
             )
         if isinstance(size, int) and size < 1:
-            raise ValueError(f"in_domain_size {size} as a count must be >= 1")
+            raise ResweepError(f"in_domain_size {size} as a count must be >= 1")
         for name in ("ood_pct", "local_in_domain_pretrain_pct"):
             value = getattr(self, name)
             if not 0.0 <= value <= 100.0:
-                raise ValueError(f"{name} must be between 0 and 100, got {value}")
+                raise ResweepError(f"{name} must be between 0 and 100, got {value}")
         for name in ("dev_fraction", "test_fraction"):
             value = getattr(self, name)
             if not 0.0 < value < 1.0:
-                raise ValueError(f"{name} must be in (0, 1), got {value}")
+                raise ResweepError(f"{name} must be in (0, 1), got {value}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be an int >= 0, got {self.seed!r}")
+            raise ResweepError(f"seed must be an int >= 0, got {self.seed!r}")
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ def resolve_size(size: float | int, available: int) -> int:
     if isinstance(size, float):
         return max(1, _round(size * available)) if available else 0
     if size > available:
-        raise ValueError(
+        raise ResweepError(
             f"in_domain_size {size} exceeds the {available} in-domain training sentences available"
         )
     return size
@@ -186,7 +187,7 @@ def sample_regime(
 ) -> RegimeData:
     """The regime's train/dev/test tables for ``in_domain`` and its OOD subset of ``ood``."""
     if "train" not in in_domain.splits:
-        raise ValueError(
+        raise ResweepError(
             f"dataset {in_domain.name!r} has no train split (has: {', '.join(in_domain.splits)}); "
             "to train on a single file, load it as the train split (split='train', --split train)"
         )
@@ -219,11 +220,11 @@ def sample_regime(
 
     if ood is None or regime.ood_pct == 0:
         if regime.ood_pct > 0:
-            raise ValueError(f"ood_pct is {regime.ood_pct} but no out-of-domain dataset was given")
+            raise ResweepError(f"ood_pct is {regime.ood_pct} but no out-of-domain dataset was given")
         ood_train = full_train.schema.empty_table()
     else:
         if "train" not in ood.splits:
-            raise ValueError(
+            raise ResweepError(
                 f"out-of-domain dataset {ood.name!r} has no train split (has: {', '.join(ood.splits)})"
             )
         ood_table = ood["train"]

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 
 from trainables.data.records import Record
 
+from ..errors import ResweepError
+
 __all__ = [
     "DOMAINS",
     "IN_DOMAIN",
@@ -764,7 +766,7 @@ def _entity(entity_type: str, rng: random.Random, dataset: str) -> str:
         )
     if entity_type == "FACILITY":
         return f"{_root(rng).capitalize()} {rng.choice(_FACILITY_END)}"
-    raise ValueError(f"unknown entity type {entity_type!r}")
+    raise ResweepError(f"unknown entity type {entity_type!r}")
 
 
 _POOL_SIZE = {"PERSON": 900, "DATE": 200}
@@ -1019,5 +1021,5 @@ def generate(dataset: str = IN_DOMAIN, seed: int = 0) -> dict[str, list[Record]]
     records; results are cached, and each call returns fresh lists.
     """
     if dataset not in DOMAINS:
-        raise ValueError(f"unknown synthetic dataset {dataset!r}; valid names: {', '.join(DOMAINS)}")
+        raise ResweepError(f"unknown synthetic dataset {dataset!r}; valid names: {', '.join(DOMAINS)}")
     return {split: list(records) for split, records in _generate_domain(dataset, int(seed))}

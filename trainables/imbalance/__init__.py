@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import ResweepError
 from ..registry import Registry
 from ._base import BaseImbalance
 from .class_weights import ClassWeights
@@ -57,7 +58,7 @@ def make_imbalance(name: str, **params: Any) -> BaseImbalance:
     valid = cls.param_names()
     unknown = sorted(set(params) - set(valid))
     if unknown:
-        raise ValueError(
+        raise ResweepError(
             f"imbalance technique {name!r}: unknown parameter(s) {', '.join(unknown)}; "
             f"valid: {', '.join(valid) if valid else '(none)'}"
         )

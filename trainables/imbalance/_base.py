@@ -23,6 +23,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..errors import ResweepError
+
 __all__ = ["BaseImbalance", "check_labels", "check_real", "seed_from"]
 
 _PARAMETER_KINDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
@@ -100,30 +102,30 @@ def check_labels(labels: np.ndarray, *, n_classes: int | None = None) -> np.ndar
     """``labels`` as a 1-D int64 array of class ids in ``[0, n_classes)``; ValueError otherwise."""
     array = np.asarray(labels)
     if array.ndim != 1:
-        raise ValueError(f"labels must be 1-D, got shape {array.shape}")
+        raise ResweepError(f"labels must be 1-D, got shape {array.shape}")
     # An empty list comes out as float64; there is nothing in it that could be a bad id.
     if array.size and array.dtype.kind not in "iu":
-        raise ValueError(f"labels must be integer class ids, got dtype {array.dtype}")
+        raise ResweepError(f"labels must be integer class ids, got dtype {array.dtype}")
     array = array.astype(np.int64, copy=False)
     if n_classes is not None:
         n_classes = _integer("n_classes", n_classes)
         if n_classes < 1:
-            raise ValueError(f"n_classes must be at least 1, got {n_classes}")
+            raise ResweepError(f"n_classes must be at least 1, got {n_classes}")
     if array.size:
         low, high = int(array.min()), int(array.max())
         if low < 0:
-            raise ValueError(f"labels must be non-negative class ids, got {low}")
+            raise ResweepError(f"labels must be non-negative class ids, got {low}")
         if n_classes is not None and high >= n_classes:
-            raise ValueError(f"label {high} is out of range for n_classes={n_classes}")
+            raise ResweepError(f"label {high} is out of range for n_classes={n_classes}")
     return array
 
 
 def check_real(technique: str, name: str, value: object, *, minimum: float) -> float:
     """A real parameter value >= ``minimum`` (inf allowed, NaN and bools not)."""
     if isinstance(value, bool) or not isinstance(value, Real) or math.isnan(float(value)):
-        raise ValueError(f"{technique}: {name} must be a number, got {value!r}")
+        raise ResweepError(f"{technique}: {name} must be a number, got {value!r}")
     if value < minimum:
-        raise ValueError(f"{technique}: {name} must be >= {minimum}, got {value!r}")
+        raise ResweepError(f"{technique}: {name} must be >= {minimum}, got {value!r}")
     return float(value)
 
 
@@ -134,5 +136,5 @@ def seed_from(rng: np.random.Generator) -> int:
 
 def _integer(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise ValueError(f"{name} must be integers, got {value!r}")
+        raise ResweepError(f"{name} must be integers, got {value!r}")
     return int(value)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ResweepError
 from ._base import BaseImbalance, check_real
 
 __all__ = ["NegativeSampling"]
@@ -33,7 +34,7 @@ class NegativeSampling(BaseImbalance):
         self, labels: np.ndarray, *, negative_ids: tuple[int, ...], rng: np.random.Generator
     ) -> np.ndarray:
         if not negative_ids:
-            raise ValueError(
+            raise ResweepError(
                 "negative_sampling needs the negative class ids, but negative_ids is empty "
                 "(does the dataset declare its negative label?)"
             )
@@ -41,7 +42,7 @@ class NegativeSampling(BaseImbalance):
         positives = np.flatnonzero(~is_negative)
         negatives = np.flatnonzero(is_negative)
         if positives.size == 0:
-            raise ValueError(
+            raise ResweepError(
                 f"negative_sampling needs at least one positive example, but all {len(labels)} "
                 f"training labels are negative (ids {list(negative_ids)})"
             )

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ResweepError
 from ._base import BaseImbalance, seed_from
 
 __all__ = ["RandomOversampling"]
@@ -37,11 +38,11 @@ class RandomOversampling(BaseImbalance):
         strategy = self.sampling_strategy
         if isinstance(strategy, str):
             if strategy not in _STRATEGIES:
-                raise ValueError(
+                raise ResweepError(
                     f"oversampling: sampling_strategy {strategy!r} is not one of {', '.join(_STRATEGIES)}"
                 )
         elif isinstance(strategy, bool) or not (isinstance(strategy, float | Mapping) or callable(strategy)):
-            raise ValueError(
+            raise ResweepError(
                 f"oversampling: sampling_strategy must be a string, a float, a dict or a callable, "
                 f"got {strategy!r}"
             )
