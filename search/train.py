@@ -68,20 +68,11 @@ class TrainedModel:
 
 
 def _entry_evidence(entry: Entry) -> dict[str, Any]:
-    interval = entry.interval
-    return {
-        "label": entry.label,
-        "cell": entry.cell,
-        "rank": entry.rank,
-        "n_seeds": entry.n_seeds,
-        "mean": entry.mean,
-        "std": entry.std,
-        "interval": None if interval is None else list(interval),
-        "tie": entry.tie,
-        "status": entry.status,
-        "below_floor": entry.below_floor,
-        "test": dict(entry.test),
-    }
+    """The leaderboard's row for ``entry``, as the evidence a model folder keeps."""
+    row = entry.as_dict()
+    keys = ("label", "cell", "rank", "n_seeds", "mean", "std", "tie", "status", "below_floor")
+    interval = None if row["ci_low"] is None else [row["ci_low"], row["ci_high"]]
+    return {**{k: row[k] for k in keys}, "interval": interval, "test": dict(entry.test)}
 
 
 def board_evidence(board: SizeBoard, entry: Entry) -> dict[str, Any]:

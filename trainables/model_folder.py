@@ -161,14 +161,12 @@ class RelationModel:
         for number, item in enumerate(items, start=1):
             if isinstance(item, str):
                 parsed = parse_marked_text(item)
-                item = Record(
-                    id=f"text-{number}",
-                    tokens=parsed.tokens,
-                    head_start=parsed.head[0],
-                    head_end=parsed.head[1],
-                    tail_start=parsed.tail[0],
-                    tail_end=parsed.tail[1],
-                    label="",
+                item = Record.of_spans(
+                    f"text-{number}",
+                    parsed.tokens,
+                    parsed.head,
+                    parsed.tail,
+                    "",
                     dataset="input",
                     split="test",
                 )

@@ -9,7 +9,7 @@ Directional labels such as ``Cause-Effect(e2,e1)`` keep their own direction in t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -79,6 +79,25 @@ class Record:
     @property
     def tail_text(self) -> str:
         return " ".join(self.tokens[self.tail_start : self.tail_end])
+
+    @classmethod
+    def of_spans(
+        cls,
+        id: str,
+        tokens: Sequence[str],
+        head: tuple[int, int],
+        tail: tuple[int, int],
+        label: str,
+        *,
+        dataset: str,
+        split: str,
+        head_type: str | None = None,
+        tail_type: str | None = None,
+    ) -> Record:
+        """A record from ``[start, end)`` spans (how parsers and generators find them)."""
+        return cls(
+            id, tuple(tokens), head[0], head[1], tail[0], tail[1], label, dataset, split, head_type, tail_type
+        )
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Record:

@@ -995,14 +995,12 @@ def _generate_domain(dataset: str, seed: int) -> tuple[tuple[str, tuple[Record, 
         drafts = _split_drafts(renderer, dataset, size)
         final_labels = _add_label_noise(drafts, labels, rng)
         records = tuple(
-            Record(
-                id=f"{_ID_PREFIX[dataset]}-{split}-{i:06d}",
-                tokens=d.tokens,
-                head_start=d.head[0],
-                head_end=d.head[1],
-                tail_start=d.tail[0],
-                tail_end=d.tail[1],
-                label=label,
+            Record.of_spans(
+                f"{_ID_PREFIX[dataset]}-{split}-{i:06d}",
+                d.tokens,
+                d.head,
+                d.tail,
+                label,
                 dataset=dataset,
                 split=split,
                 head_type=d.head_type,

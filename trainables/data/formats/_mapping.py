@@ -102,14 +102,12 @@ def record_from_mapping(obj: Any, *, default_id: str, dataset: str, split: str) 
             head, tail = _span(head_entity, "head"), _span(tail_entity, "tail")
             head_type, tail_type = _type(head_entity, head_type), _type(tail_entity, tail_type)
 
-    return Record(
-        id=record_id,
-        tokens=tokens,
-        head_start=head[0],
-        head_end=head[1],
-        tail_start=tail[0],
-        tail_end=tail[1],
-        label=label,
+    return Record.of_spans(
+        record_id,
+        tokens,
+        head,
+        tail,
+        label,
         dataset=dataset,
         split=record_split,
         head_type=None if head_type is None else str(head_type),

@@ -54,14 +54,12 @@ class FewRelFormat(BaseFormat):
                     yield Problem(str(path), str(err), record=record_id)
                     continue
                 yield Located(
-                    Record(
-                        id=record_id,
-                        tokens=tuple(str(t) for t in item["tokens"]),
-                        head_start=head[0],
-                        head_end=head[1],
-                        tail_start=tail[0],
-                        tail_end=tail[1],
-                        label=relation,
+                    Record.of_spans(
+                        record_id,
+                        [str(t) for t in item["tokens"]],
+                        head,
+                        tail,
+                        relation,
                         dataset=dataset,
                         split=split,
                     ),

@@ -55,16 +55,8 @@ class SemEvalFormat(BaseFormat):
                 yield Problem(str(path), str(err), sentence_line, record_id)
                 continue
             yield Located(
-                Record(
-                    id=record_id,
-                    tokens=parsed.tokens,
-                    head_start=parsed.head[0],
-                    head_end=parsed.head[1],
-                    tail_start=parsed.tail[0],
-                    tail_end=parsed.tail[1],
-                    label=label,
-                    dataset=dataset,
-                    split=split,
+                Record.of_spans(
+                    record_id, parsed.tokens, parsed.head, parsed.tail, label, dataset=dataset, split=split
                 ),
                 sentence_line,
             )
