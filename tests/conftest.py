@@ -8,6 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# Property tests draw the same examples on every run (CI included), so a pass here is a pass
+# there; `HYPOTHESIS_PROFILE=explore pytest ...` draws fresh ones (and keeps failures locally).
+hypothesis_settings.register_profile("fixed", derandomize=True, database=None)
+hypothesis_settings.register_profile("explore")
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fixed"))
 
 # Nothing may reach a model hub from a test.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
