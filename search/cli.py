@@ -570,7 +570,7 @@ def _print_leaderboard(paths: Any, config: Any) -> int:
         if recommended is not None and recommended is not best:
             notes.append(
                 f"size {size}: recommended #{recommended.rank} {recommended.label} "
-                f"({recommended.n_seeds} seeds, {recommended.mean:.4f}) over the {best.n_seeds}-seed winner"
+                f"({recommended.n_seeds} seeds, {recommended.mean:.4f}) {_why_not_first(best, recommended)}"
             )
         thin = [name for name, cell in board.cells().items() if cell.under_explored]
         if thin:
@@ -682,6 +682,16 @@ def _cell_rows(board: Any) -> list[list[Any]]:
     return rows
 
 
+def _why_not_first(winner: Any, recommended: Any) -> str:
+    """Why the recommendation is not rank 1: the floor ranks above every candidate (it is the
+    reference, never the recommendation), or a better-confirmed configuration beats a luckier one."""
+    if winner.floor_run:
+        below = f" ({winner.label} {winner.mean:.4f})" if recommended.below_floor else ""
+        return f"— the best candidate; the floor run ranks first{below}: `resweep train --floor` trains it"
+    text = f"over the {winner.n_seeds}-seed winner"
+    return text + ("; below the floor" if recommended.below_floor else "")
+
+
 def _print_board(board: Any, top: int | None) -> None:
     stopped = f"; {len(board.stopped)} stopped early, listed apart" if board.stopped else ""
     print(
@@ -720,8 +730,8 @@ def _print_board(board: Any, top: int | None) -> None:
     recommended = board.recommended
     if recommended is not None and recommended is not board.winner:
         print(
-            f"recommended: #{recommended.rank} {recommended.label} ({recommended.n_seeds} seeds) over the "
-            f"winner's {board.winner.n_seeds}" + ("; below the floor" if recommended.below_floor else "")
+            f"recommended: #{recommended.rank} {recommended.label} ({recommended.n_seeds} seeds) "
+            + _why_not_first(board.winner, recommended)
         )
     cheapest = board.cheapest_near_winner()
     if cheapest is not None and board.epsilon > 0:
