@@ -167,10 +167,11 @@ class ModelConfig:
 
     @property
     def uses_phase1(self) -> bool:
-        """Reads phase-1 features: ``two-phase``, or ``two-step`` wrapping it."""
-        return self.architecture == "two-phase" or (
-            self.architecture == "two-step" and self.two_step_inner == "two-phase"
-        )
+        """Reads phase-1 features: the architecture's own rule
+        (:meth:`~trainables.architectures.BaseArchitecture.uses_phase1`)."""
+        from .architectures import ARCHITECTURES
+
+        return ARCHITECTURES.get(self.architecture).uses_phase1(TrialSpec(model=self))
 
     @property
     def windows(self) -> tuple[int, ...]:

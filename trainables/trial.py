@@ -98,16 +98,13 @@ def prepare_trial(
         spec.data.in_domain, format=spec.data.in_domain_format, root=spec.data.in_domain_root
     )
     ood = None
-    model = spec.model
-    joined_phase1 = model.uses_phase1 and model.phase1_finetune == "joined" and model.phase1_model != "none"
-    if strategy.uses_ood or joined_phase1:
+    # Who needs the OOD dataset: the strategy, or the architecture's own rules.
+    reason = f"strategy {spec.strategy!r}" if strategy.uses_ood else architecture_class.ood_reason(spec)
+    if reason is not None:
         if spec.data.ood is None:
-            needs = f"strategy {spec.strategy!r}" if strategy.uses_ood else "phase1_finetune 'joined'"
-            raise ResweepError(f"{needs} needs an out-of-domain dataset (`ood`)")
+            raise ResweepError(f"{reason} needs an out-of-domain dataset (`ood`)")
         ood = load_dataset(spec.data.ood, format=spec.data.ood_format, root=spec.data.ood_root)
-    elif spec.data.ood is not None and model.uses_phase1 and model.phase1_model != "seqcls":
-        # A `none`/`mlm` phase-1 artifact does not depend on the regime: featurising the OOD set in
-        # it for every trial lets baseline and OOD-using trials of a sweep share one artifact.
+    elif spec.data.ood is not None and architecture_class.reads_ood(spec):
         ood = load_dataset(spec.data.ood, format=spec.data.ood_format, root=spec.data.ood_root)
     data = sample_regime(in_domain, spec.data.regime, ood if strategy.uses_ood else None)
     plan = strategy.plan(data)

@@ -107,6 +107,23 @@ class BaseArchitecture(ABC):
         """After training: read new records from now on, not only the ones :meth:`prepare` saw
         (``two-phase`` featurises them with its phase-1 encoder instead of looking them up)."""
 
+    @classmethod
+    def uses_phase1(cls, spec: TrialSpec) -> bool:
+        """Whether this architecture reads phase-1 features (its ``phase1_*`` settings matter)."""
+        return False
+
+    @classmethod
+    def ood_reason(cls, spec: TrialSpec) -> str | None:
+        """Why this architecture needs the out-of-domain dataset whatever the strategy (a trial
+        without one is refused with this reason), or None."""
+        return None
+
+    @classmethod
+    def reads_ood(cls, spec: TrialSpec) -> bool:
+        """Whether it reads the OOD dataset, when one is configured, even where neither the
+        strategy nor :meth:`ood_reason` asks for it (e.g. to share one artifact across trials)."""
+        return cls.ood_reason(spec) is not None
+
     @classmethod  # noqa: B027 - an optional hook
     def check(cls, spec: TrialSpec) -> None:
         """Raise ``ValueError`` naming the combination when ``spec`` asks for something this

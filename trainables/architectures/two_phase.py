@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -16,6 +16,9 @@ from ..errors import ResweepError
 from ..loop import EncodedSplit
 from ..phase1 import ENCODER_FOLDER, Phase1Features, extract_features, phase1_features
 from ._base import BaseArchitecture, PrepareContext
+
+if TYPE_CHECKING:
+    from ..config import TrialSpec
 
 __all__ = ["PHASE1_FOLDER", "PhaseTwoMLP", "TwoPhase"]
 
@@ -59,6 +62,23 @@ class TwoPhase(BaseArchitecture):
 
     name = "two-phase"
     description = "the thesis model: phase-1 encoder features [CLS; head; tail] -> phase-2 MLP"
+
+    @classmethod
+    def uses_phase1(cls, spec: TrialSpec) -> bool:
+        return True
+
+    @classmethod
+    def ood_reason(cls, spec: TrialSpec) -> str | None:
+        model = spec.model
+        joined = model.phase1_finetune == "joined" and model.phase1_model != "none"
+        return "phase1_finetune 'joined'" if joined else None
+
+    @classmethod
+    def reads_ood(cls, spec: TrialSpec) -> bool:
+        # A `none`/`mlm` phase-1 artifact does not depend on the regime: featurising the OOD set in
+        # it for every trial lets baseline and OOD-using trials of a sweep share one artifact.
+        return cls.ood_reason(spec) is not None or spec.model.phase1_model != "seqcls"
+
     features: Phase1Features | None = None
     encoder_: Any = None  # the phase-1 encoder, once records are featurised rather than looked up
     tokenizer_: Any = None

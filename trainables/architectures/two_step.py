@@ -109,6 +109,18 @@ class TwoStep(BaseArchitecture):
         vars(self.identifier).update(shared)
 
     @classmethod
+    def uses_phase1(cls, spec: TrialSpec) -> bool:
+        return ARCHITECTURES.get(spec.model.two_step_inner).uses_phase1(spec)
+
+    @classmethod
+    def ood_reason(cls, spec: TrialSpec) -> str | None:
+        return ARCHITECTURES.get(spec.model.two_step_inner).ood_reason(spec)
+
+    @classmethod
+    def reads_ood(cls, spec: TrialSpec) -> bool:
+        return ARCHITECTURES.get(spec.model.two_step_inner).reads_ood(spec)
+
+    @classmethod
     def exported_encoder(cls, spec: TrialSpec) -> str | None:
         return ARCHITECTURES.get(spec.model.two_step_inner).exported_encoder(spec)
 
