@@ -17,6 +17,8 @@ from trainables.model_folder import ModelFolderError, RelationModel, load_model,
 from trainables.testing import predict_in_fresh_process
 from trainables.trial import prepare_trial
 
+BASELINE = {"strategy": "baseline", "ood_pct": 0, "local_in_domain_pretrain_pct": 0}  # in-domain only
+
 
 def _trained(
     architecture: str, tiny_bert: str, corpora: tuple[str, str], artifacts: Path, **extra: Any
@@ -112,8 +114,7 @@ def test_a_bert_seqcls_folder_loads_with_transformers_itself(
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    baseline = {"strategy": "baseline", "ood_pct": 0, "local_in_domain_pretrain_pct": 0}
-    prepared, _ = _trained("bert-seqcls", tiny_bert, tiny_corpora, tmp_path / "artifacts", **baseline)
+    prepared, _ = _trained("bert-seqcls", tiny_bert, tiny_corpora, tmp_path / "artifacts", **BASELINE)
     folder = save_model_folder(tmp_path / "model", prepared.architecture)
     ours = load_model(folder)
     theirs = AutoModelForSequenceClassification.from_pretrained(folder)
@@ -168,8 +169,7 @@ def test_saving_over_a_folder_needs_overwrite_and_a_failed_save_leaves_nothing(
 def test_a_model_folder_loads_onto_a_gpu_and_scores_as_on_the_cpu(
     tiny_bert: str, tiny_corpora: tuple[str, str], tmp_path: Path
 ) -> None:
-    baseline = {"strategy": "baseline", "ood_pct": 0, "local_in_domain_pretrain_pct": 0}
-    prepared, _ = _trained("entity-start", tiny_bert, tiny_corpora, tmp_path / "artifacts", **baseline)
+    prepared, _ = _trained("entity-start", tiny_bert, tiny_corpora, tmp_path / "artifacts", **BASELINE)
     folder = save_model_folder(tmp_path / "model", prepared.architecture)
     on_cpu = load_model(folder).predict(prepared.data.test)
     on_gpu = load_model(folder, device="cuda").predict(prepared.data.test)
