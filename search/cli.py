@@ -370,6 +370,12 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 
+def _pool_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--pool", type=_at_least(1, int), help="in-domain training sentences a fraction refers to"
+    )
+
+
 def _dashboard_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dashboard",
@@ -933,9 +939,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     )
     if args.out is None:
         kind = args.out_format or "jsonl"
-        sys.stdout.buffer.write(
-            output_bytes(summary.predictions, kind, min(args.top_k, len(summary.predictions.labels)))
-        )
+        sys.stdout.buffer.write(output_bytes(summary.predictions, kind, args.top_k))
         sys.stdout.flush()
     for line in summary_lines(summary):
         print(line if not line.startswith("warning: ") else f"resweep: {line}", file=sys.stderr)
@@ -1087,9 +1091,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     board.add_argument("--epsilon", type=_at_least(0), default=0.0, help="differences below this are ties")
     board.add_argument("--size", help="a size to answer for: a count (300) or a fraction (0.3)")
-    board.add_argument(
-        "--pool", type=_at_least(1, int), help="in-domain training sentences a fraction refers to"
-    )
+    _pool_option(board)
     board.add_argument("--top", type=_at_least(1, int), default=10, help="rows per size (default 10)")
     output = board.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="machine-readable output")
@@ -1120,9 +1122,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--seed", type=int, help="training seed (default: the sweep's first; it fixes the dev split)"
     )
-    train.add_argument(
-        "--pool", type=_at_least(1, int), help="in-domain training sentences a fraction refers to"
-    )
+    _pool_option(train)
     train.add_argument("--device", help="torch device (default: cpu)")
     train.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
     train.add_argument("--quiet", action="store_true", help="no line per epoch")

@@ -300,13 +300,7 @@ class SizeBoard:
         displace a configuration confirmed over several (the winner's curse). Else rank 1. The
         floor run is the reference, not a candidate (its seeds are the sweep's choice, not earned);
         a recommendation under it says ``below_floor``. None without finished configurations."""
-        candidates = self._candidates() or self.entries
-        if not candidates:
-            return None
-        most = max(e.n_seeds for e in candidates)
-        if most < 2:
-            return candidates[0]
-        return next(e for e in candidates if e.n_seeds == most)  # ranked: the first is the best
+        return _most_confirmed(self._candidates() or self.entries)
 
     def cheapest_near_winner(self) -> Entry | None:
         """The configuration with the least compute among those within ``epsilon`` of the winner."""
@@ -663,11 +657,12 @@ class Recommendation:
 
 
 def _most_confirmed(entries: Sequence[Entry]) -> Entry | None:
-    """Among ranked entries, the best of those with the most seeds (see SizeBoard.recommended)."""
+    """Among ranked entries, the best of those with the most seeds (see SizeBoard.recommended);
+    with one seed each, simply the first. None without entries."""
     if not entries:
         return None
     most = max(e.n_seeds for e in entries)
-    return next(e for e in entries if e.n_seeds == most)
+    return next(e for e in entries if e.n_seeds == most)  # ranked: the first is the best
 
 
 def recommend(boards: Sequence[SizeBoard], size: float) -> Recommendation:

@@ -130,7 +130,7 @@ def predict_file(
     finally:
         close()
     if out is not None:
-        Location.parse(out).write_bytes(output_bytes(predictions, kind, min(top_k, len(loaded.labels))))
+        Location.parse(out).write_bytes(output_bytes(predictions, kind, top_k))
     gold = table["label"].to_pylist()
     labeled = [i for i, label in enumerate(gold) if label]
     metrics = None

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,7 @@ from .checkpoint import save_weights
 from .config import TrialSpec
 from .data.inline import parse_marked_text
 from .data.labels import LabelSpace
-from .data.records import Record, records_to_table, table_to_records
+from .data.records import Record, records_to_table
 from .errors import ResweepError
 from .loop import predict
 
@@ -110,8 +110,9 @@ class Predictions:
         ]
 
     def rows(self, k: int = 3) -> list[dict[str, Any]]:
-        """``{"id", "label", "score", "top_k": [{"label", "score"}, ...]}`` per record."""
-        tops = self.top_k(k)
+        """``{"id", "label", "score", "top_k": [{"label", "score"}, ...]}`` per record (``top_k``
+        holds at most as many alternatives as there are labels)."""
+        tops = self.top_k(min(k, len(self.labels)))
         return [
             {
                 "id": record_id,
@@ -329,13 +330,3 @@ def load_model(folder: str | Path, *, device: str | torch.device | None = None) 
             f"{weights}: the weights do not fit the model ({str(err).splitlines()[0]})"
         ) from None
     return RelationModel(architecture, info, device=torch.device(device) if device else None, folder=folder)
-
-
-def gold_labels(table: pa.Table) -> list[str] | None:
-    """The table's labels when every record has one (None when any lacks it)."""
-    labels = table["label"].to_pylist()
-    return labels if labels and all(label for label in labels) else None
-
-
-def records_of(table: pa.Table) -> Sequence[Record]:
-    return table_to_records(table)

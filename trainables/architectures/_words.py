@@ -81,7 +81,8 @@ class WordFeatureArchitecture(BaseArchitecture):
 
     def export(self, folder: Path) -> None:
         config = encoder_config(self.spec.model.encoder)
-        save_structure(folder / "encoder", self._tokenizer(), config, "model.safetensors")
+        assert self.encoder_folder is not None
+        save_structure(folder / self.encoder_folder, self._tokenizer(), config, "model.safetensors")
 
     def encode(self, table: pa.Table, *, ood: bool = False) -> EncodedSplit:
         tokenizer, limit = self._tokenizer(), self.spec.model.max_length

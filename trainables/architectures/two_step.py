@@ -71,7 +71,7 @@ class TwoStep(BaseArchitecture):
     def __init__(self, spec: TrialSpec, label_space: LabelSpace):
         super().__init__(spec, label_space)
         self.check(spec)
-        inner = ARCHITECTURES.get(spec.model.two_step_inner)
+        inner = self._inner(spec)
         self.identification_space = LabelSpace.build(
             IDENTIFICATION_LABELS, negative=IDENTIFICATION_LABELS[:1]
         )
@@ -108,21 +108,26 @@ class TwoStep(BaseArchitecture):
         shared = {k: v for k, v in vars(self.classifier).items() if k not in ("spec", "label_space", "model")}
         vars(self.identifier).update(shared)
 
+    @staticmethod
+    def _inner(spec: TrialSpec) -> type[BaseArchitecture]:
+        """The architecture of both steps: its rules are the wrapper's."""
+        return ARCHITECTURES.get(spec.model.two_step_inner)
+
     @classmethod
     def uses_phase1(cls, spec: TrialSpec) -> bool:
-        return ARCHITECTURES.get(spec.model.two_step_inner).uses_phase1(spec)
+        return cls._inner(spec).uses_phase1(spec)
 
     @classmethod
     def ood_reason(cls, spec: TrialSpec) -> str | None:
-        return ARCHITECTURES.get(spec.model.two_step_inner).ood_reason(spec)
+        return cls._inner(spec).ood_reason(spec)
 
     @classmethod
     def reads_ood(cls, spec: TrialSpec) -> bool:
-        return ARCHITECTURES.get(spec.model.two_step_inner).reads_ood(spec)
+        return cls._inner(spec).reads_ood(spec)
 
     @classmethod
     def exported_encoder(cls, spec: TrialSpec) -> str | None:
-        return ARCHITECTURES.get(spec.model.two_step_inner).exported_encoder(spec)
+        return cls._inner(spec).exported_encoder(spec)
 
     def export(self, folder: Path) -> None:
         self.classifier.export(folder)  # both steps read records alike
