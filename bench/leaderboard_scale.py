@@ -74,7 +74,8 @@ def main() -> None:
 
     import pyarrow as pa
 
-    from search.leaderboard import build_leaderboard, estimate_at
+    from search.curves import estimate_at
+    from search.leaderboard import build_leaderboard
     from search.results import RESULT_SCHEMA, SCORED, ResultsStore
     from trainables.data.loading import atomic_write_parquet
 

@@ -27,7 +27,7 @@ study per size with Optuna's defaults and the same seed at every size, ASHA grac
 over the whole size, stopped trials ranked beside finished ones, its top 3 confirmed, rank 1 as the
 answer), ``random``, ``tpe+fifo``, ``tpe+fifo-notransfer``, ``tpe+asha``, ``tpe+asha-notransfer``.
 
-A learning-curve check follows: per held-out size, :func:`search.leaderboard.estimate_at` from the
+A learning-curve check follows: per held-out size, :func:`search.curves.estimate_at` from the
 other sizes' true boards, against the held-out size's truth.
 
     .venv/bin/python bench/search_correctness.py [--tables 'bench/ground_truth/*.parquet'] \
@@ -808,7 +808,7 @@ def summarise(replays: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 def learning_curve_check(pairs: Sequence[PairTables]) -> dict[str, Any]:
     """Per pair and held-out size: estimate_at from the other sizes' true boards vs the truth."""
-    from search.leaderboard import estimate_at
+    from search.curves import estimate_at
 
     cases: list[dict[str, Any]] = []
     for pair in pairs:

@@ -327,3 +327,10 @@ def load_saved_sweep(storage: str | Path, name: str) -> tuple[SweepConfig, Sweep
     config = parse_sweep_text(paths.config.read_text(), source=str(paths.config))
     # The storage given now wins over the (possibly relative) one saved with the config.
     return replace(config, storage=str(paths.storage)), paths
+
+
+def with_defaults(config: dict[str, Any]) -> dict[str, Any]:
+    """A row's trial config with every default it ran with (what a wider space may ask about)."""
+    from trainables.config import TrialSpec
+
+    return {**TrialSpec.from_config(config).to_config(), **config}

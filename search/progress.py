@@ -14,12 +14,14 @@ import json
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any
 
 from .config import size_key
 from .leaderboard import configuration_label
 
-__all__ = ["ProgressView", "SizeProgress", "render_progress"]
+__all__ = ["ProgressView", "SizeProgress", "SizeStatus", "render_progress", "sweep_status"]
 
 
 class SizeProgress:
@@ -146,3 +148,42 @@ class ProgressView:
 
 def _size_key(size: Any) -> str:
     return size_key(size) if size is not None else "?"
+
+
+@dataclass(frozen=True)
+class SizeStatus:
+    """Where one size of a stored sweep stands (``resweep status``)."""
+
+    size: float | int
+    ended: int  # trials over: finished, stopped (pruned) and failed
+    target: int  # the size's budget, as the plan counts it now
+    finished: int
+    pruned: int
+    failed: int
+    best: float | None  # the best selection score of a scored trial
+
+
+def sweep_status(storage: str | Path, name: str) -> tuple[Any, Any, list[SizeStatus]]:
+    """A stored sweep's config, paths and status per in-domain size, from its results store."""
+    from .plan import load_saved_sweep, plan_sweep
+    from .results import SCORED
+
+    config, paths = load_saved_sweep(storage, name)
+    rows = paths.results.read().to_pylist()
+    plan = plan_sweep(config)
+    sizes = []
+    for key, size in plan.sizes.items():
+        mine = [r for r in rows if r["in_domain_size"] == float(size)]
+        scores = [r[plan.metric] for r in mine if r["status"] in SCORED and r[plan.metric] is not None]
+        sizes.append(
+            SizeStatus(
+                size=size,
+                ended=len(mine),
+                target=plan.target(key, rows),
+                finished=sum(r["status"] == "finished" for r in mine),
+                pruned=sum(r["status"] == "stopped" for r in mine),
+                failed=sum(r["status"] == "error" for r in mine),
+                best=max(scores, default=None),
+            )
+        )
+    return config, paths, sizes

@@ -11,21 +11,21 @@ from __future__ import annotations
 import functools
 import json
 import math
-import sqlite3
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import optuna
-import sqlalchemy
 from ray.tune.search import ConcurrencyLimiter, Searcher
 from ray.tune.search.optuna import OptunaSearch
 
 from spaces import define_by_run
 
 from .registries import GRID, SAMPLERS
+
+# StudyStorage is named here too: searchers pickled before it moved refer to it by this module.
+from .studies import StudyStorage, backup_sqlite, study_copy_path
 
 __all__ = [
     "Confirmation",
@@ -424,72 +424,9 @@ class PerSizeSearch(_PickledState):
     def save_to_dir(self, checkpoint_dir: str, session_str: str = "default") -> None:
         super().save_to_dir(checkpoint_dir, session_str)
         if self._study_copy_of is not None:
-            studies = _study_copy_path(self._study_copy_of)
+            studies = study_copy_path(self._study_copy_of)
             if studies.is_file():
-                _backup_sqlite(studies, Path(checkpoint_dir) / STUDY_COPY)
-
-
-def _study_copy_path(sweep_root: str) -> Path:
-    """This machine's local copy of the SQLite studies of the object-store sweep ``sweep_root``
-    (computed where it is used: a resume may run on another machine than the sweep did)."""
-    from cluster.storage import Location
-
-    from .plan import SweepPaths
-
-    return SweepPaths(Location.parse(sweep_root)).studies
-
-
-def _backup_sqlite(source: Path, target: Path) -> None:
-    """A consistent copy of a live SQLite database (WAL included), renamed into place when whole."""
-    from cluster.storage import atomic_file
-
-    # Contexts close in reverse: both connections, then the rename.
-    with (
-        atomic_file(target) as temporary,
-        closing(sqlite3.connect(source)) as live,
-        closing(sqlite3.connect(temporary)) as copy,
-    ):
-        live.backup(copy)
-
-
-def _sqlite_pragmas(connection: Any, _: Any) -> None:
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
-class StudyStorage(optuna.storages.RDBStorage):
-    """Optuna RDB storage; for a local SQLite file, in WAL mode with ``synchronous=NORMAL``.
-
-    ``copy_of``: the URL is the local copy of an object-store sweep's studies (see
-    :class:`PerSizeSearch`); unpickled on another machine, it points at that machine's copy.
-
-    Every proposal and result is a few commits, made in Tune's single control loop: with
-    SQLite's defaults (a journal file and an fsync per commit) that was ~45 ms per trial on
-    this machine's disk, ~24 ms in WAL mode. WAL with NORMAL never corrupts the file; a power
-    loss may lose the last commits, which a resume replays from resweep's results store.
-    """
-
-    def __init__(self, url: str, *, copy_of: str | None = None):
-        self._copy_of = copy_of
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        super().__init__(url)
-        self._tune_sqlite()
-
-    def _tune_sqlite(self) -> None:
-        if self.url.startswith("sqlite:"):
-            sqlalchemy.event.listen(self.engine, "connect", _sqlite_pragmas)
-            self.engine.dispose()  # connections made while creating the tables lack the pragmas
-
-    def __setstate__(self, state: dict[Any, Any]) -> None:
-        if state.get("_copy_of"):
-            studies = _study_copy_path(state["_copy_of"])
-            studies.parent.mkdir(parents=True, exist_ok=True)
-            state = {**state, "url": f"sqlite:///{studies}"}
-        super().__setstate__(state)
-        self._tune_sqlite()
+                backup_sqlite(studies, Path(checkpoint_dir) / STUDY_COPY)
 
 
 def startup_trials(budget: int) -> int:

@@ -30,9 +30,7 @@ import logging
 import os
 import shlex
 import sys
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Mapping
 from typing import Any
 
 from ray import tune
@@ -41,11 +39,11 @@ from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
 from cluster.connect import connect
 from cluster.storage import Location
 
+# SweepCallback is named here too: Tune experiments pickled before it moved refer to it by this module.
+from .callback import ENDED_OK, SweepCallback, SweepRun, set_active
 from .config import SweepConfig, parse_sweep_text, size_key
 from .manifest import manifest, write_manifest
 from .plan import (
-    CELL_KEY,
-    ROLE_KEY,
     SweepPaths,
     SweepPlan,
     configuration_key,
@@ -58,10 +56,10 @@ from .plan import (
     write_sweep_config,
 )
 from .preflight import check_inputs
-from .progress import ProgressView
-from .results import SCORED, ResultsStore, result_row
+from .results import ResultsStore
 from .schedulers import make_scheduler
-from .searchers import STUDY_COPY, TRAINING_DONE, Confirmation, make_searcher
+from .searchers import STUDY_COPY, Confirmation, make_searcher
+from .studies import check_studies, sync_studies
 
 __all__ = ["SweepInterrupted", "SweepPaths", "run_sweep", "size_key", "sweep_trial"]
 
@@ -109,187 +107,6 @@ def sweep_trial(config: dict[str, Any], runtime: Any, contexts: Mapping[str, Map
     resweep_trial(full, runtime)
 
 
-ENDED_OK = SCORED  # statuses of a trial that needs no more work
-
-
-@dataclass
-class _Run:
-    """What the sweep's callback needs from the run in progress (see :class:`SweepCallback`)."""
-
-    sweep: str
-    store: ResultsStore
-    contexts: Mapping[str, Mapping[str, Any]]
-    resources: Mapping[str, float]
-    budgets: Mapping[str, int]
-    metric: str
-    show_progress: bool
-    prior: list[dict[str, Any]] = field(default_factory=list)  # the store's rows when the run began
-    unfinished: int = 0  # trials the run left unfinished (set when it ends)
-    complete: Callable[[], bool] = lambda: True  # whether the sweep has all its rows now
-    manifest: str | None = None  # the id of this run's manifest (search.manifest)
-    builds: Callable[[], list[str]] | None = None  # the artifact builds running now, described
-
-
-_ACTIVE: _Run | None = None  # set by run_sweep around Tuner.fit
-
-
-class SweepCallback(tune.Callback):
-    """Writes one results-store row per trial that ends (finished, stopped or errored) and feeds
-    the live progress view.
-
-    Tune pickles its callbacks with the experiment and brings the same objects back on a resume,
-    so this one keeps no run state in the pickle: what may differ between runs (the storage
-    folder, whether to show progress) is taken from the running sweep in :meth:`setup`.
-    """
-
-    def setup(self, *args: Any, **info: Any) -> None:
-        if _ACTIVE is None:
-            raise RuntimeError("SweepCallback runs only inside run_sweep")
-        self.run = _ACTIVE
-        self.stopped: set[str] = set()  # trials the scheduler ended early
-        self.statuses: dict[str, str] = {}  # trial id -> status of its row
-        self.recovered = False
-        self.progress = (
-            ProgressView(
-                self.run.budgets,
-                self.run.metric,
-                self.ended_status,
-                prior=self.run.prior,
-                builds=self.run.builds,
-            )
-            if self.run.show_progress
-            else None
-        )
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        pass
-
-    def _config(self, trial: Any) -> dict[str, Any]:
-        return trial_config(trial.config, context_of(trial.config, self.run.contexts))
-
-    def ended_status(self, trial: Any) -> str | None:
-        """The status of an ended trial's row (looked up once for trials ended before a resume)."""
-        if trial.trial_id not in self.statuses:
-            row = self.run.store.get(trial_name(self._config(trial), trial.trial_id))
-            if row is None:
-                return None
-            self.statuses[trial.trial_id] = row["status"]
-        return self.statuses[trial.trial_id]
-
-    def on_trial_result(
-        self, iteration: int, trials: list[Any], trial: Any, result: dict, **info: Any
-    ) -> None:
-        # Tune marks a result `done` itself when the scheduler stops the trial on it; a trial that
-        # returns by itself ends with a result that callbacks never see.
-        if result.get("done"):
-            self.stopped.add(trial.trial_id)
-
-    def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
-        # Stopped: the trial's last report says it had not ended by itself, or (a stand-in that does
-        # not say) the scheduler stopped it. A STOP on the very epoch a trial ends is no stop.
-        done = (trial.last_result or {}).get(TRAINING_DONE)
-        stopped = done is False or (done is None and trial.trial_id in self.stopped)
-        self._row(trial, "stopped" if stopped else "finished")
-
-    def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
-        self._row(trial, "error", error=_last_line(trial))
-
-    def on_step_end(self, iteration: int, trials: list[Any], **info: Any) -> None:
-        self._recover(trials)
-        if self.progress is not None:
-            self.progress.show(trials)
-
-    def on_experiment_end(self, trials: list[Any], **info: Any) -> None:
-        self._recover(trials)
-        self.run.unfinished = sum(not trial.is_finished() for trial in trials)
-        if self.progress is not None:  # "sweep over" unless another experiment follows this one
-            self.progress.show(trials, force=True, final=not self.run.unfinished and self.run.complete())
-
-    def _recover(self, trials: list[Any]) -> None:
-        """Once per run: trials a restored experiment says ended, whose rows the results store
-        lost (deleted, or a store moved without them), get their rows back from Tune's results."""
-        if self.recovered:
-            return
-        self.recovered = True
-        names = {row["trial_name"] for row in self.run.prior}
-        for trial in trials:
-            if trial.status not in ("TERMINATED", "ERROR") or not trial.last_result:
-                continue
-            if trial_name(self._config(trial), trial.trial_id) not in names:
-                done = trial.last_result.get(TRAINING_DONE)
-                ended = trial.last_result.get("timestamp")
-                self._row(
-                    trial,
-                    "error" if trial.status == "ERROR" else "stopped" if done is False else "finished",
-                    finished_at=datetime.fromtimestamp(ended, UTC) if ended else None,
-                    recovered=True,
-                )
-
-    def _row(
-        self,
-        trial: Any,
-        status: str,
-        finished_at: datetime | None = None,
-        error: str | None = None,
-        recovered: bool = False,
-    ) -> None:
-        config = self._config(trial)
-        metrics = trial.last_result or {}
-        if status in ENDED_OK and metrics.get("selected_epoch") is None:
-            status = "error"
-        name = trial_name(config, trial.trial_id)
-        previous = self.run.store.get(name)
-        if previous is not None and previous["status"] in ENDED_OK:
-            self.statuses[trial.trial_id] = previous["status"]
-            return  # written before a crash; the replay after resume changes nothing
-        self.statuses[trial.trial_id] = status
-        self.run.store.add(
-            result_row(
-                sweep=self.run.sweep,
-                trial_name=name,
-                status=status,
-                config=config,
-                metrics=metrics,
-                resources=self.run.resources,
-                finished_at=finished_at or datetime.now(UTC),
-                role=trial.config.get(ROLE_KEY),
-                cell=trial.config.get(CELL_KEY),
-                params=_searcher_params(trial.config) if trial.config.get(ROLE_KEY) == "search" else None,
-                error=error if status == "error" else None,
-                manifest=None if recovered else self.run.manifest,  # recovered: written by an earlier run
-            )
-        )
-
-
-def _last_line(trial: Any) -> str | None:
-    """The last line of an errored trial's error (its exception), or None when Tune has none."""
-    try:
-        text = trial.get_error()
-    except Exception:  # the error file is gone or unreadable: the row says "error" without why
-        return None
-    lines = [line.strip() for line in str(text or "").splitlines() if line.strip()]
-    return lines[-1][:500] if lines else None
-
-
-def _searcher_params(tune_config: Mapping[str, Any]) -> dict[str, Any]:
-    """A search trial's proposal under the names the searcher asked it by (Tune nests dotted
-    names such as ``two-phase.learning_rate``; they are flattened back), for rebuilding a study."""
-    flat: dict[str, Any] = {}
-
-    def walk(prefix: str, value: Any) -> None:
-        if isinstance(value, Mapping):
-            for key, inner in value.items():
-                walk(f"{prefix}.{key}" if prefix else str(key), inner)
-        else:
-            flat[prefix] = value
-
-    walk("", {k: v for k, v in tune_config.items() if k not in (ROLE_KEY, CELL_KEY, "in_domain_size")})
-    return flat
-
-
 def _runtime(
     config: SweepConfig, paths: SweepPaths, cluster: Mapping[str, float]
 ) -> tuple[Any, dict[str, float]]:
@@ -335,7 +152,6 @@ def run_sweep(
     move the SQLite studies aside (damaged) and rebuild them from the results store. ``kind``
     names the run in its manifest (default ``sweep``, or ``resume``; extensions say ``extend``).
     """
-    global _ACTIVE
     paths = SweepPaths.of(config.storage, config.name)
     if not resume and not paths.root.is_empty():
         raise FileExistsError(
@@ -347,13 +163,13 @@ def run_sweep(
     restorable = resume and not rebuild_studies and tune.Tuner.can_restore(*_tune_storage(paths.tune))
     if _mirrors_study(config, paths):
         _fetch_study(paths, restorable)
-    _check_studies(config, paths, rebuild=rebuild_studies, verbose=verbose)
+    check_studies(config, paths, rebuild=rebuild_studies, verbose=verbose)
     kind = kind or _run_kind(config, paths, resume)
     write_sweep_config(config, paths)
     rows = paths.results.read().to_pylist()
     if not _short(plan, rows):  # nothing is missing (and so nothing in Tune's state to recover)
         if rebuild_studies:
-            _sync_studies(config, plan, paths, rows, verbose)
+            sync_studies(config, plan, paths, rows, verbose)
         paths.results.compact()
         return paths.results.read()
 
@@ -406,12 +222,12 @@ def run_sweep(
                 rows = paths.results.read().to_pylist()
         if not interrupted and _short(plan, rows):
             paths.tune.remove_tree()  # what it held that ended is in the results store now
-            _sync_studies(config, plan, paths, rows, verbose)
+            sync_studies(config, plan, paths, rows, verbose)
             tuner, searcher = _new_tuner(config, plan, paths, trainable, rows, verbose, concurrency)
             interrupted = _fit(tuner, _run_state(config, plan, paths, rows, verbose, manifest_id))
             exhausted = searcher.exhausted
     finally:
-        _ACTIVE = None
+        set_active(None)
         tune_log.setLevel(saved_level)
         for key, value in saved_env.items():
             if value is None:
@@ -467,13 +283,6 @@ def _all_failed(plan: SweepPlan, rows: list[dict[str, Any]]) -> str:
     return ", ".join(failed)
 
 
-def _with_defaults(config: dict[str, Any]) -> dict[str, Any]:
-    """A row's trial config with every default it ran with (what a wider space may ask about)."""
-    from trainables.config import TrialSpec
-
-    return {**TrialSpec.from_config(config).to_config(), **config}
-
-
 class SweepIncomplete(RuntimeError):
     """The sweep ran to its end, yet rows are missing (resuming would not add them)."""
 
@@ -506,8 +315,8 @@ def _run_state(
     rows: list[dict[str, Any]],
     verbose: int,
     manifest_id: str,
-) -> _Run:
-    return _Run(
+) -> SweepRun:
+    return SweepRun(
         sweep=config.name,
         store=paths.results,
         contexts=plan.contexts,
@@ -532,120 +341,24 @@ def _builds(paths: SweepPaths) -> list[str]:
     return [describe_build(record) for record in build_progress(paths.artifacts)]
 
 
-def _fit(tuner: Any, run: _Run) -> bool:
+def _fit(tuner: Any, run: SweepRun) -> bool:
     """Run the experiment; True when it stopped with trials unfinished (Ctrl-C, SIGUSR1)."""
-    global _ACTIVE
     import signal
     import threading
 
     main = threading.current_thread() is threading.main_thread()
     handler = signal.getsignal(signal.SIGINT) if main else None
-    _ACTIVE = run
+    set_active(run)
     try:
         tuner.fit()
     finally:
-        _ACTIVE = None
+        set_active(None)
         # Tune puts the original handler back only when a signal stopped it: its own handler still
         # installed means no signal came (and it must not stay for what runs next).
         signalled = main and signal.getsignal(signal.SIGINT) is handler
         if main and handler is not None:  # None: a handler not set from Python, left alone
             signal.signal(signal.SIGINT, handler)
     return run.unfinished > 0 or (signalled and not int(os.getenv("TUNE_DISABLE_SIGINT_HANDLER", "0")))
-
-
-def _check_studies(config: SweepConfig, paths: SweepPaths, *, rebuild: bool, verbose: int) -> None:
-    """A damaged SQLite study file is one line naming it and the way out; ``rebuild`` moves it
-    aside (the new studies are filled from the results store before anything runs)."""
-    from .studies import check_sqlite_studies, move_aside
-
-    if config.search.searcher == "grid":
-        return
-    if config.search.study_storage:
-        if rebuild:
-            _delete_studies(config)
-        return
-    if rebuild:
-        if paths.studies.exists():
-            moved = move_aside(paths.studies)
-            if verbose >= 1:
-                print(f"resweep: moved the studies aside to {moved}; rebuilding them", file=sys.stderr)
-        return
-    check_sqlite_studies(
-        paths.studies,
-        f"`resweep resume {config.name} --storage {shlex.quote(config.storage)} --rebuild-studies` "
-        "moves it aside and rebuilds the studies from the results store",
-    )
-
-
-def _delete_studies(config: SweepConfig) -> None:
-    import optuna
-
-    storage = optuna.storages.RDBStorage(config.search.study_storage)
-    for study in storage.get_all_studies():
-        if study.study_name.startswith(f"{config.study_prefix}-"):
-            optuna.delete_study(study_name=study.study_name, storage=storage)
-
-
-def _sync_studies(
-    config: SweepConfig, plan: SweepPlan, paths: SweepPaths, rows: list[dict[str, Any]], verbose: int
-) -> None:
-    """Before a new experiment: each slot's study holds every ended search row of the store that
-    its space can propose, no trial left RUNNING, and the trials the store lost are named."""
-    import optuna
-
-    from .searchers import StudyStorage
-    from .studies import StudySync, sync_study
-
-    if config.search.searcher == "grid":
-        return
-    storage = StudyStorage(config.search.study_storage or f"sqlite:///{paths.studies}")
-    total = StudySync()
-    lost: dict[str, int] = {}
-    for slot, (key, cell) in plan.slots.items():
-        study = optuna.create_study(
-            study_name=f"{config.study_prefix}-{slot}",
-            storage=storage,
-            direction="maximize",
-            load_if_exists=True,
-        )
-        mine = [
-            {
-                **r,
-                "trial_id": r["trial_name"].rpartition("_")[2],
-                "config": _with_defaults(json.loads(r["config"])),
-                "params": json.loads(r["params"]) if r.get("params") else None,
-            }
-            for r in plan.rows_of(key, rows, "search")
-            if plan.cell(r) == cell
-        ]
-        done = sync_study(
-            study,
-            mine,
-            space=config.search.space,
-            fixed=plan.cells[cell],
-            metric=plan.metric,
-            stale_running=True,
-        )
-        total.carried += done.carried
-        total.unfit += done.unfit
-        if done.lost:
-            lost[slot] = done.lost
-    if verbose >= 1 and total.carried:
-        unfit = (
-            f"; {total.unfit} that space {config.search.space} cannot propose stay out" if total.unfit else ""
-        )
-        print(
-            f"resweep: the studies learned {total.carried} ended trials from the results store{unfit}",
-            file=sys.stderr,
-        )
-    if lost:
-        print(
-            f"resweep: warning: trials in the studies ({paths.studies.name}) have no row in the "
-            "results store "
-            f"({', '.join(f'{slot}: {n}' for slot, n in lost.items())}): their scores are lost to the "
-            "leaderboard, and the budget they used runs again",
-            file=sys.stderr,
-        )
 
 
 def _confirmations(plan: SweepPlan, rows: list[dict[str, Any]]) -> dict[str, Confirmation]:

@@ -24,15 +24,8 @@ from trainables.loop import FitResult
 from trainables.metrics import METRIC_KEYS
 from trainables.model_folder import RelationModel, save_model_folder
 
-from .leaderboard import (
-    Entry,
-    Recommendation,
-    SizeBoard,
-    configuration_label,
-    leaderboard,
-    query_size,
-    recommend,
-)
+from .curves import Recommendation, query_size, recommend
+from .leaderboard import Entry, SizeBoard, configuration_label, leaderboard
 
 __all__ = ["Recipe", "TrainedModel", "choose_recipe", "train_model"]
 

@@ -164,7 +164,7 @@ def test_size_queries_convert_between_fractions_and_counts(
 def test_only_user_errors_are_one_line_and_a_bug_keeps_its_traceback(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import search.cli as cli
+    import search.cli.app as cli
     from trainables.errors import ResweepError
 
     def mistake(args: object) -> int:

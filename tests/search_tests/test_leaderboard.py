@@ -182,7 +182,8 @@ def test_cli_from_table_query_by_size_and_formats(fixtures: Path, capsys: pytest
     assert all(e["method"] == "power-law fit" for e in estimates.values())
     import math
 
-    from search.leaderboard import estimate_at, leaderboard
+    from search.curves import estimate_at
+    from search.leaderboard import leaderboard
 
     weight = math.log(0.3 / 0.1) / math.log(0.5 / 0.1)
     boards = leaderboard(table=table)
@@ -228,7 +229,7 @@ def test_t_quantiles_and_paired_p_values_match_published_tables() -> None:
 
 
 def test_learning_curve_fit_with_a_band_from_the_seeds() -> None:
-    from search.leaderboard import estimate_at
+    from search.curves import estimate_at
 
     def truth(n: float) -> float:
         return 0.9 - 0.2 * n ** (-0.5)
@@ -457,7 +458,7 @@ def test_cell_of_reads_an_axis_that_is_not_a_column_from_the_config() -> None:
 
 
 def test_estimates_use_finished_configurations_only() -> None:
-    from search.leaderboard import estimate_at
+    from search.curves import estimate_at
 
     rows = [_row(size, "local", 0, 0.5 + size / 10) for size in (0.1, 0.5)]
     rows += [_row(size, "global", 0, 0.99, status="stopped", epochs_run=1) for size in (0.1, 0.5)]
@@ -568,7 +569,7 @@ def test_configurations_that_read_alike_are_told_apart_by_what_differs() -> None
 
 
 def test_outside_the_swept_sizes_the_curve_goes_on_along_its_nearest_segment() -> None:
-    from search.leaderboard import _curve_value
+    from search.curves import _curve_value
 
     xs, ys = [0.1, 0.3], [0.5, 0.6]
     value, method = _curve_value(xs, ys, 1.0)

@@ -14,7 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from search.cli import main
-from search.leaderboard import leaderboard, recommend
+from search.curves import recommend
+from search.leaderboard import leaderboard
 from search.predict import predict_file, read_input
 from search.train import choose_recipe, train_model
 from trainables.model_folder import load_model

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from trainables.data.datasets import DATASETS, DatasetSpec, RemoteFile, fetch_dataset, load_dataset
+from trainables.data.datasets import DATASETS, DatasetSpec, RemoteFile, load_dataset
 from trainables.data.errors import DataError
+from trainables.data.fetch import fetch_dataset
 from trainables.registry import UnknownNameError
 
 REQUIRED_NAMES = {

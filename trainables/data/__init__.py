@@ -12,8 +12,9 @@ Everything up to the point where a trial receives its training, dev and test exa
 never pay for transformers.
 """
 
-from .datasets import DATASETS, DatasetSpec, RelationDataset, fetch_dataset, load_dataset, validate_dataset
+from .datasets import DATASETS, DatasetSpec, RelationDataset, load_dataset, validate_dataset
 from .errors import DataError, Problem
+from .fetch import fetch_dataset
 from .formats import FORMATS, detect_format
 from .labels import LabelSpace
 from .loading import parse_file

@@ -1,0 +1,203 @@
+"""The sweep's Tune callback: one results-store row per trial that ends, and the progress view."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ray import tune
+
+from .plan import CELL_KEY, ROLE_KEY, context_of, trial_config, trial_name
+from .progress import ProgressView
+from .results import SCORED, ResultsStore, result_row
+from .searchers import TRAINING_DONE
+
+__all__ = ["ENDED_OK", "SweepCallback", "SweepRun", "set_active"]
+
+ENDED_OK = SCORED  # statuses of a trial that needs no more work
+
+
+@dataclass
+class SweepRun:
+    """What the sweep's callback needs from the run in progress (see :class:`SweepCallback`)."""
+
+    sweep: str
+    store: ResultsStore
+    contexts: Mapping[str, Mapping[str, Any]]
+    resources: Mapping[str, float]
+    budgets: Mapping[str, int]
+    metric: str
+    show_progress: bool
+    prior: list[dict[str, Any]] = field(default_factory=list)  # the store's rows when the run began
+    unfinished: int = 0  # trials the run left unfinished (set when it ends)
+    complete: Callable[[], bool] = lambda: True  # whether the sweep has all its rows now
+    manifest: str | None = None  # the id of this run's manifest (search.manifest)
+    builds: Callable[[], list[str]] | None = None  # the artifact builds running now, described
+
+
+_ACTIVE: SweepRun | None = None  # set by run_sweep around Tuner.fit (set_active)
+
+
+def set_active(run: SweepRun | None) -> None:
+    """The run the callback serves from now on (None: no sweep is running)."""
+    global _ACTIVE
+    _ACTIVE = run
+
+
+class SweepCallback(tune.Callback):
+    """Writes one results-store row per trial that ends (finished, stopped or errored) and feeds
+    the live progress view.
+
+    Tune pickles its callbacks with the experiment and brings the same objects back on a resume,
+    so this one keeps no run state in the pickle: what may differ between runs (the storage
+    folder, whether to show progress) is taken from the running sweep in :meth:`setup`.
+    """
+
+    def setup(self, *args: Any, **info: Any) -> None:
+        if _ACTIVE is None:
+            raise RuntimeError("SweepCallback runs only inside run_sweep")
+        self.run = _ACTIVE
+        self.stopped: set[str] = set()  # trials the scheduler ended early
+        self.statuses: dict[str, str] = {}  # trial id -> status of its row
+        self.recovered = False
+        self.progress = (
+            ProgressView(
+                self.run.budgets,
+                self.run.metric,
+                self.ended_status,
+                prior=self.run.prior,
+                builds=self.run.builds,
+            )
+            if self.run.show_progress
+            else None
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        pass
+
+    def _config(self, trial: Any) -> dict[str, Any]:
+        return trial_config(trial.config, context_of(trial.config, self.run.contexts))
+
+    def ended_status(self, trial: Any) -> str | None:
+        """The status of an ended trial's row (looked up once for trials ended before a resume)."""
+        if trial.trial_id not in self.statuses:
+            row = self.run.store.get(trial_name(self._config(trial), trial.trial_id))
+            if row is None:
+                return None
+            self.statuses[trial.trial_id] = row["status"]
+        return self.statuses[trial.trial_id]
+
+    def on_trial_result(
+        self, iteration: int, trials: list[Any], trial: Any, result: dict, **info: Any
+    ) -> None:
+        # Tune marks a result `done` itself when the scheduler stops the trial on it; a trial that
+        # returns by itself ends with a result that callbacks never see.
+        if result.get("done"):
+            self.stopped.add(trial.trial_id)
+
+    def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        # Stopped: the trial's last report says it had not ended by itself, or (a stand-in that does
+        # not say) the scheduler stopped it. A STOP on the very epoch a trial ends is no stop.
+        done = (trial.last_result or {}).get(TRAINING_DONE)
+        stopped = done is False or (done is None and trial.trial_id in self.stopped)
+        self._row(trial, "stopped" if stopped else "finished")
+
+    def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self._row(trial, "error", error=_last_line(trial))
+
+    def on_step_end(self, iteration: int, trials: list[Any], **info: Any) -> None:
+        self._recover(trials)
+        if self.progress is not None:
+            self.progress.show(trials)
+
+    def on_experiment_end(self, trials: list[Any], **info: Any) -> None:
+        self._recover(trials)
+        self.run.unfinished = sum(not trial.is_finished() for trial in trials)
+        if self.progress is not None:  # "sweep over" unless another experiment follows this one
+            self.progress.show(trials, force=True, final=not self.run.unfinished and self.run.complete())
+
+    def _recover(self, trials: list[Any]) -> None:
+        """Once per run: trials a restored experiment says ended, whose rows the results store
+        lost (deleted, or a store moved without them), get their rows back from Tune's results."""
+        if self.recovered:
+            return
+        self.recovered = True
+        names = {row["trial_name"] for row in self.run.prior}
+        for trial in trials:
+            if trial.status not in ("TERMINATED", "ERROR") or not trial.last_result:
+                continue
+            if trial_name(self._config(trial), trial.trial_id) not in names:
+                done = trial.last_result.get(TRAINING_DONE)
+                ended = trial.last_result.get("timestamp")
+                self._row(
+                    trial,
+                    "error" if trial.status == "ERROR" else "stopped" if done is False else "finished",
+                    finished_at=datetime.fromtimestamp(ended, UTC) if ended else None,
+                    recovered=True,
+                )
+
+    def _row(
+        self,
+        trial: Any,
+        status: str,
+        finished_at: datetime | None = None,
+        error: str | None = None,
+        recovered: bool = False,
+    ) -> None:
+        config = self._config(trial)
+        metrics = trial.last_result or {}
+        if status in ENDED_OK and metrics.get("selected_epoch") is None:
+            status = "error"
+        name = trial_name(config, trial.trial_id)
+        previous = self.run.store.get(name)
+        if previous is not None and previous["status"] in ENDED_OK:
+            self.statuses[trial.trial_id] = previous["status"]
+            return  # written before a crash; the replay after resume changes nothing
+        self.statuses[trial.trial_id] = status
+        self.run.store.add(
+            result_row(
+                sweep=self.run.sweep,
+                trial_name=name,
+                status=status,
+                config=config,
+                metrics=metrics,
+                resources=self.run.resources,
+                finished_at=finished_at or datetime.now(UTC),
+                role=trial.config.get(ROLE_KEY),
+                cell=trial.config.get(CELL_KEY),
+                params=_searcher_params(trial.config) if trial.config.get(ROLE_KEY) == "search" else None,
+                error=error if status == "error" else None,
+                manifest=None if recovered else self.run.manifest,  # recovered: written by an earlier run
+            )
+        )
+
+
+def _last_line(trial: Any) -> str | None:
+    """The last line of an errored trial's error (its exception), or None when Tune has none."""
+    try:
+        text = trial.get_error()
+    except Exception:  # the error file is gone or unreadable: the row says "error" without why
+        return None
+    lines = [line.strip() for line in str(text or "").splitlines() if line.strip()]
+    return lines[-1][:500] if lines else None
+
+
+def _searcher_params(tune_config: Mapping[str, Any]) -> dict[str, Any]:
+    """A search trial's proposal under the names the searcher asked it by (Tune nests dotted
+    names such as ``two-phase.learning_rate``; they are flattened back), for rebuilding a study."""
+    flat: dict[str, Any] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, Mapping):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), inner)
+        else:
+            flat[prefix] = value
+
+    walk("", {k: v for k, v in tune_config.items() if k not in (ROLE_KEY, CELL_KEY, "in_domain_size")})
+    return flat

@@ -1,0 +1,183 @@
+"""Shared pieces of the command line: the user-error type, argument types, tables."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import math
+import shlex
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from trainables.data.datasets import RelationDataset, load_dataset
+from trainables.errors import ResweepError
+
+
+class UserError(ResweepError):
+    """A mistake in what the user asked for; printed as one line, exit status 1."""
+
+
+def _labels_file(value: str | None) -> frozenset[str] | None:
+    """A label set: a JSON list or object (e.g. rel2id.json: its keys), or one label per line."""
+    if value is None:
+        return None
+    path = Path(value)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise UserError(f"{path}: cannot read label file ({err.strerror})") from None
+    if text.lstrip().startswith(("[", "{")):
+        try:
+            loaded = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise UserError(f"{path}:{err.lineno}: invalid JSON in label file: {err.msg}") from None
+        return frozenset(str(label) for label in loaded)
+    return frozenset(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _number_list(value: str, kind: type) -> list[Any]:
+    try:
+        return [kind(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise UserError(f"expected a comma-separated list of numbers, got {value!r}") from None
+
+
+def _size(value: str) -> float | int:
+    """'0.1' -> fraction 0.1, '3000' -> count 3000, '1.0' -> all."""
+    try:
+        size = int(value) if value.strip().isdigit() else float(value)
+    except ValueError:
+        size = None
+    if size is None or not math.isfinite(size) or size <= 0 or (isinstance(size, float) and size > 1):
+        raise UserError(
+            f"in-domain size must be a fraction in (0, 1] like 0.1 or a count like 3000, got {value!r}"
+        )
+    return size
+
+
+def _at_least(minimum: float, kind: type = float) -> Any:
+    """An argparse type: a finite number of ``kind`` >= ``minimum``."""
+
+    def parse(value: str) -> Any:
+        try:
+            number = kind(value)
+        except ValueError:
+            number = None
+        if number is None or not math.isfinite(number) or number < minimum:
+            what = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"expected {what} >= {minimum:g}, got {value!r}")
+        return number
+
+    return parse
+
+
+def _load(args: argparse.Namespace, name_or_path: str | None = None) -> RelationDataset:
+    return load_dataset(
+        name_or_path or args.dataset,
+        format=getattr(args, "format", None),
+        root=getattr(args, "root", None),
+        split=getattr(args, "split", None),
+        labels=_labels_file(getattr(args, "labels", None)),
+        seed=getattr(args, "data_seed", 0),
+    )
+
+
+def _looks_numeric(cell: str) -> bool:
+    return (
+        cell.replace(",", "")
+        .replace(".", "")
+        .replace("%", "")
+        .replace(":", "")
+        .replace("/", "")
+        .replace("-", "")
+        .isdigit()
+        or cell == "-"
+    )
+
+
+def _print_table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> None:
+    cells = [list(map(str, header))] + [
+        [f"{c:,}" if isinstance(c, int) else str(c) for c in row] for row in rows
+    ]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    # Numbers align right, text left.
+    numeric = [i > 0 and all(_looks_numeric(row[i]) for row in cells[1:]) for i in range(len(header))]
+    for n, row in enumerate(cells):
+        print(
+            "  ".join(
+                c.rjust(w) if numeric[i] else c.ljust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            ).rstrip()
+        )
+        if n == 0:
+            print("  ".join("-" * w for w in widths).rstrip())
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser; a usage mistake is one line (``resweep leaderboard: error: ...``,
+    exit 2) with the way to the help, not the whole usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _pool_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--pool", type=_at_least(1, int), help="in-domain training sentences a fraction refers to"
+    )
+
+
+def _dashboard_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dashboard",
+        nargs="?",
+        const="127.0.0.1",
+        metavar="HOST",
+        help="start the local Ray's dashboard (port 8265), bound to 127.0.0.1 unless HOST is given",
+    )
+
+
+def _shown(value: Any) -> str:
+    return (
+        ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+        if isinstance(value, list)
+        else str(value)
+    )
+
+
+def _int_list(value: str, option: str) -> list[int]:
+    try:
+        return [int(v) for v in value.split(",")]
+    except ValueError:
+        raise UserError(f"{option}: expected a comma-separated list of integers, got {value!r}") from None
+
+
+def _quoted(where: Any) -> str:
+    """A path or URI as it must be typed in a shell (URIs may carry ``?a=b&c=d``)."""
+    return shlex.quote(str(where))
+
+
+def _mean_pm(entry: Any) -> str:
+    """``0.8100 ±0.0050``: the mean and half its 95% interval (none with one seed)."""
+    interval = entry.interval
+    return f"{entry.mean:.4f}" + ("" if interval is None else f" ±{(interval[1] - interval[0]) / 2:.4f}")
+
+
+def _quiet_transformers() -> None:
+    """No per-file progress bars from transformers while resweep prints its own lines."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("resweep")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+STORAGE_HELP = "the sweeps' storage: a folder, or s3://bucket/prefix, gs://... (default: results)"

@@ -1,0 +1,244 @@
+"""The parser and the entry point: every command's options, and how errors end."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from cluster.resources import ResourcesError
+from cluster.storage import StorageError
+from trainables.data.datasets import DATASETS
+from trainables.data.formats import FORMATS
+from trainables.errors import ResweepError
+
+from ._common import STORAGE_HELP, _at_least, _dashboard_option, _Parser, _pool_option, _version
+from .boards import cmd_leaderboard
+from .data import cmd_data_fetch, cmd_data_info, cmd_data_list, cmd_data_regimes, cmd_data_validate
+from .models import cmd_predict, cmd_report, cmd_train
+from .sweeps import cmd_extend, cmd_list, cmd_resume, cmd_status, cmd_sweep
+from .trial import cmd_demo, cmd_trial
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="resweep",
+        description="Distributed hyper-parameter and data-regime search for relation extraction.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser(
+        "demo", help="a tour of the built-in synthetic corpus and its data regimes (no training)"
+    )
+    demo.set_defaults(func=cmd_demo)
+
+    trial = commands.add_parser(
+        "trial",
+        help="run one trial in this process (no Ray), e.g. "
+        "`resweep trial architecture=two-phase strategy=global ood=synthetic_ood ood_pct=10`",
+    )
+    trial.add_argument("settings", nargs="*", metavar="KEY=VALUE", help="trial config keys (see the README)")
+    trial.add_argument(
+        "--artifacts",
+        default="results/artifacts",
+        help="shared phase-1 artifacts: a folder, or s3://bucket/prefix, gs://...",
+    )
+    trial.add_argument("--checkpoints", help="keep the newest checkpoint here (default: a temporary folder)")
+    trial.add_argument("--resume", help="continue from this checkpoint folder")
+    trial.add_argument("--out", help="write the result (selected epoch, history) as JSON here")
+    trial.set_defaults(func=cmd_trial)
+
+    sweep = commands.add_parser("sweep", help="run a sweep from a YAML config (local Ray unless --address)")
+    sweep.add_argument("config", help="sweep config (see configs/)")
+    sweep.add_argument("--name", help="sweep name (default: the config's)")
+    sweep.add_argument(
+        "--storage", help="storage folder, or s3://bucket/prefix, gs://... (default: the config's, `results`)"
+    )
+    sweep.add_argument("--address", help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray)")
+    sweep.add_argument("--dry-run", action="store_true", help="print the plan per size and stop")
+    sweep.add_argument("--quiet", action="store_true", help="no live progress view")
+    _dashboard_option(sweep)
+    sweep.set_defaults(func=cmd_sweep)
+
+    resume = commands.add_parser("resume", help="continue an interrupted sweep from its checkpoints")
+    resume.add_argument("name")
+    resume.add_argument("--storage", default="results", help=STORAGE_HELP)
+    resume.add_argument("--address")
+    resume.add_argument("--quiet", action="store_true", help="no live progress view")
+    resume.add_argument(
+        "--rebuild-studies",
+        action="store_true",
+        help="move a damaged optuna.db aside and rebuild the studies from the results store",
+    )
+    _dashboard_option(resume)
+    resume.set_defaults(func=cmd_resume)
+
+    extend = commands.add_parser(
+        "extend", help="grow a sweep (budget, sizes, seeds, confirmations, a wider space), rerunning nothing"
+    )
+    extend.add_argument("name")
+    extend.add_argument("--storage", default="results", help=STORAGE_HELP)
+    extend.add_argument("--budget", type=int, help="the new total of search trials per size")
+    extend.add_argument("--sizes", help="the new full list of sizes: the old ones and the added ones")
+    extend.add_argument("--seeds", help="the new full list of seeds: the old ones and the added ones")
+    extend.add_argument("--confirm-top-k", type=int, help="configurations per cell confirmed with every seed")
+    extend.add_argument("--space", help="a wider search space (it keeps every value of the old one)")
+    extend.add_argument("--dry-run", action="store_true", help="print what the extension adds and stop")
+    extend.add_argument("--address", help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray)")
+    extend.add_argument("--quiet", action="store_true", help="no live progress view")
+    _dashboard_option(extend)
+    extend.set_defaults(func=cmd_extend)
+
+    for command, function, text in (("status", cmd_status, "trials finished/failed per size, best so far"),):
+        sub = commands.add_parser(command, help=text)
+        sub.add_argument("name")
+        sub.add_argument("--storage", default="results", help=STORAGE_HELP)
+        sub.set_defaults(func=function)
+
+    board = commands.add_parser("leaderboard", help="configurations ranked per size, with seeds and ties")
+    board.add_argument("name", nargs="?", help="the sweep (or use --from-table)")
+    board.add_argument("--storage", default="results", help=STORAGE_HELP)
+    board.add_argument("--from-table", metavar="FILE.csv", help="rank an external result table instead")
+    board.add_argument(
+        "--metric", help="ranking column (default: the sweep's dev metric; a table's accuracy)"
+    )
+    board.add_argument("--epsilon", type=_at_least(0), default=0.0, help="differences below this are ties")
+    board.add_argument("--size", help="a size to answer for: a count (300) or a fraction (0.3)")
+    _pool_option(board)
+    board.add_argument("--top", type=_at_least(1, int), default=10, help="rows per size (default 10)")
+    output = board.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="machine-readable output")
+    output.add_argument("--csv", action="store_true", help="one CSV row per configuration and size")
+    board.set_defaults(func=cmd_leaderboard)
+
+    train = commands.add_parser(
+        "train", help="train the recommended recipe on the whole training pool; write a model folder"
+    )
+    train.add_argument("name", help="the sweep")
+    train.add_argument("--out", required=True, help="the model folder to write")
+    train.add_argument("--storage", default="results", help=STORAGE_HELP)
+    train.add_argument(
+        "--size",
+        help="the in-domain size whose recipe to train, a fraction or a count (default: the whole pool; "
+        "an unswept size gets what `resweep leaderboard --size` recommends)",
+    )
+    choice = train.add_mutually_exclusive_group()
+    choice.add_argument(
+        "--rank", type=_at_least(1, int), help="the K-th ranked configuration of that size instead"
+    )
+    choice.add_argument("--config", metavar="FILE", help="an explicit trial config (YAML/JSON of trial keys)")
+    choice.add_argument(
+        "--floor",
+        action="store_true",
+        help="the size's classical floor (tfidf-linear), when it beats the rest",
+    )
+    train.add_argument(
+        "--seed", type=int, help="training seed (default: the sweep's first; it fixes the dev split)"
+    )
+    _pool_option(train)
+    train.add_argument("--device", help="torch device (default: cpu)")
+    train.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
+    train.add_argument("--quiet", action="store_true", help="no line per epoch")
+    train.set_defaults(func=cmd_train)
+
+    predict = commands.add_parser(
+        "predict", help="predict sentences with a model folder from `resweep train`"
+    )
+    predict.add_argument("model", help="the model folder")
+    predict.add_argument("input", help="a file of sentences in any format resweep reads; labels optional")
+    predict.add_argument("--format", choices=FORMATS.names(), help="the input's format (default: detected)")
+    predict.add_argument("--out", help="output file, .jsonl, .csv or .parquet (default: JSONL on stdout)")
+    predict.add_argument(
+        "--out-format", choices=["jsonl", "csv", "parquet"], help="output format (default: from --out)"
+    )
+    predict.add_argument(
+        "--batch-size", type=_at_least(1, int), help="sentences per batch (default: the model's)"
+    )
+    predict.add_argument(
+        "--top-k", type=_at_least(1, int), default=3, help="alternatives per sentence (default 3)"
+    )
+    predict.add_argument("--progress", choices=["on", "off"], help="progress bar (default: on a terminal)")
+    predict.add_argument("--device", help="torch device (default: cpu)")
+    predict.set_defaults(func=cmd_predict)
+
+    report = commands.add_parser("report", help="Markdown + HTML report with learning-curve plots")
+    report.add_argument("name", nargs="?", help="the sweep (or use --from-table)")
+    report.add_argument("--storage", default="results", help=STORAGE_HELP)
+    report.add_argument("--from-table", metavar="FILE.csv", help="report on an external result table")
+    report.add_argument("--out", help="folder (default: <sweep>/report)")
+    report.add_argument(
+        "--metric", help="ranking column (default: the sweep's dev metric; a table's accuracy)"
+    )
+    report.add_argument("--epsilon", type=_at_least(0), default=0.0, help="differences below this are ties")
+    report.add_argument("--top", type=_at_least(1, int), default=10, help="rows per size in the tables")
+    report.set_defaults(func=cmd_report)
+
+    listing_all = commands.add_parser("list", help="what is registered, or the sweeps in a storage folder")
+    listing_all.add_argument(
+        "kind", choices=["architectures", "strategies", "imbalance", "spaces", "datasets", "sweeps"]
+    )
+    listing_all.add_argument("--storage", default="results", help=STORAGE_HELP)
+    listing_all.set_defaults(func=cmd_list)
+
+    data = commands.add_parser("data", help="inspect, validate and fetch datasets")
+    data_commands = data.add_subparsers(dest="data_command", required=True)
+
+    def dataset_arguments(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("dataset", help="a dataset name (see `resweep data list`), a folder or a file")
+        sub.add_argument("--format", choices=FORMATS.names(), help="file format (default: detected)")
+        sub.add_argument(
+            "--root", help="folder holding a named dataset's files (default: the download cache)"
+        )
+        sub.add_argument("--split", help="split of a single file (default: from its name, else train)")
+        sub.add_argument("--labels", help="label set file (JSON list/object keys, or one per line)")
+
+    info = data_commands.add_parser("info", help="counts per split and label, imbalance, lengths")
+    dataset_arguments(info)
+    info.add_argument("--json", action="store_true", help="print the summary as JSON")
+    info.set_defaults(func=cmd_data_info)
+
+    validate = data_commands.add_parser("validate", help="report every problem in a dataset")
+    dataset_arguments(validate)
+    validate.set_defaults(func=cmd_data_validate)
+
+    fetch = data_commands.add_parser("fetch", help="download a named dataset (checksum-verified)")
+    fetch.add_argument("name", choices=[n for n in DATASETS if DATASETS.get(n).remote], metavar="NAME")
+    fetch.add_argument("--root", help="download folder (default: <cache>/datasets/NAME)")
+    fetch.add_argument("--force", action="store_true", help="download again even when files verify")
+    fetch.set_defaults(func=cmd_data_fetch)
+
+    listing = data_commands.add_parser("list", help="the named datasets")
+    listing.set_defaults(func=cmd_data_list)
+
+    regimes = data_commands.add_parser("regimes", help="what each data regime would give a trial")
+    dataset_arguments(regimes)
+    regimes.add_argument("--ood", help="out-of-domain dataset (name, folder or file)")
+    regimes.add_argument("--sizes", default="0.1,0.5,1.0", help="in-domain sizes: fractions or counts")
+    regimes.add_argument("--ood-pct", default="10,50,100", help="OOD percentages (with --ood)")
+    regimes.add_argument("--local-pct", type=float, default=0.0, help="local_in_domain_pretrain_pct")
+    regimes.add_argument("--seed", type=int, default=0)
+    regimes.set_defaults(func=cmd_data_regimes)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    # resweep's own progress lines on stderr; other libraries' INFO chatter (matplotlib's font
+    # cache, ...) stays out of them.
+    logging.basicConfig(level=logging.WARNING, format="resweep: %(message)s")
+    logging.getLogger("trainables").setLevel(logging.INFO)
+    try:
+        return int(args.func(args))
+    except BrokenPipeError:  # `resweep data info X | head`: the reader left; not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except (ResweepError, ResourcesError, StorageError, OSError) as err:
+        # resweep's own user errors (bad data, configs, names, arguments), the cluster layer's
+        # (resources, storage URIs), and OSError: files and storage (pyarrow says which key of
+        # which bucket, and the store's answer). Anything else is a bug: its traceback stays.
+        print(f"resweep: error: {err}", file=sys.stderr)
+        return 1

@@ -1,0 +1,222 @@
+"""``resweep leaderboard``: the answer per size, and at a size nobody swept."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from ._common import UserError, _mean_pm, _print_table, _size
+
+
+def _board_rows(board: Any, top: int | None) -> list[list[Any]]:
+    """The ranked finished configurations: the first ``top``, plus the floor and the
+    recommended configuration wherever they rank."""
+    floor, recommended = board.floor, board.recommended
+    shown = [
+        e for i, e in enumerate(board.entries) if top is None or i < top or e is floor or e is recommended
+    ]
+    rows = []
+    for entry in shown:
+        interval = entry.interval
+        notes = [name for name, e in (("recommended", recommended), ("floor", floor)) if entry is e]
+        rows.append(
+            [
+                entry.rank,
+                entry.label,
+                entry.n_seeds,
+                f"{entry.mean:.4f}",
+                "-" if entry.std is None else f"{entry.std:.4f}",
+                "-" if interval is None else f"[{interval[0]:.4f}, {interval[1]:.4f}]",
+                "tie" if entry.tie else "",
+                *(f"{entry.test[k]:.4f}" if k in entry.test else "-" for k in ("accuracy", "f1_weighted")),
+                "-" if entry.compute_seconds is None else f"{entry.compute_seconds:.0f}",
+                ", ".join(notes),
+            ]
+        )
+    return rows
+
+
+def _cell_rows(board: Any) -> list[list[Any]]:
+    rows = []
+    for name, cell in board.cells().items():
+        best = cell.best
+        rows.append(
+            [
+                name,
+                "-" if best is None else best.label,
+                "-" if best is None else f"#{best.rank}",
+                "-" if best is None else _mean_pm(best),
+                cell.finished,
+                cell.stopped,
+                ", ".join(cell.flags),
+            ]
+        )
+    return rows
+
+
+def _why_not_first(winner: Any, recommended: Any) -> str:
+    """Why the recommendation is not rank 1: the floor ranks above every candidate (it is the
+    reference, never the recommendation), or a better-confirmed configuration beats a luckier one."""
+    if winner.floor_run:
+        below = f" ({winner.label} {winner.mean:.4f})" if recommended.below_floor else ""
+        return f"— the best candidate; the floor run ranks first{below}: `resweep train --floor` trains it"
+    text = f"over the {winner.n_seeds}-seed winner"
+    return text + ("; below the floor" if recommended.below_floor else "")
+
+
+def _print_board(board: Any, top: int | None) -> None:
+    stopped = f"; {len(board.stopped)} stopped early, listed apart" if board.stopped else ""
+    print(
+        f"\nin-domain size {board.size:g}: {len(board.entries)} finished configurations, ranked by mean "
+        f"{board.metric}{stopped}"
+    )
+    if board.entries:
+        _print_table(
+            _board_rows(board, top),
+            [
+                "rank",
+                "configuration",
+                "n_seeds",
+                "mean",
+                "std",
+                "95% CI",
+                "tie",
+                "test_acc",
+                "test_f1_w",
+                "compute_s",
+                "",
+            ],
+        )
+    axes = "/".join(board.axes)
+    print(
+        f"\nbest per {axes} (finished configurations only; under-explored: fewer than "
+        f"{board.min_finished} finished):"
+    )
+    _print_table(_cell_rows(board), [axes, "best configuration", "rank", "mean", "finished", "stopped", ""])
+    floor = board.floor
+    if floor is None:
+        print("floor: not run")
+    else:
+        below = sum(e.below_floor for e in board.entries)
+        print(f"floor {floor.label}: {floor.mean:.4f} (#{floor.rank}); {below} configuration(s) below it")
+    recommended = board.recommended
+    if recommended is not None and recommended is not board.winner:
+        print(
+            f"recommended: #{recommended.rank} {recommended.label} ({recommended.n_seeds} seeds) "
+            + _why_not_first(board.winner, recommended)
+        )
+    cheapest = board.cheapest_near_winner()
+    if cheapest is not None and board.epsilon > 0:
+        print(
+            f"cheapest within {board.epsilon:g} of the winner: #{cheapest.rank} {cheapest.label} "
+            f"({cheapest.compute_seconds:.0f} s)"
+        )
+    if board.stopped:
+        print("stopped early, not ranked:")
+        _print_table(
+            [
+                [
+                    e.label,
+                    "-" if e.epochs_run is None else f"{e.epochs_run:g}",
+                    e.n_seeds,
+                    f"{e.mean:.4f}",
+                ]
+                for e in board.stopped[:top]
+            ],
+            ["configuration", "epochs_run", "n_seeds", "score"],
+        )
+        hidden = len(board.stopped) - len(board.stopped[:top])
+        if hidden:
+            print(f"... and {hidden} more (--top, or --json for all)")
+
+
+def _train_pool(args: argparse.Namespace) -> int:
+    """The in-domain training sentences a sweep's size 1.0 means (what its fractions refer to)."""
+    from ..plan import load_saved_sweep, train_pool
+
+    return train_pool(load_saved_sweep(args.storage, args.name)[0])
+
+
+def _query_size(args: argparse.Namespace, boards: list[Any]) -> dict[str, Any]:
+    """What ``--size N`` answers (see :func:`search.curves.query_size`)."""
+    from ..curves import query_size
+
+    def pool_of() -> int | None:
+        return None if args.from_table is not None else _train_pool(args)
+
+    answer = query_size(boards, _size(args.size), pool=args.pool, pool_of=pool_of)
+    args.pool = answer.get("pool")
+    return answer
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    import csv
+
+    from ..curves import recommend
+    from ..leaderboard import leaderboard as make_leaderboard
+    from ..leaderboard import summary_rows
+
+    if args.name is None and args.from_table is None:
+        raise UserError("name a sweep, or give --from-table FILE.csv")
+    boards = make_leaderboard(
+        args.name, storage=args.storage, table=args.from_table, metric=args.metric, epsilon=args.epsilon
+    )
+    if not boards:
+        print("no scored trials yet", file=sys.stderr)
+        return 1
+    metric = boards[0].metric
+    if args.size is not None:
+        answer = _query_size(args, boards)
+        shown = [answer["board"]] if "board" in answer else answer["nearest"]
+    else:
+        answer, shown = {}, boards
+    if args.json:
+        document: dict[str, Any] = {"metric": metric, "epsilon": args.epsilon, "sizes": summary_rows(shown)}
+        for key in ("size", "pool", "warning"):
+            if key in answer:
+                document[key] = answer[key]
+        if "estimates" in answer:
+            document["estimates"] = [e.__dict__ for e in answer["estimates"]]
+            document["recommended"] = answer["estimates"][0].strategy
+            chosen = recommend(boards, answer["size"])  # what `resweep train --size` trains
+            document["recommended_config"] = {**chosen.entry.as_dict(), "from_size": chosen.source.size}
+        print(json.dumps(document, indent=1, default=str))
+        return 0
+    if args.csv:
+        rows = summary_rows(shown)
+        # Every key any row has (a stopped entry may lack a test score a finished one has).
+        fieldnames = list(dict.fromkeys(key for row in rows for key in row)) or ["size"]
+        writer = csv.DictWriter(sys.stdout, fieldnames=fieldnames)
+        writer.writeheader()
+        writer.writerows(rows)
+        return 0
+    for board in shown:
+        _print_board(board, args.top)
+    if "estimates" in answer:
+        where = f"{answer['size']:.4g}" + (
+            f" (= {args.size} of {answer['pool']:,} sentences)" if "pool" in answer else ""
+        )
+        print(
+            f"\nestimated {metric} at size {where} per strategy "
+            "(from its best configuration at each swept size):"
+        )
+        _print_table(
+            [
+                [
+                    e.strategy,
+                    f"{e.estimate:.4f}",
+                    "-" if e.low is None else f"[{e.low:.4f}, {e.high:.4f}]",
+                    e.method,
+                ]
+                for e in answer["estimates"]
+            ],
+            ["strategy", "estimate", "95% band", "method"],
+        )
+        chosen = recommend(boards, answer["size"])
+        print(f"recommended: {chosen.estimate.strategy if chosen.estimate else chosen.entry.label}")
+        print(f"  configuration to train (`resweep train --size {args.size}`): {chosen.describe()}")
+    if "warning" in answer:
+        print(f"resweep: warning: {answer['warning']}", file=sys.stderr)
+    return 0

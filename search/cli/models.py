@@ -1,0 +1,119 @@
+"""``resweep train|predict|report``: from the answer to a model, and the report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ._common import UserError, _quiet_transformers, _size
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train the recommended (or the K-th, or a given) recipe on the whole pool; write a model folder."""
+    from ..train import choose_recipe, train_model
+
+    _quiet_transformers()
+    size = None if args.size is None else _size(args.size)
+    recipe = choose_recipe(
+        args.name,
+        storage=args.storage,
+        size=size,
+        rank=args.rank,
+        config=args.config,
+        seed=args.seed,
+        pool=args.pool,
+        floor=args.floor,
+    )
+    print(f"recipe: {recipe.evidence.get('label', 'the given config')} ({recipe.how})", flush=True)
+    floor = recipe.evidence.get("floor")
+    if recipe.evidence.get("below_floor") and floor:
+        print(
+            f"resweep: warning: this recipe ({recipe.evidence['mean']:.4f}) scores below the floor "
+            f"{floor['label']} ({floor['mean']:.4f}) at size {recipe.evidence['source_size']:g}; "
+            "--floor trains the floor instead",
+            file=sys.stderr,
+        )
+
+    def report(metrics: dict[str, Any], checkpoint: Path | None) -> None:
+        if args.quiet:
+            return
+        shown = [f"epoch {metrics['epochs_done']} ({metrics['stage']})", f"loss {metrics['train_loss']:.4f}"]
+        for key in ("dev_f1_weighted", "test_f1_weighted"):
+            if key in metrics:
+                shown.append(f"{key} {metrics[key]:.4f}")
+        print("  " + ", ".join(shown), file=sys.stderr, flush=True)
+
+    trained = train_model(
+        args.name,
+        out=args.out,
+        storage=args.storage,
+        overwrite=args.overwrite,
+        device=args.device,
+        report=report,
+        recipe=recipe,
+    )
+    data = trained.data
+    print(
+        f"trained on {data['train']:,} in-domain sentences"
+        + (f" and {data['ood_train']:,} out-of-domain" if data["ood_train"] else "")
+        + f"; selected epoch {trained.result.best.get('selected_epoch')} of {trained.result.epochs_done}"
+    )
+    for split in ("dev", "test"):
+        values = trained.scores.get(split)
+        if values:
+            shown = ", ".join(f"{k} {v:.4f}" for k, v in values.items())
+            print(f"{split} ({data[split]:,} sentences): {shown}")
+    print(trained.comparison())
+    print(f"model folder: {trained.folder} (MODEL_CARD.md inside; `resweep predict {trained.folder} FILE`)")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Predict a file's sentences with a model folder."""
+    from ..predict import output_bytes, predict_file, summary_lines
+
+    _quiet_transformers()
+    summary = predict_file(
+        args.model,
+        args.input,
+        format=args.format,
+        out=args.out,
+        out_format=args.out_format,
+        batch_size=args.batch_size,
+        top_k=args.top_k,
+        progress=None if args.progress is None else args.progress == "on",
+        device=args.device,
+    )
+    if args.out is None:
+        kind = args.out_format or "jsonl"
+        sys.stdout.buffer.write(output_bytes(summary.predictions, kind, args.top_k))
+        sys.stdout.flush()
+    for line in summary_lines(summary):
+        print(line if not line.startswith("warning: ") else f"resweep: {line}", file=sys.stderr)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from ..leaderboard import leaderboard, read_table
+    from ..plan import load_saved_sweep
+    from ..report import write_report
+
+    if args.name is None and args.from_table is None:
+        raise UserError("name a sweep, or give --from-table FILE.csv")
+    boards = leaderboard(
+        args.name, storage=args.storage, table=args.from_table, metric=args.metric, epsilon=args.epsilon
+    )
+    if args.from_table is not None:
+        rows, title = read_table(args.from_table), f"resweep report: {Path(args.from_table).name}"
+        out = Path(args.out or Path(args.from_table).with_suffix("").name + "-report")
+    else:
+        _, paths = load_saved_sweep(args.storage, args.name)
+        rows, title = paths.results.read().to_pylist(), f"resweep report: sweep {args.name}"
+        # In an object store, the report goes to a local folder: it is read in a browser.
+        local = paths.root.local
+        out = Path(args.out) if args.out else (local / "report" if local else Path(f"{args.name}-report"))
+    files = write_report(boards, rows, out, title=title, top=args.top)
+    print(f"wrote {files.markdown}, {files.html} and {len(files.images)} plots")
+    return 0
