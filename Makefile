@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(PIP_EXTRA) "$(TORCH_SPEC)"
-	$(PY) -m pip install -q $(PIP_EXTRA) -e ".[dev]"
+	$(PY) -m pip install -q $(PIP_EXTRA) -e ".[dev,tracking]"
 	touch $(STAMP)
 
 # The whole suite (what CI runs: .ci/run).

@@ -9,6 +9,7 @@ from typing import Any
 
 from ray import tune
 
+from .config import size_key
 from .plan import CELL_KEY, ROLE_KEY, context_of, trial_config, trial_name
 from .progress import ProgressView
 from .results import SCORED, ResultsStore, result_row
@@ -17,6 +18,7 @@ from .searchers import TRAINING_DONE
 __all__ = ["ENDED_OK", "SweepCallback", "SweepRun", "set_active"]
 
 ENDED_OK = SCORED  # statuses of a trial that needs no more work
+EPOCHS_DONE = "epochs_done"  # trainables.loop.EPOCHS_DONE (no torch import here): a tracker's step
 
 
 @dataclass
@@ -35,6 +37,7 @@ class SweepRun:
     complete: Callable[[], bool] = lambda: True  # whether the sweep has all its rows now
     manifest: str | None = None  # the id of this run's manifest (search.manifest)
     builds: Callable[[], list[str]] | None = None  # the artifact builds running now, described
+    tracking: Any = None  # the sweep's TrackingHub (search.tracking), when trackers are on
 
 
 _ACTIVE: SweepRun | None = None  # set by run_sweep around Tuner.fit (set_active)
@@ -62,6 +65,7 @@ class SweepCallback(tune.Callback):
         self.stopped: set[str] = set()  # trials the scheduler ended early
         self.statuses: dict[str, str] = {}  # trial id -> status of its row
         self.recovered = False
+        self.infos: dict[str, Any] = {}  # trial id -> its TrialInfo for the trackers
         self.progress = (
             ProgressView(
                 self.run.budgets,
@@ -99,6 +103,26 @@ class SweepCallback(tune.Callback):
         # returns by itself ends with a result that callbacks never see.
         if result.get("done"):
             self.stopped.add(trial.trial_id)
+        if self.run.tracking is not None:
+            step = result.get(EPOCHS_DONE) or result.get("training_iteration") or 0
+            self.run.tracking.epoch(self._info(trial), int(step), epoch_metrics(result))
+
+    def _info(self, trial: Any) -> Any:
+        """The trial as trackers name it (made once per trial)."""
+        if trial.trial_id not in self.infos:
+            from .tracking import TrialInfo
+
+            config = self._config(trial)
+            self.infos[trial.trial_id] = TrialInfo(
+                key=trial_name(config, trial.trial_id),
+                sweep=self.run.sweep,
+                size=size_key(config["in_domain_size"]),
+                cell=trial.config.get(CELL_KEY),
+                role=trial.config.get(ROLE_KEY),
+                seed=config.get("seed"),
+                params=config,
+            )
+        return self.infos[trial.trial_id]
 
     def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         # Stopped: the trial's last report says it had not ended by itself, or (a stand-in that does
@@ -175,6 +199,20 @@ class SweepCallback(tune.Callback):
                 manifest=None if recovered else self.run.manifest,  # recovered: written by an earlier run
             )
         )
+        if self.run.tracking is not None:
+            from .tracking import final_scores
+
+            self.run.tracking.ended(self._info(trial), status, final_scores(metrics))
+
+
+def epoch_metrics(result: Mapping[str, Any]) -> dict[str, float]:
+    """What trackers log of one report: its dev, test and stage scores and the training loss."""
+    return {
+        key: float(value)
+        for key, value in result.items()
+        if key.startswith(("dev_", "test_", "stage_dev_")) or key == "train_loss"
+        if isinstance(value, (int, float)) and not isinstance(value, bool)
+    }
 
 
 def _last_line(trial: Any) -> str | None:

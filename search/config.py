@@ -25,6 +25,7 @@ from trainables.metrics import METRIC_KEYS
 
 from .registries import GRID, searcher_names
 from .registries import SCHEDULERS as SCHEDULER_REGISTRY
+from .tracking._base import TrackingSection, parse_tracking
 
 __all__ = [
     "ConfigError",
@@ -32,6 +33,7 @@ __all__ = [
     "ResourcesSection",
     "SearchSection",
     "SweepConfig",
+    "TrackingSection",
     "load_sweep_config",
     "parse_sweep_text",
     "question_cells",
@@ -128,6 +130,8 @@ class SweepConfig:
     extensions: tuple[Mapping[str, Any], ...] = ()
     source: str = "<memory>"
     text: str = field(default="", repr=False, compare=False)  # the YAML it was parsed from
+    # Experiment trackers (search.tracking); off by default. Not part of what the sweep computes.
+    tracking: TrackingSection = field(default_factory=TrackingSection)
 
     def error(self, path: str, message: str) -> ConfigError:
         """A problem with key ``path`` (``data.sizes``), located in the file it was read from."""
@@ -368,6 +372,7 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
         raise fail("storage", str(err)) from None
     if where.local is not None and where.local.is_file():
         raise fail("storage", f"{where.local} is a file; give a folder (it need not exist yet)")
+    tracking = parse_tracking(raw.get("tracking"), fail)
     config = SweepConfig(
         name,
         data,
@@ -379,6 +384,7 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
         tuple(dict(e) for e in extensions),
         source,
         text or "",
+        tracking=tracking,
     )
     # The fixed part of every trial must already be a valid trial config.
     try:

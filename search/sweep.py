@@ -53,7 +53,6 @@ from .plan import (
     sweep_document,
     trial_config,
     trial_name,
-    write_sweep_config,
 )
 from .preflight import check_inputs
 from .results import ResultsStore
@@ -165,12 +164,16 @@ def run_sweep(
         _fetch_study(paths, restorable)
     check_studies(config, paths, rebuild=rebuild_studies, verbose=verbose)
     kind = kind or _run_kind(config, paths, resume)
-    write_sweep_config(config, paths)
+    hub = _tracking_hub(config, paths, plan)  # a tracker's missing package: an error before Ray starts
+    _write_config(config, paths)
     rows = paths.results.read().to_pylist()
     if not _short(plan, rows):  # nothing is missing (and so nothing in Tune's state to recover)
         if rebuild_studies:
             sync_studies(config, plan, paths, rows, verbose)
         paths.results.compact()
+        if hub is not None:  # trackers turned on for an ended sweep: they get its trials
+            hub.start(resuming=resume, prior=rows)
+            hub.close(complete=True)
         return paths.results.read()
 
     import ray
@@ -203,7 +206,9 @@ def run_sweep(
     saved_level = tune_log.level
     if verbose < 2:
         tune_log.setLevel(logging.ERROR)
-    interrupted, exhausted = False, {}
+    interrupted, exhausted, ran = False, {}, False
+    if hub is not None:
+        hub.start(resuming=resume, prior=rows)
     try:
         if restorable:
             path, filesystem = _tune_storage(paths.tune)
@@ -218,16 +223,19 @@ def run_sweep(
                     file=sys.stderr,
                 )
             else:
-                interrupted = _fit(tuner, _run_state(config, plan, paths, rows, verbose, manifest_id))
+                interrupted = _fit(tuner, _run_state(config, plan, paths, rows, verbose, manifest_id, hub))
                 rows = paths.results.read().to_pylist()
         if not interrupted and _short(plan, rows):
             paths.tune.remove_tree()  # what it held that ended is in the results store now
             sync_studies(config, plan, paths, rows, verbose)
             tuner, searcher = _new_tuner(config, plan, paths, trainable, rows, verbose, concurrency)
-            interrupted = _fit(tuner, _run_state(config, plan, paths, rows, verbose, manifest_id))
+            interrupted = _fit(tuner, _run_state(config, plan, paths, rows, verbose, manifest_id, hub))
             exhausted = searcher.exhausted
+        ran = not interrupted
     finally:
         set_active(None)
+        if hub is not None:
+            hub.close(complete=ran)
         tune_log.setLevel(saved_level)
         for key, value in saved_env.items():
             if value is None:
@@ -315,6 +323,7 @@ def _run_state(
     rows: list[dict[str, Any]],
     verbose: int,
     manifest_id: str,
+    hub: Any = None,
 ) -> SweepRun:
     return SweepRun(
         sweep=config.name,
@@ -332,7 +341,47 @@ def _run_state(
         complete=lambda: not _short(plan, paths.results.read().to_pylist()),
         manifest=manifest_id,
         builds=functools.partial(_builds, paths),
+        tracking=hub,
     )
+
+
+def _tracking_hub(config: SweepConfig, paths: SweepPaths, plan: SweepPlan) -> Any:
+    """The sweep's trackers (None when tracking is off); see :mod:`search.tracking`."""
+    if not config.tracking.on:
+        return None
+    from .tracking import TrackingHub, size_files, tracking_folder
+
+    def sizes_done(final: bool = False) -> set[str]:
+        rows = paths.results.read().to_pylist()
+        return {
+            key
+            for key, size in plan.sizes.items()
+            if (final and _ended(rows, size))
+            or (
+                _ended(rows, size) >= plan.expected(key, rows)
+                and not any(
+                    remaining_work(plan, slot, rows) for slot, (k, _) in plan.slots.items() if k == key
+                )
+            )
+        }
+
+    return TrackingHub(
+        config.tracking,
+        config.name,
+        tracking_folder(paths.root),
+        sizes_done=sizes_done,
+        size_files=functools.partial(size_files, config.name, str(paths.storage)),
+    )
+
+
+def _write_config(config: SweepConfig, paths: SweepPaths) -> None:
+    """``sweep.yaml``: the config as :func:`search.plan.sweep_document` has it, and its trackers."""
+    import yaml
+
+    document = sweep_document(config)
+    if config.tracking.document():
+        document["tracking"] = config.tracking.document()
+    paths.config.write_text(yaml.safe_dump(document, sort_keys=False))
 
 
 def _builds(paths: SweepPaths) -> list[str]:

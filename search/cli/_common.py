@@ -139,6 +139,16 @@ def _dashboard_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _tracking_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--tracking",
+        metavar="TRACKERS",
+        help="experiment trackers, over the config's tracking: section: mlflow, wandb, tensorboard "
+        "(comma-separated; mlflow=URI for a tracking server, wandb=online), or off. Needs "
+        "pip install 'resweep[tracking]'",
+    )
+
+
 def _shown(value: Any) -> str:
     return (
         ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)

@@ -14,7 +14,15 @@ from trainables.data.datasets import DATASETS
 from trainables.data.formats import FORMATS
 from trainables.errors import ResweepError
 
-from ._common import STORAGE_HELP, _at_least, _dashboard_option, _Parser, _pool_option, _version
+from ._common import (
+    STORAGE_HELP,
+    _at_least,
+    _dashboard_option,
+    _Parser,
+    _pool_option,
+    _tracking_option,
+    _version,
+)
 from .boards import cmd_leaderboard
 from .data import cmd_data_fetch, cmd_data_info, cmd_data_list, cmd_data_regimes, cmd_data_validate
 from .models import cmd_predict, cmd_report, cmd_train
@@ -61,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--dry-run", action="store_true", help="print the plan per size and stop")
     sweep.add_argument("--quiet", action="store_true", help="no live progress view")
     _dashboard_option(sweep)
+    _tracking_option(sweep)
     sweep.set_defaults(func=cmd_sweep)
 
     resume = commands.add_parser("resume", help="continue an interrupted sweep from its checkpoints")
@@ -74,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="move a damaged optuna.db aside and rebuild the studies from the results store",
     )
     _dashboard_option(resume)
+    _tracking_option(resume)
     resume.set_defaults(func=cmd_resume)
 
     extend = commands.add_parser(
@@ -90,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     extend.add_argument("--address", help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray)")
     extend.add_argument("--quiet", action="store_true", help="no live progress view")
     _dashboard_option(extend)
+    _tracking_option(extend)
     extend.set_defaults(func=cmd_extend)
 
     for command, function, text in (("status", cmd_status, "trials finished/failed per size, best so far"),):
@@ -142,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", help="torch device (default: cpu)")
     train.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
     train.add_argument("--quiet", action="store_true", help="no line per epoch")
+    _tracking_option(train)
     train.set_defaults(func=cmd_train)
 
     predict = commands.add_parser(

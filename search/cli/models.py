@@ -67,7 +67,26 @@ def cmd_train(args: argparse.Namespace) -> int:
             print(f"{split} ({data[split]:,} sentences): {shown}")
     print(trained.comparison())
     print(f"model folder: {trained.folder} (MODEL_CARD.md inside; `resweep predict {trained.folder} FILE`)")
+    _track_model(args, trained)
     return 0
+
+
+def _track_model(args: argparse.Namespace, trained: Any) -> None:
+    """Hand the model folder to the sweep's trackers (``--tracking`` over its saved ones)."""
+    from ..plan import load_saved_sweep
+    from ..tracking import register_model, tracking_option
+
+    tracking = load_saved_sweep(args.storage, args.name)[0].tracking
+    if args.tracking is not None:
+        tracking = tracking_option(args.tracking, tracking)
+    if not tracking.on:
+        return
+    scores = {
+        f"{split}_{k}": v for split, values in trained.scores.items() for k, v in (values or {}).items()
+    }
+    label = trained.recipe.evidence.get("label") or "the given config"
+    for made in register_model(args.name, args.storage, trained.folder, label, scores, tracking):
+        print(f"registered: {made}")
 
 
 def cmd_predict(args: argparse.Namespace) -> int:

@@ -11,9 +11,22 @@ from .boards import _why_not_first
 from .data import cmd_data_list
 
 
+def _with_tracking(config: Any, args: argparse.Namespace) -> Any:
+    """The config with ``--tracking`` over its ``tracking:`` section (the saved one on a resume)."""
+    if getattr(args, "tracking", None) is None:
+        return config
+    from dataclasses import replace
+
+    from ..tracking import tracking_option
+
+    return replace(config, tracking=tracking_option(args.tracking, config.tracking))
+
+
 def _run_sweep(config: Any, args: argparse.Namespace, *, resume: bool) -> int:
     """Run, resume or extend; Ctrl-C (or a lost driver) ends with exit 130 and how to continue."""
     import optuna
+
+    config = _with_tracking(config, args)
 
     from ..plan import SweepPaths
     from ..studies import StudiesDamaged

@@ -1,0 +1,167 @@
+"""Experiment tracking: real sweeps (stand-in trials) logged to MLflow, TensorBoard and W&B
+(offline), read back with each tracker's own reader; resume adds no duplicate run; a dead
+tracker costs one warning and leaves the results store whole."""
+
+from __future__ import annotations
+
+import functools
+import socket
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from search.config import ConfigError, parse_sweep_text
+from search.tracking import TrackingSection, tracking_option
+
+N_TRIALS = 4 + 4 + 2  # a search trial per strategy, each confirmed with seed 1, the floor twice
+EPOCHS = 3
+
+
+def _config(tmp_path: Path, tracking: Any, **search: Any) -> Any:
+    document = {
+        "name": "tracked",
+        "data": {"in_domain": "synthetic", "ood": "synthetic_ood", "sizes": [0.1], "seeds": [0, 1]},
+        "search": {"space": "demo-smoke", "budget": 4, "max_concurrent": 2, "scheduler": "fifo", **search},
+        "storage": str(tmp_path / "results"),
+        "tracking": tracking,
+    }
+    return parse_sweep_text(yaml.safe_dump(document, sort_keys=False), source="tracked.yaml")
+
+
+def _run(config: Any, **options: Any) -> list[dict[str, Any]]:
+    from search.sweep import run_sweep
+    from trainables.testing import stand_in_epochs_trial
+
+    trial = functools.partial(stand_in_epochs_trial, epochs=EPOCHS)
+    trial.__name__ = "stand_in_epochs_trial"  # type: ignore[attr-defined]  # Tune names trainables
+    return run_sweep(config, verbose=0, trial_function=trial, **options).to_pylist()
+
+
+# The config section and the option (no Ray) ---------------------------------------------------
+
+
+def test_tracking_is_off_by_default_and_a_section_or_list_turns_it_on(tmp_path: Path) -> None:
+    assert not _config(tmp_path, None).tracking.on
+    assert _config(tmp_path, ["mlflow", "tensorboard"]).tracking.trackers == ("mlflow", "tensorboard")
+    section = _config(tmp_path, {"trackers": ["wandb"], "wandb_mode": "online", "timeout": 5}).tracking
+    assert section == TrackingSection(trackers=("wandb",), wandb_mode="online", timeout=5.0)
+    over = tracking_option("mlflow=http://127.0.0.1:5000,tensorboard", section)
+    assert over.trackers == ("mlflow", "tensorboard") and over.mlflow_uri == "http://127.0.0.1:5000"
+    assert over.wandb_mode == "online" and tracking_option("off", over).trackers == ()
+
+
+@pytest.mark.parametrize(
+    ("tracking", "message"),
+    [
+        (["mlfow"], "tracking.trackers: unknown tracker 'mlfow'; trackers: mlflow, wandb, tensorboard"),
+        ({"trackers": ["wandb"], "wandb_mode": "cloud"}, "tracking.wandb_mode: expected offline or online"),
+        ({"uri": "x"}, "tracking.uri: unknown key; valid keys of tracking: trackers, mlflow_uri"),
+        ({"trackers": ["mlflow"], "timeout": 0}, "tracking.timeout: expected a number of seconds > 0"),
+    ],
+)
+def test_a_bad_tracking_section_is_one_located_line(tmp_path: Path, tracking: Any, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _config(tmp_path, tracking)
+    assert message in str(caught.value) and str(caught.value).startswith("tracked.yaml:")
+    assert "\n" not in str(caught.value)
+
+
+def test_a_tracker_whose_package_is_missing_says_how_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    from search.tracking import TrackerMissing, TrackingHub
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "mlflow" else real(name))
+    with pytest.raises(
+        TrackerMissing, match=r"mlflow needs the mlflow package: pip install 'resweep\[tracking\]'"
+    ):
+        TrackingHub(TrackingSection(trackers=("mlflow",)), "x", tmp_path)
+
+
+# Real sweeps ------------------------------------------------------------------------------------
+
+
+def _mlflow_runs(sweep: Path) -> Any:
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{sweep / 'mlflow' / 'mlflow.db'}")
+    return mlflow.search_runs(experiment_names=["tracked"], output_format="list")
+
+
+@pytest.mark.ray
+def test_a_sweep_in_mlflow_one_run_per_trial_under_its_parent_and_resume_adds_none(
+    tmp_path: Path, ray_session: Any
+) -> None:
+    from mlflow import MlflowClient
+
+    rows = _run(_config(tmp_path, ["mlflow"]))
+    assert len(rows) == N_TRIALS
+    sweep = tmp_path / "results" / "tracked"
+    runs = _mlflow_runs(sweep)
+    parents = [r for r in runs if r.data.tags.get("resweep.kind") == "sweep"]
+    trials = [r for r in runs if r.data.tags.get("resweep.kind") == "trial"]
+    assert (
+        len(parents) == 1 and parents[0].info.status == "FINISHED" and parents[0].info.run_name == "tracked"
+    )
+    parent = parents[0].info.run_id
+    assert all(r.data.tags["mlflow.parentRunId"] == parent for r in trials)
+    by_name = {r.data.tags["resweep.trial"]: r for r in trials}
+    assert sorted(by_name) == sorted(r["trial_name"] for r in rows)  # one run per trial
+    client = MlflowClient(tracking_uri=f"sqlite:///{sweep / 'mlflow' / 'mlflow.db'}")
+    for row in rows:
+        run = by_name[row["trial_name"]]
+        tags = run.data.tags
+        assert tags["resweep.size"] == "id0.1" and tags["resweep.seed"] == str(row["seed"])
+        assert tags.get("resweep.cell") == row["cell"] and tags["resweep.role"] == row["role"]
+        assert tags["resweep.status"] == row["status"] == "finished" and run.info.status == "FINISHED"
+        assert run.data.params["strategy"] == row["strategy"] and run.data.params["seed"] == str(row["seed"])
+        history = client.get_metric_history(run.info.run_id, "dev_f1_weighted")
+        assert [m.step for m in history] == [1, 2, 3]  # every epoch
+        assert [m.step for m in client.get_metric_history(run.info.run_id, "test_f1_weighted")] == [1, 2, 3]
+        assert run.data.metrics["selected_dev_f1_weighted"] == pytest.approx(row["dev_f1_weighted"])
+        assert run.data.metrics["selected_epoch"] == row["selected_epoch"] == EPOCHS
+    artifacts = {f.path for f in client.list_artifacts(parent, "leaderboard")}
+    assert artifacts == {"leaderboard/id0.1.csv"}
+    board = Path(client.download_artifacts(parent, "leaderboard/id0.1.csv", str(tmp_path / "dl")))
+    assert "configuration" in board.read_text().splitlines()[0] or "label" in board.read_text()
+    assert "report/learning_curves.png" in {f.path for f in client.list_artifacts(parent, "report")}
+
+    # A resume of the ended sweep, and an extension: the same parent, no run twice.
+    from search.extend import extend_config
+    from search.plan import load_saved_sweep
+
+    config, paths = load_saved_sweep(tmp_path / "results", "tracked")
+    assert config.tracking.trackers == ("mlflow",)  # saved with the sweep
+    _run(config, resume=True)
+    grown = _run(extend_config(config, paths.results.read().to_pylist(), budget=8), resume=True)
+    again = _mlflow_runs(sweep)
+    names = Counter(
+        r.data.tags.get("resweep.trial") for r in again if r.data.tags.get("resweep.kind") == "trial"
+    )
+    assert max(names.values()) == 1 and sorted(names) == sorted(r["trial_name"] for r in grown)
+    assert [r.info.run_id for r in again if r.data.tags.get("resweep.kind") == "sweep"] == [parent]
+
+
+@pytest.mark.ray
+def test_an_unreachable_mlflow_server_costs_one_warning_and_no_row(
+    tmp_path: Path, ray_session: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = _config(
+        tmp_path, {"trackers": ["mlflow"], "mlflow_uri": f"http://127.0.0.1:{port}", "timeout": 20}
+    )
+    rows = _run(config)
+    assert len(rows) == N_TRIALS and all(r["status"] == "finished" for r in rows)
+    warnings = [line for line in capfd.readouterr().err.splitlines() if "tracking:" in line]
+    assert len(warnings) == 1, warnings
+    assert (
+        warnings[0].startswith("resweep: warning: tracking: mlflow failed") and "results store" in warnings[0]
+    )
