@@ -77,7 +77,8 @@ def test_a_tracker_whose_package_is_missing_says_how_to_install(
     from search.tracking import TrackerMissing, TrackingHub
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "mlflow" else real(name))
+    missing = "mlflow"
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == missing else real(name))
     with pytest.raises(
         TrackerMissing, match=r"mlflow needs the mlflow package: pip install 'resweep\[tracking\]'"
     ):
@@ -165,3 +166,36 @@ def test_an_unreachable_mlflow_server_costs_one_warning_and_no_row(
     assert (
         warnings[0].startswith("resweep: warning: tracking: mlflow failed") and "results store" in warnings[0]
     )
+
+
+def _tensorboard(folder: Path) -> Any:
+    from tensorboard.backend.event_processing.event_accumulator import (
+        STORE_EVERYTHING_SIZE_GUIDANCE,
+        EventAccumulator,
+    )
+
+    events = EventAccumulator(str(folder), size_guidance=STORE_EVERYTHING_SIZE_GUIDANCE)
+    events.Reload()
+    return events
+
+
+@pytest.mark.ray
+def test_a_sweep_in_tensorboard_event_files_read_back(tmp_path: Path, ray_session: Any) -> None:
+    rows = _run(_config(tmp_path, ["tensorboard"]))
+    root = tmp_path / "results" / "tracked" / "tensorboard" / "id0.1"
+    assert sorted(p.name for p in root.iterdir()) == sorted([*(r["trial_name"] for r in rows), "_sweep"])
+    for row in rows:
+        events = _tensorboard(root / row["trial_name"])
+        assert [e.step for e in events.Scalars("dev_f1_weighted")] == [1, 2, 3]
+        assert [e.step for e in events.Scalars("test_f1_weighted")] == [1, 2, 3]
+        (selected,) = events.Scalars("selected_dev_f1_weighted")
+        assert selected.value == pytest.approx(row["dev_f1_weighted"]) and selected.step == EPOCHS
+        texts = {
+            tag: events.Tensors(f"{tag}/text_summary")[-1].tensor_proto.string_val[0].decode()
+            for tag in ("status", "config")
+        }
+        assert texts["status"] == row["status"]
+        assert f"| resweep.seed | {row['seed']} |" in texts["config"]
+    sweep = _tensorboard(root / "_sweep")
+    assert "leaderboard/id0.1.csv/text_summary" in sweep.Tags()["tensors"]
+    assert "report/learning_curves.png" in sweep.Tags()["images"]
