@@ -351,19 +351,18 @@ def _tracking_hub(config: SweepConfig, paths: SweepPaths, plan: SweepPlan) -> An
         return None
     from .tracking import TrackingHub, size_files, tracking_folder
 
-    def sizes_done(final: bool = False) -> set[str]:
+    def sizes_done(final: bool = False) -> dict[str, int]:
+        """The sizes with every row they will have (``final``: with any row), and their rows."""
         rows = paths.results.read().to_pylist()
-        return {
-            key
-            for key, size in plan.sizes.items()
-            if (final and _ended(rows, size))
-            or (
-                _ended(rows, size) >= plan.expected(key, rows)
-                and not any(
-                    remaining_work(plan, slot, rows) for slot, (k, _) in plan.slots.items() if k == key
-                )
-            )
-        }
+        done = {}
+        for key, size in plan.sizes.items():
+            ended = _ended(rows, size)
+            slots = [slot for slot, (k, _) in plan.slots.items() if k == key]
+            if (final and ended) or (
+                ended >= plan.expected(key, rows) and not any(remaining_work(plan, s, rows) for s in slots)
+            ):
+                done[key] = ended
+        return done
 
     return TrackingHub(
         config.tracking,

@@ -96,16 +96,18 @@ class _Worker:
 
     def _sizes(self, final: bool = False) -> None:
         """Log the leaderboard and plots of each size that has just got its last row (``final``:
-        of every size with rows; the sweep is over, a cell that ran out of proposals included)."""
+        of every size with rows; the sweep is over, a cell that ran out of proposals included).
+        A size grown by an extension is logged again when it is done again."""
         done = set(self.hub.seen(self.tracker.name, "sizes"))
-        for size in sorted(self.hub.sizes_done(final) - done):
-            self.tracker.size_done(size, self.hub.files(size))
-            self.hub.mark(self.tracker.name, "sizes", size)
+        for size, rows in sorted(self.hub.sizes_done(final).items()):
+            if f"{size}@{rows}" not in done:
+                self.tracker.size_done(size, self.hub.files(size, rows))
+                self.hub.mark(self.tracker.name, "sizes", f"{size}@{rows}")
 
 
 class TrackingHub:
-    """The trackers of one sweep run. ``sizes_done(final)`` says which sizes have all their rows
-    (``final``: the sweep is over; every size with rows);
+    """The trackers of one sweep run. ``sizes_done(final)`` says which sizes have all their rows,
+    and how many (``final``: the sweep is over; every size with rows);
     ``size_files(size, folder)`` writes a size's leaderboard and the report's plots into
     ``folder`` and returns them by artifact path."""
 
@@ -115,7 +117,7 @@ class TrackingHub:
         sweep: str,
         folder: Path,
         *,
-        sizes_done: Callable[[bool], set[str]] = lambda final: set(),
+        sizes_done: Callable[[bool], dict[str, int]] = lambda final: {},
         size_files: Callable[[str, Path], dict[str, Path]] | None = None,
     ):
         from . import TRACKERS
@@ -131,7 +133,7 @@ class TrackingHub:
         self.state_file = folder / "tracking" / "logged.json"
         self.lock = threading.Lock()
         self.logged: dict[str, dict[str, list[str]]] = {}  # tracker -> {trials: [...], sizes: [...]}
-        self._files: dict[str, dict[str, Path]] = {}
+        self._files: dict[str, dict[str, Path]] = {}  # size@rows -> its files by artifact path
 
     # The callback's side: enqueue only -----------------------------------------------------
 
@@ -181,13 +183,14 @@ class TrackingHub:
             with atomic_file(self.state_file) as temporary:
                 temporary.write_text(json.dumps(self.logged, indent=1))
 
-    def files(self, size: str) -> dict[str, Path]:
-        """A size's leaderboard and the report's plots, made once for every tracker."""
+    def files(self, size: str, rows: int) -> dict[str, Path]:
+        """A size's leaderboard and the report's plots (at ``rows`` rows), made once for every tracker."""
+        key = f"{size}@{rows}"
         with self.lock:
-            if size not in self._files:
-                folder = self.folder / "tracking" / "files" / size
-                self._files[size] = self.size_files(size, folder) if self.size_files else {}
-            return self._files[size]
+            if key not in self._files:
+                folder = self.folder / "tracking" / "files" / key
+                self._files[key] = self.size_files(size, folder) if self.size_files else {}
+            return self._files[key]
 
 
 def row_info(row: Mapping[str, Any]) -> TrialInfo:

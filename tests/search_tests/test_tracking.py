@@ -180,8 +180,8 @@ def _tensorboard(folder: Path) -> Any:
 
 
 @pytest.mark.ray
-def test_a_sweep_in_tensorboard_event_files_read_back(tmp_path: Path, ray_session: Any) -> None:
-    rows = _run(_config(tmp_path, ["tensorboard"]))
+def test_a_sweep_in_tensorboard_and_wandb_offline_read_back(tmp_path: Path, ray_session: Any) -> None:
+    rows = _run(_config(tmp_path, ["tensorboard", "wandb"]))
     root = tmp_path / "results" / "tracked" / "tensorboard" / "id0.1"
     assert sorted(p.name for p in root.iterdir()) == sorted([*(r["trial_name"] for r in rows), "_sweep"])
     for row in rows:
@@ -199,3 +199,82 @@ def test_a_sweep_in_tensorboard_event_files_read_back(tmp_path: Path, ray_sessio
     sweep = _tensorboard(root / "_sweep")
     assert "leaderboard/id0.1.csv/text_summary" in sweep.Tags()["tensors"]
     assert "report/learning_curves.png" in sweep.Tags()["images"]
+
+    runs = [
+        _wandb_run(path)
+        for path in (tmp_path / "results" / "tracked" / "wandb").glob("offline-run-*/*.wandb")
+    ]
+    trials = {r["name"]: r for r in runs if r["job_type"] == "id0.1" and "leaderboard" not in r["name"]}
+    assert sorted(trials) == sorted(r["trial_name"] for r in rows)  # one run per trial
+    assert all(r["group"] == "tracked" and r["project"] == "resweep" for r in runs)
+    for row in rows:
+        run = trials[row["trial_name"]]
+        assert run["config"]["strategy"] == row["strategy"] and run["config"]["resweep.seed"] == str(
+            row["seed"]
+        )
+        assert [step for step, items in run["history"] if "dev_f1_weighted" in items] == [1, 2, 3]
+        assert run["summary"]["selected_dev_f1_weighted"] == pytest.approx(row["dev_f1_weighted"])
+        assert run["summary"]["status"] == row["status"] and run["exit_code"] == 0
+    (board,) = [r for r in runs if r["name"] == "tracked id0.1 leaderboard"]
+    assert board["summary"]["leaderboard/id0.1.csv/_type"] == "table-file"  # the board as a W&B table
+    assert board["summary"]["report/learning_curves.png/_type"] == "image-file"
+    assert "tracked-id0.1-leaderboard" in board["artifacts"]
+
+    # An extension logs its new trials only: one W&B run and one TensorBoard folder per trial.
+    from search.extend import extend_config
+    from search.plan import load_saved_sweep
+
+    config, paths = load_saved_sweep(tmp_path / "results", "tracked")
+    grown = _run(extend_config(config, paths.results.read().to_pylist(), budget=8), resume=True)
+    assert len(grown) > len(rows)
+    from search.tracking.wandb_tracker import run_id
+
+    folders = (tmp_path / "results" / "tracked" / "wandb").glob("offline-run-*")
+    ids = Counter(p.name.rsplit("-", 1)[1] for p in folders)
+    assert all(ids[run_id("tracked", r["trial_name"])] == 1 for r in grown)  # one run per trial
+    assert ids[run_id("tracked", "id0.1", "leaderboard")] == 2  # the board's run, again once grown
+    folders = {p.name for p in root.iterdir()} - {"_sweep"}
+    assert folders == {r["trial_name"] for r in grown}
+
+
+def _wandb_run(path: Path) -> dict[str, Any]:
+    """What an offline W&B run file holds (its records: LevelDB-style log blocks of protobufs)."""
+    import json
+    import struct
+
+    from wandb.proto import wandb_internal_pb2
+
+    data = path.read_bytes()
+    assert data[:4] == b":W&B"
+    run: dict[str, Any] = {"history": [], "summary": {}, "artifacts": [], "exit_code": None}
+    position, pending, block = 7, b"", 32768  # after the header: ':W&B', magic, version
+    while position + 7 <= len(data):
+        if block - position % block < 7:  # a block's tail too short for a record header: padding
+            position += block - position % block
+            continue
+        _, length, kind = struct.unpack("<IHB", data[position : position + 7])
+        pending += data[position + 7 : position + 7 + length]
+        position += 7 + length
+        if kind not in (1, 4):  # a record's first or middle part
+            continue
+        record = wandb_internal_pb2.Record()
+        record.ParseFromString(pending)
+        pending = b""
+        which = record.WhichOneof("record_type")
+        if which == "run":
+            info = record.run
+            run.update(
+                name=info.display_name, group=info.run_group, job_type=info.job_type, project=info.project
+            )
+            run["config"] = {u.key: json.loads(u.value_json) for u in info.config.update}
+        elif which == "history":
+            items = {i.key or "/".join(i.nested_key): json.loads(i.value_json) for i in record.history.item}
+            run["history"].append((items.get("_step"), items))
+        elif which == "summary":
+            for u in record.summary.update:
+                run["summary"][u.key or "/".join(u.nested_key)] = json.loads(u.value_json)
+        elif which == "artifact":
+            run["artifacts"].append(record.artifact.name)
+        elif which == "exit":
+            run["exit_code"] = record.exit.exit_code
+    return run
