@@ -51,7 +51,7 @@ class WandbTracker(BaseTracker):
             name=name,
             group=self.sweep,
             job_type=job_type,
-            mode=self.settings.wandb_mode,
+            mode="online" if self.settings.wandb_mode == "online" else "offline",
             resume="allow",
             reinit="create_new",  # one process, many runs at once
             settings=settings,
@@ -90,7 +90,8 @@ class WandbTracker(BaseTracker):
             if path.suffix == ".csv":
                 with path.open(newline="") as handle:
                     table = list(csv.reader(handle))
-                shown[name] = self.wandb.Table(columns=table[0], data=table[1:])
+                header: list[str | int] = list(table[0])
+                shown[name] = self.wandb.Table(columns=header, data=table[1:])
             elif path.suffix == ".png":
                 shown[name] = self.wandb.Image(str(path))
         run.log_artifact(artifact)
