@@ -1,6 +1,7 @@
 """Benchmark: what resweep's sweep machinery costs on top of the trials themselves.
 
     .venv/bin/python bench/sweep_overhead.py [--trials 100] [--train-trials 10] [--storage URI]
+                                             [--trackers mlflow,tensorboard,wandb]
 
 1. ``--trials`` stand-in trials that sleep 1 s and report once, through the real sweep (its Tune
    experiment, the per-size searcher over OptunaSearch on an SQLite study, ConcurrencyLimiter,
@@ -9,6 +10,9 @@
 3. ``--train-trials`` trials that each fit a one-worker Ray Train job whose loop sleeps 1 s.
 4. With ``--storage URI`` (e.g. ``s3://bucket/bench?endpoint_override=127.0.0.1:9000&scheme=http``),
    (1) again with the sweep stored there, beside (1) on the local disk: what object storage costs.
+5. With ``--trackers``, (1) again with each experiment tracker on (local MLflow store, TensorBoard
+   files, W&B offline), side by side with (1) untracked before and after them (the two untracked
+   runs show the noise): the extra wall time per trial and the ratio to the untracked wall time.
 
 Overhead share = 1 - (summed in-trial time) / (wall time x concurrent slots), counting every trial
 that ran (the ``demo`` space adds confirmation runs of its top configurations). Goal for (1): <= 15%.
@@ -72,6 +76,8 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=100)
     parser.add_argument("--train-trials", type=int, default=10)
     parser.add_argument("--storage", help="also run (1) with the sweep stored here (an object-store URI)")
+    parser.add_argument("--trackers", help="also run (1) with each of these trackers on (comma-separated)")
+    parser.add_argument("--no-plain", action="store_true", help="skip (2), the plain Optuna loop")
     args = parser.parse_args()
     os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.2")
 
@@ -84,7 +90,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="rs-sweep-bench-", dir="/tmp") as scratch:
 
-        def config(name: str, budget: int, executor: str, storage: str = "") -> Any:
+        def config(name: str, budget: int, executor: str, storage: str = "", tracking: str = "") -> Any:
             return parse_sweep_config(
                 {
                     "name": name,
@@ -98,6 +104,7 @@ def main() -> None:
                     },
                     "resources": {"cpus": 1, "executor": executor},
                     "storage": storage or str(Path(scratch) / "results"),
+                    "tracking": [tracking] if tracking else None,
                 }
             )
 
@@ -105,11 +112,13 @@ def main() -> None:
         connect(None)
         print(f"ray.init: {time.perf_counter() - started:.1f} s (not counted)")
 
-        def inline_sweep(storage: str = "") -> float:
+        def inline_sweep(storage: str = "", tracking: str = "") -> float:
             started = time.perf_counter()
             name = f"inline-{time.time_ns()}"
             rows = run_sweep(
-                config(name, args.trials, "inline", storage), verbose=0, trial_function=sleeping_trial
+                config(name, args.trials, "inline", storage, tracking),
+                verbose=0,
+                trial_function=sleeping_trial,
             )
             wall = time.perf_counter() - started
             # Every row is a trial that slept: the searches and the demo space's confirmation runs.
@@ -117,15 +126,28 @@ def main() -> None:
             print(
                 f"{args.trials} search trials (+ {rows.num_rows - args.trials} confirmation runs) "
                 f"x {SLEEP:g} s through the sweep, 2 concurrent, inline, storage "
-                f"{'object store' if storage else 'local disk'}: {wall:.1f} s wall; "
-                f"overhead share {share:.1%}"
+                f"{'object store' if storage else 'local disk'}, tracking {tracking or 'off'}: "
+                f"{wall:.1f} s wall; overhead share {share:.1%}"
             )
-            return wall
+            return wall, rows.num_rows
 
-        local_wall = inline_sweep()
+        local_wall, _ = inline_sweep()
         if args.storage:
-            remote_wall = inline_sweep(args.storage)
+            remote_wall, _ = inline_sweep(args.storage)
             print(f"object store / local disk wall time: {remote_wall / local_wall:.2f}x")
+
+        if args.trackers:
+            walls = {tracker: inline_sweep(tracking=tracker)[0] for tracker in args.trackers.split(",")}
+            again, trials = inline_sweep()
+            untracked = (local_wall + again) / 2
+            noise = abs(again - local_wall) / trials * 1000
+            print(f"untracked: {local_wall:.1f} s and {again:.1f} s ({noise:.0f} ms/trial apart: noise)")
+            for tracker, wall in walls.items():
+                extra = (wall - untracked) / trials * 1000
+                print(
+                    f"tracking {tracker}: {wall / untracked:.3f}x the untracked wall time, "
+                    f"{extra:+.0f} ms wall per trial ({trials} trials, 2 at once)"
+                )
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         space = get_space("demo")
@@ -137,12 +159,13 @@ def main() -> None:
             time.sleep(SLEEP)
             return 0.5
 
-        study.optimize(objective, n_trials=args.trials)
-        plain = time.perf_counter() - started
-        print(
-            f"{args.trials} evaluations in a plain in-process Optuna loop, sequential: {plain:.1f} s wall; "
-            f"overhead share {1 - args.trials * SLEEP / plain:.1%}"
-        )
+        if not args.no_plain:
+            study.optimize(objective, n_trials=args.trials)
+            plain = time.perf_counter() - started
+            print(
+                f"{args.trials} evaluations in a plain in-process Optuna loop, sequential: {plain:.1f} s "
+                f"wall; overhead share {1 - args.trials * SLEEP / plain:.1%}"
+            )
 
         if args.train_trials:
             started = time.perf_counter()

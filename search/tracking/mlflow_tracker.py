@@ -78,7 +78,7 @@ class MlflowTracker(BaseTracker):
                 run_name=self.sweep,
                 tags={"resweep.sweep": self.sweep, "resweep.kind": "sweep"},
             ).info.run_id
-        else:
+        elif resuming:  # the sweep runs again
             self.client.update_run(parent, status="RUNNING")
         self.parent = parent
 

@@ -148,6 +148,22 @@ def test_a_sweep_in_mlflow_one_run_per_trial_under_its_parent_and_resume_adds_no
     assert max(names.values()) == 1 and sorted(names) == sorted(r["trial_name"] for r in grown)
     assert [r.info.run_id for r in again if r.data.tags.get("resweep.kind") == "sweep"] == [parent]
 
+    # resweep train's model folder: a nested run with the folder as its artifact, a registered version.
+    from search.tracking import register_model
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(b"weights")
+    made = register_model(
+        "tracked", str(tmp_path / "results"), folder, "the best", {"dev_f1": 0.5}, config.tracking
+    )
+    assert made == ["mlflow: tracked/1"]
+    (version,) = client.search_model_versions("name = 'tracked'")
+    train = client.get_run(version.run_id)
+    assert train.data.tags["mlflow.parentRunId"] == parent and train.data.tags["resweep.kind"] == "train"
+    assert [f.path for f in client.list_artifacts(version.run_id, "model")] == ["model/model.safetensors"]
+    assert client.get_run(parent).info.status == "FINISHED"  # registering does not reopen the sweep's run
+
 
 @pytest.mark.ray
 def test_an_unreachable_mlflow_server_costs_one_warning_and_no_row(
