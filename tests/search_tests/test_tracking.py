@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import socket
+import threading
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import pytest
 import yaml
 
 from search.config import ConfigError, parse_sweep_text
-from search.tracking import TrackingSection, tracking_option
+from search.tracking import BaseTracker, TrackingSection, TrialInfo, tracking_option
 
 N_TRIALS = 4 + 4 + 2  # a search trial per strategy, each confirmed with seed 1, the floor twice
 EPOCHS = 3
@@ -83,6 +84,65 @@ def test_a_tracker_whose_package_is_missing_says_how_to_install(
         TrackerMissing, match=r"mlflow needs the mlflow package: pip install 'resweep\[tracking\]'"
     ):
         TrackingHub(TrackingSection(trackers=("mlflow",)), "x", tmp_path)
+
+
+class _Stuck(BaseTracker):
+    """A tracker whose every call blocks until the test lets it go (a dead server)."""
+
+    name = "stuck"
+    release = threading.Event()
+
+    def epoch(self, trial: TrialInfo, step: int, metrics: Any) -> None:
+        self.release.wait()
+
+    def ended(self, trial: TrialInfo, status: str, final: Any) -> None:
+        self.release.wait()
+
+
+class _Broken(_Stuck):
+    name = "broken"
+
+    def epoch(self, trial: TrialInfo, step: int, metrics: Any) -> None:
+        raise ConnectionError("connection refused\nat line two")
+
+
+def _hub(tmp_path: Path, tracker: type[BaseTracker]) -> Any:
+    from search.tracking.hub import TrackingHub, _Worker
+
+    hub = TrackingHub(TrackingSection(timeout=0.5), "x", tmp_path)
+    hub.workers = [_Worker(tracker(hub.settings, "x", tmp_path), hub)]
+    hub.start(resuming=False, prior=[])
+    return hub
+
+
+def test_a_stuck_tracker_holds_the_end_of_a_sweep_its_timeout_then_one_warning(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    hub = _hub(tmp_path, _Stuck)
+    trial = TrialInfo("t", "x", "id0.1", "local", "search", 0)
+    for step in range(1, 4):
+        hub.epoch(trial, step, {"dev_f1_weighted": 0.5})  # only enqueued: the caller never waits
+    hub.ended(trial, "finished", {"selected_epoch": 3.0})
+    hub.close(complete=True)  # returns although the tracker never will
+    _Stuck.release.set()
+    (warning,) = capfd.readouterr().err.splitlines()
+    assert warning.startswith("resweep: warning: tracking: stuck had not finished after 0.5 s (")
+    assert warning.endswith("event(s) unsent); left behind (the results store has every trial)")
+
+
+def test_a_failing_tracker_is_one_warning_line_and_then_left_alone(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    hub = _hub(tmp_path, _Broken)
+    trial = TrialInfo("t", "x", "id0.1", "local", "search", 0)
+    for step in range(1, 4):
+        hub.epoch(trial, step, {"dev_f1_weighted": 0.5})
+    hub.close(complete=True)
+    (warning,) = capfd.readouterr().err.splitlines()
+    assert warning == (
+        "resweep: warning: tracking: broken failed (ConnectionError: connection refused at line two); "
+        "the sweep goes on without it (the results store has every trial)"
+    )
 
 
 # Real sweeps ------------------------------------------------------------------------------------
