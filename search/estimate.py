@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from trainables.architectures import ARCHITECTURES
 from trainables.config import TrialSpec
 
 from .config import SweepConfig
@@ -31,9 +32,6 @@ __all__ = ["SizeEstimate", "estimate_sweep", "phase1_signature"]
 TRAIN_PER_S = 30.0
 INFER_PER_S = 150.0
 REFERENCE_LENGTH = 64
-# Architectures that run no encoder (TF-IDF features, a linear layer): seconds of CPU per trial,
-# no encoder work. Names, not classes: the estimate must not import torch.
-NO_ENCODER = frozenset({"tfidf-linear"})
 
 
 @dataclass
@@ -47,25 +45,12 @@ class SizeEstimate:
 
 
 def phase1_signature(config: Mapping[str, Any]) -> tuple[Any, ...] | None:
-    """What tells two trials' phase-1 artifacts apart, from the configuration alone.
+    """What tells two trials' phase-1 artifacts apart, from the configuration alone
+    (:func:`trainables.phase1.artifact_signature`, beside the artifact's key); None without phase 1."""
+    from trainables.phase1 import artifact_signature
 
-    It follows the key of :func:`trainables.phase1.phase1_features`: ``none`` (the pre-trained
-    encoder) and ``mlm`` featurise whole datasets, so one artifact serves every size and
-    strategy; ``seqcls`` learns from the trial's in-domain subset (size, seed) and, fine-tuned
-    ``separate``ly, from its OOD share.
-    """
     spec = TrialSpec.from_config(config)
-    model = spec.model
-    if not model.uses_phase1:
-        return None
-    base = (model.encoder, model.phase1_model, model.marker_style, model.max_length)
-    if model.phase1_model == "none":
-        return (*base, spec.data.ood is not None)
-    hyper = tuple(sorted(model.phase1_loop.__dict__.items()))
-    if model.phase1_model == "mlm":
-        return (*base, model.phase1_finetune, spec.data.ood is not None, spec.data.seed, hyper)
-    ood_share = spec.data.ood_pct if model.phase1_finetune == "separate" else "all"
-    return (*base, model.phase1_finetune, spec.data.in_domain_size, spec.data.seed, ood_share, hyper)
+    return artifact_signature(spec) if spec.model.uses_phase1 else None
 
 
 def sample_configs(config: SweepConfig, plan: SweepPlan, key: str) -> list[dict[str, Any]]:
@@ -120,21 +105,20 @@ def estimate_sweep(config: SweepConfig, plan: SweepPlan) -> list[SizeEstimate]:
                 if signature not in seen:  # computed once for the whole sweep
                     seen.add(signature)
                     artifacts += 1
-                    joined = model.phase1_finetune == "joined"
-                    if model.phase1_model == "seqcls":  # learns from the trial's own subsets
+                    phase1 = model.settings_of("two-phase")
+                    joined = phase1.phase1_finetune == "joined"
+                    if phase1.phase1_model == "seqcls":  # learns from the trial's own subsets
                         trial_infer += n["train"] + n["dev"] + n["test"] + ood_all
                         learned = n["train"] + (ood_all if joined else n["ood_train"])
-                        trial_train += model.phase1_max_epochs * learned
+                        trial_train += phase1.phase1_max_epochs * learned
                     else:
                         trial_infer += in_domain_all + ood_all
-                        if model.phase1_model == "mlm":
+                        if phase1.phase1_model == "mlm":
                             learned = in_domain_all + (ood_all if joined else 0)
-                            trial_train += model.phase1_max_epochs * learned
+                            trial_train += phase1.phase1_max_epochs * learned
                 # Phase 2 trains a small head on cached features: seconds, no encoder work.
             else:
-                two_step = model.architecture == "two-step"  # two models, one per step
-                reads = model.two_step_inner if two_step else model.architecture
-                steps = 0 if reads in NO_ENCODER else 2 if two_step else 1
+                steps = ARCHITECTURES.get(model.architecture).encoder_models(spec)
                 trial_train += steps * spec.loop.max_epochs * stage_records
                 trial_infer += steps * spec.loop.max_epochs * (n["dev"] + n["test"])
             train += trial_train

@@ -11,21 +11,11 @@ context (datasets, in-domain size, seed, encoder).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
+
+from trainables.suggest import Suggester
 
 __all__ = ["BaseSpace", "Suggester"]
-
-
-class Suggester(Protocol):
-    """The part of ``optuna.Trial`` a space uses (a grid or a test can stand in for it)."""
-
-    def suggest_categorical(self, name: str, choices: Any) -> Any: ...
-
-    def suggest_float(
-        self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False
-    ) -> float: ...
-
-    def suggest_int(self, name: str, low: int, high: int, *, step: int = 1, log: bool = False) -> int: ...
 
 
 class BaseSpace(ABC):

@@ -23,9 +23,6 @@ __all__ = ["KEY_VERSION", "DataConfig", "LoopConfig", "ModelConfig", "TrialSpec"
 # default too, so any new setting renamed every trial).
 KEY_VERSION = 2
 
-PHASE1_MODELS = ("none", "seqcls", "mlm")
-PHASE1_FINETUNES = ("separate", "joined")
-
 
 @dataclass(frozen=True)
 class LoopConfig:
@@ -59,32 +56,6 @@ class LoopConfig:
             raise ResweepError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
 
 
-def _expected_types() -> dict[str, tuple[type, ...]]:
-    """Flat key -> the Python types its value may have (from the dataclass annotations)."""
-    names = {"float": (float, int), "int": (int,), "str": (str,), "bool": (bool,), "None": (type(None),)}
-    allowed: dict[str, tuple[type, ...]] = {}
-    for section in (DataConfig, ModelConfig, LoopConfig, TrialSpec):
-        for f in fields(section):
-            if f.name in TrialSpec._SECTIONS:
-                continue
-            annotation = str(f.type)
-            if annotation.startswith("Mapping"):
-                allowed[f.name] = (Mapping,)
-                continue
-            allowed[f.name] = tuple(t for part in annotation.split("|") for t in names.get(part.strip(), ()))
-    return allowed
-
-
-def _check_type(key: str, value: Any) -> None:
-    allowed = _expected_types().get(key)
-    if not allowed:
-        return
-    wrong_bool = isinstance(value, bool) and bool not in allowed  # True is an int to Python, not to us
-    if wrong_bool or not isinstance(value, allowed):
-        names = " or ".join(sorted({t.__name__ for t in allowed}))
-        raise ResweepError(f"{key}: expected {names}, got {value!r} ({type(value).__name__})")
-
-
 @dataclass(frozen=True)
 class DataConfig:
     """Which datasets a trial reads and its data regime (see :class:`~trainables.data.Regime`)."""
@@ -108,7 +79,10 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The architecture and its encoder. ``phase1_*`` only matter for ``two-phase``."""
+    """The architecture, its encoder, the settings every architecture shares, and the typed
+    settings of the architecture(s) the trial reads (``settings``: architecture name -> the
+    dataclass it declares as ``settings_class``; a wrapper such as ``two-step`` reads its inner
+    architecture's too). An architecture owns its settings: they live in its module."""
 
     architecture: str = "bert-seqcls"
     encoder: str = "minilm"
@@ -116,54 +90,24 @@ class ModelConfig:
     max_length: int = 128
     hidden_units: int = 256
     dropout: float = 0.1
-    entity_start_layer_norm: bool = True  # `entity-start` only
-    projection_size: int = 128  # `bilinear` only
-    word_embeddings: str = "encoder"  # `bilstm`, `cnn-mtl`: the encoder's input embeddings, or "random"
-    redn_threshold: float = 0.5  # `redn`: a relation is predicted where its pair score exceeds this
-    cnn_windows: str = "2,3,4,5"  # `cnn-mtl`: convolution window sizes, comma-separated
-    # `cnn-mtl`'s ranking loss (dos Santos et al. 2015: m+ 2.5, m- 0.5, scale 2) and decision.
-    ranking_margin_positive: float = 2.5
-    ranking_margin_negative: float = 0.5
-    ranking_scale: float = 2.0
-    ranking_threshold: float = 0.0  # the best relation's score must exceed this, else negative
-    mtl_identification_weight: float = 1.0  # `cnn-mtl`: alpha, the identification loss's weight
-    mtl_ranking_weight: float = 1.0  # `cnn-mtl`: beta, the ranking loss's weight
-    two_step_inner: str = "bert-seqcls"  # `two-step`: the architecture of both steps
-    two_step_negative_ratio: float = 3.0  # `two-step`: negatives per positive in step 1's batches
-    phase1_model: str = "seqcls"
-    phase1_finetune: str = "joined"
-    phase1_learning_rate: float = 1e-4
-    phase1_max_epochs: int = 3
-    phase1_batch_size: int = 16
-    phase1_patience: int = 2
+    settings: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.phase1_model not in PHASE1_MODELS:
-            raise ResweepError(
-                f"phase1_model must be one of {', '.join(PHASE1_MODELS)}, got {self.phase1_model!r}"
-            )
-        if self.phase1_finetune not in PHASE1_FINETUNES:
-            raise ResweepError(
-                f"phase1_finetune must be one of {', '.join(PHASE1_FINETUNES)}, got {self.phase1_finetune!r}"
-            )
-        if self.word_embeddings not in ("encoder", "random"):
-            raise ResweepError(f"word_embeddings must be encoder or random, got {self.word_embeddings!r}")
         if not 0 <= self.dropout < 1:
             raise ResweepError(f"dropout must be in [0, 1), got {self.dropout}")
-        for name in ("max_length", "hidden_units", "projection_size"):
+        for name in ("max_length", "hidden_units"):
             if getattr(self, name) < 1:
                 raise ResweepError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if not 0 < self.redn_threshold < 1:
-            raise ResweepError(f"redn_threshold must be in (0, 1), got {self.redn_threshold}")
-        self.windows  # noqa: B018 - validates cnn_windows
-        for name in ("ranking_margin_positive", "ranking_scale", "two_step_negative_ratio"):
-            if not getattr(self, name) > 0:
-                raise ResweepError(f"{name} must be > 0, got {getattr(self, name)}")
-        for name in ("ranking_margin_negative", "mtl_identification_weight", "mtl_ranking_weight"):
-            if getattr(self, name) < 0:
-                raise ResweepError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if self.mtl_identification_weight == self.mtl_ranking_weight == 0:
-            raise ResweepError("mtl_identification_weight and mtl_ranking_weight cannot both be 0")
+
+    def settings_of(self, architecture: str) -> Any:
+        """The typed settings of ``architecture`` in this trial (its defaults when the trial does
+        not read them)."""
+        found = self.settings.get(architecture)
+        if found is not None:
+            return found
+        from .architectures import ARCHITECTURES
+
+        return ARCHITECTURES.get(architecture).settings_class()
 
     @property
     def uses_phase1(self) -> bool:
@@ -173,24 +117,71 @@ class ModelConfig:
 
         return ARCHITECTURES.get(self.architecture).uses_phase1(TrialSpec(model=self))
 
-    @property
-    def windows(self) -> tuple[int, ...]:
-        """``cnn_windows`` as sizes: ``"2,3,4"`` -> (2, 3, 4)."""
-        parts = [part.strip() for part in self.cnn_windows.split(",")]
-        if not parts or not all(part.isdigit() and int(part) >= 1 for part in parts):
-            raise ResweepError(
-                f"cnn_windows must be comma-separated sizes >= 1 like '2,3,4', got {self.cnn_windows!r}"
-            )
-        return tuple(int(part) for part in parts)
 
-    @property
-    def phase1_loop(self) -> LoopConfig:
-        return LoopConfig(
-            learning_rate=self.phase1_learning_rate,
-            batch_size=self.phase1_batch_size,
-            max_epochs=self.phase1_max_epochs,
-            patience=self.phase1_patience,
-        )
+def _settings_classes() -> dict[str, type]:
+    """Every registered architecture's settings class (imports the architectures)."""
+    from .architectures import ARCHITECTURES
+
+    return {name: ARCHITECTURES.get(name).settings_class for name in ARCHITECTURES.names()}
+
+
+def _setting_owners() -> dict[str, list[str]]:
+    """Flat setting name -> the architectures that declare it."""
+    owners: dict[str, list[str]] = {}
+    for name, settings in _settings_classes().items():
+        for f in fields(settings):
+            owners.setdefault(f.name, []).append(name)
+    return owners
+
+
+def _expected_types() -> dict[str, tuple[type, ...]]:
+    """Flat key -> the Python types its value may have (from the dataclass annotations)."""
+    names = {"float": (float, int), "int": (int,), "str": (str,), "bool": (bool,), "None": (type(None),)}
+    allowed: dict[str, tuple[type, ...]] = {}
+    for section in (DataConfig, ModelConfig, LoopConfig, TrialSpec, *_settings_classes().values()):
+        for f in fields(section):
+            if f.name in TrialSpec._SECTIONS or f.name == "settings":
+                continue
+            annotation = str(f.type)
+            if annotation.startswith("Mapping"):
+                allowed[f.name] = (Mapping,)
+                continue
+            allowed[f.name] = tuple(t for part in annotation.split("|") for t in names.get(part.strip(), ()))
+    return allowed
+
+
+def _check_type(key: str, value: Any, allowed_types: Mapping[str, tuple[type, ...]]) -> None:
+    allowed = allowed_types.get(key)
+    if not allowed:
+        return
+    wrong_bool = isinstance(value, bool) and bool not in allowed  # True is an int to Python, not to us
+    if wrong_bool or not isinstance(value, allowed):
+        names = " or ".join(sorted({t.__name__ for t in allowed}))
+        raise ResweepError(f"{key}: expected {names}, got {value!r} ({type(value).__name__})")
+
+
+def _model_config(config: Mapping[str, Any]) -> ModelConfig:
+    """The model section of a flat config: the shared settings, and each architecture the trial
+    reads gets its settings class filled from the flat keys it declares. A key only other
+    architectures declare is checked by the first of them, then left out: it does not change
+    this trial (nor, so, its key)."""
+    from .architectures import ARCHITECTURES
+
+    architecture = config.get("architecture", ModelConfig.architecture)
+    readers = ARCHITECTURES.get(architecture).settings_readers(config)
+    classes = _settings_classes()
+    settings: dict[str, Any] = {}
+    read: set[str] = set()
+    for name in readers:
+        cls = classes[name]
+        names = {f.name for f in fields(cls)}
+        settings[name] = cls(**{k: v for k, v in config.items() if k in names})
+        read |= names
+    for key, owners in _setting_owners().items():
+        if key in config and key not in read:
+            classes[owners[0]](**{key: config[key]})  # a bad value is an error wherever it is given
+    shared = {f.name for f in fields(ModelConfig)} - {"settings"}
+    return ModelConfig(**{k: v for k, v in config.items() if k in shared}, settings=settings)
 
 
 @dataclass(frozen=True)
@@ -210,7 +201,8 @@ class TrialSpec:
     def valid_keys(cls) -> list[str]:
         keys = [f.name for f in fields(cls) if f.name not in cls._SECTIONS]
         for section in (DataConfig, ModelConfig, LoopConfig):
-            keys.extend(f.name for f in fields(section))
+            keys.extend(f.name for f in fields(section) if f.name != "settings")
+        keys.extend(_setting_owners())
         return keys
 
     @classmethod
@@ -220,14 +212,15 @@ class TrialSpec:
         if unknown:
             valid = ", ".join(sorted(cls.valid_keys()))
             raise ResweepError(f"unknown trial config key(s) {', '.join(unknown)}; valid: {valid}")
+        allowed = _expected_types()
         for key, value in config.items():
-            _check_type(key, value)
-        sections = {}
-        for name, section in (("data", DataConfig), ("model", ModelConfig), ("loop", LoopConfig)):
+            _check_type(key, value, allowed)
+        sections: dict[str, Any] = {"model": _model_config(config)}
+        for name, section in (("data", DataConfig), ("loop", LoopConfig)):
             names = {f.name for f in fields(section)}
             sections[name] = section(**{k: v for k, v in config.items() if k in names})
         top = {k: v for k, v in config.items() if k in {"strategy", "imbalance", "imbalance_params"}}
-        spec = cls(**sections, **top)  # type: ignore[arg-type]
+        spec = cls(**sections, **top)
         spec.data.regime  # noqa: B018 - validates the regime now, before any work starts
         return spec
 
@@ -235,7 +228,10 @@ class TrialSpec:
         """The flat dict :meth:`from_config` reads."""
         flat: dict[str, Any] = {}
         for name in self._SECTIONS:
-            flat.update(asdict(getattr(self, name)))
+            section = getattr(self, name)
+            flat.update({f.name: getattr(section, f.name) for f in fields(section) if f.name != "settings"})
+        for settings in self.model.settings.values():
+            flat.update(asdict(settings))
         flat.update(
             strategy=self.strategy, imbalance=self.imbalance, imbalance_params=dict(self.imbalance_params)
         )
@@ -247,6 +243,8 @@ class TrialSpec:
         and :data:`KEY_VERSION`. A new setting with a default leaves every key, and so every
         trial and run name a sweep resumes by, as it was."""
         defaults = TrialSpec(type(self.data)(), type(self.model)(), type(self.loop)()).to_config()
+        for settings in self.model.settings.values():
+            defaults.update(asdict(type(settings)()))
         floats = {k for k, allowed in _expected_types().items() if allowed == (float, int)}
         changed: dict[str, Any] = {}
         for name, value in self.to_config().items():

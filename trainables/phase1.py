@@ -43,8 +43,9 @@ from .errors import ResweepError
 
 if TYPE_CHECKING:
     from .architectures._base import PrepareContext
+    from .config import TrialSpec
 
-__all__ = ["ENCODER_FOLDER", "Phase1Features", "extract_features", "phase1_features"]
+__all__ = ["ENCODER_FOLDER", "Phase1Features", "artifact_signature", "extract_features", "phase1_features"]
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +153,9 @@ def _train_seqcls(
 
     spec = context.spec
     sub_spec = replace(
-        spec, model=replace(spec.model, architecture="bert-seqcls"), loop=spec.model.phase1_loop
+        spec,
+        model=replace(spec.model, architecture="bert-seqcls"),
+        loop=spec.model.settings_of("two-phase").loop,
     )
     architecture = BertSeqCls(sub_spec, label_space)
     train = concat_splits([architecture.encode(table, ood=ood) for table, ood in parts])
@@ -189,7 +192,7 @@ def _train_mlm(context: PrepareContext, tables: Sequence[pa.Table]) -> tuple[tor
     from .loop import _linear_schedule, _optimizer
 
     spec = context.spec
-    config = spec.model.phase1_loop
+    config = spec.model.settings_of("two-phase").loop
     tokenizer = load_tokenizer(spec.model.encoder)
     torch.manual_seed(spec.data.seed)
     model = from_pretrained(AutoModelForMaskedLM, spec.model.encoder).to(context.device)
@@ -235,10 +238,28 @@ def _local_world(device: torch.device) -> Any:
     return World(device=device)
 
 
+def artifact_signature(spec: TrialSpec) -> tuple[Any, ...]:
+    """What tells two trials' phase-1 artifacts apart, from the configuration alone (what
+    ``resweep sweep --dry-run`` counts): the configuration side of :func:`phase1_features`'s key.
+    ``none`` (the pre-trained encoder) and ``mlm`` featurise whole datasets, so one artifact
+    serves every size and strategy; ``seqcls`` learns from the trial's in-domain subset (size,
+    seed) and, fine-tuned ``separate``ly, from its OOD share."""
+    model, settings, data = spec.model, spec.model.settings_of("two-phase"), spec.data
+    base = (model.encoder, settings.phase1_model, model.marker_style, model.max_length)
+    if settings.phase1_model == "none":
+        return (*base, data.ood is not None)
+    hyper = tuple(sorted(settings.loop.__dict__.items()))
+    if settings.phase1_model == "mlm":
+        return (*base, settings.phase1_finetune, data.ood is not None, data.seed, hyper)
+    ood_share = data.ood_pct if settings.phase1_finetune == "separate" else "all"
+    return (*base, settings.phase1_finetune, data.in_domain_size, data.seed, ood_share, hyper)
+
+
 def phase1_features(context: PrepareContext, label_space: LabelSpace) -> Phase1Features:
     """Load, or compute once, the phase-1 artifact this trial needs."""
     spec, data = context.spec, context.data
-    variant, finetune = spec.model.phase1_model, spec.model.phase1_finetune
+    settings = spec.model.settings_of("two-phase")  # phase 1 is two-phase's (a wrapper's inner one's)
+    variant, finetune = settings.phase1_model, settings.phase1_finetune
     uses_ood = context.ood is not None
     if variant == "none":
         finetune = "none"  # the pre-trained encoder is the same for every dataset
@@ -275,7 +296,7 @@ def phase1_features(context: PrepareContext, label_space: LabelSpace) -> Phase1F
         "featurised_in_domain": fingerprint(in_domain_records),
         "featurised_ood": fingerprint(ood_full) if ood_full is not None else None,
         "seed": spec.data.seed if variant != "none" else None,
-        "hyper": None if variant == "none" else spec.model.phase1_loop.__dict__,
+        "hyper": None if variant == "none" else settings.loop.__dict__,
     }
     if context.keep_encoder:  # only then: the keys of artifacts without an encoder stay as they were
         fields["keeps_encoder"] = True

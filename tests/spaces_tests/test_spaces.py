@@ -49,7 +49,7 @@ def test_full_space_reaches_every_architecture_with_its_own_parameters() -> None
         name = spec.model.architecture
         seen.setdefault(name, set()).update(trial.params)
         if name == "two-step":
-            seen.setdefault("two-step:" + spec.model.two_step_inner, set())
+            seen.setdefault("two-step:" + spec.model.settings_of("two-step").two_step_inner, set())
         study.tell(trial, 0.5)
     assert set(ARCHITECTURES.names()) <= set(seen)
     assert {"cnn_windows", "ranking_margin_positive", "ranking_threshold"} <= seen["cnn-mtl"]
@@ -64,7 +64,8 @@ def test_thesis_grid_is_the_thesis_design() -> None:
     assert grid is not None and len(grid) == 48  # 3 + 2*3*3 + 3*3*3 per size
     for config in grid:
         spec = validate(config)
-        assert (spec.model.architecture, spec.model.phase1_model, spec.model.phase1_finetune) == (
+        phase1 = spec.model.settings_of("two-phase")
+        assert (spec.model.architecture, phase1.phase1_model, phase1.phase1_finetune) == (
             "two-phase",
             "seqcls",
             "joined",

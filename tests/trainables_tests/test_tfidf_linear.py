@@ -95,7 +95,6 @@ def test_it_learns_well_above_the_majority_rate() -> None:
     test_labels = table_to_records(load_dataset("synthetic")["test"])
     majority = max(Counter(r.label for r in test_labels).values()) / len(test_labels)
     assert majority < 0.45 and result.best["test_f1_weighted"] > majority + 0.35
-    assert reports.metrics[0]["elapsed_seconds"] < 5  # an epoch costs well under a second here
 
 
 def test_no_encoder_or_tokenizer_is_ever_loaded(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -21,9 +21,11 @@ if TYPE_CHECKING:
     from ..config import TrialSpec
     from ..data.datasets import RelationDataset
     from ..data.regimes import RegimeData
+    from ..suggest import Suggester
 
 __all__ = [
     "BaseArchitecture",
+    "NoSettings",
     "PrepareContext",
     "concat_splits",
     "instance_weights",
@@ -46,12 +48,26 @@ class PrepareContext:
     keep_encoder: bool = False  # phase-1 artifacts keep their encoder (for a model folder)
 
 
+@dataclass(frozen=True)
+class NoSettings:
+    """The settings of an architecture that has none beyond the shared ones."""
+
+
 class BaseArchitecture(ABC):
     """One way of reading records. Subclasses store configuration in ``__init__``; ``prepare``
-    does expensive one-off work (phase-1 artifacts); ``build_model`` creates :attr:`model`."""
+    does expensive one-off work (phase-1 artifacts); ``build_model`` creates :attr:`model`.
+
+    An architecture owns its settings, its search dimensions and its rules: ``settings_class``
+    (a frozen dataclass beside it in its module, validated in ``__post_init__``; its field names
+    are the flat trial keys, see :class:`trainables.config.TrialSpec`), :meth:`search_dimensions`
+    (what a search space asks for it), and the class methods below (phase 1, OOD data, refused
+    combinations). Adding one is its module plus one registry line."""
 
     name: ClassVar[str]
     description: ClassVar[str]  # one line, for `resweep list architectures`
+    settings_class: ClassVar[type] = NoSettings
+    # Imbalance techniques it refuses (``check`` says why); search spaces never propose them.
+    refused_imbalance: ClassVar[tuple[str, ...]] = ()
     # Where :meth:`export` writes a structure-only encoder (see trainables.encoders), relative to
     # the model folder: loading points the trial's ``encoder`` there. None: no encoder.
     encoder_folder: ClassVar[str | None] = None
@@ -106,6 +122,42 @@ class BaseArchitecture(ABC):
     def for_inference(self) -> None:  # noqa: B027 - optional hook
         """After training: read new records from now on, not only the ones :meth:`prepare` saw
         (``two-phase`` featurises them with its phase-1 encoder instead of looking them up)."""
+
+    @classmethod
+    def settings(cls, spec: TrialSpec) -> Any:
+        """This architecture's typed settings in ``spec`` (an instance of ``settings_class``)."""
+        return spec.model.settings_of(cls.name)
+
+    @classmethod
+    def settings_readers(cls, config: Mapping[str, Any]) -> tuple[str, ...]:
+        """The architectures whose settings a trial of this one reads, from its flat config
+        (a wrapper: itself and what it wraps)."""
+        return (cls.name,)
+
+    @classmethod
+    def search_dimensions(cls, trial: Suggester, prefix: str = "") -> dict[str, Any]:
+        """Its own hyper-parameters, asked of ``trial`` (an Optuna trial or a stand-in): the
+        learning rate and batch size ranges that suit it and its settings. Optuna keeps one range
+        per name, so names carry the architecture (``bilinear.learning_rate``); ``prefix`` keeps a
+        wrapped architecture's apart. Default: the ranges of a fine-tuned transformer."""
+        return cls.loop_dimensions(trial, prefix, (1e-5, 3e-4), [8, 16, 32])
+
+    @classmethod
+    def loop_dimensions(
+        cls, trial: Suggester, prefix: str, learning_rates: tuple[float, float], batch_sizes: list[int]
+    ) -> dict[str, Any]:
+        """The learning rate (log-uniform in ``learning_rates``) and batch size, under this
+        architecture's names: the part every architecture's dimensions start from."""
+        name = f"{prefix}{cls.name}"
+        return {
+            "learning_rate": trial.suggest_float(f"{name}.learning_rate", *learning_rates, log=True),
+            "batch_size": trial.suggest_categorical(f"{name}.batch_size", batch_sizes),
+        }
+
+    @classmethod
+    def encoder_models(cls, spec: TrialSpec) -> int:
+        """How many encoder models a trial trains (a cost estimate's unit; 0: no encoder)."""
+        return 1
 
     @classmethod
     def uses_phase1(cls, spec: TrialSpec) -> bool:

@@ -10,16 +10,21 @@ and types are hashed into :data:`TAG_BUCKETS` ids, 0 for tokens outside both men
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pyarrow as pa
 import torch
 
 from ..encoders import encoder_config, from_pretrained, load_tokenizer, save_structure
+from ..errors import ResweepError
 from ..loop import EncodedSplit
 from ._base import BaseArchitecture
+
+if TYPE_CHECKING:
+    from ..suggest import Suggester
 
 __all__ = ["POSITION_DIM", "TAG_BUCKETS", "TAG_DIM", "WordFeatureArchitecture", "WordFeatures"]
 
@@ -68,8 +73,30 @@ class WordFeatures(torch.nn.Module):
         )  # (B, L, E + 2P + T)
 
 
+@dataclass(frozen=True)
+class WordSettings:
+    """Settings of the word-feature models (``bilstm``, ``cnn-mtl``)."""
+
+    word_embeddings: str = "encoder"  # the encoder's input embeddings, or "random"
+
+    def __post_init__(self) -> None:
+        if self.word_embeddings not in ("encoder", "random"):
+            raise ResweepError(f"word_embeddings must be encoder or random, got {self.word_embeddings!r}")
+
+
 class WordFeatureArchitecture(BaseArchitecture):
     """Encoding, batching and the embedding layer of the word-feature models."""
+
+    settings_class: ClassVar[type] = WordSettings
+
+    @classmethod
+    def search_dimensions(cls, trial: Suggester, prefix: str = "") -> dict[str, Any]:
+        # No transformer: their own learning rates and widths.
+        return {
+            **cls.loop_dimensions(trial, prefix, (3e-4, 3e-3), [16, 32, 64]),
+            "hidden_units": trial.suggest_categorical(f"{prefix}{cls.name}.hidden_units", [64, 128, 256]),
+            "word_embeddings": trial.suggest_categorical(f"{prefix}word_embeddings", ["encoder", "random"]),
+        }
 
     bio_tags: ClassVar[bool] = False  # True: B-<type>/I-<type> tags; False: the type on every token
     encoder_folder = "encoder"  # the tokenizer and the config its embeddings are built from
@@ -113,7 +140,7 @@ class WordFeatureArchitecture(BaseArchitecture):
     def build_features(self) -> WordFeatures:
         """The embedding layers, words from the encoder's input embeddings or random."""
         model_config = self.spec.model
-        if model_config.word_embeddings == "encoder":
+        if self.settings(self.spec).word_embeddings == "encoder":
             from transformers import AutoModel
 
             weights = from_pretrained(AutoModel, model_config.encoder).get_input_embeddings().weight.detach()

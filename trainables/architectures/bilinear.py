@@ -5,9 +5,16 @@ them gives one score per relation."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
 import torch
 
+from ..errors import ResweepError
 from ._marked import MarkedEncoderArchitecture, span_mean
+
+if TYPE_CHECKING:
+    from ..suggest import Suggester
 
 __all__ = ["Bilinear"]
 
@@ -26,10 +33,29 @@ class _BilinearHead(torch.nn.Module):
         return self.bilinear(self.dropout(head), self.dropout(tail))  # (B, C)
 
 
+@dataclass(frozen=True)
+class BilinearSettings:
+    projection_size: int = 128  # the width token states are projected to
+
+    def __post_init__(self) -> None:
+        if self.projection_size < 1:
+            raise ResweepError(f"projection_size must be >= 1, got {self.projection_size}")
+
+
 class Bilinear(MarkedEncoderArchitecture):
+    settings_class: ClassVar[type] = BilinearSettings
     name = "bilinear"
     description = "token states projected low (projection_size), head x tail through a bilinear layer"
 
     def build_head(self, hidden_size: int) -> torch.nn.Module:
         model = self.spec.model
-        return _BilinearHead(hidden_size, len(self.label_space), model.dropout, model.projection_size)
+        projection = self.settings(self.spec).projection_size
+        return _BilinearHead(hidden_size, len(self.label_space), model.dropout, projection)
+
+    @classmethod
+    def search_dimensions(cls, trial: Suggester, prefix: str = "") -> dict[str, Any]:
+        config = super().search_dimensions(trial, prefix)
+        config["projection_size"] = trial.suggest_categorical(
+            f"{prefix}{cls.name}.projection_size", [64, 128, 256]
+        )
+        return config

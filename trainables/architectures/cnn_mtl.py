@@ -22,10 +22,17 @@ Decision: the best relation when its score exceeds ``ranking_threshold``, else t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
 import torch
 
+from ..errors import ResweepError
 from ._base import instance_weights, relation_mask, threshold_decision, weighted_mean
-from ._words import WordFeatureArchitecture, WordFeatures
+from ._words import WordFeatureArchitecture, WordFeatures, WordSettings
+
+if TYPE_CHECKING:
+    from ..suggest import Suggester
 
 __all__ = ["CnnMtl", "ranking_loss"]
 
@@ -81,27 +88,83 @@ class _CnnMtlModel(torch.nn.Module):
         return self.identify(sentence).squeeze(1), self.classify(sentence)
 
 
+@dataclass(frozen=True)
+class CnnMtlSettings(WordSettings):
+    """The windows, and the ranking loss (dos Santos et al. 2015: m+ 2.5, m- 0.5, scale 2) and
+    its decision; alpha and beta weigh the identification and ranking losses."""
+
+    cnn_windows: str = "2,3,4,5"  # convolution window sizes, comma-separated
+    ranking_margin_positive: float = 2.5
+    ranking_margin_negative: float = 0.5
+    ranking_scale: float = 2.0
+    ranking_threshold: float = 0.0  # the best relation's score must exceed this, else negative
+    mtl_identification_weight: float = 1.0
+    mtl_ranking_weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.windows  # noqa: B018 - validates cnn_windows
+        for name in ("ranking_margin_positive", "ranking_scale"):
+            if not getattr(self, name) > 0:
+                raise ResweepError(f"{name} must be > 0, got {getattr(self, name)}")
+        for name in ("ranking_margin_negative", "mtl_identification_weight", "mtl_ranking_weight"):
+            if getattr(self, name) < 0:
+                raise ResweepError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.mtl_identification_weight == self.mtl_ranking_weight == 0:
+            raise ResweepError("mtl_identification_weight and mtl_ranking_weight cannot both be 0")
+
+    @property
+    def windows(self) -> tuple[int, ...]:
+        """``cnn_windows`` as sizes: ``"2,3,4"`` -> (2, 3, 4)."""
+        parts = [part.strip() for part in self.cnn_windows.split(",")]
+        if not parts or not all(part.isdigit() and int(part) >= 1 for part in parts):
+            raise ResweepError(
+                f"cnn_windows must be comma-separated sizes >= 1 like '2,3,4', got {self.cnn_windows!r}"
+            )
+        return tuple(int(part) for part in parts)
+
+
 class CnnMtl(WordFeatureArchitecture):
+    settings_class: ClassVar[type] = CnnMtlSettings
     name = "cnn-mtl"
     description = "CNN over word/position/BIO-tag embeddings; identification + ranking-loss classification"
     bio_tags = True
 
+    @classmethod
+    def search_dimensions(cls, trial: Suggester, prefix: str = "") -> dict[str, Any]:
+        config = super().search_dimensions(trial, prefix)
+        config["cnn_windows"] = trial.suggest_categorical(
+            f"{prefix}cnn_windows", ["2,3", "2,3,4", "3,4,5", "2,3,4,5"]
+        )
+        config["ranking_margin_positive"] = trial.suggest_float(f"{prefix}ranking_margin_positive", 1.5, 3.5)
+        config["ranking_margin_negative"] = trial.suggest_float(f"{prefix}ranking_margin_negative", 0.1, 1.0)
+        config["ranking_scale"] = trial.suggest_float(f"{prefix}ranking_scale", 1.0, 3.0)
+        config["ranking_threshold"] = trial.suggest_float(f"{prefix}ranking_threshold", -1.0, 1.0)
+        config["mtl_identification_weight"] = trial.suggest_float(
+            f"{prefix}mtl_identification_weight", 0.1, 2.0, log=True
+        )
+        return config
+
     def build_model(self) -> torch.nn.Module:
         model = self.spec.model
         self.model = _CnnMtlModel(
-            self.build_features(), model.hidden_units, model.windows, len(self.label_space), model.dropout
+            self.build_features(),
+            model.hidden_units,
+            self.settings(self.spec).windows,
+            len(self.label_space),
+            model.dropout,
         )
         return self.model
 
     def logits(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         _, scores = model(batch)
         negative = self.label_space.negative_ids
-        return threshold_decision(scores.float(), negative, self.spec.model.ranking_threshold)
+        return threshold_decision(scores.float(), negative, self.settings(self.spec).ranking_threshold)
 
     def loss(
         self, model: torch.nn.Module, batch: dict[str, torch.Tensor], class_weights: torch.Tensor | None
     ) -> torch.Tensor:
-        config = self.spec.model
+        config = self.settings(self.spec)
         identification, scores = model(batch)
         labels = batch["labels"]
         relations = relation_mask(scores.shape[1], self.label_space.negative_ids, scores.device)

@@ -4,9 +4,15 @@ markers, concatenated, layer-normalised (``entity_start_layer_norm``), then a li
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
 import torch
 
 from ._marked import MarkedEncoderArchitecture
+
+if TYPE_CHECKING:
+    from ..suggest import Suggester
 
 __all__ = ["EntityStart"]
 
@@ -26,12 +32,29 @@ class _EntityStartHead(torch.nn.Module):
         return self.classifier(self.dropout(self.norm(starts)))  # (B, C)
 
 
+@dataclass(frozen=True)
+class EntityStartSettings:
+    entity_start_layer_norm: bool = True  # a layer norm over the concatenated start states
+
+
 class EntityStart(MarkedEncoderArchitecture):
+    settings_class: ClassVar[type] = EntityStartSettings
     name = "entity-start"
     description = "entity start markers' final states, concatenated (+ layer norm), then a linear layer"
 
     def build_head(self, hidden_size: int) -> torch.nn.Module:
         model = self.spec.model
         return _EntityStartHead(
-            hidden_size, len(self.label_space), model.dropout, model.entity_start_layer_norm
+            hidden_size,
+            len(self.label_space),
+            model.dropout,
+            self.settings(self.spec).entity_start_layer_norm,
         )
+
+    @classmethod
+    def search_dimensions(cls, trial: Suggester, prefix: str = "") -> dict[str, Any]:
+        config = super().search_dimensions(trial, prefix)
+        config["entity_start_layer_norm"] = trial.suggest_categorical(
+            f"{prefix}entity_start_layer_norm", [True, False]
+        )
+        return config

@@ -5,9 +5,14 @@ classifier. The paper marks entities with ``$`` and ``#`` (``marker_style: rbert
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import torch
 
 from ._marked import MarkedEncoderArchitecture, span_mean
+
+if TYPE_CHECKING:
+    from ..suggest import Suggester
 
 __all__ = ["RBert"]
 
@@ -37,3 +42,8 @@ class RBert(MarkedEncoderArchitecture):
 
     def build_head(self, hidden_size: int) -> torch.nn.Module:
         return _RBertHead(hidden_size, len(self.label_space), self.spec.model.dropout)
+
+    @classmethod
+    def search_dimensions(cls, trial: Suggester, prefix: str = "") -> dict[str, Any]:
+        # The paper's $ ... $ and # ... # markers.
+        return {**super().search_dimensions(trial, prefix), "marker_style": "rbert"}

@@ -16,12 +16,19 @@ none passes.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
 
+from ..errors import ResweepError
 from ._base import instance_weights, relation_mask, threshold_decision, weighted_mean
 from ._marked import MarkedEncoderArchitecture, span_mask
+from .bilinear import BilinearSettings
+
+if TYPE_CHECKING:
+    from ..suggest import Suggester
 
 __all__ = ["Redn", "relations_above"]
 
@@ -78,15 +85,35 @@ def relations_above(
     return [np.flatnonzero(row).tolist() for row in keep]
 
 
+@dataclass(frozen=True)
+class RednSettings(BilinearSettings):
+    redn_threshold: float = 0.5  # a relation is predicted where its pair score exceeds this
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0 < self.redn_threshold < 1:
+            raise ResweepError(f"redn_threshold must be in (0, 1), got {self.redn_threshold}")
+
+
 class Redn(MarkedEncoderArchitecture):
+    settings_class: ClassVar[type] = RednSettings
     name = "redn"
     description = (
         "REDN: per-relation asymmetric kernels over token pairs, sigmoid, mean over the entity block"
     )
 
     def build_head(self, hidden_size: int) -> torch.nn.Module:
-        model = self.spec.model
-        return _RednHead(hidden_size, len(self.label_space), model.projection_size, model.dropout)
+        projection = self.settings(self.spec).projection_size
+        return _RednHead(hidden_size, len(self.label_space), projection, self.spec.model.dropout)
+
+    @classmethod
+    def search_dimensions(cls, trial: Suggester, prefix: str = "") -> dict[str, Any]:
+        config = super().search_dimensions(trial, prefix)
+        config["projection_size"] = trial.suggest_categorical(
+            f"{prefix}{cls.name}.projection_size", [64, 128, 256]
+        )
+        config["redn_threshold"] = trial.suggest_float(f"{prefix}redn_threshold", 0.3, 0.7)
+        return config
 
     def assemble(self, encoder: torch.nn.Module, head: torch.nn.Module) -> torch.nn.Module:
         return _RednModel(encoder, head)
@@ -98,7 +125,9 @@ class Redn(MarkedEncoderArchitecture):
 
     def logits(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         negative = self.label_space.negative_ids
-        return threshold_decision(self.pair_scores(model, batch), negative, self.spec.model.redn_threshold)
+        return threshold_decision(
+            self.pair_scores(model, batch), negative, self.settings(self.spec).redn_threshold
+        )
 
     def loss(
         self, model: torch.nn.Module, batch: dict[str, torch.Tensor], class_weights: torch.Tensor | None

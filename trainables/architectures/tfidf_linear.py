@@ -29,6 +29,7 @@ from __future__ import annotations
 import itertools
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -39,6 +40,10 @@ from ..data.markers import marked_words
 from ..data.records import Record, table_to_records
 from ..loop import EncodedSplit
 from ._base import BaseArchitecture, PrepareContext
+
+if TYPE_CHECKING:
+    from ..config import TrialSpec
+    from ..suggest import Suggester
 
 __all__ = ["MAX_FEATURES", "VECTORIZER_FILE", "TfidfLinear", "record_features"]
 
@@ -86,6 +91,16 @@ class TfidfLinear(BaseArchitecture):
     name = "tfidf-linear"
     description = "no encoder: TF-IDF of marked-sentence n-grams and entity-pair features -> a linear layer"
     vectorizer_: TfidfVectorizer
+
+    @classmethod
+    def encoder_models(cls, spec: TrialSpec) -> int:
+        return 0  # TF-IDF features and a linear layer: seconds of CPU per trial
+
+    @classmethod
+    def search_dimensions(cls, trial: Suggester, prefix: str = "") -> dict[str, Any]:
+        # Logistic regression on TF-IDF: no encoder, no width. SemEval (batch 16) wants 3e-3 to
+        # 1e-2; small data with few steps an epoch up to 1e-1 (see the module docstring).
+        return cls.loop_dimensions(trial, prefix, (2e-3, 1e-1), [16, 32, 64])
 
     def prepare(self, context: PrepareContext) -> None:
         data = context.data

@@ -5,13 +5,15 @@ input (3H) -> ``hidden_units`` -> classes, with dropout."""
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pyarrow as pa
 import torch
 
+from ..config import LoopConfig
 from ..errors import ResweepError
 from ..loop import EncodedSplit
 from ..phase1 import ENCODER_FOLDER, Phase1Features, extract_features, phase1_features
@@ -19,8 +21,16 @@ from ._base import BaseArchitecture, PrepareContext
 
 if TYPE_CHECKING:
     from ..config import TrialSpec
+    from ..suggest import Suggester
 
-__all__ = ["PHASE1_FOLDER", "PhaseTwoMLP", "TwoPhase"]
+__all__ = [
+    "PHASE1_FINETUNES",
+    "PHASE1_FOLDER",
+    "PHASE1_MODELS",
+    "PhaseTwoMLP",
+    "TwoPhase",
+    "TwoPhaseSettings",
+]
 
 PHASE1_FOLDER = "phase1"  # in a model folder: the phase-1 encoder (safetensors) and its tokenizer
 
@@ -55,6 +65,44 @@ class PhaseTwoMLP(torch.nn.Module):
         return self.layers((features - self.mean) / self.std)
 
 
+PHASE1_MODELS = ("none", "seqcls", "mlm")
+PHASE1_FINETUNES = ("separate", "joined")
+
+
+@dataclass(frozen=True)
+class TwoPhaseSettings:
+    """Phase 1: which encoder makes the features (``none``: the pre-trained one; ``seqcls``:
+    fine-tuned to classify relations; ``mlm``: further masked-LM pre-training), fine-tuned on
+    each dataset apart or on both joined, and its loop (see :mod:`trainables.phase1`)."""
+
+    phase1_model: str = "seqcls"
+    phase1_finetune: str = "joined"
+    phase1_learning_rate: float = 1e-4
+    phase1_max_epochs: int = 3
+    phase1_batch_size: int = 16
+    phase1_patience: int = 2
+
+    def __post_init__(self) -> None:
+        if self.phase1_model not in PHASE1_MODELS:
+            raise ResweepError(
+                f"phase1_model must be one of {', '.join(PHASE1_MODELS)}, got {self.phase1_model!r}"
+            )
+        if self.phase1_finetune not in PHASE1_FINETUNES:
+            raise ResweepError(
+                f"phase1_finetune must be one of {', '.join(PHASE1_FINETUNES)}, got {self.phase1_finetune!r}"
+            )
+        self.loop  # noqa: B018 - validates the loop settings
+
+    @property
+    def loop(self) -> LoopConfig:
+        return LoopConfig(
+            learning_rate=self.phase1_learning_rate,
+            batch_size=self.phase1_batch_size,
+            max_epochs=self.phase1_max_epochs,
+            patience=self.phase1_patience,
+        )
+
+
 class TwoPhase(BaseArchitecture):
     """In a sweep, records' features are looked up in the phase-1 artifact. For new records (a
     model folder, or a trained model after :meth:`for_inference`) the phase-1 encoder that made
@@ -62,6 +110,21 @@ class TwoPhase(BaseArchitecture):
 
     name = "two-phase"
     description = "the thesis model: phase-1 encoder features [CLS; head; tail] -> phase-2 MLP"
+    settings_class: ClassVar[type] = TwoPhaseSettings
+
+    @classmethod
+    def search_dimensions(cls, trial: Suggester, prefix: str = "") -> dict[str, Any]:
+        config: dict[str, Any] = {
+            "phase1_model": trial.suggest_categorical(f"{prefix}phase1_model", list(PHASE1_MODELS))
+        }
+        if config["phase1_model"] != "none":
+            config["phase1_finetune"] = trial.suggest_categorical(
+                f"{prefix}phase1_finetune", list(PHASE1_FINETUNES)
+            )
+        config["hidden_units"] = trial.suggest_categorical(
+            f"{prefix}{cls.name}.hidden_units", [64, 128, 256, 512]
+        )
+        return {**config, **cls.loop_dimensions(trial, prefix, (1e-4, 3e-3), [16, 32, 64])}
 
     @classmethod
     def uses_phase1(cls, spec: TrialSpec) -> bool:
@@ -69,15 +132,15 @@ class TwoPhase(BaseArchitecture):
 
     @classmethod
     def ood_reason(cls, spec: TrialSpec) -> str | None:
-        model = spec.model
-        joined = model.phase1_finetune == "joined" and model.phase1_model != "none"
+        settings = cls.settings(spec)
+        joined = settings.phase1_finetune == "joined" and settings.phase1_model != "none"
         return "phase1_finetune 'joined'" if joined else None
 
     @classmethod
     def reads_ood(cls, spec: TrialSpec) -> bool:
         # A `none`/`mlm` phase-1 artifact does not depend on the regime: featurising the OOD set in
         # it for every trial lets baseline and OOD-using trials of a sweep share one artifact.
-        return cls.ood_reason(spec) is not None or spec.model.phase1_model != "seqcls"
+        return cls.ood_reason(spec) is not None or cls.settings(spec).phase1_model != "seqcls"
 
     features: Phase1Features | None = None
     encoder_: Any = None  # the phase-1 encoder, once records are featurised rather than looked up

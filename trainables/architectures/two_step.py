@@ -16,8 +16,10 @@ Needs a negative class in the in-domain data (what would step 1 learn otherwise)
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pyarrow as pa
@@ -31,6 +33,7 @@ from ._base import BaseArchitecture, PrepareContext, relation_mask
 
 if TYPE_CHECKING:
     from ..config import TrialSpec
+    from ..suggest import Suggester
 
 __all__ = ["IDENTIFICATION_LABELS", "TwoStep"]
 
@@ -64,9 +67,41 @@ class _TwoStepModel(torch.nn.Module):
         return architecture.loss(model, batch, class_weights) if loss else architecture.logits(model, batch)
 
 
+@dataclass(frozen=True)
+class TwoStepSettings:
+    two_step_inner: str = "bert-seqcls"  # the architecture of both steps
+    two_step_negative_ratio: float = 3.0  # negatives per positive in step 1's batches
+
+    def __post_init__(self) -> None:
+        if not self.two_step_negative_ratio > 0:
+            raise ResweepError(f"two_step_negative_ratio must be > 0, got {self.two_step_negative_ratio}")
+
+
 class TwoStep(BaseArchitecture):
     name = "two-step"
     description = "a wrapper: step 1 relation-or-not (negatives sub-sampled), step 2 classifies the positives"
+    settings_class: ClassVar[type] = TwoStepSettings
+    refused_imbalance = ("negative_sampling",)
+
+    @classmethod
+    def settings_readers(cls, config: Mapping[str, Any]) -> tuple[str, ...]:
+        inner = config.get("two_step_inner", TwoStepSettings.two_step_inner)
+        if inner == cls.name:
+            raise ResweepError(f"architecture 'two-step' cannot wrap itself: two_step_inner={inner!r}")
+        return (cls.name, *ARCHITECTURES.get(inner).settings_readers(config))
+
+    @classmethod
+    def search_dimensions(cls, trial: Suggester, prefix: str = "") -> dict[str, Any]:
+        inner = trial.suggest_categorical(
+            f"{prefix}two_step_inner", [n for n in ARCHITECTURES.names() if n != cls.name]
+        )
+        config = {
+            "two_step_inner": inner,
+            "two_step_negative_ratio": trial.suggest_float(
+                f"{prefix}two_step_negative_ratio", 1.0, 10.0, log=True
+            ),
+        }
+        return {**config, **ARCHITECTURES.get(inner).search_dimensions(trial, prefix=f"{prefix}{cls.name}.")}
 
     def __init__(self, spec: TrialSpec, label_space: LabelSpace):
         super().__init__(spec, label_space)
@@ -80,7 +115,7 @@ class TwoStep(BaseArchitecture):
 
     @classmethod
     def check(cls, spec: TrialSpec) -> None:
-        inner = spec.model.two_step_inner
+        inner = cls.settings(spec).two_step_inner
         if inner == cls.name:
             raise ResweepError(f"architecture 'two-step' cannot wrap itself: two_step_inner={inner!r}")
         ARCHITECTURES.get(inner).check(spec)  # an unknown name fails here with the valid ones
@@ -111,7 +146,11 @@ class TwoStep(BaseArchitecture):
     @staticmethod
     def _inner(spec: TrialSpec) -> type[BaseArchitecture]:
         """The architecture of both steps: its rules are the wrapper's."""
-        return ARCHITECTURES.get(spec.model.two_step_inner)
+        return ARCHITECTURES.get(TwoStep.settings(spec).two_step_inner)
+
+    @classmethod
+    def encoder_models(cls, spec: TrialSpec) -> int:
+        return 2 * cls._inner(spec).encoder_models(spec)  # one model per step
 
     @classmethod
     def uses_phase1(cls, spec: TrialSpec) -> bool:
@@ -162,7 +201,7 @@ class TwoStep(BaseArchitecture):
         positive = self._relations(batch["labels"])  # (B,)
         positives = positive.nonzero().squeeze(1)
         negatives = (~positive).nonzero().squeeze(1)
-        wanted = math.ceil(self.spec.model.two_step_negative_ratio * max(1, len(positives)))
+        wanted = math.ceil(self.settings(self.spec).two_step_negative_ratio * max(1, len(positives)))
         sampled = negatives[torch.randperm(len(negatives))[:wanted].to(negatives.device)]
         rows = torch.cat([positives, sampled])
         step1 = _rows(batch, rows)

@@ -44,6 +44,13 @@ class BaseImbalance(ABC):
     # arguments with defaults and only store them.
 
     @classmethod
+    def search_dimensions(cls, trial: Any) -> dict[str, Any]:
+        """Its parameters, asked of ``trial`` (an Optuna trial or a stand-in; see
+        :class:`trainables.suggest.Suggester`) under names that carry the technique: what a search space
+        sets as ``imbalance_params``. Default: nothing to search."""
+        return {}
+
+    @classmethod
     def param_names(cls) -> tuple[str, ...]:
         """The technique's parameter names, read off ``__init__``'s signature."""
         parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]  # drop self

@@ -10,6 +10,8 @@ negatives there are (a large ratio, or inf), every negative is kept and the tech
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..errors import ResweepError
@@ -23,6 +25,10 @@ class NegativeSampling(BaseImbalance):
 
     name = "negative_sampling"
     resamples_each_epoch = True
+
+    @classmethod
+    def search_dimensions(cls, trial: Any) -> dict[str, Any]:
+        return {"ratio": trial.suggest_float("negative_sampling_ratio", 0.5, 5.0, log=True)}
 
     def __init__(self, *, ratio: float = 1.0):
         self.ratio = ratio

@@ -10,6 +10,8 @@ every class keeps at least min_count >= 1 examples.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ._base import BaseImbalance, check_real, seed_from
@@ -29,6 +31,10 @@ class RandomUndersampling(BaseImbalance):
 
     def __init__(self, *, max_ratio: float = 1.0):
         self.max_ratio = max_ratio
+
+    @classmethod
+    def search_dimensions(cls, trial: Any) -> dict[str, Any]:
+        return {"max_ratio": trial.suggest_float("undersampling_max_ratio", 1.0, 10.0, log=True)}
 
     def _validate_params(self) -> None:
         check_real(self.name, "max_ratio", self.max_ratio, minimum=1.0)
