@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from trainables.architectures import ARCHITECTURES
-from trainables.config import TrialSpec
 
 from .config import SweepConfig
-from .plan import SweepPlan, trial_config
+from .plan import SweepPlan, trial_config, trial_spec
 
 __all__ = ["SizeEstimate", "estimate_sweep", "phase1_signature"]
 
@@ -49,7 +48,7 @@ def phase1_signature(config: Mapping[str, Any]) -> tuple[Any, ...] | None:
     (:func:`trainables.phase1.artifact_signature`, beside the artifact's key); None without phase 1."""
     from trainables.phase1 import artifact_signature
 
-    spec = TrialSpec.from_config(config)
+    spec = trial_spec(config)
     return artifact_signature(spec) if spec.model.uses_phase1 else None
 
 
@@ -94,7 +93,7 @@ def estimate_sweep(config: SweepConfig, plan: SweepPlan) -> list[SizeEstimate]:
             for seed in plan.confirm_seeds
         ]
         for trial in searched + confirming:
-            spec = TrialSpec.from_config(trial)
+            spec = trial_spec(trial)
             model = spec.model
             n = counts(spec.data.regime, spec.data.ood_pct > 0)
             stage_records = n["train"] + n["ood_train"] + n["local_pretrain"]

@@ -6,6 +6,7 @@ start in a fraction of a second; :mod:`search.sweep` runs them.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -96,6 +97,18 @@ def trial_label(config: Mapping[str, Any]) -> str:
     )
 
 
+@functools.lru_cache(maxsize=8192)
+def _parsed(canonical: str) -> TrialSpec:
+    return TrialSpec.from_config(json.loads(canonical))
+
+
+def trial_spec(config: Mapping[str, Any]) -> TrialSpec:
+    """The driver's one parsing boundary: a flat trial config parsed and validated into a typed
+    :class:`TrialSpec` once (the plan, the expected counts, configuration keys, trial names and
+    the study sync ask again for the same configurations; they get the same object)."""
+    return _parsed(json.dumps(dict(config), sort_keys=True, default=str))
+
+
 def trial_config(tune_config: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
     """A trial's flat config: the space's proposal under the sweep's fixed context."""
     valid = set(TrialSpec.valid_keys())
@@ -113,12 +126,12 @@ def configuration_key(
     key: str, proposal: Mapping[str, Any], *, contexts: Mapping[str, Mapping[str, Any]]
 ) -> str:
     """What tells configurations of size ``key`` apart, the seed aside (the leaderboard's groups)."""
-    return TrialSpec.from_config({**trial_config(proposal, contexts[key]), "seed": 0}).key()
+    return trial_spec({**trial_config(proposal, contexts[key]), "seed": 0}).key()
 
 
 def trial_name(config: Mapping[str, Any], trial_id: str) -> str:
     """Stable: the compositional label, the config hash (seed included) and Tune's trial id."""
-    return f"{trial_label(config)}_{TrialSpec.from_config(config).key()[:8]}_{trial_id}"
+    return f"{trial_label(config)}_{trial_spec(config).key()[:8]}_{trial_id}"
 
 
 def context_of(
@@ -279,9 +292,9 @@ def remaining_work(plan: SweepPlan, slot: str, rows: list[dict[str, Any]]) -> in
     mine = [r for r in plan.rows_of(key, rows, "search") if plan.cell(r) == cell]
     if plan.grids is None:
         return max(0, plan.cell_budgets[slot] - len(mine))
-    done = {TrialSpec.from_config(json.loads(r["config"])).key() for r in mine}
+    done = {trial_spec(json.loads(r["config"])).key() for r in mine}
     context = plan.contexts[key]
-    return [g for g in plan.grids[slot] if TrialSpec.from_config(trial_config(g, context)).key() not in done]
+    return [g for g in plan.grids[slot] if trial_spec(trial_config(g, context)).key() not in done]
 
 
 def write_sweep_config(config: SweepConfig, paths: SweepPaths) -> None:
@@ -331,6 +344,4 @@ def load_saved_sweep(storage: str | Path, name: str) -> tuple[SweepConfig, Sweep
 
 def with_defaults(config: dict[str, Any]) -> dict[str, Any]:
     """A row's trial config with every default it ran with (what a wider space may ask about)."""
-    from trainables.config import TrialSpec
-
-    return {**TrialSpec.from_config(config).to_config(), **config}
+    return {**trial_spec(config).to_config(), **config}

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import SweepConfig
-from .plan import SweepPlan, trial_config
+from .plan import SweepPlan, trial_config, trial_spec
 from .registries import GRID
 
 __all__ = ["check_inputs"]
@@ -80,7 +80,6 @@ def _check_trials(config: SweepConfig, plan: SweepPlan, datasets: dict[str, Any]
     the registries accept, and a label space the mapping can build."""
     from spaces import get_space, random_draws
     from trainables.architectures import ARCHITECTURES
-    from trainables.config import TrialSpec
     from trainables.imbalance import make_imbalance
     from trainables.strategies import STRATEGIES
     from trainables.trial import build_label_space
@@ -95,7 +94,7 @@ def _check_trials(config: SweepConfig, plan: SweepPlan, datasets: dict[str, Any]
     where = "trial" if config.trial else "search.space"
     for proposal in proposals:
         try:
-            spec = TrialSpec.from_config(trial_config(proposal, plan.contexts[key]))
+            spec = trial_spec(trial_config(proposal, plan.contexts[key]))
             STRATEGIES.get(spec.strategy).check(spec.data.regime)
             ARCHITECTURES.get(spec.model.architecture).check(spec)
             make_imbalance(spec.imbalance, **dict(spec.imbalance_params))
