@@ -8,7 +8,7 @@ STAMP := $(VENV)/.resweep-installed
 TORCH_SPEC ?= torch==2.13.0
 PIP_EXTRA ?=
 
-.PHONY: install test test-fast demo lint clean
+.PHONY: install browser test test-fast demo lint clean
 
 install: $(STAMP)
 
@@ -19,8 +19,18 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q $(PIP_EXTRA) -e ".[dev,tracking]"
 	touch $(STAMP)
 
+# The report's real-browser test needs headless Chromium. When it is missing it is installed with
+# the system's package manager where that is apt (Debian/Ubuntu: as root, or through sudo);
+# elsewhere the line says what to install.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends chromium; \
+	  else echo "make: the report's browser test needs headless Chromium: install the package chromium" >&2; fi; }
+
 # The whole suite (what CI runs: .ci/run).
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest -q
 
 # The unit tier: no Ray, no end-to-end CLI runs, no clusters or object stores; slowest tests listed.

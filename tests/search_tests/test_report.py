@@ -44,7 +44,7 @@ def test_report_files_tables_and_plots(fixtures: Path, tmp_path: Path) -> None:
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="needs headless Chromium (Debian package `chromium`)")
+@pytest.mark.skipif(CHROMIUM is None, reason="needs headless Chromium (`make browser` installs it)")
 def test_report_renders_in_headless_chromium(fixtures: Path, tmp_path: Path) -> None:
     out = tmp_path / "report"
     _report(fixtures, out)
