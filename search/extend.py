@@ -33,7 +33,7 @@ from trainables.errors import ResweepError
 from .config import SweepConfig, parse_sweep_config
 from .registries import GRID
 
-__all__ = ["ExtendError", "extend_config", "extend_sweep"]
+__all__ = ["ExtendError", "extend_config", "extend_sweep", "extension_preview"]
 
 
 class ExtendError(ResweepError):
@@ -185,3 +185,18 @@ def extend_sweep(
         config, rows, budget=budget, sizes=sizes, seeds=seeds, confirm_top_k=confirm_top_k, space=space
     )
     return run_sweep(extended, address=address, resume=True, verbose=verbose, dashboard=dashboard)
+
+
+def extension_preview(
+    extended: SweepConfig, rows: list[dict[str, Any]]
+) -> list[tuple[float | int, int, int]]:
+    """Per size of an extended config: (size, trials ended, at most how many more it runs) given
+    the rows already stored (``resweep extend --dry-run``)."""
+    from .plan import plan_sweep
+
+    plan = plan_sweep(extended)
+    preview = []
+    for key, size in plan.sizes.items():
+        ended = sum(1 for r in rows if r["in_domain_size"] == float(size))
+        preview.append((size, ended, max(0, plan.target(key, rows) - ended)))
+    return preview

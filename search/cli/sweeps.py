@@ -74,8 +74,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_extend(args: argparse.Namespace) -> int:
-    from ..extend import extend_config
-    from ..plan import load_saved_sweep, plan_sweep
+    from ..extend import extend_config, extension_preview
+    from ..plan import load_saved_sweep
 
     config, paths = load_saved_sweep(args.storage, args.name)
     rows = paths.results.read().to_pylist()
@@ -95,12 +95,8 @@ def cmd_extend(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     if args.dry_run:
-        plan = plan_sweep(extended)
-        for key, size in plan.sizes.items():
-            ended = sum(1 for r in rows if r["in_domain_size"] == float(size))
-            print(
-                f"  size {size:g}: {ended} ended, up to {max(0, plan.target(key, rows) - ended)} more trials"
-            )
+        for size, ended, more in extension_preview(extended, rows):
+            print(f"  size {size:g}: {ended} ended, up to {more} more trials")
         return 0
     return _run_sweep(extended, args, resume=True)
 
