@@ -69,17 +69,17 @@ def test_optuna_studies_one_per_size_in_one_database(tmp_path: Path) -> None:
     import optuna
 
     url = f"sqlite:///{tmp_path / 'optuna.db'}"
-    searcher = make_searcher(
-        kind="tpe",
-        space="demo-smoke",
-        sizes={"id0.1": 0.1, "id300": 300},
-        budgets={"id0.1": 3, "id300": 1},
-        metric=METRIC,
-        seed=0,
-        storage_url=url,
-        study_prefix="s",
-        max_concurrent=8,
-    )
+    common = {
+        "kind": "tpe",
+        "space": "demo-smoke",
+        "sizes": {"id0.1": 0.1, "id300": 300},
+        "metric": METRIC,
+        "seed": 0,
+        "storage_url": url,
+        "study_prefix": "s",
+        "max_concurrent": 8,
+    }
+    searcher = make_searcher(**common, budgets={"id0.1": 3, "id300": 1})
     configs = {f"t{i}": searcher.suggest(f"t{i}") for i in range(3)}
     assert [c["in_domain_size"] for c in configs.values()] == [0.1, 300, 0.1]
     assert all(c["architecture"] == "two-phase" for c in configs.values())
@@ -91,17 +91,7 @@ def test_optuna_studies_one_per_size_in_one_database(tmp_path: Path) -> None:
     assert [t.value for t in values] == [0.0, pytest.approx(0.2)]
     # Tune saves the searcher with its studies; the restored one goes on in the same database.
     searcher.save(str(tmp_path / "searcher.pkl"))
-    restored = make_searcher(
-        kind="tpe",
-        space="demo-smoke",
-        sizes={"id0.1": 0.1, "id300": 300},
-        budgets={"id0.1": 2, "id300": 1},
-        metric=METRIC,
-        seed=0,
-        storage_url=url,
-        study_prefix="s",
-        max_concurrent=8,
-    )
+    restored = make_searcher(**common, budgets={"id0.1": 2, "id300": 1})
     restored.restore(str(tmp_path / "searcher.pkl"))
     assert restored.suggest("t3")["in_domain_size"] == 0.1  # the one trial left of the budgets saved
     restored.on_trial_complete("t3", {METRIC: 0.9, **DONE})

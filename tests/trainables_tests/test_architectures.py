@@ -165,35 +165,18 @@ def test_phase1_variants_build_features_once(
     assert len(builds(artifacts)) == 1
 
 
+SEQCLS_JOINED = {"architecture": "two-phase", "phase1_model": "seqcls", "phase1_finetune": "joined"}
+
+
 def test_seqcls_artifact_depends_on_the_data_it_saw(tiny_bert: str, artifacts: Path) -> None:
-    spec_a, context_a = context_for(
-        tiny_bert,
-        artifacts,
-        architecture="two-phase",
-        phase1_model="seqcls",
-        phase1_finetune="joined",
-        in_domain_size=60,
-    )
-    spec_b, context_b = context_for(
-        tiny_bert,
-        artifacts,
-        architecture="two-phase",
-        phase1_model="seqcls",
-        phase1_finetune="joined",
-        in_domain_size=80,
-    )
+    spec_a, context_a = context_for(tiny_bert, artifacts, **SEQCLS_JOINED, in_domain_size=60)
+    spec_b, context_b = context_for(tiny_bert, artifacts, **SEQCLS_JOINED, in_domain_size=80)
     a = phase1_features(context_a, build_label_space(spec_a, context_a.in_domain, None))
     b = phase1_features(context_b, build_label_space(spec_b, context_b.in_domain, None))
     assert a.folder != b.folder  # another in-domain subset: another encoder
     # ...while a different strategy or imbalance on the same data shares it.
     spec_c, context_c = context_for(
-        tiny_bert,
-        artifacts,
-        architecture="two-phase",
-        phase1_model="seqcls",
-        phase1_finetune="joined",
-        in_domain_size=60,
-        imbalance="oversampling",
+        tiny_bert, artifacts, **SEQCLS_JOINED, in_domain_size=60, imbalance="oversampling"
     )
     assert phase1_features(context_c, build_label_space(spec_c, context_c.in_domain, None)).folder == a.folder
 

@@ -47,15 +47,15 @@ class Bilinear(MarkedEncoderArchitecture):
     name = "bilinear"
     description = "token states projected low (projection_size), head x tail through a bilinear layer"
 
-    def build_head(self, hidden_size: int) -> torch.nn.Module:
-        model = self.spec.model
-        projection = self.settings(self.spec).projection_size
-        return _BilinearHead(hidden_size, len(self.label_space), model.dropout, projection)
-
     @classmethod
     def search_dimensions(cls, trial: Suggester, prefix: str = "") -> dict[str, Any]:
-        config = super().search_dimensions(trial, prefix)
-        config["projection_size"] = trial.suggest_categorical(
-            f"{prefix}{cls.name}.projection_size", [64, 128, 256]
-        )
-        return config
+        loop = super().search_dimensions(trial, prefix)  # asked first, as before
+        widths = [64, 128, 256]
+        return {
+            **loop,
+            "projection_size": trial.suggest_categorical(f"{prefix}{cls.name}.projection_size", widths),
+        }
+
+    def build_head(self, hidden_size: int) -> torch.nn.Module:
+        projection = self.settings(self.spec).projection_size
+        return _BilinearHead(hidden_size, len(self.label_space), self.spec.model.dropout, projection)

@@ -365,7 +365,9 @@ def _zipf_counts(total: int, n_classes: int) -> list[int]:
     return counts
 
 
-def _render_positive(renderer: _Renderer, spec: RelationSpec) -> _Draft:
+def _render_positive(renderer: _Renderer, spec: RelationSpec, label: str | None = None) -> _Draft:
+    """A sentence of one of ``spec``'s templates, its marked pair (head, tail) labelled ``label``
+    (default: the relation's name)."""
     sentence = renderer.render(renderer.rng.choice(spec.templates), spec.head_type, spec.tail_type)
     return _Draft(
         tuple(sentence.tokens),
@@ -373,7 +375,7 @@ def _render_positive(renderer: _Renderer, spec: RelationSpec) -> _Draft:
         sentence.spans["t"],
         spec.head_type,
         spec.tail_type,
-        spec.name,
+        spec.name if label is None else label,
     )
 
 
@@ -412,16 +414,7 @@ def _render_negative(renderer: _Renderer, dataset: str, weights: Sequence[float]
             spec.head_type,
             NEGATIVE_LABEL,
         )
-    spec = rng.choice(_NEUTRAL[dataset])
-    sentence = renderer.render(rng.choice(spec.templates), spec.head_type, spec.tail_type)
-    return _Draft(
-        tuple(sentence.tokens),
-        sentence.spans["h"],
-        sentence.spans["t"],
-        spec.head_type,
-        spec.tail_type,
-        NEGATIVE_LABEL,
-    )
+    return _render_positive(renderer, rng.choice(_NEUTRAL[dataset]), NEGATIVE_LABEL)
 
 
 def _split_drafts(renderer: _Renderer, dataset: str, size: int) -> list[_Draft]:
