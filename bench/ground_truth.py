@@ -39,6 +39,8 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from trainables.metrics import STORED_METRICS  # noqa: E402 - after the path
+
 SIZES = (0.03, 0.1, 0.3, 1.0)
 SEEDS = (0, 1, 2)
 
@@ -71,7 +73,7 @@ PAIRS = {
     "chemprot-scierc": Pair("chemprot", "chemprot", "scierc", "scierc_rel_scibert", 96),
 }
 
-METRICS = ("accuracy", "f1_weighted", "f1_macro", "f1_micro_positive", "semeval_f1")
+METRICS = STORED_METRICS
 
 TABLE_SCHEMA = pa.schema(
     [

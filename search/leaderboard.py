@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trainables.errors import ResweepError
+from trainables.metrics import STORED_METRICS
 
 __all__ = [
     "CONFIG_COLUMNS",
@@ -62,7 +63,7 @@ CONFIG_COLUMNS = (
     "local_in_domain_pretrain_pct",
     "imbalance",
 )
-TEST_COLUMNS = ("accuracy", "f1_weighted", "f1_macro", "f1_micro_positive", "semeval_f1")
+TEST_COLUMNS = STORED_METRICS  # test scores at the selected epoch, as the results store has them
 ALPHA = 0.05  # two-sided: 95% intervals, tests at 5%
 FINISHED = "finished"  # ran to its end (or early-stopped on dev by its own patience)
 STOPPED = "stopped"  # ended early by the scheduler: evidence about its first epochs only

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cluster.storage import Location
+from trainables.metrics import STORED_METRICS
 
 __all__ = ["RESULT_SCHEMA", "SCORED", "ResultsStore", "result_row"]
 
@@ -51,16 +52,9 @@ RESULT_SCHEMA = pa.schema(
         pa.field("config", pa.string()),  # the whole flat trial config, JSON
         pa.field("params", pa.string()),  # a search trial's proposal under the searcher's own names, JSON
         pa.field("selection_metric", pa.string()),
-        pa.field("dev_accuracy", pa.float64()),
-        pa.field("dev_f1_weighted", pa.float64()),
-        pa.field("dev_f1_macro", pa.float64()),
-        pa.field("dev_f1_micro_positive", pa.float64()),
-        pa.field("dev_semeval_f1", pa.float64()),
-        pa.field("accuracy", pa.float64()),  # test, at the selected epoch (thesis column name)
-        pa.field("f1_weighted", pa.float64()),
-        pa.field("f1_macro", pa.float64()),
-        pa.field("f1_micro_positive", pa.float64()),
-        pa.field("semeval_f1", pa.float64()),
+        *(pa.field(f"dev_{name}", pa.float64()) for name in STORED_METRICS),
+        # Test, at the selected epoch, under the thesis tables' column names (no prefix).
+        *(pa.field(name, pa.float64()) for name in STORED_METRICS),
         pa.field("selected_epoch", pa.int64()),
         pa.field("epochs_run", pa.int64()),
         pa.field("resumed_from_epoch", pa.int64()),  # > 0: the trial continued from a checkpoint
@@ -125,14 +119,8 @@ def result_row(
         "config": json.dumps(dict(config), sort_keys=True, default=str),
         "params": None if params is None else json.dumps(dict(params), sort_keys=True, default=str),
         "selection_metric": config.get("selection_metric"),
-        **{
-            f"dev_{k}": selected(f"dev_{k}")
-            for k in ("accuracy", "f1_weighted", "f1_macro", "f1_micro_positive", "semeval_f1")
-        },
-        **{
-            k: selected(f"test_{k}")
-            for k in ("accuracy", "f1_weighted", "f1_macro", "f1_micro_positive", "semeval_f1")
-        },
+        **{f"dev_{k}": selected(f"dev_{k}") for k in STORED_METRICS},
+        **{k: selected(f"test_{k}") for k in STORED_METRICS},
         "selected_epoch": metrics.get("selected_epoch"),
         "epochs_run": metrics.get("epochs_done"),
         "resumed_from_epoch": metrics.get("resumed_from_epoch"),

@@ -17,8 +17,6 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
-
 from trainables.data.errors import DataError
 
 from .errors import ResweepError
@@ -33,6 +31,7 @@ __all__ = [
     "RECALL_MICRO_POSITIVE",
     "SEMEVAL_F1",
     "SEMEVAL_RELATIONS",
+    "STORED_METRICS",
     "compute_metrics",
     "is_semeval_labels",
     "read_semeval_answers",
@@ -58,6 +57,10 @@ METRIC_KEYS: tuple[str, ...] = (
     F1_MICRO_POSITIVE,
     SEMEVAL_F1,
 )
+
+# The scores a results row keeps per trial, for dev and test at the selected epoch (the results
+# store's columns, the leaderboard's test columns, the ground-truth tables): one list.
+STORED_METRICS: tuple[str, ...] = (ACCURACY, F1_WEIGHTED, F1_MACRO, F1_MICRO_POSITIVE, SEMEVAL_F1)
 
 # The nine relation types of SemEval-2010 Task 8; each has two directions, plus the undirected Other.
 SEMEVAL_RELATIONS: tuple[str, ...] = (
@@ -95,6 +98,9 @@ def compute_metrics(
       SemEval-2010 Task 8 score as a fraction (see :func:`semeval_official_report`).
     * ``per_class`` (when asked): ``{label: {"precision", "recall", "f1", "support"}}``.
     """
+    # Here, not at the top: the metric names are read where scikit-learn is not needed (the leaderboard).
+    from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+
     gold_list, predicted_list = _aligned(gold, predicted)
     labels = sorted(set(gold_list) | set(predicted_list))
     metrics: dict[str, Any] = {
