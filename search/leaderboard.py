@@ -534,10 +534,6 @@ def read_table(path: str) -> list[dict[str, Any]]:
     return list(unique.values())
 
 
-def format_size(size: float) -> str:
-    return f"{size:g}"
-
-
 def summary_rows(boards: Sequence[SizeBoard]) -> list[dict[str, Any]]:
     """Every entry of every size as flat dicts (``--json``/``--csv``): per size the finished
     ones ranked, then the stopped ones (``status`` "stopped", ``rank`` None); see
