@@ -327,33 +327,36 @@ def tokens_of(tokenizer, pair: EncodedPair) -> str:
     return " ".join(tokenizer.convert_ids_to_tokens(pair.input_ids))
 
 
-def test_window_grows_symmetrically(tokenizer):
+WINDOWS = {
+    # A window around the pair grows to both sides alike.
+    "grows-symmetrically": (
+        ([*FILLER[:6], "John", "founded", "Paris", *FILLER[6:12]], (6, 7), (8, 9), 13),
+        "[CLS] jumps over <e1> john </e1> founded <e2> paris </e2> lazy dog [SEP]",
+        (3, (4, 5), 7, (8, 9)),
+    ),
+    # At the sentence's start, the context comes from the right.
+    "start-takes-from-the-right": (
+        (["John", "founded", "Paris", *FILLER[:10]], (0, 1), (2, 3), 12),
+        "[CLS] <e1> john </e1> founded <e2> paris </e2> the quick brown [SEP]",
+        None,
+    ),
+    # Between far-apart entities, the middle context is dropped from its centre (tail first here).
+    "middle-dropped-from-its-centre": (
+        (["Paris", *FILLER[:16], "John"], (17, 18), (0, 1), 14),
+        "[CLS] <e2> paris </e2> the quick brown words here there <e1> john </e1> [SEP]",
+        (10, (11, 12), 1, (2, 3)),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(WINDOWS))
+def test_the_window_around_the_pair(tokenizer, case):
+    (words, head, tail, max_length), expected, markers = WINDOWS[case]
     prepare_tokenizer(tokenizer, "semeval")
-    rec = record([*FILLER[:6], "John", "founded", "Paris", *FILLER[6:12]], (6, 7), (8, 9))
-    pair = encode(rec, tokenizer, "semeval", max_length=13)
-    assert tokens_of(tokenizer, pair) == (
-        "[CLS] jumps over <e1> john </e1> founded <e2> paris </e2> lazy dog [SEP]"
-    )
-    assert (pair.head_marker, pair.head_span, pair.tail_marker, pair.tail_span) == (3, (4, 5), 7, (8, 9))
-
-
-def test_window_at_the_start_takes_context_from_the_right(tokenizer):
-    prepare_tokenizer(tokenizer, "semeval")
-    rec = record(["John", "founded", "Paris", *FILLER[:10]], (0, 1), (2, 3))
-    pair = encode(rec, tokenizer, "semeval", max_length=12)
-    assert tokens_of(tokenizer, pair) == (
-        "[CLS] <e1> john </e1> founded <e2> paris </e2> the quick brown [SEP]"
-    )
-
-
-def test_middle_context_is_dropped_from_its_centre(tokenizer):
-    prepare_tokenizer(tokenizer, "semeval")
-    rec = record(["Paris", *FILLER[:16], "John"], (17, 18), (0, 1))  # tail first
-    pair = encode(rec, tokenizer, "semeval", max_length=14)
-    assert tokens_of(tokenizer, pair) == (
-        "[CLS] <e2> paris </e2> the quick brown words here there <e1> john </e1> [SEP]"
-    )
-    assert (pair.tail_marker, pair.tail_span, pair.head_marker, pair.head_span) == (1, (2, 3), 10, (11, 12))
+    pair = encode(record(words, head, tail), tokenizer, "semeval", max_length=max_length)
+    assert tokens_of(tokenizer, pair) == expected
+    if markers is not None:
+        assert (pair.head_marker, pair.head_span, pair.tail_marker, pair.tail_span) == markers
 
 
 def test_longer_mention_is_trimmed_after_the_middle(tokenizer):
