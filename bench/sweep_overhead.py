@@ -42,6 +42,7 @@ def sleeping_trial(config: dict[str, Any], runtime: Any, contexts: Any) -> None:
             "selected_epoch": 1,
             "epochs_done": 1,
             "final_stage_epochs": 1,
+            "training_done": True,  # as a real trial says it ran to its end (the searcher reads it)
         }
     )
 
@@ -61,6 +62,7 @@ def train_sleeping_trial(config: dict[str, Any], runtime: Any, contexts: Any) ->
                 "selected_epoch": 1,
                 "epochs_done": 1,
                 "final_stage_epochs": 1,
+                "training_done": True,  # as a real trial says it ran to its end (the searcher reads it)
             }
         )
 
