@@ -12,21 +12,21 @@ from .data import cmd_data_list
 
 
 def _with_tracking(config: Any, args: argparse.Namespace) -> Any:
-    """The config with ``--tracking`` over its ``tracking:`` section (the saved one on a resume)."""
-    if getattr(args, "tracking", None) is None:
-        return config
+    """The config with ``--tracking`` over its ``tracking:`` section (the saved one on a resume);
+    a tracker whose package is missing is an error here, before anything runs."""
     from dataclasses import replace
 
-    from ..tracking import tracking_option
+    from ..tracking import check_installed, tracking_option
 
-    return replace(config, tracking=tracking_option(args.tracking, config.tracking))
+    if getattr(args, "tracking", None) is not None:
+        config = replace(config, tracking=tracking_option(args.tracking, config.tracking))
+    check_installed(config.tracking)
+    return config
 
 
 def _run_sweep(config: Any, args: argparse.Namespace, *, resume: bool) -> int:
     """Run, resume or extend; Ctrl-C (or a lost driver) ends with exit 130 and how to continue."""
     import optuna
-
-    config = _with_tracking(config, args)
 
     from ..plan import SweepPaths
     from ..studies import StudiesDamaged
@@ -61,6 +61,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         config = replace(config, name=args.name)
     if args.storage:
         config = replace(config, storage=args.storage)
+    config = _with_tracking(config, args)
     if args.dry_run:
         return _print_plan(config)
     return _run_sweep(config, args, resume=False)
@@ -70,7 +71,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from ..plan import load_saved_sweep
 
     config, _ = load_saved_sweep(args.storage, args.name)
-    return _run_sweep(config, args, resume=True)
+    return _run_sweep(_with_tracking(config, args), args, resume=True)
 
 
 def cmd_extend(args: argparse.Namespace) -> int:
@@ -88,6 +89,7 @@ def cmd_extend(args: argparse.Namespace) -> int:
         confirm_top_k=args.confirm_top_k,
         space=args.space,
     )
+    extended = _with_tracking(extended, args)
     changes = extended.extensions[-1]["changes"]
     print(
         f"sweep {config.name}: "

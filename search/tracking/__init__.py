@@ -29,6 +29,7 @@ __all__ = [
     "TrackingHub",
     "TrackingSection",
     "TrialInfo",
+    "check_installed",
     "final_scores",
     "register_model",
     "size_files",
@@ -39,6 +40,12 @@ TRACKERS: Registry[type[BaseTracker]] = Registry("tracker")
 TRACKERS.register("mlflow", "search.tracking.mlflow_tracker:MlflowTracker")
 TRACKERS.register("wandb", "search.tracking.wandb_tracker:WandbTracker")
 TRACKERS.register("tensorboard", "search.tracking.tensorboard_tracker:TensorboardTracker")
+
+
+def check_installed(tracking: TrackingSection) -> None:
+    """Raise :class:`TrackerMissing` (one line: what to install) for a tracker without its package."""
+    for name in tracking.trackers:
+        TRACKERS.get(name).check_installed()
 
 
 def size_files(sweep: str, storage: str, size: str, folder: Path) -> dict[str, Path]:

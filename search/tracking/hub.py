@@ -120,11 +120,10 @@ class TrackingHub:
         sizes_done: Callable[[bool], dict[str, int]] = lambda final: {},
         size_files: Callable[[str, Path], dict[str, Path]] | None = None,
     ):
-        from . import TRACKERS
+        from . import TRACKERS, check_installed
 
+        check_installed(settings)
         classes = [TRACKERS.get(name) for name in settings.trackers]
-        for cls in classes:
-            cls.check_installed()
         self.settings = settings
         self.folder = folder
         self.sizes_done = sizes_done

@@ -86,6 +86,28 @@ def test_a_tracker_whose_package_is_missing_says_how_to_install(
         TrackingHub(TrackingSection(trackers=("mlflow",)), "x", tmp_path)
 
 
+def test_the_tracking_option_is_checked_before_anything_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib.util
+
+    from search.cli import main
+
+    path = tmp_path / "tracked.yaml"
+    path.write_text(_config(tmp_path, None).text)
+    assert main(["sweep", str(path), "--tracking", "mlfow", "--dry-run"]) == 1
+    assert capsys.readouterr().err == (
+        "resweep: error: --tracking: unknown tracker 'mlfow'; trackers: mlflow, wandb, tensorboard\n"
+    )
+    assert main(["sweep", str(path), "--tracking", "mlflow,tensorboard", "--dry-run"]) == 0
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "wandb" else real(name))
+    assert main(["sweep", str(path), "--tracking", "wandb", "--dry-run"]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "resweep: error: tracking: wandb needs the wandb package: pip install 'resweep[tracking]'"
+    )
+
+
 class _Stuck(BaseTracker):
     """A tracker whose every call blocks until the test lets it go (a dead server)."""
 
