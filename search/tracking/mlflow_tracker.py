@@ -64,7 +64,8 @@ class MlflowTracker(BaseTracker):
             self.experiment = experiment.experiment_id
             if experiment.lifecycle_stage == "deleted":
                 self.client.restore_experiment(self.experiment)
-        self.runs: dict[str, str] = {}
+        self.runs: dict[str, str] = {}  # trial name -> its run (made now or by an earlier run)
+        self.active: dict[str, str] = {}  # the runs of trials this sweep run reports on, until they end
         parent = None
         for run in self._search(f"tags.`resweep.sweep` = '{self.sweep}'"):
             tags = run.data.tags
@@ -95,8 +96,12 @@ class MlflowTracker(BaseTracker):
                 return runs
 
     def _run(self, trial: TrialInfo) -> str:
-        """The trial's run: found (a resume) or made, with its parameters and tags."""
+        """The trial's run: found (a resume: it runs again) or made, with its parameters and tags."""
+        if trial.key in self.active:
+            return self.active[trial.key]
         if trial.key in self.runs:
+            self.client.update_run(self.runs[trial.key], status="RUNNING")
+            self.active[trial.key] = self.runs[trial.key]
             return self.runs[trial.key]
         from mlflow.entities import Param
 
@@ -109,7 +114,7 @@ class MlflowTracker(BaseTracker):
         params = [Param(key, _text(value)) for key, value in sorted(trial.params.items())]
         for start in range(0, len(params), _BATCH):
             self.client.log_batch(run_id, params=params[start : start + _BATCH])
-        self.runs[trial.key] = run_id
+        self.runs[trial.key] = self.active[trial.key] = run_id
         return run_id
 
     def epoch(self, trial: TrialInfo, step: int, metrics: Mapping[str, float]) -> None:
@@ -131,6 +136,7 @@ class MlflowTracker(BaseTracker):
             tags=[RunTag("resweep.status", status)],
         )
         self.client.set_terminated(run, STATUS.get(status, "FAILED"))
+        self.active.pop(trial.key, None)
 
     def size_done(self, size: str, files: Mapping[str, Path]) -> None:
         for artifact, path in files.items():
@@ -139,6 +145,9 @@ class MlflowTracker(BaseTracker):
         self.client.set_tag(self.parent, f"resweep.done.{size}", "true")
 
     def close(self, complete: bool) -> None:
+        for run in self.active.values():  # trials cut off mid-way: a resume sets them running again
+            self.client.set_terminated(run, "KILLED")
+        self.active.clear()
         self.client.set_terminated(self.parent, "FINISHED" if complete else "KILLED")
 
     def model(self, folder: Path, label: str, scores: Mapping[str, float]) -> str:

@@ -9,6 +9,7 @@ event file into its own folder; TensorBoard reads the folder's files as one run.
 from __future__ import annotations
 
 import csv
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -35,9 +36,14 @@ class TensorboardTracker(BaseTracker):
 
     def _writer(self, trial: TrialInfo) -> Any:
         if trial.key not in self.writers:
-            writer = self.writer_class(str(self.root / trial.size / trial.key), flush_secs=30)
-            lines = [f"| {k} | {v} |" for k, v in {**trial.tags, **trial.params}.items()]
-            writer.add_text("config", "| key | value |\n|---|---|\n" + "\n".join(lines), 0)
+            folder = self.root / trial.size / trial.key
+            resumed = folder.is_dir() and any(folder.glob("events.out.tfevents.*"))
+            # The event file's name has the time in seconds and the host: a suffix of our own keeps a
+            # session resumed within the same second from writing over the earlier file.
+            writer = self.writer_class(str(folder), flush_secs=30, filename_suffix=f".{time.time_ns()}")
+            if not resumed:  # a step 0 after later steps would make TensorBoard drop those as orphaned
+                lines = [f"| {k} | {v} |" for k, v in {**trial.tags, **trial.params}.items()]
+                writer.add_text("config", "| key | value |\n|---|---|\n" + "\n".join(lines), 0)
             self.writers[trial.key] = writer
         return self.writers[trial.key]
 
@@ -60,7 +66,7 @@ class TensorboardTracker(BaseTracker):
         }
         chosen.update({k.removeprefix("resweep."): v for k, v in trial.tags.items()}, status=status)
         for summary in hparams(chosen, dict(final)):
-            writer.file_writer.add_summary(summary)
+            writer.file_writer.add_summary(summary, step)
         writer.close()
         self.writers.pop(trial.key, None)
 
@@ -68,7 +74,7 @@ class TensorboardTracker(BaseTracker):
         from matplotlib.image import imread
         from tensorboardX import SummaryWriter
 
-        writer = SummaryWriter(str(self.root / size / "_sweep"))
+        writer = SummaryWriter(str(self.root / size / "_sweep"), filename_suffix=f".{time.time_ns()}")
         for artifact, path in files.items():
             if path.suffix == ".csv":
                 writer.add_text(artifact, _markdown_table(path), 0)

@@ -167,6 +167,45 @@ def test_a_failing_tracker_is_one_warning_line_and_then_left_alone(
     )
 
 
+@pytest.mark.parametrize("tracker", ["mlflow", "tensorboard", "wandb"])
+def test_a_trial_cut_off_and_resumed_continues_its_own_run(tmp_path: Path, tracker: str) -> None:
+    from search.tracking import TrackingHub
+
+    trial = TrialInfo("two-phase_local_s0_ab12", "cut", "id0.1", "local", "search", 0, {"batch_size": 16})
+    settings = TrackingSection(trackers=(tracker,))
+    first = TrackingHub(settings, "cut", tmp_path)
+    first.start(resuming=False, prior=[])
+    for step in (1, 2):
+        first.epoch(trial, step, {"dev_f1_weighted": 0.1 * step})
+    first.close(complete=False)  # Ctrl-C mid-trial
+    again = TrackingHub(settings, "cut", tmp_path)
+    again.start(resuming=True, prior=[])
+    again.epoch(trial, 3, {"dev_f1_weighted": 0.3})
+    again.ended(trial, "finished", {"selected_dev_f1_weighted": 0.3, "selected_epoch": 3.0})
+    again.close(complete=True)
+    if tracker == "mlflow":
+        from mlflow import MlflowClient
+
+        client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}")
+        (experiment,) = [e for e in client.search_experiments() if e.name == "cut"]
+        runs = client.search_runs([experiment.experiment_id])
+        (run,) = [r for r in runs if r.data.tags.get("resweep.kind") == "trial"]
+        assert [m.step for m in client.get_metric_history(run.info.run_id, "dev_f1_weighted")] == [1, 2, 3]
+        assert run.info.status == "FINISHED" and len(runs) == 2  # and the one parent, FINISHED
+        assert all(r.info.status == "FINISHED" for r in runs)
+    elif tracker == "tensorboard":
+        (folder,) = (tmp_path / "tensorboard" / "id0.1").iterdir()
+        assert [e.step for e in _tensorboard(folder).Scalars("dev_f1_weighted")] == [1, 2, 3]
+    else:
+        from search.tracking.wandb_tracker import run_id
+
+        files = sorted((tmp_path / "wandb").glob("offline-run-*/*.wandb"))
+        assert {p.stem for p in files} == {f"run-{run_id('cut', trial.key)}"}  # two sessions of one run
+        runs = [_wandb_run(p) for p in files]
+        assert [step for r in runs for step, items in r["history"] if "dev_f1_weighted" in items] == [1, 2, 3]
+        assert runs[-1]["summary"]["status"] == "finished"
+
+
 # Real sweeps ------------------------------------------------------------------------------------
 
 
