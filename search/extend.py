@@ -125,9 +125,7 @@ def extend_config(
         extended = parse_sweep_config(document, source=f"sweep {name!r} extended")
     except ValueError as err:
         raise ExtendError(str(err)) from None
-    return replace(
-        extended, storage=config.storage, source=config.source, text=config.text, tracking=config.tracking
-    )
+    return replace(extended, storage=config.storage, source=config.source, text=config.text)
 
 
 def _same_size(a: float | int, b: float | int) -> bool:

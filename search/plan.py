@@ -319,6 +319,8 @@ def sweep_document(config: SweepConfig) -> dict[str, Any]:
     }
     if config.extensions:
         document["extensions"] = [dict(e) for e in config.extensions]
+    if config.tracking.document():  # the trackers a resume goes on logging to (what differs from off)
+        document["tracking"] = config.tracking.document()
     return document
 
 

@@ -53,6 +53,7 @@ from .plan import (
     sweep_document,
     trial_config,
     trial_name,
+    write_sweep_config,
 )
 from .preflight import check_inputs
 from .results import ResultsStore
@@ -165,7 +166,7 @@ def run_sweep(
     check_studies(config, paths, rebuild=rebuild_studies, verbose=verbose)
     kind = kind or _run_kind(config, paths, resume)
     hub = _tracking_hub(config, paths, plan)  # a tracker's missing package: an error before Ray starts
-    _write_config(config, paths)
+    write_sweep_config(config, paths)
     rows = paths.results.read().to_pylist()
     if not _short(plan, rows):  # nothing is missing (and so nothing in Tune's state to recover)
         if rebuild_studies:
@@ -371,16 +372,6 @@ def _tracking_hub(config: SweepConfig, paths: SweepPaths, plan: SweepPlan) -> An
         sizes_done=sizes_done,
         size_files=functools.partial(size_files, config.name, str(paths.storage)),
     )
-
-
-def _write_config(config: SweepConfig, paths: SweepPaths) -> None:
-    """``sweep.yaml``: the config as :func:`search.plan.sweep_document` has it, and its trackers."""
-    import yaml
-
-    document = sweep_document(config)
-    if config.tracking.document():
-        document["tracking"] = config.tracking.document()
-    paths.config.write_text(yaml.safe_dump(document, sort_keys=False))
 
 
 def _builds(paths: SweepPaths) -> list[str]:
