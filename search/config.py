@@ -23,7 +23,7 @@ from trainables.data.regimes import Regime
 from trainables.errors import ResweepError
 from trainables.metrics import METRIC_KEYS
 
-from .registries import GRID, searcher_names
+from .registries import GRID, chosen_names, searcher_names
 from .registries import SCHEDULERS as SCHEDULER_REGISTRY
 from .tracking._base import TrackingSection, parse_tracking
 
@@ -406,16 +406,18 @@ QUESTION_AXES = ("strategy", "imbalance", "architecture", "ood_pct", "phase1_mod
 
 
 def _question(search_raw: Mapping[str, Any], fail: Any) -> tuple[str, ...]:
-    axes = search_raw["question"]
-    if isinstance(axes, str):
-        axes = [axes]
-    if not isinstance(axes, (list, tuple)) or not axes or not all(isinstance(a, str) for a in axes):
-        raise fail("search.question", f"expected a list of axes like [strategy, imbalance], got {axes!r}")
-    for axis in axes:
-        if axis not in QUESTION_AXES:
-            raise fail("search.question", f"unknown axis {axis!r}; axes: {', '.join(QUESTION_AXES)}")
-    if len(set(axes)) != len(axes):
-        raise fail("search.question", f"axes repeat: {list(axes)}")
+    expected = "a list of axes like [strategy, imbalance]"
+    axes = chosen_names(
+        search_raw["question"],
+        QUESTION_AXES,
+        path="search.question",
+        fail=fail,
+        kind="axis",
+        kinds="axes",
+        expected=expected,
+    )
+    if not axes:
+        raise fail("search.question", f"expected {expected}, got {search_raw['question']!r}")
     space = search_raw.get("space", SearchSection.space)
     grid = search_raw.get("searcher", SearchSection.searcher) == GRID
     for axis in axes:

@@ -16,6 +16,8 @@ from typing import Any
 
 from trainables.errors import ResweepError
 
+from ..registries import chosen_names
+
 __all__ = ["TRACKER_NAMES", "BaseTracker", "TrackerMissing", "TrackingSection", "TrialInfo"]
 
 TRACKER_NAMES = ("mlflow", "wandb", "tensorboard")
@@ -74,16 +76,15 @@ def parse_tracking(raw: Any, fail: Any) -> TrackingSection:
     for key in raw:
         if key not in names:
             raise fail(f"tracking.{key}", f"unknown key; valid keys of tracking: {', '.join(names)}")
-    trackers = raw.get("trackers", ())
-    if isinstance(trackers, str):
-        trackers = [t.strip() for t in trackers.split(",") if t.strip()]
-    if not isinstance(trackers, (list, tuple)) or not all(isinstance(t, str) for t in trackers):
-        raise fail("tracking.trackers", f"expected a list of tracker names, got {trackers!r}")
-    for name in trackers:
-        if name not in TRACKER_NAMES:
-            raise fail("tracking.trackers", f"unknown tracker {name!r}; trackers: {', '.join(TRACKER_NAMES)}")
-    if len(set(trackers)) != len(trackers):
-        raise fail("tracking.trackers", f"trackers repeat: {list(trackers)}")
+    trackers = chosen_names(
+        raw.get("trackers", ()),
+        TRACKER_NAMES,
+        path="tracking.trackers",
+        fail=fail,
+        kind="tracker",
+        kinds="trackers",
+        expected="a list of tracker names",
+    )
     for key in ("mlflow_uri", "mlflow_experiment", "wandb_project", "wandb_entity"):
         if not isinstance(raw.get(key, ""), str):
             raise fail(f"tracking.{key}", f"expected text, got {raw[key]!r}")
