@@ -28,6 +28,15 @@ from pathlib import Path
 from typing import Any
 
 SLEEP = 1.0
+# What a stand-in trial reports once, with the keys a trial reports.
+REPORT = {
+    "selected_dev_f1_weighted": 0.5,
+    "dev_f1_weighted": 0.5,
+    "selected_epoch": 1,
+    "epochs_done": 1,
+    "final_stage_epochs": 1,
+    "training_done": True,  # as a real trial says it ran to its end (the searcher reads it)
+}
 
 
 def sleeping_trial(config: dict[str, Any], runtime: Any, contexts: Any) -> None:
@@ -35,16 +44,7 @@ def sleeping_trial(config: dict[str, Any], runtime: Any, contexts: Any) -> None:
     from ray import tune
 
     time.sleep(SLEEP)
-    tune.report(
-        {
-            "selected_dev_f1_weighted": 0.5,
-            "dev_f1_weighted": 0.5,
-            "selected_epoch": 1,
-            "epochs_done": 1,
-            "final_stage_epochs": 1,
-            "training_done": True,  # as a real trial says it ran to its end (the searcher reads it)
-        }
-    )
+    tune.report(dict(REPORT))
 
 
 def train_sleeping_trial(config: dict[str, Any], runtime: Any, contexts: Any) -> None:
@@ -55,16 +55,7 @@ def train_sleeping_trial(config: dict[str, Any], runtime: Any, contexts: Any) ->
 
     def worker() -> None:
         time.sleep(SLEEP)
-        ray.train.report(
-            {
-                "selected_dev_f1_weighted": 0.5,
-                "dev_f1_weighted": 0.5,
-                "selected_epoch": 1,
-                "epochs_done": 1,
-                "final_stage_epochs": 1,
-                "training_done": True,  # as a real trial says it ran to its end (the searcher reads it)
-            }
-        )
+        ray.train.report(dict(REPORT))
 
     TorchTrainer(
         worker,
