@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from cluster.storage import atomic_file
+from trainables.metrics import STORED_METRICS
 
 from ._base import BaseTracker, TrackingSection, TrialInfo
 
@@ -133,6 +134,7 @@ class TrackingHub:
         self.lock = threading.Lock()
         self.logged: dict[str, dict[str, list[str]]] = {}  # tracker -> {trials: [...], sizes: [...]}
         self._files: dict[str, dict[str, Path]] = {}  # size@rows -> its files by artifact path
+        self._seen: dict[tuple[str, str], set[str]] = {}  # (tracker, kind) -> the keys in `logged`
 
     # The callback's side: enqueue only -----------------------------------------------------
 
@@ -142,6 +144,7 @@ class TrackingHub:
             self.logged = json.loads(self.state_file.read_text())
         except (OSError, ValueError):
             self.logged = {}
+        self._seen.clear()
         backlog = [(row_info(row), row["status"], row_final(row)) for row in prior]
         for worker in self.workers:
             worker.thread.start()
@@ -172,12 +175,17 @@ class TrackingHub:
 
     # The trackers' side (tracking threads) ---------------------------------------------------
 
-    def seen(self, tracker: str, kind: str) -> list[str]:
+    def seen(self, tracker: str, kind: str) -> set[str]:
+        """What ``tracker`` has logged of ``kind`` (a set: asked once per epoch of every trial)."""
         with self.lock:
-            return self.logged.setdefault(tracker, {}).setdefault(kind, [])
+            if (tracker, kind) not in self._seen:
+                self._seen[tracker, kind] = set(self.logged.setdefault(tracker, {}).setdefault(kind, []))
+            return self._seen[tracker, kind]
 
     def mark(self, tracker: str, kind: str, key: str) -> None:
+        self.seen(tracker, kind)  # the set exists before it grows
         with self.lock:
+            self._seen[tracker, kind].add(key)
             self.logged.setdefault(tracker, {}).setdefault(kind, []).append(key)
             with atomic_file(self.state_file) as temporary:
                 temporary.write_text(json.dumps(self.logged, indent=1))
@@ -220,7 +228,6 @@ def row_final(row: Mapping[str, Any]) -> dict[str, float]:
         final = {
             f"selected_{'' if key.startswith('dev_') else 'test_'}{key}": float(row[key])
             for key in row
-            if (key.startswith("dev_") or key in ("accuracy", "f1_weighted", "f1_macro", "semeval_f1"))
-            and isinstance(row[key], (int, float))
+            if (key.startswith("dev_") or key in STORED_METRICS) and isinstance(row[key], (int, float))
         }
     return final
