@@ -3,7 +3,9 @@
 A Tune config is flat (``{"architecture": "two-phase", "ood_pct": 50, "learning_rate": 3e-5, ...}``):
 search spaces propose flat keys. :meth:`TrialSpec.from_config` splits it into the frozen sections
 below and rejects unknown keys with the list of valid ones. Every field name is unique across
-sections, so a flat key names exactly one field.
+the data, model and loop sections. An architecture's own settings come from the dataclass it
+declares (``settings_class``, in its module); related architectures may share a name
+(``projection_size``: ``bilinear`` and ``redn``), and a trial reads the one of its architecture.
 """
 
 from __future__ import annotations
