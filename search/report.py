@@ -21,8 +21,9 @@ Every file is written to a temporary name and renamed, so a failed report leaves
 from __future__ import annotations
 
 import base64
+import csv
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,18 @@ from trainables.errors import ResweepError
 
 from .leaderboard import Entry, SizeBoard
 
-__all__ = ["ReportFiles", "write_report"]
+__all__ = ["ReportFiles", "write_board_csv", "write_report"]
+
+
+def write_board_csv(rows: Sequence[Mapping[str, Any]], handle: Any) -> None:
+    """Leaderboard rows (:func:`search.leaderboard.summary_rows`) as CSV into an open text
+    ``handle``, one column per key any row has (a stopped entry may lack a test score a
+    finished one has): ``resweep leaderboard --csv`` and the trackers' leaderboard artifacts."""
+    writer = csv.DictWriter(
+        handle, fieldnames=list(dict.fromkeys(k for row in rows for k in row)) or ["size"]
+    )
+    writer.writeheader()
+    writer.writerows(rows)
 
 
 @dataclass

@@ -152,7 +152,6 @@ def _query_size(args: argparse.Namespace, boards: list[Any]) -> dict[str, Any]:
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
-    import csv
 
     from ..curves import recommend
     from ..leaderboard import leaderboard as make_leaderboard
@@ -185,12 +184,9 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         print(json.dumps(document, indent=1, default=str))
         return 0
     if args.csv:
-        rows = summary_rows(shown)
-        # Every key any row has (a stopped entry may lack a test score a finished one has).
-        fieldnames = list(dict.fromkeys(key for row in rows for key in row)) or ["size"]
-        writer = csv.DictWriter(sys.stdout, fieldnames=fieldnames)
-        writer.writeheader()
-        writer.writerows(rows)
+        from ..report import write_board_csv
+
+        write_board_csv(summary_rows(shown), sys.stdout)
         return 0
     for board in shown:
         _print_board(board, args.top)

@@ -10,7 +10,6 @@ Tracker packages are imported only when a tracker opens: ``pip install 'resweep[
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -53,23 +52,20 @@ def size_files(sweep: str, storage: str, size: str, folder: Path) -> dict[str, P
     ``folder``; return them by artifact path (``leaderboard/id0.1.csv``, ``report/...png``)."""
     from ..config import size_key
     from ..leaderboard import leaderboard
-    from ..report import write_report
+    from ..report import write_board_csv, write_report
 
     folder.mkdir(parents=True, exist_ok=True)
     from ..plan import SweepPaths
 
     boards = leaderboard(sweep, storage=storage)
     files: dict[str, Path] = {}
-    mine = [b for b in boards if size_key(int(b.size) if b.size > 1 else b.size) == size]
+    mine = [b for b in boards if size_key(float(b.size)) == size]  # id0.1, id300 (a count's too)
     entries = [row for board in mine for row in board.summary_rows()]
     if entries:
         board_file = folder / "leaderboard" / f"{size}.csv"  # the file's name is the artifact's
         board_file.parent.mkdir(parents=True, exist_ok=True)
-        columns = list(dict.fromkeys(key for row in entries for key in row))
         with board_file.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, columns)
-            writer.writeheader()
-            writer.writerows({k: _cell(v) for k, v in row.items()} for row in entries)
+            write_board_csv(entries, handle)
         files[f"leaderboard/{size}.csv"] = board_file
     if any(b.entries for b in boards):
         rows = SweepPaths.of(storage, sweep).results.read().to_pylist()
@@ -77,14 +73,6 @@ def size_files(sweep: str, storage: str, size: str, folder: Path) -> dict[str, P
         for path in [report.markdown, *report.images]:
             files[f"report/{path.name}"] = path
     return files
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, (dict, list, tuple)):
-        import json
-
-        return json.dumps(value, default=str)
-    return value
 
 
 def register_model(

@@ -100,7 +100,7 @@ class _Worker:
         of every size with rows; the sweep is over, a cell that ran out of proposals included).
         A size grown by an extension is logged again when it is done again."""
         done = set(self.hub.seen(self.tracker.name, "sizes"))
-        for size, rows in sorted(self.hub.sizes_done(final).items()):
+        for size, rows in sorted(self.hub.done_sizes(final).items()):
             if f"{size}@{rows}" not in done:
                 self.tracker.size_done(size, self.hub.files(size, rows))
                 self.hub.mark(self.tracker.name, "sizes", f"{size}@{rows}")
@@ -128,6 +128,8 @@ class TrackingHub:
         self.settings = settings
         self.folder = folder
         self.sizes_done = sizes_done
+        self.ended_count = 0  # trials handed over as ended: what the answer of done_sizes may change with
+        self._done: dict[tuple[int, bool], dict[str, int]] = {}
         self.size_files = size_files
         self.workers = [_Worker(cls(settings, sweep, folder), self) for cls in classes]
         self.state_file = folder / "tracking" / "logged.json"
@@ -155,6 +157,7 @@ class TrackingHub:
             worker.queue.put((_Worker.on_epoch, (trial, step, dict(metrics))))
 
     def ended(self, trial: TrialInfo, status: str, final: Mapping[str, float]) -> None:
+        self.ended_count += 1
         for worker in self.workers:
             worker.queue.put((_Worker.on_ended, (trial, status, dict(final))))
 
@@ -190,6 +193,15 @@ class TrackingHub:
             with atomic_file(self.state_file) as temporary:
                 temporary.write_text(json.dumps(self.logged, indent=1))
 
+    def done_sizes(self, final: bool) -> dict[str, int]:
+        """``sizes_done(final)``, asked once for every tracker: it reads the results store, and
+        its answer changes only when another trial ends."""
+        key = (self.ended_count, final)
+        with self.lock:
+            if key not in self._done:
+                self._done = {key: self.sizes_done(final)}
+            return self._done[key]
+
     def files(self, size: str, rows: int) -> dict[str, Path]:
         """A size's leaderboard and the report's plots (at ``rows`` rows), made once for every tracker."""
         key = f"{size}@{rows}"
@@ -205,11 +217,10 @@ def row_info(row: Mapping[str, Any]) -> TrialInfo:
     from ..config import size_key
 
     size = row["in_domain_size"]
-    size = int(size) if size is not None and size > 1 else size
     return TrialInfo(
         key=row["trial_name"],
         sweep=row["sweep"],
-        size=size_key(size) if size is not None else "unknown",
+        size=size_key(float(size)) if size is not None else "unknown",
         cell=row.get("cell"),
         role=row.get("role"),
         seed=row.get("seed"),
