@@ -73,6 +73,10 @@ class TwoStepSettings:
     two_step_negative_ratio: float = 3.0  # negatives per positive in step 1's batches
 
     def __post_init__(self) -> None:
+        if self.two_step_inner == TwoStep.name:
+            raise ResweepError(
+                f"architecture 'two-step' cannot wrap itself: two_step_inner={self.two_step_inner!r}"
+            )
         if not self.two_step_negative_ratio > 0:
             raise ResweepError(f"two_step_negative_ratio must be > 0, got {self.two_step_negative_ratio}")
 
@@ -85,9 +89,7 @@ class TwoStep(BaseArchitecture):
 
     @classmethod
     def settings_readers(cls, config: Mapping[str, Any]) -> tuple[str, ...]:
-        inner = config.get("two_step_inner", TwoStepSettings.two_step_inner)
-        if inner == cls.name:
-            raise ResweepError(f"architecture 'two-step' cannot wrap itself: two_step_inner={inner!r}")
+        inner = TwoStepSettings(**{k: config[k] for k in ("two_step_inner",) if k in config}).two_step_inner
         return (cls.name, *ARCHITECTURES.get(inner).settings_readers(config))
 
     @classmethod
@@ -115,9 +117,7 @@ class TwoStep(BaseArchitecture):
 
     @classmethod
     def check(cls, spec: TrialSpec) -> None:
-        inner = cls.settings(spec).two_step_inner
-        if inner == cls.name:
-            raise ResweepError(f"architecture 'two-step' cannot wrap itself: two_step_inner={inner!r}")
+        inner = cls.settings(spec).two_step_inner  # never two-step itself (TwoStepSettings refuses it)
         ARCHITECTURES.get(inner).check(spec)  # an unknown name fails here with the valid ones
         if spec.imbalance == "negative_sampling":
             raise ResweepError(
