@@ -23,6 +23,7 @@ from trainables.data.regimes import Regime
 from trainables.errors import ResweepError
 from trainables.metrics import METRIC_KEYS
 
+from .decision import DEFAULT_CONFIDENCE, DEFAULT_MARGIN, DecisionSettings
 from .registries import GRID, chosen_names, searcher_names
 from .registries import SCHEDULERS as SCHEDULER_REGISTRY
 from .tracking._base import TrackingSection, parse_tracking
@@ -97,6 +98,9 @@ class SearchSection:
     ``transfer``: a size's studies start from the best configurations that other sizes found (off:
     ``bench/search_correctness.py`` found no gain from it on the ground-truth tables so far).
     ``floor``: every size also runs the classical floor (``tfidf-linear``) with every seed.
+    ``confirm_max_seeds``: then, while the size's decision (:mod:`search.decision`) is still
+    undetermined, the cells in contention get more seeds for their best configuration, one a round,
+    up to this many; cells that are clearly out stop getting seeds.
     """
 
     space: str = "demo"
@@ -106,6 +110,10 @@ class SearchSection:
     max_concurrent: int | str = "auto"  # "auto": as many trials as the cluster fits now
     selection_metric: str = "f1_weighted"
     confirm_top_k: int = 1
+    # Sequential confirmation: while a size's decision is undetermined, the best configurations of
+    # the cells still in contention get one more seed each round, up to this many seeds in all
+    # (seeds after data.seeds: max + 1, max + 2, ...). At most len(data.seeds): fixed confirmation.
+    confirm_max_seeds: int = 5
     question: tuple[str, ...] = ("strategy",)
     transfer: bool = False
     floor: bool = True
@@ -115,6 +123,19 @@ class SearchSection:
 
 
 ResourcesSection = TrialResources  # the `resources:` section: what one trial takes
+
+
+@dataclass(frozen=True)
+class DecisionSection:
+    """How sure an answer must be (:mod:`search.decision`): ``margin``, the smallest difference in
+    the selection metric worth acting on; ``confidence``, the probability a verdict needs."""
+
+    margin: float = DEFAULT_MARGIN
+    confidence: float = DEFAULT_CONFIDENCE
+
+    def settings(self, **overrides: Any) -> DecisionSettings:
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return DecisionSettings(**{"margin": self.margin, "confidence": self.confidence, **given})
 
 
 @dataclass(frozen=True)
@@ -132,6 +153,7 @@ class SweepConfig:
     text: str = field(default="", repr=False, compare=False)  # the YAML it was parsed from
     # Experiment trackers (search.tracking); off by default. Not part of what the sweep computes.
     tracking: TrackingSection = field(default_factory=TrackingSection)
+    decision: DecisionSection = field(default_factory=DecisionSection)
 
     def error(self, path: str, message: str) -> ConfigError:
         """A problem with key ``path`` (``data.sizes``), located in the file it was read from."""
@@ -310,6 +332,12 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
             "search.study_storage",
             f"expected an SQLAlchemy URL like postgresql://user@host:5432/optuna, got {study_url!r}",
         )
+    if "confirm_max_seeds" in search_raw and not (
+        _number(search_raw["confirm_max_seeds"], integer=True) and search_raw["confirm_max_seeds"] >= 1
+    ):
+        raise fail(
+            "search.confirm_max_seeds", f"expected an integer >= 1, got {search_raw['confirm_max_seeds']!r}"
+        )
     if "confirm_top_k" in search_raw and not (
         _number(search_raw["confirm_top_k"], integer=True) and search_raw["confirm_top_k"] >= 0
     ):
@@ -373,6 +401,16 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
     if where.local is not None and where.local.is_file():
         raise fail("storage", f"{where.local} is a file; give a folder (it need not exist yet)")
     tracking = parse_tracking(raw.get("tracking"), fail)
+    decision_raw = _section(DecisionSection, raw.get("decision"), "decision", fail)
+    if "margin" in decision_raw and not (_number(decision_raw["margin"]) and 0 <= decision_raw["margin"] < 1):
+        raise fail("decision.margin", f"expected a number >= 0 and < 1, got {decision_raw['margin']!r}")
+    if "confidence" in decision_raw and not (
+        _number(decision_raw["confidence"]) and 0.5 < decision_raw["confidence"] < 1
+    ):
+        raise fail(
+            "decision.confidence",
+            f"expected a number above 0.5 and below 1, got {decision_raw['confidence']!r}",
+        )
     config = SweepConfig(
         name,
         data,
@@ -385,6 +423,7 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
         source,
         text or "",
         tracking=tracking,
+        decision=DecisionSection(**decision_raw),
     )
     # The fixed part of every trial must already be a valid trial config.
     try:

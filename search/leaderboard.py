@@ -32,11 +32,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from trainables.errors import ResweepError
 from trainables.metrics import STORED_METRICS
+
+from .decision import FLOOR_CELL, Decision, DecisionSettings, decide
 
 __all__ = [
     "CONFIG_COLUMNS",
@@ -50,6 +52,7 @@ __all__ = [
     "build_leaderboard",
     "cell_of",
     "configuration_label",
+    "decisions",
     "group_rows",
 ]
 
@@ -209,11 +212,14 @@ class Cell:
     finished: int  # finished configurations
     stopped: int  # configurations whose runs the scheduler stopped early
     under_explored: bool  # fewer finished configurations than the board's ``min_finished``
+    p_best: float | None = None  # the decision's probability that this cell is the best
+    tie: bool = False  # still in contention with the decision's cell (or all equivalent)
 
     @property
     def tied_with_winner(self) -> bool:
-        """Its best is not the winner but is not separable from it either."""
-        return self.best is not None and self.best.rank != 1 and self.best.tie
+        """The decision cannot tell it from the leading cell: both are among the contenders of an
+        undetermined answer, or all cells are equivalent (see :mod:`search.decision`)."""
+        return self.tie
 
     @property
     def flags(self) -> list[str]:
@@ -240,6 +246,7 @@ class SizeBoard:
     stopped: list[Entry] = field(default_factory=list)  # stopped early, best score first; unranked
     axes: tuple[str, ...] = DEFAULT_AXES
     min_finished: int = 2  # finished configurations a cell needs not to be under-explored
+    decision: Decision | None = None  # the answer over the cells (search.decision)
 
     @property
     def winner(self) -> Entry:
@@ -275,6 +282,8 @@ class SizeBoard:
             set(finished) | set(stopped),
             key=lambda c: (0, finished[c][0].rank or 0, c) if c in finished else (1, 0, c),
         )
+        decision = self.decision
+        tied = set() if decision is None or decision.verdict == "winner" else set(decision.contenders)
         return {
             name: Cell(
                 cell=name,
@@ -282,9 +291,19 @@ class SizeBoard:
                 finished=len(finished.get(name, [])),
                 stopped=stopped.get(name, 0),
                 under_explored=len(finished.get(name, [])) < self.min_finished,
+                p_best=None if decision is None else decision.p_best.get(name),
+                tie=name in tied and decision is not None and name != decision.cell,
             )
             for name in names
         }
+
+    def decision_cells(self) -> dict[str, list[Entry]]:
+        """What the decision compares: per question cell its finished configurations (ranked),
+        and the floor's runs, where the sweep ran it, as the cell ``floor``."""
+        cells: dict[str, list[Entry]] = {}
+        for entry in self.entries:
+            cells.setdefault(FLOOR_CELL if entry.floor_run else entry.cell, []).append(entry)
+        return cells
 
     @property
     def floor(self) -> Entry | None:
@@ -293,11 +312,19 @@ class SizeBoard:
 
     @property
     def recommended(self) -> Entry | None:
-        """The configuration to act on. Where confirmation runs gave some configurations more
-        seeds, the best mean among those with the most seeds: a one-seed lucky run does not
-        displace a configuration confirmed over several (the winner's curse). Else rank 1. The
-        floor run is the reference, not a candidate (its seeds are the sweep's choice, not earned);
-        a recommendation under it says ``below_floor``. None without finished configurations."""
+        """The configuration to act on: the decided (or leading) cell's best configuration, the
+        best among its configurations with two seeds or more where it has any (a one-seed lucky
+        run does not displace a configuration confirmed over several: the winner's curse). Where
+        the floor leads, or no decision was made, the most-confirmed best candidate. The floor run
+        is the reference, not a candidate; a recommendation under it says ``below_floor``. None
+        without finished configurations."""
+        decision = self.decision
+        if (
+            decision is not None
+            and decision.cell not in (None, FLOOR_CELL)
+            and decision.cell in decision.best
+        ):
+            return decision.best[decision.cell]  # type: ignore[no-any-return]
         return _most_confirmed(self._candidates() or self.entries)
 
     def cheapest_near_winner(self) -> Entry | None:
@@ -331,23 +358,16 @@ class SizeBoard:
         return rows
 
 
+def decisions(boards: Sequence[SizeBoard]) -> list[dict[str, Any]]:
+    """The decision of every size as plain dicts (``--json``'s ``decisions``)."""
+    return [board.decision.as_dict() for board in boards if board.decision is not None]
+
+
 def t_quantile(p: float, df: float) -> float:
     """The ``p`` quantile of Student's t with ``df`` degrees of freedom."""
     from scipy import stats  # imported here: `resweep --help` need not load scipy
 
     return float(stats.t.ppf(p, df))
-
-
-def paired_p_value(differences: Sequence[float]) -> float:
-    """Two-sided p-value of the paired t-test that the mean difference is 0 (one-sample t-test of
-    the differences). No spread: 0 when every seed agrees on a non-zero difference, 1 when all
-    are 0 (scipy would answer NaN)."""
-    from scipy import stats
-
-    mean = sum(differences) / len(differences)
-    if all(d == differences[0] for d in differences):
-        return 0.0 if mean != 0.0 else 1.0
-    return float(stats.ttest_1samp(differences, 0.0).pvalue)
 
 
 def _config_key(row: Mapping[str, Any]) -> str:
@@ -439,21 +459,6 @@ def _short(value: Any) -> str:
     return str(value)
 
 
-def separable(winner: Entry, other: Entry, epsilon: float) -> bool:
-    """Whether ``winner`` beats ``other`` by a finding, not by noise or less than ``epsilon``."""
-    difference = winner.mean - other.mean
-    if difference < epsilon:
-        return False
-    shared = sorted(set(winner.scores) & set(other.scores))
-    if len(shared) >= 2:
-        diffs = [winner.scores[s] - other.scores[s] for s in shared]
-        return paired_p_value(diffs) < ALPHA
-    a, b = winner.interval, other.interval
-    if a is not None and b is not None:
-        return a[0] > b[1]  # intervals do not overlap
-    return True  # a single run each: only epsilon can say it is noise
-
-
 def build_leaderboard(
     rows: Iterable[Mapping[str, Any]],
     metric: str,
@@ -461,13 +466,20 @@ def build_leaderboard(
     epsilon: float = 0.0,
     axes: Sequence[str] = DEFAULT_AXES,
     min_finished: int = 2,
+    decision: DecisionSettings | None = None,
+    name: str | None = None,
 ) -> list[SizeBoard]:
-    """Per size (ascending), the finished configurations ranked by mean ``metric``, ties flagged,
-    those below the floor flagged; the stopped ones apart, best score first, unranked.
+    """Per size (ascending), the finished configurations ranked by mean ``metric``, the decision
+    over the question's cells (:mod:`search.decision`) with its ties flagged, those below the
+    floor flagged; the stopped ones apart, best score first, unranked.
 
     ``axes``: the question's columns, whose values make a row's cell (when the row has no
     ``cell``). ``min_finished``: finished configurations a cell needs not to be under-explored.
+    ``decision``: margin and confidence (default 0.01, 0.95). ``name``: the sweep, named in the
+    command that would settle an undetermined answer. ``epsilon``: the board's
+    :meth:`SizeBoard.cheapest_near_winner` looks that far below the winner.
     """
+    settings = decision or DecisionSettings()
     axes = tuple(axes) or DEFAULT_AXES
     boards = []
     for size, grouped in sorted(group_rows(rows, metric, axes=axes).items()):
@@ -475,9 +487,6 @@ def build_leaderboard(
         ranked = [e for e in order if e.status == FINISHED]
         for rank, entry in enumerate(ranked, 1):
             entry.rank = rank
-            entry.tie = rank > 1 and not separable(ranked[0], entry, epsilon)
-        if len(ranked) > 1:
-            ranked[0].tie = any(e.tie for e in ranked[1:])
         board = SizeBoard(
             size,
             metric,
@@ -490,6 +499,11 @@ def build_leaderboard(
         floor = board.floor
         for entry in ranked:
             entry.below_floor = floor is not None and entry.mean < floor.mean
+        board.decision = decide(board.decision_cells(), settings, size=size, name=name)
+        # The tie column follows the decision: each contending cell's best, where none won.
+        if board.decision.verdict != "winner":
+            for cell in board.decision.contenders if len(board.decision.contenders) > 1 else ():
+                board.decision.best[cell].tie = True
         boards.append(board)
     return boards
 
@@ -552,9 +566,9 @@ def _most_confirmed(entries: Sequence[Entry]) -> Entry | None:
 
 def _load(
     name: str | None, storage: str, table: str | None
-) -> tuple[list[dict[str, Any]], str, tuple[str, ...]]:
+) -> tuple[list[dict[str, Any]], str, tuple[str, ...], DecisionSettings]:
     if table is not None:
-        return read_table(table), "accuracy", DEFAULT_AXES
+        return read_table(table), "accuracy", DEFAULT_AXES, DecisionSettings()
     if name is None:
         raise ResweepError("name a sweep, or give a result table")
     from .plan import load_saved_sweep
@@ -562,7 +576,7 @@ def _load(
     config, paths = load_saved_sweep(storage, name)
     rows = [r for r in paths.results.read().to_pylist() if r["status"] in (FINISHED, STOPPED)]
     axes = tuple(getattr(config.search, "question", None) or DEFAULT_AXES)
-    return rows, f"dev_{config.search.selection_metric}", axes
+    return rows, f"dev_{config.search.selection_metric}", axes, config.decision.settings()
 
 
 def load_rows(
@@ -571,7 +585,7 @@ def load_rows(
     """The scored rows of sweep ``name`` (finished and stopped; or of an external ``table``) and
     the default metric: the sweep's dev selection metric, or ``accuracy`` for a table (tables
     rarely have dev)."""
-    rows, metric, _ = _load(name, storage, table)
+    rows, metric, _, _ = _load(name, storage, table)
     return rows, metric
 
 
@@ -584,14 +598,30 @@ def leaderboard(
     epsilon: float = 0.0,
     axes: Sequence[str] | None = None,
     min_finished: int = 2,
+    margin: float | None = None,
+    confidence: float | None = None,
 ) -> list[SizeBoard]:
     """The Python entry point: ``leaderboard("demo")`` or ``leaderboard(table="paper.csv")``.
 
     ``axes``: the question cells are made of (default: the sweep's ``search.question``, else
-    the transfer strategy; a table's is the strategy)."""
-    rows, default, question = _load(name, storage, table)
+    the transfer strategy; a table's is the strategy). ``margin``, ``confidence``: the decision's
+    (default: the sweep's ``decision:`` section, else 0.01 and 0.95)."""
+    rows, default, question, settings = _load(name, storage, table)
     metric = metric or default
     if rows and all(r.get(metric) is None for r in rows):
         columns = sorted(k for k in rows[0] if k.startswith("dev_") or k in TEST_COLUMNS)
         raise ResweepError(f"no row has a value for metric {metric!r}; metrics here: {', '.join(columns)}")
-    return build_leaderboard(rows, metric, epsilon=epsilon, axes=axes or question, min_finished=min_finished)
+    overrides = {k: v for k, v in (("margin", margin), ("confidence", confidence)) if v is not None}
+    try:
+        settings = replace(settings, **overrides)
+    except ValueError as err:
+        raise ResweepError(str(err)) from None
+    return build_leaderboard(
+        rows,
+        metric,
+        epsilon=epsilon,
+        axes=axes or question,
+        min_finished=min_finished,
+        decision=settings,
+        name=name if table is None else None,
+    )

@@ -11,12 +11,15 @@ import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from cluster.storage import Location, local_mirror
 from spaces import cell_label, get_space
+
+if TYPE_CHECKING:
+    from .searchers import Sequential
 from trainables.config import TrialSpec
 from trainables.errors import ResweepError
 
@@ -168,6 +171,12 @@ class SweepPlan:
     cells: dict[str, dict[str, Any]] = field(default_factory=dict)  # label -> axis values
     cell_budgets: dict[str, int] = field(default_factory=dict)  # slot -> search trials
     floor: dict[str, Any] | None = None  # the floor's configuration (None: no floor)
+    # Sequential confirmation (search.confirm_max_seeds): the seeds after confirm_seeds a
+    # contender's best may get, and the decision's margin and confidence.
+    extra_seeds: tuple[int, ...] = ()
+    max_seeds: int = 0
+    margin: float = 0.01
+    confidence: float = 0.95
 
     @property
     def slots(self) -> dict[str, tuple[str, str]]:
@@ -180,8 +189,40 @@ class SweepPlan:
 
     @property
     def confirmations(self) -> int:
-        """At most this many confirmation runs per size (every cell's)."""
-        return self.top_k * len(self.confirm_seeds) * len(self.cells)
+        """At most this many confirmation runs per size (every cell's, the rounds included)."""
+        return self.top_k * len(self.confirm_seeds) * len(self.cells) + self.round_cap
+
+    @property
+    def round_cap(self) -> int:
+        """At most this many runs of a size's sequential confirmation: a seed after the fixed ones
+        for one configuration of every cell."""
+        return len(self.extra_seeds) * len(self.cells)
+
+    def sequential(self, key: str, rows: list[dict[str, Any]]) -> Sequential | None:
+        """Size ``key``'s sequential confirmation as its rows leave it: every finished search and
+        confirmation run, and the rounds' runs already made (None: the sweep confirms a fixed
+        number of seeds)."""
+        from .searchers import Sequential
+
+        if not self.extra_seeds:
+            return None
+        sequential = Sequential(
+            size=self.sizes[key],
+            seeds=(self.search_seed, *self.confirm_seeds, *self.extra_seeds),
+            max_seeds=self.max_seeds,
+            cap=self.round_cap,
+            margin=self.margin,
+            confidence=self.confidence,
+        )
+        for role in ("search", "confirm"):
+            for r in self.rows_of(key, rows, role):
+                if role == "confirm" and int(r["seed"]) in self.extra_seeds:
+                    sequential.proposed += 1
+                if r["status"] == "finished" and r[self.metric] is not None:
+                    config = json.loads(r["config"])
+                    name = configuration_key(key, config, contexts=self.contexts)
+                    sequential.record(self.cell(r), name, config, int(r["seed"]), float(r[self.metric]))
+        return sequential
 
     def planned(self, key: str) -> int:
         """Search trials, at most the confirmation runs and the floor runs of size ``key``."""
@@ -222,12 +263,14 @@ class SweepPlan:
     def expected(self, key: str, rows: list[dict[str, Any]]) -> int:
         """The trials size ``key`` ends with, given its rows: its search budget, a confirmation run
         per other seed for each cell's top configurations that finished (as the searcher ranks
-        them), the confirmation runs already made (a grown search may have a new top), and the
-        floor runs."""
+        them), the confirmation runs already made (a grown search may have a new top, a sequential
+        round its seeds), the next sequential round where the answer is still open, and the floor
+        runs."""
         confirming: set[tuple[str, str, int]] = set()
         for r in self.rows_of(key, rows, "confirm"):
             name = configuration_key(key, json.loads(r["config"]), contexts=self.contexts)
             confirming.add((self.cell(r), name, int(r["seed"])))
+        made = set(confirming)
         best: dict[str, dict[str, float]] = {}
         for r in self.rows_of(key, rows, "search"):
             if r["status"] == "finished" and r[self.metric] is not None:
@@ -237,7 +280,15 @@ class SweepPlan:
         for cell, scores in best.items():
             for name in sorted(scores, key=lambda n: (-scores[n], n))[: self.top_k]:  # as the searcher
                 confirming.update((cell, name, seed) for seed in self.confirm_seeds)
-        return self.search_budget(key, rows) + len(confirming) + len(self.floor_seeds)
+        searched = len(self.rows_of(key, rows, "search")) >= self.search_budget(key, rows)
+        rounds = self._next_round(key, rows) if searched and confirming <= made else 0
+        return self.search_budget(key, rows) + len(confirming) + rounds + len(self.floor_seeds)
+
+    def _next_round(self, key: str, rows: list[dict[str, Any]]) -> int:
+        """The runs of the size's next sequential round that its rows call for (its search and
+        fixed confirmation have ended; 0: the answer, or the cap, is reached)."""
+        sequential = self.sequential(key, rows)
+        return 0 if sequential is None else len(sequential.next_round())
 
 
 def _shares(total: int, cells: list[str]) -> dict[str, int]:
@@ -282,6 +333,12 @@ def plan_sweep(config: SweepConfig) -> SweepPlan:
         cells=cells,
         cell_budgets={slot_key(key, label): shares[label] for key in sizes for label in cells},
         floor=floor_config(smoke=space.smoke) if config.search.floor else None,
+        extra_seeds=tuple(range(max(config.data.seeds) + 1, max(config.data.seeds) + 1 + extra))
+        if (extra := config.search.confirm_max_seeds - len(config.data.seeds)) > 0
+        else (),
+        max_seeds=config.search.confirm_max_seeds,
+        margin=config.decision.margin,
+        confidence=config.decision.confidence,
     )
 
 
@@ -316,6 +373,7 @@ def sweep_document(config: SweepConfig) -> dict[str, Any]:
         "encoder": config.encoder,
         "storage": config.storage,
         "trial": dict(config.trial),
+        "decision": asdict(config.decision),
     }
     if config.extensions:
         document["extensions"] = [dict(e) for e in config.extensions]

@@ -221,11 +221,25 @@ def _markdown(
     title: str, boards: Sequence[SizeBoard], cost: dict[str, Any], images: dict[str, str], top: int
 ) -> str:
     lines = [f"# {title}", ""]
+    decided = [b.decision for b in boards if b.decision is not None]
+    if decided:
+        lines += ["## Decision per in-domain size", ""]
+        lines += [f"- {d.line()}" for d in decided]
+        lines += [
+            "",
+            f"Margin {decided[0].margin:g}, confidence {decided[0].confidence:g}. P(best): the "
+            "probability that a cell's best configuration is the best of all, from a seed-blocked "
+            "model of the runs (runs that share a seed share its in-domain subset) that re-selects "
+            "each cell's best in every posterior draw (the winner's curse); one-seed configurations "
+            "never decide alone. `winner`: one cell best at the confidence; `equivalent`: every "
+            "cell within the margin of the leader at the confidence; `undetermined`: neither, with "
+            "the seeds that would settle it. `tie` marks the cells still in contention.",
+            "",
+        ]
     lines += [
-        f"Ranked by mean `{boards[0].metric}` over seeds of finished trials; ties: not separable from "
-        "the winner (paired t-test over shared seeds, overlapping 95% intervals, or below epsilon "
-        f"{boards[0].epsilon:g}). Recommended: the best of the configurations with the most seeds "
-        "(confirmation runs), else the best. Trials the scheduler stopped early are listed apart.",
+        f"Ranked by mean `{boards[0].metric}` over seeds of finished trials. Recommended: the best "
+        "configuration of the decided (or leading) cell among those with two seeds or more. Trials "
+        "the scheduler stopped early are listed apart.",
         "",
         "## Answer per in-domain size",
         "",

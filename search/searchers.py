@@ -32,6 +32,7 @@ __all__ = [
     "GridSearch",
     "PerSizeSearch",
     "ResumableOptunaSearch",
+    "Sequential",
     "StudyStorage",
     "make_searcher",
 ]
@@ -178,6 +179,64 @@ class Confirmation:
         return self.top_k * len(self.seeds)
 
 
+@dataclass
+class Sequential:
+    """A size's sequential confirmation: once every cell of the size has ended its search and its
+    fixed confirmation, rounds of runs while the size's decision (:mod:`search.decision`) is
+    undetermined — one more seed for the best configuration of each cell still in contention
+    (:func:`search.decision.confirmation_targets`), until the verdict or ``max_seeds``.
+
+    ``runs``: (cell, configuration key) -> seed -> score of every finished run of the size (search
+    and confirmation; rebuilt from the results store on a restart), ``proposals``: the same key ->
+    its configuration, ``seeds``: the seeds a configuration takes in order (``data.seeds``, then
+    the ones after them), ``cap``: at most this many runs for the whole size (the planned maximum),
+    ``proposed``: the rounds' runs proposed so far (those in the store, on a restart)."""
+
+    size: float | int
+    seeds: tuple[int, ...]
+    max_seeds: int
+    cap: int
+    margin: float
+    confidence: float
+    runs: dict[tuple[str, str], dict[int, float]] = field(default_factory=dict)
+    proposals: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    proposed: int = 0
+    pending: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # this round: (cell, config)
+    live: int = 0  # this round's runs not ended yet
+    done: bool = False
+
+    def record(self, cell: str, name: str, proposal: Mapping[str, Any], seed: int, score: float) -> None:
+        self.runs.setdefault((cell, name), {})[int(seed)] = float(score)
+        self.proposals.setdefault((cell, name), {k: v for k, v in proposal.items() if k != "seed"})
+
+    def next_round(self) -> list[tuple[str, dict[str, Any]]]:
+        """The next round's runs (cell, configuration with its seed); none: the answer is reached,
+        or the cap is."""
+        from .decision import DecisionSettings, confirmation_targets, decide
+        from .leaderboard import Entry
+
+        if self.done or self.proposed >= self.cap:
+            self.done = True
+            return []
+        cells: dict[str, list[Entry]] = {}
+        for (cell, name), scores in self.runs.items():
+            cells.setdefault(cell, []).append(
+                Entry(float(self.size), {}, name, dict(scores), {}, None, cell=cell)
+            )
+        for entries in cells.values():
+            entries.sort(key=lambda e: (-e.mean, e.key))
+        settings = DecisionSettings(margin=self.margin, confidence=self.confidence)
+        targets = confirmation_targets(decide(cells, settings, size=float(self.size)), self.max_seeds)
+        round_: list[tuple[str, dict[str, Any]]] = []
+        for cell, entry in targets.items():
+            seed = next((s for s in self.seeds if s not in entry.scores), None)
+            if seed is not None and self.proposed + len(round_) < self.cap:
+                round_.append((cell, {**self.proposals[(cell, entry.key)], "seed": seed}))
+        if not round_:
+            self.done = True
+        return round_
+
+
 class PerSizeSearch(_PickledState):
     """One searcher and one budget per *slot* — an in-domain size's question cell — behind one
     Tune experiment.
@@ -197,6 +256,9 @@ class PerSizeSearch(_PickledState):
     ``transfer``: cross-size transfer. While a slot's study is still in its random start-up, its
     next proposal is the best finished configuration of the same cell at the nearest other size
     (at most ``transfer_k`` per slot, each once): what one size learned starts the others.
+
+    ``sequential``: per size key, its :class:`Sequential` confirmation, after every slot of the
+    size has ended its search and fixed confirmation.
 
     ``study_copy_of``: the object-store sweep folder whose SQLite studies are a local copy on the
     driver (:attr:`search.plan.SweepPaths.studies`); the copy is saved beside the searcher's own
@@ -222,8 +284,12 @@ class PerSizeSearch(_PickledState):
         annotations: Mapping[str, Any] | None = None,
         ended: Mapping[str, Mapping[str, float | None]] | None = None,
         study_copy_of: str | None = None,
+        sequential: Mapping[str, Sequential] | None = None,
     ):
         super().__init__(metric=metric, mode=mode)
+        self._sequential = dict(sequential or {})
+        self._confirming: dict[str, dict[str, Any]] = {}  # live confirmation trial id -> its config
+        self._rounds: set[str] = set()  # live trial ids of sequential rounds
         # slot -> configuration key -> its finished score (None: stopped, failed or running).
         self._ran: dict[str, dict[str, float | None]] = {
             key: dict((ended or {}).get(key, {})) for key in searchers
@@ -249,6 +315,11 @@ class PerSizeSearch(_PickledState):
         # slot -> (search trials proposed, budget) of a slot whose every proposal repeats an ended
         # configuration: the rest of its budget cannot be spent.
         self.exhausted: dict[str, tuple[int, int]] = {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # A searcher pickled before sequential confirmation existed has none of its state.
+        self.__dict__.update({"_sequential": {}, "_confirming": {}, "_rounds": set()})
+        self.__dict__.update(state)
 
     def _planned(self, key: str) -> int:
         confirm = self._confirm.get(key)
@@ -282,11 +353,36 @@ class PerSizeSearch(_PickledState):
             ]
         return confirm.queue.pop(0) if confirm.queue else None
 
-    def _finished(self, key: str) -> bool:
+    def _fixed_done(self, key: str) -> bool:
+        """The slot's search and fixed confirmation are over (nothing of them left to propose)."""
         confirm = self._confirm.get(key)
         if self._searching(key) or (confirm is not None and self._live_search(key)):
             return False
         return confirm is None or (confirm.queue is not None and not confirm.queue)
+
+    def _finished(self, key: str) -> bool:
+        sequential = self._sequential.get(self._slot_size[key])
+        return self._fixed_done(key) and (sequential is None or sequential.done)
+
+    def _next_round_run(self) -> dict[str, Any] | None:
+        """A run of a size's sequential confirmation, once every slot of the size has ended its
+        search and its fixed confirmation runs (none of them live); a new round only after the
+        last one's runs all ended, so each round decides on everything before it."""
+        for size_key, sequential in self._sequential.items():
+            slots = [k for k, v in self._slot_size.items() if v == size_key]
+            if sequential.done or not all(self._fixed_done(k) for k in slots):
+                continue
+            if any(self._owner.get(t) in slots for t in self._confirming if t not in self._rounds):
+                continue  # a fixed confirmation run of the size is still running
+            if not sequential.pending and sequential.live == 0:
+                sequential.pending = sequential.next_round()
+            if sequential.pending:
+                cell, config = sequential.pending.pop(0)
+                slot = next((k for k in slots if self._cells.get(k, "") == cell), slots[0])
+                sequential.proposed += 1
+                sequential.live += 1
+                return {"slot": slot, "config": config}
+        return None
 
     def _stamp(self, trial_id: str, key: str, config: Mapping[str, Any], role: str) -> dict[str, Any]:
         from .plan import CELL_KEY, ROLE_KEY
@@ -393,7 +489,13 @@ class PerSizeSearch(_PickledState):
                 again = self._next_confirmation(key)
                 if again is not None:
                     self._confirmed[key] += 1
+                    self._confirming[trial_id] = dict(again)
                     return self._stamp(trial_id, key, again, "confirm")
+        extra = self._next_round_run()
+        if extra is not None:
+            self._confirming[trial_id] = dict(extra["config"])
+            self._rounds.add(trial_id)
+            return self._stamp(trial_id, extra["slot"], extra["config"], "confirm")
         if all(self._finished(k) for k in order) and not any(self._floors.values()):
             return Searcher.FINISHED
         return None
@@ -407,8 +509,21 @@ class PerSizeSearch(_PickledState):
     ) -> None:
         key = self._owner.pop(trial_id, None)
         proposal = self._proposal.pop(trial_id, None)
+        ran_to_end = not error and bool(result) and bool(result and result.get(TRAINING_DONE))
+        score = None if (error or not result) else result.get(self.metric)
+        if key is not None and trial_id in self._confirming:  # a confirmation run
+            config = self._confirming.pop(trial_id)
+            sequential = self._sequential.get(self._slot_size[key])
+            if trial_id in self._rounds:
+                self._rounds.discard(trial_id)
+                if sequential is not None:
+                    sequential.live -= 1
+            if sequential is not None and ran_to_end and score is not None and self._config_key is not None:
+                name = self._config_key(self._slot_size[key], config)
+                sequential.record(self._cells.get(key, ""), name, config, int(config["seed"]), float(score))
+            return
         if key is None or proposal is None:
-            return  # a confirmation or floor run (or a trial this searcher never proposed)
+            return  # a floor run (or a trial this searcher never proposed)
         self._searchers[key].on_trial_complete(trial_id, result, error=error)
         confirm = self._confirm.get(key)
         score = None if (error or not result) else result.get(self.metric)
@@ -417,6 +532,11 @@ class PerSizeSearch(_PickledState):
         # Only trials that ran to their own end are confirmed: a stopped one never wins.
         if confirm is not None and score is not None and result and result.get(TRAINING_DONE):
             confirm.scored.append((float(score), proposal))
+        sequential = self._sequential.get(self._slot_size[key])
+        if sequential is not None and ran_to_end and score is not None and self._config_key is not None:
+            name = self._config_key(self._slot_size[key], proposal)
+            seed = int(proposal.get("seed", sequential.seeds[0]))
+            sequential.record(self._cells.get(key, ""), name, proposal, seed, float(score))
 
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
         return True  # metric and mode are fixed when the sweep builds the searchers
@@ -494,6 +614,7 @@ def make_searcher(
     intermediate: str | None = None,
     ended: Mapping[str, Mapping[str, float | None]] | None = None,
     study_copy_of: str | None = None,
+    sequential: Mapping[str, Sequential] | None = None,
 ) -> Searcher:
     """The sweep's searcher: per slot (size x question cell; ``sizes``, ``budgets``, ``cells`` are
     keyed by slot) an Optuna study (``tpe``/``random``) or a grid list, then the slot's
@@ -539,5 +660,6 @@ def make_searcher(
         annotations={"sweep": study_prefix},
         ended=ended,
         study_copy_of=study_copy_of,
+        sequential=sequential,
     )
     return ConcurrencyLimiter(per_size, max_concurrent=max_concurrent)

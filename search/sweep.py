@@ -458,6 +458,7 @@ def _new_tuner(
     remaining = {slot: remaining_work(plan, slot, rows) for slot in plan.slots}
     budgets = {slot: len(r) if isinstance(r, list) else r for slot, r in remaining.items()}
     confirmations = _confirmations(plan, rows)
+    sequential = {key: s for key in plan.sizes if (s := plan.sequential(key, rows)) is not None}
     floors = _floors(plan, rows)
     slots = plan.slots
     searcher = make_searcher(
@@ -481,6 +482,7 @@ def _new_tuner(
         transfer=config.search.transfer,
         intermediate=plan.metric,
         ended=_ended_configurations(plan, rows),
+        sequential=sequential,
     )
     storage_path, storage_filesystem = _tune_storage(paths.tune.parent)
     tuner = tune.Tuner(
@@ -492,6 +494,7 @@ def _new_tuner(
             # Searches plus at most every confirmation and floor run; the searcher says when it is over.
             num_samples=sum(budgets.values())
             + sum(c.most for c in confirmations.values())
+            + sum(max(0, s.cap - s.proposed) for s in sequential.values())
             + sum(len(f) for f in floors.values()),
             # One trial process per slot, reused: no process start and no torch import per trial
             # (seconds each on a small machine; trials seed themselves).

@@ -57,6 +57,17 @@ def _size(value: str) -> float | int:
     return size
 
 
+def _probability(value: str) -> float:
+    """An argparse type: a confidence, above 0.5 and below 1."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not 0.5 < number < 1:
+        raise argparse.ArgumentTypeError(f"expected a number above 0.5 and below 1, got {value!r}")
+    return number
+
+
 def _at_least(minimum: float, kind: type = float) -> Any:
     """An argparse type: a finite number of ``kind`` >= ``minimum``."""
 

@@ -20,6 +20,7 @@ from ._common import (
     _dashboard_option,
     _Parser,
     _pool_option,
+    _probability,
     _tracking_option,
     _version,
 )
@@ -109,6 +110,18 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--storage", default="results", help=STORAGE_HELP)
         sub.set_defaults(func=function)
 
+    def _decision_options(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--margin",
+            type=_at_least(0),
+            help="the smallest difference worth acting on (default: the sweep's decision.margin, 0.01)",
+        )
+        sub.add_argument(
+            "--confidence",
+            type=_probability,
+            help="how sure a verdict must be, above 0.5 and below 1 (default: the sweep's, 0.95)",
+        )
+
     board = commands.add_parser("leaderboard", help="configurations ranked per size, with seeds and ties")
     board.add_argument("name", nargs="?", help="the sweep (or use --from-table)")
     board.add_argument("--storage", default="results", help=STORAGE_HELP)
@@ -116,7 +129,13 @@ def build_parser() -> argparse.ArgumentParser:
     board.add_argument(
         "--metric", help="ranking column (default: the sweep's dev metric; a table's accuracy)"
     )
-    board.add_argument("--epsilon", type=_at_least(0), default=0.0, help="differences below this are ties")
+    board.add_argument(
+        "--epsilon",
+        type=_at_least(0),
+        default=0.0,
+        help="list the cheapest one this close to rank 1",
+    )
+    _decision_options(board)
     board.add_argument("--size", help="a size to answer for: a count (300) or a fraction (0.3)")
     _pool_option(board)
     board.add_argument("--top", type=_at_least(1, int), default=10, help="rows per size (default 10)")
@@ -184,7 +203,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--metric", help="ranking column (default: the sweep's dev metric; a table's accuracy)"
     )
-    report.add_argument("--epsilon", type=_at_least(0), default=0.0, help="differences below this are ties")
+    report.add_argument(
+        "--epsilon", type=_at_least(0), default=0.0, help="the cheapest configuration this close to rank 1"
+    )
+    _decision_options(report)
     report.add_argument("--top", type=_at_least(1, int), default=10, help="rows per size in the tables")
     report.set_defaults(func=cmd_report)
 

@@ -48,6 +48,7 @@ def _cell_rows(board: Any) -> list[list[Any]]:
                 "-" if best is None else best.label,
                 "-" if best is None else f"#{best.rank}",
                 "-" if best is None else _mean_pm(best),
+                "-" if cell.p_best is None else f"{cell.p_best:.2f}",
                 cell.finished,
                 cell.stopped,
                 ", ".join(cell.flags),
@@ -94,7 +95,9 @@ def _print_board(board: Any, top: int | None) -> None:
         f"\nbest per {axes} (finished configurations only; under-explored: fewer than "
         f"{board.min_finished} finished):"
     )
-    _print_table(_cell_rows(board), [axes, "best configuration", "rank", "mean", "finished", "stopped", ""])
+    _print_table(
+        _cell_rows(board), [axes, "best configuration", "rank", "mean", "P(best)", "finished", "stopped", ""]
+    )
     floor = board.floor
     if floor is None:
         print("floor: not run")
@@ -132,6 +135,16 @@ def _print_board(board: Any, top: int | None) -> None:
             print(f"... and {hidden} more (--top, or --json for all)")
 
 
+def print_decisions(boards: Any) -> None:
+    """The answer first: one line per size (:meth:`search.decision.Decision.line`)."""
+    decided = [b.decision for b in boards if b.decision is not None]
+    if decided:
+        first = decided[0]
+        print(f"decision (margin {first.margin:g}, confidence {first.confidence:g}; P(best) per cell):")
+        for decision in decided:
+            print(f"  {decision.line()}")
+
+
 def _train_pool(args: argparse.Namespace) -> int:
     """The in-domain training sentences a sweep's size 1.0 means (what its fractions refer to)."""
     from ..plan import load_saved_sweep, train_pool
@@ -154,13 +167,19 @@ def _query_size(args: argparse.Namespace, boards: list[Any]) -> dict[str, Any]:
 def cmd_leaderboard(args: argparse.Namespace) -> int:
 
     from ..curves import recommend
+    from ..leaderboard import decisions, summary_rows
     from ..leaderboard import leaderboard as make_leaderboard
-    from ..leaderboard import summary_rows
 
     if args.name is None and args.from_table is None:
         raise UserError("name a sweep, or give --from-table FILE.csv")
     boards = make_leaderboard(
-        args.name, storage=args.storage, table=args.from_table, metric=args.metric, epsilon=args.epsilon
+        args.name,
+        storage=args.storage,
+        table=args.from_table,
+        metric=args.metric,
+        epsilon=args.epsilon,
+        margin=args.margin,
+        confidence=args.confidence,
     )
     if not boards:
         print("no scored trials yet", file=sys.stderr)
@@ -172,7 +191,12 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     else:
         answer, shown = {}, boards
     if args.json:
-        document: dict[str, Any] = {"metric": metric, "epsilon": args.epsilon, "sizes": summary_rows(shown)}
+        document: dict[str, Any] = {
+            "metric": metric,
+            "epsilon": args.epsilon,
+            "decisions": decisions(shown),
+            "sizes": summary_rows(shown),
+        }
         for key in ("size", "pool", "warning"):
             if key in answer:
                 document[key] = answer[key]
@@ -188,6 +212,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
         write_board_csv(summary_rows(shown), sys.stdout)
         return 0
+    print_decisions(shown)
     for board in shown:
         _print_board(board, args.top)
     if "estimates" in answer:

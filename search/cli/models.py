@@ -122,7 +122,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.name is None and args.from_table is None:
         raise UserError("name a sweep, or give --from-table FILE.csv")
     boards = leaderboard(
-        args.name, storage=args.storage, table=args.from_table, metric=args.metric, epsilon=args.epsilon
+        args.name,
+        storage=args.storage,
+        table=args.from_table,
+        metric=args.metric,
+        epsilon=args.epsilon,
+        margin=args.margin,
+        confidence=args.confidence,
     )
     if args.from_table is not None:
         rows, title = read_table(args.from_table), f"resweep report: {Path(args.from_table).name}"

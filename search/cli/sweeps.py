@@ -154,8 +154,11 @@ def _print_leaderboard(paths: Any, config: Any) -> int:
     """The sweep's answer, printed when it ends: the winner per size over its seeds (finished
     trials only), the configuration to act on where confirmations say otherwise, and the floor."""
     from ..leaderboard import leaderboard
+    from .boards import print_decisions
 
     boards = {b.size: b for b in leaderboard(config.name, storage=str(paths.storage))}
+    print()
+    print_decisions(list(boards.values()))
     metric = "dev_" + config.search.selection_metric
     table: list[list[Any]] = []
     notes: list[str] = []

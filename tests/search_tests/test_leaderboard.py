@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from search.leaderboard import Entry as LeaderboardEntry
-from search.leaderboard import build_leaderboard, read_table, separable, summary_rows
+from search.leaderboard import build_leaderboard, read_table, summary_rows
 
 
 def _row(size: float, strategy: str, seed: int, dev: float, **extra: Any) -> dict[str, Any]:
@@ -63,29 +63,6 @@ def test_seeds_group_into_one_configuration_with_mean_std_and_interval() -> None
     assert not winner.tie and not second.tie  # 0.12 apart, paired over 3 seeds
 
 
-def test_paired_over_seeds_a_small_but_consistent_gain_is_a_finding() -> None:
-    a = _entry({0: 0.700, 1: 0.650, 2: 0.800})
-    b = _entry({0: 0.690, 1: 0.641, 2: 0.789})  # 0.009-0.011 below on every seed
-    assert separable(a, b, epsilon=0.0)
-    noisy = _entry({0: 0.650, 1: 0.690, 2: 0.785})  # lower on average, not on every seed
-    assert not separable(a, noisy, epsilon=0.0)
-    assert not separable(a, b, epsilon=0.02)  # below what the user cares about
-
-
-def test_without_shared_seeds_overlapping_intervals_tie() -> None:
-    a = _entry({0: 0.70, 1: 0.72})
-    b = _entry({5: 0.69, 6: 0.71})
-    assert not separable(a, b, epsilon=0.0)
-    c = _entry({5: 0.40, 6: 0.41})
-    assert separable(a, c, epsilon=0.0)
-
-
-def test_one_seed_each_only_epsilon_separates() -> None:
-    a, b = _entry({0: 0.601}), _entry({0: 0.600})
-    assert separable(a, b, epsilon=0.0)
-    assert not separable(a, b, epsilon=0.002)
-
-
 def test_best_per_strategy_and_cheapest_within_epsilon() -> None:
     rows = [
         _row(0.5, "local", 0, 0.800, wall=100.0),
@@ -103,7 +80,9 @@ def test_best_per_strategy_and_cheapest_within_epsilon() -> None:
     assert (
         cheapest is not None and cheapest.describe["strategy"] == "mixed" and cheapest.compute_seconds == 20.0
     )
-    assert board.winner.tie and board.entries[1].tie and not board.entries[2].tie
+    # One seed each: nothing is decided, and the cells' bests in contention are flagged.
+    assert board.decision is not None and board.decision.verdict == "undetermined"
+    assert board.winner.tie and board.entries[1].tie
 
 
 def _winner(board: Any) -> tuple[str, float, float]:
@@ -116,175 +95,18 @@ def test_the_thesis_tables_give_the_thesis_table_xiii(fixtures: Path) -> None:
     by_accuracy = {b.size: b for b in build_leaderboard(rows, "accuracy", epsilon=0.002)}
     assert sorted(by_accuracy) == [0.1, 0.5, 1.0]
     assert _winner(by_accuracy[0.1]) == ("local", 10.0, 10.0)
-    assert not by_accuracy[0.1].winner.tie
     assert _winner(by_accuracy[0.5]) == ("local", 10.0, 10.0)
-    tied = [e for e in by_accuracy[0.5].entries[1:] if e.tie]
-    assert [(e.describe["strategy"], e.describe["ood_pct"]) for e in tied] == [("mixed", 10.0)]
     assert _winner(by_accuracy[1.0]) == ("global", 100.0, 0.0)
-    assert not by_accuracy[1.0].winner.tie
     assert by_accuracy[0.1].winner.mean == pytest.approx(0.631)
-
+    # The thesis ran every configuration once: its ranks are the table's, its answers undecided.
+    for board in by_accuracy.values():
+        decision = board.decision
+        assert decision is not None and decision.verdict == "undetermined"
+        assert decision.reason.endswith("'s best has fewer than 2 seeds")
+        assert decision.seeds_needed and decision.settle is not None
+        assert board.winner.tie  # in contention, not a finding
     by_f1 = {b.size: b for b in build_leaderboard(rows, "f1_weighted", epsilon=0.002)}
-    ten = by_f1[0.1]
-    assert _winner(ten) == ("mixed", 50.0, 0.0)
-    tied = [e for e in ten.entries[1:] if e.tie]
-    assert [
-        (e.describe["strategy"], e.describe["ood_pct"], e.describe["local_in_domain_pretrain_pct"])
-        for e in tied
-    ] == [("local", 10.0, 10.0)]
-
-
-def test_a_run_printed_in_two_tables_is_one_run(fixtures: Path) -> None:
-    rows = read_table(str(fixtures / "thesis_tables.csv"))
-    global_100 = [
-        r
-        for r in rows
-        if r["in_domain_pct"] == 100
-        and r["strategy"] == "global"
-        and r["ood_pct"] == 100
-        and r["imbalance"] == "oversampling"
-    ]
-    assert len(global_100) == 1  # tables IX and XI print the same run
-
-
-def test_a_bad_table_names_file_line_and_column(tmp_path: Path) -> None:
-    path = tmp_path / "t.csv"
-    path.write_text("in_domain_pct,strategy,accuracy\n10,local,0.5\n10,mixed,high\n")
-    with pytest.raises(ValueError, match=r"t\.csv:3: accuracy: expected a number, got 'high'"):
-        read_table(str(path))
-
-
-def test_cli_from_table_query_by_size_and_formats(fixtures: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    import csv
-    import io
-
-    from search.cli import main
-
-    table = str(fixtures / "thesis_tables.csv")
-    assert main(["leaderboard", "--from-table", table, "--epsilon", "0.002", "--top", "3"]) == 0
-    out = capsys.readouterr().out
-    assert out.count("ranked by mean accuracy") == 3
-    # Per strategy its best, rank, the evidence and whether it ties the winner (50%: mixed does).
-    assert out.count("best per strategy (finished configurations only") == 3
-    lines = [" ".join(line.split()) for line in out.splitlines()]
-    assert "mixed two-phase(seqcls, joined)/mixed/oversampling ood10 #2 0.8090 7 0 tie" in lines
-    assert "local two-phase(seqcls, joined)/local/oversampling ood10 local10 #1 0.6310 3 0" in lines
-    assert out.count("floor: not run") == 3 and "stopped early" not in out
-
-    # An unswept size between 10% and 50%: the neighbours and an estimate per strategy.
-    assert main(["leaderboard", "--from-table", table, "--size", "0.3", "--json"]) == 0
-    answer = json.loads(capsys.readouterr().out)
-    assert sorted({row["size"] for row in answer["sizes"]}) == [0.1, 0.5]
-    estimates = {e["strategy"]: e for e in answer["estimates"]}
-    assert set(estimates) == {"baseline", "mixed", "global", "local"}
-    # Every strategy's bests rise and flatten over 10%, 50%, 100%: a power law through the three,
-    # which passes through them and lies above the chord between 10% and 50% (log-linear).
-    assert all(e["method"] == "power-law fit" for e in estimates.values())
-    import math
-
-    from search.curves import estimate_at
-    from search.leaderboard import leaderboard
-
-    weight = math.log(0.3 / 0.1) / math.log(0.5 / 0.1)
-    boards = leaderboard(table=table)
-    at_half = {e.strategy: e.estimate for e in estimate_at(boards, 0.5)}
-    for strategy, estimate in estimates.items():
-        points = {b.size: b.best_per_strategy()[strategy].mean for b in boards}
-        assert at_half[strategy] == pytest.approx(points[0.5], abs=1e-4)
-        chord = points[0.1] + weight * (points[0.5] - points[0.1])
-        assert chord < estimate["estimate"] < points[0.5]
-    assert estimates["local"]["estimate"] == pytest.approx(0.7719, abs=1e-4)
-    assert answer["recommended"] == "local" and "warning" not in answer
-
-    # A count needs the pool a fraction refers to; beyond the swept range comes a warning.
-    assert main(["leaderboard", "--from-table", table, "--size", "3000"]) == 1
-    assert "give the pool (`--pool`" in capsys.readouterr().err
-    assert main(["leaderboard", "--from-table", table, "--size", "3000", "--pool", "1000"]) == 0
-    captured = capsys.readouterr()
-    assert "outside the swept range [0.1, 1]" in captured.err
-    assert "in-domain size 1:" in captured.out and "recommended: global" in captured.out
-
-    assert main(["leaderboard", "--from-table", table, "--csv", "--metric", "f1_weighted"]) == 0
-    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
-    assert len(rows) == 23 + 26 + 29 and rows[0]["strategy"] == "mixed" and rows[0]["size"] == "0.1"
-
-
-def test_cli_leaderboard_needs_a_sweep_or_a_table(capsys: pytest.CaptureFixture[str]) -> None:
-    from search.cli import main
-
-    assert main(["leaderboard"]) == 1
-    assert "name a sweep, or give --from-table" in capsys.readouterr().err
-
-
-def test_t_quantiles_and_paired_p_values_match_published_tables() -> None:
-    from search.leaderboard import paired_p_value, t_quantile
-
-    # Two-sided 95% critical values of Student's t (any statistics table).
-    for df, critical in ((1, 12.706), (2, 4.303), (4, 2.776), (9, 2.262), (30, 2.042)):
-        assert t_quantile(0.975, df) == pytest.approx(critical, abs=5e-4)
-    # Differences 1, 2, 3: mean 2, sd 1, t = 2 / (1 / sqrt 3) = 3.464 on 2 df, two-sided p 0.0742.
-    assert paired_p_value([1.0, 2.0, 3.0]) == pytest.approx(0.0742, abs=5e-4)
-    assert paired_p_value([0.01, 0.01, 0.01]) == 0.0  # every seed agrees on a difference
-    assert paired_p_value([0.0, 0.0]) == 1.0
-
-
-def test_learning_curve_fit_with_a_band_from_the_seeds() -> None:
-    from search.curves import estimate_at
-
-    def truth(n: float) -> float:
-        return 0.9 - 0.2 * n ** (-0.5)
-
-    rows = [
-        _row(size, "local", seed, truth(size) + noise)
-        for size in (0.05, 0.1, 0.2, 0.5, 1.0)
-        for seed, noise in ((0, 0.004), (1, -0.004), (2, 0.0))
-    ]
-    boards = build_leaderboard(rows, "dev_f1_weighted")
-    (local,) = estimate_at(boards, 0.3)
-    assert local.method == "power-law fit"
-    assert local.estimate == pytest.approx(truth(0.3), abs=0.005)
-    assert local.low is not None and local.high is not None and local.low <= truth(0.3) <= local.high
-
-
-def test_sweep_leaderboard_answers_a_count_through_the_datasets_pool(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from datetime import UTC, datetime
-
-    from search.cli import main
-    from search.config import parse_sweep_config
-    from search.plan import SweepPaths, write_sweep_config
-    from search.results import result_row
-
-    config = parse_sweep_config(
-        {
-            "name": "s",
-            "data": {"in_domain": "synthetic", "ood": "synthetic_ood", "sizes": [0.1, 0.5]},
-            "search": {"space": "demo-smoke", "budget": 4},  # one per strategy cell
-            "storage": str(tmp_path),
-        }
-    )
-    paths = SweepPaths.of(tmp_path, "s")
-    write_sweep_config(config, paths)
-    for size, score in ((0.1, 0.5), (0.5, 0.7)):
-        trial = {"architecture": "two-phase", "strategy": "baseline", "in_domain_size": size, "seed": 0}
-        metrics = {"selected_epoch": 1, "selected_dev_f1_weighted": score, "selected_test_accuracy": score}
-        paths.results.add(
-            result_row(
-                sweep="s",
-                trial_name=f"t{size}",
-                status="finished",
-                config=trial,
-                metrics=metrics,
-                resources={},
-                finished_at=datetime.now(UTC),
-            )
-        )
-    assert main(["leaderboard", "s", "--storage", str(tmp_path), "--size", "810", "--json"]) == 0
-    answer = json.loads(capsys.readouterr().out)
-    # synthetic: 3,000 train records, 10% carved for dev -> a pool of 2,700; 810 of them is 0.3
-    assert answer["pool"] == 2700 and answer["size"] == pytest.approx(0.3)
-    assert answer["recommended"] == "baseline" and answer["metric"] == "dev_f1_weighted"
+    assert _winner(by_f1[0.1]) == ("mixed", 50.0, 0.0)
 
 
 # Stopped trials, question cells, the floor and the recommendation.
@@ -303,7 +125,8 @@ def test_a_stopped_trial_never_wins_ties_or_is_a_cells_best() -> None:
     (board,) = build_leaderboard(rows, "dev_f1_weighted")
     assert board.winner.describe["strategy"] == "local" and board.winner.mean == pytest.approx(0.70)
     assert [e.status for e in board.entries] == ["finished"] * 4
-    assert not any(e.tie for e in board.entries)
+    assert board.decision is not None and board.decision.cell == "local"
+    assert "mixed" in board.decision.p_best and "global" not in board.decision.p_best
     (stopped,) = board.stopped
     assert stopped.mean == pytest.approx(0.95) and stopped.epochs_run == 1 and stopped.rank is None
     assert not stopped.tie and not stopped.below_floor
@@ -485,15 +308,29 @@ def test_cli_lists_stopped_trials_apart_and_shows_the_floor(
     out = capsys.readouterr().out
     lines = [" ".join(line.split()) for line in out.splitlines()]
     assert "in-domain size 0.1: 4 finished configurations, ranked by mean accuracy; 1 stopped early" in out
-    assert "1 two-phase/local/none 1 0.7000 - - 0.7000 - - recommended" in lines
-    assert "3 tfidf-linear/baseline/none 1 0.6500 - - 0.6500 - - floor" in lines
-    assert "mixed two-phase/mixed/none #4 0.6000 1 0 under-explored, below floor" in lines
-    assert "global - - - 0 1 under-explored" in lines
+    assert "1 two-phase/local/none 1 0.7000 - - tie 0.7000 - - recommended" in lines
+    # One seed each: the floor competes as a cell and stays in contention with local.
+    assert lines[1].startswith("10%: undetermined between local and floor (P(best) local 0.9")
+    assert "3 tfidf-linear/baseline/none 1 0.6500 - - tie 0.6500 - - floor" in lines
+    mixed = next(line for line in lines if line.startswith("mixed two-phase/mixed/none #4 0.6000 "))
+    assert mixed.endswith(" 1 0 under-explored, below floor")
+    assert "global - - - - 0 1 under-explored" in lines
     assert "floor tfidf-linear/baseline/none: 0.6500 (#3); 1 configuration(s) below it" in lines
     assert lines[lines.index("stopped early, not ranked:") + 3] == "two-phase/global/none 1 1 0.9500"
 
     assert main(["leaderboard", "--from-table", str(table), "--json"]) == 0
     answer = json.loads(capsys.readouterr().out)
+    (decision,) = answer["decisions"]
+    assert {k: decision[k] for k in ("size", "verdict", "cell", "margin", "confidence")} == {
+        "size": 0.1,
+        "verdict": "undetermined",
+        "cell": "local",
+        "margin": 0.01,
+        "confidence": 0.95,
+    }
+    assert set(decision["p_best"]) == {"local", "mixed", "floor"}
+    assert sum(decision["p_best"].values()) == pytest.approx(1.0)
+    assert decision["settle"].startswith("run the best configurations of ")
     by_status = {r["status"]: r for r in answer["sizes"]}
     assert by_status["stopped"]["strategy"] == "global" and by_status["stopped"]["rank"] is None
     assert [r["floor"] for r in answer["sizes"]] == [False, False, True, False, False]

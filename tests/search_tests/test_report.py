@@ -118,9 +118,11 @@ def test_report_ranks_finished_trials_lists_stopped_ones_apart_and_shows_the_flo
     boards = build_leaderboard(rows, "dev_f1_weighted")
     files = write_report(boards, rows, tmp_path / "report", title="t")
     markdown = files.markdown.read_text()
-    # The lucky one-seed mixed run wins; the three-seed local configuration is recommended.
+    # The lucky one-seed mixed run ranks first but decides nothing alone: still in contention
+    # ("tie"), and the three-seed local configuration is recommended.
+    assert "- 10%: undetermined between mixed and local (P(best) mixed " in markdown
     answer = (
-        "| 0.1 | two-phase/mixed/none lr 1 | 1 | 0.8000 |  | 0.8000 | 0.8000 | "
+        "| 0.1 | two-phase/mixed/none lr 1 | 1 | 0.8000 | tie | 0.8000 | 0.8000 | "
         "#2 two-phase/local/none (3 seeds) |"
     )
     assert answer + " 0.6000 |" in markdown
@@ -129,7 +131,7 @@ def test_report_ranks_finished_trials_lists_stopped_ones_apart_and_shows_the_flo
     assert "| 2 | two-phase/local/none | 3 | 0.7100 |" in markdown and "| recommended |" in markdown
     assert "| 3 | tfidf-linear/baseline/none | 1 | 0.6000 |" in markdown and "| floor |" in markdown
     assert (
-        "Best per strategy: mixed 0.8000 (#1), 2 finished / 0 stopped; local 0.7100 (#2), 1 finished / "
+        "Best per strategy: mixed 0.8000 (#1), 2 finished / 0 stopped, tie; local 0.7100 (#2), 1 finished / "
         "0 stopped, under-explored; global no finished configuration, 0 finished / 1 stopped, under-explored."
     ) in markdown
     assert "Floor tfidf-linear/baseline/none: 0.6000 (#3); 1 configuration(s) below it." in markdown

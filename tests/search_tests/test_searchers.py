@@ -401,3 +401,68 @@ def test_a_proposal_repeating_an_ended_configuration_is_answered_not_run() -> No
     study = searcher.searcher._searchers[slot]._ot_study  # type: ignore[attr-defined]
     repeats = [t for t in study.trials if t.user_attrs.get("repeat_of_an_ended_trial")]
     assert repeats and all(t.state != optuna.trial.TrialState.RUNNING for t in repeats)
+
+
+def _sequential_search(runs: dict[tuple[str, str], dict[int, float]], proposed: int = 0) -> PerSizeSearch:
+    """Two cells of one size whose search and fixed confirmation ended before a restart (``runs``:
+    what the results store holds), confirmed sequentially up to 5 seeds."""
+    from search.searchers import Sequential
+
+    sequential = Sequential(size=0.1, seeds=(0, 1, 2, 3, 4), max_seeds=5, cap=4, margin=0.01, confidence=0.95)
+    for (cell, name), scores in runs.items():
+        for seed, score in scores.items():
+            sequential.record(cell, name, {"strategy": name}, seed, score)
+    sequential.proposed = proposed
+    slots = {"id0.1/a": "a", "id0.1/b": "b"}
+    return PerSizeSearch(
+        {slot: GridSearch([], metric=METRIC) for slot in slots},
+        dict.fromkeys(slots, 0),
+        dict.fromkeys(slots, 0.1),
+        metric=METRIC,
+        cells=slots,
+        slot_size=dict.fromkeys(slots, "id0.1"),
+        config_key=_strategy_key,
+        sequential={"id0.1": sequential},
+    )
+
+
+def test_sequential_confirmation_adds_no_seed_once_the_answer_is_reached() -> None:
+    clear = {("a", "a1"): {0: 0.80, 1: 0.81, 2: 0.80}, ("b", "b1"): {0: 0.60, 1: 0.61, 2: 0.60}}
+    assert _sequential_search(clear).suggest("t0") == Searcher.FINISHED
+
+
+def test_sequential_confirmation_gives_the_contenders_seeds_round_by_round_up_to_the_cap() -> None:
+    close = {
+        ("a", "a1"): {0: 0.700, 1: 0.690, 2: 0.712},
+        ("b", "b1"): {0: 0.703, 1: 0.695, 2: 0.700},
+        ("b", "b2"): {0: 0.500},  # out of the running: never confirmed
+    }
+    search = _sequential_search(close)
+    first = [search.suggest("t0"), search.suggest("t1")]
+    assert sorted((c["strategy"], c["seed"]) for c in first) == [("a1", 3), ("b1", 3)]
+    assert all(c["resweep_role"] == "confirm" for c in first)
+    assert search.suggest("t2") is None  # the next round waits for this one's scores
+    search.on_trial_complete("t0", {METRIC: 0.70, **DONE})
+    assert search.suggest("t2") is None
+    search.on_trial_complete("t1", {METRIC: 0.70, **DONE})
+    second = [search.suggest("t2"), search.suggest("t3")]
+    assert sorted((c["strategy"], c["seed"]) for c in second) == [("a1", 4), ("b1", 4)]
+    search.on_trial_complete("t2", {METRIC: 0.70, **DONE})
+    search.on_trial_complete("t3", {METRIC: 0.70, **DONE})
+    assert search.suggest("t4") == Searcher.FINISHED  # 5 seeds each: the cap, still undetermined
+
+
+def test_sequential_confirmation_after_a_kill_goes_on_from_the_stored_rows() -> None:
+    # Round 1 (seed 3) ended before the kill: the restarted searcher proposes seed 4 only.
+    stored = {
+        ("a", "a1"): {0: 0.700, 1: 0.690, 2: 0.712, 3: 0.70},
+        ("b", "b1"): {0: 0.703, 1: 0.695, 2: 0.700, 3: 0.70},
+    }
+    search = _sequential_search(stored, proposed=2)
+    again = [search.suggest("t0"), search.suggest("t1")]
+    assert sorted((c["strategy"], c["seed"]) for c in again) == [("a1", 4), ("b1", 4)]
+    assert search.suggest("t2") is None
+    # Both bests have 5 seeds now: nothing more to propose, whatever the verdict.
+    search.on_trial_complete("t0", {METRIC: 0.95, **DONE})
+    search.on_trial_complete("t1", {METRIC: 0.40, **DONE})
+    assert search.suggest("t2") == Searcher.FINISHED

@@ -1,0 +1,377 @@
+"""The decision per in-domain size: which question cell is best, and how sure that is.
+
+A board's ranks are evidence; a user acts on a *decision*: for every question cell (by default a
+transfer strategy) the probability that it is the best, and one verdict.
+
+* ``winner``: one cell is best with probability >= ``confidence``.
+* ``equivalent``: every cell's best lies within ``± margin`` of the leader's, with probability
+  >= ``confidence``: any of them will do.
+* ``undetermined``: neither. :attr:`Decision.settle` says which cells are still in contention and
+  how many seeds their best configurations would need.
+
+The model (chosen with ``bench/search_correctness.py``'s planted effects and held-out truth)
+-------------------------------------------------------------------------------------------
+
+Scores of one size are a randomised block design: every run of a seed trains on the same
+in-domain subset, so seeds are blocks. Each run's score is taken as
+
+    score(configuration k, seed s) = mu_k + u_s + noise,    noise ~ N(0, sigma^2)
+
+fitted by least squares over every finished run of the size (:func:`fit_blocks`). The seed
+effects ``u_s`` carry the pairing: a hard subset lowers every configuration that saw it, so a
+difference between two configurations that shared seeds is measured without it. ``sigma`` is
+pooled over all configurations (one noise level per size), so a configuration confirmed with 3
+seeds borrows the degrees of freedom of the others, and a weak prior (noise of the order of the
+margin, worth one degree of freedom) keeps it finite where nothing has two seeds.
+
+The posterior of every ``mu_k`` is drawn (``draws`` times: sigma from its scaled inverse
+chi-square, then each mean), with the configuration means shrunk towards the size's mean by an
+empirical-Bayes normal prior (their spread estimated by moments). In every draw each cell's best
+is *re-selected* (the max of its configurations' drawn means), so a cell whose best was picked
+out of many one-seed runs carries the uncertainty of that pick: the winner's curse. P(best) of a
+cell is the share of draws in which it has the highest best.
+
+One-seed configurations never decide alone: a cell with configurations of at least
+``min_seeds`` seeds is represented by those only (its one-seed runs lost to them on the search
+seed); a cell may *win* only on such configurations, and ``equivalent`` needs every cell to have
+one. A cell with none keeps all its runs in the comparison, so it can still stand in the way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .leaderboard import Entry
+
+__all__ = [
+    "DEFAULT_CONFIDENCE",
+    "DEFAULT_MARGIN",
+    "FLOOR_CELL",
+    "VERDICTS",
+    "BlockFit",
+    "Decision",
+    "DecisionSettings",
+    "confirmation_targets",
+    "decide",
+    "fit_blocks",
+]
+
+DEFAULT_MARGIN = 0.01  # of the metric (0..1): gaps between tuned recipes below this rarely matter
+DEFAULT_CONFIDENCE = 0.95  # the usual 5% error rate, for false winners as for false equivalence
+VERDICTS = ("winner", "equivalent", "undetermined")
+FLOOR_CELL = "floor"  # the classical floor's runs (role ``floor``) compete as a cell of their own
+POWER = 0.8  # what the seed estimate in ``settle`` aims for
+
+
+@dataclass(frozen=True)
+class DecisionSettings:
+    """How a decision is made: ``margin`` (the smallest difference worth acting on, in the metric's
+    units) and ``confidence`` (how sure a verdict must be); ``min_seeds`` (seeds a configuration
+    needs before it can decide), ``draws`` (posterior draws; their Monte-Carlo error on a P(best)
+    is at most 0.5/sqrt(draws), 0.008 at the default) and ``seed`` (the draws are reproducible)."""
+
+    margin: float = DEFAULT_MARGIN
+    confidence: float = DEFAULT_CONFIDENCE
+    min_seeds: int = 2
+    draws: int = 4000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.margin) and self.margin >= 0):
+            raise ValueError(f"margin: expected a number >= 0, got {self.margin!r}")
+        if not (0.5 < self.confidence < 1):
+            raise ValueError(f"confidence: expected a number between 0.5 and 1, got {self.confidence!r}")
+        if self.min_seeds < 1 or self.draws < 100:
+            raise ValueError("min_seeds must be >= 1 and draws >= 100")
+
+
+@dataclass
+class BlockFit:
+    """The seed-blocked fit of one size's runs: per configuration its seed-adjusted mean and seed
+    count, per seed its effect, and the pooled residual sum of squares with its degrees of freedom."""
+
+    means: list[float]
+    counts: list[int]
+    seed_effects: dict[int, float]
+    rss: float
+    df: int
+
+    @property
+    def sigma(self) -> float | None:
+        """The pooled noise standard deviation (None without residual degrees of freedom)."""
+        return math.sqrt(self.rss / self.df) if self.df > 0 else None
+
+
+def fit_blocks(scores: Sequence[Mapping[int, float]], iterations: int = 50) -> BlockFit:
+    """Least squares for ``score = mu_k + u_s`` (effects summing to 0 over the runs) by
+    alternating means, over the configurations' ``{seed: score}``; exact for balanced designs,
+    converged to 1e-12 for unbalanced ones."""
+    mu = [sum(s.values()) / len(s) for s in scores]
+    seeds = sorted({seed for s in scores for seed in s})
+    u = dict.fromkeys(seeds, 0.0)
+    if len(seeds) > 1:
+        for _ in range(iterations):
+            totals = dict.fromkeys(seeds, 0.0)
+            counts = dict.fromkeys(seeds, 0)
+            for m, s in zip(mu, scores, strict=True):
+                for seed, value in s.items():
+                    totals[seed] += value - m
+                    counts[seed] += 1
+            new_u = {seed: totals[seed] / counts[seed] for seed in seeds}
+            center = sum(new_u[seed] * counts[seed] for seed in seeds) / sum(counts.values())
+            new_u = {seed: v - center for seed, v in new_u.items()}
+            new_mu = [sum(v - new_u[seed] for seed, v in s.items()) / len(s) for s in scores]
+            change = max(abs(a - b) for a, b in zip(new_mu, mu, strict=True))
+            mu, u = new_mu, new_u
+            if change < 1e-12:
+                break
+    rss = sum((v - m - u[seed]) ** 2 for m, s in zip(mu, scores, strict=True) for seed, v in s.items())
+    runs = sum(len(s) for s in scores)
+    # Seeds seen by one configuration only fit its runs exactly: they add a parameter, no information.
+    shared = [seed for seed in seeds if sum(seed in s for s in scores) > 1]
+    df = runs - len(scores) - max(0, len(shared) - 1)
+    return BlockFit(mu, [len(s) for s in scores], u, rss, max(0, df))
+
+
+@dataclass
+class Decision:
+    """One size's answer. ``cell``: the winner, or the leading cell when there is none."""
+
+    size: float
+    verdict: str
+    cell: str | None
+    p_best: dict[str, float]
+    margin: float
+    confidence: float
+    contenders: list[str] = field(default_factory=list)  # the smallest set holding the best at `confidence`
+    p_equivalent: float = 0.0  # posterior probability that every cell is within the margin of the leader
+    best: dict[str, Any] = field(default_factory=dict)  # cell -> its best Entry (most confirmed first)
+    seeds_needed: dict[str, int] = field(default_factory=dict)  # contender -> seeds its best would need
+    reason: str = ""  # why not `winner`, in words
+    sigma: float | None = None  # the pooled seed noise the verdict rests on
+    extend_name: str | None = None  # the sweep, for the settle command
+
+    @property
+    def settle(self) -> str | None:
+        """What would settle an undetermined answer: the ``resweep extend`` command (or, for a
+        table, the seeds to run), None otherwise."""
+        if self.verdict != "undetermined" or not self.seeds_needed:
+            return None
+        seeds = max(self.seeds_needed.values())
+        listed = ",".join(str(s) for s in range(seeds))
+        if self.extend_name:
+            return f"resweep extend {self.extend_name} --seeds {listed}"
+        cells = ", ".join(f"{c} ({n} seeds)" for c, n in self.seeds_needed.items())
+        return f"run the best configurations of {cells}"
+
+    def line(self) -> str:
+        """The one line a user reads first: ``10%: local wins (P(best) 0.97; next: mixed 0.02)``."""
+        size = f"{self.size:.4g}" if self.size > 1 else f"{self.size * 100:g}%"
+        ranked = sorted(self.p_best.items(), key=lambda kv: -kv[1])
+        if not ranked:
+            return f"{size}: no finished configuration"
+        if self.verdict == "winner":
+            nxt = f"; next: {ranked[1][0]} {ranked[1][1]:.2f}" if len(ranked) > 1 else ""
+            return f"{size}: {self.cell} wins (P(best) {self.p_best[str(self.cell)]:.2f}{nxt})"
+        if self.verdict == "equivalent":
+            names = _join([c for c, _ in ranked])
+            return f"{size}: {names} equivalent within {self.margin:g} (P {self.p_equivalent:.2f})"
+        names = _join(self.contenders or [c for c, _ in ranked[:2]])
+        shares = ", ".join(f"{c} {p:.2f}" for c, p in ranked if c in self.contenders)
+        text = f"{size}: undetermined between {names} (P(best) {shares}; {self.reason})"
+        settle = self.settle
+        return text + (f" — {settle}" if settle else "")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "size": self.size,
+            "verdict": self.verdict,
+            "cell": self.cell,
+            "p_best": dict(self.p_best),
+            "margin": self.margin,
+            "confidence": self.confidence,
+            "settle": self.settle,
+            "contenders": list(self.contenders),
+            "p_equivalent": self.p_equivalent,
+            "seeds_needed": dict(self.seeds_needed),
+            "reason": self.reason,
+            "sigma": self.sigma,
+        }
+
+
+def _join(names: Sequence[str]) -> str:
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _draw_means(
+    fit: BlockFit, settings: DecisionSettings, rng: np.random.Generator
+) -> np.ndarray:  # (draws, K)
+    """Posterior draws of every configuration's mean (see the module docstring)."""
+    import numpy as np
+
+    means = np.asarray(fit.means)
+    counts = np.asarray(fit.counts, dtype=float)
+    prior_scale = max(settings.margin, 1e-4)
+    nu0 = 1.0
+    # sigma^2 | data ~ (nu0 s0^2 + RSS) / chi2(nu0 + df)
+    sigma2 = (nu0 * prior_scale**2 + fit.rss) / rng.chisquare(nu0 + fit.df, size=settings.draws)
+    noise2 = (nu0 * prior_scale**2 + fit.rss) / (nu0 + fit.df)  # its point estimate
+    # Empirical-Bayes spread of the true means: var(observed means) - mean sampling variance.
+    if len(means) >= 3:
+        tau2 = max(float(np.var(means, ddof=1)) - float(np.mean(noise2 / counts)), 1e-12)
+    else:
+        tau2 = math.inf
+    center = float(np.mean(means))
+    precision = counts[None, :] / sigma2[:, None] + (0.0 if math.isinf(tau2) else 1.0 / tau2)
+    weighted = counts[None, :] * means[None, :] / sigma2[:, None]
+    location = (weighted + (0.0 if math.isinf(tau2) else center / tau2)) / precision
+    return location + rng.standard_normal((settings.draws, len(means))) / np.sqrt(precision)
+
+
+def decide(
+    cells: Mapping[str, Sequence[Entry]],
+    settings: DecisionSettings | None = None,
+    *,
+    size: float = 0.0,
+    name: str | None = None,
+) -> Decision:
+    """The decision over ``cells`` (cell -> its finished configurations, best first by mean; the
+    floor, where it ran, as the cell :data:`FLOOR_CELL`). ``name``: the sweep, for the settle
+    command."""
+    import numpy as np
+
+    settings = settings or DecisionSettings()
+    cells = {c: [e for e in entries if e.scores] for c, entries in cells.items()}
+    cells = {c: entries for c, entries in cells.items() if entries}
+    decision = Decision(
+        size, "undetermined", None, {}, settings.margin, settings.confidence, extend_name=name
+    )
+    if not cells:
+        decision.reason = "no finished configuration"
+        return decision
+    order = list(cells)
+    entries = [e for c in order for e in cells[c]]
+    owner = np.asarray([order.index(c) for c in order for _ in cells[c]])
+    fit = fit_blocks([e.scores for e in entries])
+    decision.sigma = fit.sigma
+    rng = np.random.default_rng(settings.seed)
+    draws = _draw_means(fit, settings, rng)  # (D, K)
+    n_cells = len(order)
+    confirmed = np.asarray([e.n_seeds >= settings.min_seeds for e in entries])
+    best = np.full((settings.draws, n_cells), -np.inf)  # (D, C): each cell's re-selected best
+    for c in range(n_cells):
+        mine = owner == c
+        # A cell is represented by its confirmed configurations where it has any: its one-seed
+        # runs lost to them on the search seed, and one seed never decides alone.
+        pool = mine & confirmed if (mine & confirmed).any() else mine
+        best[:, c] = draws[:, pool].max(axis=1)
+    top = best.argmax(axis=1)
+    p_best = {order[c]: float(np.mean(top == c)) for c in range(n_cells)}
+    decision.p_best = dict(sorted(p_best.items(), key=lambda kv: -kv[1]))
+    leader = max(order, key=lambda c: (p_best[c], -order.index(c)))
+    li = order.index(leader)
+    decision.best = {c: _most_confirmed_best(cells[c], settings.min_seeds) for c in order}
+    # Contenders: the fewest cells, most probable first, that hold the best at `confidence`.
+    total = 0.0
+    for c, p in decision.p_best.items():
+        decision.contenders.append(c)
+        total += p
+        if total >= settings.confidence - 1e-12:
+            break
+    # Winner: the leader, on its confirmed configurations only, beats every rival's best.
+    others = np.delete(best, li, axis=1)
+    p_win = float(np.mean(best[:, li] > others.max(axis=1))) if n_cells > 1 else 1.0
+    every_confirmed = all(any(e.n_seeds >= settings.min_seeds for e in cells[c]) for c in order)
+    spread = best.max(axis=1) - best.min(axis=1)
+    decision.p_equivalent = float(np.mean(spread <= settings.margin)) if n_cells > 1 else 1.0
+    has_confirmed = any(e.n_seeds >= settings.min_seeds for e in cells[leader])
+    # Without a winner, the cell to act on is the one whose best scores highest among the cells
+    # with a confirmed best (a wide posterior can lead P(best) without leading on the evidence,
+    # and one seed does not decide alone).
+    decision.cell = leader
+    if n_cells > 1 and has_confirmed and p_win >= settings.confidence:
+        decision.verdict = "winner"
+        decision.contenders = [leader]
+    elif n_cells == 1 and has_confirmed:
+        decision.verdict = "winner"  # nothing to compare with: the only cell that ran
+        decision.reason = "the only cell with finished configurations"
+    elif n_cells > 1 and every_confirmed and decision.p_equivalent >= settings.confidence:
+        decision.verdict = "equivalent"
+        decision.contenders = list(decision.p_best)
+    else:
+        if not has_confirmed:
+            decision.reason = f"{leader}'s best has fewer than {settings.min_seeds} seeds"
+        elif len(decision.contenders) == 1 and not every_confirmed:
+            decision.reason = "a rival cell has no confirmed configuration"
+        else:
+            decision.reason = f"P(best) {p_win:.2f} < {settings.confidence:g}"
+        if len(decision.contenders) == 1 and n_cells > 1:
+            # The leader is clear but not confirmed (or a rival is not): the runner-up joins it.
+            decision.contenders.append(next(c for c in decision.p_best if c != leader))
+        decision.cell = max(
+            order,
+            key=lambda c: (decision.best[c].n_seeds >= settings.min_seeds, decision.best[c].mean, p_best[c]),
+        )
+        if decision.cell not in decision.contenders:
+            decision.contenders.append(decision.cell)
+        decision.seeds_needed = _seeds_needed(decision, fit, best, order, settings)
+    return decision
+
+
+def _most_confirmed_best(entries: Sequence[Entry], min_seeds: int) -> Entry:
+    """The configuration a cell is represented by: its best among those with ``min_seeds`` seeds
+    or more where it has any (a one-seed lucky run does not displace a confirmed one), else its
+    best."""
+    confirmed = [e for e in entries if e.n_seeds >= min_seeds]
+    return max(confirmed or entries, key=lambda e: (e.mean, e.n_seeds))
+
+
+def _seeds_needed(
+    decision: Decision, fit: BlockFit, best: np.ndarray, order: list[str], settings: DecisionSettings
+) -> dict[str, int]:
+    """Seeds each contender's best would need for a paired difference as large as the one now
+    seen (at least the margin) to be told apart at ``confidence`` with power :data:`POWER`:
+    n = 2 sigma^2 (z_conf + z_power)^2 / gap^2, between the seeds it has + 1 and 20."""
+    from statistics import NormalDist
+
+    import numpy as np
+
+    sigma = fit.sigma if fit.sigma is not None else max(settings.margin, 1e-4)
+    z = NormalDist().inv_cdf(settings.confidence) + NormalDist().inv_cdf(POWER)
+    leader = order.index(str(decision.cell))
+    needed: dict[str, int] = {}
+    for cell in decision.contenders:
+        c = order.index(cell)
+        if c == leader:
+            continue
+        gap = max(abs(float(np.median(best[:, leader] - best[:, c]))), settings.margin)
+        n = math.ceil(2 * sigma**2 * z**2 / gap**2)
+        for name in (cell, str(decision.cell)):
+            have = decision.best[name].n_seeds
+            needed[name] = max(needed.get(name, 0), min(20, max(n, have + 1)))
+    return needed
+
+
+def confirmation_targets(decision: Decision, max_seeds: int) -> dict[str, Any]:
+    """Sequential confirmation's next step: per cell still in contention, the configuration that
+    should get one more seed — its best (:attr:`Decision.best`) while it has fewer than
+    ``max_seeds`` seeds. Empty once the verdict is reached (``winner`` or ``equivalent``) or every
+    contender's best is at the cap: cells that are clearly out stop getting seeds.
+
+    Where the cell that leads the decision is not yet confirmed, its best one-seed configuration
+    is the one that gets the seed: that is what the verdict waits for."""
+    if decision.verdict != "undetermined":
+        return {}
+    targets: dict[str, Any] = {}
+    for cell in decision.contenders:
+        entry = decision.best.get(cell)
+        if entry is not None and entry.n_seeds < max_seeds:
+            targets[cell] = entry
+    return targets

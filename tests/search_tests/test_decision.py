@@ -1,0 +1,136 @@
+"""The decision per size (search.decision) on generated tables whose truth is known."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from search.decision import DecisionSettings, confirmation_targets, decide, fit_blocks
+from search.leaderboard import Entry
+
+CELLS = ("baseline", "mixed", "global", "local")
+
+
+def _sweep_table(
+    rng: random.Random, delta: float, seeds: int, *, sigma: float = 0.01, configs: int = 6
+) -> dict[str, list[Entry]]:
+    """A sweep-shaped table: per cell ``configs`` configurations whose true means spread below
+    0.6 (``local``'s raised by ``delta``), each run once with the search seed 0; each cell's best
+    on seed 0 also runs with seeds 1..``seeds``-1. Every seed shifts every run alike (its subset)."""
+    shift = [rng.gauss(0, 0.01) for _ in range(seeds)]
+    table: dict[str, list[Entry]] = {}
+    for cell in CELLS:
+        true = [0.6 + (delta if cell == "local" else 0.0) - abs(rng.gauss(0, 0.02)) for _ in range(configs)]
+        first = [t + shift[0] + rng.gauss(0, sigma) for t in true]
+        top = max(range(configs), key=lambda k: first[k])
+        entries = []
+        for k in range(configs):
+            scores = {0: first[k]}
+            if k == top:
+                scores.update({s: true[k] + shift[s] + rng.gauss(0, sigma) for s in range(1, seeds)})
+            entries.append(Entry(0.1, {}, f"{cell}{k}", scores, {}, None, cell=cell))
+        table[cell] = sorted(entries, key=lambda e: -e.mean)
+    return table
+
+
+def _verdicts(delta: float, seeds: int, draws: int = 150) -> list[tuple[str, str | None]]:
+    rng = random.Random(f"{delta}-{seeds}")
+    out = []
+    for i in range(draws):
+        decision = decide(_sweep_table(rng, delta, seeds), DecisionSettings(draws=1000, seed=i))
+        out.append((decision.verdict, decision.cell))
+    return out
+
+
+def test_a_a_tables_give_a_winner_no_more_often_than_the_confidence_allows() -> None:
+    verdicts = _verdicts(0.0, 5)
+    winners = sum(v == "winner" for v, _ in verdicts)
+    # 5% allowed; 150 tables: 7.5 expected at the limit, so more than 15 means the rule is off.
+    assert winners <= 15, winners
+
+
+def test_a_planted_difference_of_005_with_5_seeds_is_found() -> None:
+    verdicts = _verdicts(0.05, 5, draws=60)
+    right = sum(v == "winner" and c == "local" for v, c in verdicts)
+    wrong = sum(v == "winner" and c != "local" for v, c in verdicts)
+    assert right >= 54 and wrong == 0, (right, wrong)
+
+
+def _entry(cell: str, scores: dict[int, float], key: str = "") -> Entry:
+    return Entry(0.1, {}, key or cell, scores, {}, None, cell=cell)
+
+
+def test_cells_within_the_margin_are_equivalent() -> None:
+    seeds = range(6)
+    shift = {s: 0.01 * s for s in seeds}  # seeds differ a lot; the cells along them hardly
+    cells = {
+        cell: [_entry(cell, {s: 0.70 + 0.002 * i + shift[s] + 0.0005 * ((s + i) % 2) for s in seeds})]
+        for i, cell in enumerate(CELLS)
+    }
+    decision = decide(cells, DecisionSettings(margin=0.02))
+    assert decision.verdict == "equivalent" and decision.p_equivalent >= 0.95
+    assert " equivalent within 0.02 (P " in decision.line()
+    # The same runs, asked for a margin smaller than their differences: no equivalence.
+    assert decide(cells, DecisionSettings(margin=0.001)).verdict != "equivalent"
+
+
+def test_one_seed_rows_decide_nothing_however_far_apart() -> None:
+    cells = {"local": [_entry("local", {0: 0.90})], "mixed": [_entry("mixed", {0: 0.50})]}
+    decision = decide(cells)
+    assert decision.verdict == "undetermined" and decision.cell == "local"
+    assert decision.p_best["local"] > 0.95  # the data favour it; one seed cannot confirm it
+    assert decision.reason == "local's best has fewer than 2 seeds"
+    assert set(decision.seeds_needed) == {"local", "mixed"}
+    assert decide(cells, name="demo").settle == "resweep extend demo --seeds 0,1"
+    # Confirmed, the same gap wins.
+    confirmed = {
+        "local": [_entry("local", {0: 0.90, 1: 0.91, 2: 0.89})],
+        "mixed": [_entry("mixed", {0: 0.50, 1: 0.52, 2: 0.49})],
+    }
+    won = decide(confirmed, size=0.1)
+    assert won.verdict == "winner" and won.line().startswith(
+        "10%: local wins (P(best) 1.00; next: mixed 0.00)"
+    )
+
+
+def test_a_lucky_one_seed_configuration_does_not_outrank_its_cells_confirmed_one() -> None:
+    cells = {
+        "local": [
+            _entry("local", {0: 0.95}, "lucky"),
+            _entry("local", {0: 0.80, 1: 0.81, 2: 0.80}, "steady"),
+        ],
+        "mixed": [_entry("mixed", {0: 0.60, 1: 0.61, 2: 0.60})],
+    }
+    decision = decide(cells)
+    assert decision.verdict == "winner" and decision.cell == "local"
+    assert decision.best["local"].key == "steady"
+
+
+def test_confirmation_targets_name_the_contenders_below_the_cap_only() -> None:
+    cells = {
+        "local": [_entry("local", {0: 0.700, 1: 0.690, 2: 0.712})],
+        "mixed": [_entry("mixed", {0: 0.703, 1: 0.695, 2: 0.700})],
+        "global": [_entry("global", {0: 0.40, 1: 0.41, 2: 0.40})],  # clearly out
+    }
+    decision = decide(cells)
+    assert decision.verdict == "undetermined" and set(decision.contenders) == {"local", "mixed"}
+    assert set(confirmation_targets(decision, max_seeds=5)) == {"local", "mixed"}
+    assert confirmation_targets(decision, max_seeds=3) == {}
+
+
+def test_the_seed_blocked_fit_is_exact_on_additive_scores() -> None:
+    mu, u = [0.5, 0.6, 0.7], {0: 0.02, 1: -0.01, 2: -0.01}
+    fit = fit_blocks([{s: m + u[s] for s in u} for m in mu])
+    assert fit.means == pytest.approx(mu) and fit.rss == pytest.approx(0.0, abs=1e-20)
+    assert fit.seed_effects == pytest.approx(u) and fit.df == 9 - 3 - 2
+    # A configuration seen on seed 0 only is read through seed 0's effect: 0.3 above the first.
+    partial = fit_blocks([{s: m + u[s] for s in u} for m in mu] + [{0: 0.8 + u[0]}])
+    assert partial.means[-1] - partial.means[0] == pytest.approx(0.3)
+
+
+def test_settings_refuse_nonsense() -> None:
+    with pytest.raises(ValueError, match="confidence"):
+        DecisionSettings(confidence=1.0)
+    with pytest.raises(ValueError, match="margin"):
+        DecisionSettings(margin=-0.1)
