@@ -1,5 +1,6 @@
 """The ground-truth tables as the search-correctness benchmark reads them: runs, the true answer
-per size (the tie set), and synthetic tables for tests (see ``bench/search_correctness.py``)."""
+per size from a set of seeds (:class:`Truth`: the main tables' seeds 0-2, and the held-out seeds
+3-7 the replays never see), and synthetic tables for tests (see ``bench/search_correctness.py``)."""
 
 from __future__ import annotations
 
@@ -20,16 +21,20 @@ if str(ROOT) not in sys.path:
 
 SPACE = "ground-truth"
 AXIS = "strategy"
+CELLS = ("baseline", "mixed", "global", "local")  # the question's cells: the space's strategies
 METRIC = "selected_dev_f1_weighted"  # what the sweep's searcher and ASHA compare
 INTERMEDIATE = "dev_f1_weighted"  # the per-epoch dev score the studies record
 BOARD_METRIC = "dev_f1_weighted"  # the rows' selected dev score
-SEEDS = (0, 1, 2)
+TEST_METRIC = "f1_weighted"  # the rows' test score at the selected epoch
+SEEDS = (0, 1, 2)  # the main tables' seeds: what the replays may run
 SEARCH_SEED, CONFIRM_SEEDS = 0, (1, 2)
+HELD_OUT_SEEDS = (3, 4, 5, 6, 7)  # bench/ground_truth/held_out/: never run by a replay
+MIN_HELD_OUT_SEEDS = 2  # fewer give no truth worth scoring against
+MARGIN = 0.01  # search.decision's default: a cell within it of the best cell's best is right too
 TIME = "final_stage_epochs"
 DONE = "training_done"
 METHODS = ("old", "random", "tpe+fifo", "tpe+fifo-notransfer", "tpe+asha", "tpe+asha-notransfer")
 EMULATED = {"old"}
-SENSITIVITY_EPSILON = 0.005
 
 
 def _ground_truth_module() -> Any:
@@ -73,20 +78,57 @@ class Run:
 
 @dataclass
 class Truth:
-    """The exhaustive leaderboard of one size (all configurations, all seeds)."""
+    """The true answer of one size, from the runs of ``seeds`` (every configuration has each).
 
-    winner: str  # config_id
-    winner_mean: float
-    winner_test: float | None
-    means: dict[str, float]  # config_id -> dev mean over seeds
-    tests: dict[str, float]  # config_id -> test mean over seeds (where the table has test)
-    tie_sets: dict[float, frozenset[str]]  # epsilon -> strategies tied with the winner
-    strategies: frozenset[str]
-    best_per_strategy: dict[str, float]  # strategy -> its best configuration's dev mean
-    board: Any  # the SizeBoard (epsilon 0)
+    Per cell its best configuration by dev mean; the *right* cells are those whose best lies
+    within ``margin`` of the best cell's best, on dev, and on test with each cell's configuration
+    still chosen on dev (test never selects). A recommendation is correct when its cell is right."""
 
-    def non_trivial(self, epsilon: float = 0.0) -> bool:
-        return bool(self.strategies - self.tie_sets[epsilon])
+    seeds: tuple[int, ...]
+    dev: dict[str, dict[int, float]]  # config_id -> seed -> dev score
+    test: dict[str, dict[int, float]]  # config_id -> seed -> test score
+    cell_of: dict[str, str]  # config_id -> cell
+    margin: float = MARGIN
+    dev_mean: dict[str, float] = field(init=False)
+    test_mean: dict[str, float] = field(init=False)
+    best: dict[str, str] = field(init=False)  # cell -> its best configuration (dev)
+    top_dev: str = field(init=False)  # the best cell on dev
+    top_test: str = field(init=False)  # the best cell on test (configurations chosen on dev)
+    right_dev: frozenset[str] = field(init=False)
+    right_test: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.dev_mean = {c: _mean(s.values()) for c, s in self.dev.items()}
+        self.test_mean = {c: _mean(s.values()) for c, s in self.test.items()}
+        best: dict[str, str] = {}
+        for cid in sorted(self.dev_mean, key=lambda c: -self.dev_mean[c]):
+            best.setdefault(self.cell_of[cid], cid)
+        self.best = best
+        on_dev = {cell: self.dev_mean[cid] for cell, cid in best.items()}
+        on_test = {cell: self.test_mean[cid] for cell, cid in best.items()}
+        self.top_dev = max(on_dev, key=lambda c: on_dev[c])
+        self.top_test = max(on_test, key=lambda c: on_test[c])
+        self.right_dev = frozenset(c for c, v in on_dev.items() if v >= on_dev[self.top_dev] - self.margin)
+        self.right_test = frozenset(
+            c for c, v in on_test.items() if v >= on_test[self.top_test] - self.margin
+        )
+
+    @property
+    def cells(self) -> list[str]:
+        return sorted(self.best, key=lambda c: -self.dev_mean[self.best[c]])
+
+    def regret(self, config: str) -> float:
+        """Dev mean of the best cell's best configuration minus ``config``'s."""
+        return self.dev_mean[self.best[self.top_dev]] - self.dev_mean[config]
+
+    def test_regret(self, config: str) -> float:
+        """Test mean of the best cell's (dev) best configuration minus ``config``'s."""
+        return self.test_mean[self.best[self.top_dev]] - self.test_mean[config]
+
+
+def _mean(values: Iterable[float]) -> float:
+    values = list(values)
+    return sum(values) / len(values)
 
 
 @dataclass
@@ -97,11 +139,18 @@ class SizeTable:
     configs: dict[str, dict[str, Any]]  # config_id -> space configuration
     runs: dict[tuple[str, int], Run]
     rows: list[dict[str, Any]]  # the table's rows of this size
-    truth: Truth | None = None
+    truth: Truth  # in-sample: seeds 0-2, the runs the replays see
+    board: Any  # the SizeBoard of every configuration and seed 0-2 (the learning-curve check)
+    held_out: Truth | None = None  # the held-out seeds only; None: too few of them complete
+    held_out_note: str = "no held-out runs"  # which held-out seeds the truth has, or why none
+    every_seed: Truth | None = None  # seeds 0-2 and the complete held-out ones
 
     @property
     def exhaustive_epochs(self) -> int:
         return sum(run.epochs for run in self.runs.values())
+
+    def cell_of(self, config: str) -> str:
+        return str(self.configs[config][AXIS])
 
 
 @dataclass
@@ -124,21 +173,29 @@ def _run_of(row: Mapping[str, Any]) -> Run:
     if len(seconds) != pretrain + len(curve):  # a row without per-epoch times: spread its wall time
         total = float(row.get("wall_seconds") or (pretrain + len(curve)))
         seconds = [total / max(1, pretrain + len(curve))] * (pretrain + len(curve))
-    test = row.get("f1_weighted")
+    test = row.get(TEST_METRIC)
     return Run(
         config_id=str(row["config_id"]),
         seed=int(row["seed"]),
         pretrain_epochs=pretrain,
         dev_curve=curve,
         epoch_seconds=seconds,
-        dev=float(row["dev_f1_weighted"]),
+        dev=float(row[BOARD_METRIC]),
         test=None if test is None else float(test),
     )
 
 
-def load_tables(patterns: str | Sequence[str], seeds: Sequence[int] = SEEDS) -> list[PairTables]:
-    """Every pair of the tables matching ``patterns``, with its complete sizes (every
-    configuration present has every seed) and why the others were skipped."""
+_COLUMNS = [
+    "pair", "in_domain_size", "seed", "config_id", "config", "architecture", "strategy",
+    "ood_pct", "local_in_domain_pretrain_pct", "imbalance", "learning_rate", BOARD_METRIC,
+    TEST_METRIC, "pretrain_epochs", "final_epochs", "dev_curve", "epoch_seconds", "wall_seconds",
+]  # fmt: skip
+
+
+def _read_cells(
+    patterns: str | Sequence[str],
+) -> dict[str, dict[float, dict[tuple[str, int], dict[str, Any]]]]:
+    """pair -> size -> (config_id, seed) -> row, over every table matching ``patterns``."""
     import pyarrow.parquet as pq
 
     paths = sorted(
@@ -146,16 +203,33 @@ def load_tables(patterns: str | Sequence[str], seeds: Sequence[int] = SEEDS) -> 
     )
     by_pair: dict[str, dict[float, dict[tuple[str, int], dict[str, Any]]]] = {}
     for path in paths:
-        columns = [
-            "pair", "in_domain_size", "seed", "config_id", "config", "architecture", "strategy",
-            "ood_pct", "local_in_domain_pretrain_pct", "imbalance", "learning_rate", "dev_f1_weighted",
-            "f1_weighted", "pretrain_epochs", "final_epochs", "dev_curve", "epoch_seconds", "wall_seconds",
-        ]  # fmt: skip
         table = pq.read_table(path)
-        table = table.select([c for c in columns if c in table.column_names])
+        table = table.select([c for c in _COLUMNS if c in table.column_names])
         for row in table.to_pylist():
             cells = by_pair.setdefault(str(row["pair"]), {}).setdefault(float(row["in_domain_size"]), {})
             cells[(str(row["config_id"]), int(row["seed"]))] = row  # a cell run twice keeps its last row
+    return by_pair
+
+
+def _truth(
+    cells: Mapping[tuple[str, int], Mapping[str, Any]],
+    configs: Mapping[str, Mapping[str, Any]],
+    seeds: Sequence[int],
+) -> Truth:
+    return Truth(
+        seeds=tuple(seeds),
+        dev={cid: {s: float(cells[(cid, s)][BOARD_METRIC]) for s in seeds} for cid in configs},
+        test={cid: {s: float(cells[(cid, s)][TEST_METRIC]) for s in seeds} for cid in configs},
+        cell_of={cid: str(config[AXIS]) for cid, config in configs.items()},
+    )
+
+
+def load_tables(patterns: str | Sequence[str], seeds: Sequence[int] = SEEDS) -> list[PairTables]:
+    """Every pair of the tables matching ``patterns``, with its complete sizes (every
+    configuration present has every seed) and why the others were skipped."""
+    from search.leaderboard import build_leaderboard
+
+    by_pair = _read_cells(patterns)
     pairs = []
     for pair in sorted(by_pair):
         usable, skipped = [], []
@@ -170,18 +244,52 @@ def load_tables(patterns: str | Sequence[str], seeds: Sequence[int] = SEEDS) -> 
                 skipped.append(f"{size:g} ({gaps} configurations)")
                 continue
             rows = [cells[(cid, s)] for cid in sorted(configs) for s in seeds]
+            spaces = {cid: json.loads(cells[(cid, seeds[0])]["config"]) for cid in configs}
+            (board,) = build_leaderboard(
+                [{**r, "status": "finished", "role": "search"} for r in rows], BOARD_METRIC
+            )
             st = SizeTable(
                 pair=pair,
                 size=size,
                 key=_size_key(size),
-                configs={cid: json.loads(cells[(cid, seeds[0])]["config"]) for cid in configs},
+                configs=spaces,
                 runs={(cid, s): _run_of(cells[(cid, s)]) for cid in configs for s in seeds},
                 rows=rows,
+                truth=_truth(cells, spaces, seeds),
+                board=board,
             )
-            st.truth = compute_truth(st.rows)
+            st.every_seed = st.truth
             usable.append(st)
         pairs.append(PairTables(pair, usable, skipped))
     return pairs
+
+
+def attach_held_out(pairs: Sequence[PairTables], patterns: str | Sequence[str]) -> None:
+    """Give each size of ``pairs`` its held-out truth from the tables matching ``patterns`` (the
+    held-out seeds' runs, same schema). A seed counts only where every configuration of the size
+    has it (the generators run seed by seed, so the newest seed is partial while they run: it
+    waits for its last configuration rather than tilt the truth towards the grid's first ones);
+    a size needs :data:`MIN_HELD_OUT_SEEDS` such seeds. Seeds the replays run are never used."""
+    by_pair = _read_cells(patterns)
+    for pair in pairs:
+        for table in pair.sizes:
+            cells = by_pair.get(pair.pair, {}).get(table.size, {})
+            present = sorted({s for _, s in cells} - set(SEEDS))
+            have = {s: sum((cid, s) in cells for cid in table.configs) for s in present}
+            complete = [s for s in present if have[s] == len(table.configs)]
+            partial = "".join(
+                f"; seed {s} left out ({have[s]}/{len(table.configs)} configurations)"
+                for s in present
+                if s not in complete
+            )
+            if len(complete) < MIN_HELD_OUT_SEEDS:
+                seeds_text = ",".join(map(str, complete)) or "none"
+                table.held_out_note = f"no held-out truth (complete held-out seeds: {seeds_text}{partial})"
+                continue
+            table.held_out = _truth(cells, table.configs, complete)
+            table.held_out_note = f"held-out seeds {','.join(map(str, complete))}{partial}"
+            main = {(str(r["config_id"]), int(r["seed"])): r for r in table.rows}
+            table.every_seed = _truth({**cells, **main}, table.configs, [*SEEDS, *complete])
 
 
 def space_config(proposal: Mapping[str, Any]) -> dict[str, Any]:
@@ -195,35 +303,6 @@ def entry_config_id(key: str) -> str:
     """The table's config_id of a leaderboard entry (its ``key``: the rows' configuration JSON,
     which here is the space's configuration; anything naming the run is dropped again)."""
     return config_id(space_config({k: v for k, v in json.loads(key).items() if k not in ("role", "cell")}))
-
-
-def tie_set(board: Any) -> frozenset[str]:
-    """Strategies whose best configuration is the board's winner or tied with it."""
-    return frozenset(s for s, e in board.best_per_strategy().items() if e.rank == 1 or e.tie)
-
-
-def compute_truth(rows: Sequence[Mapping[str, Any]]) -> Truth:
-    """The leaderboard of one size's whole table (every row finished), its winner and tie sets."""
-    from search.leaderboard import build_leaderboard
-
-    rows = [{**r, "status": "finished", "role": "search"} for r in rows]
-    boards = {eps: build_leaderboard(rows, BOARD_METRIC, epsilon=eps) for eps in (0.0, SENSITIVITY_EPSILON)}
-    assert all(len(b) == 1 for b in boards.values()), "one size at a time"
-    board = boards[0.0][0]
-    means = {entry_config_id(e.key): e.mean for e in board.entries}
-    tests = {entry_config_id(e.key): e.test["f1_weighted"] for e in board.entries if "f1_weighted" in e.test}
-    winner = entry_config_id(board.winner.key)
-    return Truth(
-        winner=winner,
-        winner_mean=board.winner.mean,
-        winner_test=tests.get(winner),
-        means=means,
-        tests=tests,
-        tie_sets={eps: tie_set(b[0]) for eps, b in boards.items()},
-        strategies=frozenset(board.best_per_strategy()),
-        best_per_strategy={s: e.mean for s, e in board.best_per_strategy().items()},
-        board=board,
-    )
 
 
 # ---- a synthetic table (tests, timing) -----------------------------------------------------
@@ -303,6 +382,3 @@ def synthetic_rows(
 def write_synthetic(path: Path, rows: list[dict[str, Any]]) -> Path:
     _ground_truth_module().write_table(Path(path), rows, {"synthetic": True})
     return Path(path)
-
-
-# ---- main ----------------------------------------------------------------------------------

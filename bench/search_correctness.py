@@ -1,45 +1,65 @@
-"""Benchmark: how often resweep's own search recommends the right strategy, and at what cost.
+"""Benchmark: is resweep's answer per size right, how sure may it be, and at what cost.
 
 resweep's searcher (:func:`search.searchers.make_searcher`) and scheduler
 (:func:`search.schedulers.make_scheduler`) are replayed against the exhaustive ground-truth table
-(``bench/ground_truth.py``: every configuration of the finite space ``ground-truth``, 3 seeds, per
-epoch dev curves) as a simulated sweep: an event simulation with ``--workers`` concurrent trials,
-each advancing epoch by epoch (the table's ``epoch_seconds`` as durations, so concurrency
+(``bench/ground_truth.py``: every configuration of the finite space ``ground-truth``, seeds 0-2,
+per epoch dev curves) as a simulated sweep: an event simulation with ``--workers`` concurrent
+trials, each advancing epoch by epoch (the table's ``epoch_seconds`` as durations, so concurrency
 interleaves as it would), its epochs reported to the scheduler and the searcher as a trial reports
 them, stopped where the scheduler says so. Nothing is trained and no Ray cluster starts (only
 ``ray.tune``'s searcher and scheduler classes run).
 
 One replay = one method x one replay seed x one dataset pair, all of the pair's complete sizes at
 once (as one sweep does). Its rows make a leaderboard (:func:`search.leaderboard.build_leaderboard`)
-whose recommendation per size is scored against the truth: the leaderboard of the whole table at
-that size (every configuration, all 3 seeds). Figures per method:
+whose decision per size (:mod:`search.decision`) is the answer: the winner, or the leading cell
+where it claims none. Today's rule (the best mean among the most-confirmed configurations; its
+t-test tie flags for whether it names a winner) reads the same rows.
 
-* P: % of (replay, non-trivial size) pairs whose recommended strategy is in the true tie set (the
-  strategies whose best configuration is the true winner or tied with it); non-trivial: at least
-  one strategy outside that set. Also over all sizes.
-* C: epochs the replay ran (search + confirmation, pre-training included) / epochs of the
-  exhaustive table for those sizes (every configuration x 3 seeds), mean over replays.
-* regret: true multi-seed mean of the winner - that of the recommended configuration (dev weighted
-  F1, 0..1), mean and p90 over (replay, size); test regret the same on test weighted F1.
+The benchmark can fail because the truth is held out and trivial answers are scored beside:
+
+* Truth (:class:`ground_truth_tables.Truth`): per strategy its best configuration by dev mean; a
+  strategy is *right* where its best lies within the margin (0.01) of the best strategy's best.
+  The held-out truth uses only the held-out seeds (``--held-out``: seeds 3-7, never run by a
+  replay), on dev and, with the configurations chosen on dev, on test; sizes without two complete
+  held-out seeds have none (said so). The in-sample truth (seeds 0-2, the replays' own runs) is
+  kept as the figure that could not fail.
+* Answers scored alike (``reference_answers.py``): every method; today's rule on the default's
+  replays; always baseline / mixed / global / local; a uniform random strategy (expected value);
+  the one-seed exhaustive study (the thesis's design: every configuration with seed 0, or each
+  of seeds 0-2, the best run's strategy). A held-out size is non-trivial where the best constant
+  answer (the strategy right at most held-out sizes) is wrong; lift = P - that constant's P.
+* Planted effects (``planted_effects.py``): the decision on sweep-shaped A/A tables built from
+  each size's own means and noise, with delta in 0, 0.01, 0.02, 0.03 added to one strategy:
+  false winners, wrong winners, power per seed budget (3, 5, sequential up to 5) and today's tie
+  rule beside.
+* What the thesis's design would have said (item 5): how often one seed per configuration,
+  drawn from every seed the tables have, names a strategy outside the right set.
+
+Figures per answer: P (% of (replay, size) answers whose strategy is right: in-sample, held-out
+dev, held-out test, held-out non-trivial), lift, winner claims and how many of them are wrong
+(held-out dev), regret on test (held-out test mean of the true best strategy's best
+configuration minus the answer's configuration's), C (epochs run / epochs of the exhaustive
+table of seeds 0-2 at the pair's sizes, mean over replays).
 
 Methods: ``old`` (an emulation of resweep before the cells/transfer/ASHA-per-cell round: one TPE
 study per size with Optuna's defaults and the same seed at every size, ASHA grace 1 / reduction 2
 over the whole size, stopped trials ranked beside finished ones, its top 3 confirmed, rank 1 as the
 answer), ``random``, ``tpe+fifo``, ``tpe+fifo-notransfer``, ``tpe+asha``, ``tpe+asha-notransfer``.
 
-A learning-curve check follows: per held-out size, :func:`search.curves.estimate_at` from the
-other sizes' true boards, against the held-out size's truth.
+A learning-curve check follows: per size, :func:`search.curves.estimate_at` from the other sizes'
+in-sample boards, against that size's in-sample truth.
 
     .venv/bin/python bench/search_correctness.py [--tables 'bench/ground_truth/*.parquet'] \
-        [--replays 50] [--budget 24] [--workers 4] [--methods old,random,...] [--default tpe+asha] \
-        [--processes 2] [--json OUT]
+        [--held-out 'bench/ground_truth/held_out/*.parquet'] [--replays 50] [--budget 24] \
+        [--workers 4] [--methods old,random,...] [--default tpe+asha-notransfer] \
+        [--planted-draws 100] [--processes 2] [--json OUT]
 
     .venv/bin/python bench/search_correctness.py --synthetic /tmp/gt.parquet   # a fake full table
 
-A (pair, size) is used only when every configuration the table has for it has all 3 seeds; the
-configurations present are that size's finite space. A proposal the table lacks (e.g. tfidf-linear
-rows not generated yet) is told to the searcher as an errored trial and counted (``missing``): it
-spends budget, as a failed trial would.
+A (pair, size) is replayed only when every configuration the table has for it has seeds 0-2;
+the configurations present are that size's finite space. A proposal the table lacks (e.g. a seed
+the table does not have) is told to the searcher as an errored trial and counted (``missing``):
+it spends budget, as a failed trial would.
 """
 
 from __future__ import annotations
@@ -56,7 +76,7 @@ import random
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -76,15 +96,17 @@ from ground_truth_tables import (  # noqa: E402
     CONFIRM_SEEDS,
     DONE,
     INTERMEDIATE,
+    MARGIN,
     METHODS,
     METRIC,
     SEARCH_SEED,
-    SENSITIVITY_EPSILON,
+    SEEDS,
     SPACE,
     TIME,
     PairTables,
     Run,
     SizeTable,
+    attach_held_out,
     config_id,
     entry_config_id,
     load_tables,
@@ -93,6 +115,14 @@ from ground_truth_tables import (  # noqa: E402
     write_synthetic,
 )
 from old_search import OldScheduler, OldSearch  # noqa: E402
+from planted_effects import CONFIDENCE, run_planted  # noqa: E402
+from reference_answers import (  # noqa: E402
+    old_recommendation,
+    old_tie_rule,
+    one_seed_false_winners,
+    reference_answers,
+    score,
+)
 
 # --------------------------------------------------------------------------------------------
 # The simulated sweep
@@ -282,6 +312,8 @@ def new_searcher(
     cells = [str(c) for c in axis_values(SPACE, AXIS)]
     shares = _shares(budget, cells)
     slots = {slot_key(t.key, c): (t, c) for t in tables for c in cells}
+    # Confirmation may run only the seeds the replays see: seeds 3+ are the held-out truth.
+    capped = {"max_seeds": len(SEEDS)} if "max_seeds" in {f.name for f in fields(Confirmation)} else {}
     return make_searcher(
         kind=kind,
         space=SPACE,
@@ -296,7 +328,9 @@ def new_searcher(
         slot_size={slot: t.key for slot, (t, _) in slots.items()},
         floors={},
         max_concurrent=workers,
-        confirmations={slot: Confirmation(top_k, seeds=CONFIRM_SEEDS) for slot in slots} if top_k else None,
+        confirmations={slot: Confirmation(top_k, seeds=CONFIRM_SEEDS, **capped) for slot in slots}
+        if top_k
+        else None,
         config_key=proposal_key,
         transfer=transfer,
         intermediate=INTERMEDIATE,
@@ -312,6 +346,7 @@ class Settings:
     workers: int = 4
     top_k: int = 1  # per cell (the old method confirms its top 3 per size)
     old_top_k: int = 3
+    decision_draws: int = 2000  # posterior draws per decision (Monte-Carlo error on P(best) <= 0.011)
 
 
 def build_method(method: str, tables: Sequence[SizeTable], seed: int, settings: Settings) -> tuple[Any, Any]:
@@ -332,9 +367,11 @@ def build_method(method: str, tables: Sequence[SizeTable], seed: int, settings: 
 
 
 def replay(method: str, seed: int, tables: Sequence[SizeTable], settings: Settings) -> dict[str, Any]:
-    """One simulated sweep of ``tables`` (one pair's sizes) and its recommendation per size, scored."""
+    """One simulated sweep of ``tables`` (one pair's sizes) and its answer per size, scored; today's
+    rule on the same rows beside it."""
     import numpy as np
 
+    from search.decision import DecisionSettings
     from search.leaderboard import build_leaderboard
 
     random.seed(seed)
@@ -343,49 +380,48 @@ def replay(method: str, seed: int, tables: Sequence[SizeTable], settings: Settin
     outcome = simulate(
         searcher, scheduler, {t.key: t for t in tables}, settings.workers, stopped_is_finished=method == "old"
     )
-    boards = {b.size: b for b in build_leaderboard(outcome.rows, BOARD_METRIC, epsilon=0.0)}
+    decision = DecisionSettings(
+        margin=MARGIN, confidence=CONFIDENCE, draws=settings.decision_draws, seed=seed
+    )
+    boards = {b.size: b for b in build_leaderboard(outcome.rows, BOARD_METRIC, decision=decision)}
     sizes = []
     for table in tables:
-        truth = table.truth
-        assert truth is not None
         board = boards.get(table.size)
-        entry = None
+        epochs = outcome.epochs[table.size]
+        entry = old = verdict = claimed = None
         if board is not None and board.entries:
-            entry = board.winner if method == "old" else getattr(board, "recommended", None) or board.winner
-        record: dict[str, Any] = {
-            "pair": table.pair,
-            "size": table.size,
-            "method": method,
-            "seed": seed,
-            "epochs": outcome.epochs[table.size],
-            "exhaustive_epochs": table.exhaustive_epochs,
-            "non_trivial": truth.non_trivial(0.0),
-            "non_trivial_005": truth.non_trivial(SENSITIVITY_EPSILON),
-            "recommended": None,
-            "strategy": None,
-            "n_seeds": None,
-            "in_tie": False,
-            "in_tie_005": False,
-            "regret": None,
-            "test_regret": None,
-        }
-        if entry is not None:
-            cid = entry_config_id(entry.key)
-            strategy = str(entry.describe.get("strategy"))
-            record.update(
-                recommended=cid,
-                strategy=strategy,
-                n_seeds=entry.n_seeds,
-                in_tie=strategy in truth.tie_sets[0.0],
-                in_tie_005=strategy in truth.tie_sets[SENSITIVITY_EPSILON],
-                regret=truth.winner_mean - truth.means[cid],
-                test_regret=(
-                    truth.winner_test - truth.tests[cid]
-                    if truth.winner_test is not None and cid in truth.tests
-                    else None
-                ),
-            )
-        sizes.append(record)
+            old = old_recommendation(board.entries)
+            if method == "old":  # before the decision: rank 1, no claim either way
+                entry = board.winner
+            else:
+                assert board.decision is not None
+                entry, verdict = board.recommended, board.decision.verdict
+                claimed = board.decision.cell if verdict == "winner" else None
+        answer = score(
+            table,
+            method,
+            None if entry is None else str(entry.describe.get(AXIS)),
+            None if entry is None else entry_config_id(entry.key),
+            claims=method != "old",
+            claimed=claimed,
+            verdict=verdict,
+            epochs=epochs,
+        )
+        today = score(
+            table,
+            f"{method}, today's rule",
+            None if old is None else str(old.describe.get(AXIS)),
+            None if old is None else entry_config_id(old.key),
+            claims=True,
+            claimed=None if board is None else old_tie_rule(board.entries),
+            epochs=epochs,
+        )
+        for scored in (answer, today):
+            scored["seed"] = seed
+        sizes.append(
+            {"pair": table.pair, "size": table.size, "method": method, "seed": seed, "epochs": epochs,
+             "n_seeds": None if entry is None else entry.n_seeds, "answer": answer, "todays_rule": today}
+        )  # fmt: skip
     return {
         "pair": tables[0].pair if tables else None,
         "method": method,
@@ -462,6 +498,11 @@ def run_replays(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tables", default=str(ROOT / "bench" / "ground_truth" / "*.parquet"))
+    parser.add_argument(
+        "--held-out",
+        default=str(ROOT / "bench" / "ground_truth" / "held_out" / "*.parquet"),
+        help="tables of the held-out seeds (3-7), the truth the answers are scored against",
+    )
     parser.add_argument("--replays", type=int, default=50)
     parser.add_argument("--budget", type=int, default=24, help="search trials per size (split over 4 cells)")
     parser.add_argument("--workers", type=int, default=4)
@@ -469,6 +510,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--methods", type=lambda s: [m for m in s.split(",") if m], default=list(METHODS))
     parser.add_argument("--default", default="tpe+asha-notransfer")  # resweep's defaults
     parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument(
+        "--planted-draws", type=int, default=100, help="planted-effect tables per (pair, size) and delta"
+    )
     parser.add_argument("--json", type=Path, default=None, help="write every figure here")
     parser.add_argument(
         "--synthetic", type=Path, default=None, help="write a synthetic full table here (4 sizes) and exit"
@@ -487,6 +531,7 @@ def main(argv: list[str] | None = None) -> int:
     pairs = load_tables(args.tables)
     if not pairs:
         print(f"no table matches {args.tables}", file=sys.stderr)
+    attach_held_out(pairs, args.held_out)
     settings = Settings(budget=args.budget, workers=args.workers, top_k=args.top_k)
     last = [0.0]
 
@@ -498,10 +543,17 @@ def main(argv: list[str] | None = None) -> int:
             )
 
     results = run_replays(pairs, args.methods, args.replays, settings, args.processes, progress)
+    tables = [t for pair in pairs for t in pair.sizes]
+    references = [a for t in tables for a in reference_answers(t)]
+    planted = run_planted(tables, args.planted_draws)
+    one_seed = [one_seed_false_winners(t) for t in tables]
     curve = learning_curve_check(pairs)
     text, figures = report(
         pairs,
         results,
+        references,
+        planted,
+        one_seed,
         args.methods,
         args.default,
         settings,

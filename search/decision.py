@@ -280,8 +280,8 @@ def decide(
     decision.best = {c: _most_confirmed_best(cells[c], settings.min_seeds) for c in order}
     # Contenders: the fewest cells, most probable first, that hold the best at `confidence`.
     total = 0.0
-    for c, p in decision.p_best.items():
-        decision.contenders.append(c)
+    for name, p in decision.p_best.items():
+        decision.contenders.append(name)
         total += p
         if total >= settings.confidence - 1e-12:
             break

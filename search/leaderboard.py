@@ -324,7 +324,7 @@ class SizeBoard:
             and decision.cell not in (None, FLOOR_CELL)
             and decision.cell in decision.best
         ):
-            return decision.best[decision.cell]  # type: ignore[no-any-return]
+            return decision.best[decision.cell]
         return _most_confirmed(self._candidates() or self.entries)
 
     def cheapest_near_winner(self) -> Entry | None:
@@ -611,9 +611,12 @@ def leaderboard(
     if rows and all(r.get(metric) is None for r in rows):
         columns = sorted(k for k in rows[0] if k.startswith("dev_") or k in TEST_COLUMNS)
         raise ResweepError(f"no row has a value for metric {metric!r}; metrics here: {', '.join(columns)}")
-    overrides = {k: v for k, v in (("margin", margin), ("confidence", confidence)) if v is not None}
     try:
-        settings = replace(settings, **overrides)
+        settings = replace(
+            settings,
+            margin=settings.margin if margin is None else margin,
+            confidence=settings.confidence if confidence is None else confidence,
+        )
     except ValueError as err:
         raise ResweepError(str(err)) from None
     return build_leaderboard(
