@@ -68,6 +68,27 @@ def _entry_evidence(entry: Entry) -> dict[str, Any]:
     return {**{k: row[k] for k in keys}, "interval": interval, "test": dict(entry.test)}
 
 
+def _why_this_cell(board: SizeBoard) -> str:
+    """How the decision at a swept size chose the cell the recommendation comes from: the
+    winner, or — where the answer is equivalent or undetermined — which cell was taken and why."""
+    decision = board.decision
+    if decision is None or decision.cell is None:
+        return ""
+    p = decision.p_best.get(decision.cell, 0.0)
+    if decision.verdict == "winner":
+        return f": {decision.cell} wins (P(best) {p:.2f})"
+    if decision.verdict == "equivalent":
+        return (
+            f": the cells are equivalent within {decision.margin:g}; took {decision.cell}, "
+            "whose best scores highest"
+        )
+    settle = f"; {decision.settle} would settle it" if decision.settle else ""
+    return (
+        f": no winner yet ({decision.reason}); took {decision.cell}, the best-scoring cell with a "
+        f"confirmed configuration (P(best) {p:.2f}){settle}"
+    )
+
+
 def board_evidence(board: SizeBoard, entry: Entry) -> dict[str, Any]:
     """What ``entry`` was chosen over at ``board``'s size: every other cell's best and the floor."""
     others = []
@@ -86,7 +107,9 @@ def board_evidence(board: SizeBoard, entry: Entry) -> dict[str, Any]:
             }
         )
     floor = board.floor
+    decision = board.decision
     return {
+        "decision": None if decision is None else {**decision.as_dict(), "line": decision.line()},
         "chosen_over": others,
         "floor": None
         if floor is None
@@ -191,6 +214,8 @@ def choose_recipe(
         how = f"recommended at size {where:g}" + (
             "" if recommendation.swept else f" (from size {source.size:g})"
         )
+        if recommendation.swept:
+            how += _why_this_cell(source)
     # The configuration as its trials ran (the seed aside), on the whole pool with the seed asked for.
     spec = TrialSpec.from_config({**json.loads(entry.key), "in_domain_size": POOL, "seed": seed})
     evidence: dict[str, Any] = {
@@ -331,9 +356,12 @@ def _card(
             f"{evidence['source_size']:g}, mean {evidence['metric']} {evidence['mean']:.4f} over "
             f"{evidence['n_seeds']} seed(s)"
             + (f", 95% CI [{interval[0]:.4f}, {interval[1]:.4f}]" if interval else "")
-            + ("; tied with the winner" if evidence["tie"] and evidence["rank"] != 1 else "")
+            + ("; its cell is still in contention" if evidence["tie"] else "")
             + "."
         )
+        decision = evidence.get("decision")
+        if decision:
+            lines.append(f"The decision at size {evidence['source_size']:g}: {decision['line']}.")
         if "estimate" in evidence:
             estimate = evidence["estimate"]
             lines.append(

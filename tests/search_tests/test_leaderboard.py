@@ -415,3 +415,24 @@ def test_outside_the_swept_sizes_the_curve_goes_on_along_its_nearest_segment() -
     assert _curve_value(xs, ys, 0.03)[0] == pytest.approx(0.5 - 0.1 / math.log(3) * math.log(0.1 / 0.03))
     assert _curve_value([0.1, 0.3], [0.1, 0.9], 1e6)[0] == 1.0  # never above a perfect score
     assert _curve_value([0.2], [0.5], 1.0) == (0.5, "nearest")  # one size: nothing to go along
+
+
+def test_train_says_which_cell_it_took_and_why() -> None:
+    from search.train import _why_this_cell
+
+    confirmed = [_row(0.1, "local", s, 0.80 + s / 1000) for s in range(3)]
+    confirmed += [_row(0.1, "mixed", s, 0.60 + s / 1000) for s in range(3)]
+    (decided,) = build_leaderboard(confirmed, "dev_f1_weighted")
+    assert _why_this_cell(decided) == ": local wins (P(best) 1.00)"
+    close = [_row(0.1, "local", s, v) for s, v in enumerate((0.700, 0.690, 0.712))]
+    close += [_row(0.1, "mixed", s, v) for s, v in enumerate((0.703, 0.695, 0.700))]
+    (open_,) = build_leaderboard(close, "dev_f1_weighted", name="sw")
+    assert open_.decision is not None and open_.decision.verdict == "undetermined"
+    why = _why_this_cell(open_)
+    assert why.startswith(": no winner yet (P(best) ") and "took local, the best-scoring cell" in why
+    assert why.endswith(
+        "; resweep extend sw --seeds "
+        + ",".join(map(str, range(max(open_.decision.seeds_needed.values()))))
+        + " would settle it"
+    )
+    assert open_.recommended is not None and open_.recommended.describe["strategy"] == "local"
