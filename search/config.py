@@ -112,7 +112,8 @@ class SearchSection:
     confirm_top_k: int = 1
     # Sequential confirmation: while a size's decision is undetermined, the best configurations of
     # the cells still in contention get one more seed each round, up to this many seeds in all
-    # (seeds after data.seeds: max + 1, max + 2, ...). At most len(data.seeds): fixed confirmation.
+    # (seeds after data.seeds: max + 1, max + 2, ...). At most len(data.seeds): fixed confirmation;
+    # confirm_top_k 0: no confirmation at all.
     confirm_max_seeds: int = 5
     question: tuple[str, ...] = ("strategy",)
     transfer: bool = False

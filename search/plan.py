@@ -214,12 +214,15 @@ class SweepPlan:
             margin=self.margin,
             confidence=self.confidence,
         )
-        for role in ("search", "confirm"):
+        for role in ("search", "confirm", "floor"):
             for r in self.rows_of(key, rows, role):
                 if role == "confirm" and int(r["seed"]) in self.extra_seeds:
                     sequential.proposed += 1
                 if r["status"] == "finished" and r[self.metric] is not None:
                     config = json.loads(r["config"])
+                    if role == "floor":  # competes as the cell "floor" (search.decision.FLOOR_CELL)
+                        sequential.record("floor", "floor", {}, int(r["seed"]), float(r[self.metric]))
+                        continue
                     name = configuration_key(key, config, contexts=self.contexts)
                     sequential.record(self.cell(r), name, config, int(r["seed"]), float(r[self.metric]))
         return sequential
@@ -333,13 +336,20 @@ def plan_sweep(config: SweepConfig) -> SweepPlan:
         cells=cells,
         cell_budgets={slot_key(key, label): shares[label] for key in sizes for label in cells},
         floor=floor_config(smoke=space.smoke) if config.search.floor else None,
-        extra_seeds=tuple(range(max(config.data.seeds) + 1, max(config.data.seeds) + 1 + extra))
-        if (extra := config.search.confirm_max_seeds - len(config.data.seeds)) > 0
-        else (),
+        extra_seeds=_extra_seeds(config),
         max_seeds=config.search.confirm_max_seeds,
         margin=config.decision.margin,
         confidence=config.decision.confidence,
     )
+
+
+def _extra_seeds(config: SweepConfig) -> tuple[int, ...]:
+    """The seeds sequential confirmation may add after ``data.seeds`` (none: it confirms a fixed
+    number of seeds, or nothing at all with ``confirm_top_k`` 0)."""
+    seeds, most = config.data.seeds, config.search.confirm_max_seeds
+    if not config.search.confirm_top_k or most <= len(seeds):
+        return ()
+    return tuple(range(max(seeds) + 1, max(seeds) + 1 + most - len(seeds)))
 
 
 def remaining_work(plan: SweepPlan, slot: str, rows: list[dict[str, Any]]) -> int | list[dict[str, Any]]:

@@ -38,6 +38,8 @@ __all__ = [
 ]
 
 SIZE_KEY = "in_domain_size"
+FLOOR_OF = "_resweep_floor_of"  # the size key a floor proposal belongs to (kept by the searcher)
+FLOOR_CELL = "floor"  # search.decision.FLOOR_CELL (the floor competes as a cell of its own)
 MAX_REPEATS = 20  # proposals in a row that repeat ended configurations before a cell counts as exhausted
 SCHEDULER_TIME = "final_stage_epochs"  # trainables.loop.FINAL_STAGE_EPOCHS (no torch import here)
 TRAINING_DONE = "training_done"  # trainables.loop.TRAINING_DONE
@@ -186,8 +188,9 @@ class Sequential:
     undetermined — one more seed for the best configuration of each cell still in contention
     (:func:`search.decision.confirmation_targets`), until the verdict or ``max_seeds``.
 
-    ``runs``: (cell, configuration key) -> seed -> score of every finished run of the size (search
-    and confirmation; rebuilt from the results store on a restart), ``proposals``: the same key ->
+    ``runs``: (cell, configuration key) -> seed -> score of every finished run of the size (search,
+    confirmation and the floor, as the cell ``floor``, which competes but gets no seeds; rebuilt
+    from the results store on a restart), ``proposals``: the same key ->
     its configuration, ``seeds``: the seeds a configuration takes in order (``data.seeds``, then
     the ones after them), ``cap``: at most this many runs for the whole size (the planned maximum),
     ``proposed``: the rounds' runs proposed so far (those in the store, on a restart)."""
@@ -229,6 +232,8 @@ class Sequential:
         targets = confirmation_targets(decide(cells, settings, size=float(self.size)), self.max_seeds)
         round_: list[tuple[str, dict[str, Any]]] = []
         for cell, entry in targets.items():
+            if cell == FLOOR_CELL:
+                continue  # the floor runs with the sweep's seeds; the decision only weighs it
             seed = next((s for s in self.seeds if s not in entry.scores), None)
             if seed is not None and self.proposed + len(round_) < self.cap:
                 round_.append((cell, {**self.proposals[(cell, entry.key)], "seed": seed}))
@@ -290,6 +295,7 @@ class PerSizeSearch(_PickledState):
         self._sequential = dict(sequential or {})
         self._confirming: dict[str, dict[str, Any]] = {}  # live confirmation trial id -> its config
         self._rounds: set[str] = set()  # live trial ids of sequential rounds
+        self._floor_runs: dict[str, dict[str, Any]] = {}  # live floor trial id -> its config
         # slot -> configuration key -> its finished score (None: stopped, failed or running).
         self._ran: dict[str, dict[str, float | None]] = {
             key: dict((ended or {}).get(key, {})) for key in searchers
@@ -318,7 +324,7 @@ class PerSizeSearch(_PickledState):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         # A searcher pickled before sequential confirmation existed has none of its state.
-        self.__dict__.update({"_sequential": {}, "_confirming": {}, "_rounds": set()})
+        self.__dict__.update({"_sequential": {}, "_confirming": {}, "_rounds": set(), "_floor_runs": {}})
         self.__dict__.update(state)
 
     def _planned(self, key: str) -> int:
@@ -374,6 +380,8 @@ class PerSizeSearch(_PickledState):
                 continue
             if any(self._owner.get(t) in slots for t in self._confirming if t not in self._rounds):
                 continue  # a fixed confirmation run of the size is still running
+            if self._floors.get(size_key) or any(f[FLOOR_OF] == size_key for f in self._floor_runs.values()):
+                continue  # the floor, which the decision weighs too, has not ended
             if not sequential.pending and sequential.live == 0:
                 sequential.pending = sequential.next_round()
             if sequential.pending:
@@ -399,7 +407,7 @@ class PerSizeSearch(_PickledState):
         for size_key, queue in self._floors.items():
             slot = next((k for k, v in self._slot_size.items() if v == size_key), None)
             if queue and slot is not None:
-                return {**queue.pop(0), SIZE_KEY: self._sizes[slot], ROLE_KEY: "floor"}
+                return {**queue.pop(0), SIZE_KEY: self._sizes[slot], ROLE_KEY: "floor", FLOOR_OF: size_key}
         return None
 
     def _transfer_into(self, key: str) -> None:
@@ -458,7 +466,8 @@ class PerSizeSearch(_PickledState):
     def suggest(self, trial_id: str) -> Any:  # a config, None (not now) or Searcher.FINISHED
         floor = self._floor()
         if floor is not None:
-            return floor
+            self._floor_runs[trial_id] = floor
+            return {k: v for k, v in floor.items() if k != FLOOR_OF}
         order = list(self._searchers)
         share = {k: (self._suggested[k] + self._confirmed[k]) / max(1, self._planned(k)) for k in order}
         for key in sorted(order, key=lambda k: (share[k], order.index(k))):
@@ -507,10 +516,16 @@ class PerSizeSearch(_PickledState):
     def on_trial_complete(
         self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
     ) -> None:
+        floor = self._floor_runs.pop(trial_id, None)
         key = self._owner.pop(trial_id, None)
         proposal = self._proposal.pop(trial_id, None)
         ran_to_end = not error and bool(result) and bool(result and result.get(TRAINING_DONE))
         score = None if (error or not result) else result.get(self.metric)
+        if floor is not None:  # the floor's run: the sequential decision weighs it as a cell
+            sequential = self._sequential.get(floor[FLOOR_OF])
+            if sequential is not None and ran_to_end and score is not None:
+                sequential.record(FLOOR_CELL, FLOOR_CELL, {}, int(floor["seed"]), float(score))
+            return
         if key is not None and trial_id in self._confirming:  # a confirmation run
             config = self._confirming.pop(trial_id)
             sequential = self._sequential.get(self._slot_size[key])

@@ -119,7 +119,13 @@ def _print_plan(config: Any) -> int:
         + (
             f", then the {'best' if plan.top_k == 1 else f'top {plan.top_k}'} of each of the "
             f"{len(plan.cells)} cells again with seeds {', '.join(map(str, plan.confirm_seeds))}"
-            if plan.confirmations
+            if plan.confirm_seeds and plan.top_k
+            else ""
+        )
+        + (
+            f"; while a size's answer is open, its contending cells' bests get more seeds, one a "
+            f"round, up to {plan.max_seeds} (at most {plan.round_cap} more runs per size, not counted below)"
+            if plan.round_cap
             else ""
         )
         + (f", and the floor ({plan.floor['architecture']}) with every seed" if plan.floor else "")

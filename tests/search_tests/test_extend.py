@@ -26,7 +26,9 @@ def _config(tmp_path: Path, **search: Any) -> Any:
     document = {
         "name": "ext",
         "data": {"in_domain": "synthetic", "ood": "synthetic_ood", "sizes": [0.1], "seeds": [0, 1]},
-        "search": {"space": "demo-smoke", "budget": 4, "max_concurrent": 2, **search},
+        # Fixed confirmation (confirm_max_seeds = the seeds): these tests count the runs an
+        # extension adds; sequential confirmation has a test of its own.
+        "search": {"space": "demo-smoke", "budget": 4, "max_concurrent": 2, "confirm_max_seeds": 2, **search},
         "storage": str(tmp_path / "results"),
     }
     return parse_sweep_text(yaml.safe_dump(document, sort_keys=False), source="ext.yaml")
@@ -350,3 +352,37 @@ def test_extend_a_sweep_in_object_storage(tmp_path: Path, ray_session: Any, s3_s
     _unique(again)
     studies = optuna.get_all_study_summaries(f"sqlite:///{paths.studies}")
     assert sorted(s.n_trials for s in studies) == [3, 3, 3, 3]
+
+
+@pytest.mark.ray
+def test_sequential_confirmation_seeds_only_open_answers_and_the_plan_agrees(
+    tmp_path: Path, ray_session: Any
+) -> None:
+    from search.leaderboard import leaderboard
+    from search.plan import plan_sweep
+
+    config = _config(tmp_path, confirm_max_seeds=3)  # seeds 0, 1, then seed 2 while undecided
+    rows = _run(config)
+    _unique(rows)
+    plan = plan_sweep(config)
+    assert plan.extra_seeds == (2,) and plan.round_cap == 4
+    extra = [r for r in rows if r["role"] == "confirm" and r["seed"] == 2]
+    assert len(extra) <= plan.round_cap
+    # Each seed-2 run is a cell's best that already had seeds 0 and 1.
+    by_config: dict[str, set[int]] = {}
+    for r in rows:
+        if r["role"] != "floor":
+            key = json.dumps(
+                {k: v for k, v in json.loads(r["config"]).items() if k != "seed"}, sort_keys=True
+            )
+            by_config.setdefault(key, set()).add(int(r["seed"]))
+    assert all(seeds in ({0}, {0, 1}, {0, 1, 2}) for seeds in by_config.values()), by_config
+    # The answer the sweep ended on: decided, or every contender's best at the cap.
+    (board,) = leaderboard("ext", storage=str(tmp_path / "results"))
+    decision = board.decision
+    assert decision is not None
+    if decision.verdict == "undetermined":
+        assert all(decision.best[c].n_seeds == 3 for c in decision.contenders if c != "floor")
+    # What ran is what the plan expects, and a resume finds nothing left to run.
+    assert plan.target("id0.1", rows) == len(rows)
+    assert _run(config, resume=True) == rows

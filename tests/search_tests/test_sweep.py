@@ -36,6 +36,7 @@ search:
   budget: 4
   max_concurrent: 2
   confirm_top_k: 1
+  confirm_max_seeds: 2          # fixed confirmation: the counts below are exact
 resources:
   cpus: 1
 encoder: {encoder}

@@ -26,7 +26,14 @@ def _config(tmp_path: Path, tracking: Any, **search: Any) -> Any:
     document = {
         "name": "tracked",
         "data": {"in_domain": "synthetic", "ood": "synthetic_ood", "sizes": [0.1], "seeds": [0, 1]},
-        "search": {"space": "demo-smoke", "budget": 4, "max_concurrent": 2, "scheduler": "fifo", **search},
+        "search": {
+            "space": "demo-smoke",
+            "budget": 4,
+            "max_concurrent": 2,
+            "scheduler": "fifo",
+            "confirm_max_seeds": 2,  # fixed confirmation: N_TRIALS is exact
+            **search,
+        },
         "storage": str(tmp_path / "results"),
         "tracking": tracking,
     }

@@ -42,7 +42,13 @@ def sweep(ray_session: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     document = {
         "name": NAME,
         "data": {"in_domain": str(in_domain), "ood": str(ood), "sizes": [0.1, 0.5], "seeds": [0, 1]},
-        "search": {"space": "demo-smoke", "budget": 4, "max_concurrent": 2, "confirm_top_k": 1},
+        "search": {
+            "space": "demo-smoke",
+            "budget": 4,
+            "max_concurrent": 2,
+            "confirm_top_k": 1,
+            "confirm_max_seeds": 2,
+        },
         "encoder": str(encoder),
         "storage": str(root / "results"),
         "trial": {"max_length": 40},
