@@ -177,6 +177,21 @@ CONFIGS: list[tuple[str, str, str, int | None]] = [
     ),
     ("transfer-text", _with("search", transfer="yes"), "search.transfer: expected true or false", None),
     (
+        "confirm-max-seeds-zero",
+        _with("search", confirm_max_seeds=0),
+        "search.confirm_max_seeds: expected an integer >= 1",
+        None,
+    ),
+    ("margin-negative", _with("decision", margin=-0.01), "decision.margin: expected a number >= 0", None),
+    ("margin-text", _with("decision", margin="small"), "decision.margin: expected a number >= 0", None),
+    (
+        "confidence-certain",
+        _with("decision", confidence=1),
+        "decision.confidence: expected a number above 0.5 and below 1",
+        None,
+    ),
+    ("decision-unknown", _with("decision", alpha=0.05), "decision.alpha: unknown key", None),
+    (
         "concurrency-zero",
         _with("search", max_concurrent=0),
         "search.max_concurrent: expected an integer >= 1 or auto",
