@@ -159,6 +159,7 @@ class Decision:
     seeds_needed: dict[str, int] = field(default_factory=dict)  # contender -> seeds its best would need
     reason: str = ""  # why not `winner`, in words
     sigma: float | None = None  # the pooled seed noise the verdict rests on
+    lead: float | None = None  # posterior median of the leader's best minus its best rival's
     extend_name: str | None = None  # the sweep, for the settle command
 
     @property
@@ -182,7 +183,10 @@ class Decision:
             return f"{size}: no finished configuration"
         if self.verdict == "winner":
             nxt = f"; next: {ranked[1][0]} {ranked[1][1]:.2f}" if len(ranked) > 1 else ""
-            return f"{size}: {self.cell} wins (P(best) {self.p_best[str(self.cell)]:.2f}{nxt})"
+            # Surely best, by less than a difference worth acting on: say so.
+            small = self.lead is not None and self.lead < self.margin
+            by = f" by about {self.lead:.3f}, less than the margin {self.margin:g}" if small else ""
+            return f"{size}: {self.cell} wins{by} (P(best) {self.p_best[str(self.cell)]:.2f}{nxt})"
         if self.verdict == "equivalent":
             names = _join([c for c, _ in ranked])
             return f"{size}: {names} equivalent within {self.margin:g} (P {self.p_equivalent:.2f})"
@@ -206,6 +210,7 @@ class Decision:
             "seeds_needed": dict(self.seeds_needed),
             "reason": self.reason,
             "sigma": self.sigma,
+            "lead": self.lead,
         }
 
 
@@ -292,6 +297,7 @@ def decide(
     # Winner: the leader, on its confirmed configurations only, beats every rival's best.
     others = np.delete(best, li, axis=1)
     p_win = float(np.mean(best[:, li] > others.max(axis=1))) if n_cells > 1 else 1.0
+    decision.lead = float(np.median(best[:, li] - others.max(axis=1))) if n_cells > 1 else None
     every_confirmed = all(any(e.n_seeds >= settings.min_seeds for e in cells[c]) for c in order)
     spread = best.max(axis=1) - best.min(axis=1)
     decision.p_equivalent = float(np.mean(spread <= settings.margin)) if n_cells > 1 else 1.0
