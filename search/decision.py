@@ -294,7 +294,8 @@ def decide(
         total += p
         if total >= settings.confidence - 1e-12:
             break
-    # Winner: the leader, on its confirmed configurations only, beats every rival's best.
+    # Winner: the most probable cell beats every rival's best in `confidence` of the draws (each
+    # cell through its confirmed configurations where it has any).
     others = np.delete(best, li, axis=1)
     p_win = float(np.mean(best[:, li] > others.max(axis=1))) if n_cells > 1 else 1.0
     decision.lead = float(np.median(best[:, li] - others.max(axis=1))) if n_cells > 1 else None
@@ -302,9 +303,6 @@ def decide(
     spread = best.max(axis=1) - best.min(axis=1)
     decision.p_equivalent = float(np.mean(spread <= settings.margin)) if n_cells > 1 else 1.0
     has_confirmed = any(e.n_seeds >= settings.min_seeds for e in cells[leader])
-    # Without a winner, the cell to act on is the one whose best scores highest among the cells
-    # with a confirmed best (a wide posterior can lead P(best) without leading on the evidence,
-    # and one seed does not decide alone).
     decision.cell = leader
     if n_cells > 1 and has_confirmed and p_win >= settings.confidence:
         decision.verdict = "winner"
@@ -325,6 +323,9 @@ def decide(
         if len(decision.contenders) == 1 and n_cells > 1:
             # The leader is clear but not confirmed (or a rival is not): the runner-up joins it.
             decision.contenders.append(next(c for c in decision.p_best if c != leader))
+        # Without a winner, the cell to act on is the one whose best scores highest among the
+        # cells with a confirmed best (a wide posterior can lead P(best) without leading on the
+        # evidence, and one seed does not decide alone).
         decision.cell = max(
             order,
             key=lambda c: (decision.best[c].n_seeds >= settings.min_seeds, decision.best[c].mean, p_best[c]),
