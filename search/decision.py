@@ -178,6 +178,14 @@ class Decision:
     def line(self) -> str:
         """The one line a user reads first: ``10%: local wins (P(best) 0.97; next: mixed 0.02)``."""
         size = f"{self.size:.4g}" if self.size > 1 else f"{self.size * 100:g}%"
+        return f"{size}: {self.verdict_text()}"
+
+    def verdict_text(self) -> str:
+        """:meth:`line` without its size."""
+        return self._text().split(": ", 1)[1]
+
+    def _text(self) -> str:
+        size = f"{self.size:.4g}" if self.size > 1 else f"{self.size * 100:g}%"
         ranked = sorted(self.p_best.items(), key=lambda kv: -kv[1])
         if not ranked:
             return f"{size}: no finished configuration"

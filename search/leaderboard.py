@@ -247,6 +247,9 @@ class SizeBoard:
     axes: tuple[str, ...] = DEFAULT_AXES
     min_finished: int = 2  # finished configurations a cell needs not to be under-explored
     decision: Decision | None = None  # the answer over the cells (search.decision)
+    # Where the floor leads: the answer among the question's cells alone (which recipe, if a
+    # neural one it must be); None otherwise.
+    without_floor: Decision | None = None
 
     @property
     def winner(self) -> Entry:
@@ -315,10 +318,10 @@ class SizeBoard:
         """The configuration to act on: the decided (or leading) cell's best configuration, the
         best among its configurations with two seeds or more where it has any (a one-seed lucky
         run does not displace a configuration confirmed over several: the winner's curse). Where
-        the floor leads, or no decision was made, the most-confirmed best candidate. The floor run
-        is the reference, not a candidate; a recommendation under it says ``below_floor``. None
-        without finished configurations."""
-        decision = self.decision
+        the floor leads, the decided (or leading) cell among the others; without a decision, the
+        most-confirmed best candidate. The floor run is the reference, not a candidate; a
+        recommendation under it says ``below_floor``. None without finished configurations."""
+        decision = self.without_floor or self.decision
         if (
             decision is not None
             and decision.cell not in (None, FLOOR_CELL)
@@ -359,8 +362,16 @@ class SizeBoard:
 
 
 def decisions(boards: Sequence[SizeBoard]) -> list[dict[str, Any]]:
-    """The decision of every size as plain dicts (``--json``'s ``decisions``)."""
-    return [board.decision.as_dict() for board in boards if board.decision is not None]
+    """The decision of every size as plain dicts (``--json``'s ``decisions``); where the floor
+    leads, ``without_floor`` holds the answer among the question's cells alone."""
+    out = []
+    for board in boards:
+        if board.decision is not None:
+            document = board.decision.as_dict()
+            if board.without_floor is not None:
+                document["without_floor"] = board.without_floor.as_dict()
+            out.append(document)
+    return out
 
 
 def t_quantile(p: float, df: float) -> float:
@@ -499,7 +510,11 @@ def build_leaderboard(
         floor = board.floor
         for entry in ranked:
             entry.below_floor = floor is not None and entry.mean < floor.mean
-        board.decision = decide(board.decision_cells(), settings, size=size, name=name)
+        cells = board.decision_cells()
+        board.decision = decide(cells, settings, size=size, name=name)
+        if board.decision.cell == FLOOR_CELL and len(cells) > 1:
+            rest = {c: entries for c, entries in cells.items() if c != FLOOR_CELL}
+            board.without_floor = decide(rest, settings, size=size, name=name)
         # The tie column follows the decision: each contending cell's best, where none won.
         if board.decision.verdict != "winner":
             for cell in board.decision.contenders if len(board.decision.contenders) > 1 else ():
@@ -626,5 +641,13 @@ def leaderboard(
         axes=axes or question,
         min_finished=min_finished,
         decision=settings,
-        name=name if table is None else None,
+        name=_settle_name(name, storage, table),
     )
+
+
+def _settle_name(name: str | None, storage: str, table: str | None) -> str | None:
+    """What the settle command names: the sweep, and its storage where that is not the default
+    (None for a table: there is no sweep to extend)."""
+    if table is not None or name is None:
+        return None
+    return name if storage == "results" else f"{name} --storage {storage}"

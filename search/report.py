@@ -224,7 +224,11 @@ def _markdown(
     decided = [b.decision for b in boards if b.decision is not None]
     if decided:
         lines += ["## Decision per in-domain size", ""]
-        lines += [f"- {d.line()}" for d in decided]
+        for board in boards:
+            if board.decision is not None:
+                lines.append(f"- {board.decision.line()}")
+                if board.without_floor is not None:
+                    lines.append(f"  - without the floor: {board.without_floor.verdict_text()}")
         lines += [
             "",
             f"Margin {decided[0].margin:g}, confidence {decided[0].confidence:g}. P(best): the "

@@ -25,6 +25,7 @@ from trainables.metrics import METRIC_KEYS
 from trainables.model_folder import RelationModel, save_model_folder
 
 from .curves import Recommendation, query_size, recommend
+from .decision import Decision
 from .leaderboard import Entry, SizeBoard, configuration_label, leaderboard
 
 __all__ = ["Recipe", "TrainedModel", "choose_recipe", "train_model"]
@@ -71,10 +72,17 @@ def _entry_evidence(entry: Entry) -> dict[str, Any]:
 def _why_this_cell(board: SizeBoard) -> str:
     """How the decision at a swept size chose the cell the recommendation comes from: the
     winner, or — where the answer is equivalent or undetermined — which cell was taken and why."""
-    decision = board.decision
+    floor_first = ""
+    if board.without_floor is not None:  # the floor leads: the recipe is the best of the rest
+        floor_first = "; the floor leads (`--floor` trains it), among the rest"
+    decision = board.without_floor or board.decision
     if decision is None or decision.cell is None:
         return ""
-    p = decision.p_best.get(decision.cell, 0.0)
+    return floor_first + _decided(decision)
+
+
+def _decided(decision: Decision) -> str:
+    p = decision.p_best.get(str(decision.cell), 0.0)
     if decision.verdict == "winner":
         return f": {decision.cell} wins (P(best) {p:.2f})"
     if decision.verdict == "equivalent":

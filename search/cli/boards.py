@@ -137,12 +137,14 @@ def _print_board(board: Any, top: int | None) -> None:
 
 def print_decisions(boards: Any) -> None:
     """The answer first: one line per size (:meth:`search.decision.Decision.line`)."""
-    decided = [b.decision for b in boards if b.decision is not None]
+    decided = [b for b in boards if b.decision is not None]
     if decided:
-        first = decided[0]
+        first = decided[0].decision
         print(f"decision (margin {first.margin:g}, confidence {first.confidence:g}; P(best) per cell):")
-        for decision in decided:
-            print(f"  {decision.line()}")
+        for board in decided:
+            print(f"  {board.decision.line()}")
+            if board.without_floor is not None:
+                print(f"    without the floor: {board.without_floor.verdict_text()}")
 
 
 def _train_pool(args: argparse.Namespace) -> int:

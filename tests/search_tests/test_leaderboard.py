@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from search.leaderboard import Entry as LeaderboardEntry
-from search.leaderboard import build_leaderboard, read_table, summary_rows
+from search.leaderboard import build_leaderboard, decisions, read_table, summary_rows
 
 
 def _row(size: float, strategy: str, seed: int, dev: float, **extra: Any) -> dict[str, Any]:
@@ -436,3 +436,18 @@ def test_train_says_which_cell_it_took_and_why() -> None:
         + " would settle it"
     )
     assert open_.recommended is not None and open_.recommended.describe["strategy"] == "local"
+
+
+def test_where_the_floor_wins_the_cells_still_get_an_answer_of_their_own() -> None:
+    rows = [
+        _row(0.1, "baseline", s, 0.90 + s / 1000, architecture="tfidf-linear", role="floor") for s in range(3)
+    ]
+    rows += [_row(0.1, "local", s, 0.70 + s / 1000) for s in range(3)]
+    rows += [_row(0.1, "mixed", s, 0.60 + s / 1000) for s in range(3)]
+    (board,) = build_leaderboard(rows, "dev_f1_weighted")
+    assert board.decision is not None and (board.decision.verdict, board.decision.cell) == ("winner", "floor")
+    assert board.without_floor is not None and board.without_floor.cell == "local"
+    assert board.without_floor.verdict == "winner" and "floor" not in board.without_floor.p_best
+    assert board.recommended is not None and board.recommended.describe["strategy"] == "local"
+    (document,) = decisions([board])
+    assert document["cell"] == "floor" and document["without_floor"]["cell"] == "local"
