@@ -101,6 +101,8 @@ def summarise(answers: Sequence[Mapping[str, Any]], base: Baselines) -> dict[str
         "lift_test": None if p_test is None or base.p_test is None else p_test - base.p_test,
         "claims": _pct(a["claimed"] is not None for a in claiming) if claiming else None,
         "wrong_claims": _pct(bool(a["wrong_claim"]) for a in claimed) if claiming else None,
+        # the leading cell where no winner was claimed, right on held-out dev
+        "P_no_claim_dev": _pct(a["held_out_dev"] for a in held if a["claimed"] is None) if claiming else None,
         "verdicts": {v: sum(a["verdict"] == v for a in answers) for v in VERDICTS},
         "regret_mean": _mean(regrets),
         "regret_p90": _p90(regrets),
@@ -207,6 +209,10 @@ def learning_curve_check(pairs: Sequence[PairTables]) -> dict[str, Any]:
 
 def _f(value: float | None, spec: str = ".1f") -> str:
     return "n/a" if value is None else format(value, spec)
+
+
+def _constant(cell: str | None, p: float | None) -> str:
+    return "none (no held-out truth)" if cell is None else f"always {cell} ({_f(p)}%)"
 
 
 def _set(cells: Iterable[str]) -> str:
@@ -433,9 +439,9 @@ def report(
     lines.append("")
     held_text = ", ".join(f"{p} {s:g}" for p, s in held_sizes) or "none"
     lines.append(
-        f"== answers (held-out truth at: {held_text}; best constant answer on dev: always"
-        f" {base.constant_dev} ({_f(base.p_dev)}%), on test: always {base.constant_test}"
-        f" ({_f(base.p_test)}%); non-trivial held-out sizes (dev):"
+        f"== answers (held-out truth at: {held_text}; best constant answer on dev:"
+        f" {_constant(base.constant_dev, base.p_dev)}, on test: {_constant(base.constant_test, base.p_test)};"
+        f" non-trivial held-out sizes (dev):"
         f" {', '.join(f'{p} {s:g}' for p, s in sorted(base.non_trivial_dev)) or 'none'})"
     )
     lines.append("   " + ANSWER_HEADER)

@@ -313,7 +313,9 @@ def new_searcher(
     shares = _shares(budget, cells)
     slots = {slot_key(t.key, c): (t, c) for t in tables for c in cells}
     # Confirmation may run only the seeds the replays see: seeds 3+ are the held-out truth.
-    capped = {"max_seeds": len(SEEDS)} if "max_seeds" in {f.name for f in fields(Confirmation)} else {}
+    capped: dict[str, Any] = (
+        {"max_seeds": len(SEEDS)} if "max_seeds" in {f.name for f in fields(Confirmation)} else {}
+    )
     return make_searcher(
         kind=kind,
         space=SPACE,
@@ -419,9 +421,17 @@ def replay(method: str, seed: int, tables: Sequence[SizeTable], settings: Settin
         for scored in (answer, today):
             scored["seed"] = seed
         sizes.append(
-            {"pair": table.pair, "size": table.size, "method": method, "seed": seed, "epochs": epochs,
-             "n_seeds": None if entry is None else entry.n_seeds, "answer": answer, "todays_rule": today}
-        )  # fmt: skip
+            {
+                "pair": table.pair,
+                "size": table.size,
+                "method": method,
+                "seed": seed,
+                "epochs": epochs,
+                "n_seeds": None if entry is None else entry.n_seeds,
+                "answer": answer,
+                "todays_rule": today,
+            }
+        )
     return {
         "pair": tables[0].pair if tables else None,
         "method": method,
@@ -545,6 +555,12 @@ def main(argv: list[str] | None = None) -> int:
     results = run_replays(pairs, args.methods, args.replays, settings, args.processes, progress)
     tables = [t for pair in pairs for t in pair.sizes]
     references = [a for t in tables for a in reference_answers(t)]
+    print(
+        f"[{time.perf_counter() - started:6.1f}s] planted effects:"
+        f" {args.planted_draws} tables per size and delta",
+        file=sys.stderr,
+        flush=True,
+    )
     planted = run_planted(tables, args.planted_draws)
     one_seed = [one_seed_false_winners(t) for t in tables]
     curve = learning_curve_check(pairs)
