@@ -57,6 +57,24 @@ def _size(value: str) -> float | int:
     return size
 
 
+def boards_of(args: argparse.Namespace) -> list[Any]:
+    """The leaderboard a ``leaderboard`` or ``report`` command asks for (a sweep or a table, with
+    its metric, epsilon, margin and confidence)."""
+    from ..leaderboard import leaderboard
+
+    if args.name is None and args.from_table is None:
+        raise UserError("name a sweep, or give --from-table FILE.csv")
+    return leaderboard(
+        args.name,
+        storage=args.storage,
+        table=args.from_table,
+        metric=args.metric,
+        epsilon=args.epsilon,
+        margin=args.margin,
+        confidence=args.confidence,
+    )
+
+
 def _probability(value: str) -> float:
     """An argparse type: a confidence, above 0.5 and below 1."""
     try:

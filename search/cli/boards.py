@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from ._common import UserError, _mean_pm, _print_table, _size
+from ._common import _mean_pm, _print_table, _size, boards_of
 
 
 def _board_rows(board: Any, top: int | None) -> list[list[Any]]:
@@ -170,19 +170,8 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
     from ..curves import recommend
     from ..leaderboard import decisions, summary_rows
-    from ..leaderboard import leaderboard as make_leaderboard
 
-    if args.name is None and args.from_table is None:
-        raise UserError("name a sweep, or give --from-table FILE.csv")
-    boards = make_leaderboard(
-        args.name,
-        storage=args.storage,
-        table=args.from_table,
-        metric=args.metric,
-        epsilon=args.epsilon,
-        margin=args.margin,
-        confidence=args.confidence,
-    )
+    boards = boards_of(args)
     if not boards:
         print("no scored trials yet", file=sys.stderr)
         return 1

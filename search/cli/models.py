@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._common import UserError, _quiet_transformers, _size
+from ._common import _quiet_transformers, _size, boards_of
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -115,21 +115,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from ..leaderboard import leaderboard, read_table
+    from ..leaderboard import read_table
     from ..plan import load_saved_sweep
     from ..report import write_report
 
-    if args.name is None and args.from_table is None:
-        raise UserError("name a sweep, or give --from-table FILE.csv")
-    boards = leaderboard(
-        args.name,
-        storage=args.storage,
-        table=args.from_table,
-        metric=args.metric,
-        epsilon=args.epsilon,
-        margin=args.margin,
-        confidence=args.confidence,
-    )
+    boards = boards_of(args)
     if args.from_table is not None:
         rows, title = read_table(args.from_table), f"resweep report: {Path(args.from_table).name}"
         out = Path(args.out or Path(args.from_table).with_suffix("").name + "-report")
