@@ -14,6 +14,8 @@ from ground_truth_tables import CONFIRM_SEEDS, EMULATED, MARGIN, SEEDS, PairTabl
 from planted_effects import CONFIDENCE, MAX_SEEDS, START_SEEDS
 from reference_answers import best_constant
 
+from search.decision import FUTILITY, interim_confidence
+
 POWER_DELTA = "0.02"  # the planted effect the last line's power is read at
 VERDICTS = ("winner", "equivalent", "undetermined")
 
@@ -306,7 +308,7 @@ def _planted_lines(planted: Mapping[str, Any], sizes: int) -> list[str]:
         + " ".join(f"{'wrong ' + d:>10}" for d in deltas)
         + f" {'confirm%':>8}",
     ]
-    rows = [(f"decision, {p}", r) for p, r in planted["rates"].items()] + [
+    rows = [(p if p.startswith("oracle") else f"decision, {p}", r) for p, r in planted["rates"].items()] + [
         (f"today's tie rule, {p}", r) for p, r in planted["old_rule"].items()
     ]
     for label, rates in rows:
@@ -323,8 +325,11 @@ def _planted_lines(planted: Mapping[str, Any], sizes: int) -> list[str]:
         f"   false: % of A/A tables (delta 0) given a winner; equiv: % of A/A tables called equivalent;"
         f" power: % naming the planted cell the winner; wrong: % naming another cell; confirm:"
         f" confirmation runs as % of a fixed {MAX_SEEDS}-seed confirmation of every cell's best (sequential:"
-        f" from {START_SEEDS} seeds, one more per round for each contender, up to {MAX_SEEDS}; mean over"
-        f" deltas). Decision: margin {MARGIN}, confidence {CONFIDENCE}. Today's tie rule: the rank-1"
+        f" from {START_SEEDS} seeds, one more per round for each contender, up to {MAX_SEEDS}, interim looks"
+        f" at confidence {interim_confidence(CONFIDENCE):g}, stopped where the seeds needed exceed"
+        f" {FUTILITY:g}x the cap; mean over deltas). Oracle: each cell's truly best configuration and the"
+        f" noise known, a z-test at 5% (Bonferroni) — the most power the tables' noise allows at that"
+        f" many seeds. Decision: margin {MARGIN}, confidence {CONFIDENCE}. Today's tie rule: the rank-1"
         f" configuration's strategy is the winner when every other strategy's best is separable from it"
         f" (paired t-test at 5%)"
     )

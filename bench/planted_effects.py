@@ -13,7 +13,12 @@ on it gets confirmation seeds. Three procedures read the same draw:
 
 * ``fixed 3`` / ``fixed 5``: each cell's top configuration with 3 (5) seeds, then the decision;
 * ``sequential``: from 3 seeds, one more seed per round for every configuration
-  :func:`search.decision.confirmation_targets` names, until it names none (at most 5 seeds).
+  :func:`search.decision.confirmation_round` names (the sweep's own rule: interim looks at a
+  stricter confidence, a futility stop), until it names none (at most 5 seeds);
+* ``oracle, 5 (10) seeds``: what no procedure can beat — each cell's truly best configuration
+  known, the noise known, 5 (10) seeds each, the leading cell declared the winner when a one-sided
+  z-test at 5% (Bonferroni over its rivals) separates it from every rival. Its power is the
+  ceiling the noise of the tables allows at that many seeds.
 
 Per delta: false winners (delta 0: any ``winner`` verdict), wrong winners (a ``winner`` naming
 another cell than the planted one), power (a ``winner`` naming it), and the sequential
@@ -38,7 +43,8 @@ if TYPE_CHECKING:
 DELTAS = (0.0, 0.01, 0.02, 0.03)
 START_SEEDS = 3  # the sweep's confirmation before the sequential rule adds any
 MAX_SEEDS = 5
-PROCEDURES = ("fixed 3", "fixed 5", "sequential")
+ORACLE_SEEDS = (5, 10)
+PROCEDURES = ("fixed 3", "fixed 5", "sequential", *(f"oracle, {n} seeds" for n in ORACLE_SEEDS))
 OLD_PROCEDURES = ("fixed 3", "fixed 5")  # today's rule has no sequential confirmation
 CONFIDENCE = 0.95
 
@@ -76,11 +82,13 @@ def noise_model(table: SizeTable) -> NoiseModel:
     )
 
 
-def draw_scores(model: NoiseModel, template: str, rng: np.random.Generator) -> np.ndarray:
-    """One A/A table: every cell with ``template``'s true means, :data:`MAX_SEEDS` seeds. (C, K, S)"""
+def draw_scores(
+    model: NoiseModel, template: str, rng: np.random.Generator, seeds: int = MAX_SEEDS
+) -> np.ndarray:
+    """One A/A table: every cell with ``template``'s true means, ``seeds`` seeds. (C, K, S)"""
     means = model.means[template]
-    seed_effects = rng.choice(model.seed_effects, size=MAX_SEEDS)  # shared by every run of a seed
-    noise = rng.choice(model.residuals, size=(len(CELLS), len(means), MAX_SEEDS))
+    seed_effects = rng.choice(model.seed_effects, size=seeds)  # shared by every run of a seed
+    noise = rng.choice(model.residuals, size=(len(CELLS), len(means), seeds))
     return means[None, :, None] + seed_effects[None, None, :] + noise
 
 
@@ -119,17 +127,31 @@ def _sweep_counts(scores: np.ndarray, seeds: int) -> np.ndarray:
 def sequential(scores: np.ndarray, size: float, settings: Any) -> tuple[Any, int]:
     """Sequential confirmation from :data:`START_SEEDS` seeds up to :data:`MAX_SEEDS`: the final
     decision and the confirmation runs it took (runs beyond the search seed)."""
-    from search.decision import confirmation_targets, decide
+    from search.decision import confirmation_round, decide
 
     counts = _sweep_counts(scores, START_SEEDS)
     while True:
-        decision = decide(_cells(scores, counts, size), settings, size=size)
-        targets = confirmation_targets(decision, MAX_SEEDS)
+        cells = _cells(scores, counts, size)
+        targets = confirmation_round(cells, settings, MAX_SEEDS, size=size)
         if not targets:
-            return decision, int(counts.sum() - counts.size)
+            return decide(cells, settings, size=size), int(counts.sum() - counts.size)
         for entry in targets.values():
             cell, k = entry.key.rsplit("#", 1)
             counts[CELLS.index(cell), int(k)] += 1
+
+
+def oracle(scores: np.ndarray, means: np.ndarray, sigma: float, seeds: int) -> str | None:
+    """The known-truth test: the leading cell on its truly best configuration's first ``seeds``
+    seeds wins when its paired mean difference to every rival exceeds z * sigma * sqrt(2 / n),
+    z one-sided at 5% / (cells - 1)."""
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(1 - (1 - CONFIDENCE) / (len(CELLS) - 1))
+    observed = scores[:, int(means.argmax()), :seeds].mean(axis=1)  # (C,)
+    lead = int(observed.argmax())
+    gaps = observed[lead] - observed
+    gaps[lead] = math.inf
+    return CELLS[lead] if (gaps > z * sigma * math.sqrt(2 / seeds)).all() else None
 
 
 def _tally() -> dict[str, int]:
@@ -163,11 +185,12 @@ def run_planted(
     per_size: list[dict[str, Any]] = []
     for t, table in enumerate(tables):
         model = noise_model(table)
+        sigma = float(np.std(model.residuals))
         mine = {p: {d: _tally() for d in deltas} for p in PROCEDURES}
         for i in range(draws):
             rng = np.random.default_rng([t, i])
             template, planted = CELLS[i % len(CELLS)], CELLS[(i // len(CELLS)) % len(CELLS)]
-            base = draw_scores(model, template, rng)
+            base = draw_scores(model, template, rng, max(MAX_SEEDS, *ORACLE_SEEDS))
             settings = DecisionSettings(margin=margin, confidence=CONFIDENCE, draws=decision_draws, seed=i)
             for delta in deltas:
                 scores = base.copy()
@@ -185,12 +208,18 @@ def run_planted(
                 for tallies in (overall, mine):
                     _count(tallies["sequential"][delta], d.verdict, d.cell, planted, delta)
                     tallies["sequential"][delta]["confirmation_runs"] += runs
+                for n in ORACLE_SEEDS:
+                    won = oracle(scores, model.means[template], sigma, n)
+                    for tallies in (overall, mine):
+                        name = f"oracle, {n} seeds"
+                        _count(tallies[name][delta], "winner" if won else "none", won, planted, delta)
+                        tallies[name][delta]["confirmation_runs"] += len(CELLS) * (n - 1)
         per_size.append(
             {
                 "pair": table.pair,
                 "size": table.size,
                 "seeds": len(model.seed_effects),
-                "sigma": float(np.std(model.residuals)),
+                "sigma": sigma,
                 "rates": _rates(mine),
             }
         )

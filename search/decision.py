@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -58,9 +58,11 @@ __all__ = [
     "BlockFit",
     "Decision",
     "DecisionSettings",
+    "confirmation_round",
     "confirmation_targets",
     "decide",
     "fit_blocks",
+    "interim_confidence",
 ]
 
 DEFAULT_MARGIN = 0.01  # of the metric (0..1): gaps between tuned recipes below this rarely matter
@@ -68,6 +70,11 @@ DEFAULT_CONFIDENCE = 0.95  # the usual 5% error rate, for false winners as for f
 VERDICTS = ("winner", "equivalent", "undetermined")
 FLOOR_CELL = "floor"  # the classical floor's runs (role ``floor``) compete as a cell of their own
 POWER = 0.8  # what the seed estimate in ``settle`` aims for
+# Sequential confirmation (bench/planted_effects.py measured both on the ground-truth tables):
+# an interim look spends this share of the error rate, so that three looks together stay near
+# it; a question whose seed estimate exceeds this many times the cap stops getting seeds.
+INTERIM_SHARE = 0.4
+FUTILITY = 2.0
 # The prior's seed noise (standard deviation, metric units), worth one degree of freedom: the
 # pooled residual noise of the ground-truth tables (bench/ground_truth) is 0.006-0.023 of F1.
 PRIOR_NOISE = 0.01
@@ -378,15 +385,29 @@ def _seeds_needed(
     return needed
 
 
-def confirmation_targets(decision: Decision, max_seeds: int) -> dict[str, Any]:
+def interim_confidence(confidence: float) -> float:
+    """The confidence a verdict needs at a sequential confirmation's interim look: every look is
+    another chance for noise to cross the line, so an interim look spends :data:`INTERIM_SHARE`
+    of the error rate (0.98 for 0.95) and only the last look, at the cap, the whole of it."""
+    return 1.0 - INTERIM_SHARE * (1.0 - confidence)
+
+
+def confirmation_targets(
+    decision: Decision, max_seeds: int, futility: float | None = FUTILITY
+) -> dict[str, Any]:
     """Sequential confirmation's next step: per cell still in contention, the configuration that
     should get one more seed — its best (:attr:`Decision.best`) while it has fewer than
-    ``max_seeds`` seeds. Empty once the verdict is reached (``winner`` or ``equivalent``) or every
-    contender's best is at the cap: cells that are clearly out stop getting seeds.
+    ``max_seeds`` seeds. Empty once the verdict is reached (``winner`` or ``equivalent``), every
+    contender's best is at the cap, or (``futility``) the seeds the verdict would need
+    (:attr:`Decision.seeds_needed`) exceed ``futility`` times the cap: cells that are clearly
+    out stop getting seeds, and so does a question the cap cannot settle.
 
     Where the cell that leads the decision is not yet confirmed, its best one-seed configuration
     is the one that gets the seed: that is what the verdict waits for."""
     if decision.verdict != "undetermined":
+        return {}
+    needed = max(decision.seeds_needed.values(), default=0)
+    if futility is not None and needed > futility * max_seeds:
         return {}
     targets: dict[str, Any] = {}
     for cell in decision.contenders:
@@ -394,3 +415,18 @@ def confirmation_targets(decision: Decision, max_seeds: int) -> dict[str, Any]:
         if entry is not None and entry.n_seeds < max_seeds:
             targets[cell] = entry
     return targets
+
+
+def confirmation_round(
+    cells: Mapping[str, Sequence[Entry]],
+    settings: DecisionSettings,
+    max_seeds: int,
+    *,
+    size: float = 0.0,
+    futility: float | None = FUTILITY,
+) -> dict[str, Any]:
+    """One round of sequential confirmation over a size's ``cells``: the decision at the interim
+    confidence (:func:`interim_confidence`), then its :func:`confirmation_targets`. The verdict a
+    user reads is made at ``settings.confidence`` once the rounds end."""
+    interim = replace(settings, confidence=interim_confidence(settings.confidence))
+    return confirmation_targets(decide(cells, interim, size=size), max_seeds, futility)

@@ -186,7 +186,7 @@ class Sequential:
     """A size's sequential confirmation: once every cell of the size has ended its search and its
     fixed confirmation, rounds of runs while the size's decision (:mod:`search.decision`) is
     undetermined — one more seed for the best configuration of each cell still in contention
-    (:func:`search.decision.confirmation_targets`), until the verdict or ``max_seeds``.
+    (:func:`search.decision.confirmation_round`), until the verdict, ``max_seeds`` or futility.
 
     ``runs``: (cell, configuration key) -> seed -> score of every finished run of the size (search,
     confirmation and the floor, as the cell ``floor``, which competes but gets no seeds; rebuilt
@@ -215,7 +215,7 @@ class Sequential:
     def next_round(self) -> list[tuple[str, dict[str, Any]]]:
         """The next round's runs (cell, configuration with its seed); none: the answer is reached,
         or the cap is."""
-        from .decision import DecisionSettings, confirmation_targets, decide
+        from .decision import DecisionSettings, confirmation_round
         from .leaderboard import Entry
 
         if self.done or self.proposed >= self.cap:
@@ -229,7 +229,7 @@ class Sequential:
         for entries in cells.values():
             entries.sort(key=lambda e: (-e.mean, e.key))
         settings = DecisionSettings(margin=self.margin, confidence=self.confidence)
-        targets = confirmation_targets(decide(cells, settings, size=float(self.size)), self.max_seeds)
+        targets = confirmation_round(cells, settings, self.max_seeds, size=float(self.size))
         round_: list[tuple[str, dict[str, Any]]] = []
         for cell, entry in targets.items():
             if cell == FLOOR_CELL:

@@ -6,7 +6,14 @@ import random
 
 import pytest
 
-from search.decision import DecisionSettings, confirmation_targets, decide, fit_blocks
+from search.decision import (
+    DecisionSettings,
+    confirmation_round,
+    confirmation_targets,
+    decide,
+    fit_blocks,
+    interim_confidence,
+)
 from search.leaderboard import Entry
 
 CELLS = ("baseline", "mixed", "global", "local")
@@ -117,6 +124,33 @@ def test_confirmation_targets_name_the_contenders_below_the_cap_only() -> None:
     assert decision.verdict == "undetermined" and set(decision.contenders) == {"local", "mixed"}
     assert set(confirmation_targets(decision, max_seeds=5)) == {"local", "mixed"}
     assert confirmation_targets(decision, max_seeds=3) == {}
+
+
+def test_an_interim_look_needs_more_than_the_final_verdict() -> None:
+    # A lead of 0.014 over three seeds: a winner at 0.95, not yet at the interim look's 0.98, so
+    # the round keeps confirming both cells while they are below the cap.
+    cells = {
+        "local": [_entry("local", {0: 0.714, 1: 0.704, 2: 0.724})],
+        "mixed": [_entry("mixed", {0: 0.700, 1: 0.695, 2: 0.705})],
+    }
+    settings = DecisionSettings()
+    final = decide(cells, settings)
+    assert final.verdict == "winner" and final.p_best["local"] < interim_confidence(0.95) == pytest.approx(0.98)
+    assert set(confirmation_round(cells, settings, max_seeds=5)) == {"local", "mixed"}
+    assert confirmation_round(cells, settings, max_seeds=3) == {}  # at the cap: the 0.95 verdict stands
+
+
+def test_a_question_the_cap_cannot_settle_gets_no_more_seeds() -> None:
+    # Two cells 0.001 apart under noise of about 0.04: the seed estimate (20) is beyond twice the
+    # cap of 5, so the futility stop spends nothing; without it both would get a seed.
+    cells = {
+        "local": [_entry("local", {0: 0.701, 1: 0.661, 2: 0.741})],
+        "mixed": [_entry("mixed", {0: 0.700, 1: 0.740, 2: 0.660})],
+    }
+    decision = decide(cells)
+    assert decision.verdict == "undetermined" and max(decision.seeds_needed.values()) > 10
+    assert confirmation_targets(decision, max_seeds=5) == {}
+    assert set(confirmation_targets(decision, max_seeds=5, futility=None)) == {"local", "mixed"}
 
 
 def test_the_seed_blocked_fit_is_exact_on_additive_scores() -> None:
