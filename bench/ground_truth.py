@@ -71,6 +71,10 @@ PAIRS = {
     "semeval-fewrel": Pair("semeval2010_task8", "semeval2010_task8", "fewrel_wiki", "fewrel", 64),
     # ChemProt (13 chemical-protein relations) with SciERC's scientific-text relations.
     "chemprot-scierc": Pair("chemprot", "chemprot", "scierc", "scierc_rel_scibert", 96),
+    # The thesis's own design: Wikipedia relations in-domain (FewRel's 16 validation relations
+    # stand in for its non-public Wikipedia data), SemEval-2010 Task 8 as the donor. Run with
+    # --space thesis: the phase-1 encoder is fine-tuned (seqcls, joined) per size and seed.
+    "fewrel-semeval": Pair("fewrel_wiki", "fewrel", "semeval2010_task8", "semeval2010_task8", 64),
 }
 
 METRICS = STORED_METRICS
