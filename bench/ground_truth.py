@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import logging
 import os
 import platform
 import subprocess
@@ -222,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
         help="fold the cells of this table (made by a second generator) into --out first; repeatable",
     )
     args = parser.parse_args(argv)
+    # A phase-1 build (fine-tuning an encoder: minutes to hours) logs its epochs and its end.
+    logging.basicConfig(level=logging.WARNING, format="[phase-1] %(message)s", stream=sys.stdout)
+    logging.getLogger("trainables.phase1").setLevel(logging.INFO)
     unknown = sorted(set(args.pairs) - set(PAIRS))
     if unknown:
         parser.error(f"unknown pair(s) {', '.join(unknown)}; valid: {', '.join(PAIRS)}")

@@ -244,12 +244,14 @@ def fit(
     world: World | None = None,
     resume_from: Path | None = None,
     checkpoint_root: Path | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> FitResult:
     """Train ``task.model`` through ``stages``; see the module docstring.
 
     ``evaluate(split_name, scores, split)`` turns scores into metrics (label-space masking happens
     there). Checkpoints are written under ``checkpoint_root`` (a temporary folder when None) and
-    handed to ``report``; ``resume_from`` continues from such a checkpoint.
+    handed to ``report``; ``resume_from`` continues from such a checkpoint. ``progress(n)`` is told
+    after every training batch how many more examples are done (a sign of life within an epoch).
     """
     world = world or World()
     if not stages:
@@ -322,6 +324,8 @@ def fit(
                 scheduler.step()
                 loss_sum += loss.item() * len(batch_indices)
                 seen += len(batch_indices)
+                if progress is not None:
+                    progress(len(batch_indices) * world.size)
             train_seconds = time.perf_counter() - epoch_start
 
             metrics: dict[str, Any] = {

@@ -144,8 +144,10 @@ def _train_seqcls(
     label_space: LabelSpace,
     dev: pa.Table,
     dev_ood: bool,
+    progress: BuildProgress | None = None,
 ) -> tuple[torch.nn.Module, Any]:
-    """Fine-tune ``bert-seqcls`` on ``parts`` (early stopping on ``dev``); return (model, tokenizer)."""
+    """Fine-tune ``bert-seqcls`` on ``parts`` (early stopping on ``dev``); return (model, tokenizer).
+    ``progress`` counts the sentences trained on, and each epoch is logged."""
     from .architectures._base import concat_splits
     from .architectures.bert_seqcls import BertSeqCls
     from .loop import Stage, fit
@@ -169,6 +171,18 @@ def _train_seqcls(
         predicted = [labels[i] for i in scores.argmax(axis=1)]
         return compute_metrics(gold, predicted, negative_labels=label_space.negative)
 
+    metric = f"dev_{sub_spec.loop.selection_metric}"
+
+    def report(metrics: dict[str, Any], _: Any) -> None:
+        log.info(
+            "phase-1 fine-tuning (seqcls) epoch %d/%d: %s %.4f, %.0f sentences/s",
+            metrics["stage_epoch"],
+            sub_spec.loop.max_epochs,
+            metric,
+            metrics.get(metric, float("nan")),
+            metrics["examples_per_second"],
+        )
+
     fit(
         architecture,
         [Stage("phase1", train)],
@@ -176,16 +190,20 @@ def _train_seqcls(
         None,
         sub_spec.loop,
         evaluate=evaluate,
-        report=lambda metrics, checkpoint: None,
+        report=report,
         seed=spec.data.seed,
         n_classes=len(label_space),
         world=_local_world(context.device),
+        progress=None if progress is None else progress.add,
     )
     return architecture.model, architecture.tokenizer
 
 
-def _train_mlm(context: PrepareContext, tables: Sequence[pa.Table]) -> tuple[torch.nn.Module, Any]:
-    """Masked-LM fine-tuning on the plain text of ``tables`` (15% of tokens; 80/10/10 replacement)."""
+def _train_mlm(
+    context: PrepareContext, tables: Sequence[pa.Table], progress: BuildProgress | None = None
+) -> tuple[torch.nn.Module, Any]:
+    """Masked-LM fine-tuning on the plain text of ``tables`` (15% of tokens; 80/10/10 replacement);
+    ``progress`` counts the sentences trained on."""
     from transformers import AutoModelForMaskedLM
 
     from .architectures.bert_seqcls import pad_batch
@@ -229,6 +247,8 @@ def _train_mlm(context: PrepareContext, tables: Sequence[pa.Table]) -> tuple[tor
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
             optimizer.step()
             scheduler.step()
+            if progress is not None:
+                progress.add(len(ids))
     return model, tokenizer
 
 
@@ -309,56 +329,78 @@ def phase1_features(context: PrepareContext, label_space: LabelSpace) -> Phase1F
         )
         style, max_length, device = spec.model.marker_style, spec.model.max_length, context.device
         blocks: list[tuple[pa.Table, torch.nn.Module, Any]] = []
-        if variant == "none":
-            from transformers import AutoModel
+        # Fine-tuning is most of a build's time: its own sign of life, counted in sentences trained
+        # on, the epochs' upper bound as the total (early stopping may end it sooner).
+        epochs = spec.model.settings_of("two-phase").loop.max_epochs
+        ood_rows = ood_full.num_rows if ood_full is not None else 0
+        separate_ood = data.ood_train.num_rows if uses_ood else 0
+        tuned = {
+            "mlm": context.in_domain["train"].num_rows + ood_rows,
+            "seqcls": data.train.num_rows + (ood_rows if finetune == "joined" else separate_ood),
+        }.get(variant, 0)
+        tuning = (
+            BuildProgress(
+                context.artifacts, f"{key}-tuning", f"phase-1 fine-tuning ({variant})", tuned * epochs
+            )
+            if tuned
+            else None
+        )
+        try:
+            if variant == "none":
+                from transformers import AutoModel
 
-            tokenizer = load_tokenizer(spec.model.encoder)
-            encoder = from_pretrained(AutoModel, spec.model.encoder)
-            blocks = [(in_domain_records, encoder, tokenizer)]
-            if ood_full is not None:
-                blocks.append((ood_full, encoder, tokenizer))
-        elif variant == "mlm":
-            if finetune == "joined":
-                model, tokenizer = _train_mlm(
-                    context, [context.in_domain["train"]] + ([ood_full] if ood_full else [])
-                )
-                blocks = [(in_domain_records, _base_encoder(model), tokenizer)]
+                tokenizer = load_tokenizer(spec.model.encoder)
+                encoder = from_pretrained(AutoModel, spec.model.encoder)
+                blocks = [(in_domain_records, encoder, tokenizer)]
                 if ood_full is not None:
-                    blocks.append((ood_full, _base_encoder(model), tokenizer))
-            else:
-                model, tokenizer = _train_mlm(context, [context.in_domain["train"]])
-                blocks = [(in_domain_records, _base_encoder(model), tokenizer)]
-                if ood_full is not None:
-                    ood_model, ood_tokenizer = _train_mlm(context, [ood_full])
-                    blocks.append((ood_full, _base_encoder(ood_model), ood_tokenizer))
-        else:  # seqcls
-            if finetune == "joined":
-                assert context.ood is not None and ood_full is not None
-                joined_space = LabelSpace.build(
-                    context.in_domain.labels,
-                    context.ood.labels,
-                    negative=label_space.negative,
-                    mapping=spec.data.label_mapping,
-                )
-                parts = [(data.train, False), (ood_full, True)]
-                model, tokenizer = _train_seqcls(context, parts, joined_space, data.dev, False)
-                blocks = [
-                    (in_domain_records, _base_encoder(model), tokenizer),
-                    (ood_full, _base_encoder(model), tokenizer),
-                ]
-            else:
-                in_space = LabelSpace.build(label_space.in_domain, negative=label_space.negative)
-                model, tokenizer = _train_seqcls(context, [(data.train, False)], in_space, data.dev, False)
-                blocks = [(in_domain_records, _base_encoder(model), tokenizer)]
-                if uses_ood and data.ood_train.num_rows:
-                    ood_train, ood_dev = holdout(data.ood_train, 0.1, spec.data.seed)
-                    ood_space = LabelSpace.build(
-                        sorted(set(data.ood_train["label"].to_pylist())), negative=label_space.negative
+                    blocks.append((ood_full, encoder, tokenizer))
+            elif variant == "mlm":
+                if finetune == "joined":
+                    model, tokenizer = _train_mlm(
+                        context, [context.in_domain["train"]] + ([ood_full] if ood_full else []), tuning
                     )
-                    ood_model, ood_tokenizer = _train_seqcls(
-                        context, [(ood_train, False)], ood_space, ood_dev, False
+                    blocks = [(in_domain_records, _base_encoder(model), tokenizer)]
+                    if ood_full is not None:
+                        blocks.append((ood_full, _base_encoder(model), tokenizer))
+                else:
+                    model, tokenizer = _train_mlm(context, [context.in_domain["train"]], tuning)
+                    blocks = [(in_domain_records, _base_encoder(model), tokenizer)]
+                    if ood_full is not None:
+                        ood_model, ood_tokenizer = _train_mlm(context, [ood_full], tuning)
+                        blocks.append((ood_full, _base_encoder(ood_model), ood_tokenizer))
+            else:  # seqcls
+                if finetune == "joined":
+                    assert context.ood is not None and ood_full is not None
+                    joined_space = LabelSpace.build(
+                        context.in_domain.labels,
+                        context.ood.labels,
+                        negative=label_space.negative,
+                        mapping=spec.data.label_mapping,
                     )
-                    blocks.append((ood_full, _base_encoder(ood_model), ood_tokenizer))
+                    parts = [(data.train, False), (ood_full, True)]
+                    model, tokenizer = _train_seqcls(context, parts, joined_space, data.dev, False, tuning)
+                    blocks = [
+                        (in_domain_records, _base_encoder(model), tokenizer),
+                        (ood_full, _base_encoder(model), tokenizer),
+                    ]
+                else:
+                    in_space = LabelSpace.build(label_space.in_domain, negative=label_space.negative)
+                    model, tokenizer = _train_seqcls(
+                        context, [(data.train, False)], in_space, data.dev, False, tuning
+                    )
+                    blocks = [(in_domain_records, _base_encoder(model), tokenizer)]
+                    if uses_ood and data.ood_train.num_rows:
+                        ood_train, ood_dev = holdout(data.ood_train, 0.1, spec.data.seed)
+                        ood_space = LabelSpace.build(
+                            sorted(set(data.ood_train["label"].to_pylist())), negative=label_space.negative
+                        )
+                        ood_model, ood_tokenizer = _train_seqcls(
+                            context, [(ood_train, False)], ood_space, ood_dev, False, tuning
+                        )
+                        blocks.append((ood_full, _base_encoder(ood_model), ood_tokenizer))
+        finally:
+            if tuning is not None:
+                tuning.close()
         keys: list[str] = []
         matrices = []
         total = sum(table.num_rows for table, _, _ in blocks)

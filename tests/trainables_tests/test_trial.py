@@ -226,3 +226,29 @@ def test_a_phase1_build_says_how_far_it_is(
     done = [records[0]["done"] for records in seen]
     assert len(done) > 1 and done == sorted(done) and seen[-1][0]["done"] == seen[-1][0]["total"]
     assert build_progress(tmp_path / "artifacts") == []  # removed when the build ended
+
+
+def test_a_phase1_fine_tuning_says_how_far_it_is(
+    tiny_bert: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fine-tuning the phase-1 encoder (most of a build's time) has its own sign of life: the
+    sentences trained on, of the epochs' upper bound, growing batch by batch, then removed."""
+    import trainables.phase1 as phase1
+    from trainables.artifacts import BuildProgress, build_progress
+
+    seen: list[list[dict]] = []
+
+    class Watched(BuildProgress):
+        def add(self, count: int) -> None:
+            self.every = 0
+            super().add(count)
+            seen.append(build_progress(tmp_path / "artifacts"))
+
+    monkeypatch.setattr(phase1, "BuildProgress", Watched)
+    spec = spec_for(tiny_bert, architecture="two-phase", phase1_model="seqcls", max_epochs=1)
+    run_trial(spec, report=Reports(), artifacts=tmp_path / "artifacts")
+    tuning = [r for records in seen for r in records if r["what"] == "phase-1 fine-tuning (seqcls)"]
+    done = [r["done"] for r in tuning]
+    assert len(done) > 1 and done == sorted(done) and all(0 < d <= r["total"] for d, r in zip(done, tuning))
+    assert any(r["what"].startswith("phase-1 features") for records in seen for r in records)
+    assert build_progress(tmp_path / "artifacts") == []
