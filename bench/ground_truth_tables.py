@@ -144,6 +144,7 @@ class SizeTable:
     held_out: Truth | None = None  # the held-out seeds only; None: too few of them complete
     held_out_note: str = "no held-out runs"  # which held-out seeds the truth has, or why none
     every_seed: Truth | None = None  # seeds 0-2 and the complete held-out ones
+    space: str = SPACE  # the finite space the table enumerates (its provenance says which)
 
     @property
     def exhaustive_epochs(self) -> int:
@@ -158,6 +159,7 @@ class PairTables:
     pair: str
     sizes: list[SizeTable]
     skipped: list[str] = field(default_factory=list)  # "0.3: why"
+    space: str = SPACE
 
 
 def _size_key(size: float) -> str:
@@ -198,9 +200,7 @@ def _read_cells(
     """pair -> size -> (config_id, seed) -> row, over every table matching ``patterns``."""
     import pyarrow.parquet as pq
 
-    paths = sorted(
-        {p for pattern in ([patterns] if isinstance(patterns, str) else patterns) for p in glob.glob(pattern)}
-    )
+    paths = _paths(patterns)
     by_pair: dict[str, dict[float, dict[tuple[str, int], dict[str, Any]]]] = {}
     for path in paths:
         table = pq.read_table(path)
@@ -209,6 +209,26 @@ def _read_cells(
             cells = by_pair.setdefault(str(row["pair"]), {}).setdefault(float(row["in_domain_size"]), {})
             cells[(str(row["config_id"]), int(row["seed"]))] = row  # a cell run twice keeps its last row
     return by_pair
+
+
+def _spaces(patterns: str | Sequence[str]) -> dict[str, str]:
+    """pair -> the space its table enumerates, from the tables' provenance (``ground-truth`` when
+    a table does not say)."""
+    import pyarrow.parquet as pq
+
+    found: dict[str, str] = {}
+    for path in _paths(patterns):
+        metadata = pq.read_schema(path).metadata or {}
+        provenance = json.loads(metadata.get(b"resweep.ground_truth", b"{}"))
+        for pair in set(pq.read_table(path, columns=["pair"]).column("pair").to_pylist()):
+            found[str(pair)] = str(provenance.get("space", SPACE))
+    return found
+
+
+def _paths(patterns: str | Sequence[str]) -> list[str]:
+    return sorted(
+        {p for pattern in ([patterns] if isinstance(patterns, str) else patterns) for p in glob.glob(pattern)}
+    )
 
 
 def _truth(
@@ -230,6 +250,7 @@ def load_tables(patterns: str | Sequence[str], seeds: Sequence[int] = SEEDS) -> 
     from search.leaderboard import build_leaderboard
 
     by_pair = _read_cells(patterns)
+    space_of = _spaces(patterns)
     pairs = []
     for pair in sorted(by_pair):
         usable, skipped = [], []
@@ -257,10 +278,11 @@ def load_tables(patterns: str | Sequence[str], seeds: Sequence[int] = SEEDS) -> 
                 rows=rows,
                 truth=_truth(cells, spaces, seeds),
                 board=board,
+                space=space_of.get(pair, SPACE),
             )
             st.every_seed = st.truth
             usable.append(st)
-        pairs.append(PairTables(pair, usable, skipped))
+        pairs.append(PairTables(pair, usable, skipped, space_of.get(pair, SPACE)))
     return pairs
 
 
@@ -320,15 +342,16 @@ def synthetic_rows(
     noise: float = 0.005,
     architectures: Iterable[str] | None = None,
     rng_seed: int = 0,
+    space: str = SPACE,
 ) -> list[dict[str, Any]]:
-    """Rows in the table's schema over the real ``ground-truth`` grid (as it is now), with made-up
+    """Rows in the table's schema over the real grid of ``space`` (as it is now), with made-up
     curves: ``best``'s configurations rise to ``high``, every other to ``low`` (plus per-configuration
     offsets of a few thousandths and per-seed noise), over ``epochs`` final-stage epochs (a few
     more or less per configuration); global/local pre-train for 3 epochs."""
     from spaces import get_space
 
     rng = random.Random(rng_seed)
-    grid = get_space(SPACE).grid() or []
+    grid = get_space(space).grid() or []
     keep = set(architectures) if architectures is not None else None
     rows = []
     for size in sizes:
@@ -364,7 +387,7 @@ def synthetic_rows(
                         "local_in_domain_pretrain_pct": float(
                             config.get("local_in_domain_pretrain_pct") or 0.0
                         ),
-                        "learning_rate": float(config["learning_rate"]),
+                        "learning_rate": float(config.get("learning_rate") or 0.0),
                         "selection_metric": "f1_weighted",
                         "dev_f1_weighted": max(curve),
                         "f1_weighted": max(curve) - 0.01 + rng.gauss(0.0, noise),
@@ -379,6 +402,6 @@ def synthetic_rows(
     return rows
 
 
-def write_synthetic(path: Path, rows: list[dict[str, Any]]) -> Path:
-    _ground_truth_module().write_table(Path(path), rows, {"synthetic": True})
+def write_synthetic(path: Path, rows: list[dict[str, Any]], space: str = SPACE) -> Path:
+    _ground_truth_module().write_table(Path(path), rows, {"synthetic": True, "space": space})
     return Path(path)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ground_truth_tables import CONFIRM_SEEDS, METRIC, SPACE, TIME, SizeTable, config_id
+from ground_truth_tables import CONFIRM_SEEDS, METRIC, TIME, SizeTable, config_id
 
 
 class OldSearch:
@@ -20,6 +20,7 @@ class OldSearch:
         import optuna
 
         self._sizes = {t.key: t.size for t in tables}
+        self._space = tables[0].space
         self._studies = {
             key: optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
             for key in self._sizes
@@ -49,7 +50,7 @@ class OldSearch:
             if self._suggested[key] < self._budget[key]:
                 trial = self._studies[key].ask()
                 self._suggested[key] += 1
-                config = define_by_run(trial, SPACE)
+                config = define_by_run(trial, self._space)
                 self._live[trial_id] = (key, trial, config)
                 return {**config, **stamp, ROLE_KEY: "search"}
             if self._search_live(key):

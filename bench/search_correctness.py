@@ -101,7 +101,6 @@ from ground_truth_tables import (  # noqa: E402
     METRIC,
     SEARCH_SEED,
     SEEDS,
-    SPACE,
     TIME,
     PairTables,
     Run,
@@ -309,7 +308,8 @@ def new_searcher(
     from search.searchers import Confirmation, make_searcher
     from spaces import axis_values
 
-    cells = [str(c) for c in axis_values(SPACE, AXIS)]
+    space = tables[0].space  # the space the pair's table enumerates
+    cells = [str(c) for c in axis_values(space, AXIS)]
     shares = _shares(budget, cells)
     slots = {slot_key(t.key, c): (t, c) for t in tables for c in cells}
     # Confirmation may run only the seeds the replays see: seeds 3+ are the held-out truth.
@@ -318,7 +318,7 @@ def new_searcher(
     )
     return make_searcher(
         kind=kind,
-        space=SPACE,
+        space=space,
         sizes={slot: t.size for slot, (t, _) in slots.items()},
         budgets={slot: shares[c] for slot, (_, c) in slots.items()},
         metric=METRIC,

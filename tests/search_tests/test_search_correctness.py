@@ -184,6 +184,18 @@ def test_replays_decide_for_local_and_asha_costs_less_than_fifo(bench: ModuleTyp
     assert epochs["tpe+fifo"] > epochs["tpe+asha"]
 
 
+def test_a_table_of_another_space_is_replayed_in_that_space(bench: ModuleType, tmp_path: Path) -> None:
+    # The thesis's grid (48 configurations, its own fixed settings): the table's provenance names
+    # the space, and the replay's searcher proposes from it, so every proposal is a grid point.
+    rows = bench.synthetic_rows("thesis-toy", (0.1,), best="global", epochs=8, space="thesis")
+    (pair,) = bench.load_tables(str(bench.write_synthetic(tmp_path / "thesis.parquet", rows, space="thesis")))
+    assert pair.space == "thesis" and len(pair.sizes[0].configs) == 48
+    for method in ("tpe+asha-notransfer", "old"):
+        result = bench.replay(method, 0, pair.sizes, bench.Settings(budget=12, decision_draws=200))
+        assert result["missing"] == 0 and not result["stalled"], method
+        assert result["sizes"][0]["answer"]["cell"] == "global", method
+
+
 def test_proposals_the_table_lacks_are_errors_and_counted(bench: ModuleType, tmp_path: Path) -> None:
     rows = bench.synthetic_rows("mlp-only", (0.1,), architectures=["two-phase"], epochs=10)
     path = bench.write_synthetic(tmp_path / "mlp.parquet", rows)
