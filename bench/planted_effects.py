@@ -16,7 +16,7 @@ on it gets confirmation seeds. Three procedures read the same draw:
   :func:`search.decision.confirmation_round` names (the sweep's own rule: interim looks at a
   stricter confidence, a futility stop), until it names none (at most 5 seeds);
 * ``oracle, 5 (10) seeds``: what no procedure can beat — each cell's truly best configuration
-  known, the noise known, 5 (10) seeds each, the leading cell declared the winner when a one-sided
+  known, the noise known, 5, 10 or 15 seeds each, the leading cell declared the winner when a one-sided
   z-test at 5% (Bonferroni over its rivals) separates it from every rival. Its power is the
   ceiling the noise of the tables allows at that many seeds.
 
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 DELTAS = (0.0, 0.01, 0.02, 0.03)
 START_SEEDS = 3  # the sweep's confirmation before the sequential rule adds any
 MAX_SEEDS = 5
-ORACLE_SEEDS = (5, 10)
+ORACLE_SEEDS = (5, 10, 15)
 PROCEDURES = ("fixed 3", "fixed 5", "sequential", *(f"oracle, {n} seeds" for n in ORACLE_SEEDS))
 OLD_PROCEDURES = ("fixed 3", "fixed 5")  # today's rule has no sequential confirmation
 CONFIDENCE = 0.95
