@@ -38,9 +38,17 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow and not ray and not cluster and not s3" --durations=15
 
 # The main job: the demo sweep on the synthetic corpus (local Ray, MiniLM offline), then its
-# leaderboard. Each run gets its own name, so earlier results are never overwritten.
+# answer per size.
+# The sweep is named `demo` (results/demo), the name every README command uses. A second
+# `make demo` resumes it: an interrupted demo continues, a finished one prints its answer again.
+# `rm -rf results/demo` starts afresh.
 demo: $(STAMP)
-	HF_HUB_OFFLINE=1 $(VENV)/bin/resweep sweep configs/demo.yaml --name demo-$$(date +%Y%m%d-%H%M%S)
+	@if [ -f results/demo/sweep.yaml ]; then \
+	  echo "make demo: results/demo exists: resuming it (rm -rf results/demo to start afresh)"; \
+	  HF_HUB_OFFLINE=1 $(VENV)/bin/resweep resume demo --storage results; \
+	else \
+	  HF_HUB_OFFLINE=1 $(VENV)/bin/resweep sweep configs/demo.yaml --name demo --storage results; \
+	fi
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -406,10 +406,29 @@ def train_pool(config: SweepConfig) -> int:
 def load_saved_sweep(storage: str | Path, name: str) -> tuple[SweepConfig, SweepPaths]:
     paths = SweepPaths.of(storage, name)
     if not paths.config.is_file():
-        raise FileNotFoundError(f"{paths.root}: no sweep named {name!r} here (no sweep.yaml)")
+        raise FileNotFoundError(
+            f"{paths.root}: no sweep named {name!r} here (no sweep.yaml); {_sweeps_at(paths.storage)}"
+        )
     config = parse_sweep_text(paths.config.read_text(), source=str(paths.config))
     # The storage given now wins over the (possibly relative) one saved with the config.
     return replace(config, storage=str(paths.storage)), paths
+
+
+def sweep_names(storage: str | Path | Location) -> list[str]:
+    """The sweeps under ``storage`` (folders holding a ``sweep.yaml``), by name."""
+    try:
+        folders = Location.parse(storage).children()
+    except (OSError, ValueError):
+        return []
+    return sorted(f.name for f in folders if (f / "sweep.yaml").is_file())
+
+
+def _sweeps_at(storage: Location) -> str:
+    names = sweep_names(storage)
+    if not names:
+        return f"no sweep in {storage} yet (resweep sweep CONFIG starts one)"
+    shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    return f"sweeps in {storage}: {shown} (resweep list sweeps)"
 
 
 def with_defaults(config: dict[str, Any]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from ..sizes import size_text
 from ._common import _int_list, _mean_pm, _print_table, _quoted, _shown, _size
 from .boards import _why_not_first
 from .data import cmd_data_list
@@ -98,7 +99,7 @@ def cmd_extend(args: argparse.Namespace) -> int:
     )
     if args.dry_run:
         for size, ended, more in extension_preview(extended, rows):
-            print(f"  size {size:g}: {ended} ended, up to {more} more trials")
+            print(f"  size {size_text(size)}: {ended} ended, up to {more} more trials")
         return 0
     return _run_sweep(extended, args, resume=True)
 
@@ -132,7 +133,7 @@ def _print_plan(config: Any) -> int:
     )
     rows = [
         [
-            f"{e.size:g}",
+            size_text(e.size),
             e.trials,
             e.phase1_artifacts,
             f"{e.train_sequences:,}",
@@ -232,7 +233,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     metric = "dev_" + config.search.selection_metric
     table = [
         [
-            str(s.size),
+            size_text(s.size),
             f"{s.ended}/{s.target}",
             s.finished,
             s.pruned,
@@ -242,7 +243,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         for s in sizes
     ]
     print(f"sweep {config.name} ({paths.root})")
-    _print_table(table, ["size", "ended", "finished", "pruned", "failed", f"best {metric}"])
+    # A single run's score, not a configuration's mean over seeds (the leaderboard's): named apart.
+    _print_table(table, ["size", "ended", "finished", "pruned", "failed", f"best single run ({metric})"])
     for record in build_progress(paths.artifacts):
         print(f"building {describe_build(record)}")
     return 0
@@ -271,7 +273,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     else:  # sweeps
         from cluster.storage import Location
 
-        folders = Location.parse(args.storage).children()
-        rows = [[f.name, str(f)] for f in folders if (f / "sweep.yaml").is_file()]
+        from ..plan import sweep_names
+
+        rows = [[n, str(Location.parse(args.storage) / n)] for n in sweep_names(args.storage)]
     _print_table(rows, ["name", "description" if args.kind != "sweeps" else "folder"])
     return 0

@@ -365,7 +365,8 @@ def _saved_sweep(tmp_path: Path) -> Path:
 
 
 SWEEP_COMMANDS: list[tuple[str, list[str], str]] = [
-    ("resume-absent", ["resume", "absent"], "no sweep named 'absent' here (no sweep.yaml)"),
+    ("resume-absent", ["resume", "absent"], "no sweep named 'absent' here (no sweep.yaml); sweeps in"),
+    ("status-absent-names-them", ["status", "absent"], ": bad (resweep list sweeps)"),
     ("extend-absent", ["extend", "absent", "--budget", "8"], "no sweep named 'absent' here"),
     ("extend-smaller-budget", ["extend", "bad", "--budget", "2"], "--budget 2 is below its 4"),
     ("extend-drop-size", ["extend", "bad", "--sizes", "0.5"], "--sizes drops 0.1"),
