@@ -220,3 +220,11 @@ def _version() -> str:
 
 
 STORAGE_HELP = "the sweeps' storage: a folder, or s3://bucket/prefix, gs://... (default: results)"
+
+
+def _threads_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--threads",
+        type=_at_least(1, int),
+        help="CPU threads for torch, OpenMP and BLAS (default: the cores free now, from the load average)",
+    )

@@ -21,6 +21,7 @@ from ._common import (
     _Parser,
     _pool_option,
     _probability,
+    _threads_option,
     _tracking_option,
     _version,
 )
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     trial.add_argument("--checkpoints", help="keep the newest checkpoint here (default: a temporary folder)")
     trial.add_argument("--resume", help="continue from this checkpoint folder")
     trial.add_argument("--out", help="write the result (selected epoch, history) as JSON here")
+    _threads_option(trial)
     trial.set_defaults(func=cmd_trial)
 
     sweep = commands.add_parser("sweep", help="run a sweep from a YAML config (local Ray unless --address)")
@@ -172,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", help="torch device (default: cpu)")
     train.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
     train.add_argument("--quiet", action="store_true", help="no line per epoch")
+    _threads_option(train)
     _tracking_option(train)
     train.set_defaults(func=cmd_train)
 
@@ -193,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     predict.add_argument("--progress", choices=["on", "off"], help="progress bar (default: on a terminal)")
     predict.add_argument("--device", help="torch device (default: cpu)")
+    _threads_option(predict)
     predict.set_defaults(func=cmd_predict)
 
     report = commands.add_parser("report", help="Markdown + HTML report with learning-curve plots")

@@ -7,13 +7,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..sizes import size_text
 from ._common import _quiet_transformers, _size, boards_of
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train the recommended (or the K-th, or a given) recipe on the whole pool; write a model folder."""
+    from cluster.threads import limit_threads
+
     from ..train import choose_recipe, train_model
 
+    limit_threads(args.threads)
     _quiet_transformers()
     size = None if args.size is None else _size(args.size)
     recipe = choose_recipe(
@@ -31,7 +35,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if recipe.evidence.get("below_floor") and floor:
         print(
             f"resweep: warning: this recipe ({recipe.evidence['mean']:.4f}) scores below the floor "
-            f"{floor['label']} ({floor['mean']:.4f}) at size {recipe.evidence['source_size']:g}; "
+            f"{floor['label']} ({floor['mean']:.4f}) at size {size_text(recipe.evidence['source_size'])}; "
             "--floor trains the floor instead",
             file=sys.stderr,
         )
@@ -91,8 +95,11 @@ def _track_model(args: argparse.Namespace, trained: Any) -> None:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     """Predict a file's sentences with a model folder."""
+    from cluster.threads import limit_threads
+
     from ..predict import output_bytes, predict_file, summary_lines
 
+    limit_threads(args.threads)
     _quiet_transformers()
     summary = predict_file(
         args.model,

@@ -53,9 +53,11 @@ def cmd_trial(args: argparse.Namespace) -> int:
     """Run one trial in this process (no Ray): print each epoch, write the result as JSON."""
     import time
 
+    from cluster.threads import limit_threads
     from trainables.config import TrialSpec
     from trainables.trial import run_trial
 
+    limit_threads(args.threads)
     spec = TrialSpec.from_config(_trial_config(args.settings))
     artifacts = args.artifacts  # a folder, or an object-store URI a sweep's trials share
     columns = [
