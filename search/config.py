@@ -26,6 +26,7 @@ from trainables.metrics import METRIC_KEYS
 from .decision import DEFAULT_CONFIDENCE, DEFAULT_MARGIN, DecisionSettings
 from .registries import GRID, chosen_names, searcher_names
 from .registries import SCHEDULERS as SCHEDULER_REGISTRY
+from .sizes import size_text
 from .tracking._base import TrackingSection, parse_tracking
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "parse_sweep_text",
     "question_cells",
     "size_key",
+    "size_text",
 ]
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from trainables.errors import ResweepError
 
 from .leaderboard import Entry, SizeBoard, _most_confirmed
+from .sizes import size_text
 
 __all__ = ["CurveEstimate", "Recommendation", "estimate_at", "query_size", "recommend"]
 
@@ -118,14 +119,14 @@ class Recommendation:
         entry = self.entry
         seeds = f"{entry.n_seeds} seed{'s' if entry.n_seeds != 1 else ''}"
         if self.swept:
-            return (
-                f"{entry.label} (#{entry.rank} at size {self.source.size:g}, {entry.mean:.4f} over {seeds})"
-            )
+            where = size_text(self.source.size)
+            return f"{entry.label} (#{entry.rank} at size {where}, {entry.mean:.4f} over {seeds})"
         assert self.estimate is not None
         return (
-            f"{entry.label}: strategy {self.estimate.strategy} is estimated best at size {self.size:g} "
+            f"{entry.label}: strategy {self.estimate.strategy} is estimated best at size"
+            f" {size_text(self.size)} "
             f"({self.estimate.estimate:.4f}, {self.estimate.method}); its best configuration at "
-            f"{self.source.size:g}, the nearest swept size (mean {entry.mean:.4f} over {seeds})"
+            f"{size_text(self.source.size)}, the nearest swept size (mean {entry.mean:.4f} over {seeds})"
         )
 
 
@@ -137,7 +138,7 @@ def recommend(boards: Sequence[SizeBoard], size: float) -> Recommendation:
     for board in boards:
         if abs(board.size - size) < 1e-9:
             if board.recommended is None:
-                raise LookupError(f"in-domain size {size:g}: no finished configuration to recommend")
+                raise LookupError(f"in-domain size {size_text(size)}: no finished configuration to recommend")
             return Recommendation(size, board.recommended, board)
     estimates = estimate_at(boards, size)
     if not estimates:

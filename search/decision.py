@@ -45,6 +45,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from .sizes import size_text
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -184,15 +186,14 @@ class Decision:
 
     def line(self) -> str:
         """The one line a user reads first: ``10%: local wins (P(best) 0.97; next: mixed 0.02)``."""
-        size = f"{self.size:.4g}" if self.size > 1 else f"{self.size * 100:g}%"
-        return f"{size}: {self.verdict_text()}"
+        return f"{size_text(self.size)}: {self.verdict_text()}"
 
     def verdict_text(self) -> str:
         """:meth:`line` without its size."""
         return self._text().split(": ", 1)[1]
 
     def _text(self) -> str:
-        size = f"{self.size:.4g}" if self.size > 1 else f"{self.size * 100:g}%"
+        size = size_text(self.size)
         ranked = sorted(self.p_best.items(), key=lambda kv: -kv[1])
         if not ranked:
             return f"{size}: no finished configuration"

@@ -39,6 +39,7 @@ from trainables.errors import ResweepError
 from trainables.metrics import STORED_METRICS
 
 from .decision import FLOOR_CELL, Decision, DecisionSettings, decide
+from .sizes import size_text
 
 __all__ = [
     "CONFIG_COLUMNS",
@@ -255,7 +256,9 @@ class SizeBoard:
     def winner(self) -> Entry:
         """Rank 1 (a size whose trials were all stopped early has none: check ``entries``)."""
         if not self.entries:
-            raise LookupError(f"in-domain size {self.size:g}: no finished configuration, so no winner")
+            raise LookupError(
+                f"in-domain size {size_text(self.size)}: no finished configuration, so no winner"
+            )
         return self.entries[0]
 
     def _candidates(self) -> list[Entry]:

@@ -32,6 +32,7 @@ from cluster.storage import Location
 from trainables.errors import ResweepError
 
 from .leaderboard import Entry, SizeBoard
+from .sizes import size_text
 
 __all__ = ["ReportFiles", "write_board_csv", "write_report"]
 
@@ -131,7 +132,7 @@ def comparison_png(boards: Sequence[SizeBoard], column: str, title: str) -> byte
         # Error bars only where seeds give an interval (a single run has none, not a zero one).
         yerr = errors if not all(np.isnan(errors)) else None
         axes.bar(positions + i * width, means, width, yerr=yerr, capsize=3, label=value)
-    axes.set_xticks(positions + width * (len(values) - 1) / 2, [f"{b.size:g}" for b in boards])
+    axes.set_xticks(positions + width * (len(values) - 1) / 2, [size_text(b.size) for b in boards])
     axes.set_xlabel("in-domain size")
     axes.set_ylabel(f"{boards[0].metric} (best configuration)")
     axes.set_title(title)
@@ -254,12 +255,12 @@ def _markdown(
     for b in boards:
         floor = "not run" if b.floor is None else f"{b.floor.mean:.4f}"
         if not b.entries:
-            lines.append(f"| {b.size:g} | - (only trials stopped early) | | | | | | | {floor} |")
+            lines.append(f"| {size_text(b.size)} | - (only trials stopped early) | | | | | | | {floor} |")
             continue
         w, r = b.winner, b.recommended
         recommended = "the best" if r is w or r is None else f"#{r.rank} {r.label} ({r.n_seeds} seeds)"
         lines.append(
-            f"| {b.size:g} | {w.label} | {w.n_seeds} | {w.mean:.4f} | {'tie' if w.tie else ''} | "
+            f"| {size_text(b.size)} | {w.label} | {w.n_seeds} | {w.mean:.4f} | {'tie' if w.tie else ''} | "
             f"{w.test.get('accuracy', float('nan')):.4f} | {w.test.get('f1_weighted', float('nan')):.4f} | "
             f"{recommended} | {floor} |"
         )
@@ -270,7 +271,10 @@ def _markdown(
     lines += ["## Leaderboard per size", ""]
     for b in boards:
         stopped = f", {len(b.stopped)} stopped early" if b.stopped else ""
-        lines += [f"### in-domain size {b.size:g} ({len(b.entries)} finished configurations{stopped})", ""]
+        lines += [
+            f"### in-domain size {size_text(b.size)} ({len(b.entries)} finished configurations{stopped})",
+            "",
+        ]
         if b.entries:
             lines += _table_md(b, top)
         lines += _size_notes(b, top)

@@ -59,6 +59,7 @@ from .preflight import check_inputs
 from .results import ResultsStore
 from .schedulers import make_scheduler
 from .searchers import STUDY_COPY, Confirmation, make_searcher
+from .sizes import size_text
 from .studies import check_studies, sync_studies
 
 __all__ = ["SweepInterrupted", "SweepPaths", "run_sweep", "size_key", "sweep_trial"]
@@ -288,7 +289,7 @@ def _all_failed(plan: SweepPlan, rows: list[dict[str, Any]]) -> str:
         if search and all(r["status"] == "error" for r in search):
             first = next((r["error"] for r in search if r.get("error")), None)
             why = f"; the first: {first}" if first else ""
-            failed.append(f"size {size:g} ({len(search)} of {len(search)}{why})")
+            failed.append(f"size {size_text(size)} ({len(search)} of {len(search)}{why})")
     return ", ".join(failed)
 
 

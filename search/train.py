@@ -27,6 +27,7 @@ from trainables.model_folder import RelationModel, save_model_folder
 from .curves import Recommendation, query_size, recommend
 from .decision import Decision
 from .leaderboard import Entry, SizeBoard, configuration_label, leaderboard
+from .sizes import size_text
 
 __all__ = ["Recipe", "TrainedModel", "choose_recipe", "train_model"]
 
@@ -198,9 +199,11 @@ def choose_recipe(
     if floor:
         board = answer.get("board") or min(boards, key=lambda b: abs(math.log(b.size) - math.log(where)))
         if board.floor is None:
-            raise ResweepError(f"size {board.size:g} has no finished floor run (search.floor was off)")
+            raise ResweepError(
+                f"size {size_text(board.size)} has no finished floor run (search.floor was off)"
+            )
         entry, recommendation, source = board.floor, None, board
-        how = f"the floor at size {board.size:g}"
+        how = f"the floor at size {size_text(board.size)}"
     elif rank is not None:
         if "board" not in answer:
             swept = ", ".join(f"{s:g}" for s in answer["swept"])
@@ -211,7 +214,7 @@ def choose_recipe(
             raise ResweepError(
                 f"size {where:g} has {len(board.entries)} ranked configurations, no rank {rank}"
             )
-        entry, recommendation, how = ranked[0], None, f"rank {rank} at size {where:g}"
+        entry, recommendation, how = ranked[0], None, f"rank {rank} at size {size_text(where)}"
         source = board
     else:
         try:
@@ -219,8 +222,8 @@ def choose_recipe(
         except LookupError as err:
             raise ResweepError(str(err)) from None
         entry, source = recommendation.entry, recommendation.source
-        how = f"recommended at size {where:g}" + (
-            "" if recommendation.swept else f" (from size {source.size:g})"
+        how = f"recommended at size {size_text(where)}" + (
+            "" if recommendation.swept else f" (from size {size_text(source.size)})"
         )
         if recommendation.swept:
             how += _why_this_cell(source)
@@ -268,9 +271,8 @@ def compare_with_leaderboard(recipe: Recipe, scores: Mapping[str, Mapping[str, f
     if "estimate" in evidence:
         estimate = evidence["estimate"]
         expected, bounds = estimate["value"], estimate["band"]
-        line += (
-            f"; the leaderboard's estimate at size {evidence['size']:g}: {expected:.4f} ({estimate['method']}"
-        )
+        where = size_text(evidence["size"])
+        line += f"; the leaderboard's estimate at size {where}: {expected:.4f} ({estimate['method']}"
         line += f", band [{bounds[0]:.4f}, {bounds[1]:.4f}])" if bounds else ")"
     else:
         expected, bounds = evidence["mean"], evidence.get("interval")
@@ -369,7 +371,7 @@ def _card(
         )
         decision = evidence.get("decision")
         if decision:
-            lines.append(f"The decision at size {evidence['source_size']:g}: {decision['line']}.")
+            lines.append(f"The decision at size {size_text(evidence['source_size'])}: {decision['line']}.")
         if "estimate" in evidence:
             estimate = evidence["estimate"]
             lines.append(

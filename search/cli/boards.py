@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from ..sizes import size_text
 from ._common import _mean_pm, _print_table, _size, boards_of
 
 
@@ -70,8 +71,8 @@ def _why_not_first(winner: Any, recommended: Any) -> str:
 def _print_board(board: Any, top: int | None) -> None:
     stopped = f"; {len(board.stopped)} stopped early, listed apart" if board.stopped else ""
     print(
-        f"\nin-domain size {board.size:g}: {len(board.entries)} finished configurations, ranked by mean "
-        f"{board.metric}{stopped}"
+        f"\nin-domain size {size_text(board.size)}: {len(board.entries)} finished configurations,"
+        f" ranked by mean {board.metric}{stopped}"
     )
     if board.entries:
         _print_table(

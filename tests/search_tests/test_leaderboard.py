@@ -179,7 +179,7 @@ def test_a_size_with_only_stopped_trials_has_a_board_but_no_winner() -> None:
     assert board.entries == [] and len(board.stopped) == 1
     assert board.recommended is None and board.floor is None and board.cheapest_near_winner() is None
     assert board.cells()["local"].under_explored
-    with pytest.raises(LookupError, match=r"size 0\.1: no finished configuration"):
+    with pytest.raises(LookupError, match=r"size 10%: no finished configuration"):
         _ = board.winner
 
 
@@ -307,7 +307,7 @@ def test_cli_lists_stopped_trials_apart_and_shows_the_floor(
     assert main(["leaderboard", "--from-table", str(table)]) == 0
     out = capsys.readouterr().out
     lines = [" ".join(line.split()) for line in out.splitlines()]
-    assert "in-domain size 0.1: 4 finished configurations, ranked by mean accuracy; 1 stopped early" in out
+    assert "in-domain size 10%: 4 finished configurations, ranked by mean accuracy; 1 stopped early" in out
     assert "1 two-phase/local/none 1 0.7000 - - tie 0.7000 - - recommended" in lines
     # One seed each: the floor competes as a cell and stays in contention with local.
     assert lines[1].startswith("10%: undetermined between local and floor (P(best) local 0.9")

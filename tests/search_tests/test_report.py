@@ -29,7 +29,7 @@ def test_report_files_tables_and_plots(fixtures: Path, tmp_path: Path) -> None:
     assert all((out / n).read_bytes().startswith(PNG) for n in names if n.endswith(".png"))
     markdown = (out / "report.md").read_text()
     assert (
-        "| 0.5 | two-phase(seqcls, joined)/local/oversampling ood10 local10 | 1 | 0.8100 | tie |" in markdown
+        "| 50% | two-phase(seqcls, joined)/local/oversampling ood10 local10 | 1 | 0.8100 | tie |" in markdown
     )
     assert "![learning curves](learning_curves.png)" in markdown
     assert markdown.count("### in-domain size") == 3
@@ -122,12 +122,12 @@ def test_report_ranks_finished_trials_lists_stopped_ones_apart_and_shows_the_flo
     # ("tie"), and the three-seed local configuration is recommended.
     assert "- 10%: undetermined between mixed and local (P(best) mixed " in markdown
     answer = (
-        "| 0.1 | two-phase/mixed/none lr 1 | 1 | 0.8000 | tie | 0.8000 | 0.8000 | "
+        "| 10% | two-phase/mixed/none lr 1 | 1 | 0.8000 | tie | 0.8000 | 0.8000 | "
         "#2 two-phase/local/none (3 seeds) |"
     )
     assert answer + " 0.6000 |" in markdown
-    assert "| 0.5 | - (only trials stopped early) | | | | | | | not run |" in markdown
-    assert "### in-domain size 0.1 (4 finished configurations, 1 stopped early)" in markdown
+    assert "| 50% | - (only trials stopped early) | | | | | | | not run |" in markdown
+    assert "### in-domain size 10% (4 finished configurations, 1 stopped early)" in markdown
     assert "| 2 | two-phase/local/none | 3 | 0.7100 |" in markdown and "| recommended |" in markdown
     assert "| 3 | tfidf-linear/baseline/none | 1 | 0.6000 |" in markdown and "| floor |" in markdown
     assert (

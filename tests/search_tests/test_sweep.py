@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -29,7 +30,7 @@ def test_smoke_sweep_through_the_cli(tmp_path: Path) -> None:
 data:
   in_domain: synthetic
   ood: synthetic_ood
-  sizes: [0.1, 0.3]
+  sizes: [0.1, 0.5]          # sizes the README's extend command keeps
   seeds: [0, 1]
 search:
   space: demo-smoke
@@ -57,7 +58,7 @@ trial:
     assert "best configuration per in-domain size" in run.stdout
     # The live progress view: one line per size, the last ones saying every trial has ended.
     progress = [line for line in run.stderr.splitlines() if " ended " in line]
-    assert progress and all(("id0.1" in line) != ("id0.3" in line) for line in progress)
+    assert progress and all(("id0.1" in line) != ("id0.5" in line) for line in progress)
     assert sum("ended  10/10" in line for line in progress[-3:]) == 2, progress[-3:]
 
     sweep = tmp_path / "results" / "smoke"
@@ -67,12 +68,12 @@ trial:
     # with seed 1, and the floor with both seeds.
     assert table.num_rows == 20
     rows = table.to_pylist()
-    assert {r["in_domain_size"] for r in rows} == {0.1, 0.3}
+    assert {r["in_domain_size"] for r in rows} == {0.1, 0.5}
     # smoke trials run 2 epochs, below ASHA's first rung: every trial finishes; none fails.
     assert all(r["status"] == "finished" and 0 <= r["dev_f1_weighted"] <= 1 for r in rows)
-    assert all(r["in_domain_pct"] in (10.0, 30.0) for r in rows)
+    assert all(r["in_domain_pct"] in (10.0, 50.0) for r in rows)
     assert len({r["trial_name"] for r in rows}) == 20
-    for size in (0.1, 0.3):
+    for size in (0.1, 0.5):
         mine = [r for r in rows if r["in_domain_size"] == size]
         search = [r for r in mine if r["role"] == "search"]
         again = [r for r in mine if r["role"] == "confirm"]
@@ -103,7 +104,7 @@ trial:
 
     studies = optuna.get_all_study_summaries(f"sqlite:///{sweep / 'optuna.db'}")
     cells = ("baseline", "global", "local", "mixed")
-    expected = [f"smoke-id{size}/{cell}" for size in ("0.1", "0.3") for cell in cells]
+    expected = [f"smoke-id{size}/{cell}" for size in ("0.1", "0.5") for cell in cells]
     assert sorted(s.study_name for s in studies) == expected
     assert all(s.n_trials == 1 for s in studies)  # confirmation and floor runs are not the search's
     for summary in studies:
@@ -121,7 +122,7 @@ trial:
     assert status.returncode == 0 and status.stdout.count("10/10") == 2
 
     # From the answer to a model: the recommended recipe for the pool (1.0, unswept: estimated
-    # from 0.3), trained on all of it, then predictions for new sentences without labels.
+    # from 0.5), trained on all of it, then predictions for new sentences without labels.
     storage = ["--storage", str(tmp_path / "results")]
     train = subprocess.run(
         [
@@ -141,7 +142,7 @@ trial:
         check=False,
     )
     assert train.returncode == 0, train.stderr[-3000:]
-    assert "(recommended at size 1 (from size 0.3))" in train.stdout and "test (" in train.stdout
+    assert "(recommended at size 100% (from size 50%))" in train.stdout and "test (" in train.stdout
     sentences = tmp_path / "new.jsonl"
     sentences.write_text(
         '{"id": "a", "text": "<e1>Dario Alard</e1> works for <e2>Wenton Media</e2> ."}\n'
@@ -158,6 +159,45 @@ trial:
     rows = [json.loads(line) for line in predict.stdout.splitlines()]
     assert [r["id"] for r in rows] == ["a", "b"] and all(0 < r["score"] <= 1 for r in rows)
     assert "2 sentences predicted" in predict.stderr and "against the input's labels" not in predict.stderr
+
+    # The README's commands as written (parsed from it, so they cannot drift), on this sweep: its
+    # name for `demo`, this storage, extensions as a dry run (they would run for minutes); the
+    # sweep command itself ran above, with this config for configs/demo.yaml.
+    (tmp_path / "new.jsonl").write_text(sentences.read_text())
+    for line in _readme_commands():
+        words = [w if w != "demo" else "smoke" for w in shlex.split(line)]
+        if words[1] == "sweep":
+            continue
+        words += ["--dry-run"] if words[1] == "extend" else []
+        if words[1] != "predict":
+            words += ["--storage", str(tmp_path / "results")]
+        if words[1] == "train":
+            words += ["--quiet"]
+        ran = subprocess.run(
+            [sys.executable, "-m", "search.cli", *words[1:]],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            check=False,
+        )
+        assert ran.returncode == 0, f"README: {line}\n{ran.stderr[-3000:]}"
+
+
+def _readme_commands() -> list[str]:
+    """The `resweep` lines of the README's first code block under "## Sweeps" (comments dropped)."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = readme.split("\n## Sweeps\n", 1)[1].split("```", 2)[1]
+    lines = [line.split("#", 1)[0].strip() for line in block.splitlines()]
+    commands = []
+    for line in (line for line in lines if line.startswith("resweep ")):
+        # `resweep list spaces|architectures|...`: each alternative is a command of its own
+        words = line.split()
+        choices = next((w for w in words if "|" in w), None)
+        for choice in choices.split("|") if choices else [None]:
+            commands.append(" ".join(choice if w == choices else w for w in words))
+    assert len(commands) >= 8, commands  # the block lost its commands: update this test with it
+    return commands
 
 
 def _kill_processes_under(marker: str) -> None:
