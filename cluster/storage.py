@@ -243,6 +243,12 @@ class Location:
         )
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_file(target: Path, suffix: str = ".tmp") -> Iterator[Path]:
     """A temporary file beside ``target`` to write; renamed onto ``target`` when the block ends
@@ -251,6 +257,8 @@ def atomic_file(target: Path, suffix: str = ".tmp") -> Iterator[Path]:
     handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix)
     os.close(handle)
     temporary = Path(name)
+    # mkstemp makes the file private (0600); the file it becomes gets what open() would give it.
+    os.chmod(temporary, 0o666 & ~_umask())
     try:
         yield temporary
         os.replace(temporary, target)
@@ -266,6 +274,7 @@ def atomic_folder(target: Path) -> Iterator[Path]:
     folder is complete or absent."""
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
+    os.chmod(temporary, 0o777 & ~_umask())  # mkdtemp's 0700, as mkdir would make it
     try:
         yield temporary
         if target.exists():

@@ -88,7 +88,7 @@ def _print_board(board: Any, top: int | None) -> None:
                 "test_acc",
                 "test_f1_w",
                 "compute_s",
-                "",
+                "notes",
             ],
         )
     axes = "/".join(board.axes)
@@ -97,7 +97,8 @@ def _print_board(board: Any, top: int | None) -> None:
         f"{board.min_finished} finished):"
     )
     _print_table(
-        _cell_rows(board), [axes, "best configuration", "rank", "mean", "P(best)", "finished", "stopped", ""]
+        _cell_rows(board),
+        [axes, "best configuration", "rank", "mean", "P(best)", "finished", "stopped", "flags"],
     )
     floor = board.floor
     if floor is None:

@@ -269,3 +269,22 @@ def test_storage_errors_are_one_located_line(
     assert error.startswith("resweep: error: ") and "no-such-bucket-" in error and "\n" not in error
     assert main(["status", "s", "--storage", s3_storage]) == 1
     assert "no sweep named 's' here" in capsys.readouterr().err
+
+
+def test_atomic_writes_get_the_modes_open_and_mkdir_would_give(tmp_path: Path) -> None:
+    """A report or a model folder written atomically is readable as any file the user writes
+    (mkstemp's and mkdtemp's private 0600/0700 are not kept)."""
+    import os
+
+    from cluster.storage import atomic_file, atomic_folder
+
+    old = os.umask(0o022)
+    try:
+        with atomic_file(tmp_path / "report.md") as temporary:
+            temporary.write_text("x")
+        with atomic_folder(tmp_path / "model") as folder:
+            (folder / "a").write_text("y")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "report.md").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "model").stat().st_mode & 0o777 == 0o755
