@@ -8,7 +8,7 @@ STAMP := $(VENV)/.resweep-installed
 TORCH_SPEC ?= torch==2.13.0
 PIP_EXTRA ?=
 
-.PHONY: install browser test test-fast demo lint clean
+.PHONY: install browser test test-fast demo bench bench-smoke lint clean
 
 install: $(STAMP)
 
@@ -49,6 +49,17 @@ demo: $(STAMP)
 	else \
 	  HF_HUB_OFFLINE=1 $(VENV)/bin/resweep sweep configs/demo.yaml --name demo --storage results; \
 	fi
+
+# The benchmarks at their real sizes (~30 min on 2 cores; each one bounded), their figures written
+# to bench/RESULTS.md with command, date, commit and machine. The ground-truth generator
+# (bench/ground_truth.py: hours) and architectures_semeval (hours, needs ../shared) are not in it:
+# `$(PY) bench/run_all.py --only architectures_semeval`. `make bench-smoke`: every benchmark at its
+# smoke size (a few minutes), into results/bench/RESULTS-smoke.md.
+bench: $(STAMP)
+	$(PY) bench/run_all.py
+
+bench-smoke: $(STAMP)
+	$(PY) bench/run_all.py --smoke
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

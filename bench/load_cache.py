@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/load_cache.py                      # a generated SemEval-format file
     .venv/bin/python bench/load_cache.py PATH [--format F]    # your own file
+    .venv/bin/python bench/load_cache.py --smoke              # 3,000 records, one run: does it run?
 
 Prints the median of several runs of each and their ratio. Uses its own temporary cache folder.
 """
@@ -47,12 +48,16 @@ def main() -> None:
     parser.add_argument("path", nargs="?", help="a data file (default: generated, 30,000 records)")
     parser.add_argument("--format")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--smoke", action="store_true", help="one run on 3,000 records: check that it runs")
     args = parser.parse_args()
+    copies = 1 if args.smoke else 10
+    if args.smoke:
+        args.runs = 1
     with tempfile.TemporaryDirectory() as scratch:
         os.environ["RESWEEP_CACHE_DIR"] = str(Path(scratch) / "cache")
         from trainables.data.loading import cache_dir, parse_file
 
-        path = Path(args.path) if args.path else _semeval_file(Path(scratch), copies=10)
+        path = Path(args.path) if args.path else _semeval_file(Path(scratch), copies=copies)
         cold, warm = [], []
         for _ in range(args.runs):
             for entry in (cache_dir() / "parsed").glob("*.parquet"):

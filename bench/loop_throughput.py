@@ -1,6 +1,7 @@
 """Benchmark: resweep's training loop against a bare PyTorch loop, and the cost of a phase-2 trial.
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/loop_throughput.py [--in-domain PATH_OR_NAME] [--size 0.1]
+        [--encoder minilm] [--smoke]
 
 1. Training examples/second of :func:`trainables.loop.fit` versus a minimal loop (forward,
    cross-entropy, backward, AdamW step) on the same model (encoder ``minilm``), the same
@@ -10,6 +11,8 @@
 
 Prints one line per measurement and the ratios. Defaults: SemEval-2010 Task 8 from ../shared when
 present (else the synthetic corpus), 10% of it, 1 epoch for the throughput comparison.
+``--smoke``: a tiny random BERT built in a temporary folder, 3% of the synthetic corpus, 1 epoch
+everywhere: checks that the script runs, downloads nothing (its ratios are noise).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import argparse
 import os
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -92,10 +96,33 @@ def main() -> None:
     parser.add_argument("--ood", default="synthetic_ood")
     parser.add_argument("--size", type=float, default=0.1)
     parser.add_argument("--bert-epochs", type=int, default=3, help="epochs of the full bert-seqcls trial")
+    parser.add_argument(
+        "--phase2-epochs", type=int, default=60, help="most epochs of the two-phase trial's MLP"
+    )
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--encoder", default="minilm", help="an encoder name or a model folder")
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny random BERT, 3%% of the synthetic corpus: check it runs"
+    )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    base = {"in_domain": args.in_domain, "in_domain_size": args.size, "encoder": "minilm", "max_length": 96}
+    with ExitStack() as stack:
+        if args.smoke:
+            from trainables.testing import build_tiny_bert
+
+            tiny = build_tiny_bert(Path(stack.enter_context(tempfile.TemporaryDirectory())) / "tiny-bert")
+            args.in_domain, args.size, args.encoder = "synthetic", 0.03, str(tiny)
+            args.bert_epochs = args.phase2_epochs = 1
+        measure(args)
+
+
+def measure(args: argparse.Namespace) -> None:
+    base = {
+        "in_domain": args.in_domain,
+        "in_domain_size": args.size,
+        "encoder": args.encoder,
+        "max_length": 96,
+    }
     print(f"in-domain {args.in_domain} at {args.size:g}; torch threads {torch.get_num_threads()}")
 
     if not args.skip_throughput:
@@ -114,7 +141,7 @@ def main() -> None:
                 "phase1_max_epochs": args.bert_epochs,
                 "phase1_learning_rate": 2e-4,
                 "learning_rate": 1e-3,
-                "max_epochs": 60,
+                "max_epochs": args.phase2_epochs,
                 "patience": 8,
                 "batch_size": 32,
             }

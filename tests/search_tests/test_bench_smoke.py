@@ -1,0 +1,141 @@
+"""Every benchmark in bench/ runs, at its smoke size, as the README tells a reader to run it: a
+script that an API change broke fails here, not in a reader's hands. Each runs as its own process
+(``sys.executable bench/X.py --smoke``) from the repository root, offline, and must exit 0 and print
+its summary line. The figures themselves are noise at these sizes: only their shape is checked."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH = ROOT / "bench"
+
+# Modules the scripts import, not scripts.
+HELPERS = {"ground_truth_tables", "correctness_report", "planted_effects", "reference_answers", "old_search"}
+# Scripts with tests of their own: search_correctness in test_search_correctness.py, the
+# thesis-findings page in test_thesis_findings.py.
+TESTED_ELSEWHERE = {"search_correctness", "thesis_findings"}
+
+NUMBER = r"-?\d+(?:\.\d+)?"
+# script -> the lines its smoke run must print (each pattern must match a whole line).
+SMOKE = {
+    "leaderboard_scale": [
+        r"300 rows, [\d,]+ configurations: read \d+ ms, read \+ rank \d+ ms, \+ size query \d+ ms "
+        r"\(goal < 1000 ms\); store \d+ KiB = \d+ bytes per trial",
+    ],
+    "load_cache": [
+        r"TRAIN_FILE\.TXT: 3,000 records, \d+\.\d MB",
+        rf"ratio\s+{NUMBER}x faster from the cache",
+    ],
+    "executor_overhead": [
+        rf"trial run directly \(no Ray\): {NUMBER} s \(median of 1\)",
+        rf"\s*train executor through Tune: {NUMBER} s -> fixed cost {NUMBER} s",
+        rf"Train job fixed cost / inline fixed cost = ({NUMBER}x|n/a \(.*\))",
+    ],
+    "sweep_overhead": [
+        rf"4 search trials \(\+ 0 confirmation runs\) x 1 s through the sweep, 2 concurrent, inline, "
+        rf"storage local disk, tracking off: {NUMBER} s wall; overhead share {NUMBER}%",
+        rf"4 evaluations in a plain in-process Optuna loop, sequential: {NUMBER} s wall; "
+        rf"overhead share {NUMBER}%",
+        rf"4 search trials \(\+ 0 confirmation runs\) through the Ray Train executor, 2 concurrent: "
+        rf"{NUMBER} s; overhead share {NUMBER}% \({NUMBER} s per trial slot\)",
+    ],
+    "loop_throughput": [
+        rf"train examples/s: bare loop {NUMBER}, resweep loop {NUMBER}; ours/bare {NUMBER}%",
+        rf"two-phase trial, artifact cached: {NUMBER} s; full bert-seqcls trial \(1 epochs\): {NUMBER} s; "
+        rf"phase-2/full = {NUMBER}%",
+    ],
+    "architectures_semeval": [
+        rf"\| {name} \| nan \| \d\.\d{{3}} \| 1 \| 1 \| \d+ \| \d+ \|"
+        for name in ("rbert", "bilstm", "two-phase")
+    ],
+}
+
+
+def _environment() -> dict[str, str]:
+    # The test's own cache folder (conftest) is inherited. One torch thread: on a busy 2-core
+    # machine the default threads make a tiny model tens of times slower.
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+
+
+def _run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert done.returncode == 0, (
+        f"{' '.join(args)} exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    )
+    return done
+
+
+def _run_all_module() -> ModuleType:
+    name = "_resweep_bench_run_all"
+    spec = importlib.util.spec_from_file_location(name, BENCH / "run_all.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_bench_script_has_a_smoke_run_and_a_place_in_make_bench() -> None:
+    scripts = {path.stem for path in BENCH.glob("*.py")}
+    covered = SMOKE.keys() | HELPERS | TESTED_ELSEWHERE | {"ground_truth", "run_all"}
+    assert scripts - covered == set(), "a new script in bench/: give it --smoke and a line in SMOKE"
+    benchmarks = {b.name for b in _run_all_module().BENCHMARKS}
+    assert benchmarks == (SMOKE.keys() | {"search_correctness"}), "bench/run_all.py's BENCHMARKS"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", sorted(SMOKE))
+def test_the_benchmark_runs_at_its_smoke_size(script: str) -> None:
+    output = _run(f"bench/{script}.py", "--smoke").stdout
+    for pattern in SMOKE[script]:
+        assert re.search(rf"^{pattern}$", output, re.MULTILINE), (
+            f"no line matches {pattern!r} in:\n{output[-3000:]}"
+        )
+
+
+@pytest.mark.slow
+def test_the_ground_truth_generator_counts_its_cells(tmp_path: Path) -> None:
+    # Its real run trains MiniLM on real datasets for hours; --count reads the table, builds the
+    # grid and counts the cells to run, which is everything it does before training.
+    done = _run(
+        "bench/ground_truth.py", "--data-root", str(tmp_path), "--count", "--out", str(tmp_path / "t.parquet")
+    )
+    assert re.search(
+        r"^ground truth: 0 cells in .*t\.parquet, [1-9]\d* to run$", done.stderr, re.MULTILINE
+    ), done.stderr
+
+
+@pytest.mark.slow
+def test_make_bench_writes_one_results_file_with_where_each_figure_came_from(tmp_path: Path) -> None:
+    out = tmp_path / "RESULTS.md"
+    # Two runs of one benchmark each: the second keeps the first one's section.
+    for name in ("load_cache", "leaderboard_scale"):
+        done = _run("bench/run_all.py", "--smoke", "--only", name, "--out", str(out))
+        assert "run_all: 1 of 1 benchmarks ok" in done.stdout
+    text = out.read_text()
+    assert text.index("## leaderboard_scale: ") < text.index("## load_cache: ")  # run_all's order
+    for name in ("leaderboard_scale", "load_cache"):
+        section = text.split(f"## {name}: ", 1)[1].split("\n## ", 1)[0]
+        assert re.search(rf"^- command: `\S*python\S* bench/{name}\.py --smoke`$", section, re.MULTILINE)
+        assert re.search(r"^- date: \d{4}-\d\d-\d\d \d\d:\d\d UTC; \d+ s wall; ok$", section, re.MULTILINE)
+        assert re.search(r"^- commit: \S+", section, re.MULTILINE)
+        assert re.search(r"^- machine: .*CPUs", section, re.MULTILINE)
+    assert re.search(r"^300 rows, .* bytes per trial$", text, re.MULTILINE)
+    assert re.search(r"^ratio\s+\S+x faster from the cache$", text, re.MULTILINE)
+    assert not list(tmp_path.glob(".RESULTS.md.*")), "the temporary file of the atomic write is left"
