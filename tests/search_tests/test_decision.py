@@ -135,7 +135,8 @@ def test_an_interim_look_needs_more_than_the_final_verdict() -> None:
     }
     settings = DecisionSettings()
     final = decide(cells, settings)
-    assert final.verdict == "winner" and final.p_best["local"] < interim_confidence(0.95) == pytest.approx(0.98)
+    assert interim_confidence(0.95) == pytest.approx(0.98)
+    assert final.verdict == "winner" and final.p_best["local"] < interim_confidence(0.95)
     assert set(confirmation_round(cells, settings, max_seeds=5)) == {"local", "mixed"}
     assert confirmation_round(cells, settings, max_seeds=3) == {}  # at the cap: the 0.95 verdict stands
 

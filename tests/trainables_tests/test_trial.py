@@ -249,6 +249,10 @@ def test_a_phase1_fine_tuning_says_how_far_it_is(
     run_trial(spec, report=Reports(), artifacts=tmp_path / "artifacts")
     tuning = [r for records in seen for r in records if r["what"] == "phase-1 fine-tuning (seqcls)"]
     done = [r["done"] for r in tuning]
-    assert len(done) > 1 and done == sorted(done) and all(0 < d <= r["total"] for d, r in zip(done, tuning))
+    assert (
+        len(done) > 1
+        and done == sorted(done)
+        and all(0 < d <= r["total"] for d, r in zip(done, tuning, strict=True))
+    )
     assert any(r["what"].startswith("phase-1 features") for records in seen for r in records)
     assert build_progress(tmp_path / "artifacts") == []
