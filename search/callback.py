@@ -1,4 +1,5 @@
-"""The sweep's Tune callback: one results-store row per trial that ends, and the progress view."""
+"""The sweep's Tune callback: one results-store row per trial that ends, the progress view, and
+the checkpoints kept."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from typing import Any
 
 from ray import tune
 
+from cluster.storage import Location
+
+from .checkpoints import CheckpointKeeper
 from .config import size_key
-from .plan import CELL_KEY, ROLE_KEY, context_of, trial_config, trial_name
+from .plan import CELL_KEY, ROLE_KEY, context_of, trial_config, trial_name, trial_spec
 from .progress import ProgressView
 from .results import SCORED, ResultsStore, result_row
 from .searchers import TRAINING_DONE
@@ -38,6 +42,9 @@ class SweepRun:
     manifest: str | None = None  # the id of this run's manifest (search.manifest)
     builds: Callable[[], list[str]] | None = None  # the artifact builds running now, described
     tracking: Any = None  # the sweep's TrackingHub (search.tracking), when trackers are on
+    # Where the trials' epoch checkpoints are (the Tune experiment's folder, the Train runs'
+    # folder), deleted once no resume needs them (search.checkpoints); None: every one is kept.
+    checkpoints: tuple[Location, Location] | None = None
 
 
 _ACTIVE: SweepRun | None = None  # set by run_sweep around Tuner.fit (set_active)
@@ -50,8 +57,9 @@ def set_active(run: SweepRun | None) -> None:
 
 
 class SweepCallback(tune.Callback):
-    """Writes one results-store row per trial that ends (finished, stopped or errored) and feeds
-    the live progress view.
+    """Writes one results-store row per trial that ends (finished, stopped or errored), feeds
+    the live progress view, and has the epoch checkpoints no resume needs deleted
+    (:mod:`search.checkpoints`).
 
     Tune pickles its callbacks with the experiment and brings the same objects back on a resume,
     so this one keeps no run state in the pickle: what may differ between runs (the storage
@@ -66,6 +74,7 @@ class SweepCallback(tune.Callback):
         self.statuses: dict[str, str] = {}  # trial id -> status of its row
         self.recovered = False
         self.infos: dict[str, Any] = {}  # trial id -> its TrialInfo for the trackers
+        self.keeper = CheckpointKeeper(*self.run.checkpoints) if self.run.checkpoints else None
         self.progress = (
             ProgressView(
                 self.run.budgets,
@@ -83,6 +92,22 @@ class SweepCallback(tune.Callback):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         pass
+
+    def get_state(self) -> dict[str, Any] | None:
+        # Tune calls this while it saves its experiment state, right after writing every trial's
+        # (each naming its newest checkpoint): the keeper's clock. Nothing of ours is saved.
+        keeper = getattr(self, "keeper", None)  # None too before setup: a callback just unpickled
+        if keeper is not None:
+            keeper.state_saved()
+        return None
+
+    def on_checkpoint(
+        self, iteration: int, trials: list[Any], trial: Any, checkpoint: Any, **info: Any
+    ) -> None:
+        # Called before Tune registers the checkpoint: trial.checkpoint is still the one before.
+        if self.keeper is not None:
+            previous = trial.checkpoint.path if trial.checkpoint is not None else None
+            self.keeper.reported(trial.storage.trial_dir_name, checkpoint.path, previous)
 
     def _config(self, trial: Any) -> dict[str, Any]:
         return trial_config(trial.config, context_of(trial.config, self.run.contexts))
@@ -141,6 +166,8 @@ class SweepCallback(tune.Callback):
 
     def on_experiment_end(self, trials: list[Any], **info: Any) -> None:
         self._recover(trials)
+        if self.keeper is not None:  # Tune saved its final state before this, and waited for it
+            self.keeper.experiment_ended()
         self.run.unfinished = sum(not trial.is_finished() for trial in trials)
         if self.progress is not None:  # "sweep over" unless another experiment follows this one
             self.progress.show(trials, force=True, final=not self.run.unfinished and self.run.complete())
@@ -151,11 +178,14 @@ class SweepCallback(tune.Callback):
         if self.recovered:
             return
         self.recovered = True
-        names = {row["trial_name"] for row in self.run.prior}
+        names = {row["trial_name"]: row["status"] for row in self.run.prior}
         for trial in trials:
             if trial.status not in ("TERMINATED", "ERROR") or not trial.last_result:
                 continue
-            if trial_name(self._config(trial), trial.trial_id) not in names:
+            name = trial_name(self._config(trial), trial.trial_id)
+            if names.get(name) in ENDED_OK:  # ended in a run killed before its checkpoints went
+                self._ended(trial)
+            elif name not in names:
                 done = trial.last_result.get(TRAINING_DONE)
                 ended = trial.last_result.get("timestamp")
                 self._row(
@@ -181,6 +211,7 @@ class SweepCallback(tune.Callback):
         previous = self.run.store.get(name)
         if previous is not None and previous["status"] in ENDED_OK:
             self.statuses[trial.trial_id] = previous["status"]
+            self._ended(trial)
             return  # written before a crash; the replay after resume changes nothing
         self.statuses[trial.trial_id] = status
         self.run.store.add(
@@ -199,10 +230,18 @@ class SweepCallback(tune.Callback):
                 manifest=None if recovered else self.run.manifest,  # recovered: written by an earlier run
             )
         )
+        if status in ENDED_OK:
+            self._ended(trial)
         if self.run.tracking is not None:
             from .tracking import final_scores
 
             self.run.tracking.ended(self._info(trial), status, final_scores(metrics))
+
+    def _ended(self, trial: Any) -> None:
+        """The trial's row is in the store: its checkpoints (and Train run) can go."""
+        if self.keeper is not None:
+            run = f"train-{trial_spec(self._config(trial)).key()}"  # as trainables.ray_adapter names it
+            self.keeper.ended(trial.storage.trial_dir_name, run)
 
 
 def epoch_metrics(result: Mapping[str, Any]) -> dict[str, float]:

@@ -4,13 +4,22 @@
         two-phase/local/oversampling ood10
 
 ``ended`` counts every trial of the size's budget that is over, the ones the scheduler stopped
-early (pruned) and the ones that failed included. The view is printed when a count changes, at
-most every ``min_interval`` seconds, so it reads well in a terminal and in a CI log alike.
+early (pruned) and the ones that failed included. Then one line per artifact build running now,
+and ``sweep over`` at the end. The view is looked at most every ``min_interval`` seconds, and a
+line is written only when it changed (its time stamp says when it last did):
+
+* on a terminal, the view is one block redrawn in place (ANSI cursor movement): a changed line
+  is rewritten where it stands, an unchanged one is left alone;
+* elsewhere (a pipe, a file, a CI log) the changed lines are appended, a running build's line at
+  most every ``log_interval`` seconds, and the last view (``sweep over``) is written whole.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
+import shutil
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -22,6 +31,9 @@ from .config import size_key
 from .leaderboard import configuration_label
 
 __all__ = ["ProgressView", "SizeProgress", "SizeStatus", "render_progress", "sweep_status"]
+
+BUILDING = "building "  # how a build's line starts; what follows up to ":" names the build
+UP, DOWN, CLEAR_LINE, CLEAR_BELOW = "\x1b[{}A", "\x1b[{}B", "\r\x1b[2K", "\x1b[J"  # ANSI (VT100)
 
 
 class SizeProgress:
@@ -40,6 +52,29 @@ class SizeProgress:
         return (self.ended, self.running, self.pruned, self.failed, self.best)
 
 
+def _stamp(elapsed: float) -> str:
+    minutes, seconds = divmod(int(elapsed), 60)
+    return f"[{minutes:3d}:{seconds:02d}]"
+
+
+def _view_lines(
+    counts: Mapping[str, SizeProgress], metric: str, *, final: bool, building: Sequence[str]
+) -> list[str]:
+    """The view's lines without their time stamps."""
+    width = max(len(k) for k in counts)
+    lines = []
+    for key, c in counts.items():
+        best = "-" if c.best is None else f"{c.best:.4f}  {c.best_label}"
+        lines.append(
+            f"{key:<{width}}  ended {c.ended:>3}/{c.budget:<3} (pruned {c.pruned:>3}, "
+            f"failed {c.failed:>2})  running {c.running:>2}   best {metric} {best}"
+        )
+    lines.extend(f"{BUILDING}{text}" for text in building)
+    if final:
+        lines.append("sweep over")
+    return lines
+
+
 def render_progress(
     counts: Mapping[str, SizeProgress],
     metric: str,
@@ -50,20 +85,24 @@ def render_progress(
 ) -> str:
     """The view as text, one line per size (keys like ``id0.1``), then one per artifact build
     running now (``building``: its description)."""
-    minutes, seconds = divmod(int(elapsed), 60)
-    stamp = f"[{minutes:3d}:{seconds:02d}]"
-    width = max(len(k) for k in counts)
-    lines = []
-    for key, c in counts.items():
-        best = "-" if c.best is None else f"{c.best:.4f}  {c.best_label}"
-        lines.append(
-            f"{stamp} {key:<{width}}  ended {c.ended:>3}/{c.budget:<3} (pruned {c.pruned:>3}, "
-            f"failed {c.failed:>2})  running {c.running:>2}   best {metric} {best}"
-        )
-    lines.extend(f"{stamp} building {text}" for text in building)
-    if final:
-        lines.append(f"{stamp} sweep over")
-    return "\n".join(lines)
+    stamp = _stamp(elapsed)
+    return "\n".join(
+        f"{stamp} {line}" for line in _view_lines(counts, metric, final=final, building=building)
+    )
+
+
+def _identity(line: str) -> str:
+    """What a line is about: its size, its build, or the line itself (``sweep over``)."""
+    if line.startswith(BUILDING):
+        return line.partition(":")[0]
+    return line.split(" ", 1)[0]
+
+
+def _is_terminal(stream: IO[str]) -> bool:
+    try:
+        return bool(stream.isatty()) and os.environ.get("TERM") != "dumb"
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
 
 
 class ProgressView:
@@ -73,6 +112,7 @@ class ProgressView:
     this run (counted unless the run has them too). ``status_of(trial)``: the results-store status of an ended
     trial (``finished``, ``stopped`` by the scheduler, ``error``), or None when it has no row
     (Tune also marks the trials an interrupted sweep left unfinished as terminated).
+    ``terminal``: redraw in place (default: whether ``stream`` is a terminal).
     """
 
     def __init__(
@@ -83,8 +123,10 @@ class ProgressView:
         *,
         stream: IO[str] | None = None,
         min_interval: float = 2.0,
+        log_interval: float = 30.0,
         prior: Sequence[Mapping[str, Any]] = (),
         builds: Callable[[], list[str]] | None = None,
+        terminal: bool | None = None,
     ):
         self.budgets = dict(budgets)
         self.prior = list(prior)
@@ -92,10 +134,14 @@ class ProgressView:
         self.metric = metric
         self.status_of = status_of
         self.stream = stream or sys.stderr
+        self.terminal = _is_terminal(self.stream) if terminal is None else terminal
         self.min_interval = min_interval
+        self.log_interval = log_interval  # not on a terminal: a build's line at most this often
         self.started = time.monotonic()
-        self.last_printed: tuple[Any, ...] | None = None
         self.last_time = 0.0
+        self.shown: list[str] = []  # terminal: the block's lines (no stamps), top to bottom
+        self.rows: list[int] = []  # terminal: the screen rows each takes (long lines wrap)
+        self.logged: dict[str, tuple[str, float]] = {}  # elsewhere: identity -> (line, when) written
 
     def counts(self, trials: Sequence[Any]) -> dict[str, SizeProgress]:
         counts = {key: SizeProgress(budget) for key, budget in self.budgets.items()}
@@ -131,19 +177,69 @@ class ProgressView:
         return counts
 
     def show(self, trials: Sequence[Any], *, force: bool = False, final: bool = False) -> None:
-        """Print the view if a count changed (or ``force``); look at most every ``min_interval`` s."""
+        """Write the lines that changed (``final``: the last view); look at most every
+        ``min_interval`` s unless ``force``."""
         now = time.monotonic()
         if not force and now - self.last_time < self.min_interval:
             return  # Tune calls this every step of its loop: count at most every min_interval
         self.last_time = now
         counts = self.counts(trials)
         building = self.builds() if self.builds is not None and not final else []
-        snapshot = (*(c.as_tuple() for c in counts.values()), *building)
-        if not force and snapshot == self.last_printed:
-            return
-        self.last_printed = snapshot
-        text = render_progress(counts, self.metric, now - self.started, final=final, building=building)
-        print(text, file=self.stream, flush=True)
+        lines = _view_lines(counts, self.metric, final=final, building=building)
+        stamp = _stamp(now - self.started)
+        text = self._redraw(lines, stamp) if self.terminal else self._append(lines, stamp, now, final)
+        if text:
+            self.stream.write(text)
+            self.stream.flush()
+
+    def _redraw(self, lines: list[str], stamp: str) -> str:
+        """ANSI text that turns the block on the screen (the cursor below it) into ``lines``."""
+        if lines == self.shown:
+            return ""
+        columns = self._columns()
+        out = [UP.format(sum(self.rows))] if self.rows else []  # to the block's first row
+        rows: list[int] = []
+        aligned = True  # every line above sits where it did: an unchanged one can be left alone
+        for i, line in enumerate(lines):
+            text = f"{stamp} {line}"
+            height = max(1, math.ceil(len(text) / columns))
+            if aligned and i < len(self.shown) and line == self.shown[i]:
+                out.append(DOWN.format(self.rows[i]))
+                rows.append(self.rows[i])
+                continue
+            if aligned and i < len(self.shown) and height == self.rows[i]:
+                # The same rows: clear them, then write over them.
+                out.append(CLEAR_LINE + (DOWN.format(1) + CLEAR_LINE) * (height - 1))
+                out.append(UP.format(height - 1) if height > 1 else "")
+            elif aligned:  # longer, shorter or new: everything below moves; rewrite it all
+                aligned = False
+                out.append("\r" + CLEAR_BELOW)
+            out.append(f"{text}\n")
+            rows.append(height)
+        if aligned and len(self.shown) > len(lines):
+            out.append("\r" + CLEAR_BELOW)  # lines gone (a build over): cleared
+        self.shown, self.rows = list(lines), rows
+        return "".join(out)
+
+    def _columns(self) -> int:
+        try:
+            return max(20, os.get_terminal_size(self.stream.fileno()).columns)
+        except (AttributeError, OSError, ValueError):  # not a real terminal (a test's fake one)
+            return max(20, shutil.get_terminal_size().columns)
+
+    def _append(self, lines: list[str], stamp: str, now: float, final: bool) -> str:
+        """The lines that changed since written (``final``: every line), stamped."""
+        out = []
+        for line in lines:
+            identity = _identity(line)
+            written, when = self.logged.get(identity, ("", -math.inf))
+            if not final and written == line:
+                continue
+            if not final and line.startswith(BUILDING) and written and now - when < self.log_interval:
+                continue  # a running build's line changes every look: a log gets it now and then
+            self.logged[identity] = (line, now)
+            out.append(f"{stamp} {line}\n")
+        return "".join(out)
 
 
 def _size_key(size: Any) -> str:

@@ -114,7 +114,9 @@ def _run_train_job(spec: TrialSpec, runtime: TrialRuntime) -> None:
             storage_path=storage.path,
             storage_filesystem=storage.filesystem if storage.remote else None,
             callbacks=[TuneReportCallback()],  # type: ignore[list-item]  # a Train V2 UserCallback
-            checkpoint_config=ray.train.CheckpointConfig(num_to_keep=2),
+            # The newest checkpoint is all a resume needs (Train saves its state naming the new
+            # one before it deletes the old); the sweep deletes the run once the trial's row is stored.
+            checkpoint_config=ray.train.CheckpointConfig(num_to_keep=None if runtime.keep_checkpoints else 1),
         ),
     )
     trainer.fit()

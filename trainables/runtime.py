@@ -25,6 +25,7 @@ class TrialRuntime:
     runs (their checkpoints); ``num_workers``/``use_gpu``/``cpus_per_worker``/``gpus_per_worker``:
     a Train job's scaling (``gpus_per_worker`` may be a fraction; 0 with ``use_gpu``: one GPU).
     An ``inline`` trial uses the GPU (or the slice of one) its Tune trial holds when ``use_gpu``.
+    ``keep_checkpoints``: a Train run keeps every epoch's checkpoint, not only the newest.
     """
 
     artifacts: str
@@ -34,6 +35,7 @@ class TrialRuntime:
     use_gpu: bool = False
     cpus_per_worker: float = 1.0
     gpus_per_worker: float = 0.0
+    keep_checkpoints: bool = False
 
     def __post_init__(self) -> None:
         if self.executor not in EXECUTORS:

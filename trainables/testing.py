@@ -114,11 +114,15 @@ def stand_in_trial(config: dict[str, Any], runtime: Any, contexts: Any) -> None:
     )
 
 
-def stand_in_epochs_trial(config: dict[str, Any], runtime: Any, contexts: Any, epochs: int = 3) -> None:
+def stand_in_epochs_trial(
+    config: dict[str, Any], runtime: Any, contexts: Any, epochs: int = 3, checkpoints: bool = False
+) -> None:
     """Like :func:`stand_in_trial`, over ``epochs`` reports with dev and test scores that rise
-    each epoch (the last is the selected one), as a trial's per-epoch reports are."""
+    each epoch (the last is the selected one), as a trial's per-epoch reports are; with
+    ``checkpoints``, each report carries a small checkpoint, as a real trial's does."""
     import hashlib
     import json
+    import tempfile
 
     from ray import tune
 
@@ -127,23 +131,27 @@ def stand_in_epochs_trial(config: dict[str, Any], runtime: Any, contexts: Any, e
     score = 0.3 + 0.4 * int.from_bytes(digest[:4], "big") / 2**32
     for epoch in range(1, epochs + 1):
         dev, test = score + 0.05 * epoch, score + 0.04 * epoch
-        tune.report(
-            {
-                "train_loss": 1.0 / epoch,
-                "dev_f1_weighted": dev,
-                "dev_accuracy": dev,
-                "test_f1_weighted": test,
-                "test_accuracy": test,
-                "selected_dev_f1_weighted": dev,
-                "selected_dev_accuracy": dev,
-                "selected_test_f1_weighted": test,
-                "selected_test_accuracy": test,
-                "selected_epoch": epoch,
-                "epochs_done": epoch,
-                "final_stage_epochs": epoch,
-                "training_done": epoch == epochs,
-            }
-        )
+        metrics = {
+            "train_loss": 1.0 / epoch,
+            "dev_f1_weighted": dev,
+            "dev_accuracy": dev,
+            "test_f1_weighted": test,
+            "test_accuracy": test,
+            "selected_dev_f1_weighted": dev,
+            "selected_dev_accuracy": dev,
+            "selected_test_f1_weighted": test,
+            "selected_test_accuracy": test,
+            "selected_epoch": epoch,
+            "epochs_done": epoch,
+            "final_stage_epochs": epoch,
+            "training_done": epoch == epochs,
+        }
+        if not checkpoints:
+            tune.report(metrics)
+            continue
+        with tempfile.TemporaryDirectory(prefix="stand-in-") as folder:  # Tune copies it in report
+            (Path(folder) / "epoch.txt").write_text(f"{epoch}\n")
+            tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
 
 
 def predict_in_fresh_process(folder: Path, records: Path) -> tuple[list[str], list[list[float]]]:

@@ -8,8 +8,9 @@ import os
 import shlex
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -98,6 +99,8 @@ trial:
     assert any(a[0] != b[0] and a[1] < b[2] and b[1] < a[2] for a in spans for b in spans)
     assert (sweep / "optuna.db").is_file() and (sweep / "sweep.yaml").is_file()
     assert len(list((sweep / "artifacts").glob("phase1-*/COMPLETE"))) == 1  # one artifact for all sizes
+    # Every trial ended with its row in the store: none of them left an epoch checkpoint behind.
+    assert list(sweep.rglob("checkpoint_*")) == []
 
     # The Optuna studies are real, one per size and strategy, queryable with Optuna itself.
     import optuna
@@ -325,6 +328,9 @@ def test_sigkill_mid_sweep_then_resume(tmp_path: Path, postgres_url: str) -> Non
         _kill_processes_under(str(ray_temp))
     before = {r["trial_name"]: r["finished_at"] for r in _rows(parts)}
     assert 1 <= len(before) < 4
+    # Mid-sweep, no trial held more than what a resume may need: its newest checkpoint and the
+    # ones Tune's last two state saves name (search.checkpoints), not one per epoch.
+    assert max(_checkpoints_per_trial(sweep).values()) <= 3, _checkpoints_per_trial(sweep)
 
     resumed = _resume("kill", storage, env, ray_temp)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
@@ -335,6 +341,8 @@ def test_sigkill_mid_sweep_then_resume(tmp_path: Path, postgres_url: str) -> Non
     assert any((r["resumed_from_epoch"] or 0) > 0 for r in rows), (
         "no interrupted trial resumed from a checkpoint"
     )
+    # Every trial ended and has its row: no epoch checkpoint is left (Tune's and Train's).
+    assert list(sweep.rglob("checkpoint_*")) == [], sorted(map(str, sweep.rglob("checkpoint_*")))[:5]
     import optuna
 
     summaries = optuna.get_all_study_summaries(studies)  # resumed into the same PostgreSQL studies
@@ -370,7 +378,7 @@ def test_sweep_in_object_storage_killed_resumed_and_read_from_the_uri(
         while time.monotonic() < deadline:
             finished = len(store.parts.children(".parquet"))
             per_trial = [
-                sum(c.name.startswith("checkpoint_") for c in t.children())
+                _epochs_checkpointed(c for c in t.children() if c.name.startswith("checkpoint_"))
                 for t in trials.children()
                 if t.name.startswith("sweep_trial_")
             ]
@@ -425,7 +433,7 @@ def test_sweep_in_object_storage_killed_resumed_and_read_from_the_uri(
     assert all(s.n_trials >= 1 for s in summaries)
 
     board = cli("leaderboard", "kill")
-    assert "two-phase" in board.stdout and "0.2" in board.stdout
+    assert "two-phase" in board.stdout and "20%" in board.stdout  # size 0.2, as sizes are written
     assert cli("status", "kill").stdout.count("4/4") == 1
     assert "kill" in cli("list", "sweeps").stdout
     cli("report", "kill")  # read from the bucket, written to a local folder (it is read in a browser)
@@ -462,16 +470,34 @@ def _resume(
 
 def _one_finished_one_checkpointed(sweep: Path, epochs: int) -> bool:
     """Whether at least one trial's results row is written and a trial without a row (still
-    running) has ``epochs`` checkpoints in Tune's folder."""
+    running) has checkpointed ``epochs`` epochs in Tune's folder (it keeps only its newest few:
+    ``checkpoint_000003`` is the 4th)."""
     parts = sweep / "results" / "parts"
     ended = {row["trial_name"].rpartition("_")[2] for row in _rows(parts)} if parts.is_dir() else set()
     if not ended or not (sweep / "tune").is_dir():
         return False
     for trial in (sweep / "tune").rglob("sweep_trial_*"):
         trial_id = trial.name.split("_")[2]
-        if trial.is_dir() and trial_id not in ended and len(list(trial.glob("checkpoint_*"))) >= epochs:
+        if (
+            trial.is_dir()
+            and trial_id not in ended
+            and _epochs_checkpointed(trial.glob("checkpoint_*")) >= epochs
+        ):
             return True
     return False
+
+
+def _epochs_checkpointed(checkpoints: Iterable[Any]) -> int:
+    """How many checkpoints a trial has reported, from the names of those it kept."""
+    return max((int(c.name.rpartition("_")[2]) + 1 for c in checkpoints), default=0)
+
+
+def _checkpoints_per_trial(sweep: Path) -> dict[str, int]:
+    return {
+        t.name: len(list(t.glob("checkpoint_*")))
+        for t in (sweep / "tune").rglob("sweep_trial_*")
+        if t.is_dir()
+    }
 
 
 def _rows(parts: Path) -> list[dict]:

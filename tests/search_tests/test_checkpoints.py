@@ -1,0 +1,149 @@
+"""A sweep's disk use: a running trial keeps the checkpoints a resume may need, an ended one none
+(the keeper's rules without Ray; then real in-process sweeps whose stand-in trials checkpoint
+every epoch). Resume after a kill from the kept checkpoint: tests/search_tests/test_sweep.py."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from cluster.storage import Location
+from search.checkpoints import CheckpointKeeper
+from search.config import parse_sweep_text
+
+# The keeper's rules (no Ray) -------------------------------------------------------------------
+
+
+class _Disk:
+    """A Tune experiment folder and a Train runs folder where checkpoints appear as Tune writes them."""
+
+    def __init__(self, root: Path):
+        self.trials, self.runs = root / "tune", root / "train"
+        self.keeper = CheckpointKeeper(Location.parse(self.trials), Location.parse(self.runs))
+
+    def report(self, trial: str, epoch: int, previous: int | None = None) -> None:
+        folder = self.trials / trial / f"checkpoint_{epoch:06d}"
+        folder.mkdir(parents=True)
+        (folder / "model.safetensors").write_bytes(b"w" * 64)
+        before = None if previous is None else str(self.trials / trial / f"checkpoint_{previous:06d}")
+        self.keeper.reported(trial, str(folder), before)
+
+    def kept(self, trial: str) -> list[int]:
+        return sorted(int(p.name.rpartition("_")[2]) for p in (self.trials / trial).glob("checkpoint_*"))
+
+
+def test_a_running_trial_keeps_its_newest_and_what_the_last_two_saved_states_name(tmp_path: Path) -> None:
+    disk = _Disk(tmp_path)
+    disk.report("t", 0)
+    disk.report("t", 1)
+    assert disk.kept("t") == [1]  # no saved state names epoch 0
+    disk.keeper.state_saved()  # names 1
+    disk.report("t", 2)
+    disk.report("t", 3)
+    assert disk.kept("t") == [1, 3]  # 2 was never named by a saved state
+    disk.keeper.state_saved()  # names 3; the storage may still hold the one naming 1
+    disk.report("t", 4)
+    assert disk.kept("t") == [1, 3, 4]  # the most a running trial keeps
+    disk.keeper.state_saved()  # names 4: 1 can go
+    assert disk.kept("t") == [3, 4]
+    disk.keeper.state_saved()  # names 4 again
+    assert disk.kept("t") == [4]
+
+
+def test_an_ended_trial_keeps_nothing_once_the_saved_state_says_it_ended(tmp_path: Path) -> None:
+    disk = _Disk(tmp_path)
+    for epoch in range(3):
+        disk.report("t", epoch)
+    (disk.trials / "t" / "result.json").write_text("{}")  # Tune's own files stay
+    (disk.runs / "train-abc" / "checkpoint_000000").mkdir(parents=True)
+    (disk.runs / "train-other").mkdir()
+    disk.keeper.ended("t", "train-abc")
+    disk.report("t", 3)  # a report processed after the end changes nothing
+    disk.keeper.state_saved()  # the first save after the row: says the trial ended
+    assert disk.kept("t") == [2, 3]
+    disk.keeper.state_saved()  # that save is on the storage by now
+    assert disk.kept("t") == [] and (disk.trials / "t" / "result.json").is_file()
+    assert not (disk.runs / "train-abc").exists() and (disk.runs / "train-other").is_dir()
+
+
+def test_a_restored_trial_keeps_the_checkpoint_it_went_on_from_until_two_saves_pass(tmp_path: Path) -> None:
+    disk = _Disk(tmp_path)
+    (disk.trials / "r" / "checkpoint_000007").mkdir(parents=True)  # what the resume restored
+    (disk.trials / "e" / "checkpoint_000001").mkdir(parents=True)  # an earlier run's ended trial
+    disk.report("r", 8, previous=7)
+    disk.report("r", 9)
+    assert disk.kept("r") == [7, 9]  # the saved state on the storage still names 7
+    disk.keeper.state_saved()
+    disk.keeper.state_saved()
+    assert disk.kept("r") == [9]
+    disk.keeper.ended("e")
+    disk.keeper.experiment_ended()  # Tune saved its final state and waited: no wait for saves
+    assert disk.kept("e") == []
+
+
+def test_a_checkpoint_that_cannot_be_deleted_costs_one_warning_not_the_sweep(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def refuse(self: Location) -> None:
+        raise PermissionError(f"{self}: read-only")
+
+    monkeypatch.setattr(Location, "remove_tree", refuse)
+    disk = _Disk(tmp_path)
+    for epoch in range(4):
+        disk.report("t", epoch)
+    assert disk.kept("t") == [0, 1, 2, 3]
+    warnings = [line for line in capsys.readouterr().err.splitlines() if line]
+    assert len(warnings) == 1 and warnings[0].startswith("resweep: warning: cannot delete checkpoint")
+
+
+# Real sweeps (Ray in this process; stand-in trials that checkpoint every epoch) ----------------
+
+EPOCHS = 3
+
+
+def _config(tmp_path: Path, name: str, **search: Any) -> Any:
+    document = {
+        "name": name,
+        "data": {"in_domain": "synthetic", "ood": "synthetic_ood", "sizes": [0.1], "seeds": [0]},
+        "search": {
+            "space": "demo-smoke",
+            "budget": 4,
+            "max_concurrent": 2,
+            "scheduler": "fifo",
+            "confirm_top_k": 0,
+            "floor": False,
+            **search,
+        },
+        "storage": str(tmp_path / "results"),
+    }
+    return parse_sweep_text(yaml.safe_dump(document, sort_keys=False), source=f"{name}.yaml")
+
+
+def _run(config: Any) -> list[dict[str, Any]]:
+    from search.sweep import run_sweep
+    from trainables.testing import stand_in_epochs_trial
+
+    trial = functools.partial(stand_in_epochs_trial, epochs=EPOCHS, checkpoints=True)
+    trial.__name__ = "stand_in_epochs_trial"  # type: ignore[attr-defined]  # Tune names trainables
+    return run_sweep(config, verbose=0, trial_function=trial).to_pylist()
+
+
+@pytest.mark.ray
+def test_a_finished_trial_leaves_no_epoch_checkpoint_unless_asked(
+    tmp_path: Path, ray_session: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TUNE_GLOBAL_CHECKPOINT_S", "0.1")  # many state saves: the keeper's clock runs
+    rows = _run(_config(tmp_path, "lean"))
+    assert len(rows) == 4 and all(r["status"] == "finished" for r in rows)
+    trials = [p for p in (tmp_path / "results" / "lean" / "tune" / "trials").iterdir() if p.is_dir()]
+    assert len(trials) == 4 and all((t / "result.json").is_file() for t in trials)
+    assert list((tmp_path / "results" / "lean").rglob("checkpoint_*")) == []
+
+    kept = _run(_config(tmp_path, "kept", keep_checkpoints=True))
+    assert len(kept) == 4
+    trials = [p for p in (tmp_path / "results" / "kept" / "tune" / "trials").iterdir() if p.is_dir()]
+    assert sorted(len(list(t.glob("checkpoint_*"))) for t in trials) == [EPOCHS] * 4  # every epoch's
