@@ -123,6 +123,10 @@ class SearchSection:
     # Where the Optuna studies live: an SQLAlchemy URL (e.g. postgresql://user@host:5432/optuna for
     # a study several drivers or a cluster share); empty: SQLite in the sweep's folder.
     study_storage: str = ""
+    # Keep every trial's epoch checkpoints. Off: a running trial keeps what a resume needs (its
+    # newest), an ended one none once its row is stored (search.checkpoints): a sweep's disk use
+    # is bounded by its running trials, not by every epoch it ran.
+    keep_checkpoints: bool = False
 
 
 ResourcesSection = TrialResources  # the `resources:` section: what one trial takes
@@ -243,6 +247,31 @@ def _number(value: Any, *, integer: bool = False) -> bool:
     return isinstance(value, int) if integer else isinstance(value, (int, float))
 
 
+def check_name(name: Any) -> str:
+    """``name`` if it can name a sweep (a folder that stays inside the storage folder); else
+    ValueError saying why. The rule for ``name:`` in a config, ``--name`` and a command's NAME."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ValueError(
+            "expected a name of letters, digits, '.', '_' and '-' that starts with a letter or digit, "
+            f"got {name!r}"
+        )
+    return name
+
+
+def check_storage(storage: str) -> Location:
+    """Where ``storage`` is, if it can hold sweeps (a folder, existing or not, or an object-store
+    URI); else ValueError saying why. The rule for ``storage:`` in a config and ``--storage``."""
+    where = Location.parse(storage)  # an unknown scheme, credentials in the URI: StorageError
+    if where.local is not None:
+        existing = next(p for p in (where.local, *where.local.parents) if p.exists())
+        if not existing.is_dir():
+            what = "is a file" if existing.is_file() else "is not a folder"
+            if existing != where.local:
+                what = f"lies under {existing}, which {what}"
+            raise ValueError(f"{where.local} {what}; give a folder (it need not exist yet)")
+    return where
+
+
 def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None = None) -> SweepConfig:
     """Validate a loaded YAML document; raise :class:`ConfigError` naming the key and the problem."""
     locator = _Locator(text) if text is not None else None
@@ -257,12 +286,10 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
         if key not in top:
             raise fail(str(key), f"unknown key; valid top-level keys: {', '.join(top)}")
     name = raw.get("name", Path(source).stem)
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise fail(
-            "name",
-            "expected a name of letters, digits, '.', '_' and '-' that starts with a letter or digit, "
-            f"got {name!r}",
-        )
+    try:
+        check_name(name)
+    except ValueError as err:
+        raise fail("name", str(err)) from None
 
     data_raw = _section(DataSection, raw.get("data"), "data", fail)
     if "in_domain" not in data_raw:
@@ -345,7 +372,7 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
         _number(search_raw["confirm_top_k"], integer=True) and search_raw["confirm_top_k"] >= 0
     ):
         raise fail("search.confirm_top_k", f"expected an integer >= 0, got {search_raw['confirm_top_k']!r}")
-    for key in ("transfer", "floor"):
+    for key in ("transfer", "floor", "keep_checkpoints"):
         if key in search_raw and not isinstance(search_raw[key], bool):
             raise fail(f"search.{key}", f"expected true or false, got {search_raw[key]!r}")
     if "question" in search_raw:
@@ -398,11 +425,9 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
         raise fail("extensions", "expected the list `resweep extend` writes ({at:, changes:} each)")
     storage = str(raw.get("storage", "results"))
     try:
-        where = Location.parse(storage)
+        check_storage(storage)
     except ValueError as err:
         raise fail("storage", str(err)) from None
-    if where.local is not None and where.local.is_file():
-        raise fail("storage", f"{where.local} is a file; give a folder (it need not exist yet)")
     tracking = parse_tracking(raw.get("tracking"), fail)
     decision_raw = _section(DecisionSection, raw.get("decision"), "decision", fail)
     if "margin" in decision_raw and not (_number(decision_raw["margin"]) and 0 <= decision_raw["margin"] < 1):

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 from trainables.config import TrialSpec
 from trainables.errors import ResweepError
 
-from .config import SweepConfig, parse_sweep_text, question_cells, size_key
+from .config import ConfigError, SweepConfig, check_name, parse_sweep_text, question_cells, size_key
 from .registries import GRID
 from .results import ResultsStore
 
@@ -55,6 +55,12 @@ class SweepPaths:
 
     @classmethod
     def of(cls, storage: str | Path | Location, name: str) -> SweepPaths:
+        """The sweep ``name`` under ``storage``; a name that would leave the storage folder (or
+        that a config could not give) is a :class:`ConfigError`, however it arrived."""
+        try:
+            check_name(name)
+        except ValueError as err:
+            raise ConfigError(f"sweep name: {err}") from None
         return cls(Location.parse(storage) / name)
 
     @property

@@ -24,6 +24,8 @@ from trainables.errors import ResweepError
 from trainables.metrics import compute_metrics
 from trainables.model_folder import Predictions, RelationModel, load_model
 
+from .outputs import check_output
+
 __all__ = ["OUTPUT_FORMATS", "PredictSummary", "output_bytes", "predict_file", "read_input"]
 
 OUTPUT_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
@@ -121,6 +123,10 @@ def predict_file(
 
     if top_k < 1:
         raise ResweepError(f"top_k must be >= 1, got {top_k}")
+    if out is not None:  # before any work: never over the input, the model, a sweep
+        folder = model.folder if isinstance(model, RelationModel) else model
+        reads = [("the input file", input), ("the model folder being read", folder)]
+        check_output(out, "--out", reads=reads, kind="file")
     kind = _output_kind(out, out_format)
     loaded = model if isinstance(model, RelationModel) else load_model(model, device=device)
     table = read_input(input, format=format)

@@ -6,8 +6,10 @@ Layout of a sweep under its storage folder::
                      optuna.db         Optuna studies, one per in-domain size (SQLite; query with Optuna)
                      tune/trials/      the Tune experiment (restorable): every size's trials
                      train/            Ray Train runs (multi-worker / GPU trials)
+                                       (epoch checkpoints: only what a resume needs, see search.checkpoints)
                      artifacts/        phase-1 artifacts shared by all trials and sizes
                      results/          the results store (Parquet)
+                     driver.lock       the process driving the sweep now (search.lock)
 
 ``<storage>`` is a local or shared (NFS) folder, or an object store (``s3://bucket/prefix``,
 ``gs://...``; :mod:`cluster.storage`). Everything above is then read and written through pyarrow
@@ -42,6 +44,7 @@ from cluster.storage import Location
 # SweepCallback is named here too: Tune experiments pickled before it moved refer to it by this module.
 from .callback import ENDED_OK, SweepCallback, SweepRun, set_active
 from .config import SweepConfig, parse_sweep_text, size_key
+from .lock import check_free, sweep_lock
 from .manifest import manifest, write_manifest
 from .plan import (
     SweepPaths,
@@ -122,6 +125,7 @@ def _runtime(
         use_gpu=resources.gpus > 0,
         cpus_per_worker=resources.cpus,
         gpus_per_worker=resources.gpus,
+        keep_checkpoints=config.search.keep_checkpoints,
     )
     return runtime, resources.request(cluster)
 
@@ -152,6 +156,8 @@ def run_sweep(
     host the embedded local Ray's dashboard binds to (None: no dashboard). ``rebuild_studies``:
     move the SQLite studies aside (damaged) and rebuild them from the results store. ``kind``
     names the run in its manifest (default ``sweep``, or ``resume``; extensions say ``extend``).
+    One process drives a sweep at a time (:mod:`search.lock`): while another does, a resume (or
+    extension) is refused, naming it.
     """
     paths = SweepPaths.of(config.storage, config.name)
     if not resume and not paths.root.is_empty():
@@ -159,8 +165,41 @@ def run_sweep(
             f"{paths.root}: a sweep named {config.name!r} exists; `resweep resume {config.name}` "
             "continues it, or pick another name (--name)"
         )
+    if resume:
+        check_free(paths.root, config.name)  # another live driver is named before any work
     plan = plan_sweep(config)
     datasets = check_inputs(config, plan)  # what every trial would fail on, before Ray or the folder
+    with sweep_lock(paths.root, config.name):  # one driver at a time (search.lock)
+        return _drive(
+            config,
+            paths,
+            plan,
+            datasets,
+            address=address,
+            resume=resume,
+            verbose=verbose,
+            trial_function=trial_function,
+            dashboard=dashboard,
+            rebuild_studies=rebuild_studies,
+            kind=kind,
+        )
+
+
+def _drive(
+    config: SweepConfig,
+    paths: SweepPaths,
+    plan: SweepPlan,
+    datasets: dict[str, Any],
+    *,
+    address: str | None,
+    resume: bool,
+    verbose: int,
+    trial_function: Any,
+    dashboard: str | None,
+    rebuild_studies: bool,
+    kind: str | None,
+) -> Any:
+    """:func:`run_sweep` once its inputs are checked and it holds the sweep's lock."""
     restorable = resume and not rebuild_studies and tune.Tuner.can_restore(*_tune_storage(paths.tune))
     if _mirrors_study(config, paths):
         _fetch_study(paths, restorable)
@@ -344,6 +383,7 @@ def _run_state(
         manifest=manifest_id,
         builds=functools.partial(_builds, paths),
         tracking=hub,
+        checkpoints=None if config.search.keep_checkpoints else (paths.tune, paths.train),
     )
 
 

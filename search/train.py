@@ -29,7 +29,7 @@ from .decision import Decision
 from .leaderboard import Entry, SizeBoard, configuration_label, leaderboard
 from .sizes import size_text
 
-__all__ = ["Recipe", "TrainedModel", "choose_recipe", "train_model"]
+__all__ = ["Recipe", "TrainedModel", "check_model_out", "choose_recipe", "train_model"]
 
 POOL = 1.0  # in_domain_size of the whole training pool
 
@@ -420,6 +420,31 @@ def _card(
     return "\n".join(lines) + "\n"
 
 
+def check_model_out(
+    name: str,
+    out: str | Path,
+    *,
+    storage: str = "results",
+    overwrite: bool = False,
+    config: str | Path | Mapping[str, Any] | None = None,
+) -> None:
+    """Refuse ``out`` before any work when writing the model folder there would destroy what
+    the training reads or what resweep did not write (:func:`search.outputs.check_output`): the
+    sweep, its storage folder, its datasets and encoder, the ``config`` file, another model
+    folder; ``overwrite`` replaces only a model folder."""
+    from .outputs import check_output, data_reads
+    from .plan import load_saved_sweep
+
+    sweep, paths = load_saved_sweep(storage, name)
+    reads = [
+        (f"the folder of sweep {name!r}", paths.root),
+        (f"the storage folder of sweep {name!r}", paths.storage),
+        ("the --config file", None if config is None or isinstance(config, Mapping) else config),
+        *data_reads(sweep.trial_context(POOL, sweep.data.seeds[0])),
+    ]
+    check_output(out, "--out", reads=reads, kind="model", overwrite=overwrite)
+
+
 def train_model(
     name: str,
     *,
@@ -444,8 +469,7 @@ def train_model(
     from .plan import load_saved_sweep, sweep_document
 
     out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
-        raise ResweepError(f"{out}: exists and is not empty (choose another --out, or --overwrite)")
+    check_model_out(name, out, storage=storage, overwrite=overwrite, config=choice.get("config"))
     if recipe is None:
         recipe = choose_recipe(name, storage=storage, **choice)
     sweep, paths = load_saved_sweep(storage, name)

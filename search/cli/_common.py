@@ -57,13 +57,18 @@ def _size(value: str) -> float | int:
     return size
 
 
+def need_source(args: argparse.Namespace) -> None:
+    """A ``leaderboard`` or ``report`` command names a sweep or a table."""
+    if args.name is None and args.from_table is None:
+        raise UserError("name a sweep, or give --from-table FILE.csv")
+
+
 def boards_of(args: argparse.Namespace) -> list[Any]:
     """The leaderboard a ``leaderboard`` or ``report`` command asks for (a sweep or a table, with
     its metric, epsilon, margin and confidence)."""
     from ..leaderboard import leaderboard
 
-    if args.name is None and args.from_table is None:
-        raise UserError("name a sweep, or give --from-table FILE.csv")
+    need_source(args)
     return leaderboard(
         args.name,
         storage=args.storage,

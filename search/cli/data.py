@@ -77,6 +77,10 @@ def cmd_data_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_data_fetch(args: argparse.Namespace) -> int:
+    from ..outputs import check_output
+
+    if args.root is not None:  # never into a sweep, a storage or a model folder
+        check_output(args.root, "--root", kind="folder")
     folder = fetch_dataset(args.name, root=args.root, force=args.force)
     print(f"{args.name}: files verified in {folder}")
     return 0

@@ -8,15 +8,17 @@ from pathlib import Path
 from typing import Any
 
 from ..sizes import size_text
-from ._common import _quiet_transformers, _size, boards_of
+from ._common import _quiet_transformers, _size, boards_of, need_source
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train the recommended (or the K-th, or a given) recipe on the whole pool; write a model folder."""
     from cluster.threads import limit_threads
 
-    from ..train import choose_recipe, train_model
+    from ..train import check_model_out, choose_recipe, train_model
 
+    # Before any work: --out must not replace the sweep, its data, or what resweep did not write.
+    check_model_out(args.name, args.out, storage=args.storage, overwrite=args.overwrite, config=args.config)
     limit_threads(args.threads)
     _quiet_transformers()
     size = None if args.size is None else _size(args.size)
@@ -121,21 +123,43 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report_folder(args: argparse.Namespace) -> Path:
+    """Where the report goes (``--out``, else beside the table or in the sweep's ``report/``),
+    checked before any work (:func:`search.outputs.check_output`): never a sweep or storage
+    folder, the table, or a model folder."""
+    from ..outputs import check_output
+    from ..plan import SweepPaths
+
+    need_source(args)
+    if args.from_table is not None:
+        out = Path(args.out or Path(args.from_table).with_suffix("").name + "-report")
+        check_output(out, "--out", reads=[("the --from-table file", args.from_table)], kind="folder")
+        return out
+    paths = SweepPaths.of(args.storage, args.name)
+    # In an object store, the report goes to a local folder: it is read in a browser.
+    local = paths.root.local
+    own = None if local is None else local / "report"  # the report's own place in the sweep
+    out = Path(args.out) if args.out else (own or Path(f"{args.name}-report"))
+    reads = [
+        (f"the folder of sweep {args.name!r}", paths.root),
+        (f"the storage folder of sweep {args.name!r}", paths.storage),
+    ]
+    check_output(out, "--out", reads=reads, kind="folder", own=own)
+    return out
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from ..leaderboard import read_table
     from ..plan import load_saved_sweep
     from ..report import write_report
 
+    out = _report_folder(args)
     boards = boards_of(args)
     if args.from_table is not None:
         rows, title = read_table(args.from_table), f"resweep report: {Path(args.from_table).name}"
-        out = Path(args.out or Path(args.from_table).with_suffix("").name + "-report")
     else:
         _, paths = load_saved_sweep(args.storage, args.name)
         rows, title = paths.results.read().to_pylist(), f"resweep report: sweep {args.name}"
-        # In an object store, the report goes to a local folder: it is read in a browser.
-        local = paths.root.local
-        out = Path(args.out) if args.out else (local / "report" if local else Path(f"{args.name}-report"))
     files = write_report(boards, rows, out, title=title, top=args.top)
     print(f"wrote {files.markdown}, {files.html} and {len(files.images)} plots")
     return 0

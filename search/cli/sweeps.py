@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from ..sizes import size_text
-from ._common import _int_list, _mean_pm, _print_table, _quoted, _shown, _size
+from ._common import UserError, _int_list, _mean_pm, _print_table, _quoted, _shown, _size
 from .boards import _why_not_first
 from .data import cmd_data_list
 
@@ -55,12 +55,20 @@ def _run_sweep(config: Any, args: argparse.Namespace, *, resume: bool) -> int:
 def cmd_sweep(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from ..config import load_sweep_config
+    from ..config import check_name, check_storage, load_sweep_config
 
     config = load_sweep_config(args.config)
-    if args.name:
+    # The config's rules for name: and storage: hold for the options that replace them.
+    options = (("--name", args.name, check_name), ("--storage", args.storage, check_storage))
+    for option, value, check in options:
+        if value is not None:
+            try:
+                check(value)
+            except ValueError as err:
+                raise UserError(f"{option}: {err}") from None
+    if args.name is not None:
         config = replace(config, name=args.name)
-    if args.storage:
+    if args.storage is not None:
         config = replace(config, storage=args.storage)
     config = _with_tracking(config, args)
     if args.dry_run:
@@ -77,9 +85,12 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 def cmd_extend(args: argparse.Namespace) -> int:
     from ..extend import extend_config, extension_preview
+    from ..lock import check_free
     from ..plan import load_saved_sweep
 
     config, paths = load_saved_sweep(args.storage, args.name)
+    if not args.dry_run:
+        check_free(paths.root, config.name)  # another live driver: refused before any work
     rows = paths.results.read().to_pylist()
     extended = extend_config(
         config,

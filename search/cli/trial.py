@@ -57,9 +57,21 @@ def cmd_trial(args: argparse.Namespace) -> int:
     from trainables.config import TrialSpec
     from trainables.trial import run_trial
 
+    from ..outputs import check_output, data_reads
+
     limit_threads(args.threads)
     spec = TrialSpec.from_config(_trial_config(args.settings))
     artifacts = args.artifacts  # a folder, or an object-store URI a sweep's trials share
+    # Before any work: the outputs must not write over the trial's data, encoder or checkpoints.
+    reads = [
+        *data_reads(spec.to_config()),
+        ("the --resume checkpoint", args.resume),
+        ("the --artifacts folder", artifacts),
+    ]
+    if args.checkpoints:
+        check_output(args.checkpoints, "--checkpoints", reads=reads, kind="folder")
+    if args.out:
+        check_output(args.out, "--out", reads=[*reads, ("the --checkpoints folder", args.checkpoints)])
     columns = [
         "epoch",
         "stage",

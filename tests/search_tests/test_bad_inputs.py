@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 from pathlib import Path
 
@@ -176,6 +177,12 @@ CONFIGS: list[tuple[str, str, str, int | None]] = [
         None,
     ),
     ("transfer-text", _with("search", transfer="yes"), "search.transfer: expected true or false", None),
+    (
+        "keep-checkpoints-text",
+        _with("search", keep_checkpoints="no"),
+        "search.keep_checkpoints: expected true or false",
+        None,
+    ),
     (
         "confirm-max-seeds-zero",
         _with("search", confirm_max_seeds=0),
@@ -385,6 +392,9 @@ SWEEP_COMMANDS: list[tuple[str, list[str], str]] = [
     ),
     ("resume-damaged-studies", ["resume", "bad"], "optuna.db: the Optuna studies cannot be read"),
     ("status-absent", ["status", "absent"], "no sweep named 'absent' here"),
+    ("resume-name-escapes", ["resume", "../bad"], "sweep name: expected a name of letters"),
+    ("status-name-space", ["status", "a b"], "sweep name: expected a name of letters"),
+    ("leaderboard-name-absolute", ["leaderboard", "/tmp/bad"], "sweep name: expected a name of letters"),
     ("trial-bad-yaml", ["trial", "imbalance_params={bad json"], "imbalance_params={bad json: expected ','"),
     ("trial-no-equals", ["trial", "learning_rate"], "expected KEY=VALUE, got 'learning_rate'"),
     ("trial-unknown-key", ["trial", "learning_rat=0.1"], "unknown trial config key(s) learning_rat"),
@@ -417,6 +427,326 @@ def test_a_bad_command_on_a_sweep_is_one_line(
         "the command changed the sweep folder"
     )
     assert re.match(r"resweep( \w+)?: error: ", out)
+
+
+# Output paths that would destroy what a command did not create: each is refused before any work,
+# --overwrite or not, and every file there before is byte-for-byte the same after. Placeholders:
+# {tmp} the test's folder, {storage} a storage folder holding sweep `bad` (whose in-domain data
+# is the folder {data}), {model} a model folder, {other} another one, {input} a file of
+# sentences, {notes} a user's folder, {table} a result table, {config} a trial config file.
+OUTPUTS: list[tuple[str, list[str], str]] = [
+    (
+        "train-out-is-the-storage",
+        ["train", "bad", "--storage", "{storage}", "--out", "{storage}", "--overwrite"],
+        "--out {storage}: is the storage folder of sweep 'bad'; choose another --out",
+    ),
+    (
+        "train-out-is-the-sweep",
+        ["train", "bad", "--storage", "{storage}", "--out", "{storage}/bad", "--overwrite"],
+        "--out {storage}/bad: is the folder of sweep 'bad'",
+    ),
+    (
+        "train-out-inside-the-sweep",
+        ["train", "bad", "--storage", "{storage}", "--out", "{storage}/bad/model"],
+        "lies inside the folder of sweep 'bad' {storage}/bad",
+    ),
+    (
+        "train-out-inside-the-storage",
+        ["train", "bad", "--storage", "{storage}", "--out", "{storage}/model"],
+        "lies inside the storage folder of sweep 'bad' {storage}",
+    ),
+    (
+        "train-out-holds-the-storage",
+        ["train", "bad", "--storage", "{storage}", "--out", "{tmp}", "--overwrite"],
+        "--out {tmp}: holds the folder of sweep 'bad' {storage}/bad",
+    ),
+    (
+        "train-out-is-the-data",
+        ["train", "bad", "--storage", "{storage}", "--out", "{data}", "--overwrite"],
+        "--out {data}: is the in-domain data; choose another --out",
+    ),
+    (
+        "train-out-inside-the-data",
+        ["train", "bad", "--storage", "{storage}", "--out", "{data}/model"],
+        "lies inside the in-domain data {data}",
+    ),
+    (
+        "train-out-is-the-config",
+        ["train", "bad", "--storage", "{storage}", "--config", "{config}", "--out", "{config}"],
+        "--out {config}: is the --config file",
+    ),
+    (
+        "train-out-holds-the-config",
+        [
+            "train",
+            "bad",
+            "--storage",
+            "{storage}",
+            "--config",
+            "{model}/resweep_model.json",
+            "--overwrite",
+            "--out",
+            "{model}",
+        ],
+        "--out {model}: holds the --config file {model}/resweep_model.json",
+    ),
+    (
+        "train-overwrite-a-user-folder",
+        ["train", "bad", "--storage", "{storage}", "--out", "{notes}", "--overwrite"],
+        "--out {notes}: exists and is not empty, and is not a model folder resweep wrote",
+    ),
+    (
+        "train-overwrite-a-file",
+        ["train", "bad", "--storage", "{storage}", "--out", "{input}", "--overwrite"],
+        "--out {input}: is a file, not a folder",
+    ),
+    (
+        "train-model-without-overwrite",
+        ["train", "bad", "--storage", "{storage}", "--out", "{model}"],
+        "--out {model}: exists and is not empty (a model folder: --overwrite replaces it",
+    ),
+    (
+        "train-out-inside-a-model",
+        ["train", "bad", "--storage", "{storage}", "--out", "{model}/sub", "--overwrite"],
+        "--out {model}/sub: lies inside the model folder {model}",
+    ),
+    (
+        "train-overwrite-a-model-holding-a-sweep",
+        ["train", "bad", "--storage", "{storage}", "--out", "{other}", "--overwrite"],
+        "--out {other}: holds a sweep folder ({other}/old/kept)",
+    ),
+    (
+        "predict-out-is-the-input",
+        ["predict", "{model}", "{input}", "--out", "{input}"],
+        "--out {input}: is the input file; choose another --out",
+    ),
+    (
+        "predict-out-is-the-input-by-a-link",
+        ["predict", "{model}", "{input}", "--out", "{tmp}/alias.jsonl"],
+        "--out {tmp}/alias.jsonl: is the input file",
+    ),
+    (
+        "predict-out-is-the-model-description",
+        ["predict", "{model}", "{input}", "--out", "{model}/resweep_model.json"],
+        "lies inside the model folder being read {model}",
+    ),
+    (
+        "predict-out-inside-another-model",
+        ["predict", "{model}", "{input}", "--out", "{other}/predictions.jsonl"],
+        "--out {other}/predictions.jsonl: lies inside the model folder {other}",
+    ),
+    (
+        "predict-out-inside-a-sweep",
+        ["predict", "{model}", "{input}", "--out", "{storage}/bad/predictions.jsonl"],
+        "lies inside the sweep folder {storage}/bad",
+    ),
+    (
+        "predict-out-is-a-folder",
+        ["predict", "{model}", "{input}", "--out", "{notes}"],
+        "--out {notes}: is a folder; --out names the file to write",
+    ),
+    (
+        "predict-out-under-a-file",
+        ["predict", "{model}", "{input}", "--out", "{input}/p.jsonl"],
+        "lies under {input}, which is a file",
+    ),
+    (
+        "report-out-is-the-storage",
+        ["report", "bad", "--storage", "{storage}", "--out", "{storage}"],
+        "--out {storage}: is the storage folder of sweep 'bad'",
+    ),
+    (
+        "report-out-is-the-sweep",
+        ["report", "bad", "--storage", "{storage}", "--out", "{storage}/bad"],
+        "--out {storage}/bad: is the folder of sweep 'bad'",
+    ),
+    (
+        "report-out-inside-a-model",
+        ["report", "bad", "--storage", "{storage}", "--out", "{model}/report"],
+        "lies inside the model folder {model}",
+    ),
+    (
+        "report-out-is-the-table",
+        ["report", "--from-table", "{table}", "--out", "{table}"],
+        "--out {table}: is the --from-table file",
+    ),
+    (
+        "report-out-is-another-storage",
+        ["report", "--from-table", "{table}", "--out", "{storage}"],
+        "--out {storage}: is the storage folder of sweep(s) bad",
+    ),
+    (
+        "trial-out-inside-the-data",
+        ["trial", "in_domain={data}", "--out", "{data}/train.jsonl"],
+        "--out {data}/train.jsonl: lies inside the in-domain data {data}",
+    ),
+    (
+        "trial-checkpoints-in-a-sweep",
+        ["trial", "--checkpoints", "{storage}/bad"],
+        "--checkpoints {storage}/bad: is a sweep folder",
+    ),
+    (
+        "fetch-root-is-a-model",
+        ["data", "fetch", "semeval2010_task8", "--root", "{model}"],
+        "--root {model}: is a model folder",
+    ),
+]
+
+
+def _output_world(tmp_path: Path) -> dict[str, str]:
+    """The files a user has around: a sweep, its data, model folders, inputs (see OUTPUTS)."""
+    from search.config import parse_sweep_text
+    from search.plan import SweepPaths, write_sweep_config
+
+    storage, data = tmp_path / "results", tmp_path / "data"
+    _write_data(tmp_path / "unused")
+    data.mkdir()
+    record = {"tokens": ["Ann", "works", "for", "ACME"], "head": [0, 1], "tail": [3, 4], "label": "works_for"}
+    (data / "train.jsonl").write_text(json.dumps({**record, "id": "a"}) + "\n")
+    config = parse_sweep_text(_with("data", in_domain=str(data)), source="bad.yaml")
+    write_sweep_config(config, SweepPaths.of(storage, "bad"))
+    (storage / "bad" / "results").mkdir()
+    (storage / "bad" / "results" / "part-0.parquet").write_bytes(b"rows")
+    for model in ("model", "other"):
+        (tmp_path / model).mkdir()
+        (tmp_path / model / "resweep_model.json").write_text('{"format": "resweep-model"}\n')
+        (tmp_path / model / "model.safetensors").write_bytes(b"weights")
+    (tmp_path / "other" / "old" / "kept").mkdir(parents=True)  # a sweep kept inside a model folder
+    (tmp_path / "other" / "old" / "kept" / "sweep.yaml").write_text("name: kept\n")
+    (tmp_path / "input.jsonl").write_text(json.dumps({**record, "id": "p"}) + "\n")
+    (tmp_path / "alias.jsonl").symlink_to(tmp_path / "input.jsonl")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "todo.txt").write_text("mine\n")
+    _table(tmp_path, GOOD_ROWS)
+    (tmp_path / "recipe.yaml").write_text("architecture: tfidf-linear\n")
+    return {
+        "tmp": str(tmp_path),
+        "storage": str(storage),
+        "data": str(data),
+        "model": str(tmp_path / "model"),
+        "other": str(tmp_path / "other"),
+        "input": str(tmp_path / "input.jsonl"),
+        "notes": str(tmp_path / "notes"),
+        "table": str(tmp_path / "table.csv"),
+        "config": str(tmp_path / "recipe.yaml"),
+    }
+
+
+def _snapshot(folder: Path) -> dict[str, str]:
+    """Every path under ``folder`` with its content's SHA-256 (folders and links by what they are)."""
+    import hashlib
+
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_symlink():
+            found[str(path)] = f"-> {os.readlink(path)}"
+        elif path.is_file():
+            found[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
+        else:
+            found[str(path)] = "folder"
+    return found
+
+
+@pytest.mark.parametrize(("arguments", "says"), [c[1:] for c in OUTPUTS], ids=[c[0] for c in OUTPUTS])
+def test_an_output_over_what_the_command_did_not_create_is_refused_and_leaves_it_intact(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    arguments: list[str],
+    says: str,
+) -> None:
+    world = _output_world(tmp_path / "w")
+    monkeypatch.chdir(tmp_path / "w")  # trial's default --artifacts folder is there too
+    before = _snapshot(tmp_path)
+    code = main([a.format(**world) for a in arguments])
+    out = _one_line(capsys.readouterr().err)
+    assert code == 1 and says.format(**world) in out, out
+    assert out.startswith("resweep: error: ")
+    assert _snapshot(tmp_path) == before, "the command changed files it did not create"
+
+
+# Sweep names and storage given on the command line pass the config's checks.
+SWEEP_OPTIONS: list[tuple[str, list[str], str]] = [
+    ("name-escapes", ["--name", "../x"], "--name: expected a name of letters, digits, '.', '_' and '-'"),
+    ("name-space", ["--name", "a b"], "--name: expected a name of letters"),
+    ("name-empty", ["--name", ""], "--name: expected a name of letters"),
+    ("name-absolute", ["--name", "/tmp/x"], "--name: expected a name of letters"),
+    ("storage-file", ["--storage", "{tmp}/afile"], "--storage: {tmp}/afile is a file; give a folder"),
+    (
+        "storage-under-file",
+        ["--storage", "{tmp}/afile/sub"],
+        "--storage: {tmp}/afile/sub lies under {tmp}/afile, which is a file",
+    ),
+    ("storage-scheme", ["--storage", "ftp://host/x"], "--storage: storage 'ftp://host/x': unknown scheme"),
+]
+
+
+@pytest.mark.parametrize(
+    ("options", "says"), [c[1:] for c in SWEEP_OPTIONS], ids=[c[0] for c in SWEEP_OPTIONS]
+)
+def test_a_bad_sweep_name_or_storage_option_is_one_line_and_writes_nothing(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    options: list[str],
+    says: str,
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    (tmp_path / "afile").write_text("")
+    config = work / "good.yaml"
+    config.write_text(_with(""))
+    given = [o.format(tmp=tmp_path) for o in options]
+    storage = [] if "--storage" in given else ["--storage", str(work / "results")]
+    before = _snapshot(tmp_path)
+    code = main(["sweep", str(config), *given, *storage, "--quiet"])
+    out = _one_line(capsys.readouterr().err)
+    assert code == 1 and says.format(tmp=tmp_path) in out, out
+    assert _snapshot(tmp_path) == before, "the refused sweep wrote something"
+
+
+def test_resume_and_extend_are_refused_while_another_process_drives_the_sweep(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The lock `sweep` takes (search.lock), held by another live process: resume and extend
+    name it and change nothing; a second `sweep` of the name is refused as before."""
+    import socket
+    import subprocess
+    import sys
+
+    storage = _saved_sweep(tmp_path)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys\nfrom search.lock import sweep_lock\n"
+            "with sweep_lock(sys.argv[1], 'bad'):\n    print('held', flush=True)\n    sys.stdin.read()\n",
+            str(storage / "bad"),
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        before = _snapshot(tmp_path)
+        named = f"sweep 'bad' is driven by process {holder.pid} on {socket.gethostname()} (since "
+        for arguments in (["resume", "bad"], ["extend", "bad", "--budget", "8"]):
+            assert main([*arguments, "--storage", str(storage), "--quiet"]) == 1
+            out = _one_line(capsys.readouterr().err)
+            assert out.startswith(f"resweep: error: {named}") and "one driver at a time" in out, out
+        config = tmp_path / "bad.yaml"
+        config.write_text(_with(""))
+        assert main(["sweep", str(config), "--storage", str(storage), "--quiet"]) == 1
+        assert "a sweep named 'bad' exists; `resweep resume bad`" in _one_line(capsys.readouterr().err)
+        assert _snapshot(tmp_path) == {**before, str(config): _snapshot(tmp_path)[str(config)]}
+    finally:
+        if holder.stdin is not None:
+            holder.stdin.close()
+        holder.wait(timeout=30)
+    assert not (storage / "bad" / "driver.lock").exists()
 
 
 def test_the_own_data_example_fits_300_sentences_without_dev_or_test(tmp_path: Path) -> None:
