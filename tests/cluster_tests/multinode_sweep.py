@@ -28,6 +28,13 @@ from pathlib import Path
 from typing import Any
 
 
+def epochs_checkpointed(trial: Path) -> int:
+    """How many epochs ``trial`` has checkpointed: its newest checkpoint's index plus one (the sweep
+    deletes the older ones, so the folders present are not a count)."""
+    indices = [int(c.name[11:]) for c in trial.glob("checkpoint_*") if c.name[11:].isdigit()]
+    return max(indices) + 1 if indices else 0
+
+
 def watch_and_remove(
     cluster: Any, workers: list[Any], trials: Path, epochs: int, below: int, removed: dict[str, Any]
 ) -> None:
@@ -40,7 +47,7 @@ def watch_and_remove(
     """
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
-        counts = [len(list(trial.glob("checkpoint_*"))) for trial in trials.glob("sweep_trial_*")]
+        counts = [epochs_checkpointed(trial) for trial in trials.glob("sweep_trial_*")]
         mid_run = [n for n in counts if epochs <= n < below]
         if len(mid_run) >= len(workers):
             victim = workers[-1]
