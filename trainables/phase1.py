@@ -318,7 +318,10 @@ def phase1_features(context: PrepareContext, label_space: LabelSpace) -> Phase1F
         "seed": spec.data.seed if variant != "none" else None,
         "hyper": None if variant == "none" else settings.loop.__dict__,
     }
-    if context.keep_encoder:  # only then: the keys of artifacts without an encoder stay as they were
+    # A fine-tuned encoder exists only inside a build, so an artifact that must keep one has its own
+    # key. The frozen encoder (`none`) is the pre-trained one with seeded marker embeddings: it is
+    # made again beside a sweep's artifact, whose features `resweep train` then reuses.
+    if context.keep_encoder and variant != "none":
         fields["keeps_encoder"] = True
     key = artifact_key("phase1", fields)
 
@@ -426,9 +429,7 @@ def phase1_features(context: PrepareContext, label_space: LabelSpace) -> Phase1F
             progress.close()
         if context.keep_encoder:  # blocks[0] featurised the in-domain records
             _, kept, tokenizer = blocks[0]
-            save_pretrained: Any = getattr(kept, "save_pretrained")  # noqa: B009 - a PreTrainedModel
-            save_pretrained(folder / ENCODER_FOLDER)  # safetensors
-            tokenizer.save_pretrained(folder / ENCODER_FOLDER)
+            _save_encoder(kept, tokenizer, folder / ENCODER_FOLDER)
         save_file({"features": np.concatenate(matrices)}, str(folder / FEATURES_FILE))
         (folder / INDEX_FILE).write_text(json.dumps(keys))
         seconds = time.perf_counter() - started
@@ -436,4 +437,40 @@ def phase1_features(context: PrepareContext, label_space: LabelSpace) -> Phase1F
         log.info("phase-1 artifact %s: %d records featurised in %.1f s", key, len(keys), seconds)
 
     folder = compute_once(context.artifacts, key, build, meta=fields)
+    if context.keep_encoder and variant == "none" and not (folder / ENCODER_FOLDER).is_dir():
+        _keep_frozen_encoder(spec, folder)
     return Phase1Features(folder)
+
+
+def _save_encoder(encoder: torch.nn.Module, tokenizer: Any, folder: Path) -> None:
+    save_pretrained: Any = getattr(encoder, "save_pretrained")  # noqa: B009 - a PreTrainedModel
+    save_pretrained(folder)  # safetensors
+    tokenizer.save_pretrained(folder)
+
+
+def _keep_frozen_encoder(spec: TrialSpec, folder: Path) -> None:
+    """Save the frozen phase-1 encoder beside artifact ``folder`` (built without it): the pre-trained
+    encoder with the marker embeddings a build adds, under the same seed, so it yields the features
+    the artifact holds. Written under a temporary name, then renamed: a concurrent writer's copy is
+    the same, and whichever rename lands first stays."""
+    import shutil
+    import tempfile
+
+    from transformers import AutoModel
+
+    tokenizer = load_tokenizer(spec.model.encoder)
+    encoder = from_pretrained(AutoModel, spec.model.encoder)
+    if prepare_tokenizer(tokenizer, spec.model.marker_style):
+        with torch.random.fork_rng():
+            torch.manual_seed(0)  # as the build: `none` artifacts seed their markers with 0
+            encoder.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+    staging = Path(tempfile.mkdtemp(prefix=f".{ENCODER_FOLDER}-", dir=folder))
+    try:
+        _save_encoder(encoder, tokenizer, staging)
+        try:
+            staging.rename(folder / ENCODER_FOLDER)
+        except OSError:  # another process kept it first
+            if not (folder / ENCODER_FOLDER).is_dir():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

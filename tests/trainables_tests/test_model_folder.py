@@ -175,3 +175,40 @@ def test_a_model_folder_loads_onto_a_gpu_and_scores_as_on_the_cpu(
     on_gpu = load_model(folder, device="cuda").predict(prepared.data.test)
     # bf16 autocast on CUDA (trainables.loop): scores agree to bf16's precision.
     np.testing.assert_allclose(on_gpu.scores, on_cpu.scores, atol=0.05, rtol=0.02)
+
+
+def test_training_a_model_reuses_the_sweeps_frozen_phase1_features(
+    tiny_bert: str, tiny_corpora: tuple[str, str], tmp_path: Path
+) -> None:
+    """`resweep train` after a sweep: a frozen-encoder (`none`) artifact the sweep built without an
+    encoder is reused, not built again; the encoder saved beside it yields the features it holds."""
+    import torch
+
+    from trainables.phase1 import ENCODER_FOLDER, extract_features
+
+    in_domain, ood = tiny_corpora
+    config = {
+        "architecture": "two-phase",
+        "phase1_model": "none",
+        "encoder": tiny_bert,
+        "in_domain": in_domain,
+        "ood": ood,
+        **BASELINE,
+        "max_epochs": 1,
+        "max_length": 40,
+    }
+    artifacts = tmp_path / "artifacts"
+    swept = prepare_trial(TrialSpec.from_config(config), artifacts=artifacts)  # as a sweep's trial
+    folder = swept.architecture.features.folder
+    assert not (folder / ENCODER_FOLDER).exists()
+    built = (folder / "features.safetensors").stat().st_mtime_ns
+
+    kept = prepare_trial(TrialSpec.from_config(config), artifacts=artifacts, keep_encoder=True)
+    assert kept.architecture.features.folder == folder  # the same artifact ...
+    assert (folder / "features.safetensors").stat().st_mtime_ns == built  # ... not built again
+    assert [p.name for p in artifacts.glob("phase1-*") if p.is_dir()] == [folder.name]
+    kept.architecture.for_inference()
+    test, style = kept.data.test, kept.spec.model.marker_style
+    encoder, tokenizer = kept.architecture.encoder_, kept.architecture.tokenizer_
+    again = extract_features(encoder, tokenizer, test, style, 40, torch.device("cpu"))
+    np.testing.assert_allclose(again, swept.architecture.features.lookup(test), atol=1e-5, rtol=0)
