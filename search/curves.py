@@ -18,18 +18,21 @@ from trainables.errors import ResweepError
 from .leaderboard import Entry, SizeBoard, _most_confirmed
 from .sizes import size_text
 
-__all__ = ["CurveEstimate", "Recommendation", "estimate_at", "query_size", "recommend"]
+__all__ = ["CurveEstimate", "Recommendation", "estimate_at", "floor_estimate", "query_size", "recommend"]
 
 
 @dataclass
 class CurveEstimate:
     """A strategy's estimated score at an unswept size, from its best configuration per size."""
 
-    strategy: str
+    strategy: str  # or "floor": the classical floor's curve, beside the strategies'
     estimate: float
-    low: float | None  # a 95% band (None: one seed per size, no spread to propagate)
+    low: float | None  # a 95% band (None: one seed everywhere, no spread to propagate)
     high: float | None
     method: str  # "power-law fit" | "log-n interpolation" | "nearest"
+    # Where the band's seed spread comes from: "seeds" (each point's own), "pooled" (a one-seed
+    # point borrows the median spread of the sweep's configurations with several), "none".
+    band: str = "seeds"
 
 
 def _power_law(n: Any, a: float, b: float, c: float) -> Any:
@@ -77,26 +80,53 @@ def _curve_value(xs: Sequence[float], ys: Sequence[float], x: float) -> tuple[fl
 def estimate_at(boards: Sequence[SizeBoard], size: float) -> list[CurveEstimate]:
     """Per transfer strategy: its score at ``size`` from its best finished configuration at each
     swept size (stopped trials and the floor run are no strategy's best), with a band from a
-    parametric bootstrap over the seeds' spread."""
-    import numpy as np
-
+    parametric bootstrap over the seeds' spread (see :class:`CurveEstimate`)."""
     strategies = sorted({s for board in boards for s in board.best_per_strategy()})
+    pooled = _pooled_spread(boards)
     estimates = []
-    rng = np.random.default_rng(0)
     for strategy in strategies:
         points = [
             (b.size, b.best_per_strategy()[strategy]) for b in boards if strategy in b.best_per_strategy()
         ]
-        xs = [p[0] for p in points]
-        ys = [p[1].mean for p in points]
-        value, method = _curve_value(xs, ys, size)
-        errors = [(e.std or 0.0) / math.sqrt(e.n_seeds) for _, e in points]
-        low = high = None
-        if all(e.n_seeds >= 2 for _, e in points):
-            draws = [_curve_value(xs, list(rng.normal(ys, errors)), size)[0] for _ in range(200)]
-            low, high = float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5))
-        estimates.append(CurveEstimate(strategy, value, low, high, method))
+        estimates.append(_estimate(strategy, points, size, pooled))
     return sorted(estimates, key=lambda e: -e.estimate)
+
+
+def floor_estimate(boards: Sequence[SizeBoard], size: float) -> CurveEstimate | None:
+    """The floor's (``tfidf-linear``) score at ``size``, from its best run at each swept size, as
+    :func:`estimate_at` does for a strategy; None where the floor was never run."""
+    points = [(b.size, b.floor) for b in boards if b.floor is not None]
+    if not points:
+        return None
+    return _estimate("floor", points, size, _pooled_spread(boards))
+
+
+def _pooled_spread(boards: Sequence[SizeBoard]) -> float | None:
+    """The median seed standard deviation of the boards' configurations with two seeds or more:
+    what a one-seed point's spread is taken to be (None: no configuration has two seeds)."""
+    spreads = sorted(std for b in boards for e in b.entries if (std := e.std) is not None)
+    return spreads[len(spreads) // 2] if spreads else None
+
+
+def _estimate(
+    name: str, points: Sequence[tuple[float, Entry]], size: float, pooled: float | None
+) -> CurveEstimate:
+    import numpy as np
+
+    xs = [p[0] for p in points]
+    ys = [p[1].mean for p in points]
+    value, method = _curve_value(xs, ys, size)
+    own = all(e.n_seeds >= 2 and e.std is not None for _, e in points)
+    if not own and pooled is None:
+        return CurveEstimate(name, value, None, None, method, band="none")
+    errors = [
+        (e.std if e.n_seeds >= 2 and e.std is not None else pooled or 0.0) / math.sqrt(e.n_seeds)
+        for _, e in points
+    ]
+    rng = np.random.default_rng(0)
+    draws = [_curve_value(xs, list(rng.normal(ys, errors)), size)[0] for _ in range(200)]
+    low, high = float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5))
+    return CurveEstimate(name, value, low, high, method, band="seeds" if own else "pooled")
 
 
 @dataclass
@@ -181,6 +211,13 @@ def query_size(
                 f"size {query:g} is {given} but the sizes here are {here}; give the pool (`--pool`: "
                 "the number of in-domain training sentences a fraction refers to)"
             )
+        if not a_fraction and query > pool:
+            raise ResweepError(
+                f"size {query:g} is more sentences than the pool of {pool:,} it is a fraction of "
+                "(--pool, or the sweep's training pool): give a count up to the pool, or the right --pool"
+            )
+        if a_fraction and round(query * pool) < 1:
+            raise ResweepError(f"size {query:g} of a pool of {pool:,} sentences is less than one sentence")
         query = round(query * pool) if a_fraction else query / pool
     value = float(query)
     exact = [b for b in boards if abs(b.size - value) < 1e-9]
@@ -199,4 +236,5 @@ def query_size(
             "extrapolate"
         )
     answer["estimates"] = estimate_at(boards, value)
+    answer["floor_estimate"] = floor_estimate(boards, value)
     return answer

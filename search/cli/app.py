@@ -139,6 +139,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _decision_options(board)
     board.add_argument("--size", help="a size to answer for: a count (300) or a fraction (0.3)")
+    board.add_argument(
+        "--nearest",
+        action="store_true",
+        help="with --size at an unswept size: also show the boards of the nearest swept sizes",
+    )
     _pool_option(board)
     board.add_argument("--top", type=_at_least(1, int), default=10, help="rows per size (default 10)")
     output = board.add_mutually_exclusive_group()

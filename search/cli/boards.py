@@ -168,6 +168,44 @@ def _query_size(args: argparse.Namespace, boards: list[Any]) -> dict[str, Any]:
     return answer
 
 
+def _print_estimates(
+    args: argparse.Namespace, answer: dict[str, Any], boards: list[Any], metric: str
+) -> None:
+    """The answer at an unswept size: each strategy's and the floor's estimate with its band, and
+    the configuration `resweep train --size` would train."""
+    from ..curves import recommend
+    from ..sizes import size_text
+
+    where = size_text(answer["size"])
+    if "pool" in answer and answer["size"] <= 1:
+        where += f" (= {round(answer['size'] * answer['pool']):,} of {answer['pool']:,} sentences)"
+    swept = ", ".join(size_text(b.size) for b in boards)
+    print(f"size {where} was not swept (swept: {swept}); estimated {metric} from each strategy's")
+    print("learning curve (its best configuration at each swept size):")
+    rows = list(answer["estimates"])
+    floor = answer.get("floor_estimate")
+    if floor is not None:
+        rows.append(floor)
+    notes = {"pooled": "band: the sweep's median seed spread (one-seed points)", "none": "one seed: no band"}
+    _print_table(
+        [
+            [
+                "floor (tfidf-linear)" if e is floor else e.strategy,
+                f"{e.estimate:.4f}",
+                "-" if e.low is None else f"[{e.low:.4f}, {e.high:.4f}]",
+                e.method + (f"; {notes[e.band]}" if e.band in notes else ""),
+            ]
+            for e in rows
+        ],
+        ["strategy", "estimate", "95% band", "method"],
+    )
+    chosen = recommend(boards, answer["size"])
+    print(f"recommended: {chosen.estimate.strategy if chosen.estimate else chosen.entry.label}")
+    print(f"  configuration to train (`resweep train --size {args.size}`): {chosen.describe()}")
+    if not args.nearest:
+        print("  (the nearest swept sizes' boards: add --nearest)")
+
+
 def cmd_leaderboard(args: argparse.Namespace) -> int:
 
     from ..curves import recommend
@@ -181,6 +219,8 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     if args.size is not None:
         answer = _query_size(args, boards)
         shown = [answer["board"]] if "board" in answer else answer["nearest"]
+        if "board" not in answer and not args.json and not args.csv and not args.nearest:
+            shown = []  # an unswept size: the estimate is the answer; its neighbours on request
     else:
         answer, shown = {}, boards
     if args.json:
@@ -195,6 +235,8 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
                 document[key] = answer[key]
         if "estimates" in answer:
             document["estimates"] = [e.__dict__ for e in answer["estimates"]]
+            floor = answer.get("floor_estimate")
+            document["floor_estimate"] = floor.__dict__ if floor is not None else None
             document["recommended"] = answer["estimates"][0].strategy
             chosen = recommend(boards, answer["size"])  # what `resweep train --size` trains
             document["recommended_config"] = {**chosen.entry.as_dict(), "from_size": chosen.source.size}
@@ -205,32 +247,13 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
         write_board_csv(summary_rows(shown), sys.stdout)
         return 0
+    if "estimates" in answer:
+        _print_estimates(args, answer, boards, metric)
+        if shown:
+            print()
     print_decisions(shown)
     for board in shown:
         _print_board(board, args.top)
-    if "estimates" in answer:
-        where = f"{answer['size']:.4g}" + (
-            f" (= {args.size} of {answer['pool']:,} sentences)" if "pool" in answer else ""
-        )
-        print(
-            f"\nestimated {metric} at size {where} per strategy "
-            "(from its best configuration at each swept size):"
-        )
-        _print_table(
-            [
-                [
-                    e.strategy,
-                    f"{e.estimate:.4f}",
-                    "-" if e.low is None else f"[{e.low:.4f}, {e.high:.4f}]",
-                    e.method,
-                ]
-                for e in answer["estimates"]
-            ],
-            ["strategy", "estimate", "95% band", "method"],
-        )
-        chosen = recommend(boards, answer["size"])
-        print(f"recommended: {chosen.estimate.strategy if chosen.estimate else chosen.entry.label}")
-        print(f"  configuration to train (`resweep train --size {args.size}`): {chosen.describe()}")
     if "warning" in answer:
         print(f"resweep: warning: {answer['warning']}", file=sys.stderr)
     return 0

@@ -290,6 +290,57 @@ def test_estimates_use_finished_configurations_only() -> None:
     assert [e.strategy for e in estimates] == ["local"]
 
 
+def test_an_unswept_size_estimates_the_floor_and_bands_one_seed_points_with_the_pooled_spread() -> None:
+    from search.curves import estimate_at, floor_estimate
+
+    rows = []
+    for size in (0.1, 0.3, 1.0):
+        # local: three seeds a size, spread 0.02; mixed: one seed a size; the floor: one seed.
+        rows += [_row(size, "local", s, 0.6 + size / 5 + d) for s, d in enumerate((-0.02, 0.0, 0.02))]
+        rows += [_row(size, "mixed", 0, 0.55 + size / 5)]
+        rows += [_row(size, "baseline", 0, 0.5 + size / 10, architecture="tfidf-linear", role="floor")]
+    boards = build_leaderboard(rows, "dev_f1_weighted")
+    local, mixed = estimate_at(boards, 0.5)
+    assert (local.strategy, local.band, mixed.strategy, mixed.band) == ("local", "seeds", "mixed", "pooled")
+    floor = floor_estimate(boards, 0.5)
+    assert floor is not None and floor.strategy == "floor" and floor.band == "pooled"
+    for estimate in (local, mixed, floor):
+        assert estimate.low is not None and estimate.high is not None
+        assert estimate.low < estimate.estimate < estimate.high
+    # The floor's points lie on 0.5 + n/10: at 0.5 about 0.55, between its neighbours 0.53 and 0.60.
+    assert 0.53 < floor.estimate < 0.60
+    # A one-seed point borrows a spread of 0.02 over 1 seed: wider than local's 0.02 over 3 seeds.
+    assert mixed.high - mixed.low > local.high - local.low
+    only_one_seed = build_leaderboard([r for r in rows if r["strategy"] != "local"], "dev_f1_weighted")
+    (alone,) = estimate_at(only_one_seed, 0.5)
+    assert (alone.low, alone.high, alone.band) == (None, None, "none")  # nothing to borrow a spread from
+
+
+def test_cli_answers_an_unswept_size_with_the_estimates_first_and_the_boards_on_request(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from search.cli import main
+
+    table = tmp_path / "runs.csv"
+    lines = ["in_domain_pct,architecture,strategy,imbalance,seed,status,role,epochs_run,accuracy"]
+    for pct in (10, 30, 100):
+        lines += [
+            f"{pct},two-phase,local,none,{s},finished,search,30,{0.6 + pct / 500 + s / 100:.3f}"
+            for s in range(3)
+        ]
+        lines.append(f"{pct},tfidf-linear,baseline,none,0,finished,floor,12,{0.5 + pct / 1000:.3f}")
+    table.write_text("\n".join(lines) + "\n")
+    assert main(["leaderboard", "--from-table", str(table), "--size", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("size 50% was not swept (swept: 10%, 30%, 100%); estimated accuracy")
+    rows = {line.split("  ")[0]: line for line in out.splitlines()}
+    assert "[" in rows["local"] and "[" in rows["floor (tfidf-linear)"]  # a band on both
+    assert "in-domain size" not in out and "add --nearest" in out
+    assert main(["leaderboard", "--from-table", str(table), "--size", "0.5", "--nearest"]) == 0
+    out = capsys.readouterr().out
+    assert "in-domain size 30%" in out and "in-domain size 100%" in out and "in-domain size 10%" not in out
+
+
 def test_cli_lists_stopped_trials_apart_and_shows_the_floor(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
