@@ -8,7 +8,7 @@ from typing import Any
 
 from ..sizes import size_text
 from ._common import UserError, _int_list, _mean_pm, _print_table, _quoted, _shown, _size
-from .boards import _why_not_first
+from .boards import _why_not_first, corpus_note
 from .data import cmd_data_list
 
 
@@ -231,6 +231,9 @@ def _print_leaderboard(paths: Any, config: Any) -> int:
     )
     for note in notes:
         print(note)
+    corpus = corpus_note(str(config.data.in_domain), list(boards.values()))
+    if corpus is not None:
+        print(corpus)
     print(f"details: resweep leaderboard {config.name} --storage {_quoted(paths.storage)}")
     return 0
 

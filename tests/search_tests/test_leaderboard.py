@@ -502,3 +502,16 @@ def test_where_the_floor_wins_the_cells_still_get_an_answer_of_their_own() -> No
     assert board.recommended is not None and board.recommended.describe["strategy"] == "local"
     (document,) = decisions([board])
     assert document["cell"] == "floor" and document["without_floor"]["cell"] == "local"
+
+
+def test_the_demo_says_why_the_floor_leads_on_the_synthetic_corpus_and_only_there() -> None:
+    from search.cli.boards import SYNTHETIC_NOTE, corpus_note
+
+    neural = [_row(0.1, "local", s, 0.70) for s in range(3)]
+    floor = [_row(0.1, "baseline", s, 0.90, architecture="tfidf-linear", role="floor") for s in range(3)]
+    floor_leads = build_leaderboard(neural + floor, "dev_f1_weighted")
+    assert floor_leads[0].winner.floor_run
+    assert corpus_note("synthetic", floor_leads) == SYNTHETIC_NOTE
+    assert corpus_note("semeval", floor_leads) is None  # real data: the floor leading is a finding
+    low_floor = [{**row, "dev_f1_weighted": 0.5} for row in floor]
+    assert corpus_note("synthetic", build_leaderboard(neural + low_floor, "dev_f1_weighted")) is None
