@@ -96,7 +96,7 @@ def cmd_extend(args: argparse.Namespace) -> int:
         config,
         rows,
         budget=args.budget,
-        sizes=[_size(s) for s in args.sizes.split(",")] if args.sizes else None,
+        sizes=[_size(s, "--sizes") for s in args.sizes.split(",")] if args.sizes else None,
         seeds=_int_list(args.seeds, "--seeds") if args.seeds else None,
         confirm_top_k=args.confirm_top_k,
         space=args.space,
@@ -116,7 +116,7 @@ def cmd_extend(args: argparse.Namespace) -> int:
 
 
 def _print_plan(config: Any) -> int:
-    from ..estimate import estimate_sweep
+    from ..estimate import TRIAL_OVERHEAD_S, estimate_sweep
     from ..plan import plan_sweep
     from ..preflight import check_inputs
 
@@ -150,11 +150,21 @@ def _print_plan(config: Any) -> int:
             f"{e.train_sequences:,}",
             f"{e.infer_sequences:,}",
             f"{e.cpu_hours:.2f}",
+            f"{e.overhead_hours:.2f}",
         ]
         for e in estimates
     ]
     _print_table(
-        rows, ["in_domain_size", "trials", "new_phase1_artifacts", "train_seqs", "infer_seqs", "cpu_hours"]
+        rows,
+        [
+            "in_domain_size",
+            "trials",
+            "new_phase1_artifacts",
+            "train_seqs",
+            "infer_seqs",
+            "encoder_cpu_hours",
+            "trial_overhead_hours",
+        ],
     )
     from ..plan import SweepPaths
 
@@ -163,7 +173,10 @@ def _print_plan(config: Any) -> int:
         f"total: {sum(e.trials for e in estimates)} trials, "
         f"{sum(e.phase1_artifacts for e in estimates)} distinct phase-1 artifacts, "
         f"<= {sum(e.cpu_hours for e in estimates):.2f} CPU hours of encoder work (upper bound: every "
-        f"trial runs max_epochs; a GPU is 10-100x faster); storage {folder}"
+        f"trial runs max_epochs; a GPU is 10-100x faster) + about "
+        f"{sum(e.overhead_hours for e in estimates):.2f} hours of the trials' fixed cost on Ray "
+        f"(~{TRIAL_OVERHEAD_S[config.resources.resolved_executor]:.0f} s a trial; the wall time: divide "
+        f"by the trials run at once); storage {folder}"
     )
     return 0
 

@@ -84,7 +84,10 @@ def test_dry_run_prints_the_plan_per_size(tmp_path: Path, capsys: pytest.Capture
     )
     assert main(["sweep", str(path), "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "new_phase1_artifacts" in out and "cpu_hours" in out
+    assert "new_phase1_artifacts" in out and "encoder_cpu_hours" in out
+    # 12 inline trials a size at ~8 s each: 12 * 8 / 3600 = 0.03 hours of fixed cost per size.
+    assert [line.split()[-1] for line in out.splitlines() if line.startswith(("10%", "100%"))] == ["0.03"] * 2
+    assert "+ about 0.05 hours of the trials' fixed cost on Ray (~8 s a trial" in out
     assert "then the best of each of the 3 cells again with seeds 1, 2" in out
     # (3 searched + 3 cells' best x 2 seeds + 3 floor runs) x 2 sizes
     assert "total: 24 trials, 1 distinct phase-1 artifacts" in out
