@@ -89,6 +89,17 @@ BENCHMARKS = (
         minutes=7,
     ),
     Benchmark(
+        "scale",
+        "the sweep machinery on a simulated 4-node cluster beside a bare Ray Tune run (goal: >= 0.9x its "
+        "trials/s), the searcher's ask as a study grows to 1,000 trials (goal: p99 < 10% of a trial), "
+        "driver memory, the results store per trial, resume after a kill, the leaderboard over 100,000 rows",
+        r"^(\$ .*|machine: .*|cluster: .*|(bare Tune|resweep): \d.*|\s+(bare Tune|resweep) .*|scale: .*"
+        r"|resume: .*|ask .*|leaderboard: .*)$",
+        minutes=15,
+        # What fits ~15 minutes on the 2-core box (the script's defaults are the sizes).
+        args=("--trials", "400", "--cpus-per-node", "8", "--resume-trials", "300"),
+    ),
+    Benchmark(
         "loop_throughput",
         "resweep's training loop vs a bare PyTorch loop (goal >= 90%), and a cached phase-2 trial vs "
         "a full bert-seqcls trial (goal <= 5%), MiniLM",

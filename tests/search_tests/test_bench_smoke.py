@@ -48,6 +48,14 @@ SMOKE = {
         rf"4 search trials \(\+ 0 confirmation runs\) through the Ray Train executor, 2 concurrent: "
         rf"{NUMBER} s; overhead share {NUMBER}% \({NUMBER} s per trial slot\)",
     ],
+    "scale": [
+        rf"scale: resweep {NUMBER} trials/s vs bare Tune {NUMBER} trials/s \(ratio {NUMBER}; steady "
+        rf"{NUMBER}; goal >= 0\.9: (met|NOT met)\); 20 trials, 4 at once, 1 node\(s\)",
+        rf"resume: driver killed \(SIGKILL\) at \d+ of 20 rows; resume: first trial ended after {NUMBER} s, "
+        rf"complete after {NUMBER} s .*; -?\d+ rows for a budget of 20 \([+-]\d+; each row once\), 0 errors",
+        rf"ask p99 at 50 trials per study: {NUMBER} ms = {NUMBER}% of the mean trial time 0\.6 s .*",
+        r"leaderboard: 300 rows, .* bytes per trial",
+    ],
     "loop_throughput": [
         rf"train examples/s: bare loop {NUMBER}, resweep loop {NUMBER}; ours/bare {NUMBER}%",
         rf"two-phase trial, artifact cached: {NUMBER} s; full bert-seqcls trial \(1 epochs\): {NUMBER} s; "

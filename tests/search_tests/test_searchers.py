@@ -466,3 +466,52 @@ def test_sequential_confirmation_after_a_kill_goes_on_from_the_stored_rows() -> 
     search.on_trial_complete("t0", {METRIC: 0.95, **DONE})
     search.on_trial_complete("t1", {METRIC: 0.40, **DONE})
     assert search.suggest("t2") == Searcher.FINISHED
+
+
+def _asked_and_told(tmp_path: Path, name: str, memoizes: bool, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Proposals of a two-cell TPE searcher on SQLite, 8 trials running, some stopped or failed,
+    then the same searcher pickled and restored (a resume) asked on."""
+    import pickle
+    import random
+
+    from search.studies import StudyStorage
+
+    monkeypatch.setattr(StudyStorage, "_memoizes", lambda self: memoizes)
+    cells = {"a": "local", "b": "mixed"}
+    search = make_searcher(
+        kind="tpe",
+        space="demo",
+        sizes=dict.fromkeys(cells, 0.1),
+        budgets=dict.fromkeys(cells, 30),
+        metric=METRIC,
+        seed=0,
+        storage_url=f"sqlite:///{tmp_path / name}",
+        study_prefix="memo",
+        cells=cells,
+        cell_values={cell: {"strategy": cell} for cell in cells.values()},
+        max_concurrent=8,
+        intermediate=METRIC,
+    ).searcher  # type: ignore[attr-defined]
+    rng = random.Random(0)
+    proposals, running = [], []
+    for i in range(60):
+        if i == 40:
+            search = pickle.loads(pickle.dumps(search))
+        proposals.append(search.suggest(f"t{i}"))
+        running.append(f"t{i}")
+        search.on_trial_result(f"t{i}", {SCHEDULER_TIME: 1, METRIC: rng.random()})
+        if len(running) >= 8:
+            done, score = running.pop(rng.randrange(len(running))), rng.random()
+            search.on_trial_complete(done, {METRIC: score, TRAINING_DONE: score > 0.2}, error=score < 0.05)
+    return proposals
+
+
+def test_studies_answered_from_memory_propose_what_studies_read_from_the_database_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # StudyStorage keeps the unfinished trials it read (search.studies): the samplers must see
+    # exactly what a read of the database gives them, through asks, results, ends and a restore.
+    memoized = _asked_and_told(tmp_path, "memo.db", True, monkeypatch)
+    read = _asked_and_told(tmp_path, "read.db", False, monkeypatch)
+    assert memoized == read
+    assert all(isinstance(p, dict) for p in memoized)

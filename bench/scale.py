@@ -1,0 +1,668 @@
+"""Benchmark: the sweep machinery at scale, side by side with a bare Ray Tune run on one cluster.
+
+    .venv/bin/python bench/scale.py [--trials 1000] [--concurrency 32] [--nodes 4] [--cpus-per-node 16]
+                                    [--resume-trials 1000] [--ask-trials 1000] [--leaderboard-rows 100000]
+                                    [--sides bare,resweep] [--profile FILE] [--out FILE]
+    .venv/bin/python bench/scale.py --smoke   # 1 node, 20 trials, 4 at once: does it run?
+
+The defaults are the issue's sizes. On the 2-core development box (shared) a run of
+``--trials 400 --cpus-per-node 8 --resume-trials 300`` takes ~9 minutes (``make bench`` runs that);
+its output is kept in ``bench/results/``.
+
+On one simulated Ray cluster (``ray.cluster_utils.Cluster``: a head with no CPUs that hosts the
+drivers, ``--nodes`` worker nodes of ``--cpus-per-node`` logical CPUs), stand-in trials sleep a
+uniform 0.2-1 s and report once, so the machine's own cores are not what limits the trials:
+
+1. **resweep**: ``--trials`` trials through the real sweep (``search.sweep.run_sweep``: its Tune
+   experiment, one Optuna study per question cell on the sweep's SQLite storage, the
+   ConcurrencyLimiter, the results-store callback, the progress view on; trackers off, no
+   confirmation runs, no floor, FIFO), ``--concurrency`` at once.
+2. **bare Tune**: the same number of trials of the same stand-in through ``tune.Tuner`` with
+   ``OptunaSearch`` (its defaults: TPE, an in-memory study) over the same space and concurrency:
+   what a user would run instead. Its own default loggers (CSV, JSON, TensorBoard) are on.
+   (``--sides`` also takes ``unmemoized``: resweep with every read of its studies going to the
+   database, as before this benchmark found those reads; see ``search.studies.StudyStorage``.)
+
+Each driver runs in its own process (Ray's start is not counted) and reports: trials/s over the
+whole run and in its steady middle (10th to 90th percentile of the trial ends), the slot
+efficiency (summed sleep / (wall x concurrency)), the time inside the searcher's ``suggest``
+(ask) and its tells, resweep's callback (the results-store row) and progress view, and the
+driver's memory (RSS) as the trials end: at the end, its peak, and its growth per trial.
+
+3. **ask latency as a study grows**: one study of ``--ask-trials`` trials asked and told in
+   process (``--concurrency`` outstanding), resweep's searcher (multivariate TPE with constant
+   liar on SQLite, as the sweep builds it) beside OptunaSearch's default TPE in memory: p50/p99 of
+   the ask per window of the study's size (also unmemoized, as above), and p99 as a share of the
+   mean trial time (0.6 s).
+4. **resume**: a sweep of ``--resume-trials`` trials whose driver is killed (SIGKILL) once half of
+   them have rows, then ``run_sweep(resume=True)``: the time until its first new trial ends and
+   until the sweep is complete, the rows against the budget, and whether any row is there twice.
+   (The stand-in replaces ``search.sweep.sweep_trial``, so a trial Tune restores reruns instead of
+   replaying its stored row.)
+5. **the leaderboard** over ``--leaderboard-rows`` rows (``bench/leaderboard_scale.py``).
+
+Goals (issue 29): resweep >= 0.9x bare Tune's throughput; ask p99 < 10% of the trial time at 1,000
+trials per study; driver memory flat per trial. ``--smoke``: 1 node of 8 CPUs, 20 trials, 4 at
+once, a 50-trial ask study and 300 leaderboard rows: a minute or two, to check that it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import math
+import os
+import random
+import re
+import resource
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+MIN_SLEEP, MAX_SLEEP = 0.2, 1.0
+MEAN_SLEEP = (MIN_SLEEP + MAX_SLEEP) / 2
+METRIC = "selected_dev_f1_weighted"  # what the sweep's searcher optimises
+SPACE = "demo"
+# What a stand-in trial reports once, with the keys a trial reports (as bench/sweep_overhead.py).
+REPORT = {
+    "selected_dev_f1_weighted": 0.5,
+    "dev_f1_weighted": 0.5,
+    "selected_epoch": 1,
+    "epochs_done": 1,
+    "final_stage_epochs": 1,
+    "training_done": True,
+}
+
+
+# --- the stand-in trials ---------------------------------------------------------------------
+
+
+def _sleep_and_report(config: dict[str, Any]) -> None:
+    from ray import tune
+
+    slept = random.uniform(MIN_SLEEP, MAX_SLEEP)
+    time.sleep(slept)
+    # A score the searchers can learn from (a smooth function of the learning rate).
+    lr = float(config.get("learning_rate") or 1e-3)
+    score = 0.8 - 0.05 * abs(math.log10(lr / 1e-3)) + random.gauss(0, 0.01)
+    tune.report({**REPORT, "selected_dev_f1_weighted": score, "dev_f1_weighted": score, "slept": slept})
+
+
+def sweep_stand_in(config: dict[str, Any], runtime: Any, contexts: Any) -> None:
+    """resweep's ``trial_function``: the sweep's own trial replaced by a sleep."""
+    _sleep_and_report(config)
+
+
+def bare_stand_in(config: dict[str, Any]) -> None:
+    """The bare Tune trainable: the same sleep."""
+    _sleep_and_report(config)
+
+
+# --- instrumentation of a driver process (bench-only wrappers around class methods) ----------
+
+
+class Meter:
+    """Times calls to wrapped methods and samples the driver's RSS as trials end."""
+
+    def __init__(self, every: int):
+        self.times: dict[str, list[float]] = {}
+        self.ends: list[float] = []  # perf_counter at each trial's end (the searcher's tell)
+        self.slept: list[float] = []
+        self.rss: list[tuple[int, int]] = []  # (trials ended, RSS KiB)
+        self.every = max(1, every)
+
+    def wrap(self, cls: type, name: str, key: str) -> None:
+        original = getattr(cls, name)
+
+        @functools.wraps(original)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.times.setdefault(key, []).append(time.perf_counter() - started)
+
+        setattr(cls, name, timed)
+
+    def wrap_end(self, cls: type, name: str) -> None:
+        """``cls.name(trial_id, result=..., error=...)`` is the searcher's tell: one per trial."""
+        original = getattr(cls, name)
+
+        @functools.wraps(original)
+        def ended(this: Any, trial_id: str, result: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+            self.ends.append(time.perf_counter())
+            if result and "slept" in result:
+                self.slept.append(float(result["slept"]))
+            if len(self.ends) % self.every == 0:
+                self.rss.append((len(self.ends), rss_kib()))
+            started = time.perf_counter()
+            try:
+                return original(this, trial_id, result, **kwargs)
+            finally:
+                self.times.setdefault("tell", []).append(time.perf_counter() - started)
+
+        setattr(cls, name, ended)
+
+
+def rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _sweep_config(name: str, trials: int, concurrency: int, storage: str) -> Any:
+    from search.config import parse_sweep_config
+
+    return parse_sweep_config(
+        {
+            "name": name,
+            "data": {"in_domain": "synthetic", "ood": "synthetic_ood", "sizes": [0.1]},
+            "search": {
+                "space": SPACE,
+                "budget": trials,
+                "max_concurrent": concurrency,
+                "scheduler": "fifo",
+                "floor": False,
+                "confirm_top_k": 0,
+            },
+            "resources": {"cpus": 1, "executor": "inline"},
+            "storage": storage,
+        }
+    )
+
+
+def drive(args: argparse.Namespace) -> None:
+    """A driver process (``--role``): run one side, write what it measured to ``--report``."""
+    import ray
+
+    ray.init(address=args.address, log_to_driver=False)
+    meter = Meter(every=max(1, args.trials // 50))
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+    summary: dict[str, Any] = {"role": args.role, "rss_start_kib": rss_kib()}
+    try:
+        if args.role == "bare":
+            from ray import tune
+            from ray.tune.search import ConcurrencyLimiter
+            from ray.tune.search.optuna import OptunaSearch
+
+            from spaces import define_by_run
+
+            meter.wrap(OptunaSearch, "suggest", "ask")
+            meter.wrap_end(OptunaSearch, "on_trial_complete")
+            started = time.perf_counter()
+            if profiler:
+                profiler.enable()
+            tuner = tune.Tuner(
+                tune.with_resources(bare_stand_in, {"cpu": 1}),
+                tune_config=tune.TuneConfig(
+                    search_alg=ConcurrencyLimiter(
+                        OptunaSearch(
+                            space=functools.partial(define_by_run, space=SPACE), metric=METRIC, mode="max"
+                        ),
+                        max_concurrent=args.concurrency,
+                    ),
+                    num_samples=args.trials,
+                    reuse_actors=True,
+                ),
+                run_config=tune.RunConfig(name=args.name, storage_path=args.storage, verbose=0),
+            )
+            grid = tuner.fit()
+            summary["wall_s"] = time.perf_counter() - started
+            summary["rows"] = len(grid)
+            summary["errors"] = len(grid.errors)
+        else:
+            from search.callback import SweepCallback
+            from search.results import ResultsStore
+            from search.searchers import PerSizeSearch
+            from search.sweep import run_sweep
+
+            if args.role == "unmemoized":
+                # resweep as before bench/scale.py: every study read goes to the database.
+                from search.studies import StudyStorage
+
+                StudyStorage._memoizes = lambda self: False  # type: ignore[method-assign]
+            meter.wrap(PerSizeSearch, "suggest", "ask")
+            meter.wrap_end(PerSizeSearch, "on_trial_complete")
+            meter.wrap(SweepCallback, "on_trial_complete", "callback_row")
+            meter.wrap(ResultsStore, "add", "store_write")
+            meter.wrap(SweepCallback, "on_step_end", "progress_step")
+            config = _sweep_config(args.name, args.trials, args.concurrency, args.storage)
+            started = time.perf_counter()
+            if profiler:
+                profiler.enable()
+            try:
+                table = run_sweep(
+                    config,
+                    address=args.address,
+                    resume=args.role == "resume",
+                    verbose=1,
+                    trial_function=sweep_stand_in,
+                )
+            finally:
+                summary["wall_s"] = time.perf_counter() - started
+            names = table["trial_name"].to_pylist()
+            summary["rows"] = len(names)
+            summary["unique_rows"] = len(set(names))
+            summary["errors"] = sum(1 for s in table["status"].to_pylist() if s == "error")
+            folder = Path(args.storage) / args.name / "results"
+            summary["store_bytes"] = sum(p.stat().st_size for p in folder.rglob("*.parquet"))
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
+        summary["first_end_s"] = (meter.ends[0] - started) if meter.ends else None
+        summary["ends"] = [t - started for t in meter.ends]
+    finally:
+        ray.shutdown()
+    summary.update(
+        times=meter.times,
+        slept=meter.slept,
+        rss=meter.rss,
+        rss_end_kib=rss_kib(),
+        rss_peak_kib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    )
+    Path(args.report).write_text(json.dumps(summary))
+
+
+# --- the parent: the cluster, the drivers, the figures ---------------------------------------
+
+
+def _child(
+    args: argparse.Namespace, role: str, name: str, trials: int, report: Path, **extra: str
+) -> list[str]:
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--role",
+        role,
+        "--address",
+        args.address,
+        "--storage",
+        args.storage,
+        "--name",
+        name,
+        "--trials",
+        str(trials),
+        "--concurrency",
+        str(args.concurrency),
+        "--report",
+        str(report),
+    ]
+    for key, value in extra.items():
+        command += [f"--{key}", value]
+    return command
+
+
+def _run_child(command: list[str], log: Path, timeout: float) -> None:
+    with log.open("ab") as out:
+        done = subprocess.run(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, timeout=timeout)
+    if done.returncode != 0:
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
+        raise RuntimeError(f"{command[3]} driver exited {done.returncode}:\n{tail}")
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+def steady_rate(ends: list[float]) -> float:
+    """Trials/s between the 10th and 90th percentile trial ends (start-up and tail left out)."""
+    if len(ends) < 10:
+        return float("nan")
+    ordered = sorted(ends)
+    lo, hi = len(ordered) // 10, len(ordered) * 9 // 10
+    return (hi - lo) / max(1e-9, ordered[hi] - ordered[lo])
+
+
+def rss_slope(rss: list[tuple[int, int]]) -> float:
+    """KiB per trial: the least-squares slope of RSS over trials ended, from a quarter of the run on
+    (Ray's and the libraries' start-up growth left out)."""
+    points = [p for p in rss if p[0] >= rss[-1][0] / 4] if rss else []
+    if len(points) < 3:
+        return float("nan")
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum((x - mx) ** 2 for x in xs)
+
+
+def side(summary: dict[str, Any], concurrency: int) -> dict[str, float]:
+    trials, wall = len(summary["ends"]), summary["wall_s"]
+    return {
+        "trials": trials,
+        "wall": wall,
+        "rate": trials / wall,
+        "steady": steady_rate(summary["ends"]),
+        "efficiency": sum(summary["slept"]) / (wall * concurrency),
+        "mean_sleep": statistics.fmean(summary["slept"]) if summary["slept"] else float("nan"),
+    }
+
+
+def describe_side(label: str, summary: dict[str, Any], figures: dict[str, float]) -> list[str]:
+    times = summary["times"]
+    ask = times.get("ask", [])
+    tell = times.get("tell", [])
+    lines = [
+        f"{label}: {figures['trials']} trials in {figures['wall']:.1f} s: {figures['rate']:.2f} trials/s "
+        f"(steady {figures['steady']:.2f}); slot efficiency {figures['efficiency']:.1%} "
+        f"(mean sleep {figures['mean_sleep']:.2f} s)",
+        f"  {label} driver, per trial: ask {_ms(statistics.fmean(ask) if ask else 0)} "
+        f"(p50 {_ms(pct(ask, 50))}, p99 {_ms(pct(ask, 99))}, {len(ask)} calls), "
+        f"tell {_ms(statistics.fmean(tell) if tell else 0)}",
+    ]
+    if "callback_row" in times:
+        row, write = times["callback_row"], times.get("store_write", [])
+        step = times.get("progress_step", [])
+        lines.append(
+            f"  {label} results store: {_ms(statistics.fmean(row))} per trial in the callback "
+            f"(p99 {_ms(pct(row, 99))}; the Parquet write {_ms(statistics.fmean(write) if write else 0)}); "
+            f"{summary.get('store_bytes', 0) / max(1, summary['rows']):.0f} bytes per trial stored; "
+            f"progress view {_ms(sum(step) / max(1, figures['trials']))} per trial "
+            f"({len(step)} steps)"
+        )
+    rss = summary["rss"]
+    lines.append(
+        f"  {label} driver memory: RSS {summary['rss_end_kib'] / 1024:.0f} MiB at the end "
+        f"(peak {summary['rss_peak_kib'] / 1024:.0f} MiB; {rss[0][1] / 1024 if rss else 0:.0f} MiB at trial "
+        f"{rss[0][0] if rss else 0}); growth {rss_slope(rss):.1f} KiB per trial"
+    )
+    return lines
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def ask_latency(trials: int, concurrency: int, folder: Path) -> list[str]:
+    """One study asked as it grows to ``trials``: at each window's start it is filled up with
+    finished random trials (what TPE learns from), then asked ``WINDOW`` times with ``concurrency``
+    trials outstanding (running: the constant liar counts them) and told as they end."""
+    import optuna
+    from ray.tune.search.optuna import OptunaSearch
+
+    from search.searchers import make_searcher
+    from spaces import define_by_run
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    window = min(100, trials)
+    starts = sorted({0, max(0, trials // 2 - window // 2), max(0, trials - window)})
+    rng = random.Random(0)
+
+    def finished_trials(fixed: dict[str, Any] | None) -> list[Any]:
+        donor = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+        for _ in range(trials):
+            trial = donor.ask()
+            define_by_run(trial, space=SPACE, fixed=fixed)
+            donor.tell(trial, rng.uniform(0.4, 0.8))
+        return donor.get_trials(deepcopy=False)
+
+    def drive_study(study: Any, suggest: Any, tell: Any, donors: list[Any]) -> list[list[float]]:
+        asks: list[list[float]] = []
+        outstanding: list[str] = []
+        used = 0
+        for lo in starts:
+            fill = max(0, lo - len(study.get_trials(deepcopy=False)))
+            study.add_trials(donors[used : used + fill])
+            used += fill
+            asks.append([])
+            for i in range(window):
+                trial_id = f"t{lo}-{i}"
+                started = time.perf_counter()
+                config = suggest(trial_id)
+                asks[-1].append(time.perf_counter() - started)
+                assert isinstance(config, dict), config
+                outstanding.append(trial_id)
+                if len(outstanding) >= concurrency:
+                    done = outstanding.pop(rng.randrange(len(outstanding)))
+                    tell(done, {**REPORT, METRIC: rng.uniform(0.4, 0.8)})
+        return asks
+
+    def resweep_asks(name: str) -> list[list[float]]:
+        """resweep's: one slot's searcher as make_searcher builds it for a sweep (a question cell)."""
+        slot = "id0.1/local"
+        ours = make_searcher(
+            kind="tpe",
+            space=SPACE,
+            sizes={slot: 0.1},
+            budgets={slot: trials + window * len(starts)},
+            metric=METRIC,
+            seed=0,
+            storage_url=f"sqlite:///{folder / name}",
+            study_prefix="ask",
+            cells={slot: "local"},
+            cell_values={"local": {"strategy": "local"}},
+            max_concurrent=concurrency,
+        )
+        per_size = ours.searcher  # type: ignore[attr-defined]  # behind the ConcurrencyLimiter
+        return drive_study(
+            per_size._searchers[slot]._ot_study,
+            per_size.suggest,
+            per_size.on_trial_complete,
+            finished_trials({"strategy": "local"}),
+        )
+
+    ours = resweep_asks("ask.db")
+    # The same with every read going to the database (StudyStorage without its memory of the
+    # unfinished trials: resweep before bench/scale.py found the reads).
+    from search.studies import StudyStorage
+
+    memoizes = StudyStorage._memoizes
+    StudyStorage._memoizes = lambda self: False  # type: ignore[method-assign]
+    try:
+        unmemoized = resweep_asks("ask-unmemoized.db")
+    finally:
+        StudyStorage._memoizes = memoizes  # type: ignore[method-assign]
+    bare = OptunaSearch(space=functools.partial(define_by_run, space=SPACE), metric=METRIC, mode="max")
+    bare_asks = drive_study(bare._ot_study, bare.suggest, bare.on_trial_complete, finished_trials(None))
+    lines = []
+    for lo, r, u, b in zip(starts, ours, unmemoized, bare_asks, strict=True):
+        lines.append(
+            f"ask at {lo}-{lo + window} trials in the study ({concurrency} running): resweep (TPE "
+            f"multivariate, SQLite) p50 {_ms(pct(r, 50))} p99 {_ms(pct(r, 99))} (every read from the "
+            f"database: p50 {_ms(pct(u, 50))} p99 {_ms(pct(u, 99))}); OptunaSearch default "
+            f"(TPE, in memory) p50 {_ms(pct(b, 50))} p99 {_ms(pct(b, 99))}"
+        )
+    last = ours[-1]
+    share = pct(last, 99) / MEAN_SLEEP
+    lines.append(
+        f"ask p99 at {trials} trials per study: {_ms(pct(last, 99))} = {share:.1%} of the mean trial "
+        f"time {MEAN_SLEEP:g} s (goal < 10%: {'met' if share < 0.10 else 'NOT met'}); "
+        f"{pct(last, 99) / 30:.2%} of a 30-s phase-2 trial"
+    )
+    return lines
+
+
+def leaderboard(rows: int) -> list[str]:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "leaderboard_scale.py"), "--rows", str(rows)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    if done.returncode != 0:
+        return [f"leaderboard over {rows:,} rows: failed ({done.stderr.strip().splitlines()[-1:]})"]
+    return [f"leaderboard: {line}" for line in done.stdout.splitlines() if re.match(r"^[\d,]+ rows", line)]
+
+
+def resume_after_kill(args: argparse.Namespace, scratch: Path, log: Path) -> list[str]:
+    """Kill a sweep's driver once half its trials have rows; time ``run_sweep(resume=True)``."""
+    trials, name = args.resume_trials, "killed"
+    parts = Path(args.storage) / name / "results" / "parts"
+    report = scratch / "killed.json"
+    with log.open("ab") as out:
+        child = subprocess.Popen(
+            _child(args, "resweep", name, trials, report), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
+        )
+    deadline = time.monotonic() + args.timeout
+    try:
+        while time.monotonic() < deadline and child.poll() is None:
+            if parts.is_dir() and sum(1 for _ in parts.glob("*.parquet")) >= trials // 2:
+                break
+            time.sleep(0.05)
+    finally:
+        if child.poll() is None:
+            child.send_signal(signal.SIGKILL)
+        child.wait()
+    had = sum(1 for _ in parts.glob("*.parquet")) if parts.is_dir() else 0
+    if child.returncode != -signal.SIGKILL:
+        return [f"resume: the driver was not killed (exit {child.returncode}, {had} rows): nothing measured"]
+    time.sleep(2)  # Ray notices the driver is gone and ends its trial actors
+    resumed = scratch / "resumed.json"
+    _run_child(_child(args, "resume", name, trials, resumed), log, args.timeout)
+    r = json.loads(resumed.read_text())
+    first = r["first_end_s"]
+    rate = (len(r["ends"]) / r["wall_s"]) if r["wall_s"] else float("nan")
+    # Trials proposed after Tune's last save of its state are unknown to the restored experiment:
+    # their rows stay, and the restored searcher proposes that many again (the budget overshoots).
+    once = "each row once" if r["rows"] == r["unique_rows"] else "NOT each row once"
+    return [
+        f"resume: driver killed (SIGKILL) at {had} of {trials} rows; resume: first trial ended after "
+        f"{first:.1f} s, complete after {r['wall_s']:.1f} s ({len(r['ends'])} trials run, "
+        f"{rate:.2f} trials/s); {r['rows']} rows for a budget of {trials} "
+        f"({r['rows'] - trials:+d}; {once}), {r['errors']} errors"
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--nodes", type=int, default=4)
+    parser.add_argument("--cpus-per-node", type=int, default=16)
+    parser.add_argument("--resume-trials", type=int, default=1000, help="0: no resume measurement")
+    parser.add_argument("--ask-trials", type=int, default=1000, help="0: no ask-latency study")
+    parser.add_argument("--leaderboard-rows", type=int, default=100_000, help="0: no leaderboard")
+    parser.add_argument(
+        "--sides",
+        default="bare,resweep",
+        help="which drivers run, in this order (also: unmemoized, resweep with every study read "
+        "from the database, as before this benchmark)",
+    )
+    parser.add_argument("--profile", help="cProfile resweep's driver into this file (pstats)")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds per driver")
+    parser.add_argument("--out", type=Path, help="also write the figures here")
+    parser.add_argument("--smoke", action="store_true", help="1 node, 20 trials, 4 at once: check it runs")
+    # A driver process of the benchmark itself (see `drive`).
+    parser.add_argument("--role", choices=("resweep", "unmemoized", "resume", "bare"), help=argparse.SUPPRESS)
+    parser.add_argument("--address", help=argparse.SUPPRESS)
+    parser.add_argument("--storage", help=argparse.SUPPRESS)
+    parser.add_argument("--name", help=argparse.SUPPRESS)
+    parser.add_argument("--report", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.role:
+        drive(args)
+        return
+    if args.smoke:
+        args.trials, args.concurrency, args.nodes, args.cpus_per_node = 20, 4, 1, 8
+        args.resume_trials, args.ask_trials, args.leaderboard_rows = 20, 50, 300
+
+    # As tests/cluster_tests/multinode_sweep.py: token auth with a token made for this run (nothing
+    # in ~/.ray), Ray's session files in a folder of our own.
+    os.environ.setdefault("RAY_AUTH_MODE", "token")
+    os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from ray.cluster_utils import Cluster
+
+    lines = [
+        f"$ {' '.join([os.path.relpath(sys.executable, ROOT), *sys.argv])}",
+        f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at the start",
+    ]
+
+    def say(*new: str) -> None:
+        for line in new:
+            print(line, flush=True)
+        lines.extend(new)
+
+    for line in lines:
+        print(line, flush=True)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="rs-scale-", dir="/tmp") as folder:
+        scratch = Path(folder)
+        args.storage = str(scratch / "results")
+        log = scratch / "drivers.log"
+        cluster = Cluster(
+            initialize_head=True,
+            head_node_args={
+                "num_cpus": 0,  # the head hosts the drivers only, as on a real cluster
+                "resources": {"TRAIN_DRIVER": 8},
+                "include_dashboard": False,
+                "temp_dir": str(scratch / "ray"),
+            },
+        )
+        try:
+            for _ in range(args.nodes):
+                cluster.add_node(num_cpus=args.cpus_per_node)
+            cluster.wait_for_nodes()
+            args.address = cluster.address
+            say(
+                f"cluster: {args.nodes} node(s) x {args.cpus_per_node} CPUs (+ a head with none); "
+                f"{args.trials} stand-in trials of {MIN_SLEEP:g}-{MAX_SLEEP:g} s, "
+                f"{args.concurrency} at once; "
+                f"ready after {time.perf_counter() - started:.0f} s"
+            )
+            summaries = {}
+            for role in args.sides.split(","):
+                report = scratch / f"{role}.json"
+                extra = {"profile": args.profile} if args.profile and role == "resweep" else {}
+                _run_child(
+                    _child(args, role, f"scale-{role}", args.trials, report, **extra), log, args.timeout
+                )
+                summaries[role] = json.loads(report.read_text())
+            figures = {role: side(summary, args.concurrency) for role, summary in summaries.items()}
+            labels = {"bare": "bare Tune", "resweep": "resweep", "unmemoized": "resweep, studies unmemoized"}
+            for role, label in labels.items():
+                if role in summaries:
+                    say(*describe_side(label, summaries[role], figures[role]))
+            if "unmemoized" in figures and "bare" in figures:
+                before = figures["unmemoized"]
+                say(
+                    f"before (studies unmemoized): {before['rate']:.2f} trials/s, ratio to bare Tune "
+                    f"{before['rate'] / figures['bare']['rate']:.2f} (steady "
+                    f"{before['steady'] / figures['bare']['steady']:.2f})"
+                )
+            if "bare" in figures and "resweep" in figures:
+                bare, ours = figures["bare"], figures["resweep"]
+                ratio, steady = ours["rate"] / bare["rate"], ours["steady"] / bare["steady"]
+                say(
+                    f"scale: resweep {ours['rate']:.2f} trials/s vs bare Tune {bare['rate']:.2f} trials/s "
+                    f"(ratio {ratio:.2f}; steady {steady:.2f}; "
+                    f"goal >= 0.9: {'met' if ratio >= 0.9 else 'NOT met'}); "
+                    f"{args.trials} trials, {args.concurrency} at once, {args.nodes} node(s)"
+                )
+            if args.resume_trials:
+                say(*resume_after_kill(args, scratch, log))
+        finally:
+            import ray
+
+            ray.shutdown()
+            cluster.shutdown()
+        if args.ask_trials:
+            say(*ask_latency(args.ask_trials, args.concurrency, scratch))
+    if args.leaderboard_rows:
+        say(*leaderboard(args.leaderboard_rows))
+    say(f"total: {time.perf_counter() - started:.0f} s")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
