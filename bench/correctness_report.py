@@ -203,7 +203,81 @@ def learning_curve_check(pairs: Sequence[PairTables]) -> dict[str, Any]:
         "cases": cases,
         "mae": statistics.fmean(c["abs_error"] for c in cases) if cases else None,
         "right_pct": _pct(c["right"] for c in cases),
+        "annotation_plan": annotation_plan_check(pairs),
     }
+
+
+def annotation_plan_check(pairs: Sequence[PairTables]) -> dict[str, Any]:
+    """The annotation plan against held-out truth: per pair with four sizes or more, leave the
+    largest out, plan (:func:`search.annotation.plan_from_boards`, from the other sizes'
+    in-sample boards) for the score each strategy's best reached there (in-sample, dev), and
+    check whether the left-out size lies inside the plan's band, and how far the planned size is
+    from it (ratio planned / true; inf where the plan says "not within 10x the pool")."""
+    from search.annotation import plan_from_boards
+
+    cases: list[dict[str, Any]] = []
+    for pair in pairs:
+        if len(pair.sizes) < 4:
+            continue
+        held = pair.sizes[-1]
+        boards = [t.board for t in pair.sizes[:-1]]
+        truth = held.truth
+        for cell in sorted(truth.best):
+            target = truth.dev_mean[truth.best[cell]]
+            plan = plan_from_boards(boards, target)
+            planned = plan.cell_plan(cell)
+            if planned is None:
+                continue
+            low = math.inf if planned.low is None else planned.low
+            high = math.inf if planned.high is None else planned.high
+            size = math.inf if planned.size is None else planned.size
+            cases.append(
+                {
+                    "pair": pair.pair,
+                    "cell": cell,
+                    "from_sizes": [b.size for b in boards],
+                    "true_size": held.size,
+                    "target": target,
+                    "planned": planned.size,
+                    "low": planned.low,
+                    "high": planned.high,
+                    "inside": low <= held.size <= high,
+                    "open_high": planned.high is None,
+                    "ratio": size / held.size,
+                    "method": planned.curve.method,
+                }
+            )
+    ratios = sorted(c["ratio"] for c in cases)
+    median = statistics.median(ratios) if ratios else None
+    return {
+        "cases": cases,
+        "inside_pct": _pct(c["inside"] for c in cases),
+        "median_ratio": median,
+        "within_1_5x_pct": _pct(1 / 1.5 <= c["ratio"] <= 1.5 for c in cases),
+        "open_high_pct": _pct(c["open_high"] for c in cases),
+    }
+
+
+def _annotation_plan_lines(check: Mapping[str, Any]) -> list[str]:
+    lines = ["== annotation plan (resweep plan from the other sizes; the largest size left out)"]
+    for case in check["cases"]:
+        high = "beyond 10x the pool" if case["high"] is None else f"{case['high']:.3g}"
+        low = "-" if case["low"] is None else f"{case['low']:.3g}"
+        planned = "not within 10x the pool" if case["planned"] is None else f"{case['planned']:.3g}"
+        lines.append(
+            f"   {case['pair']} {case['cell']} reaches {case['target']:.4f} at size {case['true_size']:g}:"
+            f" planned {planned} [{low}, {high}] from {','.join(f'{s:g}' for s in case['from_sizes'])}"
+            f" ({case['method']}) — {'inside' if case['inside'] else 'OUTSIDE'} the band"
+        )
+    median = check["median_ratio"]
+    lines.append(
+        f"   annotation plan: truth inside the band in {_f(check['inside_pct'])}% of held-out cases,"
+        f" median size ratio {'n/a' if median is None else format(median, '.2f')}"
+        f" ({len(check['cases'])} cases; planned within 1.5x of the truth in"
+        f" {_f(check['within_1_5x_pct'])}%; bands open above (beyond 10x the pool) in"
+        f" {_f(check['open_high_pct'])}%)"
+    )
+    return lines
 
 
 # ---- the report ----------------------------------------------------------------------------
@@ -486,6 +560,9 @@ def report(
         f" {_f(curve['right_pct'])}% of them"
     )
     figures["learning_curve"] = curve
+    if "annotation_plan" in curve:
+        lines.append("")
+        lines.extend(_annotation_plan_lines(curve["annotation_plan"]))
 
     lines.append("")
     lines.append(f"runtime {seconds:.1f} s")

@@ -20,10 +20,19 @@ with a warning when the cluster cannot fit that many yet.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["AUTO", "DRIVER_RESOURCE", "EXECUTORS", "ResourcesError", "TrialResources", "resolve_executor"]
+__all__ = [
+    "AUTO",
+    "DRIVER_RESOURCE",
+    "EXECUTORS",
+    "ResourcesError",
+    "TrialResources",
+    "local_resources",
+    "resolve_executor",
+]
 
 AUTO = "auto"
 # How a trial runs on Ray: ``inline`` in its Tune trial process, ``train`` as a Ray Train job (a
@@ -103,6 +112,25 @@ class TrialResources:
         ]
         return min(counts) if counts else 1_000_000  # asks for nothing: not the limit
 
+    def shortfall(self, cluster: Mapping[str, float], where: str = "the cluster") -> tuple[str, str] | None:
+        """None when one trial fits ``cluster`` (Ray's resource names); else the ``resources:`` key
+        it asks too much of and a message saying so and how to change it. A local Ray never grows:
+        such a trial would wait for ever."""
+        for key, name in (("gpus", "GPU"), ("cpus", "CPU")):
+            need, have = self.per_trial()[name], float(cluster.get(name, 0.0))
+            if need <= 0 or need <= have + 1e-9:
+                continue
+            each = f" ({self.workers} workers x {getattr(self, key):g})" if self.workers > 1 else ""
+            if key == "gpus" and have == 0:
+                fix = "set resources.gpus: 0 to train on CPUs, or run on a cluster with GPUs (--address)"
+            else:
+                most = math.floor(have / self.workers * 100) / 100  # per process, as the key is given
+                fewer = " or fewer workers" if self.workers > 1 else ""
+                fix = f"set resources.{key} to at most {most:g}{fewer}, or use a bigger cluster (--address)"
+            needs = f"{need:g} {name}{'s' if need > 1 else ''}{each}"
+            return key, f"a trial needs {needs}; {where} has {have:g}: no trial could start; {fix}"
+        return None
+
     def concurrency(self, configured: int | str, cluster: Mapping[str, float]) -> tuple[int, str | None]:
         """Trials to run at once and a warning, if any. ``auto``: what fits now."""
         fit = self.fits(cluster)
@@ -119,3 +147,16 @@ class TrialResources:
                 "the others wait for free resources (or for the autoscaler)"
             )
         return count, None
+
+
+def local_resources() -> dict[str, float]:
+    """What an embedded local Ray would have, without starting it (Ray's names): the CPUs this
+    process may run on and the GPUs CUDA sees (``CUDA_VISIBLE_DEVICES`` honoured, as Ray does)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        import torch
+
+        gpus = torch.cuda.device_count()
+    except ImportError:  # pragma: no cover - torch is a dependency; without it no trial runs a GPU
+        gpus = 0
+    return {"CPU": float(cpus), "GPU": float(gpus)}

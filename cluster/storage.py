@@ -15,6 +15,11 @@ whole-or-nothing: a local file is written under a temporary name and renamed; an
 shows an object only once its upload completed. Object stores have no rename and no locks; where
 resweep needs those (phase-1 artifacts, a SQLite Optuna study) it works on a local copy and
 uploads the finished result (:mod:`trainables.artifacts`, :mod:`search.sweep`).
+
+No call waits without bound: Google Cloud Storage retries for at most ``$RESWEEP_STORAGE_TIMEOUT``
+seconds (default 30; a ``retry_limit_seconds`` in the URI wins), S3 gives up after the AWS SDK's
+connect and request timeouts and three attempts. A store that cannot be reached, or refuses, is
+:class:`StorageUnreachable`: one line naming the URI and the cause.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import pyarrow.fs as pafs
 
@@ -35,6 +40,7 @@ __all__ = [
     "REMOTE_SCHEMES",
     "Location",
     "StorageError",
+    "StorageUnreachable",
     "atomic_file",
     "atomic_folder",
     "cache_dir",
@@ -49,6 +55,46 @@ _SECRET_OPTIONS = ("access_key", "secret_key", "session_token")
 
 class StorageError(ValueError):
     """A storage location that cannot be used as given (a user's URI; printed as one line)."""
+
+
+class StorageUnreachable(OSError):
+    """An object store that did not answer in time, or refused: one line naming the URI and the
+    cause (an ``OSError``, as pyarrow's own errors are, so callers that catch those still do)."""
+
+
+TIMEOUT_ENV = "RESWEEP_STORAGE_TIMEOUT"
+DEFAULT_TIMEOUT_S = 30.0
+
+
+def storage_timeout() -> float:
+    """Seconds an object-store call may retry: ``$RESWEEP_STORAGE_TIMEOUT``, else 30."""
+    try:
+        seconds = float(os.environ.get(TIMEOUT_ENV, DEFAULT_TIMEOUT_S))
+    except ValueError:
+        return DEFAULT_TIMEOUT_S
+    return seconds if 0 < seconds < float("inf") else DEFAULT_TIMEOUT_S
+
+
+# What pyarrow's (long, nested) messages mean, by a phrase in them: the cause in a few words.
+_CAUSES = (
+    ("OAuth2 access token", "no credentials for it (GOOGLE_APPLICATION_CREDENTIALS, or a metadata server)"),
+    ("Could not resolve host", "its host name does not resolve (no network, or a wrong endpoint_override?)"),
+    ("Failed to connect", "nothing answers at its endpoint"),
+    ("Could not connect", "nothing answers at its endpoint"),
+    ("Timeout was reached", "no answer in time"),
+    ("ACCESS_DENIED", "access denied (credentials, or the bucket's permissions)"),
+    ("AccessDenied", "access denied (credentials, or the bucket's permissions)"),
+    ("InvalidAccessKeyId", "the credentials are not valid for it"),
+    ("NoSuchBucket", "no such bucket"),
+)
+
+
+def _cause(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    for phrase, cause in _CAUSES:
+        if phrase in text:
+            return cause
+    return text[:200] + ("..." if len(text) > 200 else "")
 
 
 def is_remote(where: str | Path | Location) -> bool:
@@ -78,10 +124,29 @@ class Location:
         if isinstance(where, Location):
             return where
         text = str(where)
+        scheme, colon, rest = text.partition(":")
+        if colon and scheme.lower() in (*REMOTE_SCHEMES, "file") and not rest.startswith("//"):
+            raise StorageError(  # `s3:/bucket` would be a local folder named `s3:`
+                f"storage {text!r}: a URI has two slashes after its scheme: {scheme}://"
+                + ("/" if scheme.lower() == "file" else "")
+                + rest.lstrip("/")
+            )
         if text.lower().startswith("file://"):
             text = text[len("file://") :]
+            host, slash, path = text.partition("/")
+            if host not in ("", "localhost"):  # file://host/x names a machine, not a folder here
+                raise StorageError(
+                    f"storage {str(where)!r}: a file:// URI names a host ({host}); write "
+                    f"file:///{path or '...'} (three slashes) or the path itself"
+                )
+            text = slash + path
         if not is_remote(text):
-            return cls(str(Path(text).expanduser().resolve()))
+            try:
+                return cls(str(Path(text).expanduser().resolve()))
+            except RuntimeError as err:  # ~nosuchuser/..., or a link loop on the way
+                home = text.split("/", 1)[0]
+                why = f"{home} names no user (no home folder to expand)" if text.startswith("~") else str(err)
+                raise StorageError(f"{text}: {why}") from None
         scheme = text.split("://", 1)[0].lower()
         if scheme not in REMOTE_SCHEMES:
             raise StorageError(
@@ -146,10 +211,37 @@ class Location:
     def filesystem(self) -> pafs.FileSystem:
         if self._filesystem is None:
             if self.remote:
-                self._filesystem, _ = pafs.FileSystem.from_uri(str(self))
+                with self._answers("cannot open"):
+                    self._filesystem, _ = pafs.FileSystem.from_uri(self._bounded_uri())
             else:
                 self._filesystem = pafs.LocalFileSystem()
         return self._filesystem
+
+    def _bounded_uri(self) -> str:
+        """The URI pyarrow opens: for Google Cloud Storage with a retry limit (its client retries
+        for 15 minutes by default; with no network or credentials, that is a hang)."""
+        scheme = self._base.split("://", 1)[0].lower()
+        if scheme not in ("gs", "gcs") or "retry_limit_seconds" in dict(parse_qsl(self._query)):
+            return str(self)
+        limit = urlencode({"retry_limit_seconds": f"{storage_timeout():g}"})
+        return f"{self}&{limit}" if self._query else f"{self}?{limit}"
+
+    @contextmanager
+    def _answers(self, doing: str) -> Iterator[None]:
+        """An object store's failure as one line naming this URI (a local path's errors pass as
+        they are; so does a missing object, which callers ask about)."""
+        try:
+            yield
+        except (FileNotFoundError, StorageUnreachable):
+            raise
+        except OSError as err:
+            if not self.remote:
+                raise
+            raise StorageUnreachable(f"{self}: {doing}: {_cause(err)}") from None
+        except ValueError as err:  # pyarrow's ArrowInvalid: an option the URI gives wrong
+            if not self.remote or isinstance(err, StorageError):
+                raise
+            raise StorageError(f"storage {self}: {_cause(err)}") from None
 
     @property
     def path(self) -> str:
@@ -164,7 +256,8 @@ class Location:
     # -- reading --------------------------------------------------------------------------------
 
     def _type(self) -> pafs.FileType:
-        return self.filesystem.get_file_info(self.path).type
+        with self._answers("cannot look it up"):
+            return self.filesystem.get_file_info(self.path).type
 
     def exists(self) -> bool:
         return self._type() != pafs.FileType.NotFound
@@ -176,7 +269,7 @@ class Location:
         return self._type() == pafs.FileType.Directory
 
     def read_bytes(self) -> bytes:
-        with self.filesystem.open_input_stream(self.path) as stream:
+        with self._answers("cannot read"), self.filesystem.open_input_stream(self.path) as stream:
             return bytes(stream.readall())
 
     def read_text(self) -> str:
@@ -185,7 +278,8 @@ class Location:
     def children(self, suffix: str = "") -> list[Location]:
         """What the folder holds directly (names ending in ``suffix``), sorted; [] if it does not exist."""
         selector = pafs.FileSelector(self.path, allow_not_found=True, recursive=False)
-        names = sorted(info.base_name for info in self.filesystem.get_file_info(selector))
+        with self._answers("cannot list"):
+            names = sorted(info.base_name for info in self.filesystem.get_file_info(selector))
         return [self / name for name in names if name.endswith(suffix)]
 
     def is_empty(self) -> bool:
@@ -201,14 +295,15 @@ class Location:
                 temporary.write_bytes(data)
             return
         # One upload of the whole content: the object store shows it only once it is complete.
-        with self.filesystem.open_output_stream(self.path) as out:
+        with self._answers("cannot write"), self.filesystem.open_output_stream(self.path) as out:
             out.write(data)
 
     def write_text(self, text: str) -> None:
         self.write_bytes(text.encode())
 
     def make_dirs(self) -> None:
-        self.filesystem.create_dir(self.path, recursive=True)
+        with self._answers("cannot create"):
+            self.filesystem.create_dir(self.path, recursive=True)
 
     def remove(self) -> None:
         """Delete the file if it is there."""

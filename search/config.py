@@ -66,6 +66,9 @@ SWEEP_SET = {
     "selection_metric": "search.selection_metric",
 }
 SCHEDULERS = tuple(SCHEDULER_REGISTRY.names())
+ONE_SENTENCE = "1 is a count of one sentence, which nothing trains on"
+MAX_SEED = 2**31 - 1  # seeds numpy and torch take, with room for the seeds confirmation adds after them
+MAX_CONFIRM_SEEDS = 100  # the plan lists a size's seeds: a bound keeps it (and a dry run) small
 
 
 class ConfigError(ResweepError):
@@ -223,10 +226,18 @@ class _Locator:
         return None
 
 
+def one_line(text: str) -> str:
+    """``text`` with its control characters (a newline in a key, a NUL) escaped: a message stays
+    one line whatever a user's file holds."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
 def _fail(source: str, locator: _Locator | None, path: str, message: str) -> ConfigError:
     line = locator.line(path) if locator else None
     where = f"{source}:{line}" if line else source
-    return ConfigError(f"{where}: {path}: {message}" if path else f"{where}: {message}")
+    return ConfigError(one_line(f"{where}: {path}: {message}" if path else f"{where}: {message}"))
 
 
 def _section(cls: type, raw: Any, path: str, fail: Any) -> dict[str, Any]:
@@ -302,8 +313,22 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
             Regime(size)
         except ValueError as err:
             raise fail("data.sizes", str(err)) from None
+        if size == 1 and not isinstance(size, float):  # surely the whole pool, not one sentence
+            raise fail("data.sizes", f"{ONE_SENTENCE}; write 1.0 for the whole training pool")
     if len(set(sizes)) != len(sizes):
         raise fail("data.sizes", f"sizes repeat: {sizes}")
+    for i, size in enumerate(sizes):
+        # Studies, boards and progress name a size by its key and its text: two sizes that read
+        # alike would share a study and a board.
+        same = next(
+            (s for s in sizes[:i] if size_key(s) == size_key(size) or size_text(s) == size_text(size)), None
+        )
+        if same is not None:
+            raise fail(
+                "data.sizes",
+                f"{size!r} and {same!r} are too close to tell apart (both read {size_text(size)}, "
+                f"{size_key(size)}): give fractions at least 0.0001 (0.01%) apart",
+            )
     fractions = [s for s in sizes if isinstance(s, float)]
     if fractions and len(fractions) < len(sizes):
         counts = [s for s in sizes if not isinstance(s, float)]
@@ -332,9 +357,10 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
     if (
         not isinstance(seeds, (list, tuple))
         or not seeds
-        or not all(_number(s, integer=True) and s >= 0 for s in seeds)
+        or not all(_number(s, integer=True) and 0 <= s <= MAX_SEED for s in seeds)
     ):
-        raise fail("data.seeds", f"expected a list of integers >= 0, got {seeds!r}")
+        # numpy's generators take seeds below 2**32; confirmation adds seeds after the largest.
+        raise fail("data.seeds", f"expected a list of integers from 0 to {MAX_SEED}, got {seeds!r}")
     if len(set(seeds)) != len(seeds):
         raise fail("data.seeds", f"seeds repeat: {list(seeds)}")
     data_raw.update(sizes=tuple(sizes), seeds=tuple(seeds))
@@ -362,11 +388,17 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
             "search.study_storage",
             f"expected an SQLAlchemy URL like postgresql://user@host:5432/optuna, got {study_url!r}",
         )
+    if study_url:
+        problem = _study_url_problem(study_url)
+        if problem:
+            raise fail("search.study_storage", problem)
     if "confirm_max_seeds" in search_raw and not (
-        _number(search_raw["confirm_max_seeds"], integer=True) and search_raw["confirm_max_seeds"] >= 1
+        _number(search_raw["confirm_max_seeds"], integer=True)
+        and 1 <= search_raw["confirm_max_seeds"] <= MAX_CONFIRM_SEEDS
     ):
         raise fail(
-            "search.confirm_max_seeds", f"expected an integer >= 1, got {search_raw['confirm_max_seeds']!r}"
+            "search.confirm_max_seeds",
+            f"expected an integer from 1 to {MAX_CONFIRM_SEEDS}, got {search_raw['confirm_max_seeds']!r}",
         )
     if "confirm_top_k" in search_raw and not (
         _number(search_raw["confirm_top_k"], integer=True) and search_raw["confirm_top_k"] >= 0
@@ -418,11 +450,23 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
             close = difflib.get_close_matches(str(key), valid, n=1)
             hint = f"did you mean {close[0]}?" if close else f"valid: {', '.join(sorted(valid))}"
             raise fail(f"trial.{key}", f"unknown trial key; {hint}")
+    for axis in search.question:
+        if axis in trial:  # every cell would train with the fixed value, under its own label
+            compared = ", ".join(map(str, axis_values(search.space, axis, grid=search.searcher == GRID)))
+            raise fail(
+                f"trial.{axis}",
+                f"fixed to {trial[axis]!r}, but search.question compares {axis} ({compared}): remove "
+                f"trial.{axis}, or take {axis} out of search.question",
+            )
     extensions = raw.get("extensions") or []
     if not isinstance(extensions, list) or not all(
         isinstance(e, Mapping) and isinstance(e.get("changes", {}), Mapping) for e in extensions
     ):
         raise fail("extensions", "expected the list `resweep extend` writes ({at:, changes:} each)")
+    for number, extension in enumerate(extensions, start=1):
+        problem = _extension_problem(extension)
+        if problem:
+            raise fail("extensions", f"entry {number}: {problem} (the list `resweep extend` writes)")
     storage = str(raw.get("storage", "results"))
     try:
         check_storage(storage)
@@ -467,6 +511,51 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
                 "and data.ood is not set: name an OOD dataset, or use a space that proposes baseline only",
             )
     return config
+
+
+EXTENDED_KEYS = ("budget", "sizes", "seeds", "confirm_top_k", "space")  # what `resweep extend` changes
+
+
+def _extension_problem(extension: Mapping[str, Any]) -> str | None:
+    """What is wrong with one ``extensions:`` entry ({at:, changes: {key: [old, new]}}); None: nothing."""
+    unknown = [str(k) for k in extension if k not in ("at", "changes")]
+    if unknown:
+        return f"unknown key(s) {', '.join(unknown)}; an entry has at: and changes:"
+    for key, change in dict(extension.get("changes") or {}).items():
+        if key not in EXTENDED_KEYS:
+            return f"changes.{key}: not something `resweep extend` changes ({', '.join(EXTENDED_KEYS)})"
+        if not isinstance(change, list) or len(change) != 2:
+            return f"changes.{key}: expected [old, new], got {change!r}"
+        if key == "space" and not all(isinstance(v, str) for v in change):
+            return f"changes.space: expected [old space, new space] (names), got {change!r}"
+    return None
+
+
+def _study_url_problem(url: str) -> str | None:
+    """What is wrong with an Optuna study URL, found without connecting (None: nothing): an
+    unknown database kind or a driver not installed, or an SQLite file in a folder that does not
+    exist (the sweep would otherwise fail on it after Ray started)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        parsed = make_url(url)
+        parsed.get_dialect()
+    except NoSuchModuleError:  # (an ArgumentError too)
+        scheme = url.split("://", 1)[0]
+        return (
+            f"{scheme!r} is not a database SQLAlchemy knows, or its driver is not installed; "
+            "use e.g. postgresql://user@host:5432/optuna, mysql://..., sqlite:///path/optuna.db"
+        )
+    except (ArgumentError, ValueError) as err:  # a port that is not a number, ...
+        return f"not an SQLAlchemy URL ({err}), got {url!r}"
+    except ImportError as err:  # a known database whose driver package is missing
+        return f"the driver for {url.split('://', 1)[0]!r} is not installed ({err})"
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        folder = Path(parsed.database).expanduser().parent
+        if not folder.is_dir():
+            return f"the SQLite file's folder {folder} does not exist"
+    return None
 
 
 QUESTION_AXES = ("strategy", "imbalance", "architecture", "ood_pct", "phase1_model")
@@ -516,7 +605,12 @@ def _strategies_needing_ood(config: SweepConfig, draws: int = 200) -> list[str]:
 
 
 def load_sweep_config(path: str | Path) -> SweepConfig:
+    from trainables.inputs import not_a_file
+
     path = Path(path)
+    problem = not_a_file(path)  # a FIFO or /dev/zero would never finish reading
+    if problem is not None:
+        raise ConfigError(f"{path}: {'no such sweep config' if problem == 'no such file' else problem}")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -526,14 +620,76 @@ def load_sweep_config(path: str | Path) -> SweepConfig:
     return parse_sweep_text(text, source=str(path))
 
 
+MAX_YAML_VALUES = 100_000  # values a config may hold with its aliases written out (configs hold ~100)
+
+
+class YAMLTooLarge(yaml.MarkedYAMLError):
+    """A YAML document whose aliases expand beyond :data:`MAX_YAML_VALUES` values, or refer to
+    themselves: reading it on would take time and memory without bound ("billion laughs")."""
+
+
+def _expanded_values(root: yaml.Node, limit: int) -> tuple[int | None, yaml.Node]:
+    """How many values (scalars, sequences, mappings) ``root`` holds with every alias written
+    out, counted up to just past ``limit``, and the node where the count passed it; None: an
+    alias inside the node it names (endless). Iterative and linear in the distinct nodes, however
+    deep the document nests."""
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        children: list[yaml.Node] = (
+            [n for pair in node.value for n in pair]
+            if isinstance(node, yaml.MappingNode)
+            else list(node.value)
+            if isinstance(node, yaml.SequenceNode)
+            else []
+        )
+        if done:
+            on_path.discard(id(node))
+            size[id(node)] = min(limit + 1, 1 + sum(size[id(c)] for c in children))
+            if size[id(node)] > limit:
+                return size[id(node)], node
+            continue
+        if id(node) in size:
+            continue
+        on_path.add(id(node))
+        stack.append((node, True))
+        for child in children:
+            if id(child) in on_path:
+                return None, child
+            if id(child) not in size:
+                stack.append((child, False))
+    return size[id(root)], root
+
+
 class _UniqueKeys(yaml.SafeLoader):
     """``yaml.SafeLoader``, except that a key given twice in one mapping is an error (YAML's
-    "the last one wins" would silently drop the first)."""
+    "the last one wins" would silently drop the first), and a document whose aliases expand
+    beyond :data:`MAX_YAML_VALUES` values, or into themselves, is :class:`YAMLTooLarge`."""
+
+    def get_single_node(self) -> yaml.Node | None:
+        node = super().get_single_node()
+        if node is not None:
+            values, where = _expanded_values(node, MAX_YAML_VALUES)
+            if values is None or values > MAX_YAML_VALUES:
+                raise YAMLTooLarge(
+                    problem="an alias refers to the value that holds it (an endless document)"
+                    if values is None
+                    else f"its aliases expand to more than {MAX_YAML_VALUES:,} values; write the "
+                    "values out instead of aliasing them",
+                    problem_mark=where.start_mark,
+                )
+        return node
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
+            try:
+                hash(key)
+            except TypeError:
+                break  # SafeLoader's own error follows: "found unhashable key"
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     None,
@@ -550,8 +706,16 @@ def parse_sweep_text(text: str, *, source: str) -> SweepConfig:
     path = source
     try:
         raw = yaml.load(text, Loader=_UniqueKeys)  # a SafeLoader that refuses a key given twice
+    except yaml.reader.ReaderError as err:  # a character YAML does not allow (NUL, most controls)
+        line = text[: err.position].count("\n") + 1
+        character = chr(err.character) if isinstance(err.character, int) else err.character
+        raise ConfigError(f"{path}:{line}: invalid YAML: character {character!r} is not allowed") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        raise ConfigError(f"{where}: invalid YAML: {getattr(err, 'problem', err)}") from None
+        kind = "YAML refused" if isinstance(err, YAMLTooLarge) else "invalid YAML"
+        problem = " ".join(str(getattr(err, "problem", None) or err).split())  # one line
+        raise ConfigError(f"{where}: {kind}: {problem}") from None
+    except RecursionError:  # PyYAML reads nested collections recursively
+        raise ConfigError(f"{path}: YAML refused: collections nested too deeply") from None
     return parse_sweep_config(raw, source=str(path), text=text)

@@ -256,8 +256,8 @@ def query_size(
             )
         if not a_fraction and query > pool:
             raise ResweepError(
-                f"size {query:g} is more sentences than the pool of {pool:,} it is a fraction of "
-                "(--pool, or the sweep's training pool): give a count up to the pool, or the right --pool"
+                f"size {query:g} is more than the {pool:,} in-domain training sentences of the pool "
+                f"(--pool, or the sweep's): give a count up to {pool:,}, or the right --pool"
             )
         if a_fraction and round(query * pool) < 1:
             raise ResweepError(f"size {query:g} of a pool of {pool:,} sentences is less than one sentence")

@@ -33,6 +33,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from trainables.errors import ResweepError
@@ -526,18 +527,93 @@ def build_leaderboard(
     return boards
 
 
+# Where a table's values must lie: percentages, scores as fractions (a 20.0 among 0.5s would rank
+# first), one size per row.
+PERCENT_COLUMNS = ("in_domain_pct", "ood_pct", "local_in_domain_pretrain_pct")
+SCORE_COLUMNS = (*TEST_COLUMNS, *(f"dev_{c}" for c in TEST_COLUMNS))
+
+
+def _check_columns(where: str, columns: Sequence[str]) -> None:
+    """A header names each column once (a reader keeps the last of two silently)."""
+    seen: dict[str, int] = {}
+    for number, column in enumerate(columns, start=1):
+        if column in seen:
+            raise ResweepError(
+                f"{where}: column {column!r} given twice (columns {seen[column]} and {number}): keep one"
+            )
+        seen[column] = number
+
+
+def _check_row(where: str, row: Mapping[str, Any]) -> None:
+    """One row's values in their units and ranges, and one in-domain size (``where``: the file and
+    line, or row, that messages start with). Values that are not numbers are the reader's to refuse."""
+    row = {k: v for k, v in row.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    for column in PERCENT_COLUMNS:
+        value = row.get(column)
+        if value is not None and value > 100:
+            raise ResweepError(f"{where}: {column}: expected a percentage from 0 to 100, got {value:g}")
+    for column in SCORE_COLUMNS:
+        value = row.get(column)
+        if value is not None and value > 1:
+            raise ResweepError(
+                f"{where}: {column}: expected a fraction from 0 to 1, got {value:g} (a percentage? "
+                f"give every score as a fraction, {value / 100:g})"
+            )
+    pct, size = row.get("in_domain_pct"), row.get("in_domain_size")
+    if pct is None and size is None:
+        raise ResweepError(f"{where}: no in-domain size (in_domain_pct or in_domain_size is empty)")
+    if pct is not None and pct == 0:
+        raise ResweepError(f"{where}: in_domain_pct: expected a percentage above 0, got 0")
+    if size is not None and (size == 0 or (size > 1 and not float(size).is_integer())):
+        raise ResweepError(
+            f"{where}: in_domain_size: expected a fraction in (0, 1] or a count of sentences, got {size:g}"
+        )
+    if pct is not None and size is not None and not (size <= 1 and abs(size * 100 - pct) < 1e-6):
+        raise ResweepError(
+            f"{where}: in_domain_size {size:g} and in_domain_pct {pct:g} name different sizes: give "
+            "one size column"
+        )
+    seed = row.get("seed")
+    if seed is not None and not float(seed).is_integer():
+        raise ResweepError(f"{where}: seed: expected an integer, got {seed:g}")
+
+
+def _check_text(path: str) -> None:
+    """A CSV table is UTF-8 text (a BOM allowed); else one line saying what it is instead."""
+    data = Path(path).read_bytes()
+    if data[:2] == b"\x1f\x8b":
+        raise ResweepError(f"{path}: the table is gzip-compressed; decompress it (gunzip) first")
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise ResweepError(f"{path}: the table is UTF-16 text; save it as UTF-8")
+    try:
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise ResweepError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{data[err.start]:02x}); save the table as UTF-8 CSV"
+        ) from None
+
+
 def read_table(path: str) -> list[dict[str, Any]]:
-    """An external result table (CSV with the results store's column names, e.g. the thesis's)."""
+    """An external result table (CSV with the results store's column names, e.g. the thesis's;
+    or Parquet, e.g. bench/ground_truth's tables)."""
     import csv
 
+    from trainables.inputs import check_input_file
+
+    check_input_file(path, "result table")  # a FIFO would wait for a writer, /dev/zero never end
+    if str(path).endswith(".parquet"):
+        return _read_parquet_table(path)
+    _check_text(path)
     numeric = {"in_domain_pct", "in_domain_size", "ood_pct", "local_in_domain_pretrain_pct", "seed"}
     numeric |= set(TEST_COLUMNS) | {f"dev_{c}" for c in TEST_COLUMNS} | {"wall_seconds", "epochs_run"}
     rows = []
-    with open(path, newline="") as handle:
+    with open(path, newline="", encoding="utf-8-sig") as handle:  # a BOM (Excel's) is no column name
         reader = csv.DictReader(handle)
         missing = {"in_domain_pct", "strategy"} - set(reader.fieldnames or [])
         if missing and "in_domain_size" not in (reader.fieldnames or []):
             raise ResweepError(f"{path}: a result table needs the columns {', '.join(sorted(missing))}")
+        _check_columns(f"{path}:1", reader.fieldnames or [])
         for line, raw in enumerate(reader, start=2):
             row: dict[str, Any] = {}
             for key, value in raw.items():
@@ -556,6 +632,7 @@ def read_table(path: str) -> list[dict[str, Any]]:
                         )
                 else:
                     row[key] = value or None
+            _check_row(f"{path}:{line}", row)
             if row.get("seed") is not None:
                 row["seed"] = int(row["seed"])
             rows.append(row)
@@ -564,6 +641,27 @@ def read_table(path: str) -> list[dict[str, Any]]:
     for row in rows:
         unique.setdefault(json.dumps({k: v for k, v in row.items() if k != "table"}, sort_keys=True), row)
     return list(unique.values())
+
+
+def _read_parquet_table(path: str) -> list[dict[str, Any]]:
+    """A Parquet result table: its rows as they are (typed by the file's schema)."""
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (OSError, ValueError) as err:  # pyarrow's ArrowInvalid is a ValueError
+        raise ResweepError(f"{path}: cannot read the Parquet table ({err})") from None
+    if "strategy" not in table.column_names or not {"in_domain_pct", "in_domain_size"} & set(
+        table.column_names
+    ):
+        raise ResweepError(
+            f"{path}: a result table needs the columns in_domain_size (or in_domain_pct), strategy"
+        )
+    _check_columns(path, table.column_names)
+    rows = table.to_pylist()
+    for number, row in enumerate(rows, start=1):
+        _check_row(f"{path}: row {number}", row)
+    return rows
 
 
 def summary_rows(boards: Sequence[SizeBoard]) -> list[dict[str, Any]]:
@@ -626,6 +724,9 @@ def leaderboard(
     (default: the sweep's ``decision:`` section, else 0.01 and 0.95)."""
     rows, default, question, settings = _load(name, storage, table)
     metric = metric or default
+    scores = [*TEST_COLUMNS, *(f"dev_{c}" for c in TEST_COLUMNS)]
+    if metric not in scores:  # a seconds or a text column would rank by something that is no score
+        raise ResweepError(f"metric {metric!r} is not a score column; scores: {', '.join(scores)}")
     if rows and all(r.get(metric) is None for r in rows):
         columns = sorted(k for k in rows[0] if k.startswith("dev_") or k in TEST_COLUMNS)
         raise ResweepError(f"no row has a value for metric {metric!r}; metrics here: {', '.join(columns)}")

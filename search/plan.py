@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from cluster.storage import Location, local_mirror
+from cluster.storage import Location, StorageUnreachable, local_mirror
 from spaces import cell_label, get_space
 
 if TYPE_CHECKING:
@@ -424,6 +424,8 @@ def sweep_names(storage: str | Path | Location) -> list[str]:
     """The sweeps under ``storage`` (folders holding a ``sweep.yaml``), by name."""
     try:
         folders = Location.parse(storage).children()
+    except StorageUnreachable:
+        raise  # a store that does not answer is not an empty one
     except (OSError, ValueError):
         return []
     return sorted(f.name for f in folders if (f / "sweep.yaml").is_file())

@@ -127,6 +127,9 @@ def predict_file(
         folder = model.folder if isinstance(model, RelationModel) else model
         reads = [("the input file", input), ("the model folder being read", folder)]
         check_output(out, "--out", reads=reads, kind="file")
+        where = Location.parse(out)
+        if where.remote:  # an object store that does not answer fails now (in time), not after the work
+            where.parent.exists()
     kind = _output_kind(out, out_format)
     loaded = model if isinstance(model, RelationModel) else load_model(model, device=device)
     table = read_input(input, format=format)

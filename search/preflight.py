@@ -10,6 +10,7 @@ sweep --dry-run`` runs the same checks, then estimates.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ def check_inputs(config: SweepConfig, plan: SweepPlan) -> dict[str, Any]:
     """Raise :class:`search.config.ConfigError` (located at the config key) for the first input
     a trial would fail on; return the datasets loaded (``in_domain``, ``ood``)."""
     from trainables.data import load_dataset, sample_regime
-    from trainables.data.regimes import Regime
+    from trainables.data.regimes import Regime, require_splits
 
     data = config.data
     datasets: dict[str, Any] = {}
@@ -40,14 +41,33 @@ def check_inputs(config: SweepConfig, plan: SweepPlan) -> dict[str, Any]:
             datasets[key] = load_dataset(name, format=format_, root=root)
         except (ValueError, KeyError, OSError) as err:
             raise config.error(f"data.{key}", _text(err)) from None
+    if "ood" in datasets:
+        datasets["ood"] = _without_shared(config, datasets["in_domain"], datasets["ood"])
     for size in data.sizes:
         try:
-            sample_regime(datasets["in_domain"], Regime(size))
+            in_domain = datasets["in_domain"]
+            require_splits(
+                sample_regime(in_domain, Regime(size)), in_domain.source, in_domain["train"].num_rows
+            )
         except ValueError as err:
             raise config.error("data.sizes", f"{size:g}: {_text(err)}") from None
     _check_encoder(config)
     _check_trials(config, plan, datasets)
     return datasets
+
+
+def _without_shared(config: SweepConfig, in_domain: Any, ood: Any) -> Any:
+    """The OOD dataset less the records it shares with the in-domain one (said once, here; every
+    trial leaves them out too); the same dataset, or a copy, is refused at ``data.ood``."""
+    from trainables.data.overlap import OverlapError, overlap_warning, without_shared
+
+    try:
+        kept, left_out = without_shared(in_domain, ood)
+    except OverlapError as err:
+        raise config.error("data.ood", str(err)) from None
+    if left_out:
+        print(f"resweep: warning: data.ood: {overlap_warning(ood, left_out)}", file=sys.stderr)
+    return kept
 
 
 def _text(err: BaseException) -> str:

@@ -26,13 +26,16 @@ import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cluster.storage import Location
 from trainables.errors import ResweepError
 
 from .leaderboard import Entry, SizeBoard
 from .sizes import size_text
+
+if TYPE_CHECKING:
+    from .annotation import AnnotationPlan
 
 __all__ = ["ReportFiles", "write_board_csv", "write_report"]
 
@@ -322,18 +325,36 @@ def _html(markdown: str, images: dict[str, bytes], names: dict[str, str]) -> str
             alt, file = line[2:].split("](")
             data = base64.b64encode(images[by_file[file.rstrip(")")]]).decode()
             body.append(f'<p><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"></p>')
+        elif line.startswith("    "):  # an indented block (the annotation plan's table): as it is
+            body.append(f"<pre>{html.escape(line[4:])}</pre>")
         elif line.strip():
             body.append(f"<p>{html.escape(line)}</p>")
     flush_table()
     style = (
         "body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}"
         "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;"
-        "font-size:14px}th{background:#f2f2f2}img{max-width:100%}"
+        "font-size:14px}th{background:#f2f2f2}img{max-width:100%}pre{margin:0;font-size:13px}"
     )
     return (
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>resweep report</title>'
         f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
     )
+
+
+def _with_plan(markdown: str, plan: AnnotationPlan, image: str) -> str:
+    """The annotation plan's section, after the learning curves: its lines as a block, then its
+    picture (curves with bands, the target, the swept sizes, the floor)."""
+    section = [
+        f"## Annotation plan: {plan.metric} {plan.target:g}",
+        "",
+        *(f"    {line}" for line in plan.lines()),
+        "",
+        f"![annotation plan]({image})",
+        "",
+    ]
+    marker = "## Imbalance techniques"
+    head, sep, tail = markdown.partition(marker)
+    return head + "\n".join(section) + "\n" + sep + tail if sep else markdown + "\n" + "\n".join(section)
 
 
 def write_report(
@@ -343,8 +364,10 @@ def write_report(
     *,
     title: str,
     top: int = 10,
+    plan: AnnotationPlan | None = None,
 ) -> ReportFiles:
-    """Write the report's Markdown, HTML and PNGs into ``out``."""
+    """Write the report's Markdown, HTML and PNGs into ``out``; with ``plan`` (``resweep report
+    --target``), its annotation plan and picture (:mod:`search.annotation`) too."""
     if not boards:
         raise ResweepError("nothing to report: no scored trials")
     out.mkdir(parents=True, exist_ok=True)
@@ -354,10 +377,14 @@ def write_report(
     }
     if len({v for b in boards for v in _best_by(b, "phase1_model")}) > 1:
         images["phase1"] = comparison_png(boards, "phase1_model", "Best configuration per phase-1 encoder")
+    if plan is not None:
+        images["annotation_plan"] = plan.png()
     names = {key: f"{key}.png" for key in images}
     for key, data in images.items():
         Location.parse(out / names[key]).write_bytes(data)
     markdown = _markdown(title, boards, _cost(rows), names, top)
+    if plan is not None:
+        markdown = _with_plan(markdown, plan, names["annotation_plan"])
     Location.parse(out / "report.md").write_text(markdown)
     Location.parse(out / "report.html").write_text(_html(markdown, images, names))
     return ReportFiles(out / "report.md", out / "report.html", [out / n for n in names.values()])

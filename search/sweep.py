@@ -169,6 +169,7 @@ def run_sweep(
         check_free(paths.root, config.name)  # another live driver is named before any work
     plan = plan_sweep(config)
     datasets = check_inputs(config, plan)  # what every trial would fail on, before Ray or the folder
+    _check_local_resources(config, address)  # a trial local Ray can never start: refused, not awaited
     with sweep_lock(paths.root, config.name):  # one driver at a time (search.lock)
         return _drive(
             config,
@@ -183,6 +184,26 @@ def run_sweep(
             rebuild_studies=rebuild_studies,
             kind=kind,
         )
+
+
+def _check_local_resources(config: SweepConfig, address: str | None) -> None:
+    """Refuse, at the ``resources:`` key, a trial the local Ray can never start (it cannot grow:
+    Tune would wait for ever), before Ray starts or the sweep's folder is made. A cluster
+    (``--address``, ``$RAY_ADDRESS``) is judged once joined, on its reported total
+    (:meth:`cluster.resources.TrialResources.concurrency`): an autoscaler may add what it lacks."""
+    import ray
+
+    from cluster.resources import local_resources
+
+    if address or os.environ.get("RAY_ADDRESS"):
+        return
+    if ray.is_initialized():
+        have, where = ray.cluster_resources(), "the running Ray"
+    else:
+        have, where = local_resources(), "local Ray (this machine)"
+    short = config.resources.shortfall(have, where)
+    if short is not None:
+        raise config.error(f"resources.{short[0]}", short[1])
 
 
 def _drive(

@@ -129,18 +129,74 @@ def board_evidence(board: SizeBoard, entry: Entry) -> dict[str, Any]:
 def _read_config_file(path: str | Path) -> dict[str, Any]:
     import yaml
 
+    from trainables.inputs import check_input_file
+
     from .config import _UniqueKeys
 
-    text = Path(path).read_text()
     try:
-        raw = yaml.load(text, Loader=_UniqueKeys)
+        text = check_input_file(path, "--config").read_text(encoding="utf-8")
+        raw = yaml.load(text, Loader=_UniqueKeys)  # aliases bounded, keys unique
+    except UnicodeDecodeError:
+        raise ResweepError(
+            f"{path}: --config is not UTF-8 text (a YAML or JSON file of trial keys)"
+        ) from None
     except yaml.YAMLError as err:
         raise ResweepError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
+    except RecursionError:
+        raise ResweepError(f"{path}: YAML refused: collections nested too deeply") from None
     if isinstance(raw, Mapping) and isinstance(raw.get("config"), Mapping):
         raw = raw["config"]  # a leaderboard --json row, or a model folder's resweep_model.json
     if not isinstance(raw, Mapping):
         raise ResweepError(f"{path}: expected a mapping of trial keys (KEY: VALUE), got {type(raw).__name__}")
     return dict(raw)
+
+
+# The trial keys that name a sweep's data: a recipe trains on its sweep's datasets, or the model's
+# card, scores and leaderboard evidence describe data it never saw (`resweep trial` trains on others).
+DATA_KEYS = (
+    "in_domain",
+    "in_domain_format",
+    "in_domain_root",
+    "ood",
+    "ood_format",
+    "ood_root",
+    "label_mapping",
+)
+
+
+def _same_data(given: Any, sweeps: Any) -> bool:
+    if given == sweeps or (given in (None, {}) and sweeps in (None, {})):
+        return True
+    if isinstance(given, str) and isinstance(sweeps, str):  # one file or folder, named two ways
+        try:
+            return (
+                Path(given).expanduser().resolve() == Path(sweeps).expanduser().resolve()
+                and Path(given).expanduser().exists()
+            )
+        except OSError:
+            return False
+    return False
+
+
+def _check_same_datasets(sweep: Any, given: Mapping[str, Any], config: Any, seed: int) -> None:
+    """Refuse an explicit config whose data keys differ from the sweep's (the same values pass: a
+    model folder's description or a leaderboard row names them too)."""
+    from .config import SWEEP_SET, _Locator
+
+    context = sweep.trial_context(POOL, seed)
+    for key in DATA_KEYS:
+        if key in given and not _same_data(given[key], context[key]):
+            if isinstance(config, Mapping):
+                where = "--config"
+            else:
+                text = Path(config).read_text(encoding="utf-8")
+                line = _Locator(text).line(f"config.{key}") or _Locator(text).line(key)
+                where = f"{config}:{line}" if line else str(config)
+            raise ResweepError(
+                f"{where}: {key}: {given[key]!r} is not the sweep's {SWEEP_SET[key]} "
+                f"({context[key]!r}): a recipe trains on its sweep's data; remove {key} from the "
+                "config (`resweep trial` trains on other data)"
+            )
 
 
 def choose_recipe(
@@ -183,6 +239,7 @@ def choose_recipe(
 
     if config is not None:
         given = dict(config) if isinstance(config, Mapping) else _read_config_file(config)
+        _check_same_datasets(sweep, given, config, seed)
         merged = {**sweep.trial_context(POOL, seed), **given, "in_domain_size": POOL, "seed": seed}
         spec = TrialSpec.from_config(merged)  # unknown keys and bad values fail here
         where = "a mapping" if isinstance(config, Mapping) else str(config)

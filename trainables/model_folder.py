@@ -256,6 +256,7 @@ def save_model_folder(
         architecture.export(temporary)
         save_weights(architecture.model.state_dict(), temporary / WEIGHTS_FILE)
         document = _info(architecture, info or {})
+        document["checksum"] = description_checksum(document)
         (temporary / MODEL_FILE).write_text(json.dumps(document, indent=1, default=str) + "\n")
         if card is not None:
             (temporary / CARD_FILE).write_text(card)
@@ -273,6 +274,56 @@ def _readable(folder: Path) -> None:
     os.umask(umask)
     for path in [folder, *folder.rglob("*")]:
         path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
+
+
+def description_checksum(document: Mapping[str, Any]) -> str:
+    """The SHA-256 of a model description as JSON stores it (keys sorted, ``checksum`` aside):
+    a description edited after training (a reordered label list would predict swapped labels)
+    no longer matches."""
+    import hashlib
+
+    stored = json.loads(json.dumps({k: v for k, v in document.items() if k != "checksum"}, default=str))
+    canonical = json.dumps(stored, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _check_checksum(path: Path, info: Mapping[str, Any]) -> None:
+    """Refuse a description whose checksum does not match (one without: written before there was
+    one, read as it is)."""
+    if "checksum" in info and info["checksum"] != description_checksum(info):
+        raise ModelFolderError(
+            f"{path}: the description was changed after `resweep train` wrote it (its checksum does "
+            "not match): the labels or config would no longer match the weights; restore the file, "
+            "or train the model again"
+        )
+    # Without a checksum, the label list still has to agree with the numbered one beside it.
+    labels = info.get("labels")
+    if isinstance(labels, Mapping) and isinstance(labels.get("all"), list):
+        numbered = [entry.get("label") for entry in labels["all"] if isinstance(entry, Mapping)]
+        listed = [*(labels.get("in_domain") or []), *(labels.get("ood_only") or [])]
+        if numbered != listed:
+            raise ModelFolderError(
+                f"{path}: labels: in_domain and ood_only ({', '.join(map(str, listed))}) are not the "
+                f"numbered labels.all ({', '.join(map(str, numbered))}): the description was edited; "
+                "restore the file, or train the model again"
+            )
+
+
+def _check_weights_fit(weights: Path, model: torch.nn.Module, state: Mapping[str, Any], labels: int) -> None:
+    """Weights whose class dimension is not the description's label count are refused, naming the
+    labels (the description belongs to another model)."""
+    expected = {name: tuple(tensor.shape) for name, tensor in model.state_dict().items()}
+    for name, tensor in state.items():
+        want, got = expected.get(name), tuple(tensor.shape)
+        if want is None or want == got or len(want) != len(got):
+            continue
+        for dim, (w, g) in enumerate(zip(want, got, strict=True)):
+            if w != g and w == labels:
+                raise ModelFolderError(
+                    f"{weights.parent / MODEL_FILE}: labels: {labels} labels, but the weights "
+                    f"({weights.name}, {name} dimension {dim}) score {g} classes: the description "
+                    "does not belong to these weights"
+                )
 
 
 def read_info(folder: str | Path) -> dict[str, Any]:
@@ -296,6 +347,7 @@ def read_info(folder: str | Path) -> dict[str, Any]:
             f"{path}: model format version {info['format_version']} is newer than this resweep reads "
             f"({FORMAT_VERSION}); upgrade resweep"
         )
+    _check_checksum(path, info)
     return info
 
 
@@ -324,7 +376,9 @@ def load_model(folder: str | Path, *, device: str | torch.device | None = None) 
     architecture.build_model()
     weights = folder / str(info.get("weights", WEIGHTS_FILE))
     try:
-        architecture.model.load_state_dict(load_file(str(weights)))
+        state = load_file(str(weights))
+        _check_weights_fit(weights, architecture.model, state, len(space.labels))
+        architecture.model.load_state_dict(state)
     except (OSError, RuntimeError) as err:
         raise ModelFolderError(
             f"{weights}: the weights do not fit the model ({str(err).splitlines()[0]})"

@@ -18,7 +18,8 @@ from .architectures import ARCHITECTURES, BaseArchitecture, PrepareContext, conc
 from .config import TrialSpec
 from .data.datasets import RelationDataset, load_dataset
 from .data.labels import LabelSpace
-from .data.regimes import RegimeData, holdout, sample_regime
+from .data.overlap import without_shared
+from .data.regimes import RegimeData, holdout, require_splits, sample_regime
 from .errors import ResweepError
 from .imbalance import make_imbalance
 from .loop import EncodedSplit, Evaluate, FitResult, Stage, World, fit
@@ -106,7 +107,10 @@ def prepare_trial(
         ood = load_dataset(spec.data.ood, format=spec.data.ood_format, root=spec.data.ood_root)
     elif spec.data.ood is not None and architecture_class.reads_ood(spec):
         ood = load_dataset(spec.data.ood, format=spec.data.ood_format, root=spec.data.ood_root)
+    if ood is not None:  # no in-domain record trains as an OOD one (a sweep says how many once)
+        ood, _ = without_shared(in_domain, ood)
     data = sample_regime(in_domain, spec.data.regime, ood if strategy.uses_ood else None)
+    require_splits(data, in_domain.source, in_domain["train"].num_rows)
     plan = strategy.plan(data)
     label_space = build_label_space(spec, in_domain, ood if strategy.uses_ood else None)
 

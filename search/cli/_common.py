@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 
 from trainables.data.datasets import RelationDataset, load_dataset
 from trainables.errors import ResweepError
+from trainables.inputs import not_a_file
 
 
 class UserError(ResweepError):
@@ -24,10 +25,19 @@ def _labels_file(value: str | None) -> frozenset[str] | None:
     if value is None:
         return None
     path = Path(value)
+    problem = not_a_file(path)  # a FIFO would wait for a writer, /dev/zero never end
+    if problem is not None:
+        raise UserError(f"{path}: label file: {problem}")
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise UserError(f"{path}: cannot read label file ({err.strerror})") from None
+    except UnicodeDecodeError as err:
+        line = err.object[: err.start].count(b"\n") + 1
+        raise UserError(
+            f"{path}:{line}: label file is not UTF-8 text (byte 0x{err.object[err.start]:02x}); "
+            "give a JSON list or one label per line"
+        ) from None
     if text.lstrip().startswith(("[", "{")):
         try:
             loaded = json.loads(text)
@@ -44,23 +54,32 @@ def _number_list(value: str, kind: type) -> list[Any]:
         raise UserError(f"expected a comma-separated list of numbers, got {value!r}") from None
 
 
-def _size(value: str) -> float | int:
-    """'0.1' -> fraction 0.1, '3000' -> count 3000, '1.0' -> all."""
+def _size(value: str, option: str = "") -> float | int:
+    """'0.1' -> fraction 0.1, '3000' -> count 3000, '1.0' -> all; ``option`` names where it came from."""
     try:
         size = int(value) if value.strip().isdigit() else float(value)
     except ValueError:
         size = None
+    if size == 1 and isinstance(size, int):
+        from ..config import ONE_SENTENCE
+
+        raise UserError(f"{option + ': ' if option else ''}{ONE_SENTENCE}; write 1.0 for the whole pool")
     if size is None or not math.isfinite(size) or size <= 0 or (isinstance(size, float) and size > 1):
         raise UserError(
-            f"in-domain size must be a fraction in (0, 1] like 0.1 or a count like 3000, got {value!r}"
+            f"{option + ': ' if option else ''}in-domain size must be a fraction in (0, 1] like 0.1 "
+            f"or a count like 3000, got {value!r}"
         )
     return size
 
 
 def need_source(args: argparse.Namespace) -> None:
-    """A ``leaderboard`` or ``report`` command names a sweep or a table."""
+    """A ``leaderboard`` or ``report`` command names a sweep or a table, not both."""
     if args.name is None and args.from_table is None:
         raise UserError("name a sweep, or give --from-table FILE.csv")
+    if args.name is not None and args.from_table is not None:
+        raise UserError(
+            f"both a sweep ({args.name}) and --from-table {args.from_table} given: name one of them"
+        )
 
 
 def boards_of(args: argparse.Namespace) -> list[Any]:
@@ -88,6 +107,58 @@ def _probability(value: str) -> float:
         number = math.nan
     if not 0.5 < number < 1:
         raise argparse.ArgumentTypeError(f"expected a number above 0.5 and below 1, got {value!r}")
+    return number
+
+
+def _margin(value: str) -> float:
+    """An argparse type: a decision margin, >= 0 and below 1 (as ``decision.margin``)."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not 0 <= number < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0 and < 1, got {value!r}")
+    return number
+
+
+def _device(value: str) -> str:
+    """An argparse type: a torch device this machine has (``cpu``, ``cuda``, ``cuda:1``, ``mps``),
+    checked before any work rather than failing inside torch after it."""
+    import torch
+
+    try:
+        device = torch.device(value)
+    except (RuntimeError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"not a torch device: {value!r}; e.g. cpu, cuda, cuda:1, mps"
+        ) from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise argparse.ArgumentTypeError(
+                f"{value}: torch sees no CUDA GPU on this machine; use --device cpu"
+            )
+        if device.index is not None and device.index >= count:
+            raise argparse.ArgumentTypeError(
+                f"{value}: this machine has {count} CUDA GPU(s), cuda:0 to cuda:{count - 1}"
+            )
+    elif device.type == "mps" and not torch.backends.mps.is_available():
+        raise argparse.ArgumentTypeError(f"{value}: no Apple GPU (MPS) on this machine; use --device cpu")
+    elif device.type not in ("cpu", "cuda", "mps"):
+        raise argparse.ArgumentTypeError(f"{value}: resweep trains on cpu, cuda or mps")
+    return value
+
+
+def _seed(value: str) -> int:
+    """An argparse type: a seed as ``data.seeds`` takes them."""
+    from ..config import MAX_SEED
+
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if not 0 <= number <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to {MAX_SEED}, got {value!r}")
     return number
 
 
@@ -225,6 +296,18 @@ def _version() -> str:
 
 
 STORAGE_HELP = "the sweeps' storage: a folder, or s3://bucket/prefix, gs://... (default: results)"
+
+
+def _storage(value: str) -> str:
+    """An argparse type: ``--storage`` as a config's ``storage:`` must be (a folder, existing or
+    not, or an object-store URI; not a file, not an unknown scheme)."""
+    from ..config import check_storage
+
+    try:
+        check_storage(value)
+    except ValueError as err:  # StorageError too
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return value
 
 
 def _threads_option(parser: argparse.ArgumentParser) -> None:

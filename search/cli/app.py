@@ -18,13 +18,18 @@ from ._common import (
     STORAGE_HELP,
     _at_least,
     _dashboard_option,
+    _device,
+    _margin,
     _Parser,
     _pool_option,
     _probability,
+    _seed,
+    _storage,
     _threads_option,
     _tracking_option,
     _version,
 )
+from .annotation import cmd_plan, target_score
 from .boards import cmd_leaderboard
 from .data import cmd_data_fetch, cmd_data_info, cmd_data_list, cmd_data_regimes, cmd_data_validate
 from .models import cmd_predict, cmd_report, cmd_train
@@ -77,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     resume = commands.add_parser("resume", help="continue an interrupted sweep from its checkpoints")
     resume.add_argument("name")
-    resume.add_argument("--storage", default="results", help=STORAGE_HELP)
+    resume.add_argument("--storage", default="results", type=_storage, help=STORAGE_HELP)
     resume.add_argument("--address")
     resume.add_argument("--quiet", action="store_true", help="no live progress view")
     resume.add_argument(
@@ -93,11 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
         "extend", help="grow a sweep (budget, sizes, seeds, confirmations, a wider space), rerunning nothing"
     )
     extend.add_argument("name")
-    extend.add_argument("--storage", default="results", help=STORAGE_HELP)
-    extend.add_argument("--budget", type=int, help="the new total of search trials per size")
+    extend.add_argument("--storage", default="results", type=_storage, help=STORAGE_HELP)
+    extend.add_argument("--budget", type=_at_least(1, int), help="the new total of search trials per size")
     extend.add_argument("--sizes", help="the new full list of sizes: the old ones and the added ones")
     extend.add_argument("--seeds", help="the new full list of seeds: the old ones and the added ones")
-    extend.add_argument("--confirm-top-k", type=int, help="configurations per cell confirmed with every seed")
+    extend.add_argument(
+        "--confirm-top-k", type=_at_least(0, int), help="configurations per cell confirmed with every seed"
+    )
     extend.add_argument("--space", help="a wider search space (it keeps every value of the old one)")
     extend.add_argument("--dry-run", action="store_true", help="print what the extension adds and stop")
     extend.add_argument("--address", help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray)")
@@ -109,13 +116,13 @@ def build_parser() -> argparse.ArgumentParser:
     for command, function, text in (("status", cmd_status, "trials finished/failed per size, best so far"),):
         sub = commands.add_parser(command, help=text)
         sub.add_argument("name")
-        sub.add_argument("--storage", default="results", help=STORAGE_HELP)
+        sub.add_argument("--storage", default="results", type=_storage, help=STORAGE_HELP)
         sub.set_defaults(func=function)
 
     def _decision_options(sub: argparse.ArgumentParser) -> None:
         sub.add_argument(
             "--margin",
-            type=_at_least(0),
+            type=_margin,
             help="the smallest difference worth acting on (default: the sweep's decision.margin, 0.01)",
         )
         sub.add_argument(
@@ -126,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     board = commands.add_parser("leaderboard", help="configurations ranked per size, with seeds and ties")
     board.add_argument("name", nargs="?", help="the sweep (or use --from-table)")
-    board.add_argument("--storage", default="results", help=STORAGE_HELP)
+    board.add_argument("--storage", default="results", type=_storage, help=STORAGE_HELP)
     board.add_argument("--from-table", metavar="FILE.csv", help="rank an external result table instead")
     board.add_argument(
         "--metric", help="ranking column (default: the sweep's dev metric; a table's accuracy)"
@@ -151,12 +158,36 @@ def build_parser() -> argparse.ArgumentParser:
     output.add_argument("--csv", action="store_true", help="one CSV row per configuration and size")
     board.set_defaults(func=cmd_leaderboard)
 
+    plan = commands.add_parser(
+        "plan",
+        help="annotation planning: the in-domain sentences each strategy needs to reach a target score, "
+        "with a band, and the recipe to use there",
+    )
+    plan.add_argument("name", nargs="?", help="the sweep (or use --from-table)")
+    plan.add_argument("--storage", default="results", type=_storage, help=STORAGE_HELP)
+    plan.add_argument(
+        "--from-table", metavar="FILE", help="plan from an external result table (CSV or Parquet)"
+    )
+    plan.add_argument(
+        "--target", type=target_score, required=True, help="the score to reach, in the metric's units (0.80)"
+    )
+    plan.add_argument(
+        "--metric", help="the score's column (default: the sweep's dev metric; a table's accuracy)"
+    )
+    _decision_options(plan)
+    _pool_option(plan)
+    plan.add_argument(
+        "--plot", metavar="FILE.png", help="write the learning-curve picture with the target here"
+    )
+    plan.add_argument("--json", action="store_true", help="machine-readable output")
+    plan.set_defaults(func=cmd_plan)
+
     train = commands.add_parser(
         "train", help="train the recommended recipe on the whole training pool; write a model folder"
     )
     train.add_argument("name", help="the sweep")
     train.add_argument("--out", required=True, help="the model folder to write")
-    train.add_argument("--storage", default="results", help=STORAGE_HELP)
+    train.add_argument("--storage", default="results", type=_storage, help=STORAGE_HELP)
     train.add_argument(
         "--size",
         help="the in-domain size whose recipe to train, a fraction or a count (default: the whole pool; "
@@ -173,10 +204,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="the size's classical floor (tfidf-linear), when it beats the rest",
     )
     train.add_argument(
-        "--seed", type=int, help="training seed (default: the sweep's first; it fixes the dev split)"
+        "--seed", type=_seed, help="training seed (default: the sweep's first; it fixes the dev split)"
     )
     _pool_option(train)
-    train.add_argument("--device", help="torch device (default: cpu)")
+    train.add_argument("--device", type=_device, help="torch device (default: cpu)")
     train.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
     train.add_argument("--quiet", action="store_true", help="no line per epoch")
     _threads_option(train)
@@ -200,13 +231,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--top-k", type=_at_least(1, int), default=3, help="alternatives per sentence (default 3)"
     )
     predict.add_argument("--progress", choices=["on", "off"], help="progress bar (default: on a terminal)")
-    predict.add_argument("--device", help="torch device (default: cpu)")
+    predict.add_argument("--device", type=_device, help="torch device (default: cpu)")
     _threads_option(predict)
     predict.set_defaults(func=cmd_predict)
 
     report = commands.add_parser("report", help="Markdown + HTML report with learning-curve plots")
     report.add_argument("name", nargs="?", help="the sweep (or use --from-table)")
-    report.add_argument("--storage", default="results", help=STORAGE_HELP)
+    report.add_argument("--storage", default="results", type=_storage, help=STORAGE_HELP)
     report.add_argument("--from-table", metavar="FILE.csv", help="report on an external result table")
     report.add_argument("--out", help="folder (default: <sweep>/report)")
     report.add_argument(
@@ -217,13 +248,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _decision_options(report)
     report.add_argument("--top", type=_at_least(1, int), default=10, help="rows per size in the tables")
+    report.add_argument(
+        "--target",
+        type=target_score,
+        help="add the annotation plan for this score (as `resweep plan --target`) and its picture",
+    )
+    _pool_option(report)
     report.set_defaults(func=cmd_report)
 
     listing_all = commands.add_parser("list", help="what is registered, or the sweeps in a storage folder")
     listing_all.add_argument(
         "kind", choices=["architectures", "strategies", "imbalance", "spaces", "datasets", "sweeps"]
     )
-    listing_all.add_argument("--storage", default="results", help=STORAGE_HELP)
+    listing_all.add_argument("--storage", default="results", type=_storage, help=STORAGE_HELP)
     listing_all.set_defaults(func=cmd_list)
 
     data = commands.add_parser("data", help="inspect, validate and fetch datasets")
@@ -262,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     regimes.add_argument("--sizes", default="0.1,0.5,1.0", help="in-domain sizes: fractions or counts")
     regimes.add_argument("--ood-pct", default="10,50,100", help="OOD percentages (with --ood)")
     regimes.add_argument("--local-pct", type=float, default=0.0, help="local_in_domain_pretrain_pct")
-    regimes.add_argument("--seed", type=int, default=0)
+    regimes.add_argument("--seed", type=_seed, default=0)
     regimes.set_defaults(func=cmd_data_regimes)
     return parser
 
@@ -283,5 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # resweep's own user errors (bad data, configs, names, arguments), the cluster layer's
         # (resources, storage URIs), and OSError: files and storage (pyarrow says which key of
         # which bucket, and the store's answer). Anything else is a bug: its traceback stays.
-        print(f"resweep: error: {err}", file=sys.stderr)
+        from ..config import one_line  # a newline in a user's value would start a second line
+
+        print(f"resweep: error: {one_line(str(err))}", file=sys.stderr)
         return 1

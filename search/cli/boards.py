@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from ..sizes import size_text
-from ._common import _mean_pm, _print_table, _size, boards_of
+from ._common import UserError, _mean_pm, _print_table, _size, boards_of
 
 
 def _board_rows(board: Any, top: int | None) -> list[list[Any]]:
@@ -177,7 +177,7 @@ def _query_size(args: argparse.Namespace, boards: list[Any]) -> dict[str, Any]:
     def pool_of() -> int | None:
         return None if args.from_table is not None else _train_pool(args)
 
-    answer = query_size(boards, _size(args.size), pool=args.pool, pool_of=pool_of)
+    answer = query_size(boards, _size(args.size, "--size"), pool=args.pool, pool_of=pool_of)
     args.pool = answer.get("pool")
     return answer
 
@@ -227,8 +227,9 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
     boards = boards_of(args)
     if not boards:
-        print("no scored trials yet", file=sys.stderr)
-        return 1
+        if args.from_table:
+            raise UserError(f"{args.from_table}: no row has a score to rank by ({args.metric or 'accuracy'})")
+        raise UserError(f"sweep {args.name!r}: no scored trials yet")
     metric = boards[0].metric
     if args.size is not None:
         answer = _query_size(args, boards)

@@ -13,7 +13,7 @@ from trainables.data.fetch import fetch_dataset
 from trainables.data.regimes import Regime, sample_regime
 from trainables.data.summary import summarise
 
-from ._common import _labels_file, _load, _number_list, _print_table, _size
+from ._common import UserError, _labels_file, _load, _number_list, _print_table, _size
 
 
 def _print_summary(dataset: RelationDataset, summary: dict[str, Any]) -> None:
@@ -146,7 +146,17 @@ def _print_regimes(rows: list[list[Any]]) -> None:
 def cmd_data_regimes(args: argparse.Namespace) -> int:
     in_domain = _load(args)
     ood = _load(args, args.ood) if args.ood else None
-    sizes = [_size(s) for s in args.sizes.split(",")]
+    if ood is not None:
+        from trainables.data.overlap import OverlapError, overlap_warning, without_shared
+
+        try:
+            kept, left_out = without_shared(in_domain, ood)
+        except OverlapError as err:
+            raise UserError(f"--ood {args.ood}: {err}") from None
+        if left_out:
+            print(f"resweep: warning: --ood {args.ood}: {overlap_warning(ood, left_out)}", file=sys.stderr)
+        ood = kept
+    sizes = [_size(s, "--sizes") for s in args.sizes.split(",")]
     _print_regimes(
         _regime_rows(in_domain, ood, sizes, _number_list(args.ood_pct, float), args.local_pct, args.seed)
     )

@@ -21,7 +21,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     check_model_out(args.name, args.out, storage=args.storage, overwrite=args.overwrite, config=args.config)
     limit_threads(args.threads)
     _quiet_transformers()
-    size = None if args.size is None else _size(args.size)
+    size = None if args.size is None else _size(args.size, "--size")
     recipe = choose_recipe(
         args.name,
         storage=args.storage,
@@ -160,6 +160,20 @@ def cmd_report(args: argparse.Namespace) -> int:
     else:
         _, paths = load_saved_sweep(args.storage, args.name)
         rows, title = paths.results.read().to_pylist(), f"resweep report: sweep {args.name}"
-    files = write_report(boards, rows, out, title=title, top=args.top)
+    plan = None
+    if args.target is not None:  # the annotation plan, from the same boards
+        from ..annotation import plan_annotation
+
+        plan = plan_annotation(
+            args.name,
+            target=args.target,
+            storage=args.storage,
+            table=args.from_table,
+            metric=args.metric,
+            pool=args.pool,
+            margin=args.margin,
+            confidence=args.confidence,
+        )
+    files = write_report(boards, rows, out, title=title, top=args.top, plan=plan)
     print(f"wrote {files.markdown}, {files.html} and {len(files.images)} plots")
     return 0

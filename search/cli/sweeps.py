@@ -91,13 +91,22 @@ def cmd_extend(args: argparse.Namespace) -> int:
     config, paths = load_saved_sweep(args.storage, args.name)
     if not args.dry_run:
         check_free(paths.root, config.name)  # another live driver: refused before any work
+    sizes = [_size(s, "--sizes") for s in args.sizes.split(",")] if args.sizes else None
+    seeds = _int_list(args.seeds, "--seeds") if args.seeds else None
+    given: tuple[tuple[str, list[Any] | None], ...] = (("--sizes", sizes), ("--seeds", seeds))
+    for option, values in given:
+        twice = sorted({v for v in values or () if (values or []).count(v) > 1})
+        if twice:  # a full list: a value given twice is a typo, not "nothing to change"
+            raise UserError(
+                f"{option}: {', '.join(map(str, twice))} given twice in {getattr(args, option[2:])!r}"
+            )
     rows = paths.results.read().to_pylist()
     extended = extend_config(
         config,
         rows,
         budget=args.budget,
-        sizes=[_size(s, "--sizes") for s in args.sizes.split(",")] if args.sizes else None,
-        seeds=_int_list(args.seeds, "--seeds") if args.seeds else None,
+        sizes=sizes,
+        seeds=seeds,
         confirm_top_k=args.confirm_top_k,
         space=args.space,
     )

@@ -22,6 +22,19 @@ __all__ = ["TRACKER_NAMES", "BaseTracker", "TrackerMissing", "TrackingSection", 
 
 TRACKER_NAMES = ("mlflow", "wandb", "tensorboard")
 INSTALL_HINT = "pip install 'resweep[tracking]'"
+# Tracking URI schemes MLflow has stores for (a database URL may name its driver: postgresql+psycopg).
+MLFLOW_SCHEMES = (
+    "file",
+    "http",
+    "https",
+    "sqlite",
+    "postgresql",
+    "mysql",
+    "mssql",
+    "databricks",
+    "databricks-uc",
+)
+MAX_TIMEOUT = 86_400.0  # tracking.timeout: a day at most (the end of a sweep waits this long)
 
 
 class TrackerMissing(ResweepError):
@@ -88,11 +101,31 @@ def parse_tracking(raw: Any, fail: Any) -> TrackingSection:
     for key in ("mlflow_uri", "mlflow_experiment", "wandb_project", "wandb_entity"):
         if not isinstance(raw.get(key, ""), str):
             raise fail(f"tracking.{key}", f"expected text, got {raw[key]!r}")
+    uri = raw.get("mlflow_uri", "")
+    scheme = (
+        uri.split("://", 1)[0].split("+", 1)[0].lower()
+        if "://" in uri or uri.startswith("databricks")
+        else ""
+    )
+    if scheme and scheme not in MLFLOW_SCHEMES:  # MLflow would fail on it at the sweep's start (after Ray)
+        raise fail(
+            "tracking.mlflow_uri",
+            f"unknown scheme {scheme!r} in {uri!r}; MLflow takes a folder, "
+            + ", ".join(f"{s}://" for s in MLFLOW_SCHEMES if not s.startswith("databricks"))
+            + " or databricks",
+        )
     if raw.get("wandb_mode", "offline") not in ("offline", "online"):
         raise fail("tracking.wandb_mode", f"expected offline or online, got {raw['wandb_mode']!r}")
     timeout = raw.get("timeout", TrackingSection.timeout)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-        raise fail("tracking.timeout", f"expected a number of seconds > 0, got {timeout!r}")
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, (int, float))
+        or not 0 < timeout <= MAX_TIMEOUT  # .inf (or 1e300) would wait for ever at the sweep's end
+    ):
+        raise fail(
+            "tracking.timeout",
+            f"expected a number of seconds above 0 and at most {MAX_TIMEOUT:g}, got {timeout!r}",
+        )
     return TrackingSection(**{**raw, "trackers": tuple(trackers), "timeout": float(timeout)})
 
 

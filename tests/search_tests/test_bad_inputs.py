@@ -90,7 +90,7 @@ CONFIGS: list[tuple[str, str, str, int | None]] = [
         5,
     ),
     ("seeds-repeat", _with("data", seeds=[0, 0]), "data.seeds: seeds repeat", None),
-    ("seed-negative", _with("data", seeds=[-1]), "data.seeds: expected a list of integers >= 0", None),
+    ("seed-negative", _with("data", seeds=[-1]), "data.seeds: expected a list of integers from 0 to", None),
     (
         "format-unknown",
         _with("data", in_domain_format="xml"),
@@ -170,6 +170,25 @@ CONFIGS: list[tuple[str, str, str, int | None]] = [
         None,
     ),
     ("question-axis-fixed", _with("search", question=["architecture"]), "does not vary architecture", None),
+    # Silently wrong answers (issue 25, item 2; more in test_leakage.py).
+    (
+        "trial-fixes-the-question-axis",
+        _with("trial", strategy="local"),
+        "trial.strategy: fixed to 'local', but search.question compares strategy",
+        None,
+    ),
+    (
+        "ood-is-the-in-domain-data",
+        _with("data", ood="synthetic"),
+        "data.ood: out-of-domain dataset 'synthetic' is the in-domain dataset",
+        4,
+    ),
+    (
+        "sizes-read-alike",
+        _with("data", sizes=[1.0, 0.99999999]),
+        "data.sizes: 0.99999999 and 1.0 are too close",
+        5,
+    ),
     (
         "confirm-negative",
         _with("search", confirm_top_k=-1),
@@ -186,7 +205,7 @@ CONFIGS: list[tuple[str, str, str, int | None]] = [
     (
         "confirm-max-seeds-zero",
         _with("search", confirm_max_seeds=0),
-        "search.confirm_max_seeds: expected an integer >= 1",
+        "search.confirm_max_seeds: expected an integer from 1 to 100",
         None,
     ),
     ("margin-negative", _with("decision", margin=-0.01), "decision.margin: expected a number >= 0", None),
@@ -244,6 +263,83 @@ CONFIGS: list[tuple[str, str, str, int | None]] = [
     ("duplicate-key", _with("search") + "search:\n  budget: 8\n", "key 'search' given twice", None),
     ("bad-yaml", "name: bad\ndata: [unclosed\n", "invalid YAML", None),
     ("not-a-mapping", "- just\n- a list\n", "a sweep config is a YAML mapping", None),
+    # Bounded waits and tracebacks turned into one line (issue 25, items 4 and 5). BASE is 9 lines.
+    (
+        "yaml-alias-bomb",
+        _with("")
+        + "trial:\n  imbalance_params: {bomb: ["
+        + ", ".join(
+            ["&a0 [x, x, x, x, x, x, x, x, x]"]
+            + [f"&a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+        )
+        + "]}\n",
+        "YAML refused: its aliases expand to more than 100,000 values",
+        11,
+    ),
+    (
+        "yaml-alias-in-itself",
+        _with("") + "trial:\n  imbalance_params: &s {self: *s}\n",
+        "YAML refused: an alias refers to the value that holds it",
+        11,
+    ),
+    ("yaml-nested-deep", _with("") + "encoder: " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply", None),
+    ("yaml-nul", _with("") + "encoder: a\x00b\n", "invalid YAML: character '\\x00' is not allowed", 10),
+    ("yaml-list-as-key", _with("") + "? [a, b]\n: 1\n", "invalid YAML: found unhashable key", 10),
+    ("key-with-newline", _with("") + '"a\\nb": 1\n', "a\\nb: unknown key", 10),
+    (
+        "seed-beyond-numpy",
+        _with("data", seeds=[2**32]),
+        "data.seeds: expected a list of integers from 0 to",
+        None,
+    ),
+    (
+        "confirm-max-seeds-huge",
+        _with("search", confirm_max_seeds=10**9),
+        "from 1 to 100, got 1000000000",
+        None,
+    ),
+    (
+        "study-url-unknown-database",
+        _with("search", study_storage="foo://host/db"),
+        "search.study_storage: 'foo' is not a database SQLAlchemy knows",
+        None,
+    ),
+    (
+        "study-sqlite-folder-missing",
+        _with("search", study_storage="sqlite:////no/such/folder/optuna.db"),
+        "search.study_storage: the SQLite file's folder /no/such/folder does not exist",
+        None,
+    ),
+    (
+        "extensions-junk",
+        _with("", extensions=[{"at": "t", "changes": {"space": 5}}]),
+        "extensions: entry 1: changes.space: expected [old, new], got 5",
+        None,
+    ),
+    (
+        "tracking-timeout-endless",
+        _with("tracking", timeout=float("inf")),
+        "tracking.timeout: expected a number of seconds above 0 and at most 86400, got inf",
+        None,
+    ),
+    (
+        "storage-home-of-nobody",
+        _with("", storage="~no_such_user_rs/x"),
+        "storage: ~no_such_user_rs/x: ~no_such_user_rs names no user",
+        None,
+    ),
+    (
+        "gpus-this-machine-lacks",
+        _with("resources", gpus=1, workers=64),
+        "resources.gpus: a trial needs 64 GPUs (64 workers x 1);",
+        11,
+    ),
+    (
+        "cpus-this-machine-lacks",
+        _with("resources", cpus=100000),
+        "resources.cpus: a trial needs 100000 CPUs; ",
+        11,
+    ),
 ]
 # The secret never reaches the output.
 SECRETS = ("Sekr3tValue", "AKIAEXAMPLE")
@@ -340,6 +436,24 @@ BOARD: list[tuple[str, list[str], list[dict[str, object]] | None, str]] = [
         "table.csv:4: accuracy: expected a number, got 'high'",
     ),
     ("table-no-columns", [], [{"x": 1}], "a result table needs the columns in_domain_pct, strategy"),
+    (
+        "table-percent-among-fractions",
+        [],
+        [*GOOD_ROWS, {**GOOD_ROWS[0], "accuracy": 20.0}],
+        "table.csv:4: accuracy: expected a fraction from 0 to 1, got 20",
+    ),
+    (
+        "table-pct-over-100",
+        [],
+        [*GOOD_ROWS, {**GOOD_ROWS[0], "in_domain_pct": 150}],
+        "table.csv:4: in_domain_pct: expected a percentage from 0 to 100, got 150",
+    ),
+    (
+        "count-over-the-pool",
+        ["--size", "1000", "--pool", "10"],
+        None,
+        "size 1000 is more than the 10 in-domain training sentences of the pool",
+    ),
 ]
 
 
@@ -399,6 +513,52 @@ SWEEP_COMMANDS: list[tuple[str, list[str], str]] = [
     ("trial-no-equals", ["trial", "learning_rate"], "expected KEY=VALUE, got 'learning_rate'"),
     ("trial-unknown-key", ["trial", "learning_rat=0.1"], "unknown trial config key(s) learning_rat"),
     ("unknown-command", ["sweeps"], "invalid choice: 'sweeps'"),
+    # Command-line values pass the checks config values do (issue 25, item 5).
+    (
+        "extend-budget-negative",
+        ["extend", "bad", "--budget", "-3"],
+        "argument --budget: expected an integer >= 1",
+    ),
+    (
+        "extend-sizes-zero",
+        ["extend", "bad", "--sizes", "0.1,0"],
+        "--sizes: in-domain size must be a fraction",
+    ),
+    ("extend-size-one", ["extend", "bad", "--sizes", "0.1,1"], "--sizes: 1 is a count of one sentence"),
+    ("extend-sizes-twice", ["extend", "bad", "--sizes", "0.1,0.5,0.5"], "--sizes: 0.5 given twice"),
+    ("extend-seeds-twice", ["extend", "bad", "--seeds", "0,1,1"], "--seeds: 1 given twice"),
+    (
+        "extend-seed-beyond",
+        ["extend", "bad", "--seeds", "0,1,2,4294967296"],
+        "data.seeds: expected a list of",
+    ),
+    (
+        "extend-top-k-negative",
+        ["extend", "bad", "--confirm-top-k", "-1"],
+        "argument --confirm-top-k: expected",
+    ),
+    (
+        "train-seed-beyond",
+        ["train", "bad", "--out", "m", "--seed", "4294967296"],
+        "argument --seed: expected an",
+    ),
+    (
+        "train-device-bogus",
+        ["train", "bad", "--out", "m", "--device", "bogus"],
+        "not a torch device: 'bogus'",
+    ),
+    (
+        "train-device-meta",
+        ["train", "bad", "--out", "m", "--device", "meta"],
+        "resweep trains on cpu, cuda or mps",
+    ),
+    ("trial-seed-beyond", ["trial", "seed=99999999999999999999"], "seed must be an int from 0 to 4294967295"),
+    (
+        "board-margin-one",
+        ["leaderboard", "bad", "--margin", "1"],
+        "argument --margin: expected a number >= 0 and < 1",
+    ),
+    ("board-metric-not-a-score", ["leaderboard", "bad", "--metric", "wall_seconds"], "is not a score column"),
 ]
 
 
@@ -775,3 +935,98 @@ def test_the_own_data_example_fits_300_sentences_without_dev_or_test(tmp_path: P
     )
     with pytest.raises(ConfigError, match=r"data\.sizes: 300: in_domain_size 300 exceeds the 216"):
         check_inputs(too_big, plan_sweep(too_big))
+
+
+# Options whose value the command could not use, before any work (issue 25, items 4 and 5).
+# Placeholders: {tmp} the test's folder, {table} a good result table, {file} a regular file.
+OPTIONS: list[tuple[str, list[str], str]] = [
+    ("status-storage-file", ["status", "x", "--storage", "{file}"], "argument --storage: {file} is a file"),
+    ("list-storage-file", ["list", "sweeps", "--storage", "{file}"], "argument --storage: {file} is a file"),
+    ("list-storage-scheme", ["list", "sweeps", "--storage", "ftp://h/x"], "unknown scheme 'ftp'"),
+    (
+        "storage-one-slash",
+        ["status", "x", "--storage", "s3:/bucket/x"],
+        "two slashes after its scheme: s3://bucket/x",
+    ),
+    ("storage-file-host", ["status", "x", "--storage", "file://host/x"], "a file:// URI names a host (host)"),
+    ("storage-no-user", ["status", "x", "--storage", "~no_such_user_rs/x"], "~no_such_user_rs names no user"),
+    (
+        "regimes-sizes-zero",
+        ["data", "regimes", "synthetic", "--sizes", "0,2"],
+        "--sizes: in-domain size must be",
+    ),
+    (
+        "regimes-seed-beyond",
+        ["data", "regimes", "synthetic", "--seed", "2147483648"],
+        "argument --seed: expected",
+    ),
+    (
+        "board-both-sources",
+        ["leaderboard", "x", "--from-table", "{table}"],
+        "both a sweep (x) and --from-table",
+    ),
+    (
+        "board-size-one",
+        ["leaderboard", "--from-table", "{table}", "--size", "1"],
+        "--size: 1 is a count of one",
+    ),
+    (
+        "board-metric-text",
+        ["leaderboard", "--from-table", "{table}", "--metric", "strategy"],
+        "not a score column",
+    ),
+    (
+        "board-empty-table",
+        ["leaderboard", "--from-table", "{tmp}/empty.csv"],
+        "no row has a score to rank by",
+    ),
+    (
+        "tracking-mlflow-scheme",
+        ["sweep", "{tmp}/good.yaml", "--tracking", "mlflow=foo://x"],
+        "unknown scheme 'foo'",
+    ),
+    ("data-gzip", ["data", "info", "{tmp}/data.jsonl.gz"], "is gzip-compressed; decompress it first"),
+    ("data-utf16", ["data", "info", "{tmp}/data16.jsonl"], "is UTF-16 text; re-save it as UTF-8"),
+    (
+        "data-split-is-a-folder",
+        ["data", "validate", "{tmp}/split"],
+        "train.jsonl: is a folder, not a file; the train",
+    ),
+    (
+        "data-one-record",
+        ["sweep", "{tmp}/one.yaml", "--dry-run"],
+        "the dev and test split(s) would be empty: 1 training",
+    ),
+]
+
+
+@pytest.mark.parametrize(("arguments", "says"), [c[1:] for c in OPTIONS], ids=[c[0] for c in OPTIONS])
+def test_a_value_the_command_cannot_use_is_one_line_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], arguments: list[str], says: str
+) -> None:
+    import gzip
+
+    record = {"tokens": ["Ann", "works", "for", "ACME"], "head": [0, 1], "tail": [3, 4], "label": "works_for"}
+    line = json.dumps({**record, "id": "a"}) + "\n"
+    (tmp_path / "data.jsonl.gz").write_bytes(gzip.compress(line.encode()))
+    (tmp_path / "data16.jsonl").write_bytes(line.encode("utf-16"))
+    (tmp_path / "split" / "train.jsonl").mkdir(parents=True)
+    (tmp_path / "one").mkdir()
+    (tmp_path / "one" / "train.jsonl").write_text(line)
+    (tmp_path / "empty.csv").write_text("in_domain_pct,strategy,accuracy\n")
+    (tmp_path / "afile").write_text("")
+    (tmp_path / "good.yaml").write_text(_with("", storage=str(tmp_path / "results")))
+    one = json.loads(json.dumps(BASE))
+    one["data"].update(in_domain=str(tmp_path / "one"), sizes=[1.0])
+    (tmp_path / "one.yaml").write_text(_yaml({**one, "storage": str(tmp_path / "results")}))
+    _table(tmp_path, GOOD_ROWS)
+    names = {"tmp": str(tmp_path), "table": str(tmp_path / "table.csv"), "file": str(tmp_path / "afile")}
+    before = _snapshot(tmp_path)
+    try:
+        code = main([a.format(**names) for a in arguments])
+    except SystemExit as exit_:  # argparse's usage errors
+        code = int(exit_.code or 0)
+    out = _one_line(capsys.readouterr().err)
+    assert code in (1, 2) and says.format(**names) in out, out
+    assert re.match(r"resweep( [\w ]+)?: error: ", out), out
+    assert _snapshot(tmp_path) == before, "the refused command wrote something"

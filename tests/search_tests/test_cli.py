@@ -76,7 +76,8 @@ def test_bad_regime_argument_is_one_line_and_exit_1(capsys: pytest.CaptureFixtur
     assert main(["data", "regimes", "synthetic", "--sizes", "1.5"]) == 1
     err = capsys.readouterr().err
     assert err.strip() == (
-        "resweep: error: in-domain size must be a fraction in (0, 1] like 0.1 or a count like 3000, got '1.5'"
+        "resweep: error: --sizes: in-domain size must be a fraction in (0, 1] like 0.1 or a count like 3000, "
+        "got '1.5'"
     )
     assert main(["data", "regimes", "synthetic", "--sizes", "lots"]) == 1
     assert "must be a fraction in (0, 1] like 0.1 or a count like 3000" in capsys.readouterr().err

@@ -68,7 +68,8 @@ def test_tracking_is_off_by_default_and_a_section_or_list_turns_it_on(tmp_path: 
         (["mlfow"], "tracking.trackers: unknown tracker 'mlfow'; trackers: mlflow, wandb, tensorboard"),
         ({"trackers": ["wandb"], "wandb_mode": "cloud"}, "tracking.wandb_mode: expected offline or online"),
         ({"uri": "x"}, "tracking.uri: unknown key; valid keys of tracking: trackers, mlflow_uri"),
-        ({"trackers": ["mlflow"], "timeout": 0}, "tracking.timeout: expected a number of seconds > 0"),
+        ({"trackers": ["mlflow"], "timeout": 0}, "tracking.timeout: expected a number of seconds above 0"),
+        ({"trackers": ["mlflow"], "timeout": float("inf")}, "at most 86400, got inf"),
     ],
 )
 def test_a_bad_tracking_section_is_one_located_line(tmp_path: Path, tracking: Any, message: str) -> None:

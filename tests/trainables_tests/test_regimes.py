@@ -146,7 +146,8 @@ def test_counts_and_fractions() -> None:
         ({"in_domain_size": True}, "fraction in \\(0, 1\\] or a count"),
         ({"ood_pct": 120}, "ood_pct must be between 0 and 100"),
         ({"local_in_domain_pretrain_pct": -1}, "local_in_domain_pretrain_pct must be between"),
-        ({"seed": -3}, "seed must be an int >= 0"),
+        ({"seed": -3}, "seed must be an int from 0 to 4294967295"),
+        ({"seed": 2**32}, "seed must be an int from 0 to 4294967295"),
         ({"dev_fraction": 1.0}, "dev_fraction must be in"),
     ],
 )

@@ -19,6 +19,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..inputs import not_a_file
 from ..registry import Registry
 from .errors import DataError, Problem
 from .formats import detect_format
@@ -434,6 +435,8 @@ def _resolve(
     elif not path.exists():
         names = ", ".join(DATASETS.names())
         raise DataError.at(path, f"no such file or folder, and not a dataset name (names: {names})")
+    elif not_a_file(path) is not None:  # a FIFO, a device: reading would hang or never end
+        raise DataError.at(path, str(not_a_file(path)))
 
     if spec is not None and spec.generator is not None:
         return _Source(spec.name, "generated", {}, None, spec.negative_labels, "error", spec)
@@ -453,6 +456,10 @@ def _resolve(
     if path.is_dir():
         files = _split_files_in(path)
         if not files:
+            for entry in sorted(path.iterdir()):  # train.jsonl a folder, a link loop, a FIFO: say so
+                split = normalise_split(entry.stem.split(".")[0].split("_")[0])
+                if split is not None and not_a_file(entry) is not None:
+                    raise DataError.at(entry, f"{not_a_file(entry)}; the {split} split must be a file")
             raise DataError.at(path, "no train/dev/test files in this folder and not a known dataset layout")
     else:
         given = normalise_split(split) if split else None

@@ -37,6 +37,8 @@ __all__ = [
 MAX_PROBLEMS = 50  # per file; past this, one more line says how many were left out
 ON_INVALID = ("error", "skip")
 _SKIPPED_KEY = b"resweep.skipped"
+# Bump when :func:`check_records` refuses more: a file cached before must be checked again.
+CHECKS_VERSION = 2
 
 
 def skipped_problems(table: pa.Table) -> list[str]:
@@ -51,11 +53,16 @@ def atomic_write_parquet(table: pa.Table, target: Path) -> None:
         pq.write_table(table, temporary)
 
 
-def _span_problem(name: str, start: int, end: int, length: int) -> str | None:
+def _span_problem(name: str, start: int, end: int, tokens: tuple[str, ...]) -> str | None:
+    length = len(tokens)
     if start >= end:
         return f"{name} span [{start}, {end}) is empty"
     if start < 0 or end > length:
         return f"{name} span [{start}, {end}) is outside the sentence ({length} tokens)"
+    mention = "".join(tokens[start:end])
+    # A no-break space, a zero-width space: a span that shows nothing marks no entity.
+    if not any(ch.isprintable() and not ch.isspace() for ch in mention):
+        return f"{name} mention {mention!r} at [{start}, {end}) is only whitespace"
     return None
 
 
@@ -81,7 +88,7 @@ def check_records(path: Path, located: Iterable[Located | Problem]) -> tuple[lis
         if length == 0:
             problem("sentence has no tokens")
         for name, (start, end) in (("head", record.head), ("tail", record.tail)):
-            message = _span_problem(name, start, end, length)
+            message = _span_problem(name, start, end, record.tokens)
             if message:
                 problem(message)
         if record.head_start < record.tail_end and record.tail_start < record.head_end:
@@ -130,7 +137,8 @@ def parse_file(
     parser = get_format(format)
     cache = cache and labels_required()  # a read without labels is not the dataset's parse
     key = hashlib.sha256(
-        f"{_file_digest(path)}|{format}|{parser.version}|{SCHEMA_VERSION}|{dataset}|{split}|{on_invalid}".encode()
+        f"{_file_digest(path)}|{format}|{parser.version}|{SCHEMA_VERSION}|{dataset}|{split}|{on_invalid}"
+        f"|{CHECKS_VERSION}".encode()
     ).hexdigest()[:32]
     cached = cache_dir() / "parsed" / f"{key}.parquet"
     if cache and cached.is_file():

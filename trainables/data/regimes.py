@@ -31,7 +31,15 @@ import pyarrow as pa
 from ..errors import ResweepError
 from .datasets import RelationDataset
 
-__all__ = ["Regime", "RegimeData", "holdout", "resolve_size", "sample_regime", "stratified_order"]
+__all__ = [
+    "Regime",
+    "RegimeData",
+    "holdout",
+    "require_splits",
+    "resolve_size",
+    "sample_regime",
+    "stratified_order",
+]
 
 # Independent random streams per purpose, so e.g. changing ood_pct never moves in-domain subsets.
 _STREAM_TEST, _STREAM_DEV, _STREAM_IN_DOMAIN, _STREAM_OOD, _STREAM_HOLDOUT = 1, 2, 3, 4, 5
@@ -74,8 +82,23 @@ class Regime:
             value = getattr(self, name)
             if not 0.0 < value < 1.0:
                 raise ResweepError(f"{name} must be in (0, 1), got {value}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ResweepError(f"seed must be an int >= 0, got {self.seed!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
+            # numpy's and torch's generators take seeds below 2**32
+            raise ResweepError(f"seed must be an int from 0 to {2**32 - 1}, got {self.seed!r}")
+
+
+def require_splits(data: RegimeData, source: str, pool: int) -> RegimeData:
+    """``data`` when its train, dev and test splits all hold records; else a :class:`ResweepError`
+    naming ``source`` (a trial has nothing to learn from, stop on or score: refused before it
+    starts, not as a library's error in it). ``pool``: the in-domain training records there are."""
+    empty = [name for name in ("train", "dev", "test") if getattr(data, name).num_rows == 0]
+    if empty:
+        carved_from = f" ({' and '.join(data.carved)} carved from them)" if data.carved else ""
+        raise ResweepError(
+            f"{source}: the {' and '.join(empty)} split(s) would be empty: {pool} training "
+            f"record(s){carved_from}; give more records, or dev and test files"
+        )
+    return data
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,11 @@ def detect_format(path: Path) -> str:
     """Guess a file's format from its first bytes; raise a located error when nothing fits."""
     with open(path, "rb") as handle:
         head = handle.read(1 << 16)
+    if head.startswith(b"\x1f\x8b"):
+        raise DataError.at(path, "is gzip-compressed; decompress it first (gunzip)")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DataError.at(path, "is UTF-16 text; re-save it as UTF-8")
+    head = head.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 BOM (Excel, Notepad): the text follows
     if not head.strip():
         raise DataError.at(path, "file is empty")
     for name in _SNIFF_ORDER:
