@@ -9,7 +9,8 @@ background). So, per trial:
 
 * while it runs: its newest checkpoint, and the newest at each of Tune's last two state saves (the
   state on the storage names one of them while the copy of the last save may still be under way):
-  one to three, and one in a trial's last seconds;
+  one to three (on disk, for a moment, one more: Tune writes a checkpoint's folder before the
+  sweep's callback hears of it), and one in a trial's last seconds;
 * once its row is in the results store as ``finished`` or ``stopped``: none, deleted at Tune's
   second state save after the row (by then the saved state says the trial ended, so no resume
   restores it) or when the experiment ends, with the folder of the trial's own Ray Train run
