@@ -244,19 +244,32 @@ def _truth(
     )
 
 
-def load_tables(patterns: str | Sequence[str], seeds: Sequence[int] = SEEDS) -> list[PairTables]:
+def load_tables(patterns: str | Sequence[str], seeds: Sequence[int] | None = SEEDS) -> list[PairTables]:
     """Every pair of the tables matching ``patterns``, with its complete sizes (every
-    configuration present has every seed) and why the others were skipped."""
+    configuration present has every seed) and why the others were skipped. ``seeds=None``: per
+    size, every seed that all its configurations have (a seed still being generated is skipped,
+    and says so)."""
     from search.leaderboard import build_leaderboard
 
     by_pair = _read_cells(patterns)
     space_of = _spaces(patterns)
     pairs = []
+    wanted = seeds
     for pair in sorted(by_pair):
         usable, skipped = [], []
         for size in sorted(by_pair[pair]):
             cells = by_pair[pair][size]
             configs = {cid for cid, _ in cells}
+            if wanted is None:
+                present = sorted({s for _, s in cells})
+                seeds = [s for s in present if all((cid, s) in cells for cid in configs)]
+                partial = [s for s in present if s not in seeds]
+                if partial:
+                    have = {s: sum((c, s) in cells for c in configs) for s in partial}
+                    gaps = ", ".join(f"seed {s} has {n}/{len(configs)}" for s, n in have.items())
+                    skipped.append(f"{size:g} ({gaps} configurations)")
+                if not seeds:
+                    continue
             short = {s: sum((cid, s) not in cells for cid in configs) for s in seeds}
             if any(short.values()):
                 gaps = ", ".join(
