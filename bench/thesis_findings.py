@@ -348,9 +348,7 @@ def build(tables: Sequence[str] = TABLES, held_out: str = HELD_OUT) -> str:
     # The frozen-feature tables hold seeds 0-2 (more seeds in held_out/, for the benchmark); the
     # thesis table keeps every seed it has in itself: all its complete seeds count.
     pairs = [
-        pair
-        for t in tables
-        for pair in load_tables([str(ROOT / t)], seeds=None if t in ALL_SEEDS else SEEDS)
+        pair for t in tables for pair in load_tables([str(ROOT / t)], seeds=None if t in ALL_SEEDS else SEEDS)
     ]
     attach_held_out(pairs, str(ROOT / held_out))
     missing = [f"{TABLE_NAMES.get(p.pair, p.pair)}: size {why}" for p in pairs for why in p.skipped]
