@@ -29,6 +29,7 @@ from typing import IO, Any
 
 from .config import size_key
 from .leaderboard import configuration_label
+from .sizes import size_text
 
 __all__ = ["ProgressView", "SizeProgress", "SizeStatus", "render_progress", "sweep_status"]
 
@@ -61,13 +62,14 @@ def _view_lines(
     counts: Mapping[str, SizeProgress], metric: str, *, final: bool, building: Sequence[str]
 ) -> list[str]:
     """The view's lines without their time stamps."""
-    width = max(len(k) for k in counts)
+    shown = {key: _shown(key) for key in counts}
+    width = max(len(k) for k in shown.values())
     lines = []
     for key, c in counts.items():
         best = "-" if c.best is None else f"{c.best:.4f}  {c.best_label}"
         lines.append(
-            f"{key:<{width}}  ended {c.ended:>3}/{c.budget:<3} (pruned {c.pruned:>3}, "
-            f"failed {c.failed:>2})  running {c.running:>2}   best {metric} {best}"
+            f"{shown[key]:<{width}}  ended {c.ended:>3}/{c.budget:<3} (pruned {c.pruned:>3}, "
+            f"failed {c.failed:>2})  running {c.running:>2}   best single run {metric} {best}"
         )
     lines.extend(f"{BUILDING}{text}" for text in building)
     if final:
@@ -240,6 +242,16 @@ class ProgressView:
             self.logged[identity] = (line, now)
             out.append(f"{stamp} {line}\n")
         return "".join(out)
+
+
+def _shown(key: str) -> str:
+    """A size key as a user reads sizes everywhere (``id0.1`` -> ``10%``, ``id300`` -> ``300
+    sentences``; see :func:`search.sizes.size_text`)."""
+    number = key.removeprefix("id")
+    try:
+        return size_text(float(number) if "." in number or "e" in number else int(number))
+    except ValueError:
+        return key
 
 
 def _size_key(size: Any) -> str:

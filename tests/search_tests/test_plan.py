@@ -117,10 +117,10 @@ def test_progress_view_counts_per_size() -> None:
     view.show(trials)
     lines = stream.getvalue().splitlines()
     assert len(lines) == 2
-    assert "id0.1  ended   3/4   (pruned   1, failed  1)  running  1" in lines[0]
+    assert "10%   ended   3/4   (pruned   1, failed  1)  running  1" in lines[0]
     # Finished trials only: not the running trial's 0.9, nor the stopped one's 0.8.
-    assert "best dev_f1_weighted 0.6000" in lines[0]
-    assert "id1    ended   1/2   (pruned   0, failed  0)  running  0" in lines[1] and "0.7000" in lines[1]
+    assert "best single run dev_f1_weighted 0.6000" in lines[0]
+    assert "100%  ended   1/2   (pruned   0, failed  0)  running  0" in lines[1] and "0.7000" in lines[1]
     view.show(trials)  # nothing changed: nothing printed
     assert len(stream.getvalue().splitlines()) == 2
     view.show(trials, force=True, final=True)

@@ -99,7 +99,7 @@ def test_on_a_terminal_the_view_is_redrawn_in_place_and_unchanged_lines_are_left
     steps = [
         [_trial("a", 0.1, "RUNNING"), _trial("x", 1.0, "PENDING")],
         [_trial("a", 0.1, "RUNNING"), _trial("x", 1.0, "PENDING")],  # only the build moved on
-        [_trial("a", 0.1, "RUNNING"), _trial("x", 1.0, "RUNNING")],  # id1 changed, then the build ended
+        [_trial("a", 0.1, "RUNNING"), _trial("x", 1.0, "RUNNING")],  # 100% changed, then the build ended
         [_trial("a", 0.1, "TERMINATED", 0.61), _trial("x", 1.0, "RUNNING")],
     ]
     for n, trials in enumerate(steps):
@@ -114,9 +114,9 @@ def test_on_a_terminal_the_view_is_redrawn_in_place_and_unchanged_lines_are_left
         expected = [line.split("] ", 1)[1] for line in _plain(view, trials)]
         assert screen.lines() == expected, (n, written)
         if n == 1:  # the sizes did not change: only the build's line was written
-            assert "id0.1" not in written and "id1 " not in written and "4,000/7,000" in written
+            assert "10% " not in written and "100%" not in written and "4,000/7,000" in written
         if n == 2:
-            assert "id0.1" not in written and "id1 " in written and "building" not in written
+            assert "10% " not in written and "100%" in written and "building" not in written
     view.show(steps[-1])  # nothing changed: nothing written
     assert stream.getvalue().endswith(written)
     view.show(steps[-1], force=True, final=True)
@@ -142,7 +142,7 @@ def test_elsewhere_only_changed_lines_are_appended_and_a_build_now_and_then() ->
     running = [_trial("a", 0.1, "RUNNING"), _trial("x", 1.0, "PENDING")]
     view.show(running)
     first = stream.getvalue().splitlines()
-    assert [line.split("] ", 1)[1].split()[0] for line in first] == ["id0.1", "id1", "building"]
+    assert [line.split("] ", 1)[1].split()[0] for line in first] == ["10%", "100%", "building"]
     assert "\x1b" not in stream.getvalue()  # no terminal sequences in a log
 
     builds[0] = "phase-1 features (none): 4,000/7,000 sentences"
@@ -151,12 +151,12 @@ def test_elsewhere_only_changed_lines_are_appended_and_a_build_now_and_then() ->
     builds.append("encoder (minilm): 10/100 sentences")  # a new build: its line
     view.show([_trial("a", 0.1, "TERMINATED", 0.61), _trial("x", 1.0, "PENDING")])
     added = stream.getvalue().splitlines()[len(first) :]
-    assert len(added) == 2 and "id0.1  ended   1/4" in added[0] and "building encoder" in added[1]
+    assert len(added) == 2 and "10%   ended   1/4" in added[0] and "building encoder" in added[1]
 
     view.show([_trial("a", 0.1, "TERMINATED", 0.61), _trial("x", 1.0, "PENDING")], force=True, final=True)
     last = stream.getvalue().splitlines()[len(first) + 2 :]
     # The last view is written whole: every size's final count, then "sweep over".
-    assert [line.split("] ", 1)[1].split()[0] for line in last] == ["id0.1", "id1", "sweep"]
+    assert [line.split("] ", 1)[1].split()[0] for line in last] == ["10%", "100%", "sweep"]
 
 
 def test_a_stream_that_is_not_a_terminal_or_a_dumb_one_gets_lines(monkeypatch: pytest.MonkeyPatch) -> None:
