@@ -207,13 +207,13 @@ def _print_leaderboard(paths: Any, config: Any) -> int:
         if board is None or not board.entries:
             counts = "-" if board is None else f"0/{len(board.stopped)}"
             shown = "-" if board is None else "(only stopped trials)"
-            table.append([str(size), shown, *(["-"] * 6), counts])
+            table.append([size_text(size), shown, *(["-"] * 6), counts])
             continue
         best = board.winner
         floor = board.floor
         table.append(
             [
-                str(size),
+                size_text(size),
                 best.label,
                 best.n_seeds,
                 _mean_pm(best),
@@ -227,12 +227,12 @@ def _print_leaderboard(paths: Any, config: Any) -> int:
         recommended = board.recommended
         if recommended is not None and recommended is not best:
             notes.append(
-                f"size {size}: recommended #{recommended.rank} {recommended.label} "
+                f"size {size_text(size)}: recommended #{recommended.rank} {recommended.label} "
                 f"({recommended.n_seeds} seeds, {recommended.mean:.4f}) {_why_not_first(best, recommended)}"
             )
         thin = [name for name, cell in board.cells().items() if cell.under_explored]
         if thin:
-            notes.append(f"size {size}: under-explored: {', '.join(thin)}")
+            notes.append(f"size {size_text(size)}: under-explored: {', '.join(thin)}")
     print(
         f"\nbest configuration per in-domain size (mean {metric} over seeds of finished trials, ± half "
         "its 95% CI; test scores at the selected epoch):"
