@@ -7,6 +7,7 @@ import json
 import math
 import sys
 from pathlib import Path
+from typing import Any
 
 from ._common import UserError, need_source
 
@@ -48,12 +49,11 @@ def _check_plot(args: argparse.Namespace) -> Path | None:
     return path
 
 
-def cmd_plan(args: argparse.Namespace) -> int:
+def plan_of(args: argparse.Namespace) -> Any:
+    """The annotation plan a ``plan`` or ``report --target`` command asks for."""
     from ..annotation import plan_annotation
 
-    need_source(args)
-    plot = _check_plot(args)
-    plan = plan_annotation(
+    return plan_annotation(
         args.name,
         target=args.target,
         storage=args.storage,
@@ -63,6 +63,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
         margin=args.margin,
         confidence=args.confidence,
     )
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    need_source(args)
+    plot = _check_plot(args)
+    plan = plan_of(args)
     if plot is not None:
         from cluster.storage import Location
 

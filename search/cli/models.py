@@ -162,18 +162,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         rows, title = paths.results.read().to_pylist(), f"resweep report: sweep {args.name}"
     plan = None
     if args.target is not None:  # the annotation plan, from the same boards
-        from ..annotation import plan_annotation
+        from .annotation import plan_of
 
-        plan = plan_annotation(
-            args.name,
-            target=args.target,
-            storage=args.storage,
-            table=args.from_table,
-            metric=args.metric,
-            pool=args.pool,
-            margin=args.margin,
-            confidence=args.confidence,
-        )
+        plan = plan_of(args)
     files = write_report(boards, rows, out, title=title, top=args.top, plan=plan)
     print(f"wrote {files.markdown}, {files.html} and {len(files.images)} plots")
     return 0
