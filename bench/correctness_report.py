@@ -570,13 +570,27 @@ def report(
     sequential = planted["rates"]["sequential"]
     false_winners = sequential["0"]["false_winners"] if "0" in sequential else None
     power = sequential[POWER_DELTA]["power"] if POWER_DELTA in sequential else None
+    discriminates = bool(base.non_trivial_dev)
+    if not discriminates:
+        # a figure a constant answer matches proves nothing: the benchmark must be able to fail
+        lines.append(
+            f"WARNING: this run cannot fail: always {base.constant_dev} is right at every held-out size; add"
+            " held-out seeds at sizes whose right set excludes it (bench/ground_truth.py --seeds 3,4,5)"
+        )
+    elif (chosen["lift_dev"] or 0.0) <= 0.0:
+        lines.append(
+            f"WARNING: the method does no better than always {base.constant_dev} (lift"
+            f" {_f(chosen['lift_dev'])} points on held-out dev)"
+        )
     lines.append(
         f"regret ({default}): in-sample dev mean {_f(chosen['regret_mean'], '.4f')}, p90"
         f" {_f(chosen['regret_p90'], '.4f')}; held-out test mean {_f(chosen['test_regret_mean'], '.4f')}"
         f" (weighted F1, 0..1)"
     )
     lines.append(
-        f"overall: correct decisions {_f(chosen['P_held_out_dev'])}% (held-out truth), false winners"
+        f"overall: correct decisions {_f(chosen['P_held_out_dev'])}% (held-out truth; best constant"
+        f" {'none' if base.constant_dev is None else f'always {base.constant_dev} {_f(base.p_dev)}%'}),"
+        f" false winners"
         f" {_f(false_winners)}% (A/A), power {_f(power)}% at delta {POWER_DELTA}, regret"
         f" {_f(chosen['test_regret_mean'], '.4f')} on test, at {_f(chosen['C'])}% of the exhaustive cost"
     )
@@ -587,6 +601,10 @@ def report(
         "power_at_0.02": power,
         "test_regret": chosen["test_regret_mean"],
         "C": chosen["C"],
+        "best_constant_dev": base.p_dev,
+        "lift_dev": chosen["lift_dev"],
+        "non_trivial_dev_sizes": len(base.non_trivial_dev),
+        "discriminates": discriminates,
     }
     figures["runtime_seconds"] = seconds
     return "\n".join(lines), figures

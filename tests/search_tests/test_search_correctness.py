@@ -17,7 +17,8 @@ import pytest
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 HELD_OUT = (3, 4)
 LAST_LINE = re.compile(
-    r"overall: correct decisions (?P<P>\d+\.\d)% \(held-out truth\), false winners (?P<F>\d+\.\d)% \(A/A\),"
+    r"overall: correct decisions (?P<P>\d+\.\d)% \(held-out truth; best constant"
+    r" (?:none|always (?P<K>\w+) (?P<KP>\d+\.\d)%)\), false winners (?P<F>\d+\.\d)% \(A/A\),"
     r" power (?P<W>\d+\.\d)% at delta 0\.02, regret (?P<R>-?\d\.\d{4}) on test,"
     r" at (?P<C>\d+\.\d)% of the exhaustive cost"
 )
@@ -252,6 +253,10 @@ def test_the_command_scores_against_held_out_seeds_and_ends_with_one_line(
     assert len(figures["replays"]) == 2 * 2
     assert figures["planted"]["rates"]["sequential"]["0.02"]["draws"] == 4 * 2  # 2 sizes
     assert figures["overall"]["P"] == float(last["P"])
+    # always local is as right as the search: the run says it cannot tell them apart
+    assert last["K"] == "local" and float(last["KP"]) == 100.0
+    assert figures["overall"]["discriminates"] is False and figures["overall"]["lift_dev"] == 0.0
+    assert lines[-3].startswith("WARNING: this run cannot fail: always local is right at every held-out size")
 
 
 def test_an_answer_the_held_out_seeds_contradict_scores_zero(
@@ -266,4 +271,20 @@ def test_an_answer_the_held_out_seeds_contradict_scores_zero(
     assert default["P_held_out_dev"] == default["P_held_out_test"] == 0.0
     assert default["wrong_claims"] == 100.0 and default["test_regret_mean"] > 0.2
     assert figures["answers"]["always mixed"]["P_held_out_dev"] == 100.0
-    assert LAST_LINE.fullmatch(lines[-1])["P"] == "0.0"  # type: ignore[index]
+    last = LAST_LINE.fullmatch(lines[-1])
+    assert last is not None and last["P"] == "0.0" and last["K"] == "mixed"
+    assert lines[-3].startswith("WARNING: this run cannot fail: always mixed is right")
+
+
+def test_where_no_constant_is_right_everywhere_the_run_can_fail_and_the_search_beats_it(
+    bench: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main = bench.write_synthetic(tmp_path / "main.parquet", _shifting(bench, (0, 1, 2), 0))
+    held = bench.write_synthetic(tmp_path / "held.parquet", _shifting(bench, HELD_OUT, 10))
+    lines, figures = _run(bench, main, held, tmp_path / "figures.json", capsys)
+    assert not any(line.startswith("WARNING") for line in lines)
+    overall = figures["overall"]
+    assert overall["discriminates"] is True and overall["non_trivial_dev_sizes"] == 1
+    assert overall["best_constant_dev"] == pytest.approx(200 / 3)  # always local: wrong at 1.0
+    assert overall["P"] == 100.0 and overall["lift_dev"] == pytest.approx(100 / 3)
+    assert figures["answers"]["tpe+asha"]["P_non_trivial_dev"] == 100.0
