@@ -109,7 +109,7 @@ BENCHMARKS = (
     Benchmark(
         "search_correctness",
         "is the answer right: resweep's search replayed against the ground-truth tables",
-        r"^(overall: .*|regret \(.*|\s*learning curve: .*)$",
+        r"^(overall: .*|WARNING: .*|regret \(.*|\s*learning curve: .*)$",
         minutes=5,
         args=("--processes", "2"),
         # search_correctness has no --smoke flag (tests/search_tests/test_search_correctness.py
