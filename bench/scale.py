@@ -619,7 +619,7 @@ def main() -> None:
                 f"ready after {time.perf_counter() - started:.0f} s"
             )
             summaries = {}
-            for role in args.sides.split(","):
+            for role in filter(None, args.sides.split(",")):  # "": no throughput sides
                 report = scratch / f"{role}.json"
                 extra = {"profile": args.profile} if args.profile and role == "resweep" else {}
                 _run_child(

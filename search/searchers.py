@@ -275,6 +275,41 @@ class Sequential:
         return round_
 
 
+StoredSearchRun = tuple[str, str, float | None, Mapping[str, Any]]  # name, configuration key, score, config
+
+
+@dataclass(frozen=True)
+class StoreRuns:
+    """What the results store holds as a run begins, for a searcher Tune restores from its last
+    saved state: the trials it proposed after that save and that ended since are in the store but
+    not in the state (Tune saves every few seconds; thousands of short trials end in between).
+
+    ``search``: slot -> (trial name, configuration key, score or None, configuration) of its
+    search rows (a score only for a run that finished);
+    ``confirm``: slot -> (trial name, configuration key, seed) of its confirmation rows;
+    ``floor_seeds``: size key -> the seeds whose floor run has a row."""
+
+    search: Mapping[str, Sequence[StoredSearchRun]] = field(default_factory=dict)
+    confirm: Mapping[str, Sequence[tuple[str, str, int]]] = field(default_factory=dict)
+    floor_seeds: Mapping[str, frozenset[int]] = field(default_factory=dict)
+
+
+_STORE_RUNS: StoreRuns | None = None  # set by the sweep around a restored Tuner.fit (hand_over)
+
+
+def hand_over(runs: StoreRuns | None) -> None:
+    """The results store's runs a searcher Tune restores catches up with (None: none)."""
+    global _STORE_RUNS
+    _STORE_RUNS = runs
+
+
+def _named_by(names: set[str]) -> Callable[[str], bool]:
+    """Whether a trial name (``<label>_<hash>_<Tune trial id>``) ends with one of the trial ids."""
+    suffixes = {f"_{t}" for t in names}
+    lengths = {len(s) for s in suffixes}
+    return lambda name: any(name[-n:] in suffixes for n in lengths)
+
+
 class PerSizeSearch(_PickledState):
     """One searcher and one budget per *slot* — an in-domain size's question cell — behind one
     Tune experiment.
@@ -359,6 +394,48 @@ class PerSizeSearch(_PickledState):
         # A searcher pickled before sequential confirmation existed has none of its state.
         self.__dict__.update({"_sequential": {}, "_confirming": {}, "_rounds": set(), "_floor_runs": {}})
         self.__dict__.update(state)
+
+    def restore(self, checkpoint_path: str) -> None:
+        super().restore(checkpoint_path)
+        self._catch_up_pending = True  # Tune restores before the run's first suggest
+
+    def catch_up(self, runs: StoreRuns) -> None:
+        """Count what ended after the state this searcher was restored from was saved: its search
+        and confirmation rows count against the slots' budgets (never proposed again), their
+        configurations are not proposed twice, and a floor seed with a row is not run again.
+        Trials that were live at the save are Tune's to resume: they are counted as live."""
+        live = _named_by(set(self._owner))
+        for key, searched in runs.search.items():
+            if key not in self._searchers:
+                continue
+            live_search = sum(1 for t, k in self._owner.items() if k == key and t in self._proposal)
+            ended = [r for r in searched if not live(r[0])]
+            self._suggested[key] = max(self._suggested[key], len(ended) + live_search)
+            for _, name, score, _ in searched:
+                if score is not None or name not in self._ran[key]:
+                    self._ran[key][name] = score
+            confirm = self._confirm.get(key)
+            if confirm is not None:  # a run scored twice ranks once: the top is by configuration
+                confirm.scored.extend((s, dict(c)) for _, _, s, c in ended if s is not None)
+        for key, confirmed_runs in runs.confirm.items():
+            confirm = self._confirm.get(key)
+            if confirm is None:
+                continue
+            done = {(name, seed) for _, name, seed in confirmed_runs}
+            confirm.done |= done
+            if confirm.queue is not None and self._config_key is not None:
+                size_key = self._slot_size[key]
+                confirm.queue = [
+                    c for c in confirm.queue if (self._config_key(size_key, c), int(c["seed"])) not in done
+                ]
+            live_confirm = sum(
+                1 for t in self._confirming if self._owner.get(t) == key and t not in self._rounds
+            )
+            confirmed = sum(1 for r in confirmed_runs if not live(r[0]))
+            self._confirmed[key] = max(self._confirmed[key], confirmed + live_confirm)
+        for size_key, seeds in runs.floor_seeds.items():
+            if size_key in self._floors:
+                self._floors[size_key] = [f for f in self._floors[size_key] if int(f["seed"]) not in seeds]
 
     def _planned(self, key: str) -> int:
         confirm = self._confirm.get(key)
@@ -483,9 +560,11 @@ class PerSizeSearch(_PickledState):
         answered from the earlier run's score (told to the study, not run) and the study asked
         again; a slot that proposes only repeats has exhausted its cell."""
         searcher = self._searchers[key]
-        if not isinstance(searcher, ResumableOptunaSearch) or self._config_key is None:
+        if self._config_key is None:
             return searcher.suggest(trial_id)
-        for _ in range(MAX_REPEATS):
+        study = isinstance(searcher, ResumableOptunaSearch)
+        repeats = 0
+        while not study or repeats < MAX_REPEATS:
             config = searcher.suggest(trial_id)
             if not isinstance(config, dict):
                 return config
@@ -493,10 +572,15 @@ class PerSizeSearch(_PickledState):
             if name not in self._ran[key]:
                 self._ran[key][name] = None
                 return config
-            searcher.answer(trial_id, self._ran[key][name])
+            if isinstance(searcher, ResumableOptunaSearch):
+                searcher.answer(trial_id, self._ran[key][name])
+                repeats += 1
+            # else: a grid point that ended after the state the grid was restored from: the next one
         return Searcher.FINISHED
 
     def suggest(self, trial_id: str) -> Any:  # a config, None (not now) or Searcher.FINISHED
+        if self.__dict__.pop("_catch_up_pending", False) and _STORE_RUNS is not None:
+            self.catch_up(_STORE_RUNS)
         floor = self._floor()
         if floor is not None:
             self._floor_runs[trial_id] = floor

@@ -61,7 +61,7 @@ from .plan import (
 from .preflight import check_inputs
 from .results import ResultsStore
 from .schedulers import make_scheduler
-from .searchers import STUDY_COPY, Confirmation, make_searcher
+from .searchers import STUDY_COPY, Confirmation, StoreRuns, hand_over, make_searcher
 from .sizes import size_text
 from .studies import check_studies, sync_studies
 
@@ -285,7 +285,13 @@ def _drive(
                     file=sys.stderr,
                 )
             else:
-                interrupted = _fit(tuner, _run_state(config, plan, paths, rows, verbose, manifest_id, hub))
+                # what ended after Tune's last save is in the store, not in the searcher it restores
+                hand_over(_store_runs(plan, rows))
+                run = _run_state(config, plan, paths, rows, verbose, manifest_id, hub)
+                try:
+                    interrupted = _fit(tuner, run)
+                finally:
+                    hand_over(None)
                 rows = paths.results.read().to_pylist()
         if not interrupted and _short(plan, rows):
             paths.tune.remove_tree()  # what it held that ended is in the results store now
@@ -494,6 +500,30 @@ def _ended_configurations(plan: SweepPlan, rows: list[dict[str, Any]]) -> dict[s
                 finished = r["status"] == "finished" and r[plan.metric] is not None
                 mine[name] = float(r[f"{plan.metric}"]) if finished else mine.get(name)
     return ended
+
+
+def _store_runs(plan: SweepPlan, rows: list[dict[str, Any]]) -> StoreRuns:
+    """The store's search and confirmation runs per slot and floor seeds per size, for a searcher
+    Tune restores from a state saved before some of them were proposed."""
+    search: dict[str, list[tuple[str, str, float | None, dict[str, Any]]]] = {}
+    confirm: dict[str, list[tuple[str, str, int]]] = {}
+    for slot, (key, cell) in plan.slots.items():
+        search[slot], confirm[slot] = [], []
+        for r in plan.rows_of(key, rows, "search") + plan.rows_of(key, rows, "confirm"):
+            if plan.cell(r) != cell:
+                continue
+            proposal = json.loads(r["config"])
+            name = configuration_key(key, proposal, contexts=plan.contexts)
+            if plan.role(r) == "confirm":
+                confirm[slot].append((r["trial_name"], name, int(r["seed"])))
+            else:
+                finished = r["status"] == "finished" and r[plan.metric] is not None
+                score = float(r[plan.metric]) if finished else None
+                search[slot].append((r["trial_name"], name, score, proposal))
+    floor_seeds = {
+        key: frozenset(int(r["seed"]) for r in plan.rows_of(key, rows, "floor")) for key in plan.sizes
+    }
+    return StoreRuns(search=search, confirm=confirm, floor_seeds=floor_seeds)
 
 
 def _floors(plan: SweepPlan, rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:

@@ -515,3 +515,73 @@ def test_studies_answered_from_memory_propose_what_studies_read_from_the_databas
     read = _asked_and_told(tmp_path, "read.db", False, monkeypatch)
     assert memoized == read
     assert all(isinstance(p, dict) for p in memoized)
+
+
+def test_a_restored_searcher_counts_what_ended_after_its_last_save(tmp_path: Path) -> None:
+    """Tune saves the searcher every few seconds: trials proposed after the save that ended since
+    have rows but are not in the restored state. They count against the budget, and a grid does
+    not hand their configurations out again (before: 312 rows for a 300-trial sweep)."""
+    from search.searchers import Confirmation, StoreRuns, hand_over
+
+    grid = [{"strategy": f"c{i}"} for i in range(10)]
+
+    def make() -> PerSizeSearch:
+        return PerSizeSearch(
+            {"id0.1": GridSearch(grid, metric=METRIC)},
+            {"id0.1": 6},
+            {"id0.1": 0.1},
+            metric=METRIC,
+            confirmations={"id0.1": Confirmation(top_k=1, seeds=(1,))},
+            config_key=_strategy_key,
+        )
+
+    search = make()
+    for i in range(3):
+        search.suggest(f"t{i}")
+    search.on_trial_complete("t0", {METRIC: 0.5, **DONE})
+    search.save(str(tmp_path / "searcher.pkl"))  # t1 and t2 live at the save
+    assert [search.suggest(f"t{i}")["strategy"] for i in (3, 4)] == ["c3", "c4"]
+    # the driver dies; t1, t3 and t4 ended (rows), t2 still ran
+    ended = ((0, "c0", 0.5), (1, "c1", 0.6), (3, "c3", 0.9), (4, "c4", 0.4))
+    rows = [(f"lbl_{c}_t{i}", c, s, {"strategy": c}) for i, c, s in ended]
+    restored = make()
+    restored.restore(str(tmp_path / "searcher.pkl"))
+    hand_over(StoreRuns(search={"id0.1": rows}))
+    try:
+        # 6 planned: 3 ended outside the saved state's live trials (t0, t3, t4) + 2 live (t1, t2)
+        assert restored.suggest("t5")["strategy"] == "c5"  # not c3 or c4 again
+    finally:
+        hand_over(None)
+    assert restored.suggest("t6") is None  # the search's last trials (t1, t2, t5) are live
+    for trial_id, score in (("t1", 0.6), ("t2", 0.3), ("t5", 0.2)):
+        restored.on_trial_complete(trial_id, {METRIC: score, **DONE})
+    again = restored.suggest("t7")  # confirms the best: c3, which ended after the save
+    assert (again["strategy"], again["seed"]) == ("c3", 1)
+    assert restored.suggest("t8") == Searcher.FINISHED
+
+
+def test_a_restored_searcher_does_not_rerun_confirmations_or_floors_that_ended(tmp_path: Path) -> None:
+    from search.searchers import Confirmation, StoreRuns, hand_over
+
+    def make() -> PerSizeSearch:
+        return PerSizeSearch(
+            {"id1": GridSearch([], metric=METRIC)},
+            {"id1": 0},
+            {"id1": 1.0},
+            metric=METRIC,
+            confirmations={"id1": Confirmation(top_k=1, seeds=(1, 2, 3), scored=[(0.8, {"strategy": "x"})])},
+            config_key=_strategy_key,
+            floors={"id1": [{"strategy": "floor", "seed": s} for s in (0, 1)]},
+        )
+
+    search = make()
+    search.save(str(tmp_path / "searcher.pkl"))
+    restored = make()
+    restored.restore(str(tmp_path / "searcher.pkl"))
+    hand_over(StoreRuns(confirm={"id1": [("lbl_x_t9", "x", 2)]}, floor_seeds={"id1": frozenset({0})}))
+    try:
+        proposals = [restored.suggest(f"t{i}") for i in range(3)]
+    finally:
+        hand_over(None)
+    assert [(p["strategy"], p["seed"]) for p in proposals] == [("floor", 1), ("x", 1), ("x", 3)]
+    assert restored.suggest("t3") == Searcher.FINISHED
