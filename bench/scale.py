@@ -530,8 +530,8 @@ def resume_after_kill(args: argparse.Namespace, scratch: Path, log: Path) -> lis
     r = json.loads(resumed.read_text())
     first = r["first_end_s"]
     rate = (len(r["ends"]) / r["wall_s"]) if r["wall_s"] else float("nan")
-    # Trials proposed after Tune's last save of its state are unknown to the restored experiment:
-    # their rows stay, and the restored searcher proposes that many again (the budget overshoots).
+    # Trials proposed after Tune's last save of its state are unknown to the restored experiment;
+    # the restored searcher counts their rows (search.searchers.StoreRuns), so rows == budget.
     once = "each row once" if r["rows"] == r["unique_rows"] else "NOT each row once"
     return [
         f"resume: driver killed (SIGKILL) at {had} of {trials} rows; resume: first trial ended after "
