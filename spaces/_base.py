@@ -13,6 +13,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
+from trainables.strategies import STRATEGIES
 from trainables.suggest import Suggester
 
 __all__ = ["BaseSpace", "Suggester"]
@@ -39,12 +40,27 @@ class BaseSpace(ABC):
     @staticmethod
     def suggest_regime(trial: Suggester, strategy: str, ood_pcts: Any, local_pcts: Any) -> dict[str, Any]:
         """``ood_pct`` only for strategies that use OOD data, ``local_in_domain_pretrain_pct``
-        only for ``local`` (the conditional part every study shares)."""
+        only for those that read an in-domain share (``local``): the conditional part every study
+        shares, asked of the strategy (:mod:`trainables.strategies`), not of its name."""
+        chosen = STRATEGIES.get(strategy)
         config: dict[str, Any] = {"strategy": strategy, "ood_pct": 0.0, "local_in_domain_pretrain_pct": 0.0}
-        if strategy != "baseline":
+        if chosen.uses_ood:
             config["ood_pct"] = float(trial.suggest_categorical("ood_pct", ood_pcts))
-        if strategy == "local":
+        if chosen.uses_local_share:
             config["local_in_domain_pretrain_pct"] = float(
                 trial.suggest_categorical("local_in_domain_pretrain_pct", local_pcts)
             )
         return config
+
+    @staticmethod
+    def regime_grid(strategy: str, ood_pcts: Any, local_pcts: Any) -> list[dict[str, Any]]:
+        """Every ``(ood_pct, local_in_domain_pretrain_pct)`` a grid gives ``strategy``: the
+        values of :meth:`suggest_regime`'s questions where the strategy asks them, else 0."""
+        chosen = STRATEGIES.get(strategy)
+        oods = ood_pcts if chosen.uses_ood else (0,)
+        locals_ = local_pcts if chosen.uses_local_share else (0,)
+        return [
+            {"strategy": strategy, "ood_pct": float(ood), "local_in_domain_pretrain_pct": float(local)}
+            for ood in oods
+            for local in locals_
+        ]

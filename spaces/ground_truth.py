@@ -59,15 +59,8 @@ class GroundTruthSpace(BaseSpace):
         strategy = trial.suggest_categorical("strategy", STRATEGIES)
         architecture = trial.suggest_categorical("architecture", ["two-phase", "tfidf-linear"])
         config = self._fixed(architecture)
-        config["strategy"] = strategy
-        config["ood_pct"] = 0.0
-        config["local_in_domain_pretrain_pct"] = float(LOCAL_PCT) if strategy == "local" else 0.0
-        if strategy != "baseline":
-            config["ood_pct"] = float(trial.suggest_categorical("ood_pct", OOD_PCTS))
-        if strategy == "local":  # one value: asked so that the space reads like every other
-            config["local_in_domain_pretrain_pct"] = float(
-                trial.suggest_categorical("local_in_domain_pretrain_pct", [LOCAL_PCT])
-            )
+        # The in-domain share has one value: asked all the same, so the space reads like every other.
+        config.update(self.suggest_regime(trial, strategy, OOD_PCTS, [LOCAL_PCT]))
         config["imbalance"] = trial.suggest_categorical("imbalance", IMBALANCE)
         if architecture == "two-phase":
             config["learning_rate"] = float(trial.suggest_categorical("learning_rate", MLP_LEARNING_RATES))
@@ -79,15 +72,13 @@ class GroundTruthSpace(BaseSpace):
             STRATEGIES, ("two-phase", "tfidf-linear"), IMBALANCE
         ):
             mlp = architecture == "two-phase"
-            oods = (0,) if strategy == "baseline" else OOD_PCTS
+            regimes = self.regime_grid(strategy, OOD_PCTS, (LOCAL_PCT,))
             rates = MLP_LEARNING_RATES if mlp else (LINEAR_LEARNING_RATE,)
-            for ood_pct, rate in itertools.product(oods, rates):
+            for regime, rate in itertools.product(regimes, rates):
                 configs.append(
                     {
                         **self._fixed(architecture),
-                        "strategy": strategy,
-                        "ood_pct": float(ood_pct),
-                        "local_in_domain_pretrain_pct": float(LOCAL_PCT) if strategy == "local" else 0.0,
+                        **regime,
                         "imbalance": imbalance,
                         "learning_rate": float(rate),
                     }

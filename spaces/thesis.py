@@ -49,16 +49,6 @@ class ThesisSpace(BaseSpace):
     def grid(self) -> list[dict[str, Any]]:
         configs = []
         for strategy, imbalance in itertools.product(STRATEGIES, IMBALANCE):
-            oods = (0,) if strategy == "baseline" else OOD_PCTS
-            locals_ = LOCAL_PCTS if strategy == "local" else (0,)
-            for ood_pct, local_pct in itertools.product(oods, locals_):
-                configs.append(
-                    {
-                        **self._fixed(),
-                        "strategy": strategy,
-                        "imbalance": imbalance,
-                        "ood_pct": float(ood_pct),
-                        "local_in_domain_pretrain_pct": float(local_pct),
-                    }
-                )
+            for regime in self.regime_grid(strategy, OOD_PCTS, LOCAL_PCTS):
+                configs.append({**self._fixed(), "strategy": strategy, "imbalance": imbalance, **regime})
         return configs

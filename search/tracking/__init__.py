@@ -6,6 +6,9 @@ status), grouped under the sweep (MLflow: one parent run; W&B: group = sweep, jo
 TensorBoard: a folder per size), each size's leaderboard and the report's plots once the size is
 done, and (MLflow) the model folder of ``resweep train`` as a registered model version.
 Tracker packages are imported only when a tracker opens: ``pip install 'resweep[tracking]'``.
+
+Adding a tracker is its module (a :class:`BaseTracker` subclass with its settings dataclass beside
+it) plus one line below; its name and settings keys then parse in the ``tracking:`` section.
 """
 
 from __future__ import annotations
@@ -15,27 +18,41 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from trainables.registry import Registry
-
-from ._base import TRACKER_NAMES, BaseTracker, TrackerMissing, TrackingSection, TrialInfo, tracking_option
+from ._base import (
+    TRACKERS,
+    BaseTracker,
+    NoTrackerSettings,
+    SettingError,
+    TrackerMissing,
+    TrackingSection,
+    TrialInfo,
+    parse_tracking,
+    text_setting,
+    tracker_names,
+    tracking_option,
+)
 from .hub import TrackingHub, final_scores, warn
 
 __all__ = [
     "TRACKERS",
-    "TRACKER_NAMES",
     "BaseTracker",
+    "NoTrackerSettings",
+    "SettingError",
     "TrackerMissing",
     "TrackingHub",
     "TrackingSection",
     "TrialInfo",
     "check_installed",
     "final_scores",
+    "parse_tracking",
     "register_model",
     "size_files",
+    "text_setting",
+    "tracker_names",
     "tracking_option",
 ]
 
-TRACKERS: Registry[type[BaseTracker]] = Registry("tracker")
+# One line per tracker; the order is the one names are listed in.
 TRACKERS.register("mlflow", "search.tracking.mlflow_tracker:MlflowTracker")
 TRACKERS.register("wandb", "search.tracking.wandb_tracker:WandbTracker")
 TRACKERS.register("tensorboard", "search.tracking.tensorboard_tracker:TensorboardTracker")

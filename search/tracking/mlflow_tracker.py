@@ -11,16 +11,59 @@ import json
 import os
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._base import BaseTracker, TrialInfo
+from ._base import BaseTracker, SettingError, TrialInfo, text_setting
 
-__all__ = ["MlflowTracker"]
+__all__ = ["MlflowSettings", "MlflowTracker"]
 
 STATUS = {"finished": "FINISHED", "stopped": "KILLED", "error": "FAILED"}
 _PARAM_LIMIT = 6000  # characters of one parameter value (MLflow 3)
 _BATCH = 100  # parameters (and tags) per log_batch request
+
+
+# Tracking URI schemes MLflow has stores for (a database URL may name its driver: postgresql+psycopg).
+MLFLOW_SCHEMES = (
+    "file",
+    "http",
+    "https",
+    "sqlite",
+    "postgresql",
+    "mysql",
+    "mssql",
+    "databricks",
+    "databricks-uc",
+)
+
+
+@dataclass(frozen=True)
+class MlflowSettings:
+    """``mlflow_uri``: a tracking URI (``http://host:5000``, ``sqlite:///path.db``, ``databricks``);
+    empty: a local store in the sweep's folder (``<sweep>/mlflow/mlflow.db`` and its artifacts
+    beside it). ``mlflow_experiment``: default the sweep's name."""
+
+    mlflow_uri: str = ""
+    mlflow_experiment: str = ""
+
+    def __post_init__(self) -> None:
+        uri = text_setting("mlflow_uri", self.mlflow_uri)
+        text_setting("mlflow_experiment", self.mlflow_experiment)
+        scheme = (
+            uri.split("://", 1)[0].split("+", 1)[0].lower()
+            if "://" in uri or uri.startswith("databricks")
+            else ""
+        )
+        if (
+            scheme and scheme not in MLFLOW_SCHEMES
+        ):  # MLflow would fail on it at the sweep's start (after Ray)
+            raise SettingError(
+                "mlflow_uri",
+                f"unknown scheme {scheme!r} in {uri!r}; MLflow takes a folder, "
+                + ", ".join(f"{s}://" for s in MLFLOW_SCHEMES if not s.startswith("databricks"))
+                + " or databricks",
+            )
 
 
 def _text(value: Any) -> str:
@@ -31,6 +74,9 @@ def _text(value: Any) -> str:
 class MlflowTracker(BaseTracker):
     name = "mlflow"
     package = "mlflow"
+    settings_class = MlflowSettings
+    option_setting = "mlflow_uri"  # --tracking mlflow=URI
+    settings: MlflowSettings
 
     @property
     def local(self) -> Path:

@@ -14,12 +14,32 @@ import csv
 import hashlib
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._base import BaseTracker, TrialInfo
+from ._base import BaseTracker, SettingError, TrialInfo, text_setting
 
-__all__ = ["WandbTracker"]
+__all__ = ["WandbSettings", "WandbTracker"]
+
+WANDB_MODES = ("offline", "online")
+
+
+@dataclass(frozen=True)
+class WandbSettings:
+    """``wandb_mode``: ``offline`` (run files under ``<sweep>/wandb/``; ``wandb sync`` uploads
+    them) or ``online``. ``wandb_project``: default ``resweep``. ``wandb_entity``: the W&B team or
+    user (empty: the account's default)."""
+
+    wandb_mode: str = "offline"
+    wandb_project: str = "resweep"
+    wandb_entity: str = ""
+
+    def __post_init__(self) -> None:
+        text_setting("wandb_project", self.wandb_project)
+        text_setting("wandb_entity", self.wandb_entity)
+        if self.wandb_mode not in WANDB_MODES:
+            raise SettingError("wandb_mode", f"expected offline or online, got {self.wandb_mode!r}")
 
 
 def run_id(*parts: str) -> str:
@@ -30,6 +50,9 @@ def run_id(*parts: str) -> str:
 class WandbTracker(BaseTracker):
     name = "wandb"
     package = "wandb"
+    settings_class = WandbSettings
+    option_setting = "wandb_mode"  # --tracking wandb=online
+    settings: WandbSettings
 
     def open(self, resuming: bool) -> None:
         os.environ.setdefault("WANDB_SILENT", "true")  # not W&B's banner per run on the sweep's stderr

@@ -9,7 +9,8 @@ from typing import Any
 import optuna
 import pytest
 
-from spaces import SPACES, define_by_run, get_space, space_names
+from search.config import SearchSection, question_cells
+from spaces import SPACES, define_by_run, get_space, random_draws, space_names
 from trainables.architectures import ARCHITECTURES
 from trainables.config import TrialSpec
 from trainables.strategies import STRATEGIES
@@ -33,10 +34,27 @@ def test_sampled_configurations_validate(name: str) -> None:
         spec = validate(define_by_run(trial, name))
         strategies.add(spec.strategy)
         study.tell(trial, 0.5)
-        # Conditional parameters: asked only where they mean something.
-        assert ("ood_pct" in trial.params) == (spec.strategy != "baseline")
-        assert ("local_in_domain_pretrain_pct" in trial.params) == (spec.strategy == "local")
-    assert strategies == {"baseline", "mixed", "global", "local"}
+        # Conditional parameters: asked only where the strategy says they mean something.
+        strategy = STRATEGIES.get(spec.strategy)
+        assert ("ood_pct" in trial.params) == strategy.uses_ood
+        assert ("local_in_domain_pretrain_pct" in trial.params) == strategy.uses_local_share
+    assert strategies <= set(STRATEGIES.names())  # only registered strategies
+    assert len(strategies) > 1  # a space compares strategies (every space's default question)
+
+
+@pytest.mark.parametrize("name", space_names())
+def test_the_default_question_gives_every_proposed_strategy_a_cell(name: str) -> None:
+    # The default question is the transfer strategy: one cell per strategy the space proposes, in
+    # the registry's order (a newly registered strategy a space proposes is a cell with no change).
+    grid = get_space(name).grid()
+    for searcher, configs in (("tpe", random_draws(name, 400)), ("grid", grid)):
+        if configs is None:  # no grid: not a grid searcher's space
+            continue
+        search = SearchSection(space=name, searcher=searcher, budget=1000)
+        assert search.question == ("strategy",)
+        proposed = {config["strategy"] for config in configs}
+        cells = [cell["strategy"] for cell in question_cells(search)]
+        assert cells == [s for s in STRATEGIES.names() if s in proposed], searcher
 
 
 def test_full_space_reaches_every_architecture_with_its_own_parameters() -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from trainables.config import TrialSpec
 from trainables.imbalance import IMBALANCE
+from trainables.strategies import STRATEGIES
 from trainables.trial import run_trial
 
 REPORTED = {
@@ -74,7 +75,7 @@ def test_every_architecture_and_strategy_trains_and_reports(
     spec = spec_for(tiny_bert, architecture=architecture, strategy=strategy, phase1_model="none", **extra)
     reports = Reports()
     result = run_trial(spec, report=reports, artifacts=artifacts, checkpoint_root=tmp_path / "ckpt")
-    stages = 2 if strategy in ("global", "local") else 1
+    stages = len(STRATEGIES.get(strategy).stages)
     assert len(reports.metrics) == 2 * stages == result.epochs_done
     assert [m["epochs_done"] for m in reports.metrics] == list(range(1, 2 * stages + 1))
     for metrics in reports.metrics:
