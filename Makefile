@@ -4,11 +4,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.resweep-installed
 # The CPU build of torch (on this project's machines pip takes it from local disk). GPU users:
-# see README, "Installing".
+# see docs/getting-started.md, "Installing".
 TORCH_SPEC ?= torch==2.13.0
 PIP_EXTRA ?=
 
-.PHONY: install browser test test-fast demo bench bench-smoke lint clean
+.PHONY: install browser test test-fast demo bench bench-smoke lint docs clean
 
 install: $(STAMP)
 
@@ -39,7 +39,7 @@ test-fast: $(STAMP)
 
 # The main job: the demo sweep on the synthetic corpus (local Ray, MiniLM offline), then its
 # answer per size.
-# The sweep is named `demo` (results/demo), the name every README command uses. A second
+# The sweep is named `demo` (results/demo), the name every command in the README and docs/ uses. A second
 # `make demo` resumes it: an interrupted demo continues, a finished one prints its answer again.
 # `rm -rf results/demo` starts afresh.
 demo: $(STAMP)
@@ -65,5 +65,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
+# The documentation site (mkdocs.yml, docs/) into site/: offline (no plugin fetches anything), and
+# --strict, so a broken link, a page missing from the nav or a docstring that does not render fails.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build site *.egg-info

@@ -16,7 +16,7 @@ under ``--artifacts``; a few minutes with MiniLM on two CPU cores).
     python bench/ground_truth.py --data-root ../shared/data --pairs semeval-fewrel,chemprot-scierc \
         --out bench/ground_truth/table.parquet
 
-Cost: sized before starting with ``--count`` (cells to run); measured figures are in the README.
+Cost: sized before starting with ``--count`` (cells to run); measured figures are in docs/benchmarks.md.
 """
 
 from __future__ import annotations

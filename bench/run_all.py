@@ -44,7 +44,7 @@ class Benchmark:
     """One script in ``bench/`` as ``make bench`` runs it."""
 
     name: str  # the script is bench/<name>.py
-    figure: str  # what it measures, as the README quotes it
+    figure: str  # what it measures, as docs/benchmarks.md quotes it
     summary: str  # a pattern (re.MULTILINE); every line it matches in the output is a figure
     minutes: float  # expected wall time at real size on the 2-core development box
     args: tuple[str, ...] = ()
@@ -235,9 +235,10 @@ def render(sections: dict[str, str], smoke: bool) -> str:
     header = [
         "# Benchmark results" + (" (smoke sizes: these are not figures)" if smoke else ""),
         "",
-        "Written by `bench/run_all.py` (`make bench`); do not edit by hand: rerun it. The README quotes",
-        "these figures. Each section: what was measured, the command (from the repository root), when,",
-        "at which commit, on which machine, and the lines the script printed as its summary.",
+        "Written by `bench/run_all.py` (`make bench`); do not edit by hand: rerun it.",
+        "docs/benchmarks.md quotes these figures. Each section: what was measured, the command (from",
+        "the repository root), when, at which commit, on which machine, and the lines the script",
+        "printed as its summary.",
     ]
     ordered = [sections[b.name] for b in BENCHMARKS if b.name in sections]
     return "\n\n".join(["\n".join(header), *ordered]) + "\n"

@@ -1,6 +1,6 @@
 """The model folder: a trained recipe, self-describing, that loads without unpickling anything.
 
-What :func:`save_model_folder` writes (see the README's "From the answer to a model"):
+What :func:`save_model_folder` writes (see docs/guides/models.md):
 
 * ``resweep_model.json`` — the architecture, the full trial config, the label list (negative
   labels marked, OOD-only labels apart), marker style and max length, the final scores and the

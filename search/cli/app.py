@@ -55,7 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="run one trial in this process (no Ray), e.g. "
         "`resweep trial architecture=two-phase strategy=global ood=synthetic_ood ood_pct=10`",
     )
-    trial.add_argument("settings", nargs="*", metavar="KEY=VALUE", help="trial config keys (see the README)")
+    trial.add_argument(
+        "settings", nargs="*", metavar="KEY=VALUE", help="trial config keys (see docs/guides/trials.md)"
+    )
     trial.add_argument(
         "--artifacts",
         default="results/artifacts",

@@ -152,7 +152,7 @@ def print_decisions(boards: Any) -> None:
 SYNTHETIC_NOTE = (
     "note: the in-domain data is resweep's SYNTHETIC corpus, written from templates whose wording "
     "word n-grams learn almost perfectly: the TF-IDF floor leads here because of the corpus, not the "
-    "recipes. On real text fine-tuned encoders beat it (README, Benchmarks: SemEval-2010 Task 8 at "
+    "recipes. On real text fine-tuned encoders beat it (docs/benchmarks.md: SemEval-2010 Task 8 at "
     "10%); run a sweep on your own data for an answer that means something."
 )
 

@@ -1,4 +1,4 @@
-"""Every benchmark in bench/ runs, at its smoke size, as the README tells a reader to run it: a
+"""Every benchmark in bench/ runs, at its smoke size, as docs/benchmarks.md tells a reader to run it: a
 script that an API change broke fails here, not in a reader's hands. Each runs as its own process
 (``sys.executable bench/X.py --smoke``) from the repository root, offline, and must exit 0 and print
 its summary line. The figures themselves are noise at these sizes: only their shape is checked."""

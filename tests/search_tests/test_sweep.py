@@ -163,7 +163,7 @@ trial:
     assert [r["id"] for r in rows] == ["a", "b"] and all(0 < r["score"] <= 1 for r in rows)
     assert "2 sentences predicted" in predict.stderr and "against the input's labels" not in predict.stderr
 
-    # The README's commands as written (parsed from it, so they cannot drift), on this sweep: its
+    # The Sweeps page's commands as written (parsed from it, so they cannot drift), on this sweep: its
     # name for `demo`, this storage, extensions as a dry run (they would run for minutes); the
     # sweep command itself ran above, with this config for configs/demo.yaml.
     (tmp_path / "new.jsonl").write_text(sentences.read_text())
@@ -184,13 +184,14 @@ trial:
             cwd=tmp_path,
             check=False,
         )
-        assert ran.returncode == 0, f"README: {line}\n{ran.stderr[-3000:]}"
+        assert ran.returncode == 0, f"docs/guides/sweeps.md: {line}\n{ran.stderr[-3000:]}"
 
 
 def _readme_commands() -> list[str]:
-    """The `resweep` lines of the README's first code block under "## Sweeps" (comments dropped)."""
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    block = readme.split("\n## Sweeps\n", 1)[1].split("```", 2)[1]
+    """The `resweep` lines of the first code block under "# Sweeps" on the Sweeps page of the
+    docs (comments dropped): the commands the README's Sweeps section listed before it moved there."""
+    page = (Path(__file__).resolve().parents[2] / "docs" / "guides" / "sweeps.md").read_text()
+    block = page.split("# Sweeps\n", 1)[1].split("```", 2)[1]
     lines = [line.split("#", 1)[0].strip() for line in block.splitlines()]
     commands = []
     for line in (line for line in lines if line.startswith("resweep ")):

@@ -40,7 +40,7 @@ __all__ = [
 DEFAULT_NEGATIVE_LABELS = frozenset({"Other", "no_relation", "None", "NA", "N/A", "no relation", "NOTA"})
 
 # Public copies: files at fixed commits of the repositories that distribute them (see each
-# dataset's SOURCE notes in the README); sha256 of the exact bytes.
+# dataset's SOURCE notes in docs/guides/data.md); sha256 of the exact bytes.
 _RAW = "https://raw.githubusercontent.com"
 _FEWREL_COMMIT = "278a2315d2138810a379cd8d5718914dc56e2582"
 _SCIBERT_COMMIT = "06793f77d7278898159ed50da30d173cdc8fdea9"

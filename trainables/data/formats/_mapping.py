@@ -1,6 +1,6 @@
 """One JSON-like object -> a record. Shared by the ``jsonl`` and ``parquet`` formats.
 
-Three shapes are accepted (see the README, "Data formats"):
+Three shapes are accepted (see docs/guides/data.md, "Formats"):
 
 * resweep: ``{"id", "tokens", "head": {"start", "end", "type"?}, "tail": {...}, "label", "split"?}``
   (spans ``[start, end)``); flat ``head_start``/``head_end``/``tail_start``/``tail_end``/
