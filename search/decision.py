@@ -30,7 +30,9 @@ chi-square, then each mean), with the configuration means shrunk towards the siz
 empirical-Bayes normal prior (their spread estimated by moments). In every draw each cell's best
 is *re-selected* (the max of its configurations' drawn means), so a cell whose best was picked
 out of many one-seed runs carries the uncertainty of that pick: the winner's curse. P(best) of a
-cell is the share of draws in which it has the highest best.
+cell is the share of draws in which it has the highest best. On large tables, configurations that
+cannot be their cell's best in any draw (nine posterior standard deviations apart) are left out of
+the draws: they change no cell's best (:func:`_cell_bests`).
 
 One-seed configurations never decide alone: a cell with configurations of at least
 ``min_seeds`` seeds is represented by those only (its one-seed runs lost to them on the search
@@ -124,32 +126,43 @@ class BlockFit:
 def fit_blocks(scores: Sequence[Mapping[int, float]], iterations: int = 50) -> BlockFit:
     """Least squares for ``score = mu_k + u_s`` (effects summing to 0 over the runs) by
     alternating means, over the configurations' ``{seed: score}``; exact for balanced designs,
-    converged to 1e-12 for unbalanced ones."""
-    mu = [sum(s.values()) / len(s) for s in scores]
+    converged to 1e-12 for unbalanced ones.
+
+    Vectorised over the runs (configuration, seed, value); every sum is taken run by run in the
+    configurations' order (``np.bincount`` adds its weights in order), as a loop over the dicts
+    would."""
+    import numpy as np
+
+    sizes = [len(s) for s in scores]
+    if not all(sizes):
+        raise ZeroDivisionError("fit_blocks: a configuration without scores")
+    k = len(scores)
     seeds = sorted({seed for s in scores for seed in s})
-    u = dict.fromkeys(seeds, 0.0)
+    position = {seed: i for i, seed in enumerate(seeds)}
+    config = np.repeat(np.arange(k), sizes)  # per run: its configuration
+    seed = np.fromiter((position[key] for s in scores for key in s), dtype=np.intp, count=len(config))
+    value = np.fromiter((v for s in scores for v in s.values()), dtype=float, count=len(config))
+    n = np.asarray(sizes, dtype=float)
+    mu = np.bincount(config, weights=value, minlength=k) / n
+    u = np.zeros(len(seeds))
     if len(seeds) > 1:
+        per_seed = np.bincount(seed, minlength=len(seeds))
+        runs = np.zeros(len(seeds), dtype=np.intp)  # sums over seeds, in seed order
         for _ in range(iterations):
-            totals = dict.fromkeys(seeds, 0.0)
-            counts = dict.fromkeys(seeds, 0)
-            for m, s in zip(mu, scores, strict=True):
-                for seed, value in s.items():
-                    totals[seed] += value - m
-                    counts[seed] += 1
-            new_u = {seed: totals[seed] / counts[seed] for seed in seeds}
-            center = sum(new_u[seed] * counts[seed] for seed in seeds) / sum(counts.values())
-            new_u = {seed: v - center for seed, v in new_u.items()}
-            new_mu = [sum(v - new_u[seed] for seed, v in s.items()) / len(s) for s in scores]
-            change = max(abs(a - b) for a, b in zip(new_mu, mu, strict=True))
+            new_u = np.bincount(seed, weights=value - mu[config], minlength=len(seeds)) / per_seed
+            weighted = np.bincount(runs, weights=new_u * per_seed, minlength=1)[0]
+            new_u = new_u - weighted / float(per_seed.sum())
+            new_mu = np.bincount(config, weights=value - new_u[seed], minlength=k) / n
+            change = float(np.max(np.abs(new_mu - mu))) if k else 0.0
             mu, u = new_mu, new_u
             if change < 1e-12:
                 break
-    rss = sum((v - m - u[seed]) ** 2 for m, s in zip(mu, scores, strict=True) for seed, v in s.items())
-    runs = sum(len(s) for s in scores)
+    residual = value - mu[config] - u[seed]
+    rss = float(np.bincount(np.zeros(len(value), dtype=np.intp), weights=residual**2, minlength=1)[0])
     # Seeds seen by one configuration only fit its runs exactly: they add a parameter, no information.
-    shared = [seed for seed in seeds if sum(seed in s for s in scores) > 1]
-    df = runs - len(scores) - max(0, len(shared) - 1)
-    return BlockFit(mu, [len(s) for s in scores], u, rss, max(0, df))
+    shared = int(np.count_nonzero(np.bincount(seed, minlength=len(seeds)) > 1))
+    df = len(value) - k - max(0, shared - 1)
+    return BlockFit(mu.tolist(), sizes, dict(zip(seeds, u.tolist(), strict=True)), rss, max(0, df))
 
 
 @dataclass
@@ -235,10 +248,26 @@ def _join(names: Sequence[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def _draw_means(
-    fit: BlockFit, settings: DecisionSettings, rng: np.random.Generator
-) -> np.ndarray:  # (draws, K)
-    """Posterior draws of every configuration's mean (see the module docstring)."""
+# Pruning (see _cell_bests): a configuration is left out of the draws where even PRUNE_Z posterior
+# standard deviations above its highest location stay below what its cell's pool surely reaches
+# (a normal draw beyond 9 standard deviations: p ~ 1e-19, never seen in 10^8 draws). Only tables
+# of at least PRUNE_MIN_DRAWS normal draws (draws x configurations) are pruned: below that the
+# draws take milliseconds, and they stay those of every configuration, bit for bit.
+PRUNE_Z = 9.0
+PRUNE_MIN_DRAWS = 1_000_000
+CHUNK = 1 << 18  # normal draws made and reduced at a time (a few MiB)
+
+
+def _cell_bests(
+    fit: BlockFit, pools: Sequence[np.ndarray], settings: DecisionSettings, rng: np.random.Generator
+) -> np.ndarray:  # (draws, cells)
+    """Posterior draws of every cell's best (see the module docstring): each configuration's mean
+    drawn (sigma from its scaled inverse chi-square, then the mean, shrunk towards the size's
+    mean), and per draw the max over each cell's ``pools`` (configuration indices).
+
+    Configurations that cannot be their cell's best in any draw (outside every pool, or below the
+    pool's bound: :data:`PRUNE_Z`) are not drawn where that saves work; where none is left out,
+    the draws are those of every configuration, in their order."""
     import numpy as np
 
     means = np.asarray(fit.means)
@@ -248,16 +277,72 @@ def _draw_means(
     # sigma^2 | data ~ (nu0 s0^2 + RSS) / chi2(nu0 + df)
     sigma2 = (nu0 * prior_scale**2 + fit.rss) / rng.chisquare(nu0 + fit.df, size=settings.draws)
     noise2 = (nu0 * prior_scale**2 + fit.rss) / (nu0 + fit.df)  # its point estimate
-    # Empirical-Bayes spread of the true means: var(observed means) - mean sampling variance.
+    # Empirical-Bayes spread of the true means (over every configuration, pruned or not):
+    # var(observed means) - mean sampling variance.
     if len(means) >= 3:
         tau2 = max(float(np.var(means, ddof=1)) - float(np.mean(noise2 / counts)), 1e-12)
     else:
         tau2 = math.inf
     center = float(np.mean(means))
-    precision = counts[None, :] / sigma2[:, None] + (0.0 if math.isinf(tau2) else 1.0 / tau2)
-    weighted = counts[None, :] * means[None, :] / sigma2[:, None]
-    location = (weighted + (0.0 if math.isinf(tau2) else center / tau2)) / precision
-    return location + rng.standard_normal((settings.draws, len(means))) / np.sqrt(precision)
+    prior_precision = 0.0 if math.isinf(tau2) else 1.0 / tau2
+    prior_weighted = 0.0 if math.isinf(tau2) else center / tau2
+    columns = np.arange(len(means))
+    if settings.draws * len(means) >= PRUNE_MIN_DRAWS:
+        columns = _unprunable(means, counts, pools, sigma2, prior_precision, prior_weighted)
+    position = np.full(len(means), -1)
+    position[columns] = np.arange(len(columns))
+    pools = [position[pool][position[pool] >= 0] for pool in pools]  # among the drawn, in order
+    # Each cell's pool as a slice where it is one run of drawn columns (a view, no copy).
+    picks = [slice(int(p[0]), int(p[-1]) + 1) if len(p) and p[-1] - p[0] == len(p) - 1 else p for p in pools]
+    counts, weighted = counts[columns], counts[columns] * means[columns]
+    best = np.empty((settings.draws, len(pools)))
+    step = max(1, CHUNK // max(1, len(columns)))
+    for start in range(0, settings.draws, step):
+        # The draws of rows start..stop: the same numbers, in the same order, as all at once.
+        s2 = sigma2[start : start + step, None]
+        precision = counts / s2
+        precision += prior_precision
+        location = weighted / s2
+        location += prior_weighted
+        location /= precision
+        noise = rng.standard_normal((len(s2), len(columns)))
+        noise /= np.sqrt(precision, out=precision)
+        location += noise
+        for c, pick in enumerate(picks):
+            best[start : start + step, c] = location[:, pick].max(axis=1)
+    return best
+
+
+def _unprunable(
+    means: np.ndarray,
+    counts: np.ndarray,
+    pools: Sequence[np.ndarray],
+    sigma2: np.ndarray,
+    prior_precision: float,
+    prior_weighted: float,
+) -> np.ndarray:
+    """The configurations (sorted indices) that may be their cell's best in some draw: those in a
+    pool whose highest location plus :data:`PRUNE_Z` standard deviations reaches the pool's
+    surest best (the highest of its lowest locations less as many standard deviations). A
+    location is the precision-weighted mix of the configuration's mean and the prior's center, so
+    it moves monotonically from one to the other as sigma^2 grows: over the draws it lies between
+    its values at the smallest and the largest sigma^2 drawn; its standard deviation is largest at
+    the largest."""
+    import numpy as np
+
+    ends = []
+    for s2 in (float(sigma2.min()), float(sigma2.max())):
+        precision = counts / s2 + prior_precision
+        ends.append((counts * means / s2 + prior_weighted) / precision)
+    low, high = np.minimum(*ends), np.maximum(*ends)
+    spread = PRUNE_Z / np.sqrt(counts / float(sigma2.max()) + prior_precision)
+    upper, lower = high + spread, low - spread
+    kept = []
+    for pool in pools:
+        surest = float(lower[pool].max())
+        # 1e-9: rounding in the bounds must never prune a configuration that ties the bound.
+        kept.append(pool[upper[pool] >= surest - 1e-9])
+    return np.unique(np.concatenate(kept)) if kept else np.arange(0)
 
 
 def decide(
@@ -283,20 +368,19 @@ def decide(
         return decision
     order = list(cells)
     entries = [e for c in order for e in cells[c]]
-    owner = np.asarray([order.index(c) for c in order for _ in cells[c]])
+    owner = np.repeat(np.arange(len(order)), [len(cells[c]) for c in order])
     fit = fit_blocks([e.scores for e in entries])
     decision.sigma = fit.sigma
     rng = np.random.default_rng(settings.seed)
-    draws = _draw_means(fit, settings, rng)  # (D, K)
     n_cells = len(order)
     confirmed = np.asarray([e.n_seeds >= settings.min_seeds for e in entries])
-    best = np.full((settings.draws, n_cells), -np.inf)  # (D, C): each cell's re-selected best
+    pools = []
     for c in range(n_cells):
         mine = owner == c
         # A cell is represented by its confirmed configurations where it has any: its one-seed
         # runs lost to them on the search seed, and one seed never decides alone.
-        pool = mine & confirmed if (mine & confirmed).any() else mine
-        best[:, c] = draws[:, pool].max(axis=1)
+        pools.append(np.flatnonzero(mine & confirmed if (mine & confirmed).any() else mine))
+    best = _cell_bests(fit, pools, settings, rng)  # (D, C): each cell's re-selected best
     top = best.argmax(axis=1)
     p_best = {order[c]: float(np.mean(top == c)) for c in range(n_cells)}
     decision.p_best = dict(sorted(p_best.items(), key=lambda kv: -kv[1]))

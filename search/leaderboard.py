@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -385,13 +386,47 @@ def t_quantile(p: float, df: float) -> float:
     return float(stats.t.ppf(p, df))
 
 
-def _config_key(row: Mapping[str, Any]) -> str:
+def _config_key(
+    row: Mapping[str, Any],
+    known: dict[tuple[str, int], str] | None = None,
+    parsed: dict[str, dict[str, Any]] | None = None,
+) -> str:
+    """The configuration without its seed, as sorted JSON. ``known``: the keys of config JSON
+    texts already seen, by their text less the seed's digits (:func:`_seedless`): the seeds of
+    one configuration are parsed and serialised once. ``parsed``: where a text is parsed, its
+    configuration by key, where that is what the key parses to (flat, of JSON's own values)."""
     raw = row.get("config")
     if raw:
+        seedless = _seedless(raw) if known is not None and isinstance(raw, str) else None
+        if known is not None and seedless in known:
+            return known[seedless]
         config = dict(json.loads(raw)) if isinstance(raw, str) else dict(raw)
-        config.pop("seed", None)
-        return json.dumps(config, sort_keys=True, default=str)
+        seed = config.pop("seed", None)
+        key = json.dumps(config, sort_keys=True, default=str)
+        if parsed is not None and isinstance(raw, str) and all(type(v) in _SCALARS for v in config.values()):
+            parsed[key] = config
+        if known is not None and seedless is not None and type(seed) is int:
+            # The one "seed" of the text is the top-level key: the texts sharing this one's
+            # seedless form differ from it in the seed's value only.
+            known[seedless] = key
+        return key
     return json.dumps({c: row.get(c) for c in CONFIG_COLUMNS}, sort_keys=True, default=str)
+
+
+_SCALARS = (str, int, float, bool, type(None))  # what JSON text parses to, as it was written
+# A seed's value in a config JSON text: a JSON integer, whole (what follows ends the value).
+_SEED_VALUE = re.compile(r'"seed": (-?(?:0|[1-9][0-9]*))(?=[,}])')
+
+
+def _seedless(raw: str) -> tuple[str, int] | None:
+    """A config JSON text with its seed's digits cut out, and where they were; None unless the
+    text names "seed" once, as an integer's key, with no escapes (so the name cannot hide)."""
+    if "\\" in raw or raw.count('"seed"') != 1:
+        return None
+    match = _SEED_VALUE.search(raw)
+    if match is None:
+        return None
+    return raw[: match.start(1)] + raw[match.end(1) :], match.start(1)
 
 
 def _size_of(row: Mapping[str, Any]) -> float:
@@ -409,11 +444,13 @@ def group_rows(
     A configuration's finished runs and its stopped runs form two entries (``status``), so a
     stopped seed never moves a finished mean; rows of any other status are ignored."""
     groups: dict[tuple[float, str, str], list[Mapping[str, Any]]] = {}
+    known: dict[tuple[str, int], str] = {}
+    parsed: dict[str, dict[str, Any]] = {}
     for row in rows:
         status = _status(row)
         if status is None or row.get(metric) is None:
             continue
-        groups.setdefault((_size_of(row), _config_key(row), status), []).append(row)
+        groups.setdefault((_size_of(row), _config_key(row, known, parsed), status), []).append(row)
     sizes: dict[float, list[Entry]] = {}
     for (size, key, status), members in groups.items():
         scores = {
@@ -441,14 +478,14 @@ def group_rows(
             )
         )
     for entries in sizes.values():
-        _tell_apart(entries)
+        _tell_apart(entries, parsed)
     return sizes
 
 
 SHORT_NAMES = {"learning_rate": "lr", "hidden_units": "h", "batch_size": "bs", "max_epochs": "ep"}
 
 
-def _tell_apart(entries: list[Entry]) -> None:
+def _tell_apart(entries: list[Entry], parsed: Mapping[str, dict[str, Any]] | None = None) -> None:
     """Entries of one size whose labels coincide get the values that differ among them
     (``lr 0.0007 h256``), so no two rows of a table, plot or JSON read the same."""
     by_label: dict[str, list[Entry]] = {}
@@ -457,13 +494,26 @@ def _tell_apart(entries: list[Entry]) -> None:
     for same in by_label.values():
         if len({e.key for e in same}) < 2:
             continue  # one configuration (its finished and its stopped runs)
-        configs = [json.loads(e.key) for e in same]
+        # ``parsed``: keys already parsed (as json.loads(key) would, see _config_key).
+        configs = [parsed[e.key] if parsed and e.key in parsed else json.loads(e.key) for e in same]
         keys = sorted({k for c in configs for k in c})
-        differing = [
-            k for k in keys if len({json.dumps(c.get(k), sort_keys=True, default=str) for c in configs}) > 1
-        ]
+        differing = [k for k in keys if len({_json_token(c.get(k)) for c in configs}) > 1]
         for entry, config in zip(same, configs, strict=True):
             entry.distinct = " ".join(f"{SHORT_NAMES.get(k, k)} {_short(config.get(k))}" for k in differing)
+
+
+def _json_token(value: Any) -> Any:
+    """What tells ``value`` apart as ``json.dumps(value, sort_keys=True, default=str)`` would,
+    without serialising the scalars a parsed key holds (str, int, float, bool, None): equal
+    tokens, equal JSON text."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool:
+        return kind, value  # bool apart from int (true is not 1), as in JSON
+    if kind is float:
+        return kind, repr(value)  # JSON writes a float's repr: -0.0 is not 0.0, nan is NaN
+    if value is None:
+        return None
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def _short(value: Any) -> str:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import random
+from typing import Any
 
+import numpy as np
 import pytest
 
+from search import decision as decision_module
 from search.decision import (
+    PRIOR_NOISE,
+    BlockFit,
     DecisionSettings,
     confirmation_round,
     confirmation_targets,
@@ -182,3 +188,146 @@ def test_a_sure_winner_by_less_than_the_margin_says_so() -> None:
     assert decision.verdict == "winner" and decision.lead == pytest.approx(0.008, abs=0.002)
     assert decision.line().startswith("100%: local wins by about 0.00")
     assert "less than the margin 0.01 (P(best) 1.00; next: mixed 0.00)" in decision.line()
+
+
+# The numpy fit and the pruned draws against the pure-Python code they replaced.
+
+
+def _reference_fit(scores: list[dict[int, float]], iterations: int = 50) -> BlockFit:
+    """fit_blocks as it was written over dicts (alternating means, run by run)."""
+    mu = [sum(s.values()) / len(s) for s in scores]
+    seeds = sorted({seed for s in scores for seed in s})
+    u = dict.fromkeys(seeds, 0.0)
+    if len(seeds) > 1:
+        for _ in range(iterations):
+            totals = dict.fromkeys(seeds, 0.0)
+            counts = dict.fromkeys(seeds, 0)
+            for m, s in zip(mu, scores, strict=True):
+                for seed, value in s.items():
+                    totals[seed] += value - m
+                    counts[seed] += 1
+            new_u = {seed: totals[seed] / counts[seed] for seed in seeds}
+            center = sum(new_u[seed] * counts[seed] for seed in seeds) / sum(counts.values())
+            new_u = {seed: v - center for seed, v in new_u.items()}
+            new_mu = [sum(v - new_u[seed] for seed, v in s.items()) / len(s) for s in scores]
+            change = max(abs(a - b) for a, b in zip(new_mu, mu, strict=True))
+            mu, u = new_mu, new_u
+            if change < 1e-12:
+                break
+    rss = sum((v - m - u[seed]) ** 2 for m, s in zip(mu, scores, strict=True) for seed, v in s.items())
+    runs = sum(len(s) for s in scores)
+    shared = [seed for seed in seeds if sum(seed in s for s in scores) > 1]
+    df = runs - len(scores) - max(0, len(shared) - 1)
+    return BlockFit(mu, [len(s) for s in scores], u, rss, max(0, df))
+
+
+def _reference_draws(fit: BlockFit, settings: DecisionSettings, rng: np.random.Generator) -> np.ndarray:
+    """Every configuration's posterior draws, (draws, K), as decide drew them before pruning."""
+    means = np.asarray(fit.means)
+    counts = np.asarray(fit.counts, dtype=float)
+    sigma2 = (PRIOR_NOISE**2 + fit.rss) / rng.chisquare(1.0 + fit.df, size=settings.draws)
+    noise2 = (PRIOR_NOISE**2 + fit.rss) / (1.0 + fit.df)
+    if len(means) >= 3:
+        tau2 = max(float(np.var(means, ddof=1)) - float(np.mean(noise2 / counts)), 1e-12)
+    else:
+        tau2 = math.inf
+    center = float(np.mean(means))
+    precision = counts[None, :] / sigma2[:, None] + (0.0 if math.isinf(tau2) else 1.0 / tau2)
+    weighted = counts[None, :] * means[None, :] / sigma2[:, None]
+    location = (weighted + (0.0 if math.isinf(tau2) else center / tau2)) / precision
+    return location + rng.standard_normal((settings.draws, len(means))) / np.sqrt(precision)
+
+
+def _random_design(rng: random.Random, configs: int, seeds: int) -> list[dict[int, float]]:
+    """Unbalanced: each configuration on a random subset of the seeds, in a random order."""
+    shift = [rng.gauss(0, 0.02) for _ in range(seeds)]
+    scores = []
+    for _ in range(configs):
+        chosen = rng.sample(range(seeds), rng.randint(1, seeds))
+        true = rng.gauss(0.6, 0.05)
+        scores.append({s: true + shift[s] + rng.gauss(0, 0.01) for s in chosen})
+    return scores
+
+
+def test_the_vectorised_fit_is_the_alternating_means_fit() -> None:
+    rng = random.Random(7)
+    for trial in range(200):
+        scores = _random_design(rng, rng.randint(1, 60), rng.randint(1, 7))
+        fit, reference = fit_blocks(scores), _reference_fit(scores)
+        assert fit.counts == reference.counts and fit.df == reference.df, trial
+        assert fit.means == pytest.approx(reference.means, abs=1e-9, rel=0)
+        assert fit.seed_effects == pytest.approx(reference.seed_effects, abs=1e-9, rel=0)
+        assert fit.rss == pytest.approx(reference.rss, abs=1e-9, rel=0)
+        assert list(fit.seed_effects) == list(reference.seed_effects)
+
+
+def _pools(cells: dict[str, list[Entry]], min_seeds: int = 2) -> list[np.ndarray]:
+    pools, start = [], 0
+    for entries in cells.values():
+        mine = np.arange(start, start + len(entries))
+        confirmed = mine[[e.n_seeds >= min_seeds for e in entries]]
+        pools.append(confirmed if len(confirmed) else mine)
+        start += len(entries)
+    return pools
+
+
+def _big_table(rng: random.Random, configs: int) -> dict[str, list[Entry]]:
+    """A search's table: per cell many one-seed configurations, a third of them diverged, and a
+    few confirmed over 3 seeds (``global``: none confirmed)."""
+    table: dict[str, list[Entry]] = {}
+    for c, cell in enumerate(CELLS):
+        entries = []
+        for k in range(configs):
+            true = 0.6 + 0.005 * c - (0.55 if k % 3 == 0 else abs(rng.gauss(0, 0.03)))
+            seeds = 3 if k < 3 and cell != "global" else 1
+            scores = {s: true + rng.gauss(0, 0.01) for s in range(seeds)}
+            entries.append(Entry(0.1, {}, f"{cell}{k}", scores, {}, None, cell=cell))
+        table[cell] = sorted(entries, key=lambda e: -e.mean)
+    return table
+
+
+def test_small_tables_draw_every_configuration_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below PRUNE_MIN_DRAWS (and with pruning off on a large table) the cells' bests are those
+    of every configuration's draws, bit for bit."""
+    rng = random.Random(3)
+    for table, prune in ((_sweep_table(rng, 0.02, 3), True), (_big_table(rng, 80), False)):
+        if not prune:
+            monkeypatch.setattr(decision_module, "PRUNE_MIN_DRAWS", 10**18)
+        fit = fit_blocks([e.scores for entries in table.values() for e in entries])
+        settings = DecisionSettings(draws=500, seed=4)
+        pools = _pools(table)
+        best = decision_module._cell_bests(fit, pools, settings, np.random.default_rng(4))
+        draws = _reference_draws(fit, settings, np.random.default_rng(4))
+        reference = np.stack([draws[:, pool].max(axis=1) for pool in pools], axis=1)
+        assert np.array_equal(best, reference)
+
+
+def test_pruned_configurations_are_never_their_cells_best(monkeypatch: pytest.MonkeyPatch) -> None:
+    table = _big_table(random.Random(5), 400)
+    fit = fit_blocks([e.scores for entries in table.values() for e in entries])
+    settings = DecisionSettings()
+    pools = _pools(table)
+    kept: list[np.ndarray] = []
+    unprunable = decision_module._unprunable
+
+    def spy(*args: Any) -> np.ndarray:
+        kept.append(unprunable(*args))
+        return kept[-1]
+
+    monkeypatch.setattr(decision_module, "_unprunable", spy)
+    pruned = decide(table, settings)
+    (columns,) = kept
+    # Drawn: the pools' configurations only (a cell's unconfirmed ones never represent it where it
+    # has confirmed ones), less global's diverged third.
+    assert np.isin(columns, np.concatenate(pools)).all()
+    assert len(columns) < 0.7 * sum(len(p) for p in pools)
+    # In the draws of every configuration, each cell's best is always one that was kept.
+    draws = _reference_draws(fit, settings, np.random.default_rng(settings.seed))
+    for pool in pools:
+        winners = pool[draws[:, pool].argmax(axis=1)]
+        assert np.isin(winners, columns).all()
+    # The answer is the one every configuration's draws give, within Monte-Carlo error.
+    monkeypatch.setattr(decision_module, "PRUNE_MIN_DRAWS", 10**18)
+    full = decide(table, settings)
+    assert pruned.verdict == full.verdict and pruned.cell == full.cell
+    assert pruned.p_best == pytest.approx(full.p_best, abs=4 * 0.5 / math.sqrt(settings.draws))

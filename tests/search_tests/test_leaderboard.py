@@ -515,3 +515,39 @@ def test_the_demo_says_why_the_floor_leads_on_the_synthetic_corpus_and_only_ther
     assert corpus_note("semeval", floor_leads) is None  # real data: the floor leading is a finding
     low_floor = [{**row, "dev_f1_weighted": 0.5} for row in floor]
     assert corpus_note("synthetic", build_leaderboard(neural + low_floor, "dev_f1_weighted")) is None
+
+
+def test_what_tells_configurations_apart_is_what_their_json_tells_apart() -> None:
+    from search.leaderboard import _json_token
+
+    values: list[Any] = [None, True, False, 0, 1, -1, 0.0, -0.0, 1.0, 1e-3, 0.001, math.nan, math.inf]
+    values += ["1", "", "a", [1, 2], {"b": 1, "a": 2}, {"a": 2, "b": 1}]
+    for a in values:
+        for b in values:
+            same = json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
+            assert (_json_token(a) == _json_token(b)) == same, (a, b)
+
+
+def test_a_configurations_key_is_its_json_without_the_seed_however_the_text_reads() -> None:
+    from search.leaderboard import _config_key
+
+    texts = [
+        '{"lr": 0.001, "seed": 0, "strategy": "local"}',
+        '{"lr": 0.001, "seed": 1, "strategy": "local"}',
+        '{"seed": 12, "strategy": "local", "lr": 0.001}',
+        '{"lr": 0.001, "strategy": "local", "seed": -3}',
+        '{"lr":0.001,"seed":4,"strategy":"local"}',
+        '{"lr": 0.001, "seed": 2.5, "strategy": "local"}',
+        '{"lr": 0.001, "seed": 1, "strategy": "local", "sampler": {"seed": 7}}',
+        '{"lr": 0.001, "strategy": "local", "sampler": {"seed": 7}}',
+        '{"lr": 0.001, "strategy": "local", "sampler": {"seed": 8}}',
+        '{"lr": 0.001, "strategy": "lo\\u0063al", "seed": 5}',
+        '{"lr": 0.001, "strategy": "local", "s\\u0065ed": 5, "x": {"seed": 5}}',
+        '{"lr": 0.001, "strategy": "local", "s\\u0065ed": 5, "x": {"seed": 6}}',
+        '{"lr": 0.002, "seed": 0, "strategy": "local"}',
+    ]
+    known: dict[tuple[str, int], str] = {}
+    for text in texts * 2:  # the second time through, from what is known
+        config = json.loads(text)
+        config.pop("seed", None)
+        assert _config_key({"config": text}, known) == json.dumps(config, sort_keys=True, default=str), text
