@@ -26,7 +26,7 @@ from trainables.metrics import METRIC_KEYS
 from .decision import DEFAULT_CONFIDENCE, DEFAULT_MARGIN, DecisionSettings
 from .registries import GRID, chosen_names, searcher_names
 from .registries import SCHEDULERS as SCHEDULER_REGISTRY
-from .sizes import size_text
+from .sizes import size_key, size_text  # size_key: re-exported, its callers import it here
 from .tracking._base import TrackingSection, parse_tracking
 
 __all__ = [
@@ -37,16 +37,12 @@ __all__ = [
     "SweepConfig",
     "TrackingSection",
     "load_sweep_config",
+    "load_yaml",
     "parse_sweep_text",
     "question_cells",
     "size_key",
     "size_text",
 ]
-
-
-def size_key(size: float | int) -> str:
-    """``0.1`` -> ``id0.1``, ``3000`` -> ``id3000`` (study and progress names of a size)."""
-    return f"id{size:g}" if isinstance(size, float) else f"id{size}"
 
 
 SEARCHERS = searcher_names()
@@ -701,11 +697,19 @@ class _UniqueKeys(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+def load_yaml(text: str) -> Any:
+    """The one way resweep reads YAML it is given (sweep configs, ``resweep train --config``): a
+    SafeLoader that refuses a key given twice and bounds what aliases expand to. Raises
+    ``yaml.YAMLError`` (and RecursionError for collections nested too deeply); the callers say
+    where."""
+    return yaml.load(text, Loader=_UniqueKeys)
+
+
 def parse_sweep_text(text: str, *, source: str) -> SweepConfig:
     """A sweep config from YAML ``text``; ``source`` names it in messages (a path or a URI)."""
     path = source
     try:
-        raw = yaml.load(text, Loader=_UniqueKeys)  # a SafeLoader that refuses a key given twice
+        raw = load_yaml(text)  # a SafeLoader that refuses a key given twice
     except yaml.reader.ReaderError as err:  # a character YAML does not allow (NUL, most controls)
         line = text[: err.position].count("\n") + 1
         character = chr(err.character) if isinstance(err.character, int) else err.character

@@ -1,8 +1,9 @@
 """Growing a sweep that ran: more budget, sizes, seeds, confirmations, or a wider space.
 
 :func:`extend_config` checks a change against the sweep and its results and returns the new
-config with the change recorded in ``extensions``; :func:`extend_sweep` saves it and runs what
-the change adds. Nothing that ended runs again: the sweep restarts from its results store
+config with the change recorded in ``extensions``; :func:`search.api.extend` (``resweep
+extend``; :func:`extend_sweep` is its older name) saves it and runs what the change adds.
+Nothing that ended runs again: the sweep restarts from its results store
 (:func:`search.sweep.run_sweep`), where every ended row counts toward its slot's budget and a
 proposal equal to an ended configuration is answered from the store.
 
@@ -173,16 +174,26 @@ def extend_sweep(
     dashboard: str | None = None,
 ) -> Any:
     """Extend the saved sweep ``name`` under ``storage`` and run what the change adds; return
-    the results table (raises :class:`search.sweep.SweepInterrupted` like a sweep does)."""
-    from .plan import load_saved_sweep
-    from .sweep import run_sweep
+    the results table (raises :class:`search.sweep.SweepInterrupted` like a sweep does).
 
-    config, paths = load_saved_sweep(storage, name)
-    rows = paths.results.read().to_pylist()
-    extended = extend_config(
-        config, rows, budget=budget, sizes=sizes, seeds=seeds, confirm_top_k=confirm_top_k, space=space
+    The same as :func:`search.api.extend` (what ``resweep extend`` calls), which returns the
+    change and the sweep's outcome; this name returns only the results table."""
+    from .api import extend
+
+    extension = extend(
+        name,
+        storage=storage,
+        budget=budget,
+        sizes=sizes,
+        seeds=seeds,
+        confirm_top_k=confirm_top_k,
+        space=space,
+        address=address,
+        verbose=verbose,
+        dashboard=dashboard,
     )
-    return run_sweep(extended, address=address, resume=True, verbose=verbose, dashboard=dashboard)
+    assert extension.outcome is not None
+    return extension.outcome.results
 
 
 def extension_preview(

@@ -49,12 +49,15 @@ __all__ = [
     "FINISHED",
     "FLOOR_ARCHITECTURE",
     "STOPPED",
+    "SYNTHETIC_NOTE",
     "Cell",
     "Entry",
     "SizeBoard",
     "build_leaderboard",
     "cell_of",
     "configuration_label",
+    "corpus_note",
+    "decision_lines",
     "decisions",
     "group_rows",
 ]
@@ -377,6 +380,37 @@ def decisions(boards: Sequence[SizeBoard]) -> list[dict[str, Any]]:
                 document["without_floor"] = board.without_floor.as_dict()
             out.append(document)
     return out
+
+
+def decision_lines(boards: Sequence[SizeBoard]) -> list[str]:
+    """The answer first: a heading and one line per decided size
+    (:meth:`search.decision.Decision.line`), and the answer without the floor where it leads."""
+    decided = [b for b in boards if b.decision is not None]
+    if not decided:
+        return []
+    first = decided[0].decision
+    assert first is not None
+    lines = [f"decision (margin {first.margin:g}, confidence {first.confidence:g}; P(best) per cell):"]
+    for board in decided:
+        assert board.decision is not None
+        lines.append(f"  {board.decision.line()}")
+        if board.without_floor is not None:
+            lines.append(f"    without the floor: {board.without_floor.verdict_text()}")
+    return lines
+
+
+SYNTHETIC_NOTE = (
+    "note: the in-domain data is resweep's SYNTHETIC corpus, written from templates whose wording "
+    "word n-grams learn almost perfectly: the TF-IDF floor leads here because of the corpus, not the "
+    "recipes. On real text fine-tuned encoders beat it (docs/benchmarks.md: SemEval-2010 Task 8 at "
+    "10%); run a sweep on your own data for an answer that means something."
+)
+
+
+def corpus_note(in_domain: str, boards: Sequence[SizeBoard]) -> str | None:
+    """A line under the answer when it would mislead: the floor leads on the synthetic corpus."""
+    floor_leads = any(b.entries and b.winner.floor_run for b in boards)
+    return SYNTHETIC_NOTE if in_domain == "synthetic" and floor_leads else None
 
 
 def t_quantile(p: float, df: float) -> float:
@@ -737,7 +771,7 @@ def _load(
         return read_table(table), "accuracy", DEFAULT_AXES, DecisionSettings()
     if name is None:
         raise ResweepError("name a sweep, or give a result table")
-    from .plan import load_saved_sweep
+    from .paths import load_saved_sweep
 
     config, paths = load_saved_sweep(storage, name)
     rows = [r for r in paths.results.read().to_pylist() if r["status"] in (FINISHED, STOPPED)]

@@ -1,9 +1,15 @@
 """How an in-domain size reads: one way in every output (boards, decisions, status, progress,
-reports, messages); JSON keeps the number."""
+reports, messages); JSON keeps the number. And the name of a size's studies, progress and
+tracker files (:func:`size_key`)."""
 
 from __future__ import annotations
 
-__all__ = ["size_text"]
+__all__ = ["size_key", "size_text"]
+
+
+def size_key(size: float | int) -> str:
+    """``0.1`` -> ``id0.1``, ``3000`` -> ``id3000`` (study and progress names of a size)."""
+    return f"id{size:g}" if isinstance(size, float) else f"id{size}"
 
 
 def size_text(size: float | int) -> str:

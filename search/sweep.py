@@ -33,6 +33,7 @@ import os
 import shlex
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from ray import tune
@@ -418,7 +419,7 @@ def _tracking_hub(config: SweepConfig, paths: SweepPaths, plan: SweepPlan) -> An
     """The sweep's trackers (None when tracking is off); see :mod:`search.tracking`."""
     if not config.tracking.on:
         return None
-    from .tracking import TrackingHub, size_files, tracking_folder
+    from .tracking import TrackingHub, tracking_folder
 
     def sizes_done(final: bool = False) -> dict[str, int]:
         """The sizes with every row they will have (``final``: with any row), and their rows."""
@@ -438,8 +439,35 @@ def _tracking_hub(config: SweepConfig, paths: SweepPaths, plan: SweepPlan) -> An
         config.name,
         tracking_folder(paths.root),
         sizes_done=sizes_done,
-        size_files=functools.partial(size_files, config.name, str(paths.storage)),
+        size_files=functools.partial(_size_files, config.name, str(paths.storage)),
     )
+
+
+def _size_files(sweep: str, storage: str, size: str, folder: Path) -> dict[str, Path]:
+    """Write size ``size``'s leaderboard (CSV) and the report's plots (all sizes so far) into
+    ``folder``; return them by artifact path (``leaderboard/id0.1.csv``, ``report/...png``).
+    What the trackers log once a size is done: handed to them, so that tracking imports neither
+    the leaderboard nor the report."""
+    from .leaderboard import leaderboard
+    from .report import write_board_csv, write_report
+
+    folder.mkdir(parents=True, exist_ok=True)
+    boards = leaderboard(sweep, storage=storage)
+    files: dict[str, Path] = {}
+    mine = [b for b in boards if size_key(float(b.size)) == size]  # id0.1, id300 (a count's too)
+    entries = [row for board in mine for row in board.summary_rows()]
+    if entries:
+        board_file = folder / "leaderboard" / f"{size}.csv"  # the file's name is the artifact's
+        board_file.parent.mkdir(parents=True, exist_ok=True)
+        with board_file.open("w", newline="") as handle:
+            write_board_csv(entries, handle)
+        files[f"leaderboard/{size}.csv"] = board_file
+    if any(b.entries for b in boards):
+        rows = SweepPaths.of(storage, sweep).results.read().to_pylist()
+        report = write_report(boards, rows, folder / "report", title=f"resweep sweep {sweep}")
+        for path in [report.markdown, *report.images]:
+            files[f"report/{path.name}"] = path
+    return files
 
 
 def _builds(paths: SweepPaths) -> list[str]:

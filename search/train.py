@@ -56,6 +56,7 @@ class TrainedModel:
     result: FitResult
     scores: dict[str, dict[str, float]]  # {"dev": {...}, "test": {...}} at the selected epoch
     data: dict[str, Any]
+    registered: list[str] = field(default_factory=list)  # what trackers made of it (search.api.train)
 
     def comparison(self) -> str:
         """The final dev score beside the leaderboard's estimate for it (one line)."""
@@ -131,11 +132,11 @@ def _read_config_file(path: str | Path) -> dict[str, Any]:
 
     from trainables.inputs import check_input_file
 
-    from .config import _UniqueKeys
+    from .config import load_yaml
 
     try:
         text = check_input_file(path, "--config").read_text(encoding="utf-8")
-        raw = yaml.load(text, Loader=_UniqueKeys)  # aliases bounded, keys unique
+        raw = load_yaml(text)  # the sweep config's reader: aliases bounded, keys unique
     except UnicodeDecodeError:
         raise ResweepError(
             f"{path}: --config is not UTF-8 text (a YAML or JSON file of trial keys)"

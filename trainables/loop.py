@@ -30,9 +30,10 @@ import numpy as np
 import torch
 
 from .checkpoint import load_checkpoint, save_checkpoint, unwrap
-from .config import LoopConfig
 from .errors import ResweepError
 from .imbalance import BaseImbalance, make_imbalance
+from .loop_config import LoopConfig
+from .optim import linear_schedule, make_optimizer
 
 __all__ = [
     "TRAINING_DONE",
@@ -182,31 +183,6 @@ def _autocast(device: torch.device) -> Any:
     return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
 
 
-def _linear_schedule(
-    optimizer: torch.optim.Optimizer, warmup: int, total: int
-) -> torch.optim.lr_scheduler.LambdaLR:
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / (warmup + 1)
-        return max(0.0, (total - step) / max(1, total - warmup))
-
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-
-
-def _optimizer(model: torch.nn.Module, config: LoopConfig) -> torch.optim.Optimizer:
-    # No weight decay on biases and LayerNorm weights (the usual transformer recipe).
-    decay: list[torch.nn.Parameter] = []
-    no_decay: list[torch.nn.Parameter] = []
-    for name, parameter in model.named_parameters():
-        if parameter.requires_grad:
-            (no_decay if parameter.ndim < 2 or "norm" in name.lower() else decay).append(parameter)
-    groups = [
-        {"params": decay, "weight_decay": config.weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
-    return torch.optim.AdamW(groups, lr=config.learning_rate)
-
-
 def _epoch_indices(
     stage: Stage,
     stage_index: int,
@@ -291,8 +267,8 @@ def fit(
         stage = stages[stage_index]
         first = _epoch_indices(stage, stage_index, 0, seed, negative_ids, cached)
         total = max(1, _count_batches(len(first), config) // world.size) * config.max_epochs
-        optimizer = _optimizer(unwrap(model), config)
-        scheduler = _linear_schedule(optimizer, int(config.warmup_ratio * total), total)
+        optimizer = make_optimizer(unwrap(model), config)
+        scheduler = linear_schedule(optimizer, int(config.warmup_ratio * total), total)
         weights = stage.imbalance.class_weights(stage.train.labels, n_classes)
         class_weights = None if weights is None else torch.as_tensor(weights, dtype=torch.float32).to(device)
         if resumed is not None:

@@ -40,6 +40,7 @@ from .data.records import table_to_records
 from .data.regimes import holdout
 from .encoders import from_pretrained, load_tokenizer
 from .errors import ResweepError
+from .optim import linear_schedule, make_optimizer
 
 if TYPE_CHECKING:
     from .architectures._base import PrepareContext
@@ -207,7 +208,6 @@ def _train_mlm(
     from transformers import AutoModelForMaskedLM
 
     from .architectures.bert_seqcls import pad_batch
-    from .loop import _linear_schedule, _optimizer
 
     spec = context.spec
     config = spec.model.settings_of("two-phase").loop
@@ -218,8 +218,8 @@ def _train_mlm(
     encoded = tokenizer(texts, truncation=True, max_length=spec.model.max_length)["input_ids"]
     rng = np.random.default_rng([spec.data.seed, 7])
     steps = -(-len(encoded) // config.batch_size) * config.max_epochs
-    optimizer = _optimizer(model, config)
-    scheduler = _linear_schedule(optimizer, int(config.warmup_ratio * steps), steps)
+    optimizer = make_optimizer(model, config)
+    scheduler = linear_schedule(optimizer, int(config.warmup_ratio * steps), steps)
     special = torch.tensor(sorted(set(tokenizer.all_special_ids)))
     model.train()
     for _ in range(config.max_epochs):

@@ -20,7 +20,7 @@ class UserError(ResweepError):
     """A mistake in what the user asked for; printed as one line, exit status 1."""
 
 
-def _labels_file(value: str | None) -> frozenset[str] | None:
+def labels_file(value: str | None) -> frozenset[str] | None:
     """A label set: a JSON list or object (e.g. rel2id.json: its keys), or one label per line."""
     if value is None:
         return None
@@ -47,14 +47,14 @@ def _labels_file(value: str | None) -> frozenset[str] | None:
     return frozenset(line.strip() for line in text.splitlines() if line.strip())
 
 
-def _number_list(value: str, kind: type) -> list[Any]:
+def number_list(value: str, kind: type) -> list[Any]:
     try:
         return [kind(part) for part in value.split(",") if part.strip()]
     except ValueError:
         raise UserError(f"expected a comma-separated list of numbers, got {value!r}") from None
 
 
-def _size(value: str, option: str = "") -> float | int:
+def parse_size(value: str, option: str = "") -> float | int:
     """'0.1' -> fraction 0.1, '3000' -> count 3000, '1.0' -> all; ``option`` names where it came from."""
     try:
         size = int(value) if value.strip().isdigit() else float(value)
@@ -72,34 +72,7 @@ def _size(value: str, option: str = "") -> float | int:
     return size
 
 
-def need_source(args: argparse.Namespace) -> None:
-    """A ``leaderboard`` or ``report`` command names a sweep or a table, not both."""
-    if args.name is None and args.from_table is None:
-        raise UserError("name a sweep, or give --from-table FILE.csv")
-    if args.name is not None and args.from_table is not None:
-        raise UserError(
-            f"both a sweep ({args.name}) and --from-table {args.from_table} given: name one of them"
-        )
-
-
-def boards_of(args: argparse.Namespace) -> list[Any]:
-    """The leaderboard a ``leaderboard`` or ``report`` command asks for (a sweep or a table, with
-    its metric, epsilon, margin and confidence)."""
-    from ..leaderboard import leaderboard
-
-    need_source(args)
-    return leaderboard(
-        args.name,
-        storage=args.storage,
-        table=args.from_table,
-        metric=args.metric,
-        epsilon=args.epsilon,
-        margin=args.margin,
-        confidence=args.confidence,
-    )
-
-
-def _probability(value: str) -> float:
+def probability(value: str) -> float:
     """An argparse type: a confidence, above 0.5 and below 1."""
     try:
         number = float(value)
@@ -110,7 +83,7 @@ def _probability(value: str) -> float:
     return number
 
 
-def _margin(value: str) -> float:
+def margin_value(value: str) -> float:
     """An argparse type: a decision margin, >= 0 and below 1 (as ``decision.margin``)."""
     try:
         number = float(value)
@@ -121,7 +94,7 @@ def _margin(value: str) -> float:
     return number
 
 
-def _device(value: str) -> str:
+def torch_device(value: str) -> str:
     """An argparse type: a torch device this machine has (``cpu``, ``cuda``, ``cuda:1``, ``mps``),
     checked before any work rather than failing inside torch after it."""
     import torch
@@ -149,7 +122,7 @@ def _device(value: str) -> str:
     return value
 
 
-def _seed(value: str) -> int:
+def seed_value(value: str) -> int:
     """An argparse type: a seed as ``data.seeds`` takes them."""
     from ..config import MAX_SEED
 
@@ -162,7 +135,7 @@ def _seed(value: str) -> int:
     return number
 
 
-def _at_least(minimum: float, kind: type = float) -> Any:
+def at_least(minimum: float, kind: type = float) -> Any:
     """An argparse type: a finite number of ``kind`` >= ``minimum``."""
 
     def parse(value: str) -> Any:
@@ -178,13 +151,13 @@ def _at_least(minimum: float, kind: type = float) -> Any:
     return parse
 
 
-def _load(args: argparse.Namespace, name_or_path: str | None = None) -> RelationDataset:
+def load_data(args: argparse.Namespace, name_or_path: str | None = None) -> RelationDataset:
     return load_dataset(
         name_or_path or args.dataset,
         format=getattr(args, "format", None),
         root=getattr(args, "root", None),
         split=getattr(args, "split", None),
-        labels=_labels_file(getattr(args, "labels", None)),
+        labels=labels_file(getattr(args, "labels", None)),
         seed=getattr(args, "data_seed", 0),
     )
 
@@ -202,7 +175,7 @@ def _looks_numeric(cell: str) -> bool:
     )
 
 
-def _print_table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> None:
+def print_table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> None:
     cells = [list(map(str, header))] + [
         [f"{c:,}" if isinstance(c, int) else str(c) for c in row] for row in rows
     ]
@@ -220,7 +193,7 @@ def _print_table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> None:
             print("  ".join("-" * w for w in widths).rstrip())
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
     """argparse's parser; a usage mistake is one line (``resweep leaderboard: error: ...``,
     exit 2) with the way to the help, not the whole usage block."""
 
@@ -228,13 +201,13 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 
-def _pool_option(parser: argparse.ArgumentParser) -> None:
+def pool_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--pool", type=_at_least(1, int), help="in-domain training sentences a fraction refers to"
+        "--pool", type=at_least(1, int), help="in-domain training sentences a fraction refers to"
     )
 
 
-def _dashboard_option(parser: argparse.ArgumentParser) -> None:
+def dashboard_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dashboard",
         nargs="?",
@@ -244,7 +217,7 @@ def _dashboard_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _tracking_option(parser: argparse.ArgumentParser) -> None:
+def tracking_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--tracking",
         metavar="TRACKERS",
@@ -254,33 +227,25 @@ def _tracking_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _shown(value: Any) -> str:
-    return (
-        ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
-        if isinstance(value, list)
-        else str(value)
-    )
-
-
-def _int_list(value: str, option: str) -> list[int]:
+def int_list(value: str, option: str) -> list[int]:
     try:
         return [int(v) for v in value.split(",")]
     except ValueError:
         raise UserError(f"{option}: expected a comma-separated list of integers, got {value!r}") from None
 
 
-def _quoted(where: Any) -> str:
+def quoted(where: Any) -> str:
     """A path or URI as it must be typed in a shell (URIs may carry ``?a=b&c=d``)."""
     return shlex.quote(str(where))
 
 
-def _mean_pm(entry: Any) -> str:
+def mean_pm(entry: Any) -> str:
     """``0.8100 ±0.0050``: the mean and half its 95% interval (none with one seed)."""
     interval = entry.interval
     return f"{entry.mean:.4f}" + ("" if interval is None else f" ±{(interval[1] - interval[0]) / 2:.4f}")
 
 
-def _quiet_transformers() -> None:
+def quiet_transformers() -> None:
     """No per-file progress bars from transformers while resweep prints its own lines."""
     from transformers.utils import logging as hf_logging
 
@@ -288,7 +253,7 @@ def _quiet_transformers() -> None:
     hf_logging.set_verbosity_error()
 
 
-def _version() -> str:
+def resweep_version() -> str:
     try:
         return importlib.metadata.version("resweep")
     except importlib.metadata.PackageNotFoundError:
@@ -298,7 +263,7 @@ def _version() -> str:
 STORAGE_HELP = "the sweeps' storage: a folder, or s3://bucket/prefix, gs://... (default: results)"
 
 
-def _storage(value: str) -> str:
+def storage_value(value: str) -> str:
     """An argparse type: ``--storage`` as a config's ``storage:`` must be (a folder, existing or
     not, or an object-store URI; not a file, not an unknown scheme)."""
     from ..config import check_storage
@@ -310,9 +275,9 @@ def _storage(value: str) -> str:
     return value
 
 
-def _threads_option(parser: argparse.ArgumentParser) -> None:
+def threads_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--threads",
-        type=_at_least(1, int),
+        type=at_least(1, int),
         help="CPU threads for torch, OpenMP and BLAS (default: the cores free now, from the load average)",
     )

@@ -7,9 +7,8 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Any
 
-from ._common import UserError, need_source
+from .. import api
 
 
 def target_score(value: str) -> float:
@@ -28,57 +27,24 @@ def target_score(value: str) -> float:
     return number
 
 
-def _check_plot(args: argparse.Namespace) -> Path | None:
-    """``--plot FILE.png``, checked before any work: a PNG file that overwrites no input, no sweep."""
-    if args.plot is None:
-        return None
-    from ..outputs import check_output
-    from ..plan import SweepPaths
-
-    path = Path(args.plot)
-    if path.suffix.lower() != ".png":
-        raise UserError(f"--plot {args.plot}: expected a file name ending in .png")
-    reads = [("the --from-table file", args.from_table)]
-    if args.name is not None:
-        paths = SweepPaths.of(args.storage, args.name)
-        reads += [
-            (f"the folder of sweep {args.name!r}", paths.root),
-            (f"the storage folder of sweep {args.name!r}", paths.storage),
-        ]
-    check_output(path, "--plot", reads=reads, kind="file")
-    return path
-
-
-def plan_of(args: argparse.Namespace) -> Any:
-    """The annotation plan a ``plan`` or ``report --target`` command asks for."""
-    from ..annotation import plan_annotation
-
-    return plan_annotation(
+def cmd_plan(args: argparse.Namespace) -> int:
+    plan = api.plan(
         args.name,
         target=args.target,
-        storage=args.storage,
         table=args.from_table,
+        storage=args.storage,
         metric=args.metric,
-        pool=args.pool,
         margin=args.margin,
         confidence=args.confidence,
+        pool=args.pool,
+        plot=args.plot,
     )
-
-
-def cmd_plan(args: argparse.Namespace) -> int:
-    need_source(args)
-    plot = _check_plot(args)
-    plan = plan_of(args)
-    if plot is not None:
-        from cluster.storage import Location
-
-        Location.parse(plot).write_bytes(plan.png())  # a temporary name, then renamed
     if args.json:
         print(json.dumps(plan.as_dict(), indent=1, default=str))
     else:
         print("\n".join(plan.lines()))
-        if plot is not None:
-            print(f"wrote {plot}")
+        if args.plot is not None:
+            print(f"wrote {Path(args.plot)}")
     if plan.message is not None and args.json:
         print(f"resweep: {plan.message}", file=sys.stderr)
     return 0

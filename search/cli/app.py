@@ -16,18 +16,18 @@ from trainables.errors import ResweepError
 
 from ._common import (
     STORAGE_HELP,
-    _at_least,
-    _dashboard_option,
-    _device,
-    _margin,
-    _Parser,
-    _pool_option,
-    _probability,
-    _seed,
-    _storage,
-    _threads_option,
-    _tracking_option,
-    _version,
+    Parser,
+    at_least,
+    dashboard_option,
+    margin_value,
+    pool_option,
+    probability,
+    resweep_version,
+    seed_value,
+    storage_value,
+    threads_option,
+    torch_device,
+    tracking_argument,
 )
 from .annotation import cmd_plan, target_score
 from .boards import cmd_leaderboard
@@ -38,11 +38,11 @@ from .trial import cmd_demo, cmd_trial
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog="resweep",
         description="Distributed hyper-parameter and data-regime search for relation extraction.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {resweep_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser(
@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     trial.add_argument("--checkpoints", help="keep the newest checkpoint here (default: a temporary folder)")
     trial.add_argument("--resume", help="continue from this checkpoint folder")
     trial.add_argument("--out", help="write the result (selected epoch, history) as JSON here")
-    _threads_option(trial)
+    threads_option(trial)
     trial.set_defaults(func=cmd_trial)
 
     sweep = commands.add_parser("sweep", help="run a sweep from a YAML config (local Ray unless --address)")
@@ -78,13 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--address", help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray)")
     sweep.add_argument("--dry-run", action="store_true", help="print the plan per size and stop")
     sweep.add_argument("--quiet", action="store_true", help="no live progress view")
-    _dashboard_option(sweep)
-    _tracking_option(sweep)
+    dashboard_option(sweep)
+    tracking_argument(sweep)
     sweep.set_defaults(func=cmd_sweep)
 
     resume = commands.add_parser("resume", help="continue an interrupted sweep from its checkpoints")
     resume.add_argument("name")
-    resume.add_argument("--storage", default="results", type=_storage, help=STORAGE_HELP)
+    resume.add_argument("--storage", default="results", type=storage_value, help=STORAGE_HELP)
     resume.add_argument("--address")
     resume.add_argument("--quiet", action="store_true", help="no live progress view")
     resume.add_argument(
@@ -92,57 +92,57 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="move a damaged optuna.db aside and rebuild the studies from the results store",
     )
-    _dashboard_option(resume)
-    _tracking_option(resume)
+    dashboard_option(resume)
+    tracking_argument(resume)
     resume.set_defaults(func=cmd_resume)
 
     extend = commands.add_parser(
         "extend", help="grow a sweep (budget, sizes, seeds, confirmations, a wider space), rerunning nothing"
     )
     extend.add_argument("name")
-    extend.add_argument("--storage", default="results", type=_storage, help=STORAGE_HELP)
-    extend.add_argument("--budget", type=_at_least(1, int), help="the new total of search trials per size")
+    extend.add_argument("--storage", default="results", type=storage_value, help=STORAGE_HELP)
+    extend.add_argument("--budget", type=at_least(1, int), help="the new total of search trials per size")
     extend.add_argument("--sizes", help="the new full list of sizes: the old ones and the added ones")
     extend.add_argument("--seeds", help="the new full list of seeds: the old ones and the added ones")
     extend.add_argument(
-        "--confirm-top-k", type=_at_least(0, int), help="configurations per cell confirmed with every seed"
+        "--confirm-top-k", type=at_least(0, int), help="configurations per cell confirmed with every seed"
     )
     extend.add_argument("--space", help="a wider search space (it keeps every value of the old one)")
     extend.add_argument("--dry-run", action="store_true", help="print what the extension adds and stop")
     extend.add_argument("--address", help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray)")
     extend.add_argument("--quiet", action="store_true", help="no live progress view")
-    _dashboard_option(extend)
-    _tracking_option(extend)
+    dashboard_option(extend)
+    tracking_argument(extend)
     extend.set_defaults(func=cmd_extend)
 
     for command, function, text in (("status", cmd_status, "trials finished/failed per size, best so far"),):
         sub = commands.add_parser(command, help=text)
         sub.add_argument("name")
-        sub.add_argument("--storage", default="results", type=_storage, help=STORAGE_HELP)
+        sub.add_argument("--storage", default="results", type=storage_value, help=STORAGE_HELP)
         sub.set_defaults(func=function)
 
     def _decision_options(sub: argparse.ArgumentParser) -> None:
         sub.add_argument(
             "--margin",
-            type=_margin,
+            type=margin_value,
             help="the smallest difference worth acting on (default: the sweep's decision.margin, 0.01)",
         )
         sub.add_argument(
             "--confidence",
-            type=_probability,
+            type=probability,
             help="how sure a verdict must be, above 0.5 and below 1 (default: the sweep's, 0.95)",
         )
 
     board = commands.add_parser("leaderboard", help="configurations ranked per size, with seeds and ties")
     board.add_argument("name", nargs="?", help="the sweep (or use --from-table)")
-    board.add_argument("--storage", default="results", type=_storage, help=STORAGE_HELP)
+    board.add_argument("--storage", default="results", type=storage_value, help=STORAGE_HELP)
     board.add_argument("--from-table", metavar="FILE.csv", help="rank an external result table instead")
     board.add_argument(
         "--metric", help="ranking column (default: the sweep's dev metric; a table's accuracy)"
     )
     board.add_argument(
         "--epsilon",
-        type=_at_least(0),
+        type=at_least(0),
         default=0.0,
         help="list the cheapest one this close to rank 1",
     )
@@ -153,8 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with --size at an unswept size: also show the boards of the nearest swept sizes",
     )
-    _pool_option(board)
-    board.add_argument("--top", type=_at_least(1, int), default=10, help="rows per size (default 10)")
+    pool_option(board)
+    board.add_argument("--top", type=at_least(1, int), default=10, help="rows per size (default 10)")
     output = board.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="machine-readable output")
     output.add_argument("--csv", action="store_true", help="one CSV row per configuration and size")
@@ -166,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
         "with a band, and the recipe to use there",
     )
     plan.add_argument("name", nargs="?", help="the sweep (or use --from-table)")
-    plan.add_argument("--storage", default="results", type=_storage, help=STORAGE_HELP)
+    plan.add_argument("--storage", default="results", type=storage_value, help=STORAGE_HELP)
     plan.add_argument(
         "--from-table", metavar="FILE", help="plan from an external result table (CSV or Parquet)"
     )
@@ -177,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--metric", help="the score's column (default: the sweep's dev metric; a table's accuracy)"
     )
     _decision_options(plan)
-    _pool_option(plan)
+    pool_option(plan)
     plan.add_argument(
         "--plot", metavar="FILE.png", help="write the learning-curve picture with the target here"
     )
@@ -189,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("name", help="the sweep")
     train.add_argument("--out", required=True, help="the model folder to write")
-    train.add_argument("--storage", default="results", type=_storage, help=STORAGE_HELP)
+    train.add_argument("--storage", default="results", type=storage_value, help=STORAGE_HELP)
     train.add_argument(
         "--size",
         help="the in-domain size whose recipe to train, a fraction or a count (default: the whole pool; "
@@ -197,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     choice = train.add_mutually_exclusive_group()
     choice.add_argument(
-        "--rank", type=_at_least(1, int), help="the K-th ranked configuration of that size instead"
+        "--rank", type=at_least(1, int), help="the K-th ranked configuration of that size instead"
     )
     choice.add_argument("--config", metavar="FILE", help="an explicit trial config (YAML/JSON of trial keys)")
     choice.add_argument(
@@ -206,14 +206,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="the size's classical floor (tfidf-linear), when it beats the rest",
     )
     train.add_argument(
-        "--seed", type=_seed, help="training seed (default: the sweep's first; it fixes the dev split)"
+        "--seed", type=seed_value, help="training seed (default: the sweep's first; it fixes the dev split)"
     )
-    _pool_option(train)
-    train.add_argument("--device", type=_device, help="torch device (default: cpu)")
+    pool_option(train)
+    train.add_argument("--device", type=torch_device, help="torch device (default: cpu)")
     train.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
     train.add_argument("--quiet", action="store_true", help="no line per epoch")
-    _threads_option(train)
-    _tracking_option(train)
+    threads_option(train)
+    tracking_argument(train)
     train.set_defaults(func=cmd_train)
 
     predict = commands.add_parser(
@@ -227,42 +227,42 @@ def build_parser() -> argparse.ArgumentParser:
         "--out-format", choices=["jsonl", "csv", "parquet"], help="output format (default: from --out)"
     )
     predict.add_argument(
-        "--batch-size", type=_at_least(1, int), help="sentences per batch (default: the model's)"
+        "--batch-size", type=at_least(1, int), help="sentences per batch (default: the model's)"
     )
     predict.add_argument(
-        "--top-k", type=_at_least(1, int), default=3, help="alternatives per sentence (default 3)"
+        "--top-k", type=at_least(1, int), default=3, help="alternatives per sentence (default 3)"
     )
     predict.add_argument("--progress", choices=["on", "off"], help="progress bar (default: on a terminal)")
-    predict.add_argument("--device", type=_device, help="torch device (default: cpu)")
-    _threads_option(predict)
+    predict.add_argument("--device", type=torch_device, help="torch device (default: cpu)")
+    threads_option(predict)
     predict.set_defaults(func=cmd_predict)
 
     report = commands.add_parser("report", help="Markdown + HTML report with learning-curve plots")
     report.add_argument("name", nargs="?", help="the sweep (or use --from-table)")
-    report.add_argument("--storage", default="results", type=_storage, help=STORAGE_HELP)
+    report.add_argument("--storage", default="results", type=storage_value, help=STORAGE_HELP)
     report.add_argument("--from-table", metavar="FILE.csv", help="report on an external result table")
     report.add_argument("--out", help="folder (default: <sweep>/report)")
     report.add_argument(
         "--metric", help="ranking column (default: the sweep's dev metric; a table's accuracy)"
     )
     report.add_argument(
-        "--epsilon", type=_at_least(0), default=0.0, help="the cheapest configuration this close to rank 1"
+        "--epsilon", type=at_least(0), default=0.0, help="the cheapest configuration this close to rank 1"
     )
     _decision_options(report)
-    report.add_argument("--top", type=_at_least(1, int), default=10, help="rows per size in the tables")
+    report.add_argument("--top", type=at_least(1, int), default=10, help="rows per size in the tables")
     report.add_argument(
         "--target",
         type=target_score,
         help="add the annotation plan for this score (as `resweep plan --target`) and its picture",
     )
-    _pool_option(report)
+    pool_option(report)
     report.set_defaults(func=cmd_report)
 
     listing_all = commands.add_parser("list", help="what is registered, or the sweeps in a storage folder")
     listing_all.add_argument(
         "kind", choices=["architectures", "strategies", "imbalance", "spaces", "datasets", "sweeps"]
     )
-    listing_all.add_argument("--storage", default="results", type=_storage, help=STORAGE_HELP)
+    listing_all.add_argument("--storage", default="results", type=storage_value, help=STORAGE_HELP)
     listing_all.set_defaults(func=cmd_list)
 
     data = commands.add_parser("data", help="inspect, validate and fetch datasets")
@@ -301,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     regimes.add_argument("--sizes", default="0.1,0.5,1.0", help="in-domain sizes: fractions or counts")
     regimes.add_argument("--ood-pct", default="10,50,100", help="OOD percentages (with --ood)")
     regimes.add_argument("--local-pct", type=float, default=0.0, help="local_in_domain_pretrain_pct")
-    regimes.add_argument("--seed", type=_seed, default=0)
+    regimes.add_argument("--seed", type=seed_value, default=0)
     regimes.set_defaults(func=cmd_data_regimes)
     return parser
 

@@ -5,10 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
+from .. import api
+from ..api import Leaderboard
+from ..leaderboard import SYNTHETIC_NOTE, corpus_note, decision_lines
 from ..sizes import size_text
-from ._common import UserError, _mean_pm, _print_table, _size, boards_of
+from ._common import mean_pm, parse_size, print_table
+
+if TYPE_CHECKING:
+    from ..leaderboard import SizeBoard
+
+__all__ = ["SYNTHETIC_NOTE", "cmd_leaderboard", "corpus_note", "print_decisions", "why_not_first"]
 
 
 def _board_rows(board: Any, top: int | None) -> list[list[Any]]:
@@ -48,7 +57,7 @@ def _cell_rows(board: Any) -> list[list[Any]]:
                 name,
                 "-" if best is None else best.label,
                 "-" if best is None else f"#{best.rank}",
-                "-" if best is None else _mean_pm(best),
+                "-" if best is None else mean_pm(best),
                 "-" if cell.p_best is None else f"{cell.p_best:.2f}",
                 cell.finished,
                 cell.stopped,
@@ -58,7 +67,7 @@ def _cell_rows(board: Any) -> list[list[Any]]:
     return rows
 
 
-def _why_not_first(winner: Any, recommended: Any) -> str:
+def why_not_first(winner: Any, recommended: Any) -> str:
     """Why the recommendation is not rank 1: the floor ranks above every candidate (it is the
     reference, never the recommendation), or a better-confirmed configuration beats a luckier one."""
     if winner.floor_run:
@@ -75,7 +84,7 @@ def _print_board(board: Any, top: int | None) -> None:
         f" ranked by mean {board.metric}{stopped}"
     )
     if board.entries:
-        _print_table(
+        print_table(
             _board_rows(board, top),
             [
                 "rank",
@@ -96,7 +105,7 @@ def _print_board(board: Any, top: int | None) -> None:
         f"\nbest per {axes} (finished configurations only; under-explored: fewer than "
         f"{board.min_finished} finished):"
     )
-    _print_table(
+    print_table(
         _cell_rows(board),
         [axes, "best configuration", "rank", "mean", "P(best)", "finished", "stopped", "flags"],
     )
@@ -110,7 +119,7 @@ def _print_board(board: Any, top: int | None) -> None:
     if recommended is not None and recommended is not board.winner:
         print(
             f"recommended: #{recommended.rank} {recommended.label} ({recommended.n_seeds} seeds) "
-            + _why_not_first(board.winner, recommended)
+            + why_not_first(board.winner, recommended)
         )
     cheapest = board.cheapest_near_winner()
     if cheapest is not None and board.epsilon > 0:
@@ -120,7 +129,7 @@ def _print_board(board: Any, top: int | None) -> None:
         )
     if board.stopped:
         print("stopped early, not ranked:")
-        _print_table(
+        print_table(
             [
                 [
                     e.label,
@@ -137,71 +146,30 @@ def _print_board(board: Any, top: int | None) -> None:
             print(f"... and {hidden} more (--top, or --json for all)")
 
 
-def print_decisions(boards: Any) -> None:
-    """The answer first: one line per size (:meth:`search.decision.Decision.line`)."""
-    decided = [b for b in boards if b.decision is not None]
-    if decided:
-        first = decided[0].decision
-        print(f"decision (margin {first.margin:g}, confidence {first.confidence:g}; P(best) per cell):")
-        for board in decided:
-            print(f"  {board.decision.line()}")
-            if board.without_floor is not None:
-                print(f"    without the floor: {board.without_floor.verdict_text()}")
+def print_decisions(boards: Sequence[SizeBoard]) -> None:
+    """The answer first: one line per size (:func:`search.leaderboard.decision_lines`)."""
+    for line in decision_lines(boards):
+        print(line)
 
 
-SYNTHETIC_NOTE = (
-    "note: the in-domain data is resweep's SYNTHETIC corpus, written from templates whose wording "
-    "word n-grams learn almost perfectly: the TF-IDF floor leads here because of the corpus, not the "
-    "recipes. On real text fine-tuned encoders beat it (docs/benchmarks.md: SemEval-2010 Task 8 at "
-    "10%); run a sweep on your own data for an answer that means something."
-)
-
-
-def corpus_note(in_domain: str, boards: list[Any]) -> str | None:
-    """A line under the answer when it would mislead: the floor leads on the synthetic corpus."""
-    floor_leads = any(b.entries and b.winner.floor_run for b in boards)
-    return SYNTHETIC_NOTE if in_domain == "synthetic" and floor_leads else None
-
-
-def _train_pool(args: argparse.Namespace) -> int:
-    """The in-domain training sentences a sweep's size 1.0 means (what its fractions refer to)."""
-    from ..plan import load_saved_sweep, train_pool
-
-    return train_pool(load_saved_sweep(args.storage, args.name)[0])
-
-
-def _query_size(args: argparse.Namespace, boards: list[Any]) -> dict[str, Any]:
-    """What ``--size N`` answers (see :func:`search.curves.query_size`)."""
-    from ..curves import query_size
-
-    def pool_of() -> int | None:
-        return None if args.from_table is not None else _train_pool(args)
-
-    answer = query_size(boards, _size(args.size, "--size"), pool=args.pool, pool_of=pool_of)
-    args.pool = answer.get("pool")
-    return answer
-
-
-def _print_estimates(
-    args: argparse.Namespace, answer: dict[str, Any], boards: list[Any], metric: str
-) -> None:
+def _print_estimates(args: argparse.Namespace, answer: Leaderboard) -> None:
     """The answer at an unswept size: each strategy's and the floor's estimate with its band, and
     the configuration `resweep train --size` would train."""
-    from ..curves import recommend
-    from ..sizes import size_text
-
-    where = size_text(answer["size"])
-    if "pool" in answer and answer["size"] <= 1:
-        where += f" (= {round(answer['size'] * answer['pool']):,} of {answer['pool']:,} sentences)"
+    boards, metric, chosen = answer.boards, answer.metric, answer.recommendation
+    assert chosen is not None
+    answer_ = answer.answer
+    where = size_text(answer_["size"])
+    if "pool" in answer_ and answer_["size"] <= 1:
+        where += f" (= {round(answer_['size'] * answer_['pool']):,} of {answer_['pool']:,} sentences)"
     swept = ", ".join(size_text(b.size) for b in boards)
     print(f"size {where} was not swept (swept: {swept}); estimated {metric} from each strategy's")
     print("learning curve (its best configuration at each swept size):")
-    rows = list(answer["estimates"])
-    floor = answer.get("floor_estimate")
+    rows = list(answer_["estimates"])
+    floor = answer_.get("floor_estimate")
     if floor is not None:
         rows.append(floor)
     notes = {"pooled": "band: the sweep's median seed spread (one-seed points)", "none": "one seed: no band"}
-    _print_table(
+    print_table(
         [
             [
                 "floor (tfidf-linear)" if e is floor else e.strategy,
@@ -213,7 +181,6 @@ def _print_estimates(
         ],
         ["strategy", "estimate", "95% band", "method"],
     )
-    chosen = recommend(boards, answer["size"])
     print(f"recommended: {chosen.estimate.strategy if chosen.estimate else chosen.entry.label}")
     print(f"  configuration to train (`resweep train --size {args.size}`): {chosen.describe()}")
     if not args.nearest:
@@ -221,60 +188,35 @@ def _print_estimates(
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
-
-    from ..curves import recommend
-    from ..leaderboard import decisions, summary_rows
-
-    boards = boards_of(args)
-    if not boards:
-        if args.from_table:
-            raise UserError(f"{args.from_table}: no row has a score to rank by ({args.metric or 'accuracy'})")
-        raise UserError(f"sweep {args.name!r}: no scored trials yet")
-    metric = boards[0].metric
-    if args.size is not None:
-        answer = _query_size(args, boards)
-        shown = [answer["board"]] if "board" in answer else answer["nearest"]
-        if "board" not in answer and not args.json and not args.csv and not args.nearest:
-            shown = []  # an unswept size: the estimate is the answer; its neighbours on request
-    else:
-        answer, shown = {}, boards
+    answer = api.leaderboard(
+        args.name,
+        table=args.from_table,
+        storage=args.storage,
+        metric=args.metric,
+        epsilon=args.epsilon,
+        margin=args.margin,
+        confidence=args.confidence,
+        size=None if args.size is None else parse_size(args.size, "--size"),
+        pool=args.pool,
+        nearest=args.nearest or args.json or args.csv,
+    )
     if args.json:
-        document: dict[str, Any] = {
-            "metric": metric,
-            "epsilon": args.epsilon,
-            "decisions": decisions(shown),
-            "sizes": summary_rows(shown),
-        }
-        for key in ("size", "pool", "warning"):
-            if key in answer:
-                document[key] = answer[key]
-        if "estimates" in answer:
-            document["estimates"] = [e.__dict__ for e in answer["estimates"]]
-            floor = answer.get("floor_estimate")
-            document["floor_estimate"] = floor.__dict__ if floor is not None else None
-            document["recommended"] = answer["estimates"][0].strategy
-            chosen = recommend(boards, answer["size"])  # what `resweep train --size` trains
-            document["recommended_config"] = {**chosen.entry.as_dict(), "from_size": chosen.source.size}
-        print(json.dumps(document, indent=1, default=str))
+        print(json.dumps(answer.as_dict(), indent=1, default=str))
         return 0
     if args.csv:
         from ..report import write_board_csv
 
-        write_board_csv(summary_rows(shown), sys.stdout)
+        write_board_csv(answer.summary_rows(), sys.stdout)
         return 0
-    if "estimates" in answer:
-        _print_estimates(args, answer, boards, metric)
-        if shown:
+    if "estimates" in answer.answer:
+        _print_estimates(args, answer)
+        if answer.shown:
             print()
-    print_decisions(shown)
-    for board in shown:
+    print_decisions(answer.shown)
+    for board in answer.shown:
         _print_board(board, args.top)
-    if args.from_table is None and shown:
-        from ..plan import load_saved_sweep
-
-        note = corpus_note(str(load_saved_sweep(args.storage, args.name)[0].data.in_domain), shown)
-        if note is not None:
-            print(note)
-    if "warning" in answer:
-        print(f"resweep: warning: {answer['warning']}", file=sys.stderr)
+    if answer.note is not None:
+        print(answer.note)
+    if answer.warning is not None:
+        print(f"resweep: warning: {answer.warning}", file=sys.stderr)
     return 0

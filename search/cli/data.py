@@ -13,10 +13,10 @@ from trainables.data.fetch import fetch_dataset
 from trainables.data.regimes import Regime, sample_regime
 from trainables.data.summary import summarise
 
-from ._common import UserError, _labels_file, _load, _number_list, _print_table, _size
+from ._common import UserError, labels_file, load_data, number_list, parse_size, print_table
 
 
-def _print_summary(dataset: RelationDataset, summary: dict[str, Any]) -> None:
+def print_summary(dataset: RelationDataset, summary: dict[str, Any]) -> None:
     negatives = ", ".join(summary["negative_labels"]) or "none"
     print(f"{summary['name']}  ({summary['source']})")
     print(f"{summary['records']:,} records, {summary['labels']} labels, negative label(s): {negatives}\n")
@@ -34,13 +34,13 @@ def _print_summary(dataset: RelationDataset, summary: dict[str, Any]) -> None:
                 f"{length['p50']:.0f}/{length['p90']:.0f}/{length['p99']:.0f}/{length['max']}",
             ]
         )
-    _print_table(rows, ["split", "records", "labels", "imbalance", "negative", "tokens p50/p90/p99/max"])
+    print_table(rows, ["split", "records", "labels", "imbalance", "negative", "tokens p50/p90/p99/max"])
     print()
     labels = sorted(
         dataset.labels,
         key=lambda label: (-sum(s["label_counts"].get(label, 0) for s in splits.values()), label),
     )
-    _print_table(
+    print_table(
         [[label, *(s["label_counts"].get(label, 0) for s in splits.values())] for label in labels],
         ["label", *splits],
     )
@@ -52,18 +52,18 @@ def _print_summary(dataset: RelationDataset, summary: dict[str, Any]) -> None:
 
 
 def cmd_data_info(args: argparse.Namespace) -> int:
-    dataset = _load(args)
+    dataset = load_data(args)
     summary = summarise(dataset)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        _print_summary(dataset, summary)
+        print_summary(dataset, summary)
     return 0
 
 
 def cmd_data_validate(args: argparse.Namespace) -> int:
     dataset, problems = validate_dataset(
-        args.dataset, format=args.format, root=args.root, split=args.split, labels=_labels_file(args.labels)
+        args.dataset, format=args.format, root=args.root, split=args.split, labels=labels_file(args.labels)
     )
     for problem in problems:
         print(problem, file=sys.stderr)
@@ -91,11 +91,11 @@ def cmd_data_list(args: argparse.Namespace) -> int:
     for name in DATASETS:
         spec = DATASETS.get(name)
         rows.append([name, spec.format, spec.description])
-    _print_table(rows, ["name", "format", "description"])
+    print_table(rows, ["name", "format", "description"])
     return 0
 
 
-def _regime_rows(
+def regime_rows(
     in_domain: RelationDataset,
     ood: RelationDataset | None,
     sizes: Sequence[float | int],
@@ -126,8 +126,8 @@ def _regime_rows(
     return rows
 
 
-def _print_regimes(rows: list[list[Any]]) -> None:
-    _print_table(
+def print_regimes(rows: list[list[Any]]) -> None:
+    print_table(
         rows,
         [
             "in_domain_size",
@@ -144,8 +144,8 @@ def _print_regimes(rows: list[list[Any]]) -> None:
 
 
 def cmd_data_regimes(args: argparse.Namespace) -> int:
-    in_domain = _load(args)
-    ood = _load(args, args.ood) if args.ood else None
+    in_domain = load_data(args)
+    ood = load_data(args, args.ood) if args.ood else None
     if ood is not None:
         from trainables.data.overlap import OverlapError, overlap_warning, without_shared
 
@@ -156,8 +156,8 @@ def cmd_data_regimes(args: argparse.Namespace) -> int:
         if left_out:
             print(f"resweep: warning: --ood {args.ood}: {overlap_warning(ood, left_out)}", file=sys.stderr)
         ood = kept
-    sizes = [_size(s, "--sizes") for s in args.sizes.split(",")]
-    _print_regimes(
-        _regime_rows(in_domain, ood, sizes, _number_list(args.ood_pct, float), args.local_pct, args.seed)
+    sizes = [parse_size(s, "--sizes") for s in args.sizes.split(",")]
+    print_regimes(
+        regime_rows(in_domain, ood, sizes, number_list(args.ood_pct, float), args.local_pct, args.seed)
     )
     return 0

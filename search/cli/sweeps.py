@@ -4,134 +4,114 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import Any
 
+from .. import api
+from ..api import DryRun, Extension, SweepOutcome
 from ..sizes import size_text
-from ._common import UserError, _int_list, _mean_pm, _print_table, _quoted, _shown, _size
-from .boards import _why_not_first, corpus_note
+from ._common import UserError, int_list, mean_pm, parse_size, print_table, quoted
+from .boards import print_decisions, why_not_first
 from .data import cmd_data_list
 
 
-def _with_tracking(config: Any, args: argparse.Namespace) -> Any:
-    """The config with ``--tracking`` over its ``tracking:`` section (the saved one on a resume);
-    a tracker whose package is missing is an error here, before anything runs."""
-    from dataclasses import replace
-
-    from ..tracking import check_installed, tracking_option
-
-    if getattr(args, "tracking", None) is not None:
-        config = replace(config, tracking=tracking_option(args.tracking, config.tracking))
-    check_installed(config.tracking)
-    return config
-
-
-def _run_sweep(config: Any, args: argparse.Namespace, *, resume: bool) -> int:
-    """Run, resume or extend; Ctrl-C (or a lost driver) ends with exit 130 and how to continue."""
-    import optuna
-
-    from ..plan import SweepPaths
-    from ..studies import StudiesDamaged
-    from ..sweep import SweepFailed, SweepIncomplete, SweepInterrupted, run_sweep
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # not a line per study created
+def _ran(call: Callable[[], Any]) -> int:
+    """A sweep run, resumed or extended through the API; Ctrl-C (or a lost driver) ends with
+    exit 130 and how to continue, a sweep that failed or could not start with 1."""
     try:
-        run_sweep(
-            config,
-            address=args.address,
-            resume=resume,
-            verbose=0 if args.quiet else 1,
-            dashboard=args.dashboard,
-            rebuild_studies=getattr(args, "rebuild_studies", False),
-        )
-    except SweepInterrupted as err:
-        print(f"resweep: interrupted: {err}", file=sys.stderr)
-        return 130
-    except (StudiesDamaged, SweepIncomplete, SweepFailed) as err:
-        print(f"resweep: error: {err}", file=sys.stderr)
-        return 1
-    return _print_leaderboard(SweepPaths.of(config.storage, config.name), config)
+        ran = call()
+    except Exception as err:
+        if "search.sweep" not in sys.modules:  # a mistake before any run: not one of the sweep's
+            raise
+        from ..studies import StudiesDamaged
+        from ..sweep import SweepFailed, SweepIncomplete, SweepInterrupted
+
+        if isinstance(err, SweepInterrupted):
+            print(f"resweep: interrupted: {err}", file=sys.stderr)
+            return 130
+        if isinstance(err, (StudiesDamaged, SweepIncomplete, SweepFailed)):
+            print(f"resweep: error: {err}", file=sys.stderr)
+            return 1
+        raise
+    if isinstance(ran, DryRun):
+        return _print_plan(ran)
+    if isinstance(ran, Extension):
+        if ran.preview is not None:
+            for size, ended, more in ran.preview:
+                print(f"  size {size_text(size)}: {ended} ended, up to {more} more trials")
+            return 0
+        assert ran.outcome is not None
+        ran = ran.outcome
+    return _print_leaderboard(ran)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
-    from ..config import check_name, check_storage, load_sweep_config
-
-    config = load_sweep_config(args.config)
-    # The config's rules for name: and storage: hold for the options that replace them.
-    options = (("--name", args.name, check_name), ("--storage", args.storage, check_storage))
-    for option, value, check in options:
-        if value is not None:
-            try:
-                check(value)
-            except ValueError as err:
-                raise UserError(f"{option}: {err}") from None
-    if args.name is not None:
-        config = replace(config, name=args.name)
-    if args.storage is not None:
-        config = replace(config, storage=args.storage)
-    config = _with_tracking(config, args)
-    if args.dry_run:
-        return _print_plan(config)
-    return _run_sweep(config, args, resume=False)
+    return _ran(
+        lambda: api.sweep(
+            args.config,
+            name=args.name,
+            storage=args.storage,
+            address=args.address,
+            dry_run=args.dry_run,
+            tracking=args.tracking,
+            verbose=0 if args.quiet else 1,
+            dashboard=args.dashboard,
+        )
+    )
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from ..plan import load_saved_sweep
+    return _ran(
+        lambda: api.resume(
+            args.name,
+            storage=args.storage,
+            address=args.address,
+            tracking=args.tracking,
+            verbose=0 if args.quiet else 1,
+            dashboard=args.dashboard,
+            rebuild_studies=args.rebuild_studies,
+        )
+    )
 
-    config, _ = load_saved_sweep(args.storage, args.name)
-    return _run_sweep(_with_tracking(config, args), args, resume=True)
+
+def _full_list(option: str, text: str, values: list[Any]) -> list[Any]:
+    """``--sizes``/``--seeds``: a full list, where a value given twice is a typo, not "nothing
+    to change"."""
+    twice = sorted({v for v in values if values.count(v) > 1})
+    if twice:
+        raise UserError(f"{option}: {', '.join(map(str, twice))} given twice in {text!r}")
+    return values
 
 
 def cmd_extend(args: argparse.Namespace) -> int:
-    from ..extend import extend_config, extension_preview
-    from ..lock import check_free
-    from ..plan import load_saved_sweep
-
-    config, paths = load_saved_sweep(args.storage, args.name)
-    if not args.dry_run:
-        check_free(paths.root, config.name)  # another live driver: refused before any work
-    sizes = [_size(s, "--sizes") for s in args.sizes.split(",")] if args.sizes else None
-    seeds = _int_list(args.seeds, "--seeds") if args.seeds else None
-    given: tuple[tuple[str, list[Any] | None], ...] = (("--sizes", sizes), ("--seeds", seeds))
-    for option, values in given:
-        twice = sorted({v for v in values or () if (values or []).count(v) > 1})
-        if twice:  # a full list: a value given twice is a typo, not "nothing to change"
-            raise UserError(
-                f"{option}: {', '.join(map(str, twice))} given twice in {getattr(args, option[2:])!r}"
-            )
-    rows = paths.results.read().to_pylist()
-    extended = extend_config(
-        config,
-        rows,
-        budget=args.budget,
-        sizes=sizes,
-        seeds=seeds,
-        confirm_top_k=args.confirm_top_k,
-        space=args.space,
+    sizes = seeds = None
+    if args.sizes:
+        sizes = _full_list("--sizes", args.sizes, [parse_size(s, "--sizes") for s in args.sizes.split(",")])
+    if args.seeds:
+        seeds = _full_list("--seeds", args.seeds, int_list(args.seeds, "--seeds"))
+    return _ran(
+        lambda: api.extend(
+            args.name,
+            storage=args.storage,
+            budget=args.budget,
+            sizes=sizes,
+            seeds=seeds,
+            confirm_top_k=args.confirm_top_k,
+            space=args.space,
+            tracking=args.tracking,
+            dry_run=args.dry_run,
+            address=args.address,
+            verbose=0 if args.quiet else 1,
+            dashboard=args.dashboard,
+            announce=lambda line: print(line, file=sys.stderr),
+        )
     )
-    extended = _with_tracking(extended, args)
-    changes = extended.extensions[-1]["changes"]
-    print(
-        f"sweep {config.name}: "
-        + "; ".join(f"{key} {_shown(old)} -> {_shown(new)}" for key, (old, new) in changes.items()),
-        file=sys.stderr,
-    )
-    if args.dry_run:
-        for size, ended, more in extension_preview(extended, rows):
-            print(f"  size {size_text(size)}: {ended} ended, up to {more} more trials")
-        return 0
-    return _run_sweep(extended, args, resume=True)
 
 
-def _print_plan(config: Any) -> int:
-    from ..estimate import TRIAL_OVERHEAD_S, estimate_sweep
-    from ..plan import plan_sweep
-    from ..preflight import check_inputs
+def _print_plan(dry: DryRun) -> int:
+    from ..estimate import TRIAL_OVERHEAD_S
 
-    plan = plan_sweep(config)
-    check_inputs(config, plan)
-    estimates = estimate_sweep(config, plan)
+    config, plan, estimates = dry.config, dry.plan, dry.estimates
     print(
         f"sweep {config.name}: space {config.search.space}, searcher {config.search.searcher}, "
         f"scheduler {config.search.scheduler}, {config.search.max_concurrent} concurrent, "
@@ -163,7 +143,7 @@ def _print_plan(config: Any) -> int:
         ]
         for e in estimates
     ]
-    _print_table(
+    print_table(
         rows,
         [
             "in_domain_size",
@@ -175,9 +155,7 @@ def _print_plan(config: Any) -> int:
             "trial_overhead_hours",
         ],
     )
-    from ..plan import SweepPaths
-
-    folder = SweepPaths.of(config.storage, config.name).root
+    folder = dry.folder
     print(
         f"total: {sum(e.trials for e in estimates)} trials, "
         f"{sum(e.phase1_artifacts for e in estimates)} distinct phase-1 artifacts, "
@@ -190,15 +168,13 @@ def _print_plan(config: Any) -> int:
     return 0
 
 
-def _print_leaderboard(paths: Any, config: Any) -> int:
+def _print_leaderboard(outcome: SweepOutcome) -> int:
     """The sweep's answer, printed when it ends: the winner per size over its seeds (finished
     trials only), the configuration to act on where confirmations say otherwise, and the floor."""
-    from ..leaderboard import leaderboard
-    from .boards import print_decisions
-
-    boards = {b.size: b for b in leaderboard(config.name, storage=str(paths.storage))}
+    config = outcome.config
+    boards = {b.size: b for b in outcome.boards}
     print()
-    print_decisions(list(boards.values()))
+    print_decisions(outcome.boards)
     metric = "dev_" + config.search.selection_metric
     table: list[list[Any]] = []
     notes: list[str] = []
@@ -216,7 +192,7 @@ def _print_leaderboard(paths: Any, config: Any) -> int:
                 size_text(size),
                 best.label,
                 best.n_seeds,
-                _mean_pm(best),
+                mean_pm(best),
                 "tie" if best.tie else "",
                 f"{best.test.get('accuracy', float('nan')):.4f}",
                 f"{best.test.get('f1_weighted', float('nan')):.4f}",
@@ -228,7 +204,7 @@ def _print_leaderboard(paths: Any, config: Any) -> int:
         if recommended is not None and recommended is not best:
             notes.append(
                 f"size {size_text(size)}: recommended #{recommended.rank} {recommended.label} "
-                f"({recommended.n_seeds} seeds, {recommended.mean:.4f}) {_why_not_first(best, recommended)}"
+                f"({recommended.n_seeds} seeds, {recommended.mean:.4f}) {why_not_first(best, recommended)}"
             )
         thin = [name for name, cell in board.cells().items() if cell.under_explored]
         if thin:
@@ -237,7 +213,7 @@ def _print_leaderboard(paths: Any, config: Any) -> int:
         f"\nbest configuration per in-domain size (mean {metric} over seeds of finished trials, ± half "
         "its 95% CI; test scores at the selected epoch):"
     )
-    _print_table(
+    print_table(
         table,
         [
             "size",
@@ -253,20 +229,14 @@ def _print_leaderboard(paths: Any, config: Any) -> int:
     )
     for note in notes:
         print(note)
-    corpus = corpus_note(str(config.data.in_domain), list(boards.values()))
-    if corpus is not None:
-        print(corpus)
-    print(f"details: resweep leaderboard {config.name} --storage {_quoted(paths.storage)}")
+    if outcome.note is not None:
+        print(outcome.note)
+    print(f"details: resweep leaderboard {config.name} --storage {quoted(outcome.storage)}")
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from trainables.artifacts import build_progress, describe_build
-
-    from ..progress import sweep_status
-
-    config, paths, sizes = sweep_status(args.storage, args.name)
-    metric = "dev_" + config.search.selection_metric
+    status = api.status(args.name, storage=args.storage)
     table = [
         [
             size_text(s.size),
@@ -276,13 +246,15 @@ def cmd_status(args: argparse.Namespace) -> int:
             s.failed,
             "-" if s.best is None else f"{s.best:.4f}",
         ]
-        for s in sizes
+        for s in status.sizes
     ]
-    print(f"sweep {config.name} ({paths.root})")
+    print(f"sweep {status.config.name} ({status.folder})")
     # A single run's score, not a configuration's mean over seeds (the leaderboard's): named apart.
-    _print_table(table, ["size", "ended", "finished", "pruned", "failed", f"best single run ({metric})"])
-    for record in build_progress(paths.artifacts):
-        print(f"building {describe_build(record)}")
+    print_table(
+        table, ["size", "ended", "finished", "pruned", "failed", f"best single run ({status.metric})"]
+    )
+    for building in status.building:
+        print(f"building {building}")
     return 0
 
 
@@ -312,5 +284,5 @@ def cmd_list(args: argparse.Namespace) -> int:
         from ..plan import sweep_names
 
         rows = [[n, str(Location.parse(args.storage) / n)] for n in sweep_names(args.storage)]
-    _print_table(rows, ["name", "description" if args.kind != "sweeps" else "folder"])
+    print_table(rows, ["name", "description" if args.kind != "sweeps" else "folder"])
     return 0

@@ -12,18 +12,18 @@ from trainables.data.datasets import load_dataset
 from trainables.data.summary import summarise
 
 from ._common import UserError
-from .data import _print_regimes, _print_summary, _regime_rows
+from .data import print_regimes, print_summary, regime_rows
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """A tour of the built-in synthetic corpus and its data regimes (no training; `make demo` sweeps)."""
     for name in ("synthetic", "synthetic_ood"):
         dataset = load_dataset(name)
-        _print_summary(dataset, summarise(dataset))
+        print_summary(dataset, summarise(dataset))
         print()
     print("Data regimes (seed 0): nested, stratified subsets of the in-domain train set")
     in_domain, ood = load_dataset("synthetic"), load_dataset("synthetic_ood")
-    _print_regimes(_regime_rows(in_domain, ood, [0.1, 0.5, 1.0], [10.0, 50.0, 100.0], 10.0, 0))
+    print_regimes(regime_rows(in_domain, ood, [0.1, 0.5, 1.0], [10.0, 50.0, 100.0], 10.0, 0))
     return 0
 
 

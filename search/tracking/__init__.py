@@ -26,6 +26,7 @@ from ._base import (
     TrackerMissing,
     TrackingSection,
     TrialInfo,
+    check_installed,
     parse_tracking,
     text_setting,
     tracker_names,
@@ -46,7 +47,6 @@ __all__ = [
     "final_scores",
     "parse_tracking",
     "register_model",
-    "size_files",
     "text_setting",
     "tracker_names",
     "tracking_option",
@@ -56,40 +56,6 @@ __all__ = [
 TRACKERS.register("mlflow", "search.tracking.mlflow_tracker:MlflowTracker")
 TRACKERS.register("wandb", "search.tracking.wandb_tracker:WandbTracker")
 TRACKERS.register("tensorboard", "search.tracking.tensorboard_tracker:TensorboardTracker")
-
-
-def check_installed(tracking: TrackingSection) -> None:
-    """Raise :class:`TrackerMissing` (one line: what to install) for a tracker without its package."""
-    for name in tracking.trackers:
-        TRACKERS.get(name).check_installed()
-
-
-def size_files(sweep: str, storage: str, size: str, folder: Path) -> dict[str, Path]:
-    """Write size ``size``'s leaderboard (CSV) and the report's plots (all sizes so far) into
-    ``folder``; return them by artifact path (``leaderboard/id0.1.csv``, ``report/...png``)."""
-    from ..config import size_key
-    from ..leaderboard import leaderboard
-    from ..report import write_board_csv, write_report
-
-    folder.mkdir(parents=True, exist_ok=True)
-    from ..plan import SweepPaths
-
-    boards = leaderboard(sweep, storage=storage)
-    files: dict[str, Path] = {}
-    mine = [b for b in boards if size_key(float(b.size)) == size]  # id0.1, id300 (a count's too)
-    entries = [row for board in mine for row in board.summary_rows()]
-    if entries:
-        board_file = folder / "leaderboard" / f"{size}.csv"  # the file's name is the artifact's
-        board_file.parent.mkdir(parents=True, exist_ok=True)
-        with board_file.open("w", newline="") as handle:
-            write_board_csv(entries, handle)
-        files[f"leaderboard/{size}.csv"] = board_file
-    if any(b.entries for b in boards):
-        rows = SweepPaths.of(storage, sweep).results.read().to_pylist()
-        report = write_report(boards, rows, folder / "report", title=f"resweep sweep {sweep}")
-        for path in [report.markdown, *report.images]:
-            files[f"report/{path.name}"] = path
-    return files
 
 
 def register_model(
@@ -102,7 +68,7 @@ def register_model(
 ) -> list[str]:
     """Hand ``resweep train``'s model folder to the sweep's trackers that keep models (MLflow's
     registry); return what each made. A tracker that fails is one warning, never an error."""
-    from ..plan import SweepPaths
+    from ..paths import SweepPaths
 
     paths = SweepPaths.of(storage, sweep)
     made = []

@@ -33,6 +33,7 @@ __all__ = [
     "TrackerMissing",
     "TrackingSection",
     "TrialInfo",
+    "check_installed",
     "parse_tracking",
     "text_setting",
     "tracker_names",
@@ -143,6 +144,12 @@ class BaseTracker:
 
 # name -> tracker class, lazily imported ("module:Class"); the entries are in search.tracking.
 TRACKERS: Registry[type[BaseTracker]] = Registry("tracker")
+
+
+def check_installed(tracking: TrackingSection) -> None:
+    """Raise :class:`TrackerMissing` (one line: what to install) for a tracker without its package."""
+    for name in tracking.trackers:
+        TRACKERS.get(name).check_installed()
 
 
 def tracker_names() -> tuple[str, ...]:

@@ -25,7 +25,8 @@ from typing import Any
 from cluster.storage import atomic_file
 from trainables.metrics import STORED_METRICS
 
-from ._base import BaseTracker, TrackingSection, TrialInfo
+from ..sizes import size_key
+from ._base import TRACKERS, BaseTracker, TrackingSection, TrialInfo, check_installed
 
 __all__ = ["TrackingHub", "final_scores", "warn"]
 
@@ -121,8 +122,6 @@ class TrackingHub:
         sizes_done: Callable[[bool], dict[str, int]] = lambda final: {},
         size_files: Callable[[str, Path], dict[str, Path]] | None = None,
     ):
-        from . import TRACKERS, check_installed
-
         check_installed(settings)
         classes = [TRACKERS.get(name) for name in settings.trackers]
         self.settings = settings
@@ -214,8 +213,6 @@ class TrackingHub:
 
 def row_info(row: Mapping[str, Any]) -> TrialInfo:
     """A results-store row's trial, as trackers name it."""
-    from ..config import size_key
-
     size = row["in_domain_size"]
     return TrialInfo(
         key=row["trial_name"],

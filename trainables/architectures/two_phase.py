@@ -13,9 +13,9 @@ import numpy as np
 import pyarrow as pa
 import torch
 
-from ..config import LoopConfig
 from ..errors import ResweepError
 from ..loop import EncodedSplit
+from ..loop_config import LoopConfig
 from ..phase1 import ENCODER_FOLDER, Phase1Features, extract_features, phase1_features
 from ._base import BaseArchitecture, PrepareContext
 

@@ -20,8 +20,15 @@ Adding one is its module (a :class:`BaseTransferStrategy` subclass) plus one reg
 
 from __future__ import annotations
 
-from ..registry import Registry
-from ._base import BaseTransferStrategy, StagePart, StagePlan, in_domain_part, local_part, ood_part
+from ._base import (
+    STRATEGIES,
+    BaseTransferStrategy,
+    StagePart,
+    StagePlan,
+    in_domain_part,
+    local_part,
+    ood_part,
+)
 from .baseline import BaselineStrategy
 from .global_ import GlobalStrategy
 from .local import LocalStrategy
@@ -45,6 +52,5 @@ __all__ = [
 # The name this seam's base had when strategies were one dataclass; kept for existing imports.
 TransferStrategy = BaseTransferStrategy
 
-STRATEGIES: Registry[type[BaseTransferStrategy]] = Registry("transfer strategy")
 for _strategy in (BaselineStrategy, MixedStrategy, GlobalStrategy, LocalStrategy):
     STRATEGIES.register(_strategy.name, _strategy)

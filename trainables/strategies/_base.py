@@ -22,8 +22,17 @@ import pyarrow as pa
 
 from ..data.regimes import Regime, RegimeData
 from ..errors import ResweepError
+from ..registry import Registry
 
-__all__ = ["BaseTransferStrategy", "StagePart", "StagePlan", "in_domain_part", "local_part", "ood_part"]
+__all__ = [
+    "STRATEGIES",
+    "BaseTransferStrategy",
+    "StagePart",
+    "StagePlan",
+    "in_domain_part",
+    "local_part",
+    "ood_part",
+]
 
 # (table, is OOD) parts of one stage
 StagePart = tuple[pa.Table, bool]
@@ -87,11 +96,14 @@ class BaseTransferStrategy(ABC):
         """The stages for ``data``, whose regime fits (overridden by every strategy)."""
 
 
+# Filled by the package (one line per strategy); here, so that the base reads it without
+# importing the package that imports the strategies.
+STRATEGIES: Registry[type[BaseTransferStrategy]] = Registry("transfer strategy")
+
+
 def _local_share_owners() -> str:
     """``strategy 'local'`` (or ``strategies 'a', 'b'``): the registered strategies that read the
     in-domain share, for messages."""
-    from . import STRATEGIES
-
     owners = [name for name in STRATEGIES if STRATEGIES.get(name).uses_local_share]
     quoted = ", ".join(repr(name) for name in owners)
     return f"strategy {quoted}" if len(owners) == 1 else f"strategies {quoted}"
