@@ -2,7 +2,7 @@
 
 :func:`extend_config` checks a change against the sweep and its results and returns the new
 config with the change recorded in ``extensions``; :func:`search.api.extend` (``resweep
-extend``; :func:`extend_sweep` is its older name) saves it and runs what the change adds.
+extend``) saves it and runs what the change adds.
 Nothing that ended runs again: the sweep restarts from its results store
 (:func:`search.sweep.run_sweep`), where every ended row counts toward its slot's budget and a
 proposal equal to an ended configuration is answered from the store.
@@ -34,7 +34,7 @@ from trainables.errors import ResweepError
 from .config import SweepConfig, parse_sweep_config
 from .registries import GRID
 
-__all__ = ["ExtendError", "extend_config", "extend_sweep", "extension_preview"]
+__all__ = ["ExtendError", "extend_config", "extension_preview"]
 
 
 class ExtendError(ResweepError):
@@ -158,42 +158,6 @@ def _check_wider(config: SweepConfig, space: str) -> None:
                 f"which {search.space} did: a space can widen, not narrow (the rows of those cells would "
                 "lose their place in the question)"
             )
-
-
-def extend_sweep(
-    storage: str,
-    name: str,
-    *,
-    budget: int | None = None,
-    sizes: Sequence[float | int] | None = None,
-    seeds: Sequence[int] | None = None,
-    confirm_top_k: int | None = None,
-    space: str | None = None,
-    address: str | None = None,
-    verbose: int = 1,
-    dashboard: str | None = None,
-) -> Any:
-    """Extend the saved sweep ``name`` under ``storage`` and run what the change adds; return
-    the results table (raises :class:`search.sweep.SweepInterrupted` like a sweep does).
-
-    The same as :func:`search.api.extend` (what ``resweep extend`` calls), which returns the
-    change and the sweep's outcome; this name returns only the results table."""
-    from .api import extend
-
-    extension = extend(
-        name,
-        storage=storage,
-        budget=budget,
-        sizes=sizes,
-        seeds=seeds,
-        confirm_top_k=confirm_top_k,
-        space=space,
-        address=address,
-        verbose=verbose,
-        dashboard=dashboard,
-    )
-    assert extension.outcome is not None
-    return extension.outcome.results
 
 
 def extension_preview(

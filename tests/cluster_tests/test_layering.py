@@ -45,11 +45,6 @@ ALLOWED = {
 }
 # Strongly connected components allowed among the imports that run: frozenset of modules -> why.
 ALLOWED_CYCLES: dict[frozenset[str], str] = {
-    # Work in progress (issue 27, the Python API): `search.extend.extend_sweep`, the older name,
-    # calls `search.api.extend`, which calls `search.extend.extend_config`. Gone once the older
-    # name lives in (or is re-exported by) the facade, or the facade's core moves below it;
-    # the check below then asks for this line to go.
-    frozenset({"search.api", "search.extend"}): "extend_sweep delegates to the API facade above it",
 }
 
 TOP, FUNCTION, TYPE_CHECKING, IMPORT_MODULE, REGISTRY = (

@@ -127,23 +127,6 @@ def test_extend_grows_the_config_and_previews_without_running(tmp_path: Path) ->
         api.extend("q", storage=storage, budget=2, dry_run=True)
 
 
-def test_extend_sweep_is_the_apis_extend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """search.extend.extend_sweep (the documented older name) runs through search.api.extend."""
-    from search.extend import extend_sweep
-
-    storage = str(_stored_sweep(tmp_path / "results"))
-    ran: list[Any] = []
-
-    def run(config: Any, **options: Any) -> api.SweepOutcome:
-        ran.append((config, options))
-        return api.SweepOutcome(config, "the results", [], config.storage)
-
-    monkeypatch.setattr(api, "_run", run)
-    assert extend_sweep(storage, "q", budget=6, verbose=0) == "the results"
-    ((config, options),) = ran
-    assert config.search.budget == 6 and options["resume"] is True and options["verbose"] == 0
-
-
 def test_a_sweeps_dry_run_plans_without_ray(tmp_path: Path) -> None:
     dry = api.sweep(ROOT / "configs/demo.yaml", name="planned", storage=str(tmp_path), dry_run=True)
     assert isinstance(dry, api.DryRun)
