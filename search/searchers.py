@@ -298,8 +298,12 @@ class PerSizeSearch(_PickledState):
         ended: Mapping[str, Mapping[str, float | None]] | None = None,
         study_copy_of: str | None = None,
         sequential: Mapping[str, Sequential] | None = None,
+        baseline: Mapping[str, tuple[int, int]] | None = None,
     ):
         super().__init__(metric=metric, mode=mode)
+        # slot -> (search rows, confirmation rows) the store held when this searcher was made: its
+        # budgets are what was left then, so a catch-up counts only the rows after them.
+        self._baseline = dict(baseline or {})
         self._sequential = dict(sequential or {})
         self._confirming: dict[str, dict[str, Any]] = {}  # live confirmation trial id -> its config
         self._rounds: set[str] = set()  # live trial ids of sequential rounds
@@ -332,7 +336,9 @@ class PerSizeSearch(_PickledState):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         # A searcher pickled before sequential confirmation existed has none of its state.
-        self.__dict__.update({"_sequential": {}, "_confirming": {}, "_rounds": set(), "_floor_runs": {}})
+        self.__dict__.update(
+            {"_sequential": {}, "_confirming": {}, "_rounds": set(), "_floor_runs": {}, "_baseline": {}}
+        )
         self.__dict__.update(state)
 
     def restore(self, checkpoint_path: str) -> None:
@@ -350,7 +356,8 @@ class PerSizeSearch(_PickledState):
                 continue
             live_search = sum(1 for t, k in self._owner.items() if k == key and t in self._proposal)
             ended = [r for r in searched if not live(r[0])]
-            self._suggested[key] = max(self._suggested[key], len(ended) + live_search)
+            before_search, _ = self._baseline.get(key, (0, 0))
+            self._suggested[key] = max(self._suggested[key], len(ended) - before_search + live_search)
             for _, name, score, _ in searched:
                 if score is not None or name not in self._ran[key]:
                     self._ran[key][name] = score
@@ -372,7 +379,8 @@ class PerSizeSearch(_PickledState):
                 1 for t in self._confirming if self._owner.get(t) == key and t not in self._rounds
             )
             confirmed = sum(1 for r in confirmed_runs if not live(r[0]))
-            self._confirmed[key] = max(self._confirmed[key], confirmed + live_confirm)
+            _, before_confirm = self._baseline.get(key, (0, 0))
+            self._confirmed[key] = max(self._confirmed[key], confirmed - before_confirm + live_confirm)
         for size_key, seeds in runs.floor_seeds.items():
             if size_key in self._floors:
                 self._floors[size_key] = [f for f in self._floors[size_key] if int(f["seed"]) not in seeds]
@@ -687,6 +695,7 @@ def make_searcher(
     ended: Mapping[str, Mapping[str, float | None]] | None = None,
     study_copy_of: str | None = None,
     sequential: Mapping[str, Sequential] | None = None,
+    baseline: Mapping[str, tuple[int, int]] | None = None,
 ) -> Searcher:
     """The sweep's searcher: per slot (size x question cell; ``sizes``, ``budgets``, ``cells`` are
     keyed by slot) an Optuna study (``tpe``/``random``) or a grid list, then the slot's
@@ -733,5 +742,6 @@ def make_searcher(
         ended=ended,
         study_copy_of=study_copy_of,
         sequential=sequential,
+        baseline=baseline,
     )
     return ConcurrencyLimiter(per_size, max_concurrent=max_concurrent)

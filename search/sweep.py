@@ -580,6 +580,8 @@ def _new_tuner(
     confirmations = _confirmations(plan, rows)
     sequential = {key: s for key in plan.sizes if (s := plan.sequential(key, rows)) is not None}
     floors = _floors(plan, rows)
+    stored = _store_runs(plan, rows)
+    baseline = {slot: (len(stored.search[slot]), len(stored.confirm[slot])) for slot in plan.slots}
     slots = plan.slots
     searcher = make_searcher(
         kind=config.search.searcher,
@@ -597,6 +599,7 @@ def _new_tuner(
         floors=floors,
         grids={slot: r for slot, r in remaining.items() if isinstance(r, list)} if plan.grids else None,
         max_concurrent=concurrency,
+        baseline=baseline,
         confirmations=confirmations,
         config_key=functools.partial(configuration_key, contexts=plan.contexts),
         transfer=config.search.transfer,

@@ -585,3 +585,36 @@ def test_a_restored_searcher_does_not_rerun_confirmations_or_floors_that_ended(t
         hand_over(None)
     assert [(p["strategy"], p["seed"]) for p in proposals] == [("floor", 1), ("x", 1), ("x", 3)]
     assert restored.suggest("t3") == Searcher.FINISHED
+
+
+def test_a_restored_searcher_made_after_earlier_rows_counts_only_the_rows_after_them(tmp_path: Path) -> None:
+    """A searcher made for what a store lacked (budget: what was left) catches up with the rows
+    that ended after its own last save, not with the rows it was made after."""
+    from search.searchers import StoreRuns, hand_over
+
+    grid = [{"strategy": f"c{i}"} for i in range(2, 10)]  # c0, c1 ended before this searcher
+
+    def make() -> PerSizeSearch:
+        return PerSizeSearch(
+            {"id0.1": GridSearch(grid, metric=METRIC)},
+            {"id0.1": 3},  # 5 planned, 2 ended
+            {"id0.1": 0.1},
+            metric=METRIC,
+            config_key=_strategy_key,
+            baseline={"id0.1": (2, 0)},
+        )
+
+    search = make()
+    assert search.suggest("t0")["strategy"] == "c2"
+    search.save(str(tmp_path / "searcher.pkl"))  # t0 live at the save
+    assert search.suggest("t1")["strategy"] == "c3"  # ends after the save; then the driver dies
+    rows = [(f"lbl_c{i}_old{i}", f"c{i}", 0.5, {"strategy": f"c{i}"}) for i in (0, 1)]
+    rows.append(("lbl_c3_t1", "c3", 0.6, {"strategy": "c3"}))
+    restored = make()
+    restored.restore(str(tmp_path / "searcher.pkl"))
+    hand_over(StoreRuns(search={"id0.1": rows}))
+    try:
+        assert restored.suggest("t2")["strategy"] == "c4"  # the third of its 3: not under-spent
+    finally:
+        hand_over(None)
+    assert restored.suggest("t3") == Searcher.FINISHED  # its budget is spent (Tune lets t0, t2 end)
