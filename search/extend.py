@@ -33,6 +33,7 @@ from trainables.errors import ResweepError
 
 from .config import SweepConfig, parse_sweep_config
 from .registries import GRID
+from .sizes import InDomainSize
 
 __all__ = ["ExtendError", "extend_config", "extension_preview"]
 
@@ -170,6 +171,6 @@ def extension_preview(
     plan = plan_sweep(extended)
     preview = []
     for key, size in plan.sizes.items():
-        ended = sum(1 for r in rows if r["in_domain_size"] == float(size))
+        ended = sum(1 for r in rows if InDomainSize.of(size).matches(r["in_domain_size"]))
         preview.append((size, ended, max(0, plan.target(key, rows) - ended)))
     return preview

@@ -41,7 +41,7 @@ from trainables.errors import ResweepError
 from trainables.metrics import STORED_METRICS
 
 from .decision import FLOOR_CELL, Decision, DecisionSettings, decide
-from .sizes import size_text
+from .sizes import InDomainSize, size_text
 
 __all__ = [
     "CONFIG_COLUMNS",
@@ -475,8 +475,11 @@ def group_rows(
 ) -> dict[float, list[Entry]]:
     """Group scored rows into configurations per size (a seed run twice keeps its last row).
 
-    A configuration's finished runs and its stopped runs form two entries (``status``), so a
-    stopped seed never moves a finished mean; rows of any other status are ignored."""
+    A configuration is what its runs' ``config_key`` names (the results store's identity,
+    :meth:`TrialSpec.configuration_key`), or for rows without one (a table from elsewhere) its
+    config less the seed. A configuration's finished runs and its stopped runs form two entries
+    (``status``), so a stopped seed never moves a finished mean; rows of any other status are
+    ignored."""
     groups: dict[tuple[float, str, str], list[Mapping[str, Any]]] = {}
     known: dict[tuple[str, int], str] = {}
     parsed: dict[str, dict[str, Any]] = {}
@@ -484,9 +487,12 @@ def group_rows(
         status = _status(row)
         if status is None or row.get(metric) is None:
             continue
-        groups.setdefault((_size_of(row), _config_key(row, known, parsed), status), []).append(row)
+        identity = row.get("config_key") or _config_key(row, known, parsed)
+        groups.setdefault((_size_of(row), identity, status), []).append(row)
     sizes: dict[float, list[Entry]] = {}
-    for (size, key, status), members in groups.items():
+    for (size, identity, status), members in groups.items():
+        # The entry's key reads as its configuration (sorted JSON less the seed; --json's "config").
+        key = identity if members[0].get("config_key") is None else _config_key(members[0], known, parsed)
         scores = {
             int(r.get("seed") or 0) if "seed" in r else i: float(r[metric]) for i, r in enumerate(members)
         }
@@ -646,12 +652,14 @@ def _check_row(where: str, row: Mapping[str, Any]) -> None:
     pct, size = row.get("in_domain_pct"), row.get("in_domain_size")
     if pct is None and size is None:
         raise ResweepError(f"{where}: no in-domain size (in_domain_pct or in_domain_size is empty)")
-    if pct is not None and pct == 0:
-        raise ResweepError(f"{where}: in_domain_pct: expected a percentage above 0, got 0")
-    if size is not None and (size == 0 or (size > 1 and not float(size).is_integer())):
-        raise ResweepError(
-            f"{where}: in_domain_size: expected a fraction in (0, 1] or a count of sentences, got {size:g}"
-        )
+    if pct is not None and not pct > 0:
+        raise ResweepError(f"{where}: in_domain_pct: expected a percentage above 0, got {pct:g}")
+    if size is not None:
+        try:
+            InDomainSize.of(float(size))
+        except ValueError:
+            expected = "expected a fraction in (0, 1] or a count of sentences"
+            raise ResweepError(f"{where}: in_domain_size: {expected}, got {size:g}") from None
     if pct is not None and size is not None and not (size <= 1 and abs(size * 100 - pct) < 1e-6):
         raise ResweepError(
             f"{where}: in_domain_size {size:g} and in_domain_pct {pct:g} name different sizes: give "
@@ -777,16 +785,6 @@ def _load(
     rows = [r for r in paths.results.read().to_pylist() if r["status"] in (FINISHED, STOPPED)]
     axes = tuple(getattr(config.search, "question", None) or DEFAULT_AXES)
     return rows, f"dev_{config.search.selection_metric}", axes, config.decision.settings()
-
-
-def load_rows(
-    name: str | None = None, *, storage: str = "results", table: str | None = None
-) -> tuple[list[dict[str, Any]], str]:
-    """The scored rows of sweep ``name`` (finished and stopped; or of an external ``table``) and
-    the default metric: the sweep's dev selection metric, or ``accuracy`` for a table (tables
-    rarely have dev)."""
-    rows, metric, _, _ = _load(name, storage, table)
-    return rows, metric
 
 
 def leaderboard(

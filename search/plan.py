@@ -24,10 +24,10 @@ from trainables.errors import ResweepError
 from .config import SweepConfig, question_cells, size_key
 from .paths import SweepPaths, load_saved_sweep, sweep_names  # re-exported: they were defined here
 from .registries import GRID
+from .sizes import InDomainSize
 
 __all__ = [
     "CELL_KEY",
-    "ROLES",
     "ROLE_KEY",
     "SweepPaths",
     "SweepPlan",
@@ -48,10 +48,10 @@ __all__ = [
 
 def trial_label(config: Mapping[str, Any]) -> str:
     """``{architecture}_{strategy}_{imbalance}_id{size}_ood{ood}_s{seed}`` (STYLE's run names)."""
-    size = config.get("in_domain_size", 1.0)
+    size = size_key(config.get("in_domain_size", 1.0))
     return (
         f"{config.get('architecture')}_{config.get('strategy')}_{config.get('imbalance')}"
-        f"_id{size:g}_ood{float(config.get('ood_pct') or 0):g}_s{config.get('seed', 0)}"
+        f"_{size}_ood{float(config.get('ood_pct') or 0):g}_s{config.get('seed', 0)}"
     )
 
 
@@ -83,8 +83,9 @@ def trial_config(tune_config: Mapping[str, Any], context: Mapping[str, Any]) -> 
 def configuration_key(
     key: str, proposal: Mapping[str, Any], *, contexts: Mapping[str, Mapping[str, Any]]
 ) -> str:
-    """What tells configurations of size ``key`` apart, the seed aside (the leaderboard's groups)."""
-    return trial_spec({**trial_config(proposal, contexts[key]), "seed": 0}).key()
+    """What tells configurations of size ``key`` apart, the seed aside: the identity the results
+    store records (``config_key``) and the leaderboard groups by."""
+    return trial_spec(trial_config(proposal, contexts[key])).configuration_key()
 
 
 def trial_name(config: Mapping[str, Any], trial_id: str) -> str:
@@ -101,7 +102,6 @@ def context_of(
 
 ROLE_KEY = "resweep_role"  # stamped on Tune configs: search | confirm | floor (not trial keys)
 CELL_KEY = "resweep_cell"  # the question cell of a proposal (its label)
-ROLES = ("search", "confirm", "floor")
 
 
 def slot_key(key: str, cell: str) -> str:
@@ -198,8 +198,14 @@ class SweepPlan:
         return cell_label({axis: config.get(axis) for axis in self.axes})
 
     def rows_of(self, key: str, rows: list[dict[str, Any]], role: str) -> list[dict[str, Any]]:
-        size = float(self.sizes[key])
-        return [r for r in rows if r["in_domain_size"] == size and self.role(r) == role]
+        size = InDomainSize.of(self.sizes[key])
+        return [r for r in rows if size.matches(r["in_domain_size"]) and self.role(r) == role]
+
+    def configuration_of(self, key: str, row: Mapping[str, Any]) -> str:
+        """The configuration a stored run of size ``key`` belongs to: its ``config_key``, or
+        (a row without one) :func:`configuration_key` of its config."""
+        stored = row.get("config_key")
+        return stored or configuration_key(key, json.loads(row["config"]), contexts=self.contexts)
 
     def target(self, key: str, rows: list[dict[str, Any]]) -> int:
         """The trials size ``key`` will have ended: :meth:`planned` while its search runs, then
@@ -226,13 +232,13 @@ class SweepPlan:
         runs."""
         confirming: set[tuple[str, str, int]] = set()
         for r in self.rows_of(key, rows, "confirm"):
-            name = configuration_key(key, json.loads(r["config"]), contexts=self.contexts)
+            name = self.configuration_of(key, r)
             confirming.add((self.cell(r), name, int(r["seed"])))
         made = set(confirming)
         best: dict[str, dict[str, float]] = {}
         for r in self.rows_of(key, rows, "search"):
             if r["status"] == "finished" and r[self.metric] is not None:
-                name = configuration_key(key, json.loads(r["config"]), contexts=self.contexts)
+                name = self.configuration_of(key, r)
                 mine = best.setdefault(self.cell(r), {})
                 mine[name] = max(float(r[self.metric]), mine.get(name, float("-inf")))
         for cell, scores in best.items():

@@ -29,7 +29,7 @@ from typing import IO, Any
 
 from .config import size_key
 from .leaderboard import configuration_label
-from .sizes import size_text
+from .sizes import InDomainSize
 
 __all__ = ["ProgressView", "SizeProgress", "SizeStatus", "render_progress", "sweep_status"]
 
@@ -48,9 +48,6 @@ class SizeProgress:
         self.failed = 0
         self.best: float | None = None
         self.best_label = ""
-
-    def as_tuple(self) -> tuple[Any, ...]:
-        return (self.ended, self.running, self.pruned, self.failed, self.best)
 
 
 def _stamp(elapsed: float) -> str:
@@ -247,9 +244,8 @@ class ProgressView:
 def _shown(key: str) -> str:
     """A size key as a user reads sizes everywhere (``id0.1`` -> ``10%``, ``id300`` -> ``300
     sentences``; see :func:`search.sizes.size_text`)."""
-    number = key.removeprefix("id")
     try:
-        return size_text(float(number) if "." in number or "e" in number else int(number))
+        return InDomainSize.from_key(key).text
     except ValueError:
         return key
 
@@ -281,7 +277,7 @@ def sweep_status(storage: str | Path, name: str) -> tuple[Any, Any, list[SizeSta
     plan = plan_sweep(config)
     sizes = []
     for key, size in plan.sizes.items():
-        mine = [r for r in rows if r["in_domain_size"] == float(size)]
+        mine = [r for r in rows if InDomainSize.of(size).matches(r["in_domain_size"])]
         scores = [r[plan.metric] for r in mine if r["status"] in SCORED and r[plan.metric] is not None]
         sizes.append(
             SizeStatus(

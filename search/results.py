@@ -12,6 +12,7 @@ Column names reuse ``shared/reference/thesis_tables.csv`` where they mean the sa
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,9 +22,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cluster.storage import Location
+from trainables.config import TrialSpec
+from trainables.errors import ResweepError
 from trainables.metrics import STORED_METRICS
 
-__all__ = ["RESULT_SCHEMA", "SCORED", "ResultsStore", "result_row"]
+__all__ = ["RESULT_SCHEMA", "SCORED", "ResultsStore", "configuration_key", "result_row"]
 
 # Rows whose scores count: trials that ran to their end, and trials the scheduler stopped early
 # (their selected epoch and its dev/test scores are as real; they had fewer epochs to get there).
@@ -68,8 +71,12 @@ RESULT_SCHEMA = pa.schema(
         pa.field("error", pa.string()),  # an errored trial: the last line of its error
         pa.field("manifest", pa.string()),  # the run that wrote the row: <sweep>/manifests/<id>.json
         pa.field("last_report", pa.string()),  # the trial's last report, JSON (for replays after a resume)
+        # The configuration's identity, its seed aside (TrialSpec.configuration_key): the runs of
+        # one configuration share it; the leaderboard groups by it. Filled in on read for rows an
+        # older resweep wrote (version 3 stores have no such column).
+        pa.field("config_key", pa.string()),
     ],
-    metadata={"resweep.results_version": "3"},
+    metadata={"resweep.results_version": "4"},
 )
 
 
@@ -117,6 +124,7 @@ def result_row(
         "imbalance": config.get("imbalance"),
         "learning_rate": config.get("learning_rate"),
         "config": json.dumps(dict(config), sort_keys=True, default=str),
+        "config_key": configuration_key(config),
         "params": None if params is None else json.dumps(dict(params), sort_keys=True, default=str),
         "selection_metric": config.get("selection_metric"),
         **{f"dev_{k}": selected(f"dev_{k}") for k in STORED_METRICS},
@@ -138,6 +146,35 @@ def result_row(
             default=str,
         ),
     }
+
+
+def configuration_key(config: Mapping[str, Any]) -> str | None:
+    """The identity of a flat trial config across seeds (:meth:`TrialSpec.configuration_key`);
+    None for a config that is not a trial's (a table from elsewhere, a hand-made row)."""
+    seedless = {k: v for k, v in config.items() if k != "seed"}
+    return _configuration_key(json.dumps(seedless, sort_keys=True, default=str))
+
+
+@functools.lru_cache(maxsize=8192)
+def _configuration_key(seedless: str) -> str | None:
+    try:
+        return TrialSpec.from_config(json.loads(seedless)).configuration_key()
+    except (ResweepError, TypeError, ValueError):
+        return None
+
+
+def _with_configuration_keys(table: pa.Table) -> pa.Table:
+    """``table`` with ``config_key`` filled in where an older resweep left it empty."""
+    keys = table["config_key"]
+    if keys.null_count == 0:
+        return table
+    configs = table["config"].to_pylist()
+    filled = [
+        key if key is not None or raw is None else configuration_key(json.loads(raw))
+        for key, raw in zip(keys.to_pylist(), configs, strict=True)
+    ]
+    column = table.schema.get_field_index("config_key")
+    return table.set_column(column, "config_key", pa.array(filled, pa.string()))
 
 
 class ResultsStore:
@@ -181,7 +218,8 @@ class ResultsStore:
             compacted = self._table(self.table_path)
             keep = [i for i, name in enumerate(compacted["trial_name"].to_pylist()) if name not in names]
             tables.insert(0, compacted.take(keep))
-        return (pa.concat_tables(tables) if tables else RESULT_SCHEMA.empty_table()), parts
+        table = pa.concat_tables(tables) if tables else RESULT_SCHEMA.empty_table()
+        return _with_configuration_keys(table), parts
 
     def read(self) -> pa.Table:
         """Every row: the compacted table plus the parts written since (a part wins over an old row)."""

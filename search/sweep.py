@@ -63,7 +63,7 @@ from .preflight import check_inputs
 from .results import ResultsStore
 from .schedulers import make_scheduler
 from .searchers import STUDY_COPY, Confirmation, StoreRuns, hand_over, make_searcher
-from .sizes import size_text
+from .sizes import InDomainSize, size_text
 from .studies import check_studies, sync_studies
 
 __all__ = ["SweepInterrupted", "SweepPaths", "run_sweep", "size_key", "sweep_trial"]
@@ -508,7 +508,7 @@ def _confirmations(plan: SweepPlan, rows: list[dict[str, Any]]) -> dict[str, Con
             if r["status"] == "finished" and r[plan.metric] is not None
         ]
         done = {
-            (configuration_key(key, json.loads(r["config"]), contexts=plan.contexts), int(r["seed"]))
+            (plan.configuration_of(key, r), int(r["seed"]))
             for r in plan.rows_of(key, rows, "confirm")
             if plan.cell(r) == cell
         }
@@ -524,7 +524,7 @@ def _ended_configurations(plan: SweepPlan, rows: list[dict[str, Any]]) -> dict[s
         mine = ended.setdefault(slot, {})
         for r in plan.rows_of(key, rows, "search"):
             if plan.cell(r) == cell:
-                name = configuration_key(key, json.loads(r["config"]), contexts=plan.contexts)
+                name = plan.configuration_of(key, r)
                 finished = r["status"] == "finished" and r[plan.metric] is not None
                 mine[name] = float(r[f"{plan.metric}"]) if finished else mine.get(name)
     return ended
@@ -541,7 +541,7 @@ def _store_runs(plan: SweepPlan, rows: list[dict[str, Any]]) -> StoreRuns:
             if plan.cell(r) != cell:
                 continue
             proposal = json.loads(r["config"])
-            name = configuration_key(key, proposal, contexts=plan.contexts)
+            name = plan.configuration_of(key, r)
             if plan.role(r) == "confirm":
                 confirm[slot].append((r["trial_name"], name, int(r["seed"])))
             else:
@@ -658,4 +658,5 @@ def _fetch_study(paths: SweepPaths, restoring: bool) -> None:
 
 def _ended(rows: list[dict[str, Any]], size: float | int) -> int:
     """Trials of ``size`` with a row in the results store (finished, stopped or errored)."""
-    return sum(1 for row in rows if row["in_domain_size"] == float(size))
+    wanted = InDomainSize.of(size)
+    return sum(1 for row in rows if wanted.matches(row["in_domain_size"]))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from .data.regimes import Regime
@@ -207,6 +207,12 @@ class TrialSpec:
             strategy=self.strategy, imbalance=self.imbalance, imbalance_params=dict(self.imbalance_params)
         )
         return flat
+
+    def configuration_key(self) -> str:
+        """The configuration's identity, its seed aside: :meth:`key` with the seed at its default.
+        The runs of one configuration under several seeds share it; the results store records it
+        (``config_key``) and the leaderboard and the searchers group runs by it."""
+        return replace(self, data=replace(self.data, seed=DataConfig.seed)).key()
 
     def key(self) -> str:
         """A stable name: the sha256 of what was set — the settings whose values differ from

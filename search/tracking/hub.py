@@ -217,7 +217,7 @@ def row_info(row: Mapping[str, Any]) -> TrialInfo:
     return TrialInfo(
         key=row["trial_name"],
         sweep=row["sweep"],
-        size=size_key(float(size)) if size is not None else "unknown",
+        size=size_key(size) if size is not None else "unknown",
         cell=row.get("cell"),
         role=row.get("role"),
         seed=row.get("seed"),

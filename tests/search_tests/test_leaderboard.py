@@ -551,3 +551,53 @@ def test_a_configurations_key_is_its_json_without_the_seed_however_the_text_read
         config = json.loads(text)
         config.pop("seed", None)
         assert _config_key({"config": text}, known) == json.dumps(config, sort_keys=True, default=str), text
+
+
+def test_one_configuration_is_one_entry_however_its_config_was_written(tmp_path: Path) -> None:
+    """The results store records each run's configuration identity (TrialSpec.configuration_key,
+    the searchers' too) and the leaderboard groups by it: a default written out (``ood_pct: 0``)
+    is the same configuration as the default left out. A store an older resweep wrote, without
+    the column, gets the same identities on read."""
+    from datetime import UTC, datetime
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from search.plan import configuration_key
+    from search.results import RESULT_SCHEMA, ResultsStore, result_row
+
+    trial = {"architecture": "two-phase", "strategy": "baseline", "imbalance": "none", "in_domain_size": 0.1}
+    configs = [
+        {**trial, "seed": 0},
+        {**trial, "ood_pct": 0.0, "seed": 1},
+        {**trial, "learning_rate": 0.5, "seed": 0},
+    ]
+    rows = [
+        result_row(
+            sweep="s",
+            trial_name=f"t{i}",
+            status="finished",
+            config=config,
+            metrics={"selected_dev_f1_weighted": 0.5 + i / 10, "selected_epoch": 1},
+            resources={},
+            finished_at=datetime.now(UTC),
+        )
+        for i, config in enumerate(configs)
+    ]
+    identity = configuration_key("id0.1", trial, contexts={"id0.1": {}})
+    assert rows[0]["config_key"] == rows[1]["config_key"] == identity != rows[2]["config_key"]
+    (board,) = build_leaderboard(rows, "dev_f1_weighted")
+    assert sorted(e.n_seeds for e in board.entries) == [1, 2]
+
+    # An older store: the same rows, written without the column.
+    store = ResultsStore(tmp_path)
+    older_schema = RESULT_SCHEMA.remove(RESULT_SCHEMA.get_field_index("config_key"))
+    old = pa.Table.from_pylist(
+        [{k: v for k, v in r.items() if k != "config_key"} for r in rows], older_schema
+    )
+    Path(tmp_path, "results", "parts").mkdir(parents=True, exist_ok=True)
+    pq.write_table(old, Path(tmp_path, "results", "parts", "old.parquet"))
+    read = store.read().to_pylist()
+    assert [r["config_key"] for r in read] == [r["config_key"] for r in rows]
+    (again,) = build_leaderboard(read, "dev_f1_weighted")
+    assert sorted(e.n_seeds for e in again.entries) == [1, 2]
