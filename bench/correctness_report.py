@@ -103,6 +103,9 @@ def summarise(answers: Sequence[Mapping[str, Any]], base: Baselines) -> dict[str
         "lift_test": None if p_test is None or base.p_test is None else p_test - base.p_test,
         "claims": _pct(a["claimed"] is not None for a in claiming) if claiming else None,
         "wrong_claims": _pct(bool(a["wrong_claim"]) for a in claimed) if claiming else None,
+        "wrong_equivalences": _pct(
+            bool(a["wrong_equivalence"]) for a in held if a.get("wrong_equivalence") is not None
+        ),
         # the leading cell where no winner was claimed, right on held-out dev
         "P_no_claim_dev": _pct(a["held_out_dev"] for a in held if a["claimed"] is None) if claiming else None,
         "verdicts": {v: sum(a["verdict"] == v for a in answers) for v in VERDICTS},
@@ -297,7 +300,7 @@ def _set(cells: Iterable[str]) -> str:
 
 ANSWER_HEADER = (
     f"{'answer':<44} {'P in%':>6} {'P dev%':>6} {'P test%':>7} {'P n-t%':>6} {'lift dev':>8}"
-    f" {'lift test':>9} {'claims%':>7} {'wrong%':>6} {'test reg':>8} {'C%':>6}"
+    f" {'lift test':>9} {'claims%':>7} {'wrong%':>6} {'eq wrong%':>9} {'test reg':>8} {'C%':>6}"
 )
 
 
@@ -305,7 +308,8 @@ def _answer_line(label: str, s: Mapping[str, Any]) -> str:
     return (
         f"{label:<44} {_f(s['P_in_sample']):>6} {_f(s['P_held_out_dev']):>6} {_f(s['P_held_out_test']):>7}"
         f" {_f(s['P_non_trivial_dev']):>6} {_f(s['lift_dev'], '+.1f'):>8} {_f(s['lift_test'], '+.1f'):>9}"
-        f" {_f(s['claims']):>7} {_f(s['wrong_claims']):>6} {_f(s['test_regret_mean'], '.4f'):>8}"
+        f" {_f(s['claims']):>7} {_f(s['wrong_claims']):>6} {_f(s['wrong_equivalences']):>9}"
+        f" {_f(s['test_regret_mean'], '.4f'):>8}"
         f" {_f(s['C']):>6}"
     )
 
@@ -371,6 +375,7 @@ def _truth_figures(truth: Truth) -> dict[str, Any]:
 
 def _planted_lines(planted: Mapping[str, Any], sizes: int) -> list[str]:
     deltas = [f"{d:g}" for d in planted["deltas"] if d > 0]
+    beyond = [f"{d:g}" for d in planted["deltas"] if d > MARGIN]  # an equivalent verdict is false
     lines = [
         f"== planted effects: {planted['draws_per_size']} sweep-shaped tables per (pair, size) and delta"
         f" ({planted['draws_per_size'] * sizes} per delta over {sizes} sizes): one strategy's true means in"
@@ -380,6 +385,7 @@ def _planted_lines(planted: Mapping[str, Any], sizes: int) -> list[str]:
         + " ".join(f"{'power ' + d:>10}" for d in deltas)
         + " "
         + " ".join(f"{'wrong ' + d:>10}" for d in deltas)
+        + "".join(f" {'f-equiv ' + d:>12}" for d in beyond)
         + f" {'confirm%':>8}",
     ]
     rows = [(p if p.startswith("oracle") else f"decision, {p}", r) for p, r in planted["rates"].items()] + [
@@ -393,11 +399,14 @@ def _planted_lines(planted: Mapping[str, Any], sizes: int) -> list[str]:
             + " ".join(f"{_f(rates[d]['power']):>10}" for d in deltas)
             + " "
             + " ".join(f"{_f(rates[d]['wrong_winners']):>10}" for d in deltas)
+            + "".join(f" {_f(rates[d]['equivalent']):>12}" for d in beyond)
             + f" {confirm:>8.1f}"
         )
     lines.append(
         f"   false: % of A/A tables (delta 0) given a winner; equiv: % of A/A tables called equivalent;"
-        f" power: % naming the planted cell the winner; wrong: % naming another cell; confirm:"
+        f" power: % naming the planted cell the winner; wrong: % naming another cell; f-equiv: % called"
+        f" equivalent within the margin although one cell is delta (> the margin) better, a false"
+        f" equivalence; confirm:"
         f" confirmation runs as % of a fixed {MAX_SEEDS}-seed confirmation of every cell's best (sequential:"
         f" from {START_SEEDS} seeds, one more per round for each contender, up to {MAX_SEEDS}, interim looks"
         f" at confidence {interim_confidence(CONFIDENCE):g}, stopped where the seeds needed exceed"
@@ -531,7 +540,9 @@ def report(
         " test: right on the held-out seeds, over the held-out sizes; P n-t: on the non-trivial ones"
         " (where the best constant answer is wrong); lift: P - the best constant answer's P; claims: %"
         " of answers naming a winner (the rest: no winner claimed, the leading cell scored as the answer);"
-        " wrong: % of those winners not right on held-out dev; test reg: held-out test mean of the true"
+        " wrong: % of those winners not right on held-out dev; eq wrong: % of equivalent verdicts the"
+        " held-out seeds contradict (a cell's best more than the margin below the best's on dev); test"
+        " reg: held-out test mean of the true"
         " best strategy's best configuration - the answer's configuration's (constants: their cell's best"
         " on seeds 0-2); C: epochs run / the exhaustive table's (seeds 0-2)"
     )

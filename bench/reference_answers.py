@@ -52,6 +52,11 @@ def score(
         "held_out_dev": None if held is None else float(cell in held.right_dev),
         "held_out_test": None if held is None else float(cell in held.right_test),
         "wrong_claim": None if held is None or claimed is None else claimed not in held.right_dev,
+        # An equivalent verdict says every cell's best lies within the margin of the best one's:
+        # false where the held-out seeds put a cell outside it.
+        "wrong_equivalence": None
+        if held is None or verdict != "equivalent"
+        else set(held.right_dev) != set(held.best),
         "regret": None if config is None else table.truth.regret(config),
         "test_regret": None if held is None or config is None else held.test_regret(config),
         "epochs": epochs,
