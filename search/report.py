@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import csv
-import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -232,7 +231,8 @@ def _markdown(
             if board.decision is not None:
                 lines.append(f"- {board.decision.line()}")
                 if board.without_floor is not None:
-                    lines.append(f"  - without the floor: {board.without_floor.verdict_text()}")
+                    # Four spaces: nested for Python-Markdown (the HTML) as for CommonMark.
+                    lines.append(f"    - without the floor: {board.without_floor.verdict_text()}")
         lines += [
             "",
             f"Margin {decided[0].margin:g}, confidence {decided[0].confidence:g}. P(best): the "
@@ -296,40 +296,20 @@ def _markdown(
     return "\n".join(lines)
 
 
-def _html(markdown: str, images: dict[str, bytes], names: dict[str, str]) -> str:
-    """A small Markdown subset (headings, tables, images, paragraphs) as one HTML file."""
-    body: list[str] = []
-    table: list[str] = []
+def _html(text: str, images: dict[str, bytes], names: dict[str, str]) -> str:
+    """The report's Markdown as one HTML file (Python-Markdown with tables), every plot embedded
+    as a data URI in place of its file name."""
+    import markdown  # here, not at the top: `resweep` starts without it
 
-    def flush_table() -> None:
-        if not table:
-            return
-        rows = [r.strip().strip("|").split("|") for r in table if not set(r.strip()) <= set("|-: ")]
-        body.append("<table>")
-        for i, cells in enumerate(rows):
-            tag = "th" if i == 0 else "td"
-            body.append("<tr>" + "".join(f"<{tag}>{html.escape(c.strip())}</{tag}>" for c in cells) + "</tr>")
-        body.append("</table>")
-        table.clear()
-
-    by_file = {file: key for key, file in names.items()}
-    for line in markdown.splitlines():
-        if line.startswith("|"):
-            table.append(line)
-            continue
-        flush_table()
-        if line.startswith("#"):
-            level = len(line) - len(line.lstrip("#"))
-            body.append(f"<h{level}>{html.escape(line[level:].strip())}</h{level}>")
-        elif line.startswith("!["):
-            alt, file = line[2:].split("](")
-            data = base64.b64encode(images[by_file[file.rstrip(")")]]).decode()
-            body.append(f'<p><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"></p>')
-        elif line.startswith("    "):  # an indented block (the annotation plan's table): as it is
-            body.append(f"<pre>{html.escape(line[4:])}</pre>")
-        elif line.strip():
-            body.append(f"<p>{html.escape(line)}</p>")
-    flush_table()
+    for key, file in names.items():
+        data = base64.b64encode(images[key]).decode()
+        text = text.replace(f"]({file})", f"](data:image/png;base64,{data})")
+    converter = markdown.Markdown(extensions=["tables"], output_format="html")
+    # Raw HTML (a `<` in a configuration's label) shown as text, escaped, never as markup.
+    converter.preprocessors.deregister("html_block")
+    converter.inlinePatterns.deregister("html")
+    # The annotation plan's indented block as <pre> alone (the page's style sets pre, not code).
+    body = converter.convert(text).replace("<pre><code>", "<pre>").replace("</code></pre>", "</pre>")
     style = (
         "body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}"
         "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;"
@@ -337,7 +317,7 @@ def _html(markdown: str, images: dict[str, bytes], names: dict[str, str]) -> str
     )
     return (
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>resweep report</title>'
-        f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+        f"<style>{style}</style></head><body>\n" + body + "\n</body></html>\n"
     )
 
 

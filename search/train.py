@@ -345,6 +345,13 @@ def compare_with_leaderboard(recipe: Recipe, scores: Mapping[str, Mapping[str, f
     return line + f": {final - expected:+.4f}"
 
 
+_CARD_SETTINGS = (
+    "architecture", "encoder", "strategy", "ood_pct", "local_in_domain_pretrain_pct", "imbalance",
+    "learning_rate", "batch_size", "max_epochs", "patience", "hidden_units", "dropout",
+    "marker_style", "max_length", "phase1_model", "phase1_finetune", "seed",
+)  # fmt: skip
+
+
 def _card(
     recipe: Recipe,
     spec: Any,
@@ -352,130 +359,39 @@ def _card(
     data: Mapping[str, Any],
     result: FitResult,
 ) -> str:
-    """MODEL_CARD.md: the same facts as resweep_model.json, for a person."""
+    """MODEL_CARD.md: the same facts as resweep_model.json, for a person. The text is the
+    template ``model_card.md.j2`` beside this module; here only its values."""
+    from importlib.resources import files
+
+    import jinja2
+
     config = spec.to_config()
     evidence = recipe.evidence
-    lines = [
-        f"# {data['label']} — a resweep model",
-        "",
-        f"Trained by `resweep train` from sweep `{recipe.sweep}` on {data['trained_at']} ({recipe.how}).",
-        "",
-        "## Data",
-        "",
-        f"- In-domain: `{data['in_domain']}` — trained on all {data['train']:,} sentences of its "
-        f"training pool; early stopping on {data['dev']:,} dev sentences; scored on {data['test']:,} "
-        "test sentences"
-        + (
-            f" ({' and '.join(data['carved'])} carved from train: the dataset has none)"
-            if data["carved"]
-            else ""
-        )
-        + ".",
-    ]
-    if data.get("ood"):
-        lines.append(
-            f"- Out-of-domain: `{data['ood']}` — {data['ood_train']:,} sentences "
-            f"({config.get('ood_pct', 0):g}%) in strategy `{config['strategy']}`."
-        )
-    else:
-        lines.append("- Out-of-domain: none (strategy `baseline`).")
-    negative = ", ".join(data["negative"]) or "none"
-    lines += [
-        f"- Labels: {len(data['labels'])} in-domain ({negative} negative); predictions never take an "
-        "out-of-domain-only label.",
-        "",
-        "## Recipe",
-        "",
-        "| setting | value |",
-        "|---|---|",
-    ]
-    shown = (
-        "architecture", "encoder", "strategy", "ood_pct", "local_in_domain_pretrain_pct", "imbalance",
-        "learning_rate", "batch_size", "max_epochs", "patience", "hidden_units", "dropout",
-        "marker_style", "max_length", "phase1_model", "phase1_finetune", "seed",
-    )  # fmt: skip
-    for key in shown:
-        if key in config and config[key] is not None:
-            lines.append(f"| {key} | `{config[key]}` |")
-    lines += [
-        "",
-        "The full trial config is `config` in `resweep_model.json`.",
-        "",
-        f"## Scores (selected epoch {result.best.get('selected_epoch')} of {result.epochs_done})",
-        "",
-        "| split | " + " | ".join(METRIC_KEYS) + " |",
-        "|---|" + "---|" * len(METRIC_KEYS),
-    ]
-    for split in ("dev", "test"):
-        values = scores.get(split, {})
-        if values:
-            lines.append(
-                f"| {split} | "
-                + " | ".join(f"{values[k]:.4f}" if k in values else "-" for k in METRIC_KEYS)
-                + " |"
-            )
-    lines += ["", compare_with_leaderboard(recipe, scores) + ".", "", "## Why this recipe", ""]
-    if not evidence:
-        lines.append("Given explicitly (`--config`): no leaderboard evidence.")
-    else:
-        interval = evidence.get("interval")
-        lines.append(
-            f"{recipe.how}: `{evidence['label']}`, rank {evidence['rank']} at size "
-            f"{evidence['source_size']:g}, mean {evidence['metric']} {evidence['mean']:.4f} over "
-            f"{evidence['n_seeds']} seed(s)"
-            + (f", 95% CI [{interval[0]:.4f}, {interval[1]:.4f}]" if interval else "")
-            + ("; its cell is still in contention" if evidence["tie"] else "")
-            + "."
-        )
-        decision = evidence.get("decision")
-        if decision:
-            lines.append(f"The decision at size {size_text(evidence['source_size'])}: {decision['line']}.")
-        if "estimate" in evidence:
-            estimate = evidence["estimate"]
-            lines.append(
-                f"Size {evidence['size']:g} was not swept: strategy `{estimate['strategy']}` leads the "
-                f"learning-curve estimates there ({estimate['value']:.4f}, {estimate['method']})."
-            )
-        if evidence.get("chosen_over"):
-            lines += [
-                "",
-                "Chosen over (each other cell's best at that size):",
-                "",
-                "| cell | best | mean | seeds | flags |",
-                "|---|---|---|---|---|",
-            ]
-            for other in evidence["chosen_over"]:
-                mean = "-" if other["mean"] is None else f"{other['mean']:.4f}"
-                lines.append(
-                    f"| {other['cell']} | {other['best'] or '(nothing finished)'} | {mean} | "
-                    f"{other['n_seeds'] or '-'} | {', '.join(other['flags']) or ''} |"
-                )
-        floor = evidence.get("floor")
-        if floor:
-            lines.append(f"\nThe classical floor `{floor['label']}` scored {floor['mean']:.4f} there.")
-    lines += [
-        "",
-        "## Known limits",
-        "",
-        f"- One training run (seed {config['seed']}): seeds move a recipe's score; the leaderboard's "
-        "interval says how much.",
-        "- Dev chose the epoch, so its score is optimistic; the test score is the honest estimate.",
-        f"- Trained on `{data['in_domain']}` only: expect lower scores on text unlike it.",
-        f"- Sentences longer than {config.get('max_length')} subword tokens are cut to fit (around "
-        "the entities).",
-        "- `score` is a softmax over the in-domain labels; for threshold or ranking architectures (`redn`, "
-        "`cnn-mtl`, `two-step`) it ranks labels correctly but is not calibrated.",
-    ]
-    if (
-        evidence
+    environment = jinja2.Environment(
+        trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined, autoescape=False
+    )
+    environment.filters["fmt"] = format  # {{ x | fmt(".4f") }}: Python's format spec
+    template = environment.from_string((files("search") / "model_card.md.j2").read_text("utf-8"))
+    return template.render(
+        recipe=recipe,
+        config=config,
+        data=data,
+        result=result,
+        evidence=evidence,
+        metric_keys=METRIC_KEYS,
+        settings=[(k, config[k]) for k in _CARD_SETTINGS if k in config and config[k] is not None],
+        score_rows=[
+            (split, [f"{values[k]:.4f}" if k in values else "-" for k in METRIC_KEYS])
+            for split in ("dev", "test")
+            if (values := scores.get(split, {}))
+        ],
+        comparison=compare_with_leaderboard(recipe, scores),
+        decision_size=size_text(evidence["source_size"]) if evidence else None,
+        # Chosen for another size than the whole pool (a fraction, or a count short of it).
+        chosen_elsewhere=bool(evidence)
         and abs(float(evidence["size"]) - POOL) > 1e-9
-        and not (evidence.get("pool") and evidence["size"] == evidence["pool"])
-    ):
-        lines.append(
-            f"- The recipe was chosen for size {evidence['size']:g}; the model is trained on the whole pool "
-            f"({data['train']:,} sentences)."
-        )
-    return "\n".join(lines) + "\n"
+        and not (evidence.get("pool") and evidence["size"] == evidence["pool"]),
+    )
 
 
 def check_model_out(

@@ -294,10 +294,6 @@ class RelationDataset:
             found.update(pc.unique(table["label"]).to_pylist())
         return sorted(found)
 
-    @property
-    def positive_labels(self) -> list[str]:
-        return [label for label in self.labels if label not in self.negative_labels]
-
     def label_counts(self, split: str) -> dict[str, int]:
         counts = pc.value_counts(self[split]["label"]).to_pylist()
         return dict(sorted(((c["values"], c["counts"]) for c in counts), key=lambda kv: (-kv[1], kv[0])))
