@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trainables.errors import ResweepError
+from trainables.report_keys import score_key
 
 if TYPE_CHECKING:
     from cluster.storage import Location
@@ -334,7 +335,7 @@ def status(name: str, *, storage: str = "results") -> SweepStatus:
 
     config, paths, sizes = sweep_status(storage, name)
     building = [describe_build(record) for record in build_progress(paths.artifacts)]
-    return SweepStatus(config, paths.root, "dev_" + config.search.selection_metric, sizes, building)
+    return SweepStatus(config, paths.root, score_key("dev", config.search.selection_metric), sizes, building)
 
 
 # Answers ----------------------------------------------------------------------------------------

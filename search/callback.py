@@ -11,18 +11,17 @@ from typing import Any
 from ray import tune
 
 from cluster.storage import Location
+from trainables.report_keys import EPOCHS_DONE, TRAINING_DONE
 
 from .checkpoints import CheckpointKeeper
 from .config import size_key
 from .plan import CELL_KEY, ROLE_KEY, context_of, trial_config, trial_name, trial_spec
 from .progress import ProgressView
 from .results import SCORED, ResultsStore, result_row
-from .searchers import TRAINING_DONE
 
 __all__ = ["ENDED_OK", "SweepCallback", "SweepRun", "set_active"]
 
 ENDED_OK = SCORED  # statuses of a trial that needs no more work
-EPOCHS_DONE = "epochs_done"  # trainables.loop.EPOCHS_DONE (no torch import here): a tracker's step
 
 
 @dataclass

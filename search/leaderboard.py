@@ -39,6 +39,7 @@ from typing import Any
 
 from trainables.errors import ResweepError
 from trainables.metrics import STORED_METRICS
+from trainables.report_keys import score_key
 
 from .decision import FLOOR_CELL, Decision, DecisionSettings, decide
 from .sizes import InDomainSize, size_text
@@ -199,7 +200,7 @@ class Entry:
             "ci_low": None if interval is None else interval[0],
             "ci_high": None if interval is None else interval[1],
             "tie": self.tie,
-            **{f"test_{k}": v for k, v in self.test.items()},
+            **{score_key("test", k): v for k, v in self.test.items()},
             "compute_seconds": self.compute_seconds,
             "config": self.key,
             "status": self.status,
@@ -620,7 +621,7 @@ def build_leaderboard(
 # Where a table's values must lie: percentages, scores as fractions (a 20.0 among 0.5s would rank
 # first), one size per row.
 PERCENT_COLUMNS = ("in_domain_pct", "ood_pct", "local_in_domain_pretrain_pct")
-SCORE_COLUMNS = (*TEST_COLUMNS, *(f"dev_{c}" for c in TEST_COLUMNS))
+SCORE_COLUMNS = (*TEST_COLUMNS, *(score_key("dev", c) for c in TEST_COLUMNS))
 
 
 def _check_columns(where: str, columns: Sequence[str]) -> None:
@@ -698,7 +699,7 @@ def read_table(path: str) -> list[dict[str, Any]]:
         return _read_parquet_table(path)
     _check_text(path)
     numeric = {"in_domain_pct", "in_domain_size", "ood_pct", "local_in_domain_pretrain_pct", "seed"}
-    numeric |= set(TEST_COLUMNS) | {f"dev_{c}" for c in TEST_COLUMNS} | {"wall_seconds", "epochs_run"}
+    numeric |= set(SCORE_COLUMNS) | {"wall_seconds", "epochs_run"}
     rows = []
     with open(path, newline="", encoding="utf-8-sig") as handle:  # a BOM (Excel's) is no column name
         reader = csv.DictReader(handle)
@@ -784,7 +785,7 @@ def _load(
     config, paths = load_saved_sweep(storage, name)
     rows = [r for r in paths.results.read().to_pylist() if r["status"] in (FINISHED, STOPPED)]
     axes = tuple(getattr(config.search, "question", None) or DEFAULT_AXES)
-    return rows, f"dev_{config.search.selection_metric}", axes, config.decision.settings()
+    return rows, score_key("dev", config.search.selection_metric), axes, config.decision.settings()
 
 
 def leaderboard(
@@ -806,7 +807,7 @@ def leaderboard(
     (default: the sweep's ``decision:`` section, else 0.01 and 0.95)."""
     rows, default, question, settings = _load(name, storage, table)
     metric = metric or default
-    scores = [*TEST_COLUMNS, *(f"dev_{c}" for c in TEST_COLUMNS)]
+    scores = list(SCORE_COLUMNS)
     if metric not in scores:  # a seconds or a text column would rank by something that is no score
         raise ResweepError(f"metric {metric!r} is not a score column; scores: {', '.join(scores)}")
     if rows and all(r.get(metric) is None for r in rows):

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from spaces import cell_label, get_space
+from trainables.report_keys import score_key
 
 if TYPE_CHECKING:
     from .sequential import Sequential
@@ -289,7 +290,7 @@ def plan_sweep(config: SweepConfig) -> SweepPlan:
         budgets=dict.fromkeys(sizes, sum(shares.values())),
         contexts=contexts,
         grids=grids,
-        metric=f"dev_{config.search.selection_metric}",
+        metric=score_key("dev", config.search.selection_metric),
         search_seed=config.data.seeds[0],
         confirm_seeds=tuple(config.data.seeds[1:]),
         top_k=config.search.confirm_top_k,

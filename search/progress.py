@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from trainables.report_keys import selected_key
+
 from .config import size_key
 from .leaderboard import configuration_label
 from .sizes import InDomainSize
@@ -169,7 +171,7 @@ class ProgressView:
             c.ended += 1
             c.failed += status == "error"
             c.pruned += status == "stopped"
-            value = (trial.last_result or {}).get(f"selected_{self.metric}")
+            value = (trial.last_result or {}).get(selected_key(self.metric))
             # A stopped trial's score is real but its run was cut short: it is no one's best.
             if status == "finished" and value is not None and (c.best is None or value > c.best):
                 c.best, c.best_label = float(value), configuration_label(trial.config)

@@ -25,6 +25,7 @@ from cluster.storage import Location
 from trainables.config import TrialSpec
 from trainables.errors import ResweepError
 from trainables.metrics import STORED_METRICS
+from trainables.report_keys import EPOCHS_DONE, RESUMED_FROM_EPOCH, SELECTED_EPOCH, score_key, selected_key
 
 __all__ = ["RESULT_SCHEMA", "SCORED", "ResultsStore", "configuration_key", "result_row"]
 
@@ -55,7 +56,7 @@ RESULT_SCHEMA = pa.schema(
         pa.field("config", pa.string()),  # the whole flat trial config, JSON
         pa.field("params", pa.string()),  # a search trial's proposal under the searcher's own names, JSON
         pa.field("selection_metric", pa.string()),
-        *(pa.field(f"dev_{name}", pa.float64()) for name in STORED_METRICS),
+        *(pa.field(score_key("dev", name), pa.float64()) for name in STORED_METRICS),
         # Test, at the selected epoch, under the thesis tables' column names (no prefix).
         *(pa.field(name, pa.float64()) for name in STORED_METRICS),
         pa.field("selected_epoch", pa.int64()),
@@ -98,7 +99,7 @@ def result_row(
     """One row from a trial's flat config and its last report (which carries ``selected_*``)."""
 
     def selected(key: str) -> float | None:
-        value = metrics.get(f"selected_{key}")
+        value = metrics.get(selected_key(key))
         return None if value is None else float(value)
 
     size = config.get("in_domain_size")
@@ -127,11 +128,12 @@ def result_row(
         "config_key": configuration_key(config),
         "params": None if params is None else json.dumps(dict(params), sort_keys=True, default=str),
         "selection_metric": config.get("selection_metric"),
-        **{f"dev_{k}": selected(f"dev_{k}") for k in STORED_METRICS},
-        **{k: selected(f"test_{k}") for k in STORED_METRICS},
-        "selected_epoch": metrics.get("selected_epoch"),
-        "epochs_run": metrics.get("epochs_done"),
-        "resumed_from_epoch": metrics.get("resumed_from_epoch"),
+        # Dev scores keep their prefix; test scores take the thesis tables' bare names.
+        **{score_key("dev", k): selected(score_key("dev", k)) for k in STORED_METRICS},
+        **{k: selected(score_key("test", k)) for k in STORED_METRICS},
+        "selected_epoch": metrics.get(SELECTED_EPOCH),
+        "epochs_run": metrics.get(EPOCHS_DONE),
+        "resumed_from_epoch": metrics.get(RESUMED_FROM_EPOCH),
         "wall_seconds": metrics.get("time_total_s"),
         "cpus": resources.get("cpus"),
         "gpus": resources.get("gpus"),

@@ -18,11 +18,13 @@ from typing import Any
 
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 
+from trainables.report_keys import FINAL_STAGE_EPOCHS
+
 from .plan import CELL_KEY, ROLE_KEY
 
 __all__ = ["SCHEDULER_TIME", "PerSizeScheduler", "grace_period", "make_scheduler"]
 
-SCHEDULER_TIME = "final_stage_epochs"  # see trainables.loop: pre-training epochs do not count
+SCHEDULER_TIME = FINAL_STAGE_EPOCHS  # the scheduler's time: pre-training epochs do not count
 GRACE_SHARE = 0.25  # of max_epochs: ASHA's first rung comes no earlier
 
 

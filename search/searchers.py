@@ -21,6 +21,7 @@ from ray.tune.search import ConcurrencyLimiter, Searcher
 from ray.tune.search.optuna import OptunaSearch
 
 from spaces import define_by_run
+from trainables.report_keys import FINAL_STAGE_EPOCHS, TRAINING_DONE
 
 from .registries import GRID, SAMPLERS
 from .sequential import Sequential  # re-exported: it was defined here
@@ -42,8 +43,7 @@ SIZE_KEY = "in_domain_size"
 FLOOR_OF = "_resweep_floor_of"  # the size key a floor proposal belongs to (kept by the searcher)
 FLOOR_CELL = "floor"  # search.decision.FLOOR_CELL (the floor competes as a cell of its own)
 MAX_REPEATS = 20  # proposals in a row that repeat ended configurations before a cell counts as exhausted
-SCHEDULER_TIME = "final_stage_epochs"  # trainables.loop.FINAL_STAGE_EPOCHS (no torch import here)
-TRAINING_DONE = "training_done"  # trainables.loop.TRAINING_DONE
+SCHEDULER_TIME = FINAL_STAGE_EPOCHS  # the scheduler's time: pre-training epochs do not count
 STUDY_COPY = "optuna.db"  # the saved copy of a local SQLite study, in Tune's experiment folder
 
 

@@ -23,6 +23,7 @@ from trainables.errors import ResweepError
 from trainables.loop import FitResult
 from trainables.metrics import METRIC_KEYS
 from trainables.model_folder import RelationModel, save_model_folder
+from trainables.report_keys import metric_of, score_key
 
 from .curves import Recommendation, query_size, recommend
 from .decision import Decision
@@ -230,7 +231,7 @@ def choose_recipe(
         raise ResweepError(f"rank must be >= 1, got {rank}")
     sweep, _ = load_saved_sweep(storage, name)
     seed = sweep.data.seeds[0] if seed is None else int(seed)
-    metric = f"dev_{sweep.search.selection_metric}"
+    metric = score_key("dev", sweep.search.selection_metric)
     pool_cache: list[int] = []
 
     def pool_of() -> int:
@@ -318,7 +319,7 @@ def _scores(best: Mapping[str, Any]) -> dict[str, dict[str, float]]:
 def compare_with_leaderboard(recipe: Recipe, scores: Mapping[str, Mapping[str, float]]) -> str:
     """``dev f1_weighted 0.4930; the leaderboard: 0.4880 over 3 seed(s) at size 1, 95% CI [...]:
     within it`` (one line)."""
-    metric = recipe.metric.removeprefix("dev_")
+    metric = metric_of(recipe.metric)
     final = scores.get("dev", {}).get(metric)
     if final is None:
         return f"dev {metric}: not scored (no dev split)"

@@ -7,6 +7,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from trainables.report_keys import score_key
+
 from .. import api
 from ..api import DryRun, Extension, SweepOutcome
 from ..sizes import size_text
@@ -175,7 +177,7 @@ def _print_leaderboard(outcome: SweepOutcome) -> int:
     boards = {b.size: b for b in outcome.boards}
     print()
     print_decisions(outcome.boards)
-    metric = "dev_" + config.search.selection_metric
+    metric = score_key("dev", config.search.selection_metric)
     table: list[list[Any]] = []
     notes: list[str] = []
     for size in config.data.sizes:

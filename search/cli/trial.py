@@ -10,6 +10,7 @@ from typing import Any
 
 from trainables.data.datasets import load_dataset
 from trainables.data.summary import summarise
+from trainables.report_keys import EPOCHS_DONE, EXAMPLES_PER_SECOND, SPLITS, score_key
 
 from ._common import UserError
 from .data import print_regimes, print_summary, regime_rows
@@ -72,12 +73,12 @@ def cmd_trial(args: argparse.Namespace) -> int:
         check_output(args.checkpoints, "--checkpoints", reads=reads, kind="folder")
     if args.out:
         check_output(args.out, "--out", reads=[*reads, ("the --checkpoints folder", args.checkpoints)])
+    scores = [score_key(split, spec.loop.selection_metric) for split in SPLITS]
     columns = [
         "epoch",
         "stage",
         "train_loss",
-        "dev_" + spec.loop.selection_metric,
-        "test_" + spec.loop.selection_metric,
+        *scores,
         "examples/s",
         "elapsed_s",
     ]
@@ -86,14 +87,14 @@ def cmd_trial(args: argparse.Namespace) -> int:
 
     def report(metrics: dict[str, Any], checkpoint: Path | None) -> None:
         row = [
-            metrics["epochs_done"],
+            metrics[EPOCHS_DONE],
             metrics["stage"],
             f"{metrics['train_loss']:.4f}",
             *(
                 f"{metrics[key]:.4f}" if key in metrics else "-"  # test skipped (test_every_epoch off)
-                for key in ("dev_" + spec.loop.selection_metric, "test_" + spec.loop.selection_metric)
+                for key in scores
             ),
-            f"{metrics['examples_per_second']:.1f}",
+            f"{metrics[EXAMPLES_PER_SECOND]:.1f}",
             f"{metrics['elapsed_seconds']:.1f}",
         ]
         print("  ".join(f"{c!s:>14}" for c in row), flush=True)

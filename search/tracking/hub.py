@@ -24,6 +24,7 @@ from typing import Any
 
 from cluster.storage import atomic_file
 from trainables.metrics import STORED_METRICS
+from trainables.report_keys import score_key, selected_key
 
 from ..sizes import size_key
 from ._base import TRACKERS, BaseTracker, TrackingSection, TrialInfo, check_installed
@@ -234,7 +235,7 @@ def row_final(row: Mapping[str, Any]) -> dict[str, float]:
     final = final_scores(last)
     if not final:
         final = {
-            f"selected_{'' if key.startswith('dev_') else 'test_'}{key}": float(row[key])
+            selected_key(key if key.startswith("dev_") else score_key("test", key)): float(row[key])
             for key in row
             if (key.startswith("dev_") or key in STORED_METRICS) and isinstance(row[key], (int, float))
         }

@@ -44,8 +44,7 @@ ALLOWED = {
     "search": ("cluster", "trainables", "spaces"),
 }
 # Strongly connected components allowed among the imports that run: frozenset of modules -> why.
-ALLOWED_CYCLES: dict[frozenset[str], str] = {
-}
+ALLOWED_CYCLES: dict[frozenset[str], str] = {}
 
 TOP, FUNCTION, TYPE_CHECKING, IMPORT_MODULE, REGISTRY = (
     "top-level",

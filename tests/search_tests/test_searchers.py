@@ -12,13 +12,13 @@ from ray.tune.search import Searcher
 
 from search.schedulers import SCHEDULER_TIME, PerSizeScheduler, grace_period, make_scheduler
 from search.searchers import (
-    TRAINING_DONE,
     GridSearch,
     PerSizeSearch,
     ResumableOptunaSearch,
     make_searcher,
     startup_trials,
 )
+from trainables.report_keys import TRAINING_DONE
 
 METRIC = "dev_f1_weighted"
 DONE = {TRAINING_DONE: True}
