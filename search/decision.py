@@ -185,7 +185,10 @@ class Decision:
     margin: float
     confidence: float
     contenders: list[str] = field(default_factory=list)  # the smallest set holding the best at `confidence`
-    p_equivalent: float = 0.0  # posterior probability that every cell is within the margin of the leader
+    # The probability that every cell lies within the margin of the leader; None where it was not
+    # assessed (a winner was found, or a cell has no confirmed configuration: equivalence cannot be
+    # the verdict).
+    p_equivalent: float | None = None
     best: dict[str, Any] = field(default_factory=dict)  # cell -> its best Entry (most confirmed first)
     seeds_needed: dict[str, int] = field(default_factory=dict)  # contender -> seeds its best would need
     reason: str = ""  # why not `winner`, in words
@@ -415,23 +418,25 @@ def decide(
     p_win = float(np.mean(best[:, li] > others.max(axis=1))) if n_cells > 1 else 1.0
     decision.lead = float(np.median(best[:, li] - others.max(axis=1))) if n_cells > 1 else None
     every_confirmed = all(any(e.n_seeds >= settings.min_seeds for e in cells[c]) for c in order)
-    if n_cells > 1:
+    has_confirmed = any(e.n_seeds >= settings.min_seeds for e in cells[leader])
+    won = n_cells > 1 and has_confirmed and p_win >= settings.confidence
+    if n_cells == 1:
+        decision.p_equivalent = 1.0
+    elif every_confirmed and not won:
         # Equivalence from the unshrunk posterior (see the module docstring): a prior that pulls
         # every mean towards the size's mean would assume the closeness the verdict asserts.
+        # Drawn only where the verdict could be `equivalent` (a second set of draws).
         flat = _cell_bests(fit, pools, settings, np.random.default_rng([settings.seed, 1]), shrink=False)
         spread = flat.max(axis=1) - flat.min(axis=1)
         decision.p_equivalent = float(np.mean(spread <= settings.margin))
-    else:
-        decision.p_equivalent = 1.0
-    has_confirmed = any(e.n_seeds >= settings.min_seeds for e in cells[leader])
     decision.cell = leader
-    if n_cells > 1 and has_confirmed and p_win >= settings.confidence:
+    if won:
         decision.verdict = "winner"
         decision.contenders = [leader]
     elif n_cells == 1 and has_confirmed:
         decision.verdict = "winner"  # nothing to compare with: the only cell that ran
         decision.reason = "the only cell with finished configurations"
-    elif n_cells > 1 and every_confirmed and decision.p_equivalent >= settings.confidence:
+    elif decision.p_equivalent is not None and n_cells > 1 and decision.p_equivalent >= settings.confidence:
         decision.verdict = "equivalent"
         decision.contenders = list(decision.p_best)
     else:
