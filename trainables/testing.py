@@ -161,7 +161,12 @@ def predict_in_fresh_process(folder: Path, records: Path) -> tuple[list[str], li
     import subprocess
     import sys
 
+    import torch
+
+    # The same intra-op threads as this process: float32 sums split over another number of
+    # threads round differently (~1e-5), and an earlier test may have limited this process's.
     code = (
+        f"import torch; torch.set_num_threads({torch.get_num_threads()});"
         "import json, sys; import pyarrow.parquet as pq; from trainables.model_folder import load_model;"
         "p = load_model(sys.argv[1]).predict(pq.read_table(sys.argv[2]));"
         "print(json.dumps({'labels': p.predicted, 'scores': p.scores.tolist()}))"
