@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -279,6 +279,9 @@ def check_storage(storage: str) -> Location:
     return where
 
 
+_Fail = Callable[[str, str], ConfigError]  # a key's dotted path and the problem -> the located error
+
+
 def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None = None) -> SweepConfig:
     """Validate a loaded YAML document; raise :class:`ConfigError` naming the key and the problem."""
     locator = _Locator(text) if text is not None else None
@@ -286,6 +289,35 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
     def fail(path: str, message: str) -> ConfigError:
         return _fail(source, locator, path, message)
 
+    name = _parse_top_level(raw, source, fail)
+    data = _parse_data(raw.get("data"), fail)
+    search = _parse_search(raw.get("search"), fail)
+    resources = _parse_resources(raw.get("resources"), fail)
+    trial = _parse_trial(raw.get("trial"), search, fail)
+    extensions = _parse_extensions(raw.get("extensions"), fail)
+    storage = _parse_storage(raw.get("storage", "results"), fail)
+    tracking = parse_tracking(raw.get("tracking"), fail)
+    decision = _parse_decision(raw.get("decision"), fail)
+    config = SweepConfig(
+        name,
+        data,
+        search,
+        resources,
+        str(raw.get("encoder", "minilm")),
+        storage,
+        trial,
+        extensions,
+        source,
+        text or "",
+        tracking=tracking,
+        decision=decision,
+    )
+    _check_whole(config, fail)
+    return config
+
+
+def _parse_top_level(raw: Any, source: str, fail: _Fail) -> str:
+    """Check the document is a mapping of known top-level keys; its ``name:`` (default: the file's)."""
     if not isinstance(raw, Mapping):
         raise fail("", "a sweep config is a YAML mapping (name:, data:, search:, ...)")
     top = [f.name for f in fields(SweepConfig) if f.name not in ("source", "text")]
@@ -297,11 +329,37 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
         check_name(name)
     except ValueError as err:
         raise fail("name", str(err)) from None
+    return str(name)
 
-    data_raw = _section(DataSection, raw.get("data"), "data", fail)
+
+def _parse_data(raw: Any, fail: _Fail) -> DataSection:
+    """The ``data:`` section."""
+    data_raw = _section(DataSection, raw, "data", fail)
     if "in_domain" not in data_raw:
         raise fail("data", "missing data.in_domain (a dataset name, folder or file)")
-    sizes = data_raw.get("sizes", DataSection.sizes)
+    sizes = _parse_sizes(data_raw.get("sizes", DataSection.sizes), fail)
+    from trainables.data.formats import FORMATS
+
+    for key in ("in_domain_format", "ood_format"):
+        if data_raw.get(key) is not None and data_raw[key] not in FORMATS.names():
+            raise fail(
+                f"data.{key}", f"unknown format {data_raw[key]!r}; formats: {', '.join(FORMATS.names())}"
+            )
+    mapping = data_raw.get("label_mapping", {})
+    if not isinstance(mapping, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()
+    ):
+        raise fail(
+            "data.label_mapping",
+            f"expected a mapping of OOD label -> in-domain label (text), got {mapping!r}",
+        )
+    seeds = _parse_seeds(data_raw.get("seeds", DataSection.seeds), fail)
+    data_raw.update(sizes=sizes, seeds=seeds)
+    return DataSection(**data_raw)
+
+
+def _parse_sizes(sizes: Any, fail: _Fail) -> tuple[float | int, ...]:
+    """``data.sizes``: fractions or counts, one unit, each telling apart from the others."""
     if not isinstance(sizes, (list, tuple)) or not sizes:
         raise fail("data.sizes", f"expected a list of fractions (0.1) or counts (3000), got {sizes!r}")
     for size in sizes:
@@ -334,22 +392,11 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
             f"({', '.join(map(str, counts))}): use one unit, fractions of the training pool or sentence "
             "counts, so that every size has its place on one axis",
         )
-    from trainables.data.formats import FORMATS
+    return tuple(sizes)
 
-    for key in ("in_domain_format", "ood_format"):
-        if data_raw.get(key) is not None and data_raw[key] not in FORMATS.names():
-            raise fail(
-                f"data.{key}", f"unknown format {data_raw[key]!r}; formats: {', '.join(FORMATS.names())}"
-            )
-    mapping = data_raw.get("label_mapping", {})
-    if not isinstance(mapping, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()
-    ):
-        raise fail(
-            "data.label_mapping",
-            f"expected a mapping of OOD label -> in-domain label (text), got {mapping!r}",
-        )
-    seeds = data_raw.get("seeds", DataSection.seeds)
+
+def _parse_seeds(seeds: Any, fail: _Fail) -> tuple[int, ...]:
+    """``data.seeds``: distinct integers numpy and torch take."""
     if (
         not isinstance(seeds, (list, tuple))
         or not seeds
@@ -359,10 +406,12 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
         raise fail("data.seeds", f"expected a list of integers from 0 to {MAX_SEED}, got {seeds!r}")
     if len(set(seeds)) != len(seeds):
         raise fail("data.seeds", f"seeds repeat: {list(seeds)}")
-    data_raw.update(sizes=tuple(sizes), seeds=tuple(seeds))
-    data = DataSection(**data_raw)
+    return tuple(seeds)
 
-    search_raw = _section(SearchSection, raw.get("search"), "search", fail)
+
+def _parse_search(raw: Any, fail: _Fail) -> SearchSection:
+    """The ``search:`` section."""
+    search_raw = _section(SearchSection, raw, "search", fail)
     checks: dict[str, tuple[Any, str]] = {
         "space": (space_names(), "one of"),
         "searcher": (SEARCHERS, "one of"),
@@ -378,16 +427,7 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
         if not (_number(search_raw[key], integer=True) and search_raw[key] >= 1):
             extra = " or auto" if key == "max_concurrent" else ""
             raise fail(f"search.{key}", f"expected an integer >= 1{extra}, got {search_raw[key]!r}")
-    study_url = search_raw.get("study_storage", "")
-    if not isinstance(study_url, str) or (study_url and "://" not in study_url):
-        raise fail(
-            "search.study_storage",
-            f"expected an SQLAlchemy URL like postgresql://user@host:5432/optuna, got {study_url!r}",
-        )
-    if study_url:
-        problem = _study_url_problem(study_url)
-        if problem:
-            raise fail("search.study_storage", problem)
+    _check_study_storage(search_raw.get("study_storage", ""), fail)
     if "confirm_max_seeds" in search_raw and not (
         _number(search_raw["confirm_max_seeds"], integer=True)
         and 1 <= search_raw["confirm_max_seeds"] <= MAX_CONFIRM_SEEDS
@@ -413,8 +453,25 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
             f"{search.budget} is fewer than the {len(cells)} question cells "
             f"({', '.join(cell_label(c) for c in cells)}): each needs at least one trial per size",
         )
+    return search
 
-    resources_raw = _section(ResourcesSection, raw.get("resources"), "resources", fail)
+
+def _check_study_storage(study_url: Any, fail: _Fail) -> None:
+    """``search.study_storage``: empty, or an SQLAlchemy URL that could work."""
+    if not isinstance(study_url, str) or (study_url and "://" not in study_url):
+        raise fail(
+            "search.study_storage",
+            f"expected an SQLAlchemy URL like postgresql://user@host:5432/optuna, got {study_url!r}",
+        )
+    if study_url:
+        problem = _study_url_problem(study_url)
+        if problem:
+            raise fail("search.study_storage", problem)
+
+
+def _parse_resources(raw: Any, fail: _Fail) -> ResourcesSection:
+    """The ``resources:`` section: what one trial takes."""
+    resources_raw = _section(ResourcesSection, raw, "resources", fail)
     for key in ("cpus", "gpus"):
         if key in resources_raw and not (_number(resources_raw[key]) and resources_raw[key] >= 0):
             raise fail(
@@ -434,8 +491,12 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
         raise fail("resources", str(err)) from None
     if resources.cpus == 0 and resources.gpus == 0:
         raise fail("resources", "a trial needs some CPU or GPU (cpus and gpus are both 0)")
+    return resources
 
-    trial = raw.get("trial") or {}
+
+def _parse_trial(raw: Any, search: SearchSection, fail: _Fail) -> dict[str, Any]:
+    """The ``trial:`` section: trial keys fixed for every trial, none the sweep or its question sets."""
+    trial = raw or {}
     if not isinstance(trial, Mapping):
         raise fail("trial", f"expected a mapping of fixed trial keys, got {type(trial).__name__}")
     valid = TrialSpec.valid_keys()
@@ -454,7 +515,12 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
                 f"fixed to {trial[axis]!r}, but search.question compares {axis} ({compared}): remove "
                 f"trial.{axis}, or take {axis} out of search.question",
             )
-    extensions = raw.get("extensions") or []
+    return dict(trial)
+
+
+def _parse_extensions(raw: Any, fail: _Fail) -> tuple[Mapping[str, Any], ...]:
+    """The ``extensions:`` list `resweep extend` writes."""
+    extensions = raw or []
     if not isinstance(extensions, list) or not all(
         isinstance(e, Mapping) and isinstance(e.get("changes", {}), Mapping) for e in extensions
     ):
@@ -463,13 +529,22 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
         problem = _extension_problem(extension)
         if problem:
             raise fail("extensions", f"entry {number}: {problem} (the list `resweep extend` writes)")
-    storage = str(raw.get("storage", "results"))
+    return tuple(dict(e) for e in extensions)
+
+
+def _parse_storage(raw: Any, fail: _Fail) -> str:
+    """``storage:``: a folder or an object-store URI that can hold sweeps."""
+    storage = str(raw)
     try:
         check_storage(storage)
     except ValueError as err:
         raise fail("storage", str(err)) from None
-    tracking = parse_tracking(raw.get("tracking"), fail)
-    decision_raw = _section(DecisionSection, raw.get("decision"), "decision", fail)
+    return storage
+
+
+def _parse_decision(raw: Any, fail: _Fail) -> DecisionSection:
+    """The ``decision:`` section."""
+    decision_raw = _section(DecisionSection, raw, "decision", fail)
     if "margin" in decision_raw and not (_number(decision_raw["margin"]) and 0 <= decision_raw["margin"] < 1):
         raise fail("decision.margin", f"expected a number >= 0 and < 1, got {decision_raw['margin']!r}")
     if "confidence" in decision_raw and not (
@@ -479,20 +554,12 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
             "decision.confidence",
             f"expected a number above 0.5 and below 1, got {decision_raw['confidence']!r}",
         )
-    config = SweepConfig(
-        name,
-        data,
-        search,
-        resources,
-        str(raw.get("encoder", "minilm")),
-        storage,
-        dict(trial),
-        tuple(dict(e) for e in extensions),
-        source,
-        text or "",
-        tracking=tracking,
-        decision=DecisionSection(**decision_raw),
-    )
+    return DecisionSection(**decision_raw)
+
+
+def _check_whole(config: SweepConfig, fail: _Fail) -> None:
+    """What only the sections together tell: a valid fixed trial, and OOD data where the space needs it."""
+    data, search = config.data, config.search
     # The fixed part of every trial must already be a valid trial config.
     try:
         TrialSpec.from_config({**config.trial_context(data.sizes[0], data.seeds[0])})
@@ -506,7 +573,6 @@ def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None =
                 f"space {search.space!r} proposes {', '.join(needing)}, which train on out-of-domain data, "
                 "and data.ood is not set: name an OOD dataset, or use a space that proposes baseline only",
             )
-    return config
 
 
 EXTENDED_KEYS = ("budget", "sizes", "seeds", "confirm_top_k", "space")  # what `resweep extend` changes

@@ -26,13 +26,14 @@ proposes the rest; the sweep fixes datasets, size, seed, encoder.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
 import os
 import shlex
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -231,14 +232,69 @@ def _drive(
     write_sweep_config(config, paths)
     rows = paths.results.read().to_pylist()
     if not _short(plan, rows):  # nothing is missing (and so nothing in Tune's state to recover)
-        if rebuild_studies:
-            sync_studies(config, plan, paths, rows, verbose)
-        paths.results.compact()
-        if hub is not None:  # trackers turned on for an ended sweep: they get its trials
-            hub.start(resuming=resume, prior=rows)
-            hub.close(complete=True)
-        return paths.results.read()
+        return _close_ended(
+            config, plan, paths, rows, hub, resume=resume, rebuild_studies=rebuild_studies, verbose=verbose
+        )
 
+    concurrency, cluster_resources = _join_cluster(config, address, dashboard, verbose)
+    runtime, resources = _runtime(config, paths, cluster_resources)
+    record = manifest(sweep_document(config), datasets, kind=kind, cluster=cluster_resources)
+    manifest_id = write_manifest(paths.root / "manifests", record)
+    trainable = tune.with_resources(
+        tune.with_parameters(trial_function or sweep_trial, runtime=runtime, contexts=plan.contexts),
+        resources,
+    )
+    run = functools.partial(
+        _run_state, config, plan, paths, verbose=verbose, manifest_id=manifest_id, hub=hub
+    )
+    interrupted, ran = False, False
+    exhausted: dict[str, tuple[int, int]] = {}
+    with _tune_output(verbose):
+        if hub is not None:
+            hub.start(resuming=resume, prior=rows)
+        try:
+            if restorable:
+                interrupted, rows = _continue_saved(plan, paths, trainable, rows, run)
+            if not interrupted and _short(plan, rows):
+                paths.tune.remove_tree()  # what it held that ended is in the results store now
+                sync_studies(config, plan, paths, rows, verbose)
+                tuner, searcher = _new_tuner(config, plan, paths, trainable, rows, verbose, concurrency)
+                interrupted = _fit(tuner, run(rows))
+                exhausted = searcher.exhausted
+            ran = not interrupted
+        finally:
+            set_active(None)
+            if hub is not None:
+                hub.close(complete=ran)
+    return _conclude(config, plan, paths, interrupted=interrupted, exhausted=exhausted, verbose=verbose)
+
+
+def _close_ended(
+    config: SweepConfig,
+    plan: SweepPlan,
+    paths: SweepPaths,
+    rows: list[dict[str, Any]],
+    hub: Any,
+    *,
+    resume: bool,
+    rebuild_studies: bool,
+    verbose: int,
+) -> Any:
+    """A sweep with nothing missing: its studies rebuilt if asked, its store compacted, trackers
+    turned on for it given its trials; its results."""
+    if rebuild_studies:
+        sync_studies(config, plan, paths, rows, verbose)
+    paths.results.compact()
+    if hub is not None:  # trackers turned on for an ended sweep: they get its trials
+        hub.start(resuming=resume, prior=rows)
+        hub.close(complete=True)
+    return paths.results.read()
+
+
+def _join_cluster(
+    config: SweepConfig, address: str | None, dashboard: str | None, verbose: int
+) -> tuple[int, dict[str, float]]:
+    """Connect to Ray (or start a local one); (trials at once, the cluster's resources)."""
     import ray
 
     cluster = connect(address, dashboard=dashboard is not None, dashboard_host=dashboard or "127.0.0.1")
@@ -247,70 +303,76 @@ def _drive(
         print(f"resweep: {cluster.describe()}; {concurrency} trial(s) at once", file=sys.stderr)
         if warning:
             print(f"resweep: warning: {warning}", file=sys.stderr)
-    cluster_resources = ray.cluster_resources()
-    runtime, resources = _runtime(config, paths, cluster_resources)
-    record = manifest(sweep_document(config), datasets, kind=kind, cluster=cluster_resources)
-    manifest_id = write_manifest(paths.root / "manifests", record)
-    trainable = tune.with_resources(
-        tune.with_parameters(trial_function or sweep_trial, runtime=runtime, contexts=plan.contexts),
-        resources,
-    )
-    # Tune's own console output (an experiment banner even when told to be silent) only with
-    # verbose >= 2; resweep's progress view replaces it. Tune's default loggers without the
-    # TensorBoard one, which imports torch into the driver (2 s here); CSV and JSON are added below.
+    return concurrency, ray.cluster_resources()
+
+
+@contextlib.contextmanager
+def _tune_output(verbose: int) -> Iterator[None]:
+    """Tune's own console output (an experiment banner even when told to be silent) only with
+    verbose >= 2; resweep's progress view replaces it. Tune's default loggers without the
+    TensorBoard one, which imports torch into the driver (2 s here); CSV and JSON are added by
+    :func:`_new_tuner`. Tune's own log lines ("Wrote the latest version of all result files", its
+    `Tuner.restore(...)` hint beside resweep's own) only with verbose >= 2; errors always."""
     tune_env = {"TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1"}
     if verbose < 2:
         tune_env["RAY_AIR_NEW_OUTPUT"] = "0"
     saved_env = {k: os.environ.get(k) for k in tune_env}
     os.environ.update(tune_env)
-    # Tune's own log lines ("Wrote the latest version of all result files", its
-    # `Tuner.restore(...)` hint beside resweep's own) only with verbose >= 2; errors always.
     tune_log = logging.getLogger("ray.tune")
     saved_level = tune_log.level
     if verbose < 2:
         tune_log.setLevel(logging.ERROR)
-    interrupted, exhausted, ran = False, {}, False
-    if hub is not None:
-        hub.start(resuming=resume, prior=rows)
     try:
-        if restorable:
-            path, filesystem = _tune_storage(paths.tune)
-            try:
-                tuner = tune.Tuner.restore(
-                    path, trainable=trainable, resume_errored=True, storage_filesystem=filesystem
-                )
-            except Exception as err:  # Tune's saved state is damaged: the results store is the truth
-                print(
-                    f"resweep: warning: {paths.tune}: Tune's saved state cannot be restored "
-                    f"({type(err).__name__}: {err}); running what is missing from the results store",
-                    file=sys.stderr,
-                )
-            else:
-                # what ended after Tune's last save is in the store, not in the searcher it restores
-                hand_over(_store_runs(plan, rows))
-                run = _run_state(config, plan, paths, rows, verbose, manifest_id, hub)
-                try:
-                    interrupted = _fit(tuner, run)
-                finally:
-                    hand_over(None)
-                rows = paths.results.read().to_pylist()
-        if not interrupted and _short(plan, rows):
-            paths.tune.remove_tree()  # what it held that ended is in the results store now
-            sync_studies(config, plan, paths, rows, verbose)
-            tuner, searcher = _new_tuner(config, plan, paths, trainable, rows, verbose, concurrency)
-            interrupted = _fit(tuner, _run_state(config, plan, paths, rows, verbose, manifest_id, hub))
-            exhausted = searcher.exhausted
-        ran = not interrupted
+        yield
     finally:
-        set_active(None)
-        if hub is not None:
-            hub.close(complete=ran)
         tune_log.setLevel(saved_level)
         for key, value in saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def _continue_saved(
+    plan: SweepPlan,
+    paths: SweepPaths,
+    trainable: Any,
+    rows: list[dict[str, Any]],
+    run: Callable[[list[dict[str, Any]]], SweepRun],
+) -> tuple[bool, list[dict[str, Any]]]:
+    """Continue Tune's saved experiment: (whether it was interrupted, the store's rows after it).
+    Saved state Tune cannot restore is left for a new experiment (a warning, nothing run)."""
+    path, filesystem = _tune_storage(paths.tune)
+    try:
+        tuner = tune.Tuner.restore(
+            path, trainable=trainable, resume_errored=True, storage_filesystem=filesystem
+        )
+    except Exception as err:  # Tune's saved state is damaged: the results store is the truth
+        print(
+            f"resweep: warning: {paths.tune}: Tune's saved state cannot be restored "
+            f"({type(err).__name__}: {err}); running what is missing from the results store",
+            file=sys.stderr,
+        )
+        return False, rows
+    # what ended after Tune's last save is in the store, not in the searcher it restores
+    hand_over(_store_runs(plan, rows))
+    try:
+        interrupted = _fit(tuner, run(rows))
+    finally:
+        hand_over(None)
+    return interrupted, paths.results.read().to_pylist()
+
+
+def _conclude(
+    config: SweepConfig,
+    plan: SweepPlan,
+    paths: SweepPaths,
+    *,
+    interrupted: bool,
+    exhausted: Mapping[str, tuple[int, int]],
+    verbose: int,
+) -> Any:
+    """The sweep's results once its experiments ended, or the error saying why it has none yet."""
     # The results store, not Tune or Optuna, says what ended (an errored trial resumed by Tune is
     # already FAIL in its Optuna study). Fewer rows than the budget: interrupted, or cells whose
     # every proposal repeats an ended configuration (they have nothing left to try).

@@ -20,9 +20,9 @@ import math
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -205,6 +205,81 @@ def _clone(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {key: value.detach().clone() for key, value in unwrap(model).state_dict().items()}
 
 
+@dataclass
+class _FitState:
+    """Where a :func:`fit` is, written to every checkpoint as ``trainer_state.json`` (these field
+    names are its keys: checkpoints written before this class existed load into it unchanged)."""
+
+    stage: int = 0  # the index of the current stage
+    epoch: int = 0  # epochs done in the current stage
+    epochs_done: int = 0  # epochs done in all stages
+    best_score: float | None = None  # the current stage's best selection score
+    best_epoch: int | None = None  # the epochs_done of the selected (best) epoch
+    bad_epochs: int = 0  # epochs since the current stage last improved
+    best_metrics: dict[str, Any] | None = None  # the selected epoch's report
+    history: list[dict[str, Any]] = field(default_factory=list)  # every epoch's report
+    elapsed: float = 0.0  # seconds of training up to the last epoch, over restarts
+
+    def to_json(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_json(cls, saved: Mapping[str, Any]) -> _FitState:
+        return cls(**{f.name: saved[f.name] for f in fields(cls) if f.name in saved})
+
+    def next_stage(self) -> None:
+        """Start the next stage: its epochs and early stopping from the beginning."""
+        self.stage, self.epoch, self.best_score, self.bad_epochs = self.stage + 1, 0, None, 0
+
+    def stage_goes_on(self, config: LoopConfig) -> bool:
+        """Whether the current stage trains another epoch: epoch budget and patience left."""
+        return self.epoch < config.max_epochs and self.bad_epochs < config.patience
+
+
+@dataclass
+class _StageTools:
+    """What one stage trains with: a fresh optimizer, its learning-rate schedule over the stage's
+    epochs, and the imbalance technique's class weights."""
+
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    class_weights: torch.Tensor | None
+
+    @classmethod
+    def for_stage(
+        cls,
+        model: torch.nn.Module,
+        stage: Stage,
+        first_epoch: np.ndarray,
+        config: LoopConfig,
+        *,
+        world: World,
+        n_classes: int,
+    ) -> _StageTools:
+        total = max(1, _count_batches(len(first_epoch), config) // world.size) * config.max_epochs
+        optimizer = make_optimizer(unwrap(model), config)
+        scheduler = linear_schedule(optimizer, int(config.warmup_ratio * total), total)
+        weights = stage.imbalance.class_weights(stage.train.labels, n_classes)
+        class_weights = (
+            None if weights is None else torch.as_tensor(weights, dtype=torch.float32).to(world.device)
+        )
+        return cls(optimizer, scheduler, class_weights)
+
+    def restore(self, resumed: Mapping[str, Any]) -> None:
+        """Continue where a checkpoint's stage left off (optimizer, schedule and torch RNG)."""
+        self.optimizer.load_state_dict(resumed["optimizer"])
+        self.scheduler.load_state_dict(resumed["scheduler"])
+        torch.set_rng_state(resumed["torch_rng"])
+
+    def tensors(self) -> dict[str, Any]:
+        """What a checkpoint keeps of them (``state.pt``), with the torch RNG state."""
+        return {
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+        }
+
+
 def fit(
     task: Task,
     stages: Sequence[Stage],
@@ -241,67 +316,30 @@ def fit(
         own_tmp = tempfile.TemporaryDirectory(prefix="resweep-ckpt-")
         checkpoint_root = Path(own_tmp.name)
 
-    state: dict[str, Any] = {
-        "stage": 0,
-        "epoch": 0,
-        "epochs_done": 0,
-        "best_score": None,
-        "best_epoch": None,
-        "bad_epochs": 0,
-        "best_metrics": None,
-        "history": [],
-        "elapsed": 0.0,
-    }
-    best_weights: dict[str, torch.Tensor] | None = None  # in memory on every rank
-    resumed: dict[str, Any] | None = None
-    if resume_from is not None:
-        best_weights, resumed, state = load_checkpoint(Path(resume_from), model)
-        if best_weights is None and state["best_score"] is not None:
-            best_weights = _clone(model)  # that checkpoint's epoch was the best one
-    started = time.perf_counter() - state["elapsed"]
-    resumed_from = state["epochs_done"]  # 0 for a fresh run
+    # best_weights: the current stage's best epoch's, in memory on every rank
+    state, best_weights, resumed = _start_state(model, resume_from)
+    started = time.perf_counter() - state.elapsed
+    resumed_from = state.epochs_done  # 0 for a fresh run
     cached: dict[int, np.ndarray] = {}
     last_checkpoint: Path | None = None
 
-    for stage_index in range(state["stage"], len(stages)):
+    for stage_index in range(state.stage, len(stages)):
         stage = stages[stage_index]
+        last_stage = stage_index == len(stages) - 1
         first = _epoch_indices(stage, stage_index, 0, seed, negative_ids, cached)
-        total = max(1, _count_batches(len(first), config) // world.size) * config.max_epochs
-        optimizer = make_optimizer(unwrap(model), config)
-        scheduler = linear_schedule(optimizer, int(config.warmup_ratio * total), total)
-        weights = stage.imbalance.class_weights(stage.train.labels, n_classes)
-        class_weights = None if weights is None else torch.as_tensor(weights, dtype=torch.float32).to(device)
+        tools = _StageTools.for_stage(model, stage, first, config, world=world, n_classes=n_classes)
         if resumed is not None:
-            optimizer.load_state_dict(resumed["optimizer"])
-            scheduler.load_state_dict(resumed["scheduler"])
-            torch.set_rng_state(resumed["torch_rng"])
+            tools.restore(resumed)
             resumed = None
 
-        while state["epoch"] < config.max_epochs and state["bad_epochs"] < config.patience:
-            epoch = state["epoch"]
+        while state.stage_goes_on(config):
+            epoch = state.epoch
             epoch_start = time.perf_counter()
             indices = _epoch_indices(stage, stage_index, epoch, seed, negative_ids, cached)
-            batches = _batches(
-                stage.train.lengths, indices, config, np.random.default_rng([seed, stage_index, epoch])
+            batches = _rank_batches(
+                stage, indices, config, world, np.random.default_rng([seed, stage_index, epoch])
             )
-            if len(batches) < world.size:  # every rank must take the same number of steps (DDP)
-                batches = [batches[i % len(batches)] for i in range(world.size)]
-            usable = len(batches) // world.size * world.size
-            model.train()
-            loss_sum, seen = 0.0, 0
-            for batch_indices in batches[world.rank : usable : world.size]:
-                batch = _to(task.collate(stage.train, batch_indices), device)
-                with _autocast(device):
-                    loss = training_loss(task, model, batch, class_weights)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-                optimizer.step()
-                scheduler.step()
-                loss_sum += loss.item() * len(batch_indices)
-                seen += len(batch_indices)
-                if progress is not None:
-                    progress(len(batch_indices) * world.size)
+            loss_sum, seen = _train_epoch(task, model, stage, batches, tools, config, world, progress)
             train_seconds = time.perf_counter() - epoch_start
 
             metrics: dict[str, Any] = {
@@ -311,59 +349,19 @@ def fit(
                 "examples_per_second": seen * world.size / max(train_seconds, 1e-9),
                 "workers": world.size,
             }
-            if len(dev):
-                scores = predict(task, dev, config, device)
-                metrics.update({f"dev_{k}": v for k, v in evaluate("dev", scores, dev).items()})
-            if stage.dev is not None and stage.evaluate is not None:
-                scores = predict(task, stage.dev, config, device)
-                own = stage.evaluate("stage_dev", scores, stage.dev)
-                metrics.update({f"stage_dev_{k}": v for k, v in own.items()})
-                score = own[config.selection_metric]
-            else:
-                score = metrics[f"dev_{config.selection_metric}"]
-            improved = state["best_score"] is None or score > state["best_score"]
-            if test is not None and len(test) and (config.test_every_epoch or improved):
-                scores = predict(task, test, config, device)
-                metrics.update({f"test_{k}": v for k, v in evaluate("test", scores, test).items()})
-            state["epoch"] = epoch + 1
-            state["epochs_done"] += 1
-            if improved:
-                state.update(best_score=score, best_epoch=state["epochs_done"], bad_epochs=0)
-                best_weights = _clone(model)
-            else:
-                state["bad_epochs"] += 1
-            metrics[EPOCHS_DONE] = state["epochs_done"]
-            # Schedulers compare trials on final-stage epochs only: during an OOD pre-training
-            # stage the in-domain dev score says nothing yet (it is ~0 by construction).
-            metrics[FINAL_STAGE_EPOCHS] = state["epoch"] if stage_index == len(stages) - 1 else 0
-            metrics[TRAINING_DONE] = stage_index == len(stages) - 1 and (
-                state["epoch"] >= config.max_epochs or state["bad_epochs"] >= config.patience
+            score, improved = _evaluate_epoch(
+                task, stage, dev, test, config, evaluate, metrics, state, device
             )
-            metrics["selected_epoch"] = state["best_epoch"]
+            _end_epoch(state, metrics, score, improved, config, last_stage=last_stage)
+            if improved:
+                best_weights = _clone(model)
             metrics["resumed_from_epoch"] = resumed_from
             metrics["elapsed_seconds"] = time.perf_counter() - started
-            if improved:
-                state["best_metrics"] = dict(metrics)
-            # The selected (best dev) epoch so far, in every report: a results store needs only
-            # the last report to know what the trial would be judged by.
-            for key, value in (state["best_metrics"] or {}).items():
-                if key.startswith(("dev_", "test_")):
-                    metrics[f"selected_{key}"] = value
-            state["elapsed"] = metrics["elapsed_seconds"]
-            state["history"].append(metrics)
-            previous, last_checkpoint = last_checkpoint, None
-            if world.rank == 0:
-                last_checkpoint = save_checkpoint(
-                    checkpoint_root / f"epoch_{state['epochs_done']:04d}",
-                    model=model,
-                    best_state=None if improved else best_weights,
-                    tensors={
-                        "optimizer": optimizer.state_dict(),
-                        "scheduler": scheduler.state_dict(),
-                        "torch_rng": torch.get_rng_state(),
-                    },
-                    trainer_state=state,
-                )
+            _select(state, metrics, improved)
+            previous = last_checkpoint
+            last_checkpoint = _save_epoch(
+                checkpoint_root, model, None if improved else best_weights, tools, state, world
+            )
             report(dict(metrics), last_checkpoint)
             if previous is not None and previous != last_checkpoint:
                 shutil.rmtree(previous, ignore_errors=True)  # keep the newest checkpoint only
@@ -371,11 +369,157 @@ def fit(
         # Stage over: continue (or finish) from the best dev epoch's weights.
         if best_weights is not None:
             unwrap(model).load_state_dict(best_weights)
-        if stage_index + 1 < len(stages):
-            state.update(stage=stage_index + 1, epoch=0, best_score=None, bad_epochs=0)
+        if not last_stage:
+            state.next_stage()
             best_weights = None
 
     if own_tmp is not None:
         own_tmp.cleanup()
         last_checkpoint = None
-    return FitResult(state["best_metrics"] or {}, state["history"], state["epochs_done"], last_checkpoint)
+    return FitResult(state.best_metrics or {}, state.history, state.epochs_done, last_checkpoint)
+
+
+def _start_state(
+    model: torch.nn.Module, resume_from: Path | None
+) -> tuple[_FitState, dict[str, torch.Tensor] | None, dict[str, Any] | None]:
+    """Where a fit starts: (its state, the best epoch's weights, the optimizer, schedule and RNG
+    state to restore); a fresh run's, or a checkpoint's, whose weights it loads into ``model``."""
+    if resume_from is None:
+        return _FitState(), None, None
+    best_weights, tensors, saved = load_checkpoint(Path(resume_from), model)
+    state = _FitState.from_json(saved)
+    if best_weights is None and state.best_score is not None:
+        best_weights = _clone(model)  # that checkpoint's epoch was the best one
+    return state, best_weights, tensors
+
+
+def _rank_batches(
+    stage: Stage, indices: np.ndarray, config: LoopConfig, world: World, rng: np.random.Generator
+) -> list[np.ndarray]:
+    """This rank's batches of one epoch: every rank takes the same number of steps (DDP)."""
+    batches = _batches(stage.train.lengths, indices, config, rng)
+    if len(batches) < world.size:
+        batches = [batches[i % len(batches)] for i in range(world.size)]
+    usable = len(batches) // world.size * world.size
+    return batches[world.rank : usable : world.size]
+
+
+def _train_epoch(
+    task: Task,
+    model: torch.nn.Module,
+    stage: Stage,
+    batches: list[np.ndarray],
+    tools: _StageTools,
+    config: LoopConfig,
+    world: World,
+    progress: Callable[[int], None] | None,
+) -> tuple[float, int]:
+    """One pass over ``batches``: (the sum of the examples' losses, the examples seen)."""
+    model.train()
+    loss_sum, seen = 0.0, 0
+    for batch_indices in batches:
+        batch = _to(task.collate(stage.train, batch_indices), world.device)
+        with _autocast(world.device):
+            loss = training_loss(task, model, batch, tools.class_weights)
+        tools.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+        tools.optimizer.step()
+        tools.scheduler.step()
+        loss_sum += loss.item() * len(batch_indices)
+        seen += len(batch_indices)
+        if progress is not None:
+            progress(len(batch_indices) * world.size)
+    return loss_sum, seen
+
+
+def _evaluate_epoch(
+    task: Task,
+    stage: Stage,
+    dev: EncodedSplit,
+    test: EncodedSplit | None,
+    config: LoopConfig,
+    evaluate: Evaluate,
+    metrics: dict[str, Any],
+    state: _FitState,
+    device: torch.device,
+) -> tuple[float, bool]:
+    """Add the epoch's dev metrics (and the stage's own dev metrics) to ``metrics``, and its test
+    metrics when every epoch is tested or this one improved; return (the score early stopping
+    selects on: the stage's own dev set's when it has one, else in-domain dev's, whether it
+    improved on the stage's best)."""
+    if len(dev):
+        scores = predict(task, dev, config, device)
+        metrics.update({f"dev_{k}": v for k, v in evaluate("dev", scores, dev).items()})
+    score: float
+    if stage.dev is not None and stage.evaluate is not None:
+        scores = predict(task, stage.dev, config, device)
+        own = stage.evaluate("stage_dev", scores, stage.dev)
+        metrics.update({f"stage_dev_{k}": v for k, v in own.items()})
+        score = own[config.selection_metric]
+    else:
+        score = metrics[f"dev_{config.selection_metric}"]
+    improved = state.best_score is None or score > state.best_score
+    if test is not None and len(test) and (config.test_every_epoch or improved):
+        scores = predict(task, test, config, device)
+        metrics.update({f"test_{k}": v for k, v in evaluate("test", scores, test).items()})
+    return score, improved
+
+
+def _end_epoch(
+    state: _FitState,
+    metrics: dict[str, Any],
+    score: float,
+    improved: bool,
+    config: LoopConfig,
+    *,
+    last_stage: bool,
+) -> None:
+    """Count the epoch and its early stopping in ``state``; add the counters to ``metrics``."""
+    state.epoch += 1
+    state.epochs_done += 1
+    if improved:
+        state.best_score, state.best_epoch, state.bad_epochs = score, state.epochs_done, 0
+    else:
+        state.bad_epochs += 1
+    metrics[EPOCHS_DONE] = state.epochs_done
+    # Schedulers compare trials on final-stage epochs only: during an OOD pre-training
+    # stage the in-domain dev score says nothing yet (it is ~0 by construction).
+    metrics[FINAL_STAGE_EPOCHS] = state.epoch if last_stage else 0
+    metrics[TRAINING_DONE] = last_stage and not state.stage_goes_on(config)
+    metrics["selected_epoch"] = state.best_epoch
+
+
+def _save_epoch(
+    root: Path,
+    model: torch.nn.Module,
+    best_weights: dict[str, torch.Tensor] | None,
+    tools: _StageTools,
+    state: _FitState,
+    world: World,
+) -> Path | None:
+    """The epoch's checkpoint (rank 0 writes it; other ranks: None): the model, ``best_weights``
+    when the best epoch is an earlier one, the optimizer, schedule and RNG, and ``state``."""
+    if world.rank != 0:
+        return None
+    return save_checkpoint(
+        root / f"epoch_{state.epochs_done:04d}",
+        model=model,
+        best_state=best_weights,
+        tensors=tools.tensors(),
+        trainer_state=state.to_json(),
+    )
+
+
+def _select(state: _FitState, metrics: dict[str, Any], improved: bool) -> None:
+    """Keep an improving epoch's report as the selected one, add the selected epoch's scores to
+    ``metrics``, and append it to the history."""
+    if improved:
+        state.best_metrics = dict(metrics)
+    # The selected (best dev) epoch so far, in every report: a results store needs only
+    # the last report to know what the trial would be judged by.
+    for key, value in (state.best_metrics or {}).items():
+        if key.startswith(("dev_", "test_")):
+            metrics[f"selected_{key}"] = value
+    state.elapsed = metrics["elapsed_seconds"]
+    state.history.append(metrics)

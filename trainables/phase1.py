@@ -24,7 +24,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -277,156 +277,104 @@ def artifact_signature(spec: TrialSpec) -> tuple[Any, ...]:
 
 def phase1_features(context: PrepareContext, label_space: LabelSpace) -> Phase1Features:
     """Load, or compute once, the phase-1 artifact this trial needs."""
-    spec, data = context.spec, context.data
-    settings = spec.model.settings_of("two-phase")  # phase 1 is two-phase's (a wrapper's inner one's)
-    variant, finetune = settings.phase1_model, settings.phase1_finetune
-    uses_ood = context.ood is not None
-    if variant == "none":
-        finetune = "none"  # the pre-trained encoder is the same for every dataset
-    elif finetune == "joined" and not uses_ood:
-        raise ResweepError(
-            "phase1_finetune 'joined' fine-tunes on both datasets: the trial needs an OOD dataset"
-        )
-    ood_full = context.ood["train"] if context.ood is not None else None
-    in_domain_full = pa.concat_tables(context.in_domain.splits.values())
+    plan = _Phase1Plan.of(context, label_space)
+    folder = compute_once(context.artifacts, plan.key, plan.build, meta=plan.meta)
+    if context.keep_encoder and plan.variant == "none" and not (folder / ENCODER_FOLDER).is_dir():
+        _keep_frozen_encoder(context.spec, folder)
+    return Phase1Features(folder)
 
-    # The records to featurise, and what the encoder(s) learn from.
-    if variant == "seqcls":
-        in_domain_records = pa.concat_tables([data.train, data.dev, data.test])
-        seen: dict[str, Any] = {
-            "in_domain_train": fingerprint(data.train),
-            "in_domain_dev": fingerprint(data.dev),
+
+# The records one encoder featurises, the encoder and its tokenizer.
+_Block = tuple[pa.Table, torch.nn.Module, Any]
+
+
+@dataclass(frozen=True)
+class _Phase1Plan:
+    """One trial's phase-1 artifact: its variant, the records it featurises, and ``meta``, every
+    input that changes it (what its ``key`` is made of); :meth:`build` computes it."""
+
+    context: PrepareContext
+    label_space: LabelSpace
+    variant: str
+    finetune: str
+    ood_full: pa.Table | None  # the OOD dataset's whole train split
+    in_domain_records: pa.Table  # the in-domain records to featurise
+    meta: dict[str, Any]
+    key: str
+
+    @classmethod
+    def of(cls, context: PrepareContext, label_space: LabelSpace) -> _Phase1Plan:
+        spec, data = context.spec, context.data
+        settings = spec.model.settings_of("two-phase")  # phase 1 is two-phase's (a wrapper's inner one's)
+        variant, finetune = settings.phase1_model, settings.phase1_finetune
+        uses_ood = context.ood is not None
+        if variant == "none":
+            finetune = "none"  # the pre-trained encoder is the same for every dataset
+        elif finetune == "joined" and not uses_ood:
+            raise ResweepError(
+                "phase1_finetune 'joined' fine-tunes on both datasets: the trial needs an OOD dataset"
+            )
+        ood_full = context.ood["train"] if context.ood is not None else None
+        in_domain_full = pa.concat_tables(context.in_domain.splits.values())
+
+        # The records to featurise, and what the encoder(s) learn from.
+        if variant == "seqcls":
+            in_domain_records = pa.concat_tables([data.train, data.dev, data.test])
+            seen: dict[str, Any] = {
+                "in_domain_train": fingerprint(data.train),
+                "in_domain_dev": fingerprint(data.dev),
+            }
+            if finetune == "joined":
+                seen["ood"] = fingerprint(ood_full) if ood_full is not None else None
+            elif uses_ood:
+                seen["ood"] = fingerprint(data.ood_train)
+        else:
+            in_domain_records = in_domain_full
+            seen = {"in_domain": fingerprint(in_domain_full)}
+            if ood_full is not None:
+                seen["ood"] = fingerprint(ood_full)
+        meta = {
+            "encoder": spec.model.encoder,
+            "variant": variant,
+            "finetune": finetune,
+            "marker_style": spec.model.marker_style,
+            "max_length": spec.model.max_length,
+            "seen": seen,
+            "featurised_in_domain": fingerprint(in_domain_records),
+            "featurised_ood": fingerprint(ood_full) if ood_full is not None else None,
+            "seed": spec.data.seed if variant != "none" else None,
+            "hyper": None if variant == "none" else settings.loop.__dict__,
         }
-        if finetune == "joined":
-            seen["ood"] = fingerprint(ood_full) if ood_full is not None else None
-        elif uses_ood:
-            seen["ood"] = fingerprint(data.ood_train)
-    else:
-        in_domain_records = in_domain_full
-        seen = {"in_domain": fingerprint(in_domain_full)}
-        if ood_full is not None:
-            seen["ood"] = fingerprint(ood_full)
-    fields = {
-        "encoder": spec.model.encoder,
-        "variant": variant,
-        "finetune": finetune,
-        "marker_style": spec.model.marker_style,
-        "max_length": spec.model.max_length,
-        "seen": seen,
-        "featurised_in_domain": fingerprint(in_domain_records),
-        "featurised_ood": fingerprint(ood_full) if ood_full is not None else None,
-        "seed": spec.data.seed if variant != "none" else None,
-        "hyper": None if variant == "none" else settings.loop.__dict__,
-    }
-    # A fine-tuned encoder exists only inside a build, so an artifact that must keep one has its own
-    # key. The frozen encoder (`none`) is the pre-trained one with seeded marker embeddings: it is
-    # made again beside a sweep's artifact, whose features `resweep train` then reuses.
-    if context.keep_encoder and variant != "none":
-        fields["keeps_encoder"] = True
-    key = artifact_key("phase1", fields)
+        # A fine-tuned encoder exists only inside a build, so an artifact that must keep one has its
+        # own key. The frozen encoder (`none`) is the pre-trained one with seeded marker embeddings:
+        # it is made again beside a sweep's artifact, whose features `resweep train` then reuses.
+        if context.keep_encoder and variant != "none":
+            meta["keeps_encoder"] = True
+        key = artifact_key("phase1", meta)
+        return cls(context, label_space, variant, finetune, ood_full, in_domain_records, meta, key)
 
-    def build(folder: Path) -> None:
+    @property
+    def uses_ood(self) -> bool:
+        return self.context.ood is not None
+
+    def build(self, folder: Path) -> None:
+        """Fine-tune the encoder(s) the variant needs, featurise the records, write the artifact."""
+        context, spec, key = self.context, self.context.spec, self.key
         started = time.perf_counter()
         log.info(
-            "phase-1 artifact %s: computing (%s, %s, encoder %s)", key, variant, finetune, spec.model.encoder
+            "phase-1 artifact %s: computing (%s, %s, encoder %s)",
+            key,
+            self.variant,
+            self.finetune,
+            spec.model.encoder,
         )
-        style, max_length, device = spec.model.marker_style, spec.model.max_length, context.device
-        blocks: list[tuple[pa.Table, torch.nn.Module, Any]] = []
-        # Fine-tuning is most of a build's time: its own sign of life, counted in sentences trained
-        # on, the epochs' upper bound as the total (early stopping may end it sooner).
-        epochs = spec.model.settings_of("two-phase").loop.max_epochs
-        ood_rows = ood_full.num_rows if ood_full is not None else 0
-        separate_ood = data.ood_train.num_rows if uses_ood else 0
-        tuned = {
-            "mlm": context.in_domain["train"].num_rows + ood_rows,
-            "seqcls": data.train.num_rows + (ood_rows if finetune == "joined" else separate_ood),
-        }.get(variant, 0)
-        tuning = (
-            BuildProgress(
-                context.artifacts, f"{key}-tuning", f"phase-1 fine-tuning ({variant})", tuned * epochs
-            )
-            if tuned
-            else None
-        )
+        tuning = self._tuning_progress()
         try:
-            if variant == "none":
-                from transformers import AutoModel
-
-                tokenizer = load_tokenizer(spec.model.encoder)
-                encoder = from_pretrained(AutoModel, spec.model.encoder)
-                blocks = [(in_domain_records, encoder, tokenizer)]
-                if ood_full is not None:
-                    blocks.append((ood_full, encoder, tokenizer))
-            elif variant == "mlm":
-                if finetune == "joined":
-                    model, tokenizer = _train_mlm(
-                        context, [context.in_domain["train"]] + ([ood_full] if ood_full else []), tuning
-                    )
-                    blocks = [(in_domain_records, _base_encoder(model), tokenizer)]
-                    if ood_full is not None:
-                        blocks.append((ood_full, _base_encoder(model), tokenizer))
-                else:
-                    model, tokenizer = _train_mlm(context, [context.in_domain["train"]], tuning)
-                    blocks = [(in_domain_records, _base_encoder(model), tokenizer)]
-                    if ood_full is not None:
-                        ood_model, ood_tokenizer = _train_mlm(context, [ood_full], tuning)
-                        blocks.append((ood_full, _base_encoder(ood_model), ood_tokenizer))
-            else:  # seqcls
-                if finetune == "joined":
-                    assert context.ood is not None and ood_full is not None
-                    joined_space = LabelSpace.build(
-                        context.in_domain.labels,
-                        context.ood.labels,
-                        negative=label_space.negative,
-                        mapping=spec.data.label_mapping,
-                    )
-                    parts = [(data.train, False), (ood_full, True)]
-                    model, tokenizer = _train_seqcls(context, parts, joined_space, data.dev, False, tuning)
-                    blocks = [
-                        (in_domain_records, _base_encoder(model), tokenizer),
-                        (ood_full, _base_encoder(model), tokenizer),
-                    ]
-                else:
-                    in_space = LabelSpace.build(label_space.in_domain, negative=label_space.negative)
-                    model, tokenizer = _train_seqcls(
-                        context, [(data.train, False)], in_space, data.dev, False, tuning
-                    )
-                    blocks = [(in_domain_records, _base_encoder(model), tokenizer)]
-                    if uses_ood and data.ood_train.num_rows:
-                        ood_train, ood_dev = holdout(data.ood_train, 0.1, spec.data.seed)
-                        ood_space = LabelSpace.build(
-                            sorted(set(data.ood_train["label"].to_pylist())), negative=label_space.negative
-                        )
-                        ood_model, ood_tokenizer = _train_seqcls(
-                            context, [(ood_train, False)], ood_space, ood_dev, False, tuning
-                        )
-                        blocks.append((ood_full, _base_encoder(ood_model), ood_tokenizer))
+            blocks = self._encoders(tuning)
         finally:
             if tuning is not None:
                 tuning.close()
-        keys: list[str] = []
-        matrices = []
-        total = sum(table.num_rows for table, _, _ in blocks)
-        progress = BuildProgress(context.artifacts, key, f"phase-1 features ({variant})", total)
-        try:
-            for table, encoder, tokenizer in blocks:
-                if tokenizer is not None:
-                    added = prepare_tokenizer(tokenizer, style)
-                    resize = getattr(encoder, "resize_token_embeddings", None)
-                    if added and resize is not None:
-                        # New marker embeddings: random, but seeded, so that an artifact built
-                        # again (lost, or with its encoder kept) holds the same features.
-                        with torch.random.fork_rng():
-                            torch.manual_seed(spec.data.seed if variant != "none" else 0)
-                            resize(len(tokenizer), mean_resizing=False)
-                matrices.append(
-                    extract_features(
-                        encoder, tokenizer, table, style, max_length, device, progress=progress.add
-                    )
-                )
-                keys.extend(table_keys(table))
-        finally:
-            progress.close()
+        keys, matrices = self._featurise(blocks)
         if context.keep_encoder:  # blocks[0] featurised the in-domain records
             _, kept, tokenizer = blocks[0]
             _save_encoder(kept, tokenizer, folder / ENCODER_FOLDER)
@@ -436,10 +384,122 @@ def phase1_features(context: PrepareContext, label_space: LabelSpace) -> Phase1F
         (folder / "timing.json").write_text(json.dumps({"seconds": seconds}))
         log.info("phase-1 artifact %s: %d records featurised in %.1f s", key, len(keys), seconds)
 
-    folder = compute_once(context.artifacts, key, build, meta=fields)
-    if context.keep_encoder and variant == "none" and not (folder / ENCODER_FOLDER).is_dir():
-        _keep_frozen_encoder(spec, folder)
-    return Phase1Features(folder)
+    def _tuning_progress(self) -> BuildProgress | None:
+        """Fine-tuning is most of a build's time: its own sign of life, counted in sentences trained
+        on, the epochs' upper bound as the total (early stopping may end it sooner). None: the
+        variant fine-tunes nothing."""
+        context, data = self.context, self.context.data
+        epochs = context.spec.model.settings_of("two-phase").loop.max_epochs
+        ood_rows = self.ood_full.num_rows if self.ood_full is not None else 0
+        separate_ood = data.ood_train.num_rows if self.uses_ood else 0
+        tuned = {
+            "mlm": context.in_domain["train"].num_rows + ood_rows,
+            "seqcls": data.train.num_rows + (ood_rows if self.finetune == "joined" else separate_ood),
+        }.get(self.variant, 0)
+        if not tuned:
+            return None
+        return BuildProgress(
+            context.artifacts, f"{self.key}-tuning", f"phase-1 fine-tuning ({self.variant})", tuned * epochs
+        )
+
+    def _encoders(self, tuning: BuildProgress | None) -> list[_Block]:
+        """The encoder (fine-tuned as the variant says) for the in-domain records, then the OOD's."""
+        if self.variant == "none":
+            return self._pretrained_blocks()
+        if self.variant == "mlm":
+            return self._mlm_blocks(tuning)
+        return self._seqcls_blocks(tuning)
+
+    def _pretrained_blocks(self) -> list[_Block]:
+        from transformers import AutoModel
+
+        encoder_name = self.context.spec.model.encoder
+        tokenizer = load_tokenizer(encoder_name)
+        encoder = from_pretrained(AutoModel, encoder_name)
+        blocks: list[_Block] = [(self.in_domain_records, encoder, tokenizer)]
+        if self.ood_full is not None:
+            blocks.append((self.ood_full, encoder, tokenizer))
+        return blocks
+
+    def _mlm_blocks(self, tuning: BuildProgress | None) -> list[_Block]:
+        context, ood_full = self.context, self.ood_full
+        blocks: list[_Block]
+        if self.finetune == "joined":
+            model, tokenizer = _train_mlm(
+                context, [context.in_domain["train"]] + ([ood_full] if ood_full else []), tuning
+            )
+            blocks = [(self.in_domain_records, _base_encoder(model), tokenizer)]
+            if ood_full is not None:
+                blocks.append((ood_full, _base_encoder(model), tokenizer))
+        else:
+            model, tokenizer = _train_mlm(context, [context.in_domain["train"]], tuning)
+            blocks = [(self.in_domain_records, _base_encoder(model), tokenizer)]
+            if ood_full is not None:
+                ood_model, ood_tokenizer = _train_mlm(context, [ood_full], tuning)
+                blocks.append((ood_full, _base_encoder(ood_model), ood_tokenizer))
+        return blocks
+
+    def _seqcls_blocks(self, tuning: BuildProgress | None) -> list[_Block]:
+        context, label_space, ood_full = self.context, self.label_space, self.ood_full
+        spec, data = context.spec, context.data
+        if self.finetune == "joined":
+            assert context.ood is not None and ood_full is not None
+            joined_space = LabelSpace.build(
+                context.in_domain.labels,
+                context.ood.labels,
+                negative=label_space.negative,
+                mapping=spec.data.label_mapping,
+            )
+            parts = [(data.train, False), (ood_full, True)]
+            model, tokenizer = _train_seqcls(context, parts, joined_space, data.dev, False, tuning)
+            return [
+                (self.in_domain_records, _base_encoder(model), tokenizer),
+                (ood_full, _base_encoder(model), tokenizer),
+            ]
+        in_space = LabelSpace.build(label_space.in_domain, negative=label_space.negative)
+        model, tokenizer = _train_seqcls(context, [(data.train, False)], in_space, data.dev, False, tuning)
+        blocks: list[_Block] = [(self.in_domain_records, _base_encoder(model), tokenizer)]
+        if self.uses_ood and data.ood_train.num_rows:
+            ood_train, ood_dev = holdout(data.ood_train, 0.1, spec.data.seed)
+            ood_space = LabelSpace.build(
+                sorted(set(data.ood_train["label"].to_pylist())), negative=label_space.negative
+            )
+            ood_model, ood_tokenizer = _train_seqcls(
+                context, [(ood_train, False)], ood_space, ood_dev, False, tuning
+            )
+            blocks.append((ood_full, _base_encoder(ood_model), ood_tokenizer))
+        return blocks
+
+    def _featurise(self, blocks: list[_Block]) -> tuple[list[str], list[np.ndarray]]:
+        """Every block's records through its encoder: (record keys, feature matrices), in order."""
+        spec = self.context.spec
+        style, max_length, device = spec.model.marker_style, spec.model.max_length, self.context.device
+        keys: list[str] = []
+        matrices = []
+        total = sum(table.num_rows for table, _, _ in blocks)
+        progress = BuildProgress(
+            self.context.artifacts, self.key, f"phase-1 features ({self.variant})", total
+        )
+        try:
+            for table, encoder, tokenizer in blocks:
+                if tokenizer is not None:
+                    added = prepare_tokenizer(tokenizer, style)
+                    resize = getattr(encoder, "resize_token_embeddings", None)
+                    if added and resize is not None:
+                        # New marker embeddings: random, but seeded, so that an artifact built
+                        # again (lost, or with its encoder kept) holds the same features.
+                        with torch.random.fork_rng():
+                            torch.manual_seed(spec.data.seed if self.variant != "none" else 0)
+                            resize(len(tokenizer), mean_resizing=False)
+                matrices.append(
+                    extract_features(
+                        encoder, tokenizer, table, style, max_length, device, progress=progress.add
+                    )
+                )
+                keys.extend(table_keys(table))
+        finally:
+            progress.close()
+        return keys, matrices
 
 
 def _save_encoder(encoder: torch.nn.Module, tokenizer: Any, folder: Path) -> None:

@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import TypeAlias
 
 from cluster.resources import ResourcesError
 from cluster.storage import StorageError
@@ -36,6 +37,9 @@ from .models import cmd_predict, cmd_report, cmd_train
 from .sweeps import cmd_extend, cmd_list, cmd_resume, cmd_status, cmd_sweep
 from .trial import cmd_demo, cmd_trial
 
+# The object `add_subparsers` returns (argparse leaves its class private).
+_Commands: TypeAlias = "argparse._SubParsersAction[Parser]"
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
@@ -44,12 +48,79 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {resweep_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
+    for add in (
+        _add_demo,
+        _add_trial,
+        _add_sweep,
+        _add_resume,
+        _add_extend,
+        _add_status,
+        _add_leaderboard,
+        _add_plan,
+        _add_train,
+        _add_predict,
+        _add_report,
+        _add_list,
+        _add_data,
+    ):
+        add(commands)
+    return parser
 
+
+# Arguments that several commands share.
+
+
+def _storage_option(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--storage", default="results", type=storage_value, help=STORAGE_HELP)
+
+
+def _sweep_or_table(sub: argparse.ArgumentParser, *, table_metavar: str, table_help: str) -> None:
+    """A sweep's name and storage, or an external result table in its place."""
+    sub.add_argument("name", nargs="?", help="the sweep (or use --from-table)")
+    _storage_option(sub)
+    sub.add_argument("--from-table", metavar=table_metavar, help=table_help)
+
+
+def _quiet_option(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--quiet", action="store_true", help="no live progress view")
+
+
+def _address_option(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--address", help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray)")
+
+
+def _decision_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--margin",
+        type=margin_value,
+        help="the smallest difference worth acting on (default: the sweep's decision.margin, 0.01)",
+    )
+    sub.add_argument(
+        "--confidence",
+        type=probability,
+        help="how sure a verdict must be, above 0.5 and below 1 (default: the sweep's, 0.95)",
+    )
+
+
+def _dataset_arguments(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("dataset", help="a dataset name (see `resweep data list`), a folder or a file")
+    sub.add_argument("--format", choices=FORMATS.names(), help="file format (default: detected)")
+    sub.add_argument("--root", help="folder holding a named dataset's files (default: the download cache)")
+    sub.add_argument("--split", help="split of a single file (default: from its name, else train)")
+    sub.add_argument("--labels", help="label set file (JSON list/object keys, or one per line)")
+
+
+# One function per command, in the order `resweep --help` lists them.
+
+
+def _add_demo(commands: _Commands) -> None:
     demo = commands.add_parser(
         "demo", help="a tour of the built-in synthetic corpus and its data regimes (no training)"
     )
     demo.set_defaults(func=cmd_demo)
 
+
+def _add_trial(commands: _Commands) -> None:
     trial = commands.add_parser(
         "trial",
         help="run one trial in this process (no Ray), e.g. "
@@ -69,24 +140,28 @@ def build_parser() -> argparse.ArgumentParser:
     threads_option(trial)
     trial.set_defaults(func=cmd_trial)
 
+
+def _add_sweep(commands: _Commands) -> None:
     sweep = commands.add_parser("sweep", help="run a sweep from a YAML config (local Ray unless --address)")
     sweep.add_argument("config", help="sweep config (see configs/)")
     sweep.add_argument("--name", help="sweep name (default: the config's)")
     sweep.add_argument(
         "--storage", help="storage folder, or s3://bucket/prefix, gs://... (default: the config's, `results`)"
     )
-    sweep.add_argument("--address", help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray)")
+    _address_option(sweep)
     sweep.add_argument("--dry-run", action="store_true", help="print the plan per size and stop")
-    sweep.add_argument("--quiet", action="store_true", help="no live progress view")
+    _quiet_option(sweep)
     dashboard_option(sweep)
     tracking_argument(sweep)
     sweep.set_defaults(func=cmd_sweep)
 
+
+def _add_resume(commands: _Commands) -> None:
     resume = commands.add_parser("resume", help="continue an interrupted sweep from its checkpoints")
     resume.add_argument("name")
-    resume.add_argument("--storage", default="results", type=storage_value, help=STORAGE_HELP)
+    _storage_option(resume)
     resume.add_argument("--address")
-    resume.add_argument("--quiet", action="store_true", help="no live progress view")
+    _quiet_option(resume)
     resume.add_argument(
         "--rebuild-studies",
         action="store_true",
@@ -96,11 +171,13 @@ def build_parser() -> argparse.ArgumentParser:
     tracking_argument(resume)
     resume.set_defaults(func=cmd_resume)
 
+
+def _add_extend(commands: _Commands) -> None:
     extend = commands.add_parser(
         "extend", help="grow a sweep (budget, sizes, seeds, confirmations, a wider space), rerunning nothing"
     )
     extend.add_argument("name")
-    extend.add_argument("--storage", default="results", type=storage_value, help=STORAGE_HELP)
+    _storage_option(extend)
     extend.add_argument("--budget", type=at_least(1, int), help="the new total of search trials per size")
     extend.add_argument("--sizes", help="the new full list of sizes: the old ones and the added ones")
     extend.add_argument("--seeds", help="the new full list of seeds: the old ones and the added ones")
@@ -109,34 +186,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     extend.add_argument("--space", help="a wider search space (it keeps every value of the old one)")
     extend.add_argument("--dry-run", action="store_true", help="print what the extension adds and stop")
-    extend.add_argument("--address", help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray)")
-    extend.add_argument("--quiet", action="store_true", help="no live progress view")
+    _address_option(extend)
+    _quiet_option(extend)
     dashboard_option(extend)
     tracking_argument(extend)
     extend.set_defaults(func=cmd_extend)
 
-    for command, function, text in (("status", cmd_status, "trials finished/failed per size, best so far"),):
-        sub = commands.add_parser(command, help=text)
-        sub.add_argument("name")
-        sub.add_argument("--storage", default="results", type=storage_value, help=STORAGE_HELP)
-        sub.set_defaults(func=function)
 
-    def _decision_options(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument(
-            "--margin",
-            type=margin_value,
-            help="the smallest difference worth acting on (default: the sweep's decision.margin, 0.01)",
-        )
-        sub.add_argument(
-            "--confidence",
-            type=probability,
-            help="how sure a verdict must be, above 0.5 and below 1 (default: the sweep's, 0.95)",
-        )
+def _add_status(commands: _Commands) -> None:
+    status = commands.add_parser("status", help="trials finished/failed per size, best so far")
+    status.add_argument("name")
+    _storage_option(status)
+    status.set_defaults(func=cmd_status)
 
+
+def _add_leaderboard(commands: _Commands) -> None:
     board = commands.add_parser("leaderboard", help="configurations ranked per size, with seeds and ties")
-    board.add_argument("name", nargs="?", help="the sweep (or use --from-table)")
-    board.add_argument("--storage", default="results", type=storage_value, help=STORAGE_HELP)
-    board.add_argument("--from-table", metavar="FILE.csv", help="rank an external result table instead")
+    _sweep_or_table(board, table_metavar="FILE.csv", table_help="rank an external result table instead")
     board.add_argument(
         "--metric", help="ranking column (default: the sweep's dev metric; a table's accuracy)"
     )
@@ -160,15 +226,15 @@ def build_parser() -> argparse.ArgumentParser:
     output.add_argument("--csv", action="store_true", help="one CSV row per configuration and size")
     board.set_defaults(func=cmd_leaderboard)
 
+
+def _add_plan(commands: _Commands) -> None:
     plan = commands.add_parser(
         "plan",
         help="annotation planning: the in-domain sentences each strategy needs to reach a target score, "
         "with a band, and the recipe to use there",
     )
-    plan.add_argument("name", nargs="?", help="the sweep (or use --from-table)")
-    plan.add_argument("--storage", default="results", type=storage_value, help=STORAGE_HELP)
-    plan.add_argument(
-        "--from-table", metavar="FILE", help="plan from an external result table (CSV or Parquet)"
+    _sweep_or_table(
+        plan, table_metavar="FILE", table_help="plan from an external result table (CSV or Parquet)"
     )
     plan.add_argument(
         "--target", type=target_score, required=True, help="the score to reach, in the metric's units (0.80)"
@@ -184,12 +250,14 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--json", action="store_true", help="machine-readable output")
     plan.set_defaults(func=cmd_plan)
 
+
+def _add_train(commands: _Commands) -> None:
     train = commands.add_parser(
         "train", help="train the recommended recipe on the whole training pool; write a model folder"
     )
     train.add_argument("name", help="the sweep")
     train.add_argument("--out", required=True, help="the model folder to write")
-    train.add_argument("--storage", default="results", type=storage_value, help=STORAGE_HELP)
+    _storage_option(train)
     train.add_argument(
         "--size",
         help="the in-domain size whose recipe to train, a fraction or a count (default: the whole pool; "
@@ -216,6 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     tracking_argument(train)
     train.set_defaults(func=cmd_train)
 
+
+def _add_predict(commands: _Commands) -> None:
     predict = commands.add_parser(
         "predict", help="predict sentences with a model folder from `resweep train`"
     )
@@ -237,10 +307,10 @@ def build_parser() -> argparse.ArgumentParser:
     threads_option(predict)
     predict.set_defaults(func=cmd_predict)
 
+
+def _add_report(commands: _Commands) -> None:
     report = commands.add_parser("report", help="Markdown + HTML report with learning-curve plots")
-    report.add_argument("name", nargs="?", help="the sweep (or use --from-table)")
-    report.add_argument("--storage", default="results", type=storage_value, help=STORAGE_HELP)
-    report.add_argument("--from-table", metavar="FILE.csv", help="report on an external result table")
+    _sweep_or_table(report, table_metavar="FILE.csv", table_help="report on an external result table")
     report.add_argument("--out", help="folder (default: <sweep>/report)")
     report.add_argument(
         "--metric", help="ranking column (default: the sweep's dev metric; a table's accuracy)"
@@ -258,52 +328,58 @@ def build_parser() -> argparse.ArgumentParser:
     pool_option(report)
     report.set_defaults(func=cmd_report)
 
-    listing_all = commands.add_parser("list", help="what is registered, or the sweeps in a storage folder")
-    listing_all.add_argument(
+
+def _add_list(commands: _Commands) -> None:
+    listing = commands.add_parser("list", help="what is registered, or the sweeps in a storage folder")
+    listing.add_argument(
         "kind", choices=["architectures", "strategies", "imbalance", "spaces", "datasets", "sweeps"]
     )
-    listing_all.add_argument("--storage", default="results", type=storage_value, help=STORAGE_HELP)
-    listing_all.set_defaults(func=cmd_list)
+    _storage_option(listing)
+    listing.set_defaults(func=cmd_list)
 
+
+def _add_data(commands: _Commands) -> None:
     data = commands.add_parser("data", help="inspect, validate and fetch datasets")
     data_commands = data.add_subparsers(dest="data_command", required=True)
+    for add in (_add_data_info, _add_data_validate, _add_data_fetch, _add_data_list, _add_data_regimes):
+        add(data_commands)
 
-    def dataset_arguments(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("dataset", help="a dataset name (see `resweep data list`), a folder or a file")
-        sub.add_argument("--format", choices=FORMATS.names(), help="file format (default: detected)")
-        sub.add_argument(
-            "--root", help="folder holding a named dataset's files (default: the download cache)"
-        )
-        sub.add_argument("--split", help="split of a single file (default: from its name, else train)")
-        sub.add_argument("--labels", help="label set file (JSON list/object keys, or one per line)")
 
+def _add_data_info(data_commands: _Commands) -> None:
     info = data_commands.add_parser("info", help="counts per split and label, imbalance, lengths")
-    dataset_arguments(info)
+    _dataset_arguments(info)
     info.add_argument("--json", action="store_true", help="print the summary as JSON")
     info.set_defaults(func=cmd_data_info)
 
+
+def _add_data_validate(data_commands: _Commands) -> None:
     validate = data_commands.add_parser("validate", help="report every problem in a dataset")
-    dataset_arguments(validate)
+    _dataset_arguments(validate)
     validate.set_defaults(func=cmd_data_validate)
 
+
+def _add_data_fetch(data_commands: _Commands) -> None:
     fetch = data_commands.add_parser("fetch", help="download a named dataset (checksum-verified)")
     fetch.add_argument("name", choices=[n for n in DATASETS if DATASETS.get(n).remote], metavar="NAME")
     fetch.add_argument("--root", help="download folder (default: <cache>/datasets/NAME)")
     fetch.add_argument("--force", action="store_true", help="download again even when files verify")
     fetch.set_defaults(func=cmd_data_fetch)
 
+
+def _add_data_list(data_commands: _Commands) -> None:
     listing = data_commands.add_parser("list", help="the named datasets")
     listing.set_defaults(func=cmd_data_list)
 
+
+def _add_data_regimes(data_commands: _Commands) -> None:
     regimes = data_commands.add_parser("regimes", help="what each data regime would give a trial")
-    dataset_arguments(regimes)
+    _dataset_arguments(regimes)
     regimes.add_argument("--ood", help="out-of-domain dataset (name, folder or file)")
     regimes.add_argument("--sizes", default="0.1,0.5,1.0", help="in-domain sizes: fractions or counts")
     regimes.add_argument("--ood-pct", default="10,50,100", help="OOD percentages (with --ood)")
     regimes.add_argument("--local-pct", type=float, default=0.0, help="local_in_domain_pretrain_pct")
     regimes.add_argument("--seed", type=seed_value, default=0)
     regimes.set_defaults(func=cmd_data_regimes)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
