@@ -27,7 +27,7 @@ from dataclasses import dataclass
 __all__ = [
     "AUTO",
     "DRIVER_RESOURCE",
-    "EXECUTORS",
+    "EXECUTOR_CHOICES",
     "ResourcesError",
     "TrialResources",
     "local_resources",
@@ -35,9 +35,10 @@ __all__ = [
 ]
 
 AUTO = "auto"
-# How a trial runs on Ray: ``inline`` in its Tune trial process, ``train`` as a Ray Train job (a
-# worker group); ``auto`` decides from the number of processes (see trainables.ray_adapter).
-EXECUTORS = (AUTO, "inline", "train")
+# What a sweep's ``resources.executor`` may say: how a trial runs on Ray, ``inline`` in its Tune
+# trial process or ``train`` as a Ray Train job (a worker group) — trainables.runtime.EXECUTORS,
+# which this floor may not import — or ``auto``, decided from the number of processes.
+EXECUTOR_CHOICES = (AUTO, "inline", "train")
 DRIVER_RESOURCE = "TRAIN_DRIVER"  # the custom resource `train` trial drivers take
 DRIVER_MEMORY = 2**20  # bytes a driver asks for where there is no DRIVER_RESOURCE: every node has it
 
@@ -48,8 +49,8 @@ class ResourcesError(ValueError):
 
 def resolve_executor(executor: str, workers: int) -> str:
     """``inline`` or ``train`` for ``executor`` (``auto`` decides) and ``workers`` processes."""
-    if executor not in EXECUTORS:
-        raise ResourcesError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+    if executor not in EXECUTOR_CHOICES:
+        raise ResourcesError(f"executor must be one of {', '.join(EXECUTOR_CHOICES)}, got {executor!r}")
     if executor == AUTO:
         # One process, GPU or not, needs no worker group (Train's fixed cost is 10+ s per trial).
         return "train" if workers > 1 else "inline"

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from cluster.resources import EXECUTORS, TrialResources
+from cluster.resources import EXECUTOR_CHOICES, TrialResources
 from cluster.storage import Location
 from spaces import axis_values, cell_label, space_names
 from trainables.config import TrialSpec
@@ -481,9 +481,9 @@ def _parse_resources(raw: Any, fail: _Fail) -> ResourcesSection:
         _number(resources_raw["workers"], integer=True) and resources_raw["workers"] >= 1
     ):
         raise fail("resources.workers", f"expected an integer >= 1, got {resources_raw['workers']!r}")
-    if resources_raw.get("executor", "auto") not in EXECUTORS:
+    if resources_raw.get("executor", "auto") not in EXECUTOR_CHOICES:
         raise fail(
-            "resources.executor", f"got {resources_raw['executor']!r}; allowed: {', '.join(EXECUTORS)}"
+            "resources.executor", f"got {resources_raw['executor']!r}; allowed: {', '.join(EXECUTOR_CHOICES)}"
         )
     try:
         resources = TrialResources(**resources_raw)  # combinations: inline with workers, 1.5 GPUs ...

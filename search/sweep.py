@@ -42,6 +42,7 @@ from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
 
 from cluster.connect import connect
 from cluster.storage import Location
+from trainables.report_keys import selected_key
 
 # SweepCallback is named here too: Tune experiments pickled before it moved refer to it by this module.
 from .callback import ENDED_OK, SweepCallback, SweepRun, set_active
@@ -650,7 +651,7 @@ def _new_tuner(
         space=config.search.space,
         sizes={slot: plan.sizes[key] for slot, (key, _) in slots.items()},
         budgets=budgets,
-        metric=f"selected_{plan.metric}",  # the trial's score: its best dev epoch, not its last
+        metric=selected_key(plan.metric),  # the trial's score: its best dev epoch, not its last
         seed=plan.search_seed,
         storage_url=config.search.study_storage or f"sqlite:///{paths.studies}",
         study_copy_of=str(paths.root) if _mirrors_study(config, paths) else None,
@@ -675,7 +676,7 @@ def _new_tuner(
         tune_config=tune.TuneConfig(
             search_alg=searcher,
             # ASHA compares the best dev score so far (what a trial would be judged by if stopped now).
-            scheduler=make_scheduler(config.search.scheduler, f"selected_{plan.metric}"),
+            scheduler=make_scheduler(config.search.scheduler, selected_key(plan.metric)),
             # Searches plus at most every confirmation and floor run; the searcher says when it is over.
             num_samples=sum(budgets.values())
             + sum(c.most for c in confirmations.values())

@@ -34,6 +34,17 @@ from .errors import ResweepError
 from .imbalance import BaseImbalance, make_imbalance
 from .loop_config import LoopConfig
 from .optim import linear_schedule, make_optimizer
+from .report_keys import (  # TRAINING_DONE re-exported: it was defined here
+    EPOCHS_DONE,
+    EXAMPLES_PER_SECOND,
+    FINAL_STAGE_EPOCHS,
+    RESUMED_FROM_EPOCH,
+    SELECTED_EPOCH,
+    STAGE_EPOCH,
+    TRAINING_DONE,
+    score_key,
+    selected_key,
+)
 
 __all__ = [
     "TRAINING_DONE",
@@ -48,12 +59,6 @@ __all__ = [
     "predict",
     "training_loss",
 ]
-
-EPOCHS_DONE = "epochs_done"  # a counter that survives restores (training_iteration restarts at 0)
-FINAL_STAGE_EPOCHS = "final_stage_epochs"  # the scheduler's time: epochs of the last stage
-# True in a trial's last report when it ended by itself (the last stage's early stopping or its
-# epoch budget): a trial whose last report lacks it was stopped from outside (a scheduler).
-TRAINING_DONE = "training_done"
 
 
 @dataclass
@@ -344,9 +349,9 @@ def fit(
 
             metrics: dict[str, Any] = {
                 "stage": stage.name,
-                "stage_epoch": epoch + 1,
+                STAGE_EPOCH: epoch + 1,
                 "train_loss": loss_sum / max(1, seen),
-                "examples_per_second": seen * world.size / max(train_seconds, 1e-9),
+                EXAMPLES_PER_SECOND: seen * world.size / max(train_seconds, 1e-9),
                 "workers": world.size,
             }
             score, improved = _evaluate_epoch(
@@ -355,7 +360,7 @@ def fit(
             _end_epoch(state, metrics, score, improved, config, last_stage=last_stage)
             if improved:
                 best_weights = _clone(model)
-            metrics["resumed_from_epoch"] = resumed_from
+            metrics[RESUMED_FROM_EPOCH] = resumed_from
             metrics["elapsed_seconds"] = time.perf_counter() - started
             _select(state, metrics, improved)
             previous = last_checkpoint
@@ -450,7 +455,7 @@ def _evaluate_epoch(
     improved on the stage's best)."""
     if len(dev):
         scores = predict(task, dev, config, device)
-        metrics.update({f"dev_{k}": v for k, v in evaluate("dev", scores, dev).items()})
+        metrics.update({score_key("dev", k): v for k, v in evaluate("dev", scores, dev).items()})
     score: float
     if stage.dev is not None and stage.evaluate is not None:
         scores = predict(task, stage.dev, config, device)
@@ -458,11 +463,11 @@ def _evaluate_epoch(
         metrics.update({f"stage_dev_{k}": v for k, v in own.items()})
         score = own[config.selection_metric]
     else:
-        score = metrics[f"dev_{config.selection_metric}"]
+        score = metrics[score_key("dev", config.selection_metric)]
     improved = state.best_score is None or score > state.best_score
     if test is not None and len(test) and (config.test_every_epoch or improved):
         scores = predict(task, test, config, device)
-        metrics.update({f"test_{k}": v for k, v in evaluate("test", scores, test).items()})
+        metrics.update({score_key("test", k): v for k, v in evaluate("test", scores, test).items()})
     return score, improved
 
 
@@ -487,7 +492,7 @@ def _end_epoch(
     # stage the in-domain dev score says nothing yet (it is ~0 by construction).
     metrics[FINAL_STAGE_EPOCHS] = state.epoch if last_stage else 0
     metrics[TRAINING_DONE] = last_stage and not state.stage_goes_on(config)
-    metrics["selected_epoch"] = state.best_epoch
+    metrics[SELECTED_EPOCH] = state.best_epoch
 
 
 def _save_epoch(
@@ -520,6 +525,6 @@ def _select(state: _FitState, metrics: dict[str, Any], improved: bool) -> None:
     # the last report to know what the trial would be judged by.
     for key, value in (state.best_metrics or {}).items():
         if key.startswith(("dev_", "test_")):
-            metrics[f"selected_{key}"] = value
+            metrics[selected_key(key)] = value
     state.elapsed = metrics["elapsed_seconds"]
     state.history.append(metrics)

@@ -41,6 +41,7 @@ from .data.regimes import holdout
 from .encoders import from_pretrained, load_tokenizer
 from .errors import ResweepError
 from .optim import linear_schedule, make_optimizer
+from .report_keys import EXAMPLES_PER_SECOND, STAGE_EPOCH, score_key
 
 if TYPE_CHECKING:
     from .architectures._base import PrepareContext
@@ -172,16 +173,16 @@ def _train_seqcls(
         predicted = [labels[i] for i in scores.argmax(axis=1)]
         return compute_metrics(gold, predicted, negative_labels=label_space.negative)
 
-    metric = f"dev_{sub_spec.loop.selection_metric}"
+    metric = score_key("dev", sub_spec.loop.selection_metric)
 
     def report(metrics: dict[str, Any], _: Any) -> None:
         log.info(
             "phase-1 fine-tuning (seqcls) epoch %d/%d: %s %.4f, %.0f sentences/s",
-            metrics["stage_epoch"],
+            metrics[STAGE_EPOCH],
             sub_spec.loop.max_epochs,
             metric,
             metrics.get(metric, float("nan")),
-            metrics["examples_per_second"],
+            metrics[EXAMPLES_PER_SECOND],
         )
 
     fit(
