@@ -218,10 +218,12 @@ def dashboard_option(parser: argparse.ArgumentParser) -> None:
 
 
 def tracking_argument(parser: argparse.ArgumentParser) -> None:
+    from ..tracking import TRACKERS  # light: the trackers themselves load when one is used
+
     parser.add_argument(
         "--tracking",
         metavar="TRACKERS",
-        help="experiment trackers, over the config's tracking: section: mlflow, wandb, tensorboard "
+        help=f"experiment trackers, over the config's tracking: section: {', '.join(TRACKERS.names())} "
         "(comma-separated; mlflow=URI for a tracking server, wandb=online), or off. Needs "
         "pip install 'resweep[tracking]'",
     )

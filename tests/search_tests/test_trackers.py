@@ -161,6 +161,10 @@ def test_a_new_tracker_is_one_module_plus_one_registry_line(jsonl: type[BaseTrac
 
     test_tracker_conformance("jsonl", tmp_path)  # the checks every registered tracker passes
     assert "trackers: mlflow, wandb, tensorboard, jsonl" in located(["jsonl", "nope"])
+    from search.cli.app import build_parser  # --tracking's help names it too
+
+    help_text = " ".join(build_parser()._subparsers._group_actions[0].choices["sweep"].format_help().split())
+    assert "section: mlflow, wandb, tensorboard, jsonl (comma-" in help_text
     assert "tracking.jsonl_file: expected a .jsonl file name, got 'x.txt'" in located(
         {"trackers": ["jsonl"], "jsonl_file": "x.txt"}
     )
