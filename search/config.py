@@ -36,6 +36,7 @@ __all__ = [
     "SearchSection",
     "SweepConfig",
     "TrackingSection",
+    "YamlLocator",
     "load_sweep_config",
     "load_yaml",
     "parse_sweep_text",
@@ -163,7 +164,7 @@ class SweepConfig:
 
     def error(self, path: str, message: str) -> ConfigError:
         """A problem with key ``path`` (``data.sizes``), located in the file it was read from."""
-        return _fail(self.source, _Locator(self.text) if self.text else None, path, message)
+        return _fail(self.source, YamlLocator(self.text) if self.text else None, path, message)
 
     @property
     def study_prefix(self) -> str:
@@ -195,7 +196,7 @@ class SweepConfig:
         return context
 
 
-class _Locator:
+class YamlLocator:
     """Line numbers of keys in a YAML document, by dotted path."""
 
     def __init__(self, text: str):
@@ -230,7 +231,7 @@ def one_line(text: str) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
-def _fail(source: str, locator: _Locator | None, path: str, message: str) -> ConfigError:
+def _fail(source: str, locator: YamlLocator | None, path: str, message: str) -> ConfigError:
     line = locator.line(path) if locator else None
     where = f"{source}:{line}" if line else source
     return ConfigError(one_line(f"{where}: {path}: {message}" if path else f"{where}: {message}"))
@@ -284,7 +285,7 @@ _Fail = Callable[[str, str], ConfigError]  # a key's dotted path and the problem
 
 def parse_sweep_config(raw: Any, *, source: str = "<memory>", text: str | None = None) -> SweepConfig:
     """Validate a loaded YAML document; raise :class:`ConfigError` naming the key and the problem."""
-    locator = _Locator(text) if text is not None else None
+    locator = YamlLocator(text) if text is not None else None
 
     def fail(path: str, message: str) -> ConfigError:
         return _fail(source, locator, path, message)

@@ -15,7 +15,7 @@ from typing import Any
 
 from trainables.errors import ResweepError
 
-from .leaderboard import Entry, SizeBoard, _most_confirmed
+from .leaderboard import Entry, SizeBoard, most_confirmed
 from .sizes import size_text
 
 __all__ = ["CurveEstimate", "Recommendation", "estimate_at", "floor_estimate", "query_size", "recommend"]
@@ -220,7 +220,7 @@ def recommend(boards: Sequence[SizeBoard], size: float) -> Recommendation:
     having = [b for b in boards if first.strategy in b.best_per_strategy()]
     source = min(having, key=lambda b: (abs(math.log(b.size) - math.log(size)), -b.size))
     own = [e for e in source._candidates() if str(e.describe.get("strategy")) == first.strategy]
-    entry = _most_confirmed(own)
+    entry = most_confirmed(own)
     assert entry is not None
     return Recommendation(size, entry, source, first)
 

@@ -61,6 +61,7 @@ __all__ = [
     "decision_lines",
     "decisions",
     "group_rows",
+    "most_confirmed",
 ]
 
 # The columns that describe a configuration in the results store and in the thesis tables.
@@ -337,7 +338,7 @@ class SizeBoard:
             and decision.cell in decision.best
         ):
             return decision.best[decision.cell]
-        return _most_confirmed(self._candidates() or self.entries)
+        return most_confirmed(self._candidates() or self.entries)
 
     def cheapest_near_winner(self) -> Entry | None:
         """The configuration with the least compute among those within ``epsilon`` of the winner."""
@@ -764,7 +765,7 @@ def summary_rows(boards: Sequence[SizeBoard]) -> list[dict[str, Any]]:
     return [row for board in boards for row in board.summary_rows()]
 
 
-def _most_confirmed(entries: Sequence[Entry]) -> Entry | None:
+def most_confirmed(entries: Sequence[Entry]) -> Entry | None:
     """Among ranked entries, the best of those with the most seeds (see SizeBoard.recommended);
     with one seed each, simply the first. None without entries."""
     if not entries:

@@ -183,7 +183,7 @@ def _same_data(given: Any, sweeps: Any) -> bool:
 def _check_same_datasets(sweep: Any, given: Mapping[str, Any], config: Any, seed: int) -> None:
     """Refuse an explicit config whose data keys differ from the sweep's (the same values pass: a
     model folder's description or a leaderboard row names them too)."""
-    from .config import SWEEP_SET, _Locator
+    from .config import SWEEP_SET, YamlLocator
 
     context = sweep.trial_context(POOL, seed)
     for key in DATA_KEYS:
@@ -192,7 +192,8 @@ def _check_same_datasets(sweep: Any, given: Mapping[str, Any], config: Any, seed
                 where = "--config"
             else:
                 text = Path(config).read_text(encoding="utf-8")
-                line = _Locator(text).line(f"config.{key}") or _Locator(text).line(key)
+                locator = YamlLocator(text)
+                line = locator.line(f"config.{key}") or locator.line(key)
                 where = f"{config}:{line}" if line else str(config)
             raise ResweepError(
                 f"{where}: {key}: {given[key]!r} is not the sweep's {SWEEP_SET[key]} "
