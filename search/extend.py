@@ -171,6 +171,7 @@ def extension_preview(
     plan = plan_sweep(extended)
     preview = []
     for key, size in plan.sizes.items():
-        ended = sum(1 for r in rows if InDomainSize.of(size).matches(r["in_domain_size"]))
+        wanted = InDomainSize.of(size)
+        ended = sum(1 for r in rows if wanted.matches(r["in_domain_size"]))
         preview.append((size, ended, max(0, plan.target(key, rows) - ended)))
     return preview

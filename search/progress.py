@@ -279,7 +279,8 @@ def sweep_status(storage: str | Path, name: str) -> tuple[Any, Any, list[SizeSta
     plan = plan_sweep(config)
     sizes = []
     for key, size in plan.sizes.items():
-        mine = [r for r in rows if InDomainSize.of(size).matches(r["in_domain_size"])]
+        wanted = InDomainSize.of(size)
+        mine = [r for r in rows if wanted.matches(r["in_domain_size"])]
         scores = [r[plan.metric] for r in mine if r["status"] in SCORED and r[plan.metric] is not None]
         sizes.append(
             SizeStatus(
