@@ -316,7 +316,7 @@ def test_sigkill_mid_sweep_then_resume(tmp_path: Path, postgres_url: str) -> Non
         # must be registered in Tune's saved state (saved every second here), not only on disk.
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
-            if _one_finished_one_checkpointed(sweep, epochs=4):
+            if _one_finished_one_checkpointed(sweep, epochs=4, of=80):
                 break
             assert proc.poll() is None, "the sweep ended before it could be killed"
             time.sleep(0.2)
@@ -470,10 +470,14 @@ def _resume(
         _kill_processes_under(str(ray_temp))
 
 
-def _one_finished_one_checkpointed(sweep: Path, epochs: int) -> bool:
+def _one_finished_one_checkpointed(sweep: Path, epochs: int, of: int) -> bool:
     """Whether at least one trial's results row is written and a trial without a row (still
     running) has checkpointed ``epochs`` epochs in Tune's folder (it keeps only its newest few:
-    ``checkpoint_000003`` is the 4th)."""
+    ``checkpoint_000003`` is the 4th) and has at least half of its ``of`` epochs still to run.
+
+    The last condition keeps the trial running until the interrupt arrives: the first two trials
+    start together and run alike, so when the first one's row appears the second is at its last
+    epochs too, and an interrupt then may find it finished, with nothing left to resume."""
     parts = sweep / "results" / "parts"
     ended = {row["trial_name"].rpartition("_")[2] for row in _rows(parts)} if parts.is_dir() else set()
     if not ended or not (sweep / "tune").is_dir():
@@ -483,7 +487,7 @@ def _one_finished_one_checkpointed(sweep: Path, epochs: int) -> bool:
         if (
             trial.is_dir()
             and trial_id not in ended
-            and _epochs_checkpointed(trial.glob("checkpoint_*")) >= epochs
+            and epochs <= _epochs_checkpointed(trial.glob("checkpoint_*")) <= of // 2
         ):
             return True
     return False
@@ -516,7 +520,7 @@ def test_ctrl_c_stops_cleanly_says_how_to_resume_and_resume_finishes(tmp_path: P
     try:
         deadline = time.monotonic() + 600
         # Interrupt once a trial has finished and an unfinished one has checkpoints to resume from.
-        while not _one_finished_one_checkpointed(storage / "sigint", epochs=2):
+        while not _one_finished_one_checkpointed(storage / "sigint", epochs=2, of=30):
             assert proc.poll() is None, "the sweep ended before Ctrl-C"
             assert time.monotonic() < deadline, "no trial finished within 10 minutes"
             time.sleep(0.2)
@@ -559,7 +563,7 @@ def test_extend_an_interrupted_sweep_killed_mid_extension_then_resume(tmp_path: 
     extend: subprocess.Popen[str] | None = None
     try:
         deadline = time.monotonic() + 600
-        while not _one_finished_one_checkpointed(sweep, epochs=2):
+        while not _one_finished_one_checkpointed(sweep, epochs=2, of=30):
             assert proc.poll() is None and time.monotonic() < deadline, (
                 "no trial finished and another checkpointed"
             )
