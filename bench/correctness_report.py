@@ -14,7 +14,7 @@ from ground_truth_tables import CONFIRM_SEEDS, EMULATED, MARGIN, SEEDS, PairTabl
 from planted_effects import CONFIDENCE, MAX_SEEDS, START_SEEDS
 from reference_answers import best_constant
 
-from search.decision import FUTILITY, interim_confidence
+from search.answer.decision import FUTILITY, interim_confidence
 
 POWER_DELTA = "0.02"  # the planted effect the last line's power is read at
 VERDICTS = ("winner", "equivalent", "undetermined")
@@ -173,7 +173,7 @@ def mechanics(replays: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 def learning_curve_check(pairs: Sequence[PairTables]) -> dict[str, Any]:
     """Per pair and held-out size: estimate_at from the other sizes' in-sample boards vs the
     size's in-sample truth."""
-    from search.curves import estimate_at
+    from search.answer.curves import estimate_at
 
     cases: list[dict[str, Any]] = []
     for pair in pairs:
@@ -212,11 +212,11 @@ def learning_curve_check(pairs: Sequence[PairTables]) -> dict[str, Any]:
 
 def annotation_plan_check(pairs: Sequence[PairTables]) -> dict[str, Any]:
     """The annotation plan against held-out truth: per pair with four sizes or more, leave the
-    largest out, plan (:func:`search.annotation.plan_from_boards`, from the other sizes'
+    largest out, plan (:func:`search.answer.annotation.plan_from_boards`, from the other sizes'
     in-sample boards) for the score each strategy's best reached there (in-sample, dev), and
     check whether the left-out size lies inside the plan's band, and how far the planned size is
     from it (ratio planned / true; inf where the plan says "not within 10x the pool")."""
-    from search.annotation import plan_from_boards
+    from search.answer.annotation import plan_from_boards
 
     cases: list[dict[str, Any]] = []
     for pair in pairs:

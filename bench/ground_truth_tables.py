@@ -30,7 +30,7 @@ SEEDS = (0, 1, 2)  # the main tables' seeds: what the replays may run
 SEARCH_SEED, CONFIRM_SEEDS = 0, (1, 2)
 HELD_OUT_SEEDS = (3, 4, 5, 6, 7)  # bench/ground_truth/held_out/: never run by a replay
 MIN_HELD_OUT_SEEDS = 2  # fewer give no truth worth scoring against
-MARGIN = 0.01  # search.decision's default: a cell within it of the best cell's best is right too
+MARGIN = 0.01  # search.answer.decision's default: a cell within it of the best cell's best is right too
 TIME = "final_stage_epochs"
 DONE = "training_done"
 METHODS = ("old", "random", "tpe+fifo", "tpe+fifo-notransfer", "tpe+asha", "tpe+asha-notransfer")
@@ -249,7 +249,7 @@ def load_tables(patterns: str | Sequence[str], seeds: Sequence[int] | None = SEE
     configuration present has every seed) and why the others were skipped. ``seeds=None``: per
     size, every seed that all its configurations have (a seed still being generated is skipped,
     and says so)."""
-    from search.leaderboard import build_leaderboard
+    from search.answer.leaderboard import build_leaderboard
 
     by_pair = _read_cells(patterns)
     space_of = _spaces(patterns)

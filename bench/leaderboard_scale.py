@@ -79,8 +79,8 @@ def main() -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from search.curves import estimate_at
-    from search.leaderboard import build_leaderboard
+    from search.answer.curves import estimate_at
+    from search.answer.leaderboard import build_leaderboard
     from search.results import RESULT_SCHEMA, SCORED, ResultsStore
 
     with tempfile.TemporaryDirectory(prefix="rs-board-bench-") as scratch:

@@ -13,7 +13,7 @@ on it gets confirmation seeds. Three procedures read the same draw:
 
 * ``fixed 3`` / ``fixed 5``: each cell's top configuration with 3 (5) seeds, then the decision;
 * ``sequential``: from 3 seeds, one more seed per round for every configuration
-  :func:`search.decision.confirmation_round` names (the sweep's own rule: interim looks at a
+  :func:`search.answer.decision.confirmation_round` names (the sweep's own rule: interim looks at a
   stricter confidence, a futility stop), until it names none (at most 5 seeds);
 * ``oracle, 5 (10) seeds``: what no procedure can beat — each cell's truly best configuration
   known, the noise known, 5, 10 or 15 seeds each, the leading cell declared the winner when a one-sided
@@ -95,7 +95,7 @@ def draw_scores(
 def _cells(scores: np.ndarray, counts: np.ndarray, size: float) -> dict[str, list[Any]]:
     """The decision's input: per cell its configurations with their first ``counts`` seeds, best
     first (seeds are shared across configurations, so the design stays blocked)."""
-    from search.leaderboard import Entry
+    from search.answer.leaderboard import Entry
 
     cells: dict[str, list[Any]] = {}
     for c, cell in enumerate(CELLS):
@@ -127,7 +127,7 @@ def _sweep_counts(scores: np.ndarray, seeds: int) -> np.ndarray:
 def sequential(scores: np.ndarray, size: float, settings: Any) -> tuple[Any, int]:
     """Sequential confirmation from :data:`START_SEEDS` seeds up to :data:`MAX_SEEDS`: the final
     decision and the confirmation runs it took (runs beyond the search seed)."""
-    from search.decision import confirmation_round, decide
+    from search.answer.decision import confirmation_round, decide
 
     counts = _sweep_counts(scores, START_SEEDS)
     while True:
@@ -178,7 +178,7 @@ def run_planted(
     same noise under every delta). Counts per procedure and delta, overall and per size."""
     import numpy as np
 
-    from search.decision import DecisionSettings, decide
+    from search.answer.decision import DecisionSettings, decide
 
     overall = {p: {d: _tally() for d in deltas} for p in PROCEDURES}
     old = {p: {d: _tally() for d in deltas} for p in OLD_PROCEDURES}

@@ -19,7 +19,7 @@ from typing import Any
 
 from ground_truth_tables import CELLS, SEEDS, SizeTable
 
-OLD_ALPHA = 0.05  # today's tie rule: a paired t-test at 5% (search.leaderboard before the decision)
+OLD_ALPHA = 0.05  # today's tie rule: a paired t-test at 5% (search.answer.leaderboard before the decision)
 
 
 def score(

@@ -13,7 +13,7 @@ On one simulated Ray cluster (``ray.cluster_utils.Cluster``: a head with no CPUs
 drivers, ``--nodes`` worker nodes of ``--cpus-per-node`` logical CPUs), stand-in trials sleep a
 uniform 0.2-1 s and report once, so the machine's own cores are not what limits the trials:
 
-1. **resweep**: ``--trials`` trials through the real sweep (``search.sweep.run_sweep``: its Tune
+1. **resweep**: ``--trials`` trials through the real sweep (``search.driver.sweep.run_sweep``: its Tune
    experiment, one Optuna study per question cell on the sweep's SQLite storage, the
    ConcurrencyLimiter, the results-store callback, the progress view on; trackers off, no
    confirmation runs, no floor, FIFO), ``--concurrency`` at once.
@@ -21,7 +21,7 @@ uniform 0.2-1 s and report once, so the machine's own cores are not what limits 
    ``OptunaSearch`` (its defaults: TPE, an in-memory study) over the same space and concurrency:
    what a user would run instead. Its own default loggers (CSV, JSON, TensorBoard) are on.
    (``--sides`` also takes ``unmemoized``: resweep with every read of its studies going to the
-   database, as before this benchmark found those reads; see ``search.studies.StudyStorage``.)
+   database, as before this benchmark found those reads; see ``search.driver.studies.StudyStorage``.)
 
 Each driver runs in its own process (Ray's start is not counted) and reports: trials/s over the
 whole run and in its steady middle (10th to 90th percentile of the trial ends), the slot
@@ -37,7 +37,7 @@ driver's memory (RSS) as the trials end: at the end, its peak, and its growth pe
 4. **resume**: a sweep of ``--resume-trials`` trials whose driver is killed (SIGKILL) once half of
    them have rows, then ``run_sweep(resume=True)``: the time until its first new trial ends and
    until the sweep is complete, the rows against the budget, and whether any row is there twice.
-   (The stand-in replaces ``search.sweep.sweep_trial``, so a trial Tune restores reruns instead of
+   (The stand-in replaces ``search.driver.sweep.sweep_trial``, so a trial Tune restores reruns instead of
    replaying its stored row.)
 5. **the leaderboard** over ``--leaderboard-rows`` rows (``bench/leaderboard_scale.py``).
 
@@ -227,14 +227,14 @@ def drive(args: argparse.Namespace) -> None:
             summary["rows"] = len(grid)
             summary["errors"] = len(grid.errors)
         else:
-            from search.callback import SweepCallback
+            from search.driver.callback import SweepCallback
+            from search.driver.searchers import PerSizeSearch
+            from search.driver.sweep import run_sweep
             from search.results import ResultsStore
-            from search.searchers import PerSizeSearch
-            from search.sweep import run_sweep
 
             if args.role == "unmemoized":
                 # resweep as before bench/scale.py: every study read goes to the database.
-                from search.studies import StudyStorage
+                from search.driver.studies import StudyStorage
 
                 StudyStorage._memoizes = lambda self: False  # type: ignore[method-assign]
             meter.wrap(PerSizeSearch, "suggest", "ask")
@@ -397,7 +397,7 @@ def ask_latency(trials: int, concurrency: int, folder: Path) -> list[str]:
     import optuna
     from ray.tune.search.optuna import OptunaSearch
 
-    from search.searchers import make_searcher
+    from search.driver.searchers import make_searcher
     from spaces import define_by_run
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -461,7 +461,7 @@ def ask_latency(trials: int, concurrency: int, folder: Path) -> list[str]:
     ours = resweep_asks("ask.db")
     # The same with every read going to the database (StudyStorage without its memory of the
     # unfinished trials: resweep before bench/scale.py found the reads).
-    from search.studies import StudyStorage
+    from search.driver.studies import StudyStorage
 
     memoizes = StudyStorage._memoizes
     StudyStorage._memoizes = lambda self: False  # type: ignore[method-assign]
@@ -531,7 +531,7 @@ def resume_after_kill(args: argparse.Namespace, scratch: Path, log: Path) -> lis
     first = r["first_end_s"]
     rate = (len(r["ends"]) / r["wall_s"]) if r["wall_s"] else float("nan")
     # Trials proposed after Tune's last save of its state are unknown to the restored experiment;
-    # the restored searcher counts their rows (search.searchers.StoreRuns), so rows == budget.
+    # the restored searcher counts their rows (search.driver.searchers.StoreRuns), so rows == budget.
     once = "each row once" if r["rows"] == r["unique_rows"] else "NOT each row once"
     return [
         f"resume: driver killed (SIGKILL) at {had} of {trials} rows; resume: first trial ended after "

@@ -1,7 +1,7 @@
 """Benchmark: is resweep's answer per size right, how sure may it be, and at what cost.
 
-resweep's searcher (:func:`search.searchers.make_searcher`) and scheduler
-(:func:`search.schedulers.make_scheduler`) are replayed against the exhaustive ground-truth table
+resweep's searcher (:func:`search.driver.searchers.make_searcher`) and scheduler
+(:func:`search.driver.schedulers.make_scheduler`) are replayed against the exhaustive ground-truth table
 (``bench/ground_truth.py``: every configuration of the finite space ``ground-truth``, seeds 0-2,
 per epoch dev curves) as a simulated sweep: an event simulation with ``--workers`` concurrent
 trials, each advancing epoch by epoch (the table's ``epoch_seconds`` as durations, so concurrency
@@ -10,8 +10,8 @@ them, stopped where the scheduler says so. Nothing is trained and no Ray cluster
 ``ray.tune``'s searcher and scheduler classes run).
 
 One replay = one method x one replay seed x one dataset pair, all of the pair's complete sizes at
-once (as one sweep does). Its rows make a leaderboard (:func:`search.leaderboard.build_leaderboard`)
-whose decision per size (:mod:`search.decision`) is the answer: the winner, or the leading cell
+once (as one sweep does). Its rows make a leaderboard (:func:`search.answer.leaderboard.build_leaderboard`)
+whose decision per size (:mod:`search.answer.decision`) is the answer: the winner, or the leading cell
 where it claims none. Today's rule (the best mean among the most-confirmed configurations; its
 t-test tie flags for whether it names a winner) reads the same rows.
 
@@ -46,7 +46,7 @@ study per size with Optuna's defaults and the same seed at every size, ASHA grac
 over the whole size, stopped trials ranked beside finished ones, its top 3 confirmed, rank 1 as the
 answer), ``random``, ``tpe+fifo``, ``tpe+fifo-notransfer``, ``tpe+asha``, ``tpe+asha-notransfer``.
 
-A learning-curve check follows: per size, :func:`search.curves.estimate_at` from the other sizes'
+A learning-curve check follows: per size, :func:`search.answer.curves.estimate_at` from the other sizes'
 in-sample boards, against that size's in-sample truth.
 
     .venv/bin/python bench/search_correctness.py [--tables 'bench/ground_truth/*.parquet'] \
@@ -304,8 +304,8 @@ def new_searcher(
     kind: str, tables: Sequence[SizeTable], seed: int, budget: int, workers: int, top_k: int, transfer: bool
 ) -> Any:
     """resweep's own searcher for a sweep of ``tables``' sizes with the strategy as its question."""
+    from search.driver.searchers import Confirmation, make_searcher
     from search.plan import slot_key
-    from search.searchers import Confirmation, make_searcher
     from spaces import axis_values
 
     space = tables[0].space  # the space the pair's table enumerates
@@ -352,7 +352,7 @@ class Settings:
 
 
 def build_method(method: str, tables: Sequence[SizeTable], seed: int, settings: Settings) -> tuple[Any, Any]:
-    from search.schedulers import make_scheduler
+    from search.driver.schedulers import make_scheduler
 
     if method == "old":
         return OldSearch(tables, seed, settings.budget, settings.old_top_k), OldScheduler()
@@ -373,8 +373,8 @@ def replay(method: str, seed: int, tables: Sequence[SizeTable], settings: Settin
     rule on the same rows beside it."""
     import numpy as np
 
-    from search.decision import DecisionSettings
-    from search.leaderboard import build_leaderboard
+    from search.answer.decision import DecisionSettings
+    from search.answer.leaderboard import build_leaderboard
 
     random.seed(seed)
     np.random.seed(seed % 2**32)

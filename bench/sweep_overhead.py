@@ -89,7 +89,7 @@ def main() -> None:
 
     from cluster.connect import connect
     from search.config import parse_sweep_config
-    from search.sweep import run_sweep
+    from search.driver.sweep import run_sweep
     from spaces import get_space
 
     with tempfile.TemporaryDirectory(prefix="rs-sweep-bench-", dir="/tmp") as scratch:

@@ -11,7 +11,7 @@ This script states each one the way resweep states any answer, on every committe
 table (the frozen-feature tables one folder up, the held-out seeds in ``held_out/``, and the
 thesis's own design with fine-tuned phase-1 encoders in ``thesis/`` where it is complete):
 
-* per size, the decision (:func:`search.decision.decide`, default margin and confidence) over the
+* per size, the decision (:func:`search.answer.decision.decide`, default margin and confidence) over the
   four strategies on every seed's dev scores, with P(best) per strategy, beside the thesis's row;
 * per claim, its effect on test with a 95% t-interval over seeds (seeds are the blocks: every run
   of a seed shares its in-domain subset, so differences are taken seed by seed), each strategy's
@@ -150,7 +150,7 @@ def ood_claim(tables: Sequence[SizeTable]) -> dict[str, Any] | None:
     variance it accounts for."""
     from scipy import stats
 
-    from search.decision import fit_blocks
+    from search.answer.decision import fit_blocks
 
     statistic = within = between = expected = 0.0
     df = groups = 0
@@ -192,8 +192,8 @@ def ood_claim(tables: Sequence[SizeTable]) -> dict[str, Any] | None:
 def size_decision(table: SizeTable) -> dict[str, Any]:
     """The decision over the strategies on every seed's dev scores, and each strategy's best on
     test (chosen on dev)."""
-    from search.decision import decide
-    from search.leaderboard import Entry
+    from search.answer.decision import decide
+    from search.answer.leaderboard import Entry
 
     truth = table.every_seed
     assert truth is not None
@@ -246,8 +246,8 @@ def page(pairs: Sequence[Any], missing: Sequence[str], command: str) -> str:
         "of a finite space trained to the end with several seeds; `bench/ground_truth/README.md`).",
         "",
         "How to read it. *Decision*: resweep's verdict over the four strategies on every seed's dev",
-        "scores (margin 0.01, confidence 0.95; `search/decision.py`), with P(best) per strategy. *Test",
-        "best*: each strategy's best configuration, chosen on dev, scored on test (mean over seeds).",
+        "scores (margin 0.01, confidence 0.95; `search/answer/decision.py`), with P(best) per strategy.",
+        "*Test best*: each strategy's best configuration, chosen on dev, scored on test (mean over seeds).",
         "*Effects* are on test (weighted F1, 0..1), taken seed by seed (a seed's runs share its",
         "in-domain subset), with a 95% t-interval over seeds (3 seeds give wide ones: t = 4.3).",
         "*One-seed study*: how often one run per configuration (the thesis's design, seeds drawn at",

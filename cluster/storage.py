@@ -14,7 +14,7 @@ driver and on every node.
 whole-or-nothing: a local file is written under a temporary name and renamed; an object store
 shows an object only once its upload completed. Object stores have no rename and no locks; where
 resweep needs those (phase-1 artifacts, a SQLite Optuna study) it works on a local copy and
-uploads the finished result (:mod:`trainables.artifacts`, :mod:`search.sweep`).
+uploads the finished result (:mod:`trainables.artifacts`, :mod:`search.driver.sweep`).
 
 No call waits without bound: Google Cloud Storage retries for at most ``$RESWEEP_STORAGE_TIMEOUT``
 seconds (default 30; a ``retry_limit_seconds`` in the URI wins), S3 gives up after the AWS SDK's

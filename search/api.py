@@ -16,15 +16,15 @@ returns; nothing else. ::
 - :func:`extend` (``resweep extend NAME``): an :class:`Extension`;
 - :func:`status` (``resweep status NAME``): a :class:`SweepStatus`;
 - :func:`leaderboard` (``resweep leaderboard``): a :class:`Leaderboard`, the boards and decisions;
-- :func:`plan` (``resweep plan``): a :class:`search.annotation.AnnotationPlan`;
-- :func:`report` (``resweep report``): the :class:`search.report.ReportFiles` written;
-- :func:`train` (``resweep train NAME``): a :class:`search.train.TrainedModel`;
-- :func:`predict` (``resweep predict``): a :class:`search.predict.PredictSummary`.
+- :func:`plan` (``resweep plan``): a :class:`search.answer.annotation.AnnotationPlan`;
+- :func:`report` (``resweep report``): the :class:`search.answer.report.ReportFiles` written;
+- :func:`train` (``resweep train NAME``): a :class:`search.models.train.TrainedModel`;
+- :func:`predict` (``resweep predict``): a :class:`search.models.predict.PredictSummary`.
 
 Mistakes (a bad value, a change a sweep cannot take) raise
 :class:`trainables.errors.ResweepError`, one line saying what and where (files and storage: an
 ``OSError`` such as ``FileNotFoundError`` for a sweep that is not there); a sweep stopped by Ctrl-C raises
-:class:`search.sweep.SweepInterrupted`. Importing this module imports nothing heavy (no Ray,
+:class:`search.driver.sweep.SweepInterrupted`. Importing this module imports nothing heavy (no Ray,
 no torch): each function imports what it needs.
 """
 
@@ -41,17 +41,17 @@ from trainables.report_keys import score_key
 if TYPE_CHECKING:
     from cluster.storage import Location
 
-    from .annotation import AnnotationPlan
+    from .answer.annotation import AnnotationPlan
+    from .answer.curves import Recommendation
+    from .answer.decision import Decision
+    from .answer.leaderboard import SizeBoard
+    from .answer.report import ReportFiles
     from .config import SweepConfig
-    from .curves import Recommendation
-    from .decision import Decision
-    from .estimate import SizeEstimate
-    from .leaderboard import SizeBoard
+    from .driver.estimate import SizeEstimate
+    from .driver.progress import SizeStatus
+    from .models.predict import PredictSummary
+    from .models.train import Recipe, TrainedModel
     from .plan import SweepPlan
-    from .predict import PredictSummary
-    from .progress import SizeStatus
-    from .report import ReportFiles
-    from .train import Recipe, TrainedModel
 
 __all__ = [
     "DryRun",
@@ -98,8 +98,8 @@ class SweepOutcome:
     note: str | None = None  # a line under the answer where it would mislead (the synthetic corpus)
 
     def decision_lines(self) -> list[str]:
-        """The answer first: one line per size (:func:`search.leaderboard.decision_lines`)."""
-        from .leaderboard import decision_lines
+        """The answer first: one line per size (:func:`search.answer.leaderboard.decision_lines`)."""
+        from .answer.leaderboard import decision_lines
 
         return decision_lines(self.boards)
 
@@ -163,13 +163,13 @@ def _run(
     rebuild_studies: bool = False,
     trial_function: Any = None,
 ) -> SweepOutcome:
-    """Run, resume or extend (:func:`search.sweep.run_sweep`), then the sweep's leaderboard."""
+    """Run, resume or extend (:func:`search.driver.sweep.run_sweep`), then the sweep's leaderboard."""
     import optuna
 
-    from .leaderboard import corpus_note
-    from .leaderboard import leaderboard as boards_of
+    from .answer.leaderboard import corpus_note
+    from .answer.leaderboard import leaderboard as boards_of
+    from .driver.sweep import run_sweep
     from .plan import SweepPaths
-    from .sweep import run_sweep
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # not a line per study created
     results = run_sweep(
@@ -208,7 +208,7 @@ def sweep(
     Ray cluster (default ``$RAY_ADDRESS``, else a local Ray). ``tracking``: trackers over the
     config's ``tracking:`` section (``"mlflow,tensorboard"``, ``"off"``). ``verbose``: 0 silent,
     1 the progress view, 2 also Tune's tables. ``dashboard``: the host the local Ray's dashboard
-    binds to. ``trial_function`` replaces the trial (see :func:`search.sweep.run_sweep`)."""
+    binds to. ``trial_function`` replaces the trial (see :func:`search.driver.sweep.run_sweep`)."""
     from .config import SweepConfig, check_name, check_storage, load_sweep_config
 
     loaded = config if isinstance(config, SweepConfig) else load_sweep_config(config)
@@ -229,9 +229,9 @@ def sweep(
         loaded = replace(loaded, storage=storage)
     loaded = _with_tracking(loaded, tracking)
     if dry_run:
-        from .estimate import estimate_sweep
+        from .driver.estimate import estimate_sweep
+        from .driver.preflight import check_inputs
         from .plan import SweepPaths, plan_sweep
-        from .preflight import check_inputs
 
         planned = plan_sweep(loaded)
         check_inputs(loaded, planned)
@@ -292,14 +292,14 @@ def extend(
     announce: Callable[[str], None] | None = None,
     trial_function: Any = None,
 ) -> Extension:
-    """Grow the sweep ``name`` (:func:`search.extend.extend_config`: a larger ``budget``, the new
+    """Grow the sweep ``name`` (:func:`search.driver.extend.extend_config`: a larger ``budget``, the new
     full lists of ``sizes`` and ``seeds``, more ``confirm_top_k``, a wider ``space``) and run only
     what the change adds; with ``dry_run``, run nothing and return the preview per size.
 
     ``announce`` is called with :meth:`Extension.change_line` before anything runs. Another live
     driver of the sweep is refused (:class:`search.lock.SweepBusy`) before any work. The other
     options as :func:`sweep`'s."""
-    from .extend import extend_config, extension_preview
+    from .driver.extend import extend_config, extension_preview
     from .lock import check_free
     from .plan import load_saved_sweep
 
@@ -331,7 +331,7 @@ def status(name: str, *, storage: str = "results") -> SweepStatus:
     """Where the stored sweep ``name`` stands, from its results store (no Ray)."""
     from trainables.artifacts import build_progress, describe_build
 
-    from .progress import sweep_status
+    from .driver.progress import sweep_status
 
     config, paths, sizes = sweep_status(storage, name)
     building = [describe_build(record) for record in build_progress(paths.artifacts)]
@@ -350,7 +350,7 @@ class Leaderboard:
     shown: list[SizeBoard]  # the boards that answer: all, the size's own, or its nearest swept ones
     metric: str  # the ranking column
     epsilon: float
-    answer: dict[str, Any] = field(default_factory=dict)  # search.curves.query_size's, with size
+    answer: dict[str, Any] = field(default_factory=dict)  # search.answer.curves.query_size's, with size
     recommendation: Recommendation | None = None  # at an unswept size: what `train --size` trains
     note: str | None = None  # a line under the answer where it would mislead (the synthetic corpus)
 
@@ -365,20 +365,20 @@ class Leaderboard:
         return self.answer.get("warning")
 
     def decision_lines(self) -> list[str]:
-        """The answer first: one line per shown size (:func:`search.leaderboard.decision_lines`)."""
-        from .leaderboard import decision_lines
+        """The answer first: one line per shown size (:func:`search.answer.leaderboard.decision_lines`)."""
+        from .answer.leaderboard import decision_lines
 
         return decision_lines(self.shown)
 
     def summary_rows(self) -> list[dict[str, Any]]:
         """One row per configuration and shown size (``--csv``)."""
-        from .leaderboard import summary_rows
+        from .answer.leaderboard import summary_rows
 
         return summary_rows(self.shown)
 
     def as_dict(self) -> dict[str, Any]:
         """The machine-readable answer (``resweep leaderboard --json``)."""
-        from .leaderboard import decisions, summary_rows
+        from .answer.leaderboard import decisions, summary_rows
 
         document: dict[str, Any] = {
             "metric": self.metric,
@@ -441,11 +441,11 @@ def leaderboard(
     ``epsilon``: the cheapest configuration this close to rank 1 is named. ``margin``,
     ``confidence``: the decision's (default: the sweep's ``decision:`` section, else 0.01 and
     0.95). ``size``: the size to answer for, a fraction or a count; at an unswept size the answer
-    is each strategy's learning-curve estimate (:func:`search.curves.query_size`), ``pool`` the
+    is each strategy's learning-curve estimate (:func:`search.answer.curves.query_size`), ``pool`` the
     sentences a fraction refers to, and ``nearest`` also shows the nearest swept sizes' boards."""
-    from .curves import query_size, recommend
-    from .leaderboard import corpus_note
-    from .leaderboard import leaderboard as boards_of
+    from .answer.curves import query_size, recommend
+    from .answer.leaderboard import corpus_note
+    from .answer.leaderboard import leaderboard as boards_of
     from .plan import load_saved_sweep, train_pool
 
     name, table = _source(name, table)
@@ -497,12 +497,12 @@ def plan(
     pool: int | None = None,
     plot: str | Path | None = None,
 ) -> AnnotationPlan:
-    """Annotation planning (:func:`search.annotation.plan_annotation`): per strategy, the
+    """Annotation planning (:func:`search.answer.annotation.plan_annotation`): per strategy, the
     in-domain sentences it needs to reach ``target``, with a band, and the recipe to use there;
     of the sweep ``name`` or a result ``table``. ``pool``: the sentences size 1.0 means (default:
     the sweep's pool, a table's metadata). ``plot``: write the learning-curve picture there
     (a ``.png``, checked before any work)."""
-    from .annotation import plan_annotation
+    from .answer.annotation import plan_annotation
 
     name, table = _source(name, table)
     where = _check_plot(plot, name, table, storage)
@@ -583,16 +583,16 @@ def report(
     target: float | None = None,
     pool: int | None = None,
 ) -> ReportFiles:
-    """Write the Markdown + HTML report with its plots (:func:`search.report.write_report`) of
+    """Write the Markdown + HTML report with its plots (:func:`search.answer.report.write_report`) of
     the sweep ``name`` or a result ``table`` into ``out`` (default: the sweep's ``report/``, or
     ``TABLE-report`` beside the working folder). ``top``: rows per size in the tables;
     ``target``: add the annotation plan for this score (:func:`plan`). The rest as
     :func:`leaderboard`'s."""
-    from .annotation import plan_annotation
-    from .leaderboard import leaderboard as boards_of
-    from .leaderboard import read_table
+    from .answer.annotation import plan_annotation
+    from .answer.leaderboard import leaderboard as boards_of
+    from .answer.leaderboard import read_table
+    from .answer.report import write_report
     from .plan import load_saved_sweep
-    from .report import write_report
 
     name, table = _source(name, table)
     folder = _report_folder(name, table, storage, out)
@@ -648,10 +648,10 @@ def train(
     report: Callable[[dict[str, Any], Path | None], None] | None = None,
 ) -> TrainedModel:
     """Train the recipe of the sweep ``name`` on the whole training pool and write the model
-    folder ``out`` (:func:`search.train.train_model`); then hand it to the sweep's trackers
+    folder ``out`` (:func:`search.models.train.train_model`); then hand it to the sweep's trackers
     (``tracking`` over its saved ones), what they made in :attr:`TrainedModel.registered`.
 
-    The recipe (:func:`search.train.choose_recipe`): the recommended configuration of ``size``
+    The recipe (:func:`search.models.train.choose_recipe`): the recommended configuration of ``size``
     (default the whole pool; an unswept size gets what :func:`leaderboard` recommends there), or
     the ``rank``-th, an explicit ``config``, or the ``floor``. ``on_recipe`` sees it before
     training starts, ``report`` every epoch's metrics. ``out`` is checked before any work; an
@@ -659,9 +659,9 @@ def train(
     and BLAS (default: the cores free now)."""
     from cluster.threads import limit_threads
 
+    from .models.train import check_model_out, choose_recipe, train_model
     from .plan import load_saved_sweep
     from .tracking import register_model, tracking_option
-    from .train import check_model_out, choose_recipe, train_model
 
     # Before any work: out must not replace the sweep, its data, or what resweep did not write.
     check_model_out(name, out, storage=storage, overwrite=overwrite, config=config)
@@ -700,13 +700,13 @@ def predict(
     threads: int | None = None,
 ) -> PredictSummary:
     """Predict every sentence of the file ``inputs`` (any format resweep reads; labels optional,
-    scored when given) with the model folder ``model`` (:func:`search.predict.predict_file`);
+    scored when given) with the model folder ``model`` (:func:`search.models.predict.predict_file`);
     write the rows to ``out`` (``.jsonl``, ``.csv`` or ``.parquet``) unless None — they are in
     the summary's ``predictions`` either way. ``progress``: a progress bar (default: on a
     terminal); ``threads`` as :func:`train`'s."""
     from cluster.threads import limit_threads
 
-    from .predict import predict_file
+    from .models.predict import predict_file
 
     limit_threads(threads)
     return predict_file(

@@ -7,6 +7,7 @@ got 0``. Unknown keys name the valid ones. See ``configs/*.yaml`` for annotated 
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -23,15 +24,17 @@ from trainables.data.regimes import Regime
 from trainables.errors import ResweepError
 from trainables.metrics import METRIC_KEYS
 
-from .decision import DEFAULT_CONFIDENCE, DEFAULT_MARGIN, DecisionSettings
 from .registries import GRID, chosen_names, searcher_names
 from .registries import SCHEDULERS as SCHEDULER_REGISTRY
 from .sizes import size_key, size_text  # size_key: re-exported, its callers import it here
 from .tracking._base import TrackingSection, parse_tracking
 
 __all__ = [
+    "DEFAULT_CONFIDENCE",
+    "DEFAULT_MARGIN",
     "ConfigError",
     "DataSection",
+    "DecisionSettings",
     "ResourcesSection",
     "SearchSection",
     "SweepConfig",
@@ -44,6 +47,31 @@ __all__ = [
     "size_key",
     "size_text",
 ]
+
+DEFAULT_MARGIN = 0.01  # of the metric (0..1): gaps between tuned recipes below this rarely matter
+DEFAULT_CONFIDENCE = 0.95  # the usual 5% error rate, for false winners as for false equivalence
+
+
+@dataclass(frozen=True)
+class DecisionSettings:
+    """How a decision is made: ``margin`` (the smallest difference worth acting on, in the metric's
+    units) and ``confidence`` (how sure a verdict must be); ``min_seeds`` (seeds a configuration
+    needs before it can decide), ``draws`` (posterior draws; their Monte-Carlo error on a P(best)
+    is at most 0.5/sqrt(draws), 0.008 at the default) and ``seed`` (the draws are reproducible)."""
+
+    margin: float = DEFAULT_MARGIN
+    confidence: float = DEFAULT_CONFIDENCE
+    min_seeds: int = 2
+    draws: int = 4000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.margin) and self.margin >= 0):
+            raise ValueError(f"margin: expected a number >= 0, got {self.margin!r}")
+        if not (0.5 < self.confidence < 1):
+            raise ValueError(f"confidence: expected a number between 0.5 and 1, got {self.confidence!r}")
+        if self.min_seeds < 1 or self.draws < 100:
+            raise ValueError("min_seeds must be >= 1 and draws >= 100")
 
 
 SEARCHERS = searcher_names()
@@ -100,7 +128,7 @@ class SearchSection:
     ``transfer``: a size's studies start from the best configurations that other sizes found (off:
     ``bench/search_correctness.py`` found no gain from it on the ground-truth tables so far).
     ``floor``: every size also runs the classical floor (``tfidf-linear``) with every seed.
-    ``confirm_max_seeds``: then, while the size's decision (:mod:`search.decision`) is still
+    ``confirm_max_seeds``: then, while the size's decision (:mod:`search.answer.decision`) is still
     undetermined, the cells in contention get more seeds for their best configuration, one a round,
     up to this many; cells that are clearly out stop getting seeds.
     """
@@ -124,7 +152,7 @@ class SearchSection:
     # a study several drivers or a cluster share); empty: SQLite in the sweep's folder.
     study_storage: str = ""
     # Keep every trial's epoch checkpoints. Off: a running trial keeps what a resume needs (its
-    # newest), an ended one none once its row is stored (search.checkpoints): a sweep's disk use
+    # newest), an ended one none once its row is stored (search.driver.checkpoints): a sweep's disk use
     # is bounded by its running trials, not by every epoch it ran.
     keep_checkpoints: bool = False
 
@@ -134,7 +162,7 @@ ResourcesSection = TrialResources  # the `resources:` section: what one trial ta
 
 @dataclass(frozen=True)
 class DecisionSection:
-    """How sure an answer must be (:mod:`search.decision`): ``margin``, the smallest difference in
+    """How sure an answer must be (:mod:`search.answer.decision`): ``margin``, the smallest difference in
     the selection metric worth acting on; ``confidence``, the probability a verdict needs."""
 
     margin: float = DEFAULT_MARGIN

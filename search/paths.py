@@ -43,7 +43,7 @@ class SweepPaths:
     def studies(self) -> Path:
         """The SQLite file of the sweep's Optuna studies (unless ``search.study_storage`` names a
         database). SQLite needs a filesystem with locks: with object storage it is a local working
-        copy, saved into the Tune experiment with the searcher's state (see :mod:`search.sweep`)."""
+        copy, saved into the Tune experiment with the searcher's state (see :mod:`search.driver.sweep`)."""
         local = self.root.local
         return (local if local is not None else local_mirror(self.root, "studies")) / "optuna.db"
 

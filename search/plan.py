@@ -1,7 +1,7 @@
 """What a sweep is, without Ray: its folder layout, plan per size, and trial names.
 
 ``resweep status``, ``leaderboard`` and ``sweep --dry-run`` read sweeps through this module and
-start in a fraction of a second; :mod:`search.sweep` runs them.
+start in a fraction of a second; :mod:`search.driver.sweep` runs them.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from spaces import cell_label, get_space
 from trainables.report_keys import score_key
 
 if TYPE_CHECKING:
-    from .sequential import Sequential
+    from .answer.sequential import Sequential
 from trainables.config import TrialSpec
 from trainables.errors import ResweepError
 
@@ -158,7 +158,7 @@ class SweepPlan:
         """Size ``key``'s sequential confirmation as its rows leave it: every finished search and
         confirmation run, and the rounds' runs already made (None: the sweep confirms a fixed
         number of seeds)."""
-        from .sequential import Sequential
+        from .answer.sequential import Sequential
 
         if not self.extra_seeds:
             return None
@@ -176,7 +176,7 @@ class SweepPlan:
                     sequential.proposed += 1
                 if r["status"] == "finished" and r[self.metric] is not None:
                     config = json.loads(r["config"])
-                    if role == "floor":  # competes as the cell "floor" (search.decision.FLOOR_CELL)
+                    if role == "floor":  # competes as the cell "floor" (search.answer.decision.FLOOR_CELL)
                         sequential.record("floor", "floor", {}, int(r["seed"]), float(r[self.metric]))
                         continue
                     name = configuration_key(key, config, contexts=self.contexts)

@@ -9,13 +9,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import api
+from ..answer.leaderboard import SYNTHETIC_NOTE, corpus_note, decision_lines
 from ..api import Leaderboard
-from ..leaderboard import SYNTHETIC_NOTE, corpus_note, decision_lines
 from ..sizes import size_text
 from ._common import mean_pm, parse_size, print_table
 
 if TYPE_CHECKING:
-    from ..leaderboard import SizeBoard
+    from ..answer.leaderboard import SizeBoard
 
 __all__ = ["SYNTHETIC_NOTE", "cmd_leaderboard", "corpus_note", "print_decisions", "why_not_first"]
 
@@ -147,7 +147,7 @@ def _print_board(board: Any, top: int | None) -> None:
 
 
 def print_decisions(boards: Sequence[SizeBoard]) -> None:
-    """The answer first: one line per size (:func:`search.leaderboard.decision_lines`)."""
+    """The answer first: one line per size (:func:`search.answer.leaderboard.decision_lines`)."""
     for line in decision_lines(boards):
         print(line)
 
@@ -204,7 +204,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         print(json.dumps(answer.as_dict(), indent=1, default=str))
         return 0
     if args.csv:
-        from ..report import write_board_csv
+        from ..answer.report import write_board_csv
 
         write_board_csv(answer.summary_rows(), sys.stdout)
         return 0

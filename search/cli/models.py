@@ -12,7 +12,7 @@ from ..sizes import size_text
 from ._common import parse_size, quiet_transformers
 
 if TYPE_CHECKING:
-    from ..train import Recipe
+    from ..models.train import Recipe
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -77,7 +77,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     """Predict a file's sentences with a model folder."""
-    from ..predict import output_bytes, summary_lines
+    from ..models.predict import output_bytes, summary_lines
 
     quiet_transformers()
     summary = api.predict(

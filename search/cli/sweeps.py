@@ -23,10 +23,10 @@ def _ran(call: Callable[[], Any]) -> int:
     try:
         ran = call()
     except Exception as err:
-        if "search.sweep" not in sys.modules:  # a mistake before any run: not one of the sweep's
+        if "search.driver.sweep" not in sys.modules:  # a mistake before any run: not one of the sweep's
             raise
-        from ..studies import StudiesDamaged
-        from ..sweep import SweepFailed, SweepIncomplete, SweepInterrupted
+        from ..driver.studies import StudiesDamaged
+        from ..driver.sweep import SweepFailed, SweepIncomplete, SweepInterrupted
 
         if isinstance(err, SweepInterrupted):
             print(f"resweep: interrupted: {err}", file=sys.stderr)
@@ -111,7 +111,7 @@ def cmd_extend(args: argparse.Namespace) -> int:
 
 
 def _print_plan(dry: DryRun) -> int:
-    from ..estimate import TRIAL_OVERHEAD_S
+    from ..driver.estimate import TRIAL_OVERHEAD_S
 
     config, plan, estimates = dry.config, dry.plan, dry.estimates
     print(

@@ -73,8 +73,8 @@ def main() -> None:
     from ray.cluster_utils import Cluster
 
     from search.config import load_sweep_config
+    from search.driver.sweep import run_sweep
     from search.plan import SweepPaths
-    from search.sweep import run_sweep
 
     cluster = Cluster(
         initialize_head=True,

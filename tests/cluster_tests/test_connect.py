@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = """
 import json, os, ray
-from ray import tune  # imported before connecting, as search.sweep does
+from ray import tune  # imported before connecting, as search.driver.sweep does
 from cluster.connect import connect
 info = connect(num_cpus=1)
 

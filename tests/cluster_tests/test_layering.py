@@ -233,7 +233,7 @@ def test_the_reader_sees_every_kind_of_import() -> None:
     assert imports[("trainables.config", "trainables.architectures")] == FUNCTION
     assert imports[("trainables.architectures._base", "trainables.config")] == TYPE_CHECKING
     assert imports[("trainables.architectures", "trainables.architectures.two_step")] == REGISTRY
-    assert imports[("search.registries", "search.searchers")] == REGISTRY
+    assert imports[("search.registries", "search.driver.searchers")] == REGISTRY
     assert imports[("trainables.strategies", "trainables.strategies.local")] == TOP  # from . import
     for found in _graph().values():  # every lazy entry names a module that exists
         for i in found:
@@ -324,13 +324,90 @@ def test_reading_a_sweep_loads_neither_ray_nor_optuna_modules() -> None:
         "search.config",
         "search.plan",
         "search.paths",
-        "search.sequential",
+        "search.answer.sequential",
         "search.results",
-        "search.decision",
-        "search.leaderboard",
+        "search.answer.decision",
+        "search.answer.leaderboard",
         "search.sizes",
         "search.registries",
     )
-    heavy = ("search.searchers", "search.schedulers", "search.studies", "search.sweep", "search.callback")
+    heavy = (
+        "search.driver.searchers",
+        "search.driver.schedulers",
+        "search.driver.studies",
+        "search.driver.sweep",
+        "search.driver.callback",
+    )
     wrong = [str(i) for i in _imports_from(core) if _within(i.target, heavy)]
     assert not wrong, "\n".join(wrong)
+
+
+ROOMS = ("search.driver", "search.answer", "search.models")
+# What each room of search/ may import of the others (besides the shared modules beneath them).
+ROOM_ALLOWED = {
+    "search.driver": ("search.answer",),  # the progress view and confirmation read the decision
+    "search.answer": (),
+    "search.models": ("search.answer",),  # a model is trained from the answer's recipe
+}
+ABOVE_ROOMS = ("search.api", "search.cli")
+# Shared modules that use a room, each with its reason: (importer, imported) -> why.
+SHARED_USES: dict[tuple[str, str], str] = {
+    ("search.plan", "search.answer.sequential"): "a size's expected runs include the sequential "
+    "confirmation rounds its rows call for, counted by the answer's rule (in a function, no Ray)",
+}
+
+
+def _shared(module: str) -> bool:
+    """A module of search/ beneath the rooms: what a sweep is (config, sizes, plan, paths,
+    results, ...) and the trackers."""
+    return (
+        module.startswith("search.")
+        and not _within(module, (*ROOMS, *ABOVE_ROOMS))
+        and module != "search.moved_modules"
+    )
+
+
+def test_search_is_in_rooms_and_the_shared_modules_are_beneath_them() -> None:
+    """``search/`` shows its three jobs: the driver runs a sweep, the answer reads what it found,
+    models train and use the recommendation. The shared modules import no room (not even for
+    annotations), a room imports only the rooms listed for it, and only the API and the command
+    line sit above them all."""
+    every = (*RUNS, TYPE_CHECKING)  # a registry's lazy entries are loaded by who looks them up
+    wrong = []
+    for module, found in sorted(_graph().items()):
+        for i in (i for i in found if i.kind in every):
+            shared_use = _shared(module) and _within(i.target, (*ROOMS, *ABOVE_ROOMS))
+            if shared_use and (module, i.target) not in SHARED_USES:
+                wrong.append(f"shared module imports a room: {i}")
+            for room, allowed in ROOM_ALLOWED.items():
+                others = tuple(r for r in ROOMS if r != room and r not in allowed)
+                if _within(module, (room,)) and _within(i.target, (*others, *ABOVE_ROOMS)):
+                    wrong.append(f"{room} imports what it may not: {i}")
+    assert not wrong, "\n".join(wrong)
+    assert all(any(m.startswith(f"{room}.") for m in _files()) for room in ROOMS)
+
+
+def test_the_old_module_names_import_as_the_modules_they_became() -> None:
+    """A Tune experiment saved before the rooms pickled ``search.searchers.PerSizeSearch`` and
+    the like (these names were read out of a sweep's ``tuner.pkl``, searcher state and experiment
+    state): unpickling them gives today's classes, so such a sweep resumes and extends."""
+    import importlib
+    import pickle
+
+    from search.moved_modules import MOVED
+
+    pickled_by_an_earlier_sweep = [
+        ("search.callback", "SweepCallback"),
+        ("search.plan", "configuration_key"),
+        ("search.searchers", "PerSizeSearch"),
+        ("search.searchers", "ResumableOptunaSearch"),
+        ("search.studies", "StudyStorage"),
+        ("search.schedulers", "PerSizeScheduler"),
+    ]
+    for module, name in pickled_by_an_earlier_sweep:
+        found = pickle.loads(f"c{module}\n{name}\n.".encode())  # the opcode pickle writes
+        today = getattr(importlib.import_module(MOVED.get(module, module)), name)
+        assert found is today, (module, name)
+    for old, new in MOVED.items():
+        assert importlib.import_module(old) is importlib.import_module(new)
+        assert new in _files() and old not in _files()  # a real move, no file left at the old path

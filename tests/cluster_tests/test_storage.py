@@ -229,8 +229,8 @@ def test_the_local_study_copy_is_saved_with_the_searcher_and_follows_the_machine
     Tune's experiment folder with the searcher's state, and found again on another machine."""
     import optuna
 
+    from search.driver.searchers import STUDY_COPY, PerSizeSearch, StudyStorage
     from search.plan import SweepPaths
-    from search.searchers import STUDY_COPY, PerSizeSearch, StudyStorage
 
     root = "s3://bucket/sweeps/x?endpoint_override=127.0.0.1:1&scheme=http"  # never contacted
     _as_another_node(monkeypatch, tmp_path, "driver-a")

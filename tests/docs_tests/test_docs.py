@@ -161,4 +161,4 @@ def test_the_site_builds_strict_and_offline(tmp_path: Path) -> None:
     assert built.returncode == 0, built.stderr[-5000:]
     assert "WARNING" not in built.stderr, built.stderr[-5000:]
     reference = (tmp_path / "site" / "reference.html").read_text()  # use_directory_urls: false
-    assert 'id="search.leaderboard.leaderboard"' in reference  # mkdocstrings rendered the API
+    assert 'id="search.answer.leaderboard.leaderboard"' in reference  # mkdocstrings rendered the API

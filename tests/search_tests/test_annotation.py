@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from search.annotation import AnnotationPlan, fit_curve, plan_from_boards, table_pool
+from search.answer.annotation import AnnotationPlan, fit_curve, plan_from_boards, table_pool
+from search.answer.leaderboard import build_leaderboard
 from search.cli import main
-from search.leaderboard import build_leaderboard
 from trainables.errors import ResweepError
 
 # The generating curve: score(n) = A - B n^-C, n a fraction of a 1,000-sentence pool. It reaches
@@ -291,7 +291,7 @@ def test_a_parquet_table_says_its_pool_in_its_provenance(tmp_path: Path) -> None
     path = tmp_path / "runs.parquet"
     pq.write_table(table.replace_schema_metadata(provenance), path)
     assert table_pool(str(path)) == 1234
-    from search.annotation import plan_annotation
+    from search.answer.annotation import plan_annotation
 
     plan = plan_annotation(table=str(path), target=0.75, metric="dev_f1_weighted", draws=50)
     assert plan.pool == 1234 and plan.as_dict()["today"]["sentences"] == 1234
@@ -333,18 +333,18 @@ def test_the_held_out_check_finds_the_left_out_size_in_the_band() -> None:
 def test_a_sweep_plan_answers_in_its_training_pool_and_names_it_in_the_extend_command(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import search.leaderboard
+    import search.answer.leaderboard
     import search.plan
-    from search.annotation import plan_annotation
+    from search.answer.annotation import plan_annotation
 
     boards = build_leaderboard(_rows(seeds=3), "dev_f1_weighted")
-    monkeypatch.setattr(search.leaderboard, "leaderboard", lambda *args, **kwargs: boards)
+    monkeypatch.setattr(search.answer.leaderboard, "leaderboard", lambda *args, **kwargs: boards)
     monkeypatch.setattr(search.plan, "load_saved_sweep", lambda storage, name: (object(), None))
     monkeypatch.setattr(search.plan, "train_pool", lambda config: 2000)
     plan = plan_annotation("demo", target=0.72, draws=50)
     assert plan.pool == 2000 and plan.as_dict()["today"] == {"size": 1.0, "sentences": 2000}
     two = build_leaderboard(_rows(seeds=2, sizes=(0.5, 1.0)), "dev_f1_weighted")
-    monkeypatch.setattr(search.leaderboard, "leaderboard", lambda *args, **kwargs: two)
+    monkeypatch.setattr(search.answer.leaderboard, "leaderboard", lambda *args, **kwargs: two)
     with pytest.raises(ResweepError, match=r"`resweep extend demo --storage /s --sizes 0.1,0.3,0.5,1.0`$"):
         plan_annotation("demo", target=0.72, storage="/s")
 

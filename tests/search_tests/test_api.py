@@ -257,9 +257,9 @@ def test_train_hands_the_model_folder_to_the_sweeps_trackers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Registering the trained model is the API's (the command only prints what was made)."""
+    import search.models.train
     import search.tracking
-    import search.train
-    from search.train import Recipe, TrainedModel
+    from search.models.train import Recipe, TrainedModel
 
     storage = str(_stored_sweep(tmp_path / "results"))
     recipe = Recipe(
@@ -270,9 +270,9 @@ def test_train_hands_the_model_folder_to_the_sweeps_trackers(
     import cluster.threads
 
     monkeypatch.setattr(cluster.threads, "limit_threads", lambda threads: None)  # not this process's
-    monkeypatch.setattr(search.train, "check_model_out", lambda *a, **k: None)
-    monkeypatch.setattr(search.train, "choose_recipe", lambda *a, **k: recipe)
-    monkeypatch.setattr(search.train, "train_model", lambda *a, **k: trained)
+    monkeypatch.setattr(search.models.train, "check_model_out", lambda *a, **k: None)
+    monkeypatch.setattr(search.models.train, "choose_recipe", lambda *a, **k: recipe)
+    monkeypatch.setattr(search.models.train, "train_model", lambda *a, **k: trained)
 
     def register(
         sweep: str, storage_: str, folder: Path, label: str, scores: Any, tracking: Any

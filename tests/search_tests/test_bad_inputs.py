@@ -915,8 +915,8 @@ def test_the_own_data_example_fits_300_sentences_without_dev_or_test(tmp_path: P
     import pyarrow.parquet as pq
 
     from search.config import ConfigError, parse_sweep_text
+    from search.driver.preflight import check_inputs
     from search.plan import plan_sweep
-    from search.preflight import check_inputs
     from trainables.data import load_dataset
 
     company = tmp_path / "company"

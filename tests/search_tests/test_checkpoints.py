@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from cluster.storage import Location
-from search.checkpoints import CheckpointKeeper
 from search.config import parse_sweep_text
+from search.driver.checkpoints import CheckpointKeeper
 
 # The keeper's rules (no Ray) -------------------------------------------------------------------
 
@@ -124,7 +124,7 @@ def _config(tmp_path: Path, name: str, **search: Any) -> Any:
 
 
 def _run(config: Any) -> list[dict[str, Any]]:
-    from search.sweep import run_sweep
+    from search.driver.sweep import run_sweep
     from trainables.testing import stand_in_epochs_trial
 
     trial = functools.partial(stand_in_epochs_trial, epochs=EPOCHS, checkpoints=True)

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from search.schedulers import SCHEDULER_TIME
-from search.searchers import make_searcher
+from search.driver.schedulers import SCHEDULER_TIME
+from search.driver.searchers import make_searcher
 from trainables.report_keys import TRAINING_DONE
 
 pytest.importorskip("optuna_dashboard", reason="optuna-dashboard is a test extra (pip install -e .[dev])")

@@ -1,4 +1,4 @@
-"""The decision per size (search.decision) on generated tables whose truth is known."""
+"""The decision per size (search.answer.decision) on generated tables whose truth is known."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from search import decision as decision_module
-from search.decision import (
+from search.answer import decision as decision_module
+from search.answer.decision import (
     PRIOR_NOISE,
     BlockFit,
     DecisionSettings,
@@ -20,7 +20,7 @@ from search.decision import (
     fit_blocks,
     interim_confidence,
 )
-from search.leaderboard import Entry
+from search.answer.leaderboard import Entry
 
 CELLS = ("baseline", "mixed", "global", "local")
 

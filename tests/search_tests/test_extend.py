@@ -14,9 +14,9 @@ import optuna
 import pytest
 
 from search.config import parse_sweep_text
-from search.extend import ExtendError, extend_config
+from search.driver.extend import ExtendError, extend_config
+from search.driver.studies import StudiesDamaged, check_sqlite_studies, replay_params, sync_study
 from search.plan import load_saved_sweep, sweep_document
-from search.studies import StudiesDamaged, check_sqlite_studies, replay_params, sync_study
 from spaces import random_draws
 
 
@@ -176,7 +176,7 @@ def test_a_damaged_study_file_is_one_line_with_the_way_out(tmp_path: Path) -> No
 
 
 def _run(config: Any, **options: Any) -> list[dict[str, Any]]:
-    from search.sweep import run_sweep
+    from search.driver.sweep import run_sweep
     from trainables.testing import stand_in_trial
 
     return run_sweep(config, verbose=0, trial_function=stand_in_trial, **options).to_pylist()
@@ -309,7 +309,7 @@ def test_resume_rebuilds_from_the_results_store(tmp_path: Path, ray_session: Any
 
     # A damaged optuna.db: one line; --rebuild-studies moves it aside and refills the studies.
     (root / "optuna.db").write_bytes(b"garbage " * 64)
-    from search.sweep import run_sweep
+    from search.driver.sweep import run_sweep
 
     with pytest.raises(StudiesDamaged, match="--rebuild-studies"):
         run_sweep(config, resume=True, verbose=0)
@@ -358,8 +358,8 @@ def test_extend_a_sweep_in_object_storage(tmp_path: Path, ray_session: Any, s3_s
 def test_sequential_confirmation_seeds_only_open_answers_and_the_plan_agrees(
     tmp_path: Path, ray_session: Any
 ) -> None:
-    from search.decision import FUTILITY, interim_confidence
-    from search.leaderboard import leaderboard
+    from search.answer.decision import FUTILITY, interim_confidence
+    from search.answer.leaderboard import leaderboard
     from search.plan import plan_sweep
 
     config = _config(tmp_path, confirm_max_seeds=3)  # seeds 0, 1, then seed 2 while undecided

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from search.leaderboard import Entry as LeaderboardEntry
-from search.leaderboard import build_leaderboard, decisions, read_table, summary_rows
+from search.answer.leaderboard import Entry as LeaderboardEntry
+from search.answer.leaderboard import build_leaderboard, decisions, read_table, summary_rows
 
 
 def _row(size: float, strategy: str, seed: int, dev: float, **extra: Any) -> dict[str, Any]:
@@ -272,7 +272,7 @@ def test_two_question_axes_make_cells_of_strategy_and_imbalance() -> None:
 
 
 def test_cell_of_reads_an_axis_that_is_not_a_column_from_the_config() -> None:
-    from search.leaderboard import cell_of
+    from search.answer.leaderboard import cell_of
 
     row = _row(0.1, "local", 0, 0.7, ood_pct=10.0, lr=2e-5)
     assert cell_of(row, ("strategy", "ood_pct")) == "local/10"
@@ -281,7 +281,7 @@ def test_cell_of_reads_an_axis_that_is_not_a_column_from_the_config() -> None:
 
 
 def test_estimates_use_finished_configurations_only() -> None:
-    from search.curves import estimate_at
+    from search.answer.curves import estimate_at
 
     rows = [_row(size, "local", 0, 0.5 + size / 10) for size in (0.1, 0.5)]
     rows += [_row(size, "global", 0, 0.99, status="stopped", epochs_run=1) for size in (0.1, 0.5)]
@@ -291,7 +291,7 @@ def test_estimates_use_finished_configurations_only() -> None:
 
 
 def test_an_unswept_size_estimates_the_floor_and_bands_one_seed_points_with_the_pooled_spread() -> None:
-    from search.curves import estimate_at, floor_estimate
+    from search.answer.curves import estimate_at, floor_estimate
 
     rows = []
     for size in (0.1, 0.3, 1.0):
@@ -392,9 +392,9 @@ def test_a_sweeps_leaderboard_asks_its_own_question_and_keeps_its_stopped_trials
 ) -> None:
     from datetime import UTC, datetime
 
+    from search.answer.leaderboard import leaderboard
     from search.cli import main
     from search.config import parse_sweep_config
-    from search.leaderboard import leaderboard
     from search.plan import SweepPaths, write_sweep_config
     from search.results import result_row
 
@@ -457,7 +457,7 @@ def test_configurations_that_read_alike_are_told_apart_by_what_differs() -> None
 
 
 def test_outside_the_swept_sizes_the_curve_goes_on_along_its_nearest_segment() -> None:
-    from search.curves import _curve_value
+    from search.answer.curves import _curve_value
 
     xs, ys = [0.1, 0.3], [0.5, 0.6]
     value, method = _curve_value(xs, ys, 1.0)
@@ -469,7 +469,7 @@ def test_outside_the_swept_sizes_the_curve_goes_on_along_its_nearest_segment() -
 
 
 def test_train_says_which_cell_it_took_and_why() -> None:
-    from search.train import _why_this_cell
+    from search.models.train import _why_this_cell
 
     confirmed = [_row(0.1, "local", s, 0.80 + s / 1000) for s in range(3)]
     confirmed += [_row(0.1, "mixed", s, 0.60 + s / 1000) for s in range(3)]
@@ -518,7 +518,7 @@ def test_the_demo_says_why_the_floor_leads_on_the_synthetic_corpus_and_only_ther
 
 
 def test_what_tells_configurations_apart_is_what_their_json_tells_apart() -> None:
-    from search.leaderboard import _json_token
+    from search.answer.leaderboard import _json_token
 
     values: list[Any] = [None, True, False, 0, 1, -1, 0.0, -0.0, 1.0, 1e-3, 0.001, math.nan, math.inf]
     values += ["1", "", "a", [1, 2], {"b": 1, "a": 2}, {"a": 2, "b": 1}]
@@ -529,7 +529,7 @@ def test_what_tells_configurations_apart_is_what_their_json_tells_apart() -> Non
 
 
 def test_a_configurations_key_is_its_json_without_the_seed_however_the_text_reads() -> None:
-    from search.leaderboard import _config_key
+    from search.answer.leaderboard import _config_key
 
     texts = [
         '{"lr": 0.001, "seed": 0, "strategy": "local"}',

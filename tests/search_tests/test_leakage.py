@@ -118,8 +118,8 @@ def test_records_the_ood_data_shares_with_the_in_domain_data_are_left_out_and_co
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from search.config import parse_sweep_text
+    from search.driver.preflight import check_inputs
     from search.plan import plan_sweep
-    from search.preflight import check_inputs
     from trainables.data import Regime, load_dataset, sample_regime
     from trainables.data.overlap import record_keys, without_shared
 
@@ -243,7 +243,7 @@ def test_train_config_cannot_change_the_sweeps_datasets(
 
 
 def test_train_config_naming_the_sweeps_own_datasets_is_accepted() -> None:
-    from search.train import _same_data
+    from search.models.train import _same_data
 
     assert _same_data("synthetic", "synthetic") and _same_data(None, None) and _same_data({}, None)
 
@@ -342,7 +342,7 @@ def test_a_result_table_gets_a_schema_check(
 
 
 def test_the_results_stores_two_size_columns_pass_when_they_agree(tmp_path: Path) -> None:
-    from search.leaderboard import read_table
+    from search.answer.leaderboard import read_table
 
     table = tmp_path / "table.csv"
     table.write_text(

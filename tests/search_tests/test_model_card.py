@@ -1,5 +1,5 @@
 """MODEL_CARD.md of `resweep train`: the template ``search/model_card.md.j2`` filled by
-``search.train._card`` (no sweep, no training: the values a trained model would give it)."""
+``search.models.train._card`` (no sweep, no training: the values a trained model would give it)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from importlib.resources import files
 from types import SimpleNamespace
 from typing import Any
 
-from search.train import Recipe, _card
+from search.models.train import Recipe, _card
 from trainables.metrics import METRIC_KEYS
 
 DATA = {
@@ -94,4 +94,4 @@ def test_an_explicit_config_has_no_evidence_and_a_dataset_without_splits_says_so
 
 
 def test_the_template_ships_in_the_package() -> None:
-    assert (files("search") / "model_card.md.j2").is_file()
+    assert (files("search.models") / "model_card.md.j2").is_file()

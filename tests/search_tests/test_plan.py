@@ -11,9 +11,9 @@ import pytest
 
 from search.cli import main
 from search.config import parse_sweep_config
-from search.estimate import estimate_sweep, phase1_signature
+from search.driver.estimate import estimate_sweep, phase1_signature
+from search.driver.progress import ProgressView
 from search.plan import plan_sweep, remaining_work
-from search.progress import ProgressView
 
 
 def _config(tmp_path: Path, **search: Any) -> Any:
@@ -130,7 +130,7 @@ def test_progress_view_counts_per_size() -> None:
 def test_after_a_resume_every_cell_gets_the_rest_of_its_own_share(tmp_path: Path) -> None:
     import json
 
-    from search.sweep import _confirmations, _floors
+    from search.driver.sweep import _confirmations, _floors
 
     config = _config(tmp_path, budget=8)  # 4 strategies: 2 search trials each
     plan = plan_sweep(config)

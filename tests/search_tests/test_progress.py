@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from search.progress import ProgressView
+from search.driver.progress import ProgressView
 
 
 def _trial(trial_id: str, size: float, status: str, score: float | None = None) -> Any:

@@ -88,8 +88,8 @@ def test_report_renders_in_headless_chromium(fixtures: Path, tmp_path: Path) -> 
 
 
 def test_report_ranks_finished_trials_lists_stopped_ones_apart_and_shows_the_floor(tmp_path: Path) -> None:
-    from search.leaderboard import build_leaderboard
-    from search.report import write_report
+    from search.answer.leaderboard import build_leaderboard
+    from search.answer.report import write_report
 
     def row(size: float, strategy: str, seed: int, score: float, **extra: object) -> dict[str, object]:
         architecture = extra.get("architecture", "two-phase")

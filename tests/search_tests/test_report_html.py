@@ -1,10 +1,10 @@
-"""report.html: the report's Markdown through Python-Markdown (``search.report._html``)."""
+"""report.html: the report's Markdown through Python-Markdown (``search.answer.report._html``)."""
 
 from __future__ import annotations
 
 import base64
 
-from search.report import _html
+from search.answer.report import _html
 
 MARKDOWN = """# t <b>bold</b>
 

@@ -10,8 +10,8 @@ import pytest
 from ray.tune.schedulers import ASHAScheduler, TrialScheduler
 from ray.tune.search import Searcher
 
-from search.schedulers import SCHEDULER_TIME, PerSizeScheduler, grace_period, make_scheduler
-from search.searchers import (
+from search.driver.schedulers import SCHEDULER_TIME, PerSizeScheduler, grace_period, make_scheduler
+from search.driver.searchers import (
     GridSearch,
     PerSizeSearch,
     ResumableOptunaSearch,
@@ -142,7 +142,7 @@ def _strategy_key(key: str, proposal: Any) -> str:
 
 
 def test_after_its_search_a_size_confirms_its_top_configurations_with_the_other_seeds() -> None:
-    from search.searchers import Confirmation
+    from search.driver.searchers import Confirmation
 
     grid = [{"strategy": s} for s in ("a", "b", "c")]
     search = PerSizeSearch(
@@ -174,7 +174,7 @@ def test_after_its_search_a_size_confirms_its_top_configurations_with_the_other_
 
 
 def test_confirmation_after_a_crash_starts_from_the_stored_rows() -> None:
-    from search.searchers import Confirmation
+    from search.driver.searchers import Confirmation
 
     prior = Confirmation(
         top_k=1, seeds=(1, 2), scored=[(0.8, {"strategy": "x"}), (0.6, {"strategy": "y"})], done={("x", 1)}
@@ -330,7 +330,7 @@ def test_the_floor_runs_first_with_every_seed_and_is_told_to_no_study() -> None:
 
 
 def test_only_trials_that_ran_to_their_end_are_confirmed() -> None:
-    from search.searchers import Confirmation
+    from search.driver.searchers import Confirmation
 
     grid = [{"strategy": s} for s in ("a", "b")]
     search = PerSizeSearch(
@@ -406,7 +406,7 @@ def test_a_proposal_repeating_an_ended_configuration_is_answered_not_run() -> No
 def _sequential_search(runs: dict[tuple[str, str], dict[int, float]], proposed: int = 0) -> PerSizeSearch:
     """Two cells of one size whose search and fixed confirmation ended before a restart (``runs``:
     what the results store holds), confirmed sequentially up to 5 seeds."""
-    from search.searchers import Sequential
+    from search.driver.searchers import Sequential
 
     sequential = Sequential(size=0.1, seeds=(0, 1, 2, 3, 4), max_seeds=5, cap=4, margin=0.01, confidence=0.95)
     for (cell, name), scores in runs.items():
@@ -474,7 +474,7 @@ def _asked_and_told(tmp_path: Path, name: str, memoizes: bool, monkeypatch: pyte
     import pickle
     import random
 
-    from search.studies import StudyStorage
+    from search.driver.studies import StudyStorage
 
     monkeypatch.setattr(StudyStorage, "_memoizes", lambda self: memoizes)
     cells = {"a": "local", "b": "mixed"}
@@ -509,7 +509,7 @@ def _asked_and_told(tmp_path: Path, name: str, memoizes: bool, monkeypatch: pyte
 def test_studies_answered_from_memory_propose_what_studies_read_from_the_database_do(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # StudyStorage keeps the unfinished trials it read (search.studies): the samplers must see
+    # StudyStorage keeps the unfinished trials it read (search.driver.studies): the samplers must see
     # exactly what a read of the database gives them, through asks, results, ends and a restore.
     memoized = _asked_and_told(tmp_path, "memo.db", True, monkeypatch)
     read = _asked_and_told(tmp_path, "read.db", False, monkeypatch)
@@ -521,7 +521,7 @@ def test_a_restored_searcher_counts_what_ended_after_its_last_save(tmp_path: Pat
     """Tune saves the searcher every few seconds: trials proposed after the save that ended since
     have rows but are not in the restored state. They count against the budget, and a grid does
     not hand their configurations out again (before: 312 rows for a 300-trial sweep)."""
-    from search.searchers import Confirmation, StoreRuns, hand_over
+    from search.driver.searchers import Confirmation, StoreRuns, hand_over
 
     grid = [{"strategy": f"c{i}"} for i in range(10)]
 
@@ -561,7 +561,7 @@ def test_a_restored_searcher_counts_what_ended_after_its_last_save(tmp_path: Pat
 
 
 def test_a_restored_searcher_does_not_rerun_confirmations_or_floors_that_ended(tmp_path: Path) -> None:
-    from search.searchers import Confirmation, StoreRuns, hand_over
+    from search.driver.searchers import Confirmation, StoreRuns, hand_over
 
     def make() -> PerSizeSearch:
         return PerSizeSearch(
@@ -590,7 +590,7 @@ def test_a_restored_searcher_does_not_rerun_confirmations_or_floors_that_ended(t
 def test_a_restored_searcher_made_after_earlier_rows_counts_only_the_rows_after_them(tmp_path: Path) -> None:
     """A searcher made for what a store lacked (budget: what was left) catches up with the rows
     that ended after its own last save, not with the rows it was made after."""
-    from search.searchers import StoreRuns, hand_over
+    from search.driver.searchers import StoreRuns, hand_over
 
     grid = [{"strategy": f"c{i}"} for i in range(2, 10)]  # c0, c1 ended before this searcher
 

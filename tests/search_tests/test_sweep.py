@@ -330,7 +330,7 @@ def test_sigkill_mid_sweep_then_resume(tmp_path: Path, postgres_url: str) -> Non
     before = {r["trial_name"]: r["finished_at"] for r in _rows(parts)}
     assert 1 <= len(before) < 4
     # Mid-sweep, no trial held more than what a resume may need: its newest checkpoint and the
-    # ones Tune's last two state saves name (search.checkpoints), not one per epoch — plus, at the
+    # ones Tune's last two state saves name (search.driver.checkpoints), not one per epoch — plus, at the
     # kill, possibly one Tune had written to disk but not yet reported to the sweep's callback.
     assert max(_checkpoints_per_trial(sweep).values()) <= 4, _checkpoints_per_trial(sweep)
 

@@ -41,7 +41,7 @@ def _config(tmp_path: Path, tracking: Any, **search: Any) -> Any:
 
 
 def _run(config: Any, **options: Any) -> list[dict[str, Any]]:
-    from search.sweep import run_sweep
+    from search.driver.sweep import run_sweep
     from trainables.testing import stand_in_epochs_trial
 
     trial = functools.partial(stand_in_epochs_trial, epochs=EPOCHS)
@@ -265,7 +265,7 @@ def test_a_sweep_in_mlflow_one_run_per_trial_under_its_parent_and_resume_adds_no
     assert "report/learning_curves.png" in {f.path for f in client.list_artifacts(parent, "report")}
 
     # A resume of the ended sweep, and an extension: the same parent, no run twice.
-    from search.extend import extend_config
+    from search.driver.extend import extend_config
     from search.plan import load_saved_sweep
 
     config, paths = load_saved_sweep(tmp_path / "results", "tracked")
@@ -368,7 +368,7 @@ def test_a_sweep_in_tensorboard_and_wandb_offline_read_back(tmp_path: Path, ray_
     assert "tracked-id0.1-leaderboard" in board["artifacts"]
 
     # An extension logs its new trials only: one W&B run and one TensorBoard folder per trial.
-    from search.extend import extend_config
+    from search.driver.extend import extend_config
     from search.plan import load_saved_sweep
 
     config, paths = load_saved_sweep(tmp_path / "results", "tracked")

@@ -13,11 +13,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from search.answer.curves import recommend
+from search.answer.leaderboard import leaderboard
 from search.cli import main
-from search.curves import recommend
-from search.leaderboard import leaderboard
-from search.predict import predict_file, read_input
-from search.train import choose_recipe, train_model
+from search.models.predict import predict_file, read_input
+from search.models.train import choose_recipe, train_model
 from trainables.model_folder import load_model
 from trainables.testing import predict_in_fresh_process
 
@@ -33,7 +33,7 @@ def sweep(ray_session: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     import yaml
 
     from search.config import parse_sweep_text
-    from search.sweep import run_sweep
+    from search.driver.sweep import run_sweep
     from trainables.testing import build_tiny_bert, stand_in_trial, write_small_corpora
 
     root = tmp_path_factory.mktemp("train")

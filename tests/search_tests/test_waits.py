@@ -171,7 +171,7 @@ def test_a_plan_takes_the_same_time_whatever_the_budget(
 
 def test_an_estimate_samples_a_large_budget_and_scales_its_cost() -> None:
     from search.config import parse_sweep_text
-    from search.estimate import SAMPLED, estimate_sweep
+    from search.driver.estimate import SAMPLED, estimate_sweep
     from search.plan import plan_sweep
 
     def estimate(budget: int) -> Any:

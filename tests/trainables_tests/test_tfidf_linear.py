@@ -158,7 +158,7 @@ def test_concat_splits_keeps_sparse_inputs_sparse() -> None:
 
 def test_the_estimate_counts_no_encoder_work(tmp_path: Path) -> None:
     from search.config import parse_sweep_config
-    from search.estimate import estimate_sweep
+    from search.driver.estimate import estimate_sweep
     from search.plan import plan_sweep
 
     config = parse_sweep_config(

@@ -25,10 +25,10 @@ from trainables.metrics import METRIC_KEYS
 from trainables.model_folder import RelationModel, save_model_folder
 from trainables.report_keys import metric_of, score_key
 
-from .curves import Recommendation, query_size, recommend
-from .decision import Decision
-from .leaderboard import Entry, SizeBoard, configuration_label, leaderboard
-from .sizes import size_text
+from ..answer.curves import Recommendation, query_size, recommend
+from ..answer.decision import Decision
+from ..answer.leaderboard import Entry, SizeBoard, configuration_label, leaderboard
+from ..sizes import size_text
 
 __all__ = ["Recipe", "TrainedModel", "check_model_out", "choose_recipe", "train_model"]
 
@@ -133,7 +133,7 @@ def _read_config_file(path: str | Path) -> dict[str, Any]:
 
     from trainables.inputs import check_input_file
 
-    from .config import load_yaml
+    from ..config import load_yaml
 
     try:
         text = check_input_file(path, "--config").read_text(encoding="utf-8")
@@ -183,7 +183,7 @@ def _same_data(given: Any, sweeps: Any) -> bool:
 def _check_same_datasets(sweep: Any, given: Mapping[str, Any], config: Any, seed: int) -> None:
     """Refuse an explicit config whose data keys differ from the sweep's (the same values pass: a
     model folder's description or a leaderboard row names them too)."""
-    from .config import SWEEP_SET, YamlLocator
+    from ..config import SWEEP_SET, YamlLocator
 
     context = sweep.trial_context(POOL, seed)
     for key in DATA_KEYS:
@@ -224,7 +224,7 @@ def choose_recipe(
     needed)."""
     from trainables.config import TrialSpec
 
-    from .plan import load_saved_sweep, train_pool
+    from ..plan import load_saved_sweep, train_pool
 
     if sum(choice is not None and choice is not False for choice in (rank, config, floor)) > 1:
         raise ResweepError("give one of a rank, a config or the floor")
@@ -373,7 +373,7 @@ def _card(
         trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined, autoescape=False
     )
     environment.filters["fmt"] = format  # {{ x | fmt(".4f") }}: Python's format spec
-    template = environment.from_string((files("search") / "model_card.md.j2").read_text("utf-8"))
+    template = environment.from_string((files("search.models") / "model_card.md.j2").read_text("utf-8"))
     return template.render(
         recipe=recipe,
         config=config,
@@ -408,8 +408,8 @@ def check_model_out(
     the training reads or what resweep did not write (:func:`search.outputs.check_output`): the
     sweep, its storage folder, its datasets and encoder, the ``config`` file, another model
     folder; ``overwrite`` replaces only a model folder."""
-    from .outputs import check_output, data_reads
-    from .plan import load_saved_sweep
+    from ..outputs import check_output, data_reads
+    from ..plan import load_saved_sweep
 
     sweep, paths = load_saved_sweep(storage, name)
     reads = [
@@ -441,8 +441,8 @@ def train_model(
     from trainables.loop import World
     from trainables.trial import prepare_trial
 
-    from .manifest import manifest
-    from .plan import load_saved_sweep, sweep_document
+    from ..manifest import manifest
+    from ..plan import load_saved_sweep, sweep_document
 
     out = Path(out)
     check_model_out(name, out, storage=storage, overwrite=overwrite, config=choice.get("config"))

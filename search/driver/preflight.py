@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .config import SweepConfig
-from .plan import SweepPlan, trial_config, trial_spec
-from .registries import GRID
+from ..config import SweepConfig
+from ..plan import SweepPlan, trial_config, trial_spec
+from ..registries import GRID
 
 __all__ = ["check_inputs"]
 

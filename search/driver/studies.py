@@ -37,8 +37,8 @@ from optuna.trial import FrozenTrial, TrialState
 from spaces import define_by_run
 
 if TYPE_CHECKING:
-    from .config import SweepConfig
-    from .plan import SweepPaths, SweepPlan
+    from ..config import SweepConfig
+    from ..plan import SweepPaths, SweepPlan
 
 __all__ = [
     "StudiesDamaged",
@@ -238,7 +238,7 @@ def study_copy_path(sweep_root: str) -> Path:
     (computed where it is used: a resume may run on another machine than the sweep did)."""
     from cluster.storage import Location
 
-    from .plan import SweepPaths
+    from ..plan import SweepPaths
 
     return SweepPaths(Location.parse(sweep_root)).studies
 
@@ -441,7 +441,7 @@ def sync_studies(
 ) -> None:
     """Before a new experiment: each slot's study holds every ended search row of the store that
     its space can propose, no trial left RUNNING, and the trials the store lost are named."""
-    from .plan import with_defaults
+    from ..plan import with_defaults
 
     if config.search.searcher == "grid":
         return

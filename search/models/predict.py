@@ -24,7 +24,7 @@ from trainables.errors import ResweepError
 from trainables.metrics import compute_metrics
 from trainables.model_folder import Predictions, RelationModel, load_model
 
-from .outputs import check_output
+from ..outputs import check_output
 
 __all__ = ["OUTPUT_FORMATS", "PredictSummary", "output_bytes", "predict_file", "read_input"]
 

@@ -4,7 +4,7 @@
 config with the change recorded in ``extensions``; :func:`search.api.extend` (``resweep
 extend``) saves it and runs what the change adds.
 Nothing that ended runs again: the sweep restarts from its results store
-(:func:`search.sweep.run_sweep`), where every ended row counts toward its slot's budget and a
+(:func:`search.driver.sweep.run_sweep`), where every ended row counts toward its slot's budget and a
 proposal equal to an ended configuration is answered from the store.
 
 What can change, and why the rest cannot:
@@ -31,9 +31,9 @@ from typing import Any
 from spaces import axis_values, get_space
 from trainables.errors import ResweepError
 
-from .config import SweepConfig, parse_sweep_config
-from .registries import GRID
-from .sizes import InDomainSize
+from ..config import SweepConfig, parse_sweep_config
+from ..registries import GRID
+from ..sizes import InDomainSize
 
 __all__ = ["ExtendError", "extend_config", "extension_preview"]
 
@@ -109,7 +109,7 @@ def extend_config(
             "continues an interrupted sweep"
         )
 
-    from .plan import sweep_document
+    from ..plan import sweep_document
 
     document = sweep_document(config)
     keys = {
@@ -166,7 +166,7 @@ def extension_preview(
 ) -> list[tuple[float | int, int, int]]:
     """Per size of an extended config: (size, trials ended, at most how many more it runs) given
     the rows already stored (``resweep extend --dry-run``)."""
-    from .plan import plan_sweep
+    from ..plan import plan_sweep
 
     plan = plan_sweep(extended)
     preview = []

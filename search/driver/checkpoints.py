@@ -23,7 +23,7 @@ and it forces a save of the whole experiment state (every trial's, the searcher'
 storage an upload) after every checkpoint.
 
 :class:`CheckpointKeeper` is told what happens (the sweep's Tune callback tells it,
-:mod:`search.callback`); it never raises: a checkpoint it cannot delete is left, with one warning.
+:mod:`search.driver.callback`); it never raises: a checkpoint it cannot delete is left, with one warning.
 """
 
 from __future__ import annotations

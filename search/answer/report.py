@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 from cluster.storage import Location
 from trainables.errors import ResweepError
 
+from ..sizes import size_text
 from .leaderboard import Entry, SizeBoard
-from .sizes import size_text
 
 if TYPE_CHECKING:
     from .annotation import AnnotationPlan
@@ -40,7 +40,7 @@ __all__ = ["ReportFiles", "write_board_csv", "write_report"]
 
 
 def write_board_csv(rows: Sequence[Mapping[str, Any]], handle: Any) -> None:
-    """Leaderboard rows (:func:`search.leaderboard.summary_rows`) as CSV into an open text
+    """Leaderboard rows (:func:`search.answer.leaderboard.summary_rows`) as CSV into an open text
     ``handle``, one column per key any row has (a stopped entry may lack a test score a
     finished one has): ``resweep leaderboard --csv`` and the trackers' leaderboard artifacts."""
     writer = csv.DictWriter(
@@ -347,7 +347,7 @@ def write_report(
     plan: AnnotationPlan | None = None,
 ) -> ReportFiles:
     """Write the report's Markdown, HTML and PNGs into ``out``; with ``plan`` (``resweep report
-    --target``), its annotation plan and picture (:mod:`search.annotation`) too."""
+    --target``), its annotation plan and picture (:mod:`search.answer.annotation`) too."""
     if not boards:
         raise ResweepError("nothing to report: no scored trials")
     out.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ Layout of a sweep under its storage folder::
                      optuna.db         Optuna studies, one per in-domain size (SQLite; query with Optuna)
                      tune/trials/      the Tune experiment (restorable): every size's trials
                      train/            Ray Train runs (multi-worker / GPU trials)
-                                       (epoch checkpoints: only what a resume needs, see search.checkpoints)
+                                       (epoch checkpoints: only what a resume needs, see .checkpoints)
                      artifacts/        phase-1 artifacts shared by all trials and sizes
                      results/          the results store (Parquet)
                      driver.lock       the process driving the sweep now (search.lock)
@@ -19,7 +19,7 @@ resume finds the study as it was when Tune's state was saved. A database server
 (``search.study_storage``) avoids the copy.
 
 The in-domain size is a context, not a hyper-parameter: each size has its own Optuna study,
-searcher, budget and ASHA brackets (:mod:`search.searchers`, :mod:`search.schedulers`), and all
+searcher, budget and ASHA brackets (:mod:`search.driver.searchers`, :mod:`search.driver.schedulers`), and all
 sizes run in one Tune experiment, so they proceed concurrently and share the cluster. The space
 proposes the rest; the sweep fixes datasets, size, seed, encoder.
 """
@@ -44,12 +44,10 @@ from cluster.connect import connect
 from cluster.storage import Location
 from trainables.report_keys import selected_key
 
-# SweepCallback is named here too: Tune experiments pickled before it moved refer to it by this module.
-from .callback import ENDED_OK, SweepCallback, SweepRun, set_active
-from .config import SweepConfig, parse_sweep_text, size_key
-from .lock import check_free, sweep_lock
-from .manifest import manifest, write_manifest
-from .plan import (
+from ..config import SweepConfig, parse_sweep_text, size_key
+from ..lock import check_free, sweep_lock
+from ..manifest import manifest, write_manifest
+from ..plan import (
     SweepPaths,
     SweepPlan,
     configuration_key,
@@ -61,11 +59,14 @@ from .plan import (
     trial_name,
     write_sweep_config,
 )
+from ..results import ResultsStore
+from ..sizes import InDomainSize, size_text
+
+# SweepCallback is named here too: Tune experiments pickled before it moved refer to it by this module.
+from .callback import ENDED_OK, SweepCallback, SweepRun, set_active
 from .preflight import check_inputs
-from .results import ResultsStore
 from .schedulers import make_scheduler
 from .searchers import STUDY_COPY, Confirmation, StoreRuns, hand_over, make_searcher
-from .sizes import InDomainSize, size_text
 from .studies import check_studies, sync_studies
 
 __all__ = ["SweepInterrupted", "SweepPaths", "run_sweep", "size_key", "sweep_trial"]
@@ -144,14 +145,14 @@ def run_sweep(
     rebuild_studies: bool = False,
     kind: str | None = None,
 ) -> Any:
-    """Run, resume or (a config :func:`search.extend.extend_config` grew) extend the sweep: every
+    """Run, resume or (a config :func:`search.driver.extend.extend_config` grew) extend the sweep: every
     size's search in one Tune experiment; return the results.
 
     The results store is the truth. A resume first continues Tune's saved experiment, if there
     is one it can restore (trials cut off mid-way go on from their checkpoints; rows the store
     lost are written again from Tune's trial results). If the sweep then still lacks trials — a
     larger budget, new sizes or seeds, Tune's state gone or damaged — a new experiment runs just
-    what is missing, its studies first made to agree with the store (:mod:`search.studies`).
+    what is missing, its studies first made to agree with the store (:mod:`search.driver.studies`).
 
     ``verbose``: 0 silent, 1 resweep's progress view, 2 also Tune's own status tables.
     ``trial_function(config, runtime, contexts)`` replaces the trial itself (benchmarks of the
@@ -482,7 +483,7 @@ def _tracking_hub(config: SweepConfig, paths: SweepPaths, plan: SweepPlan) -> An
     """The sweep's trackers (None when tracking is off); see :mod:`search.tracking`."""
     if not config.tracking.on:
         return None
-    from .tracking import TrackingHub, tracking_folder
+    from ..tracking import TrackingHub, tracking_folder
 
     def sizes_done(final: bool = False) -> dict[str, int]:
         """The sizes with every row they will have (``final``: with any row), and their rows."""
@@ -511,8 +512,8 @@ def _size_files(sweep: str, storage: str, size: str, folder: Path) -> dict[str, 
     ``folder``; return them by artifact path (``leaderboard/id0.1.csv``, ``report/...png``).
     What the trackers log once a size is done: handed to them, so that tracking imports neither
     the leaderboard nor the report."""
-    from .leaderboard import leaderboard
-    from .report import write_board_csv, write_report
+    from ..answer.leaderboard import leaderboard
+    from ..answer.report import write_board_csv, write_report
 
     folder.mkdir(parents=True, exist_ok=True)
     boards = leaderboard(sweep, storage=storage)

@@ -1,6 +1,6 @@
 """Annotation planning: how many in-domain sentences a target score takes, and with which recipe.
 
-``resweep plan NAME --target 0.80`` inverts the learning curves of :mod:`search.curves`: per
+``resweep plan NAME --target 0.80`` inverts the learning curves of :mod:`search.answer.curves`: per
 question cell (the transfer strategy by default) and for the floor, the curve through the cell's
 best configuration at each swept size — a power law ``a - b n^-c`` from three sizes up, else
 linear in log n — is solved for the size at which it reaches the target.
@@ -14,7 +14,7 @@ What a plan guarantees
   configuration the search happened not to try is missing at every size, which shifts a curve
   rather than bending it (resampling each size on its own bent the curves and left every band
   open above on the ground-truth tables). Each draw re-selects the cell's best per size (its best
-  confirmed configuration, as :mod:`search.decision` represents a cell: the winner's curse),
+  confirmed configuration, as :mod:`search.answer.decision` represents a cell: the winner's curse),
   refits the curve and solves it again; the band is the draws' central 95%. A size with one seed
   has no spread to resample: its configurations get the size's pooled seed noise (the
   decision's, else its prior 0.01) as a normal jitter. What the bootstrap cannot see is a curve
@@ -44,9 +44,9 @@ from typing import TYPE_CHECKING, Any
 
 from trainables.errors import ResweepError
 
+from ..sizes import size_text
 from .decision import DEFAULT_CONFIDENCE, DEFAULT_MARGIN, FLOOR_CELL, PRIOR_NOISE, Decision
 from .leaderboard import FLOOR_ARCHITECTURE, Entry, SizeBoard
-from .sizes import size_text
 
 if TYPE_CHECKING:
     import numpy as np
@@ -70,12 +70,12 @@ POOL_LIMIT = 10.0  # beyond ten times the pool a curve is extrapolated too far t
 MIN_SIZES = 3  # a power law has three parameters
 MIN_SPAN = 2.0  # the largest swept size over the smallest: less, and the curve's bend is unseen
 STEP_SENTENCES = 100  # "the expected gain per 100 more sentences"
-FIT_RESIDUAL = 0.02  # a power law must pass this close to four or more points (search.curves')
-CONFIRMED = 2  # seeds a configuration needs to represent its cell (search.decision's min_seeds)
+FIT_RESIDUAL = 0.02  # a power law must pass this close to four or more points (search.answer.curves')
+CONFIRMED = 2  # seeds a configuration needs to represent its cell (search.answer.decision's min_seeds)
 
 
 def _power_law(n: Any, a: float, b: float, c: float) -> Any:
-    return a - b * n ** (-c)  # rises, flattens towards a (search.curves' shape)
+    return a - b * n ** (-c)  # rises, flattens towards a (search.answer.curves' shape)
 
 
 @dataclass(frozen=True)
@@ -752,7 +752,7 @@ def plan_from_boards(
     seed: int = 0,
 ) -> AnnotationPlan:
     """The plan for ``target`` (the boards' metric, 0..1) from leaderboards
-    (:func:`search.leaderboard.build_leaderboard`). ``pool``: in-domain training sentences a
+    (:func:`search.answer.leaderboard.build_leaderboard`). ``pool``: in-domain training sentences a
     fraction refers to (answers in sentences); ``name``: the sweep, named in the command that
     would add sizes; ``margin``, ``confidence``: the recipe's decision (default: the boards'
     own, else 0.01 and 0.95); ``draws``, ``seed``: the bootstrap's."""
@@ -972,7 +972,7 @@ def plan_annotation(
     if pool is None and table is not None:
         pool = table_pool(table)
     if pool is None and table is None and name is not None and any(b.size <= 1 for b in boards):
-        from .plan import load_saved_sweep, train_pool
+        from ..plan import load_saved_sweep, train_pool
 
         pool = train_pool(load_saved_sweep(storage, name)[0])
     extend_name = (

@@ -56,7 +56,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from .sizes import size_text
+from ..config import DEFAULT_CONFIDENCE, DEFAULT_MARGIN, DecisionSettings  # the config's decision: section
+from ..sizes import size_text
 
 if TYPE_CHECKING:
     import numpy as np
@@ -78,8 +79,6 @@ __all__ = [
     "interim_confidence",
 ]
 
-DEFAULT_MARGIN = 0.01  # of the metric (0..1): gaps between tuned recipes below this rarely matter
-DEFAULT_CONFIDENCE = 0.95  # the usual 5% error rate, for false winners as for false equivalence
 VERDICTS = ("winner", "equivalent", "undetermined")
 FLOOR_CELL = "floor"  # the classical floor's runs (role ``floor``) compete as a cell of their own
 POWER = 0.8  # what the seed estimate in ``settle`` aims for
@@ -91,28 +90,6 @@ FUTILITY = 2.0
 # The prior's seed noise (standard deviation, metric units), worth one degree of freedom: the
 # pooled residual noise of the ground-truth tables (bench/ground_truth) is 0.006-0.023 of F1.
 PRIOR_NOISE = 0.01
-
-
-@dataclass(frozen=True)
-class DecisionSettings:
-    """How a decision is made: ``margin`` (the smallest difference worth acting on, in the metric's
-    units) and ``confidence`` (how sure a verdict must be); ``min_seeds`` (seeds a configuration
-    needs before it can decide), ``draws`` (posterior draws; their Monte-Carlo error on a P(best)
-    is at most 0.5/sqrt(draws), 0.008 at the default) and ``seed`` (the draws are reproducible)."""
-
-    margin: float = DEFAULT_MARGIN
-    confidence: float = DEFAULT_CONFIDENCE
-    min_seeds: int = 2
-    draws: int = 4000
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if not (math.isfinite(self.margin) and self.margin >= 0):
-            raise ValueError(f"margin: expected a number >= 0, got {self.margin!r}")
-        if not (0.5 < self.confidence < 1):
-            raise ValueError(f"confidence: expected a number between 0.5 and 1, got {self.confidence!r}")
-        if self.min_seeds < 1 or self.draws < 100:
-            raise ValueError("min_seeds must be >= 1 and draws >= 100")
 
 
 @dataclass

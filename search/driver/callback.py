@@ -13,11 +13,11 @@ from ray import tune
 from cluster.storage import Location
 from trainables.report_keys import EPOCHS_DONE, TRAINING_DONE
 
+from ..config import size_key
+from ..plan import CELL_KEY, ROLE_KEY, context_of, trial_config, trial_name, trial_spec
+from ..results import SCORED, ResultsStore, result_row
 from .checkpoints import CheckpointKeeper
-from .config import size_key
-from .plan import CELL_KEY, ROLE_KEY, context_of, trial_config, trial_name, trial_spec
 from .progress import ProgressView
-from .results import SCORED, ResultsStore, result_row
 
 __all__ = ["ENDED_OK", "SweepCallback", "SweepRun", "set_active"]
 
@@ -42,7 +42,7 @@ class SweepRun:
     builds: Callable[[], list[str]] | None = None  # the artifact builds running now, described
     tracking: Any = None  # the sweep's TrackingHub (search.tracking), when trackers are on
     # Where the trials' epoch checkpoints are (the Tune experiment's folder, the Train runs'
-    # folder), deleted once no resume needs them (search.checkpoints); None: every one is kept.
+    # folder), deleted once no resume needs them (search.driver.checkpoints); None: every one is kept.
     checkpoints: tuple[Location, Location] | None = None
 
 
@@ -58,7 +58,7 @@ def set_active(run: SweepRun | None) -> None:
 class SweepCallback(tune.Callback):
     """Writes one results-store row per trial that ends (finished, stopped or errored), feeds
     the live progress view, and has the epoch checkpoints no resume needs deleted
-    (:mod:`search.checkpoints`).
+    (:mod:`search.driver.checkpoints`).
 
     Tune pickles its callbacks with the experiment and brings the same objects back on a resume,
     so this one keeps no run state in the pickle: what may differ between runs (the storage
@@ -134,7 +134,7 @@ class SweepCallback(tune.Callback):
     def _info(self, trial: Any) -> Any:
         """The trial as trackers name it (made once per trial)."""
         if trial.trial_id not in self.infos:
-            from .tracking import TrialInfo
+            from ..tracking import TrialInfo
 
             config = self._config(trial)
             self.infos[trial.trial_id] = TrialInfo(
@@ -232,7 +232,7 @@ class SweepCallback(tune.Callback):
         if status in ENDED_OK:
             self._ended(trial)
         if self.run.tracking is not None:
-            from .tracking import final_scores
+            from ..tracking import final_scores
 
             self.run.tracking.ended(self._info(trial), status, final_scores(metrics))
 

@@ -41,8 +41,8 @@ from trainables.errors import ResweepError
 from trainables.metrics import STORED_METRICS
 from trainables.report_keys import score_key
 
+from ..sizes import InDomainSize, size_text
 from .decision import FLOOR_CELL, Decision, DecisionSettings, decide
-from .sizes import InDomainSize, size_text
 
 __all__ = [
     "CONFIG_COLUMNS",
@@ -226,7 +226,7 @@ class Cell:
     @property
     def tied_with_winner(self) -> bool:
         """The decision cannot tell it from the leading cell: both are among the contenders of an
-        undetermined answer, or all cells are equivalent (see :mod:`search.decision`)."""
+        undetermined answer, or all cells are equivalent (see :mod:`search.answer.decision`)."""
         return self.tie
 
     @property
@@ -254,7 +254,7 @@ class SizeBoard:
     stopped: list[Entry] = field(default_factory=list)  # stopped early, best score first; unranked
     axes: tuple[str, ...] = DEFAULT_AXES
     min_finished: int = 2  # finished configurations a cell needs not to be under-explored
-    decision: Decision | None = None  # the answer over the cells (search.decision)
+    decision: Decision | None = None  # the answer over the cells (search.answer.decision)
     # Where the floor leads: the answer among the question's cells alone (which recipe, if a
     # neural one it must be); None otherwise.
     without_floor: Decision | None = None
@@ -386,7 +386,7 @@ def decisions(boards: Sequence[SizeBoard]) -> list[dict[str, Any]]:
 
 def decision_lines(boards: Sequence[SizeBoard]) -> list[str]:
     """The answer first: a heading and one line per decided size
-    (:meth:`search.decision.Decision.line`), and the answer without the floor where it leads."""
+    (:meth:`search.answer.decision.Decision.line`), and the answer without the floor where it leads."""
     decided = [b for b in boards if b.decision is not None]
     if not decided:
         return []
@@ -577,7 +577,7 @@ def build_leaderboard(
     name: str | None = None,
 ) -> list[SizeBoard]:
     """Per size (ascending), the finished configurations ranked by mean ``metric``, the decision
-    over the question's cells (:mod:`search.decision`) with its ties flagged, those below the
+    over the question's cells (:mod:`search.answer.decision`) with its ties flagged, those below the
     floor flagged; the stopped ones apart, best score first, unranked.
 
     ``axes``: the question's columns, whose values make a row's cell (when the row has no
@@ -781,7 +781,7 @@ def _load(
         return read_table(table), "accuracy", DEFAULT_AXES, DecisionSettings()
     if name is None:
         raise ResweepError("name a sweep, or give a result table")
-    from .paths import load_saved_sweep
+    from ..paths import load_saved_sweep
 
     config, paths = load_saved_sweep(storage, name)
     rows = [r for r in paths.results.read().to_pylist() if r["status"] in (FINISHED, STOPPED)]

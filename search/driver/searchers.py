@@ -23,8 +23,8 @@ from ray.tune.search.optuna import OptunaSearch
 from spaces import define_by_run
 from trainables.report_keys import FINAL_STAGE_EPOCHS, TRAINING_DONE
 
-from .registries import GRID, SAMPLERS
-from .sequential import Sequential  # re-exported: it was defined here
+from ..registries import GRID, SAMPLERS
+from ..answer.sequential import Sequential  # re-exported: it was defined here
 
 # StudyStorage is named here too: searchers pickled before it moved refer to it by this module.
 from .studies import StudyStorage, backup_sqlite, study_copy_path
@@ -41,7 +41,7 @@ __all__ = [
 
 SIZE_KEY = "in_domain_size"
 FLOOR_OF = "_resweep_floor_of"  # the size key a floor proposal belongs to (kept by the searcher)
-FLOOR_CELL = "floor"  # search.decision.FLOOR_CELL (the floor competes as a cell of its own)
+FLOOR_CELL = "floor"  # search.answer.decision.FLOOR_CELL (the floor competes as a cell of its own)
 MAX_REPEATS = 20  # proposals in a row that repeat ended configurations before a cell counts as exhausted
 SCHEDULER_TIME = FINAL_STAGE_EPOCHS  # the scheduler's time: pre-training epochs do not count
 STUDY_COPY = "optuna.db"  # the saved copy of a local SQLite study, in Tune's experiment folder
@@ -451,7 +451,7 @@ class PerSizeSearch(_PickledState):
         return None
 
     def _stamp(self, trial_id: str, key: str, config: Mapping[str, Any], role: str) -> dict[str, Any]:
-        from .plan import CELL_KEY, ROLE_KEY
+        from ..plan import CELL_KEY, ROLE_KEY
 
         self._owner[trial_id] = key
         stamped = {**config, SIZE_KEY: self._sizes[key], ROLE_KEY: role}
@@ -460,7 +460,7 @@ class PerSizeSearch(_PickledState):
         return stamped
 
     def _floor(self) -> dict[str, Any] | None:
-        from .plan import ROLE_KEY
+        from ..plan import ROLE_KEY
 
         for size_key, queue in self._floors.items():
             slot = next((k for k, v in self._slot_size.items() if v == size_key), None)

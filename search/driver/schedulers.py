@@ -20,7 +20,7 @@ from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 
 from trainables.report_keys import FINAL_STAGE_EPOCHS
 
-from .plan import CELL_KEY, ROLE_KEY
+from ..plan import CELL_KEY, ROLE_KEY
 
 __all__ = ["SCHEDULER_TIME", "PerSizeScheduler", "grace_period", "make_scheduler"]
 
@@ -112,7 +112,7 @@ def per_cell_asha(metric: str, reduction_factor: int) -> TrialScheduler:
 
 def make_scheduler(kind: str, metric: str, reduction_factor: int = 3) -> TrialScheduler:
     """The scheduler registered as ``kind`` (:data:`search.registries.SCHEDULERS`)."""
-    from .registries import SCHEDULERS
+    from ..registries import SCHEDULERS
 
     scheduler: TrialScheduler = SCHEDULERS.get(kind)(metric, reduction_factor)
     return scheduler

@@ -15,8 +15,8 @@ from typing import Any
 
 from trainables.errors import ResweepError
 
+from ..sizes import size_text
 from .leaderboard import Entry, SizeBoard, most_confirmed
-from .sizes import size_text
 
 __all__ = ["CurveEstimate", "Recommendation", "estimate_at", "floor_estimate", "query_size", "recommend"]
 

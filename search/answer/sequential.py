@@ -1,6 +1,6 @@
 """A size's sequential confirmation, without Optuna or Ray: the plan counts its rounds
 (:meth:`search.plan.SweepPlan.expected`), the searcher proposes them
-(:class:`search.searchers.PerSizeSearch`). ``search.searchers.Sequential`` is this class."""
+(:class:`search.driver.searchers.PerSizeSearch`). ``search.driver.searchers.Sequential`` is this class."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ from typing import Any
 
 __all__ = ["Sequential"]
 
-FLOOR_CELL = "floor"  # search.decision.FLOOR_CELL (the floor competes as a cell of its own)
+FLOOR_CELL = "floor"  # search.answer.decision.FLOOR_CELL (the floor competes as a cell of its own)
 
 
 @dataclass
 class Sequential:
     """A size's sequential confirmation: once every cell of the size has ended its search and its
-    fixed confirmation, rounds of runs while the size's decision (:mod:`search.decision`) is
+    fixed confirmation, rounds of runs while the size's decision (:mod:`search.answer.decision`) is
     undetermined — one more seed for the best configuration of each cell still in contention
-    (:func:`search.decision.confirmation_round`), until the verdict, ``max_seeds`` or futility.
+    (:func:`search.answer.decision.confirmation_round`), until the verdict, ``max_seeds`` or futility.
 
     ``runs``: (cell, configuration key) -> seed -> score of every finished run of the size (search,
     confirmation and the floor, as the cell ``floor``, which competes but gets no seeds; rebuilt

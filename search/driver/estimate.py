@@ -23,8 +23,8 @@ from typing import Any
 
 from trainables.architectures import ARCHITECTURES
 
-from .config import SweepConfig
-from .plan import SweepPlan, trial_config, trial_spec
+from ..config import SweepConfig
+from ..plan import SweepPlan, trial_config, trial_spec
 
 __all__ = ["SizeEstimate", "estimate_sweep", "phase1_signature"]
 

@@ -29,9 +29,9 @@ from typing import IO, Any
 
 from trainables.report_keys import selected_key
 
-from .config import size_key
-from .leaderboard import configuration_label
-from .sizes import InDomainSize
+from ..answer.leaderboard import configuration_label
+from ..config import size_key
+from ..sizes import InDomainSize
 
 __all__ = ["ProgressView", "SizeProgress", "SizeStatus", "render_progress", "sweep_status"]
 
@@ -271,8 +271,8 @@ class SizeStatus:
 
 def sweep_status(storage: str | Path, name: str) -> tuple[Any, Any, list[SizeStatus]]:
     """A stored sweep's config, paths and status per in-domain size, from its results store."""
-    from .plan import load_saved_sweep, plan_sweep
-    from .results import SCORED
+    from ..plan import load_saved_sweep, plan_sweep
+    from ..results import SCORED
 
     config, paths = load_saved_sweep(storage, name)
     rows = paths.results.read().to_pylist()
