@@ -228,7 +228,7 @@ def drive(args: argparse.Namespace) -> None:
             summary["errors"] = len(grid.errors)
         else:
             from search.driver.callback import SweepCallback
-            from search.driver.searchers import PerSizeSearch
+            from search.driver.searchers import PerSlotSearch
             from search.driver.sweep import run_sweep
             from search.results import ResultsStore
 
@@ -237,8 +237,8 @@ def drive(args: argparse.Namespace) -> None:
                 from search.driver.studies import StudyStorage
 
                 StudyStorage._memoizes = lambda self: False  # type: ignore[method-assign]
-            meter.wrap(PerSizeSearch, "suggest", "ask")
-            meter.wrap_end(PerSizeSearch, "on_trial_complete")
+            meter.wrap(PerSlotSearch, "suggest", "ask")
+            meter.wrap_end(PerSlotSearch, "on_trial_complete")
             meter.wrap(SweepCallback, "on_trial_complete", "callback_row")
             meter.wrap(ResultsStore, "add", "store_write")
             meter.wrap(SweepCallback, "on_step_end", "progress_step")
@@ -397,7 +397,7 @@ def ask_latency(trials: int, concurrency: int, folder: Path) -> list[str]:
     import optuna
     from ray.tune.search.optuna import OptunaSearch
 
-    from search.driver.searchers import make_searcher
+    from search.driver.searchers import Slots, make_searcher
     from spaces import define_by_run
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -438,15 +438,15 @@ def ask_latency(trials: int, concurrency: int, folder: Path) -> list[str]:
         """resweep's: one slot's searcher as make_searcher builds it for a sweep (a question cell)."""
         slot = "id0.1/local"
         ours = make_searcher(
+            slots=Slots(
+                budgets={slot: trials + window * len(starts)}, sizes={slot: 0.1}, cells={slot: "local"}
+            ),
             kind="tpe",
             space=SPACE,
-            sizes={slot: 0.1},
-            budgets={slot: trials + window * len(starts)},
             metric=METRIC,
             seed=0,
             storage_url=f"sqlite:///{folder / name}",
             study_prefix="ask",
-            cells={slot: "local"},
             cell_values={"local": {"strategy": "local"}},
             max_concurrent=concurrency,
         )

@@ -304,7 +304,7 @@ def new_searcher(
     kind: str, tables: Sequence[SizeTable], seed: int, budget: int, workers: int, top_k: int, transfer: bool
 ) -> Any:
     """resweep's own searcher for a sweep of ``tables``' sizes with the strategy as its question."""
-    from search.driver.searchers import Confirmation, make_searcher
+    from search.driver.searchers import Confirmation, Slots, make_searcher
     from search.plan import slot_key
     from spaces import axis_values
 
@@ -317,23 +317,25 @@ def new_searcher(
         {"max_seeds": len(SEEDS)} if "max_seeds" in {f.name for f in fields(Confirmation)} else {}
     )
     return make_searcher(
+        slots=Slots(
+            budgets={slot: shares[c] for slot, (_, c) in slots.items()},
+            sizes={slot: t.size for slot, (t, _) in slots.items()},
+            cells={slot: c for slot, (_, c) in slots.items()},
+            slot_size={slot: t.key for slot, (t, _) in slots.items()},
+            floors={},
+            confirmations={slot: Confirmation(top_k, seeds=CONFIRM_SEEDS, **capped) for slot in slots}
+            if top_k
+            else {},
+            config_key=proposal_key,
+        ),
         kind=kind,
         space=space,
-        sizes={slot: t.size for slot, (t, _) in slots.items()},
-        budgets={slot: shares[c] for slot, (_, c) in slots.items()},
         metric=METRIC,
         seed=seed,
         storage_url=None,
         study_prefix="replay",
-        cells={slot: c for slot, (_, c) in slots.items()},
         cell_values={c: {AXIS: c} for c in cells},
-        slot_size={slot: t.key for slot, (t, _) in slots.items()},
-        floors={},
         max_concurrent=workers,
-        confirmations={slot: Confirmation(top_k, seeds=CONFIRM_SEEDS, **capped) for slot in slots}
-        if top_k
-        else None,
-        config_key=proposal_key,
         transfer=transfer,
         intermediate=INTERMEDIATE,
     )

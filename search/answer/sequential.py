@@ -1,6 +1,6 @@
 """A size's sequential confirmation, without Optuna or Ray: the plan counts its rounds
 (:meth:`search.plan.SweepPlan.expected`), the searcher proposes them
-(:class:`search.driver.searchers.PerSizeSearch`). ``search.driver.searchers.Sequential`` is this class."""
+(:class:`search.driver.searchers.PerSlotSearch`). ``search.driver.searchers.Sequential`` is this class."""
 
 from __future__ import annotations
 

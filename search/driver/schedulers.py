@@ -4,7 +4,7 @@ A sweep is one Tune experiment holding every in-domain size and question cell. A
 a trial only with trials of its own size (a 10% trial scores below a 100% trial by nature, not by
 its config) and of its own question cell (a slow-starting strategy must not be stopped by a
 fast-starting one: early in training the learning rate, not the recipe, leads — short-horizon
-bias). :class:`PerSizeScheduler` keeps one scheduler per size and cell and routes each trial to
+bias). :class:`PerSlotScheduler` keeps one scheduler per slot (size and cell) and routes each trial to
 its own. ASHA's first rung comes no earlier than the loop's patience and a quarter of
 ``max_epochs`` (:func:`grace_period`): before that, a comparison says little about the end.
 """
@@ -22,7 +22,7 @@ from trainables.report_keys import FINAL_STAGE_EPOCHS
 
 from ..plan import CELL_KEY, ROLE_KEY
 
-__all__ = ["SCHEDULER_TIME", "PerSizeScheduler", "grace_period", "make_scheduler"]
+__all__ = ["SCHEDULER_TIME", "PerSlotScheduler", "grace_period", "make_scheduler"]
 
 SCHEDULER_TIME = FINAL_STAGE_EPOCHS  # the scheduler's time: pre-training epochs do not count
 GRACE_SHARE = 0.25  # of max_epochs: ASHA's first rung comes no earlier
@@ -40,7 +40,7 @@ def _slot_of(trial: Any) -> str:
     return f"{trial.config.get('in_domain_size')!r}/{trial.config.get(CELL_KEY, '')}"
 
 
-class PerSizeScheduler(FIFOScheduler):
+class PerSlotScheduler(FIFOScheduler):
     """Routes each search trial to the scheduler of its in-domain size and question cell (made by
     ``make(config)`` on first use, from that trial's config).
 
@@ -87,6 +87,9 @@ class PerSizeScheduler(FIFOScheduler):
         return "\n".join(f"size/cell {k}: {c.debug_string()}" for k, c in self._children.items())
 
 
+PerSizeScheduler = PerSlotScheduler  # its name before slots (a Tune experiment may have pickled it)
+
+
 def _asha(config: Mapping[str, Any], metric: str, reduction_factor: int) -> TrialScheduler:
     # max_t well above any epoch budget: ASHA must never stop a trial at its last report.
     return ASHAScheduler(
@@ -107,7 +110,7 @@ def fifo(metric: str, reduction_factor: int) -> TrialScheduler:
 def per_cell_asha(metric: str, reduction_factor: int) -> TrialScheduler:
     """``asha``: ASHA per size and cell, final-stage epochs as time, comparing ``metric`` — the
     best dev score so far, not the last epoch's."""
-    return PerSizeScheduler(functools.partial(_asha, metric=metric, reduction_factor=reduction_factor))
+    return PerSlotScheduler(functools.partial(_asha, metric=metric, reduction_factor=reduction_factor))
 
 
 def make_scheduler(kind: str, metric: str, reduction_factor: int = 3) -> TrialScheduler:

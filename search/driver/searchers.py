@@ -1,8 +1,9 @@
-"""Searchers: what proposes a sweep's trials, one study and one budget per in-domain size.
+"""Searchers: what proposes a sweep's trials, one study and one budget per slot (an in-domain
+size's question cell).
 
 Tune runs a sweep as one experiment so that every size's trials share the cluster at once. The
-in-domain size is a context, not a hyper-parameter: :class:`PerSizeSearch` holds one searcher per
-size (an Optuna study each, or a grid), asks them in turn — the size with the smallest share of
+in-domain size is a context, not a hyper-parameter: :class:`PerSlotSearch` holds one searcher per
+slot (an Optuna study each, or a grid), asks them in turn — the slot with the smallest share of
 its budget handed out goes first — and stamps ``in_domain_size`` on what they propose.
 """
 
@@ -23,8 +24,8 @@ from ray.tune.search.optuna import OptunaSearch
 from spaces import define_by_run
 from trainables.report_keys import FINAL_STAGE_EPOCHS, TRAINING_DONE
 
-from ..registries import GRID, SAMPLERS
 from ..answer.sequential import Sequential  # re-exported: it was defined here
+from ..registries import GRID, SAMPLERS
 
 # StudyStorage is named here too: searchers pickled before it moved refer to it by this module.
 from .studies import StudyStorage, backup_sqlite, study_copy_path
@@ -32,9 +33,11 @@ from .studies import StudyStorage, backup_sqlite, study_copy_path
 __all__ = [
     "Confirmation",
     "GridSearch",
-    "PerSizeSearch",
+    "PerSlotSearch",
+    "Restart",
     "ResumableOptunaSearch",
     "Sequential",
+    "Slots",
     "StudyStorage",
     "make_searcher",
 ]
@@ -234,6 +237,40 @@ class StoreRuns:
     floor_seeds: Mapping[str, frozenset[int]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Slots:
+    """What a sweep's searcher is told about its slots (a slot: an in-domain size's question cell,
+    keyed like ``id0.1/local``).
+
+    Per slot: ``budgets``, the search trials still to propose; ``sizes``, the in-domain size
+    stamped on its proposals; ``cells``, its question cell; ``slot_size``, its size key (default:
+    the slot's own key). Per size key: ``floors``, the classical floor's configurations (one per
+    seed) proposed before the size's search; ``confirmations``, the fixed confirmation of its top
+    configurations; ``sequential``, its sequential confirmation rounds. ``config_key`` tells
+    configurations of a size apart, the seed aside (what confirmation and repeats compare)."""
+
+    budgets: Mapping[str, int]
+    sizes: Mapping[str, float | int]
+    cells: Mapping[str, str] = field(default_factory=dict)
+    slot_size: Mapping[str, str] | None = None
+    floors: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
+    confirmations: Mapping[str, Confirmation] = field(default_factory=dict)
+    sequential: Mapping[str, Sequential] = field(default_factory=dict)
+    config_key: Callable[[str, Mapping[str, Any]], str] | None = None
+
+
+@dataclass(frozen=True)
+class Restart:
+    """What the results store held when a searcher was made after earlier runs (a resume whose
+    Tune state was lost, an extension). ``ended``: slot -> configuration key -> its score (None:
+    stopped or failed), configurations not to propose again; ``baseline``: slot -> (search rows,
+    confirmation rows) then, the rows its budgets were cut from, so that a catch-up with the store
+    (:func:`hand_over`) counts only the rows after them."""
+
+    ended: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
+    baseline: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+
+
 _STORE_RUNS: StoreRuns | None = None  # set by the sweep around a restored Tuner.fit (hand_over)
 
 
@@ -250,81 +287,70 @@ def _named_by(names: set[str]) -> Callable[[str], bool]:
     return lambda name: any(name[-n:] in suffixes for n in lengths)
 
 
-class PerSizeSearch(_PickledState):
+class PerSlotSearch(_PickledState):
     """One searcher and one budget per *slot* — an in-domain size's question cell — behind one
     Tune experiment.
 
-    ``searchers`` and ``budgets`` (search trials still to propose) are keyed alike by slot (e.g.
-    ``id0.1/local``); ``sizes`` maps each slot to the size stamped on its proposals and ``cells`` to
-    its question cell. Slots take turns: the one with the smallest share of its planned trials
-    handed out goes first, so every cell gets its share under any concurrency. A slot whose
-    searcher has nothing to propose right now yields its turn to the others.
-
-    ``floors``: per size key, fixed configurations (the classical floor, one per seed) proposed
-    before the size's search; ``slot_size``: slot -> size key. With ``confirmations``, a slot whose
-    search is over proposes its top *finished* configurations again with the other seeds
-    (``config_key`` tells configurations apart, seed aside); those runs and the floor are not
-    told to any study. Every proposal carries its role and cell (:data:`search.plan.ROLE_KEY`).
+    ``searchers`` are keyed by slot (e.g. ``id0.1/local``); ``slots`` (:class:`Slots`) says what
+    each slot still has to propose and what its size does after its search. Slots take turns: the
+    one with the smallest share of its planned trials handed out goes first, so every cell gets
+    its share under any concurrency. A slot whose searcher has nothing to propose right now yields
+    its turn to the others. The floor's configurations come before a size's search; once a slot's
+    search is over it proposes its top *finished* configurations again with the other seeds, and
+    after every slot of the size has ended its search and fixed confirmation, the size's
+    sequential rounds. Those runs and the floor are not told to any study. Every proposal carries
+    its role and cell (:data:`search.plan.ROLE_KEY`).
 
     ``transfer``: cross-size transfer. While a slot's study is still in its random start-up, its
     next proposal is the best finished configuration of the same cell at the nearest other size
     (at most ``transfer_k`` per slot, each once): what one size learned starts the others.
 
-    ``sequential``: per size key, its :class:`Sequential` confirmation, after every slot of the
-    size has ended its search and fixed confirmation.
-
-    ``study_copy_of``: the object-store sweep folder whose SQLite studies are a local copy on the
-    driver (:attr:`search.plan.SweepPaths.studies`); the copy is saved beside the searcher's own
-    state whenever Tune saves that (and uploads it with the rest).
+    ``restart`` (:class:`Restart`): what the store held when this searcher was made after
+    earlier runs. ``study_copy_of``: the object-store sweep folder whose SQLite studies are a
+    local copy on the driver (:attr:`search.plan.SweepPaths.studies`); the copy is saved beside
+    the searcher's own state whenever Tune saves that (and uploads it with the rest).
     """
 
     def __init__(
         self,
         searchers: Mapping[str, Searcher],
-        budgets: Mapping[str, int],
-        sizes: Mapping[str, float | int],
+        slots: Slots,
         metric: str,
         mode: str = "max",
         *,
-        cells: Mapping[str, str] | None = None,
-        slot_size: Mapping[str, str] | None = None,
-        floors: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
-        confirmations: Mapping[str, Confirmation] | None = None,
-        config_key: Callable[[str, Mapping[str, Any]], str] | None = None,
         transfer: bool = False,
         transfer_k: int = 2,
         startup: Mapping[str, int] | None = None,
         annotations: Mapping[str, Any] | None = None,
-        ended: Mapping[str, Mapping[str, float | None]] | None = None,
+        restart: Restart | None = None,
         study_copy_of: str | None = None,
-        sequential: Mapping[str, Sequential] | None = None,
-        baseline: Mapping[str, tuple[int, int]] | None = None,
     ):
         super().__init__(metric=metric, mode=mode)
+        restart = restart or Restart()
         # slot -> (search rows, confirmation rows) the store held when this searcher was made: its
         # budgets are what was left then, so a catch-up counts only the rows after them.
-        self._baseline = dict(baseline or {})
-        self._sequential = dict(sequential or {})
+        self._baseline = dict(restart.baseline)
+        self._sequential = dict(slots.sequential)
         self._confirming: dict[str, dict[str, Any]] = {}  # live confirmation trial id -> its config
         self._rounds: set[str] = set()  # live trial ids of sequential rounds
         self._floor_runs: dict[str, dict[str, Any]] = {}  # live floor trial id -> its config
         # slot -> configuration key -> its finished score (None: stopped, failed or running).
         self._ran: dict[str, dict[str, float | None]] = {
-            key: dict((ended or {}).get(key, {})) for key in searchers
+            key: dict(restart.ended.get(key, {})) for key in searchers
         }
         self._study_copy_of = study_copy_of
         self._searchers = dict(searchers)
-        self._budgets = {key: budgets[key] for key in self._searchers}
-        self._sizes = dict(sizes)
-        self._cells = dict(cells or {})
-        self._slot_size = dict(slot_size or {key: key for key in self._searchers})
-        self._floors = {key: [dict(c) for c in configs] for key, configs in (floors or {}).items()}
+        self._budgets = {key: slots.budgets[key] for key in self._searchers}
+        self._sizes = dict(slots.sizes)
+        self._cells = dict(slots.cells)
+        self._slot_size = dict(slots.slot_size or {key: key for key in self._searchers})
+        self._floors = {key: [dict(c) for c in configs] for key, configs in slots.floors.items()}
         self._suggested = dict.fromkeys(self._searchers, 0)
         self._owner: dict[str, str] = {}  # trial id -> slot, while the trial is live
         self._proposal: dict[str, dict[str, Any]] = {}  # live search trial id -> its proposal
-        self._confirm = {key: c for key, c in (confirmations or {}).items() if c.top_k and c.seeds}
+        self._confirm = {key: c for key, c in slots.confirmations.items() if c.top_k and c.seeds}
         self._confirmed = dict.fromkeys(self._searchers, 0)
-        self._config_key = config_key
+        self._config_key = slots.config_key
         self._transfer = transfer
         self._transfer_k = transfer_k
         self._startup = dict(startup or {})
@@ -672,48 +698,44 @@ def tpe_sampler(seed: int, budget: int) -> optuna.samplers.BaseSampler:
         )
 
 
+PerSizeSearch = PerSlotSearch  # its name before slots: Tune experiments saved then pickled it so
+
+
 def make_searcher(
     *,
     kind: str,
     space: str,
-    sizes: Mapping[str, float | int],
-    budgets: Mapping[str, int],
+    slots: Slots,
     metric: str,
     seed: int,
     storage_url: str | None,
     study_prefix: str,
-    cells: Mapping[str, str] | None = None,
-    cell_values: Mapping[str, Mapping[str, Any]] | None = None,
-    slot_size: Mapping[str, str] | None = None,
-    floors: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
-    grids: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     max_concurrent: int,
-    confirmations: Mapping[str, Confirmation] | None = None,
-    config_key: Callable[[str, Mapping[str, Any]], str] | None = None,
+    cell_values: Mapping[str, Mapping[str, Any]] | None = None,
+    grids: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     transfer: bool = False,
     intermediate: str | None = None,
-    ended: Mapping[str, Mapping[str, float | None]] | None = None,
+    restart: Restart | None = None,
     study_copy_of: str | None = None,
-    sequential: Mapping[str, Sequential] | None = None,
-    baseline: Mapping[str, tuple[int, int]] | None = None,
 ) -> Searcher:
-    """The sweep's searcher: per slot (size x question cell; ``sizes``, ``budgets``, ``cells`` are
-    keyed by slot) an Optuna study (``tpe``/``random``) or a grid list, then the slot's
-    confirmation runs. ``cell_values``: cell label -> the axis values its studies fix.
-    ``storage_url`` None keeps the studies in memory (replays of the search)."""
+    """The sweep's searcher over ``slots`` (:class:`Slots`): per slot an Optuna study
+    (``kind`` ``tpe``/``random``, named ``<study_prefix>-<slot>``, on ``space`` with the axis values
+    ``cell_values[cell]`` fixed) or, for ``grid``, the list ``grids[slot]``; then the slot's
+    confirmation runs; at most ``max_concurrent`` trials at once. ``storage_url`` None keeps the
+    studies in memory (replays of the search)."""
     searchers: dict[str, Searcher] = {}
     storage = (
         StudyStorage(storage_url, copy_of=study_copy_of) if kind != GRID and storage_url else None
     )  # one connection pool for all slots
-    cells = dict(cells or {})
+    cells = dict(slots.cells)
     startup: dict[str, int] = {}
-    for key in sizes:
+    for key in slots.sizes:
         if kind == GRID:
             assert grids is not None
             searchers[key] = GridSearch(grids[key], metric=metric)
             continue
         fixed = dict((cell_values or {}).get(cells.get(key, ""), {}))
-        startup[key] = startup_trials(budgets[key]) if kind == "tpe" else 0
+        startup[key] = startup_trials(slots.budgets[key]) if kind == "tpe" else 0
         # A study that has trials (a resume, an extension) gets a sampler seed of its own: a
         # restarted sampler must not replay the random draws it began with.
         had = _trials_in(storage, f"{study_prefix}-{key}")
@@ -721,27 +743,19 @@ def make_searcher(
             space=functools.partial(define_by_run, space=space, fixed=fixed or None),
             metric=metric,
             mode="max",
-            sampler=SAMPLERS.get(kind)(study_seed(seed, f"{key}#{had}" if had else key), budgets[key]),
+            sampler=SAMPLERS.get(kind)(study_seed(seed, f"{key}#{had}" if had else key), slots.budgets[key]),
             study_name=f"{study_prefix}-{key}",
             storage=storage,
             intermediate=intermediate,
         )
-    per_size = PerSizeSearch(
+    per_slot = PerSlotSearch(
         searchers,
-        budgets,
-        sizes,
+        slots,
         metric=metric,
-        cells=cells,
-        slot_size=slot_size,
-        floors=floors,
-        confirmations=confirmations,
-        config_key=config_key,
         transfer=transfer and kind == "tpe",
         startup=startup,
         annotations={"sweep": study_prefix},
-        ended=ended,
+        restart=restart,
         study_copy_of=study_copy_of,
-        sequential=sequential,
-        baseline=baseline,
     )
-    return ConcurrencyLimiter(per_size, max_concurrent=max_concurrent)
+    return ConcurrencyLimiter(per_slot, max_concurrent=max_concurrent)

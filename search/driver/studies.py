@@ -267,7 +267,7 @@ class StudyStorage(optuna.storages.RDBStorage):
     """Optuna RDB storage; for a local SQLite file, in WAL mode with ``synchronous=NORMAL``.
 
     ``copy_of``: the URL is the local copy of an object-store sweep's studies (see
-    :class:`PerSizeSearch`); unpickled on another machine, it points at that machine's copy.
+    :class:`.searchers.PerSlotSearch`); unpickled on another machine, it points at that machine's copy.
 
     Every proposal and result is a few commits, made in Tune's single control loop: with
     SQLite's defaults (a journal file and an fsync per commit) that was ~45 ms per trial on

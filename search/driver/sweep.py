@@ -66,7 +66,7 @@ from ..sizes import InDomainSize, size_text
 from .callback import ENDED_OK, SweepCallback, SweepRun, set_active
 from .preflight import check_inputs
 from .schedulers import make_scheduler
-from .searchers import STUDY_COPY, Confirmation, StoreRuns, hand_over, make_searcher
+from .searchers import STUDY_COPY, Confirmation, Restart, Slots, StoreRuns, hand_over, make_searcher
 from .studies import check_studies, sync_studies
 
 __all__ = ["SweepInterrupted", "SweepPaths", "run_sweep", "size_key", "sweep_trial"]
@@ -646,30 +646,31 @@ def _new_tuner(
     floors = _floors(plan, rows)
     stored = _store_runs(plan, rows)
     baseline = {slot: (len(stored.search[slot]), len(stored.confirm[slot])) for slot in plan.slots}
-    slots = plan.slots
+    slots = Slots(
+        budgets=budgets,
+        sizes={slot: plan.sizes[key] for slot, (key, _) in plan.slots.items()},
+        cells={slot: cell for slot, (_, cell) in plan.slots.items()},
+        slot_size={slot: key for slot, (key, _) in plan.slots.items()},
+        floors=floors,
+        confirmations=confirmations,
+        sequential=sequential,
+        config_key=functools.partial(configuration_key, contexts=plan.contexts),
+    )
     searcher = make_searcher(
         kind=config.search.searcher,
         space=config.search.space,
-        sizes={slot: plan.sizes[key] for slot, (key, _) in slots.items()},
-        budgets=budgets,
+        slots=slots,
         metric=selected_key(plan.metric),  # the trial's score: its best dev epoch, not its last
         seed=plan.search_seed,
         storage_url=config.search.study_storage or f"sqlite:///{paths.studies}",
-        study_copy_of=str(paths.root) if _mirrors_study(config, paths) else None,
         study_prefix=config.study_prefix,
-        cells={slot: cell for slot, (_, cell) in slots.items()},
-        cell_values=plan.cells,
-        slot_size={slot: key for slot, (key, _) in slots.items()},
-        floors=floors,
-        grids={slot: r for slot, r in remaining.items() if isinstance(r, list)} if plan.grids else None,
         max_concurrent=concurrency,
-        baseline=baseline,
-        confirmations=confirmations,
-        config_key=functools.partial(configuration_key, contexts=plan.contexts),
+        cell_values=plan.cells,
+        grids={slot: r for slot, r in remaining.items() if isinstance(r, list)} if plan.grids else None,
         transfer=config.search.transfer,
         intermediate=plan.metric,
-        ended=_ended_configurations(plan, rows),
-        sequential=sequential,
+        restart=Restart(ended=_ended_configurations(plan, rows), baseline=baseline),
+        study_copy_of=str(paths.root) if _mirrors_study(config, paths) else None,
     )
     storage_path, storage_filesystem = _tune_storage(paths.tune.parent)
     tuner = tune.Tuner(
@@ -696,7 +697,7 @@ def _new_tuner(
             verbose=1 if verbose >= 2 else 0,
         ),
     )
-    return tuner, searcher.searcher  # type: ignore[attr-defined]  # the limiter's PerSizeSearch
+    return tuner, searcher.searcher  # type: ignore[attr-defined]  # the limiter's PerSlotSearch
 
 
 def _tune_storage(location: Location) -> tuple[str, Any]:

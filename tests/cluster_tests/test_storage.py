@@ -229,7 +229,7 @@ def test_the_local_study_copy_is_saved_with_the_searcher_and_follows_the_machine
     Tune's experiment folder with the searcher's state, and found again on another machine."""
     import optuna
 
-    from search.driver.searchers import STUDY_COPY, PerSizeSearch, StudyStorage
+    from search.driver.searchers import STUDY_COPY, PerSlotSearch, Slots, StudyStorage
     from search.plan import SweepPaths
 
     root = "s3://bucket/sweeps/x?endpoint_override=127.0.0.1:1&scheme=http"  # never contacted
@@ -237,7 +237,7 @@ def test_the_local_study_copy_is_saved_with_the_searcher_and_follows_the_machine
     studies = SweepPaths(Location.parse(root)).studies
     storage = StudyStorage(f"sqlite:///{studies}", copy_of=root)
     optuna.create_study(storage=storage, study_name="x-id0.5").optimize(lambda t: 1.0, n_trials=2)
-    searcher = PerSizeSearch({}, {}, {}, metric="m", study_copy_of=root)
+    searcher = PerSlotSearch({}, Slots(budgets={}, sizes={}), metric="m", study_copy_of=root)
     saved = tmp_path / "experiment"
     saved.mkdir()
     searcher.save_to_dir(str(saved), "s")

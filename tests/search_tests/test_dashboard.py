@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from search.driver.schedulers import SCHEDULER_TIME
-from search.driver.searchers import make_searcher
+from search.driver.searchers import Slots, make_searcher
 from trainables.report_keys import TRAINING_DONE
 
 pytest.importorskip("optuna_dashboard", reason="optuna-dashboard is a test extra (pip install -e .[dev])")
@@ -44,15 +44,13 @@ def _get(url: str, deadline: float) -> Any:
 def test_dashboard_lists_a_stopped_trial_as_pruned_with_its_curve(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'optuna.db'}"
     searcher = make_searcher(
+        slots=Slots(budgets={"id0.1/local": 2}, sizes={"id0.1/local": 0.1}, cells={"id0.1/local": "local"}),
         kind="tpe",
         space="demo-smoke",
-        sizes={"id0.1/local": 0.1},
-        budgets={"id0.1/local": 2},
         metric=METRIC,
         seed=0,
         storage_url=url,
         study_prefix="dash",
-        cells={"id0.1/local": "local"},
         cell_values={"local": {"strategy": "local"}},
         max_concurrent=4,
         intermediate=METRIC,

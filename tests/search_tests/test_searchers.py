@@ -10,11 +10,13 @@ import pytest
 from ray.tune.schedulers import ASHAScheduler, TrialScheduler
 from ray.tune.search import Searcher
 
-from search.driver.schedulers import SCHEDULER_TIME, PerSizeScheduler, grace_period, make_scheduler
+from search.driver.schedulers import SCHEDULER_TIME, PerSlotScheduler, grace_period, make_scheduler
 from search.driver.searchers import (
     GridSearch,
-    PerSizeSearch,
+    PerSlotSearch,
+    Restart,
     ResumableOptunaSearch,
+    Slots,
     make_searcher,
     startup_trials,
 )
@@ -24,11 +26,13 @@ METRIC = "dev_f1_weighted"
 DONE = {TRAINING_DONE: True}
 
 
-def _per_size(budgets: dict[str, int]) -> PerSizeSearch:
+def _per_size(budgets: dict[str, int]) -> PerSlotSearch:
     grids = {key: [{"strategy": f"{key}-{i}"} for i in range(10)] for key in budgets}
     searchers: dict[str, Searcher] = {key: GridSearch(grids[key], metric=METRIC) for key in budgets}
     sizes = {"id0.1": 0.1, "id1": 1.0, "id300": 300}
-    return PerSizeSearch(searchers, budgets, {k: sizes[k] for k in budgets}, metric=METRIC)
+    return PerSlotSearch(
+        searchers, Slots(budgets=budgets, sizes={k: sizes[k] for k in budgets}), metric=METRIC
+    )
 
 
 def test_sizes_take_turns_and_each_keeps_its_own_budget() -> None:
@@ -41,10 +45,9 @@ def test_sizes_take_turns_and_each_keeps_its_own_budget() -> None:
 
 
 def test_a_size_whose_searcher_runs_dry_yields_its_turn() -> None:
-    search = PerSizeSearch(
+    search = PerSlotSearch(
         {"id0.1": GridSearch([{"a": 1}], metric=METRIC), "id1": GridSearch([{"a": 2}] * 3, metric=METRIC)},
-        {"id0.1": 5, "id1": 3},
-        {"id0.1": 0.1, "id1": 1.0},
+        Slots(budgets={"id0.1": 5, "id1": 3}, sizes={"id0.1": 0.1, "id1": 1.0}),
         metric=METRIC,
     )
     sizes = [search.suggest(f"t{i}")["in_domain_size"] for i in range(4)]
@@ -69,17 +72,17 @@ def test_optuna_studies_one_per_size_in_one_database(tmp_path: Path) -> None:
     import optuna
 
     url = f"sqlite:///{tmp_path / 'optuna.db'}"
+    sizes = {"id0.1": 0.1, "id300": 300}
     common = {
         "kind": "tpe",
         "space": "demo-smoke",
-        "sizes": {"id0.1": 0.1, "id300": 300},
         "metric": METRIC,
         "seed": 0,
         "storage_url": url,
         "study_prefix": "s",
         "max_concurrent": 8,
     }
-    searcher = make_searcher(**common, budgets={"id0.1": 3, "id300": 1})
+    searcher = make_searcher(slots=Slots(budgets={"id0.1": 3, "id300": 1}, sizes=sizes), **common)
     configs = {f"t{i}": searcher.suggest(f"t{i}") for i in range(3)}
     assert [c["in_domain_size"] for c in configs.values()] == [0.1, 300, 0.1]
     assert all(c["architecture"] == "two-phase" for c in configs.values())
@@ -91,7 +94,7 @@ def test_optuna_studies_one_per_size_in_one_database(tmp_path: Path) -> None:
     assert [t.value for t in values] == [0.0, pytest.approx(0.2)]
     # Tune saves the searcher with its studies; the restored one goes on in the same database.
     searcher.save(str(tmp_path / "searcher.pkl"))
-    restored = make_searcher(**common, budgets={"id0.1": 2, "id300": 1})
+    restored = make_searcher(slots=Slots(budgets={"id0.1": 2, "id300": 1}, sizes=sizes), **common)
     restored.restore(str(tmp_path / "searcher.pkl"))
     assert restored.suggest("t3")["in_domain_size"] == 0.1  # the one trial left of the budgets saved
     restored.on_trial_complete("t3", {METRIC: 0.9, **DONE})
@@ -116,7 +119,7 @@ def test_asha_compares_a_trial_only_with_trials_of_its_own_size() -> None:
     # (0.5 is in the bottom half of its rung); per size it is the first of its rung.
     shared = ASHAScheduler(time_attr=SCHEDULER_TIME, metric=METRIC, mode="max", max_t=100, reduction_factor=2)
     per_size = make_scheduler("asha", METRIC)
-    assert isinstance(per_size, PerSizeScheduler)
+    assert isinstance(per_size, PerSlotScheduler)
     decisions = {}
     for name, scheduler in (("shared", shared), ("per_size", per_size)):
         a, b, c = _trial("a", 0.1), _trial("b", 1.0), _trial("c", 1.0)
@@ -145,13 +148,15 @@ def test_after_its_search_a_size_confirms_its_top_configurations_with_the_other_
     from search.driver.searchers import Confirmation
 
     grid = [{"strategy": s} for s in ("a", "b", "c")]
-    search = PerSizeSearch(
+    search = PerSlotSearch(
         {"id0.1": GridSearch(grid, metric=METRIC)},
-        {"id0.1": 3},
-        {"id0.1": 0.1},
+        Slots(
+            budgets={"id0.1": 3},
+            sizes={"id0.1": 0.1},
+            confirmations={"id0.1": Confirmation(top_k=2, seeds=(1, 2))},
+            config_key=_strategy_key,
+        ),
         metric=METRIC,
-        confirmations={"id0.1": Confirmation(top_k=2, seeds=(1, 2))},
-        config_key=_strategy_key,
     )
     for i in range(3):
         assert search.suggest(f"t{i}")["strategy"] == grid[i]["strategy"]
@@ -179,13 +184,10 @@ def test_confirmation_after_a_crash_starts_from_the_stored_rows() -> None:
     prior = Confirmation(
         top_k=1, seeds=(1, 2), scored=[(0.8, {"strategy": "x"}), (0.6, {"strategy": "y"})], done={("x", 1)}
     )
-    search = PerSizeSearch(
+    search = PerSlotSearch(
         {"id1": GridSearch([], metric=METRIC)},  # the search was over before the crash
-        {"id1": 0},
-        {"id1": 1.0},
+        Slots(budgets={"id1": 0}, sizes={"id1": 1.0}, confirmations={"id1": prior}, config_key=_strategy_key),
         metric=METRIC,
-        confirmations={"id1": prior},
-        config_key=_strategy_key,
     )
     assert [(c["strategy"], c["seed"]) for c in (search.suggest("t0"),)] == [("x", 2)]
     assert search.suggest("t1") == Searcher.FINISHED
@@ -208,21 +210,31 @@ def test_confirmation_runs_are_never_stopped_early() -> None:
 CELLS = {s: {"strategy": s} for s in ("baseline", "mixed", "global", "local")}
 
 
-def _cell_searcher(tmp_path: Path | None, budget: int, *, sizes: dict[str, float] | None = None, **kw: Any):
+def _cell_searcher(
+    tmp_path: Path | None,
+    budget: int,
+    *,
+    sizes: dict[str, float] | None = None,
+    floors: dict[str, list[dict[str, Any]]] | None = None,
+    **kw: Any,
+):
     sizes = sizes or {"id0.1": 0.1, "id1": 1.0}
     slots = {f"{key}/{cell}": (key, cell) for key in sizes for cell in CELLS}
     return make_searcher(
+        slots=Slots(
+            budgets=dict.fromkeys(slots, budget),
+            sizes={slot: sizes[key] for slot, (key, _) in slots.items()},
+            cells={slot: cell for slot, (_, cell) in slots.items()},
+            slot_size={slot: key for slot, (key, _) in slots.items()},
+            floors=floors or {},
+        ),
         kind=kw.pop("kind", "tpe"),
         space="demo-smoke",
-        sizes={slot: sizes[key] for slot, (key, _) in slots.items()},
-        budgets=dict.fromkeys(slots, budget),
         metric=METRIC,
         seed=0,
         storage_url=f"sqlite:///{tmp_path / 'optuna.db'}" if tmp_path else None,
         study_prefix="s",
-        cells={slot: cell for slot, (_, cell) in slots.items()},
         cell_values=CELLS,
-        slot_size={slot: key for slot, (key, _) in slots.items()},
         max_concurrent=64,
         intermediate="dev_f1_weighted",
         **kw,
@@ -333,13 +345,15 @@ def test_only_trials_that_ran_to_their_end_are_confirmed() -> None:
     from search.driver.searchers import Confirmation
 
     grid = [{"strategy": s} for s in ("a", "b")]
-    search = PerSizeSearch(
+    search = PerSlotSearch(
         {"id0.1": GridSearch(grid, metric=METRIC)},
-        {"id0.1": 2},
-        {"id0.1": 0.1},
+        Slots(
+            budgets={"id0.1": 2},
+            sizes={"id0.1": 0.1},
+            confirmations={"id0.1": Confirmation(top_k=1, seeds=(1,))},
+            config_key=_strategy_key,
+        ),
         metric=METRIC,
-        confirmations={"id0.1": Confirmation(top_k=1, seeds=(1,))},
-        config_key=_strategy_key,
     )
     search.suggest("t0"), search.suggest("t1")
     search.on_trial_complete("t0", {METRIC: 0.9, TRAINING_DONE: False})  # stopped at a high score
@@ -374,19 +388,21 @@ def test_a_proposal_repeating_an_ended_configuration_is_answered_not_run() -> No
     slot = "id0.1/baseline"
     ran = {}
     searcher = make_searcher(
+        slots=Slots(
+            budgets={slot: 12},
+            sizes={slot: 0.1},
+            cells={slot: "baseline"},
+            config_key=lambda key, p: repr(sorted(p.items())),
+        ),
         kind="tpe",
         space="ground-truth-smoke",
-        sizes={slot: 0.1},
-        budgets={slot: 12},
         metric=METRIC,
         seed=0,
         storage_url=None,
         study_prefix="r",
-        cells={slot: "baseline"},
         cell_values={"baseline": {"strategy": "baseline"}},
         max_concurrent=64,
-        config_key=lambda key, p: repr(sorted(p.items())),
-        ended={slot: {"already": 0.5}},
+        restart=Restart(ended={slot: {"already": 0.5}}),
     )
     for i in range(12):
         proposal = searcher.suggest(f"t{i}")
@@ -403,7 +419,7 @@ def test_a_proposal_repeating_an_ended_configuration_is_answered_not_run() -> No
     assert repeats and all(t.state != optuna.trial.TrialState.RUNNING for t in repeats)
 
 
-def _sequential_search(runs: dict[tuple[str, str], dict[int, float]], proposed: int = 0) -> PerSizeSearch:
+def _sequential_search(runs: dict[tuple[str, str], dict[int, float]], proposed: int = 0) -> PerSlotSearch:
     """Two cells of one size whose search and fixed confirmation ended before a restart (``runs``:
     what the results store holds), confirmed sequentially up to 5 seeds."""
     from search.driver.searchers import Sequential
@@ -414,15 +430,17 @@ def _sequential_search(runs: dict[tuple[str, str], dict[int, float]], proposed: 
             sequential.record(cell, name, {"strategy": name}, seed, score)
     sequential.proposed = proposed
     slots = {"id0.1/a": "a", "id0.1/b": "b"}
-    return PerSizeSearch(
+    return PerSlotSearch(
         {slot: GridSearch([], metric=METRIC) for slot in slots},
-        dict.fromkeys(slots, 0),
-        dict.fromkeys(slots, 0.1),
+        Slots(
+            budgets=dict.fromkeys(slots, 0),
+            sizes=dict.fromkeys(slots, 0.1),
+            cells=slots,
+            slot_size=dict.fromkeys(slots, "id0.1"),
+            sequential={"id0.1": sequential},
+            config_key=_strategy_key,
+        ),
         metric=METRIC,
-        cells=slots,
-        slot_size=dict.fromkeys(slots, "id0.1"),
-        config_key=_strategy_key,
-        sequential={"id0.1": sequential},
     )
 
 
@@ -479,15 +497,13 @@ def _asked_and_told(tmp_path: Path, name: str, memoizes: bool, monkeypatch: pyte
     monkeypatch.setattr(StudyStorage, "_memoizes", lambda self: memoizes)
     cells = {"a": "local", "b": "mixed"}
     search = make_searcher(
+        slots=Slots(budgets=dict.fromkeys(cells, 30), sizes=dict.fromkeys(cells, 0.1), cells=cells),
         kind="tpe",
         space="demo",
-        sizes=dict.fromkeys(cells, 0.1),
-        budgets=dict.fromkeys(cells, 30),
         metric=METRIC,
         seed=0,
         storage_url=f"sqlite:///{tmp_path / name}",
         study_prefix="memo",
-        cells=cells,
         cell_values={cell: {"strategy": cell} for cell in cells.values()},
         max_concurrent=8,
         intermediate=METRIC,
@@ -525,14 +541,16 @@ def test_a_restored_searcher_counts_what_ended_after_its_last_save(tmp_path: Pat
 
     grid = [{"strategy": f"c{i}"} for i in range(10)]
 
-    def make() -> PerSizeSearch:
-        return PerSizeSearch(
+    def make() -> PerSlotSearch:
+        return PerSlotSearch(
             {"id0.1": GridSearch(grid, metric=METRIC)},
-            {"id0.1": 6},
-            {"id0.1": 0.1},
+            Slots(
+                budgets={"id0.1": 6},
+                sizes={"id0.1": 0.1},
+                confirmations={"id0.1": Confirmation(top_k=1, seeds=(1,))},
+                config_key=_strategy_key,
+            ),
             metric=METRIC,
-            confirmations={"id0.1": Confirmation(top_k=1, seeds=(1,))},
-            config_key=_strategy_key,
         )
 
     search = make()
@@ -563,15 +581,19 @@ def test_a_restored_searcher_counts_what_ended_after_its_last_save(tmp_path: Pat
 def test_a_restored_searcher_does_not_rerun_confirmations_or_floors_that_ended(tmp_path: Path) -> None:
     from search.driver.searchers import Confirmation, StoreRuns, hand_over
 
-    def make() -> PerSizeSearch:
-        return PerSizeSearch(
+    def make() -> PerSlotSearch:
+        return PerSlotSearch(
             {"id1": GridSearch([], metric=METRIC)},
-            {"id1": 0},
-            {"id1": 1.0},
+            Slots(
+                budgets={"id1": 0},
+                sizes={"id1": 1.0},
+                floors={"id1": [{"strategy": "floor", "seed": s} for s in (0, 1)]},
+                confirmations={
+                    "id1": Confirmation(top_k=1, seeds=(1, 2, 3), scored=[(0.8, {"strategy": "x"})])
+                },
+                config_key=_strategy_key,
+            ),
             metric=METRIC,
-            confirmations={"id1": Confirmation(top_k=1, seeds=(1, 2, 3), scored=[(0.8, {"strategy": "x"})])},
-            config_key=_strategy_key,
-            floors={"id1": [{"strategy": "floor", "seed": s} for s in (0, 1)]},
         )
 
     search = make()
@@ -594,14 +616,12 @@ def test_a_restored_searcher_made_after_earlier_rows_counts_only_the_rows_after_
 
     grid = [{"strategy": f"c{i}"} for i in range(2, 10)]  # c0, c1 ended before this searcher
 
-    def make() -> PerSizeSearch:
-        return PerSizeSearch(
+    def make() -> PerSlotSearch:
+        return PerSlotSearch(
             {"id0.1": GridSearch(grid, metric=METRIC)},
-            {"id0.1": 3},  # 5 planned, 2 ended
-            {"id0.1": 0.1},
+            Slots(budgets={"id0.1": 3}, sizes={"id0.1": 0.1}, config_key=_strategy_key),  # 5 planned, 2 ended
             metric=METRIC,
-            config_key=_strategy_key,
-            baseline={"id0.1": (2, 0)},
+            restart=Restart(baseline={"id0.1": (2, 0)}),
         )
 
     search = make()
