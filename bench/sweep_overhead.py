@@ -43,12 +43,36 @@ REPORT = {
 }
 
 
+TRIAL_LOG = "RS_BENCH_TRIAL_LOG"  # environment: a file each stand-in trial appends "start end" to
+
+
 def sleeping_trial(config: dict[str, Any], runtime: Any, contexts: Any) -> None:
     """Stands in for a trial: one second of 'work', one report with the keys a trial reports."""
     from ray import tune
 
+    started = time.time()
     time.sleep(SLEEP)
     tune.report(dict(REPORT))
+    log = os.environ.get(TRIAL_LOG)
+    if log:
+        with open(log, "a") as handle:  # one short line per trial: appends do not interleave
+            handle.write(f"{started} {time.time()}\n")
+
+
+def where_the_time_goes(log: Path, began: float, ended: float, slots: int = 2) -> str:
+    """The sweep's wall time split: before its first trial starts (parsing, checks, studies, the
+    first trial process), after its last trial ends (compaction, the answer), and between (each
+    slot's gaps from one trial's end to its next trial's start, and slots left idle)."""
+    spans = sorted(tuple(map(float, line.split())) for line in log.read_text().splitlines() if line)
+    first, last = spans[0][0], max(end for _, end in spans)
+    busy = sum(end - start for start, end in spans)
+    steady = 1 - busy / ((last - first) * slots)
+    per_trial = ((last - first) * slots - busy) / len(spans) * 1000
+    return (
+        f"  of which: {first - began:.1f} s before the first trial starts, {ended - last:.1f} s after the "
+        f"last ends; between them overhead share {steady:.1%} ({per_trial:.0f} ms of slot time per trial: "
+        "gaps between trials, and slots idle while a confirmation round waits for its last run)"
+    )
 
 
 def train_sleeping_trial(config: dict[str, Any], runtime: Any, contexts: Any) -> None:
@@ -113,11 +137,15 @@ def main() -> None:
                 }
             )
 
+        trial_log = Path(scratch) / "trials.log"
+        os.environ[TRIAL_LOG] = str(trial_log)  # before Ray starts: its workers take this environment
         started = time.perf_counter()
         connect(None)
         print(f"ray.init: {time.perf_counter() - started:.1f} s (not counted)")
 
         def inline_sweep(storage: str = "", tracking: str = "") -> tuple[float, int]:
+            trial_log.unlink(missing_ok=True)
+            began = time.time()
             started = time.perf_counter()
             name = f"inline-{time.time_ns()}"
             rows = run_sweep(
@@ -126,6 +154,7 @@ def main() -> None:
                 trial_function=sleeping_trial,
             )
             wall = time.perf_counter() - started
+            ended = time.time()
             # Every row is a trial that slept: the searches and the demo space's confirmation runs.
             share = 1 - rows.num_rows * SLEEP / (wall * 2)
             print(
@@ -134,6 +163,8 @@ def main() -> None:
                 f"{'object store' if storage else 'local disk'}, tracking {tracking or 'off'}: "
                 f"{wall:.1f} s wall; overhead share {share:.1%}"
             )
+            if trial_log.is_file():
+                print(where_the_time_goes(trial_log, began, ended))
             return wall, rows.num_rows
 
         local_wall, _ = inline_sweep()

@@ -232,11 +232,15 @@ class ResultsStore:
 
         Only the parts that were read are removed, so a row written meanwhile is never lost.
         """
+        return self.compacted().num_rows
+
+    def compacted(self) -> pa.Table:
+        """:meth:`compact`, returning every row (what :meth:`read` would return next)."""
         table, parts = self._read()
         self.table_path.write_bytes(_parquet_bytes(table))
         for part in parts:
             part.remove()
-        return table.num_rows
+        return table
 
 
 def _parquet_bytes(table: pa.Table) -> bytes:
