@@ -230,11 +230,16 @@ class StoreRuns:
     ``search``: slot -> (trial name, configuration key, score or None, configuration) of its
     search rows (a score only for a run that finished);
     ``confirm``: slot -> (trial name, configuration key, seed) of its confirmation rows;
-    ``floor_seeds``: size key -> the seeds whose floor run has a row."""
+    ``floor_seeds``: size key -> the seeds whose floor run has a row;
+    ``restored``: Tune trial id -> Tune config of every trial Tune's saved experiment runs again
+    (unfinished or errored). Tune writes the experiment's state before the searcher's, and in
+    object storage the two files upload apart, so a kill can leave a searcher's state older than
+    the trials: a trial it does not know counts as live in its slot, not as one to propose again."""
 
     search: Mapping[str, Sequence[StoredSearchRun]] = field(default_factory=dict)
     confirm: Mapping[str, Sequence[tuple[str, str, int]]] = field(default_factory=dict)
     floor_seeds: Mapping[str, frozenset[int]] = field(default_factory=dict)
+    restored: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -375,7 +380,9 @@ class PerSlotSearch(_PickledState):
         """Count what ended after the state this searcher was restored from was saved: its search
         and confirmation rows count against the slots' budgets (never proposed again), their
         configurations are not proposed twice, and a floor seed with a row is not run again.
-        Trials that were live at the save are Tune's to resume: they are counted as live."""
+        Trials that were live at the save are Tune's to resume: they are counted as live, and so
+        are trials Tune resumes that the saved state does not know (:meth:`_adopt`)."""
+        self._adopt(runs.restored)
         live = _named_by(set(self._owner))
         for key, searched in runs.search.items():
             if key not in self._searchers:
@@ -410,6 +417,60 @@ class PerSlotSearch(_PickledState):
         for size_key, seeds in runs.floor_seeds.items():
             if size_key in self._floors:
                 self._floors[size_key] = [f for f in self._floors[size_key] if int(f["seed"]) not in seeds]
+
+    def _adopt(self, restored: Mapping[str, Mapping[str, Any]]) -> None:
+        """Take over the trials Tune runs again that this searcher's saved state never proposed
+        (it was saved before them): each is live in its slot, as if proposed here, so its slot's
+        budget, fixed confirmation, sequential round or floor seed is not spent twice. Their
+        studies never hear of them (Optuna asked them in the lost state; the sweep's study check
+        finds such trials)."""
+        from ..plan import CELL_KEY, ROLE_KEY
+
+        slot_of = {(float(self._sizes[k]), self._cells.get(k, "")): k for k in self._searchers}
+        for trial_id, tune_config in restored.items():
+            if trial_id in self._owner or trial_id in self._floor_runs:
+                continue  # the saved state knows it
+            role = tune_config.get(ROLE_KEY)
+            size = float(tune_config.get(SIZE_KEY, "nan"))
+            config = {k: v for k, v in tune_config.items() if k not in (SIZE_KEY, ROLE_KEY, CELL_KEY)}
+            if role == "floor":
+                size_key = next((self._slot_size[k] for (s, _), k in slot_of.items() if s == size), None)
+                if size_key is not None:
+                    seed = int(config["seed"])
+                    queue = self._floors.get(size_key, [])
+                    self._floors[size_key] = [c for c in queue if int(c["seed"]) != seed]
+                    self._floor_runs[trial_id] = {**config, FLOOR_OF: size_key}
+                continue
+            slot = slot_of.get((size, str(tune_config.get(CELL_KEY, ""))))
+            if slot is None:
+                continue
+            self._owner[trial_id] = slot
+            if role == "search":
+                self._proposal[trial_id] = config
+                self._suggested[slot] += 1
+                if self._config_key is not None:
+                    self._ran[slot].setdefault(self._config_key(self._slot_size[slot], config), None)
+                continue
+            self._confirming[trial_id] = config
+            confirm = self._confirm.get(slot)
+            seed = int(config.get("seed", -1))
+            if confirm is not None and seed in confirm.seeds:  # a fixed confirmation run
+                self._confirmed[slot] += 1
+                if self._config_key is not None:
+                    done = (self._config_key(self._slot_size[slot], config), seed)
+                    confirm.done.add(done)
+                    if confirm.queue is not None:
+                        confirm.queue = [
+                            c
+                            for c in confirm.queue
+                            if (self._config_key(self._slot_size[slot], c), int(c["seed"])) != done
+                        ]
+            else:  # a run of a sequential round
+                self._rounds.add(trial_id)
+                sequential = self._sequential.get(self._slot_size[slot])
+                if sequential is not None:
+                    sequential.proposed += 1
+                    sequential.live += 1
 
     def _planned(self, key: str) -> int:
         confirm = self._confirm.get(key)

@@ -34,6 +34,7 @@ import os
 import shlex
 import sys
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -356,8 +357,9 @@ def _continue_saved(
             file=sys.stderr,
         )
         return False, rows
-    # what ended after Tune's last save is in the store, not in the searcher it restores
-    hand_over(_store_runs(plan, rows))
+    # what ended after Tune's last save is in the store, not in the searcher it restores; what
+    # Tune runs again may be newer than that searcher's state (see StoreRuns.restored)
+    hand_over(replace(_store_runs(plan, rows), restored=_tune_restores(paths.tune)))
     try:
         interrupted = _fit(tuner, run(rows))
     finally:
@@ -698,6 +700,24 @@ def _new_tuner(
         ),
     )
     return tuner, searcher.searcher  # type: ignore[attr-defined]  # the limiter's PerSlotSearch
+
+
+def _tune_restores(experiment: Location) -> dict[str, dict[str, Any]]:
+    """The trials Tune's saved experiment runs again on a restore, trial id -> config: every one
+    its newest ``experiment_state-*.json`` (the file Tune restores, newest by name) does not hold
+    as ended (the sweep restores errored trials too). None where that file cannot be read: Tune's
+    restore then fails or finds nothing to run either."""
+    try:  # StorageError is a ValueError, StorageUnreachable an OSError
+        states = [c for c in experiment.children(".json") if c.name.startswith("experiment_state-")]
+        state = json.loads(max(states, key=lambda c: c.name).read_text()) if states else {}
+        trials = [json.loads(entry[0]) for entry in state.get("trial_data", [])]
+        return {
+            str(trial["trial_id"]): dict(trial["config"])
+            for trial in trials
+            if trial.get("status") != "TERMINATED" and isinstance(trial.get("config"), dict)
+        }
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OSError):
+        return {}
 
 
 def _tune_storage(location: Location) -> tuple[str, Any]:

@@ -638,3 +638,46 @@ def test_a_restored_searcher_made_after_earlier_rows_counts_only_the_rows_after_
     finally:
         hand_over(None)
     assert restored.suggest("t3") == Searcher.FINISHED  # its budget is spent (Tune lets t0, t2 end)
+
+
+def test_a_trial_tune_resumes_that_the_saved_searcher_never_proposed_counts_as_live(tmp_path: Path) -> None:
+    """Tune writes its experiment's state before the searcher's (and in object storage the two
+    upload apart): a kill in between leaves Tune resuming a trial that the restored searcher never
+    proposed. Handed over as restored, it is live in its slot: the budget is not spent twice and
+    its configuration is not proposed again."""
+    from search.driver.searchers import StoreRuns, hand_over
+    from search.plan import CELL_KEY, ROLE_KEY
+
+    grid = [{"strategy": f"c{i}"} for i in range(10)]
+
+    def make() -> PerSlotSearch:
+        return PerSlotSearch(
+            {"id0.1/x": GridSearch(grid, metric=METRIC)},
+            Slots(
+                budgets={"id0.1/x": 2},
+                sizes={"id0.1/x": 0.1},
+                cells={"id0.1/x": "x"},
+                slot_size={"id0.1/x": "id0.1"},
+                config_key=_strategy_key,
+            ),
+            metric=METRIC,
+        )
+
+    search = make()
+    first = search.suggest("t0")
+    search.save(str(tmp_path / "searcher.pkl"))  # the searcher's last save: t0 live
+    second = search.suggest("t1")  # Tune's state, written just before, already holds t1
+    assert (first[CELL_KEY], first[ROLE_KEY], second["strategy"]) == ("x", "search", "c1")
+
+    def restored(handed: dict[str, Any]) -> list[Any]:
+        searcher = make()
+        searcher.restore(str(tmp_path / "searcher.pkl"))
+        hand_over(StoreRuns(restored=handed))
+        try:
+            return [searcher.suggest(f"t{i}") for i in (2, 3)]
+        finally:
+            hand_over(None)
+
+    # Without the hand-over the slot proposes a third trial, t1's configuration again.
+    assert restored({})[0]["strategy"] == "c1"
+    assert restored({"t0": first, "t1": second}) == [Searcher.FINISHED, Searcher.FINISHED]

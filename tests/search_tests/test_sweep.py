@@ -539,6 +539,13 @@ def test_ctrl_c_stops_cleanly_says_how_to_resume_and_resume_finishes(tmp_path: P
     before = {r["trial_name"]: r["finished_at"] for r in _rows(parts)}  # every row reads whole
     assert 1 <= len(before) < 4
     assert not list((storage / "sigint").rglob("*.tmp")), "a half-written file was left"
+    # What the resume hands the searcher: the trials Tune's saved state runs again, read as Tune does.
+    from search.driver.sweep import _tune_restores
+    from search.plan import SweepPaths
+
+    restores = _tune_restores(SweepPaths.of(storage, "sigint").tune)
+    assert restores, "the interrupted trial is not among those Tune runs again"
+    assert all(c["in_domain_size"] == 0.1 and c["resweep_role"] == "search" for c in restores.values())
 
     resumed = _resume("sigint", storage, env, ray_temp)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
