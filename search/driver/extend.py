@@ -72,7 +72,8 @@ def extend_config(
     if sizes is not None:
         dropped = [s for s in data.sizes if not any(_same_size(s, n) for n in sizes)]
         if dropped:
-            ended = sum(1 for r in rows if any(InDomainSize.of(s).matches(r["in_domain_size"]) for s in dropped))
+            gone = [InDomainSize.of(s) for s in dropped]
+            ended = sum(1 for r in rows if any(size.matches(r["in_domain_size"]) for size in gone))
             raise ExtendError(
                 f"sweep {name!r}: --sizes drops {', '.join(f'{s:g}' for s in dropped)} "
                 f"({ended} ended trials); "

@@ -42,7 +42,7 @@ __all__ = [
     "make_searcher",
 ]
 
-SIZE_KEY = "in_domain_size"
+SIZE_FIELD = "in_domain_size"  # the trial key (and results-store column) a proposal's size is stamped under
 FLOOR_OF = "_resweep_floor_of"  # the size key a floor proposal belongs to (kept by the searcher)
 FLOOR_CELL = "floor"  # search.answer.decision.FLOOR_CELL (the floor competes as a cell of its own)
 MAX_REPEATS = 20  # proposals in a row that repeat ended configurations before a cell counts as exhausted
@@ -431,8 +431,8 @@ class PerSlotSearch(_PickledState):
             if trial_id in self._owner or trial_id in self._floor_runs:
                 continue  # the saved state knows it
             role = tune_config.get(ROLE_KEY)
-            size = float(tune_config.get(SIZE_KEY, "nan"))
-            config = {k: v for k, v in tune_config.items() if k not in (SIZE_KEY, ROLE_KEY, CELL_KEY)}
+            size = float(tune_config.get(SIZE_FIELD, "nan"))
+            config = {k: v for k, v in tune_config.items() if k not in (SIZE_FIELD, ROLE_KEY, CELL_KEY)}
             if role == "floor":
                 size_key = next((self._slot_size[k] for (s, _), k in slot_of.items() if s == size), None)
                 if size_key is not None:
@@ -541,7 +541,7 @@ class PerSlotSearch(_PickledState):
         from ..plan import CELL_KEY, ROLE_KEY
 
         self._owner[trial_id] = key
-        stamped = {**config, SIZE_KEY: self._sizes[key], ROLE_KEY: role}
+        stamped = {**config, SIZE_FIELD: self._sizes[key], ROLE_KEY: role}
         if key in self._cells:
             stamped[CELL_KEY] = self._cells[key]
         return stamped
@@ -552,7 +552,7 @@ class PerSlotSearch(_PickledState):
         for size_key, queue in self._floors.items():
             slot = next((k for k, v in self._slot_size.items() if v == size_key), None)
             if queue and slot is not None:
-                return {**queue.pop(0), SIZE_KEY: self._sizes[slot], ROLE_KEY: "floor", FLOOR_OF: size_key}
+                return {**queue.pop(0), SIZE_FIELD: self._sizes[slot], ROLE_KEY: "floor", FLOOR_OF: size_key}
         return None
 
     def _transfer_into(self, key: str) -> None:
