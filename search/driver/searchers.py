@@ -431,6 +431,8 @@ class PerSlotSearch(_PickledState):
             if trial_id in self._owner or trial_id in self._floor_runs:
                 continue  # the saved state knows it
             role = tune_config.get(ROLE_KEY)
+            if role not in ("search", "confirm", "floor"):
+                continue  # a trial of a sweep from before roles were stamped: left to the rows
             size = float(tune_config.get(SIZE_FIELD, "nan"))
             config = {k: v for k, v in tune_config.items() if k not in (SIZE_FIELD, ROLE_KEY, CELL_KEY)}
             if role == "floor":

@@ -681,3 +681,38 @@ def test_a_trial_tune_resumes_that_the_saved_searcher_never_proposed_counts_as_l
     # Without the hand-over the slot proposes a third trial, t1's configuration again.
     assert restored({})[0]["strategy"] == "c1"
     assert restored({"t0": first, "t1": second}) == [Searcher.FINISHED, Searcher.FINISHED]
+
+
+def test_a_confirmation_run_tune_resumes_that_the_saved_searcher_never_proposed_is_not_repeated(
+    tmp_path: Path,
+) -> None:
+    from search.driver.searchers import Confirmation, StoreRuns, hand_over
+
+    def make() -> PerSlotSearch:
+        return PerSlotSearch(
+            {"id1/x": GridSearch([{"strategy": "a"}], metric=METRIC)},
+            Slots(
+                budgets={"id1/x": 1},
+                sizes={"id1/x": 1.0},
+                cells={"id1/x": "x"},
+                slot_size={"id1/x": "id1"},
+                confirmations={"id1/x": Confirmation(top_k=1, seeds=(1, 2))},
+                config_key=_strategy_key,
+            ),
+            metric=METRIC,
+        )
+
+    search = make()
+    search.suggest("t0")
+    search.on_trial_complete("t0", {METRIC: 0.7, **DONE})
+    search.save(str(tmp_path / "searcher.pkl"))
+    first = search.suggest("t1")  # confirmation with seed 1, proposed after the searcher's save
+    assert (first["strategy"], first["seed"], first["resweep_role"]) == ("a", 1, "confirm")
+    restored = make()
+    restored.restore(str(tmp_path / "searcher.pkl"))
+    hand_over(StoreRuns(restored={"t1": first}))
+    try:
+        rest = [restored.suggest(f"t{i}") for i in (2, 3)]
+    finally:
+        hand_over(None)
+    assert rest[0]["seed"] == 2 and rest[1] == Searcher.FINISHED  # seed 1 is not run twice
