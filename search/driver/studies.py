@@ -386,9 +386,28 @@ class StudyStorage(optuna.storages.RDBStorage):
         self._written(trial_id)
         super().set_trial_param(trial_id, *args, **kwargs)
 
-    def _set_trial_param(self, trial_id: int, *args: Any, **kwargs: Any) -> None:
-        self._written(trial_id)  # what Optuna's cache calls
-        super()._set_trial_param(trial_id, *args, **kwargs)
+    def _set_trial_param(
+        self,
+        trial_id: int,
+        param_name: str,
+        param_value_internal: float,
+        distribution: optuna.distributions.BaseDistribution,
+        previous_distribution: optuna.distributions.BaseDistribution | None,
+    ) -> None:
+        """What Optuna's cache calls for each parameter a sampler draws. The memo of the trial is
+        brought up to date with what was written (a new FrozenTrial, never the one handed out),
+        so asking the study for its next parameter reads nothing back from the database."""
+        memo = self._unfinished.get(trial_id) if self._memoizes() else None
+        if memo is None:
+            self._written(trial_id)
+        super()._set_trial_param(
+            trial_id, param_name, param_value_internal, distribution, previous_distribution
+        )
+        if memo is not None:
+            updated = copy.copy(memo)
+            updated._params = {**memo.params, param_name: distribution.to_external_repr(param_value_internal)}
+            updated._distributions = {**memo.distributions, param_name: distribution}
+            self._unfinished[trial_id] = updated
 
     def set_trial_state_values(self, trial_id: int, *args: Any, **kwargs: Any) -> bool:
         self._written(trial_id)
