@@ -97,9 +97,14 @@ class ResumableOptunaSearch(OptunaSearch):
     def annotate(self, trial_id: str, attributes: Mapping[str, Any]) -> None:
         """User attributes on the trial's Optuna record (sweep, size, cell, Tune trial id)."""
         trial = self._ot_trials.get(trial_id)
-        if trial is not None:
-            for name, value in attributes.items():
-                trial.set_user_attr(name, value)
+        if trial is None:
+            return
+        backend = getattr(trial.storage, "_backend", trial.storage)  # behind Optuna's cache
+        if isinstance(backend, StudyStorage):
+            backend.set_trial_user_attrs(trial._trial_id, attributes)  # one commit, not one each
+            return
+        for name, value in attributes.items():
+            trial.set_user_attr(name, value)
 
     def enqueue(self, params: Mapping[str, Any]) -> None:
         """Have the study's next proposal be ``params`` (cross-size transfer)."""

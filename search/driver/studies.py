@@ -421,6 +421,25 @@ class StudyStorage(optuna.storages.RDBStorage):
         self._written(trial_id)
         super().set_trial_user_attr(trial_id, *args, **kwargs)
 
+    def set_trial_user_attrs(self, trial_id: int, attributes: Mapping[str, Any]) -> None:
+        """Several user attributes in one transaction (one commit; ``set_trial_user_attr`` commits
+        each), the trial's memo brought up to date as for a parameter."""
+        from optuna.storages._rdb import models
+        from optuna.storages._rdb.storage import _create_scoped_session
+
+        memo = self._unfinished.get(trial_id) if self._memoizes() else None
+        if memo is None:
+            self._written(trial_id)
+        with _create_scoped_session(self.scoped_session, True) as session:
+            for key, value in attributes.items():
+                self._set_trial_attr_without_commit(
+                    session, models.TrialUserAttributeModel, trial_id, key, value
+                )
+        if memo is not None:
+            updated = copy.copy(memo)
+            updated._user_attrs = {**memo.user_attrs, **attributes}
+            self._unfinished[trial_id] = updated
+
     def set_trial_system_attr(self, trial_id: int, *args: Any, **kwargs: Any) -> None:
         self._written(trial_id)
         super().set_trial_system_attr(trial_id, *args, **kwargs)
