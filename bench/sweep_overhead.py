@@ -17,7 +17,7 @@
 
 Overhead share = 1 - (summed in-trial time) / (wall time x concurrent slots), counting every trial
 that ran (the ``demo`` space adds confirmation runs of its top configurations, ``--no-confirm``
-leaves them out). Goal for (1): <= 15%. ``--smoke`` runs (1), (2) and (3) with 4 trials each (one
+leaves them out). Goal for (1): <= 10%. ``--smoke`` runs (1), (2) and (3) with 4 trials each (one
 per question cell, the fewest a sweep takes) and no confirmation: a minute or two, Ray's start
 included.
 """
