@@ -34,7 +34,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 import torch
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from ..data.markers import marked_words
 from ..data.records import Record, table_to_records
@@ -42,6 +41,8 @@ from ..loop import EncodedSplit
 from ._base import BaseArchitecture, PrepareContext
 
 if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     from ..config import TrialSpec
     from ..suggest import Suggester
 
@@ -112,6 +113,9 @@ class TfidfLinear(BaseArchitecture):
                 if (record.dataset, record.id) not in seen:
                     seen.add((record.dataset, record.id))
                     records.append(record)
+        # Imported here: ~1 s that every process parsing a trial config need not pay.
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         self.vectorizer_ = TfidfVectorizer(
             analyzer=record_features, sublinear_tf=True, max_features=MAX_FEATURES, dtype=np.float32
         ).fit(records)
@@ -129,6 +133,8 @@ class TfidfLinear(BaseArchitecture):
         (folder / VECTORIZER_FILE).write_text(json.dumps(document))
 
     def restore(self, folder: Path) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         document = json.loads((folder / VECTORIZER_FILE).read_text())
         vectorizer = TfidfVectorizer(
             analyzer=record_features,
