@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,8 @@ from trainables.config import TrialSpec
 from trainables.errors import ResweepError
 from trainables.metrics import STORED_METRICS
 from trainables.report_keys import EPOCHS_DONE, RESUMED_FROM_EPOCH, SELECTED_EPOCH, score_key, selected_key
+
+PARALLEL_REQUESTS = 16  # object-store requests in flight when reading or removing many parts
 
 __all__ = ["RESULT_SCHEMA", "SCORED", "ResultsStore", "configuration_key", "result_row"]
 
@@ -208,14 +211,17 @@ class ResultsStore:
                 return table.to_pylist()[0]
         return None
 
-    def _read(self) -> tuple[pa.Table, list[Location]]:
+    def snapshot(self) -> tuple[pa.Table, list[Location]]:
+        """Every row (as :meth:`read`) and the part files they were read from (for :meth:`fold`)."""
         tables = []
         names: set[str] = set()
         parts = self.parts.children(".parquet")
-        for part in parts:
-            table = self._table(part)
-            tables.append(table)
-            names.update(table["trial_name"].to_pylist())
+        # In object storage each part is a request: read them side by side (pyarrow releases the GIL).
+        workers = PARALLEL_REQUESTS if self.parts.remote and len(parts) > 1 else 1
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for table in pool.map(self._table, parts):
+                tables.append(table)
+                names.update(table["trial_name"].to_pylist())
         if self.table_path.is_file():
             compacted = self._table(self.table_path)
             keep = [i for i, name in enumerate(compacted["trial_name"].to_pylist()) if name not in names]
@@ -225,7 +231,7 @@ class ResultsStore:
 
     def read(self) -> pa.Table:
         """Every row: the compacted table plus the parts written since (a part wins over an old row)."""
-        return self._read()[0]
+        return self.snapshot()[0]
 
     def compact(self) -> int:
         """Fold the parts into ``results.parquet`` (atomically); return the number of rows.
@@ -236,11 +242,17 @@ class ResultsStore:
 
     def compacted(self) -> pa.Table:
         """:meth:`compact`, returning every row (what :meth:`read` would return next)."""
-        table, parts = self._read()
-        self.table_path.write_bytes(_parquet_bytes(table))
-        for part in parts:
-            part.remove()
+        table, parts = self.snapshot()
+        self.fold(table, parts)
         return table
+
+    def fold(self, table: pa.Table, parts: list[Location]) -> None:
+        """Write ``table`` (a :meth:`snapshot`'s rows) as ``results.parquet`` (atomically), then
+        remove the parts it was read from: a row written since stays in its part."""
+        self.table_path.write_bytes(_parquet_bytes(table))
+        workers = PARALLEL_REQUESTS if self.parts.remote and len(parts) > 1 else 1
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(Location.remove, parts))
 
 
 def _parquet_bytes(table: pa.Table) -> bytes:

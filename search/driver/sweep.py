@@ -380,7 +380,8 @@ def _conclude(
     # The results store, not Tune or Optuna, says what ended (an errored trial resumed by Tune is
     # already FAIL in its Optuna study). Fewer rows than the budget: interrupted, or cells whose
     # every proposal repeats an ended configuration (they have nothing left to try).
-    rows = paths.results.read().to_pylist()
+    table, parts = paths.results.snapshot()  # one read of the store (a request per part in object storage)
+    rows = table.to_pylist()
     short = _short(plan, rows)
     if short and interrupted:
         raise SweepInterrupted(
@@ -400,7 +401,7 @@ def _conclude(
                 f"({ran} of its {budget} search trials): the rest of its budget cannot be spent",
                 file=sys.stderr,
             )
-    table = paths.results.compacted()  # the store's files read twice in all, not three times
+    paths.results.fold(table, parts)
     failed = _all_failed(plan, rows)
     if failed:
         raise SweepFailed(
