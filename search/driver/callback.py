@@ -166,7 +166,7 @@ class SweepCallback(tune.Callback):
     def on_experiment_end(self, trials: list[Any], **info: Any) -> None:
         self._recover(trials)
         if self.keeper is not None:  # Tune saved its final state before this, and waited for it
-            self.keeper.experiment_ended()
+            self.keeper.experiment_ended({trial.storage.trial_dir_name for trial in trials})
         self.run.unfinished = sum(not trial.is_finished() for trial in trials)
         if self.progress is not None:  # "sweep over" unless another experiment follows this one
             self.progress.show(trials, force=True, final=not self.run.unfinished and self.run.complete())

@@ -36,6 +36,7 @@ from cluster.storage import Location
 __all__ = ["CHECKPOINT_PREFIX", "CheckpointKeeper"]
 
 CHECKPOINT_PREFIX = "checkpoint_"  # Tune's checkpoint folders in a trial's folder
+_STATE_FILES = (".json", ".pkl", ".db", ".csv")  # Tune's and the sweep's files beside the trial folders
 
 
 class CheckpointKeeper:
@@ -91,10 +92,33 @@ class CheckpointKeeper:
         self.saved.pop(trial, None)
         self.ending.setdefault(trial, (self.saves, train_run))
 
-    def experiment_ended(self) -> None:
-        """Tune saved its final state (and waited for it): the ended trials' checkpoints go now."""
+    def experiment_ended(self, trials: set[str] | None = None) -> None:
+        """Tune saved its final state (and waited for it): the ended trials' checkpoints go now.
+
+        ``trials``: the folders of every trial the experiment holds. A trial folder that is not
+        among them belongs to a trial Tune's saved state never named (proposed after the last save
+        before a kill): nothing can resume it, so its checkpoints go too."""
         for trial, (_, run) in list(self.ending.items()):
             self._clear(trial, run)
+        if trials is None:
+            return
+        try:
+            folders = [
+                f
+                for f in self.trials.children()
+                if f.name not in trials and not f.name.startswith(".") and not f.name.endswith(_STATE_FILES)
+            ]
+        except OSError as err:
+            self._warn(self.trials, err)
+            return
+        for folder in folders:
+            try:
+                inside = folder.children()
+            except (OSError, ValueError):
+                continue  # not a folder
+            for checkpoint in inside:
+                if checkpoint.name.startswith(CHECKPOINT_PREFIX):
+                    self._delete(checkpoint)
 
     def _clear(self, trial: str, train_run: str | None) -> None:
         del self.ending[trial]

@@ -147,3 +147,16 @@ def test_a_finished_trial_leaves_no_epoch_checkpoint_unless_asked(
     assert len(kept) == 4
     trials = [p for p in (tmp_path / "results" / "kept" / "tune" / "trials").iterdir() if p.is_dir()]
     assert sorted(len(list(t.glob("checkpoint_*"))) for t in trials) == [EPOCHS] * 4  # every epoch's
+
+
+def test_a_trial_the_saved_state_never_named_leaves_no_checkpoint_at_the_end(tmp_path: Path) -> None:
+    """A trial proposed after Tune's last save, then killed, is in no experiment a resume restores:
+    nothing can go on from its checkpoints, so the end of the resumed experiment removes them."""
+    disk = _Disk(tmp_path)
+    (disk.trials / "orphan" / "checkpoint_000000").mkdir(parents=True)  # written, then the kill
+    (disk.trials / "orphan" / "result.json").write_text("{}")
+    (disk.trials / "experiment_state-x.json").write_text("{}")  # Tune's files beside the trials
+    disk.report("live", 0)
+    disk.keeper.experiment_ended({"live"})  # Ctrl-C: "live" is restorable, "orphan" is not
+    assert disk.kept("orphan") == [] and (disk.trials / "orphan" / "result.json").is_file()
+    assert disk.kept("live") == [0] and (disk.trials / "experiment_state-x.json").is_file()
