@@ -216,9 +216,8 @@ class ResultsStore:
         tables = []
         names: set[str] = set()
         parts = self.parts.children(".parquet")
-        # In object storage each part is a request: read them side by side (pyarrow releases the GIL).
-        workers = PARALLEL_REQUESTS if self.parts.remote and len(parts) > 1 else 1
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        # pyarrow releases the GIL: in object storage the parts are read side by side.
+        with self._requests(parts) as pool:
             for table in pool.map(self._table, parts):
                 tables.append(table)
                 names.update(table["trial_name"].to_pylist())
@@ -238,21 +237,21 @@ class ResultsStore:
 
         Only the parts that were read are removed, so a row written meanwhile is never lost.
         """
-        return self.compacted().num_rows
-
-    def compacted(self) -> pa.Table:
-        """:meth:`compact`, returning every row (what :meth:`read` would return next)."""
         table, parts = self.snapshot()
         self.fold(table, parts)
-        return table
+        return table.num_rows
 
     def fold(self, table: pa.Table, parts: list[Location]) -> None:
         """Write ``table`` (a :meth:`snapshot`'s rows) as ``results.parquet`` (atomically), then
         remove the parts it was read from: a row written since stays in its part."""
         self.table_path.write_bytes(_parquet_bytes(table))
-        workers = PARALLEL_REQUESTS if self.parts.remote and len(parts) > 1 else 1
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        with self._requests(parts) as pool:
             list(pool.map(Location.remove, parts))
+
+    def _requests(self, parts: list[Location]) -> ThreadPoolExecutor:
+        """Where each part is a request (object storage), several at once; else one at a time."""
+        many = self.parts.remote and len(parts) > 1
+        return ThreadPoolExecutor(max_workers=PARALLEL_REQUESTS if many else 1)
 
 
 def _parquet_bytes(table: pa.Table) -> bytes:
