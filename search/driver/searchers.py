@@ -406,13 +406,7 @@ class PerSlotSearch(_PickledState):
             confirm = self._confirm.get(key)
             if confirm is None:
                 continue
-            done = {(name, seed) for _, name, seed in confirmed_runs}
-            confirm.done |= done
-            if confirm.queue is not None and self._config_key is not None:
-                size_key = self._slot_size[key]
-                confirm.queue = [
-                    c for c in confirm.queue if (self._config_key(size_key, c), int(c["seed"])) not in done
-                ]
+            self._confirmed_already(key, {(name, seed) for _, name, seed in confirmed_runs})
             live_confirm = sum(
                 1 for t in self._confirming if self._owner.get(t) == key and t not in self._rounds
             )
@@ -464,20 +458,24 @@ class PerSlotSearch(_PickledState):
             if confirm is not None and seed in confirm.seeds:  # a fixed confirmation run
                 self._confirmed[slot] += 1
                 if self._config_key is not None:
-                    done = (self._config_key(self._slot_size[slot], config), seed)
-                    confirm.done.add(done)
-                    if confirm.queue is not None:
-                        confirm.queue = [
-                            c
-                            for c in confirm.queue
-                            if (self._config_key(self._slot_size[slot], c), int(c["seed"])) != done
-                        ]
+                    self._confirmed_already(slot, {(self._config_key(self._slot_size[slot], config), seed)})
             else:  # a run of a sequential round
                 self._rounds.add(trial_id)
                 sequential = self._sequential.get(self._slot_size[slot])
                 if sequential is not None:
                     sequential.proposed += 1
                     sequential.live += 1
+
+    def _confirmed_already(self, key: str, done: set[tuple[str, int]]) -> None:
+        """(configuration key, seed) pairs of slot ``key`` that ran or run elsewhere: its fixed
+        confirmation does not propose them."""
+        confirm = self._confirm[key]
+        confirm.done |= done
+        if confirm.queue is not None and self._config_key is not None:
+            size_key = self._slot_size[key]
+            confirm.queue = [
+                c for c in confirm.queue if (self._config_key(size_key, c), int(c["seed"])) not in done
+            ]
 
     def _planned(self, key: str) -> int:
         confirm = self._confirm.get(key)

@@ -363,6 +363,17 @@ class StudyStorage(optuna.storages.RDBStorage):
         memo = self._unfinished.get(trial_id) if self._memoizes() else None
         return copy.deepcopy(memo) if memo is not None else super().get_trial(trial_id)
 
+    def _memo_of(self, trial_id: int) -> FrozenTrial | None:
+        """Before a write to ``trial_id`` that this object can mirror: a fresh copy of its memo,
+        installed for the caller to bring up to date after the write (never the copy handed out
+        before); without a memo, the write is one that must be read back (:meth:`_written`)."""
+        memo = self._unfinished.get(trial_id) if self._memoizes() else None
+        if memo is None:
+            self._written(trial_id)
+            return None
+        self._unfinished[trial_id] = copy.copy(memo)
+        return self._unfinished[trial_id]
+
     def _written(self, trial_id: int) -> None:
         self._unfinished.pop(trial_id, None)
         if trial_id in self._study_of:
@@ -397,17 +408,14 @@ class StudyStorage(optuna.storages.RDBStorage):
         """What Optuna's cache calls for each parameter a sampler draws. The memo of the trial is
         brought up to date with what was written (a new FrozenTrial, never the one handed out),
         so asking the study for its next parameter reads nothing back from the database."""
-        memo = self._unfinished.get(trial_id) if self._memoizes() else None
-        if memo is None:
-            self._written(trial_id)
+        memo = self._memo_of(trial_id)
         super()._set_trial_param(
             trial_id, param_name, param_value_internal, distribution, previous_distribution
         )
         if memo is not None:
-            updated = copy.copy(memo)
-            updated._params = {**memo.params, param_name: distribution.to_external_repr(param_value_internal)}
-            updated._distributions = {**memo.distributions, param_name: distribution}
-            self._unfinished[trial_id] = updated
+            value = distribution.to_external_repr(param_value_internal)
+            memo._params = {**memo.params, param_name: value}
+            memo._distributions = {**memo.distributions, param_name: distribution}
 
     def set_trial_state_values(self, trial_id: int, *args: Any, **kwargs: Any) -> bool:
         self._written(trial_id)
@@ -427,18 +435,14 @@ class StudyStorage(optuna.storages.RDBStorage):
         from optuna.storages._rdb import models
         from optuna.storages._rdb.storage import _create_scoped_session
 
-        memo = self._unfinished.get(trial_id) if self._memoizes() else None
-        if memo is None:
-            self._written(trial_id)
+        memo = self._memo_of(trial_id)
         with _create_scoped_session(self.scoped_session, True) as session:
             for key, value in attributes.items():
                 self._set_trial_attr_without_commit(
                     session, models.TrialUserAttributeModel, trial_id, key, value
                 )
         if memo is not None:
-            updated = copy.copy(memo)
-            updated._user_attrs = {**memo.user_attrs, **attributes}
-            self._unfinished[trial_id] = updated
+            memo._user_attrs = {**memo.user_attrs, **attributes}
 
     def set_trial_system_attr(self, trial_id: int, *args: Any, **kwargs: Any) -> None:
         self._written(trial_id)
