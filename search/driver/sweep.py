@@ -205,7 +205,8 @@ def _check_local_resources(config: SweepConfig, address: str | None) -> None:
     if ray.is_initialized():
         have, where = ray.cluster_resources(), "the running Ray"
     else:
-        have, where = local_resources(), "local Ray (this machine)"
+        # GPUs counted only where a trial asks for them (counting imports torch).
+        have, where = local_resources(gpus=config.resources.gpus > 0), "local Ray (this machine)"
     short = config.resources.shortfall(have, where)
     if short is not None:
         raise config.error(f"resources.{short[0]}", short[1])
@@ -312,9 +313,9 @@ def _join_cluster(
 @contextlib.contextmanager
 def _tune_output(verbose: int) -> Iterator[None]:
     """Tune's own console output (an experiment banner even when told to be silent) only with
-    verbose >= 2; resweep's progress view replaces it. Tune's default loggers without the
-    TensorBoard one, which imports torch into the driver (2 s here); CSV and JSON are added by
-    :func:`_new_tuner`. Tune's own log lines ("Wrote the latest version of all result files", its
+    verbose >= 2; resweep's progress view replaces it. Tune's default loggers off (the
+    TensorBoard one imports torch into the driver, 2 s here); CSV and JSON only where the config
+    asks (:func:`_tune_loggers`). Tune's own log lines ("Wrote the latest version of all result files", its
     `Tuner.restore(...)` hint beside resweep's own) only with verbose >= 2; errors always."""
     tune_env = {"TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1"}
     if verbose < 2:
@@ -695,12 +696,18 @@ def _new_tuner(
             name=paths.tune.name,
             storage_path=storage_path,
             storage_filesystem=storage_filesystem,
-            callbacks=[SweepCallback(), CSVLoggerCallback(), JsonLoggerCallback()],
+            callbacks=[SweepCallback(), *_tune_loggers(config)],
             failure_config=tune.FailureConfig(max_failures=1),
             verbose=1 if verbose >= 2 else 0,
         ),
     )
     return tuner, searcher.searcher  # type: ignore[attr-defined]  # the limiter's PerSlotSearch
+
+
+def _tune_loggers(config: SweepConfig) -> list[Any]:
+    """Tune's CSV and JSON logger callbacks where the config asks for them (``search.tune_logs``);
+    the TensorBoard one never (it imports torch into the driver)."""
+    return [CSVLoggerCallback(), JsonLoggerCallback()] if config.search.tune_logs else []
 
 
 def _tune_restores(experiment: Location) -> dict[str, dict[str, Any]]:

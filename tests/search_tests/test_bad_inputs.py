@@ -202,6 +202,7 @@ CONFIGS: list[tuple[str, str, str, int | None]] = [
         "search.keep_checkpoints: expected true or false",
         None,
     ),
+    ("tune-logs-text", _with("search", tune_logs="on"), "search.tune_logs: expected true or false", None),
     (
         "confirm-max-seeds-zero",
         _with("search", confirm_max_seeds=0),

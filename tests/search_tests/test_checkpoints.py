@@ -103,6 +103,7 @@ def test_a_checkpoint_that_cannot_be_deleted_costs_one_warning_not_the_sweep(
 # Real sweeps (Ray in this process; stand-in trials that checkpoint every epoch) ----------------
 
 EPOCHS = 3
+TUNE_LOGS = {"progress.csv", "result.json", "params.json", "params.pkl"}  # Tune's CSV and JSON loggers'
 
 
 def _config(tmp_path: Path, name: str, **search: Any) -> Any:
@@ -133,20 +134,22 @@ def _run(config: Any) -> list[dict[str, Any]]:
 
 
 @pytest.mark.ray
-def test_a_finished_trial_leaves_no_epoch_checkpoint_unless_asked(
+def test_a_finished_trial_leaves_no_epoch_checkpoint_nor_tune_logs_unless_asked(
     tmp_path: Path, ray_session: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TUNE_GLOBAL_CHECKPOINT_S", "0.1")  # many state saves: the keeper's clock runs
     rows = _run(_config(tmp_path, "lean"))
     assert len(rows) == 4 and all(r["status"] == "finished" for r in rows)
-    trials = [p for p in (tmp_path / "results" / "lean" / "tune" / "trials").iterdir() if p.is_dir()]
-    assert len(trials) == 4 and all((t / "result.json").is_file() for t in trials)
-    assert list((tmp_path / "results" / "lean").rglob("checkpoint_*")) == []
+    lean = tmp_path / "results" / "lean"
+    assert list(lean.rglob("checkpoint_*")) == []
+    # Nor Tune's per-trial logs (search.tune_logs off): the results store holds the rows.
+    assert [p.name for p in lean.rglob("*") if p.name in TUNE_LOGS] == []
 
-    kept = _run(_config(tmp_path, "kept", keep_checkpoints=True))
+    kept = _run(_config(tmp_path, "kept", keep_checkpoints=True, tune_logs=True))
     assert len(kept) == 4
     trials = [p for p in (tmp_path / "results" / "kept" / "tune" / "trials").iterdir() if p.is_dir()]
     assert sorted(len(list(t.glob("checkpoint_*"))) for t in trials) == [EPOCHS] * 4  # every epoch's
+    assert all({p.name for p in t.iterdir()} >= TUNE_LOGS for t in trials)
 
 
 def test_a_trial_the_saved_state_never_named_leaves_no_checkpoint_at_the_end(tmp_path: Path) -> None:
