@@ -4,8 +4,9 @@ A Tune config is flat (``{"architecture": "two-phase", "ood_pct": 50, "learning_
 search spaces propose flat keys. :meth:`TrialSpec.from_config` splits it into the frozen sections
 below and rejects unknown keys with the list of valid ones. Every field name is unique across
 the data, model and loop sections. An architecture's own settings come from the dataclass it
-declares (``settings_class``, in its module); related architectures may share a name
-(``projection_size``: ``bilinear`` and ``redn``), and a trial reads the one of its architecture.
+declares (``settings_class``; resweep's own in :mod:`trainables.architectures.settings`, which
+imports no torch); related architectures may share a name (``projection_size``: ``bilinear`` and
+``redn``), and a trial reads the one of its architecture.
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ class ModelConfig:
     """The architecture, its encoder, the settings every architecture shares, and the typed
     settings of the architecture(s) the trial reads (``settings``: architecture name -> the
     dataclass it declares as ``settings_class``; a wrapper such as ``two-step`` reads its inner
-    architecture's too). An architecture owns its settings: they live in its module."""
+    architecture's too). An architecture owns its settings; resweep's own architectures keep
+    theirs in :mod:`trainables.architectures.settings`, which a config check can import without
+    torch."""
 
     architecture: str = "bert-seqcls"
     encoder: str = "minilm"
@@ -74,11 +77,7 @@ class ModelConfig:
         """The typed settings of ``architecture`` in this trial (its defaults when the trial does
         not read them)."""
         found = self.settings.get(architecture)
-        if found is not None:
-            return found
-        from .architectures import ARCHITECTURES
-
-        return ARCHITECTURES.get(architecture).settings_class()
+        return found if found is not None else _settings_class(architecture)()
 
     @property
     def uses_phase1(self) -> bool:
@@ -89,11 +88,21 @@ class ModelConfig:
         return ARCHITECTURES.get(self.architecture).uses_phase1(TrialSpec(model=self))
 
 
+def _settings_class(architecture: str) -> type:
+    """An architecture's settings class: a built-in one's without importing the architecture
+    (torch; see :mod:`trainables.architectures.settings`), any other by asking its class."""
+    from .architectures import ARCHITECTURES
+    from .architectures.settings import SETTINGS
+
+    found = SETTINGS.get(architecture)
+    return found if found is not None else ARCHITECTURES.get(architecture).settings_class
+
+
 def _settings_classes() -> dict[str, type]:
-    """Every registered architecture's settings class (imports the architectures)."""
+    """Every registered architecture's settings class."""
     from .architectures import ARCHITECTURES
 
-    return {name: ARCHITECTURES.get(name).settings_class for name in ARCHITECTURES.names()}
+    return {name: _settings_class(name) for name in ARCHITECTURES.names()}
 
 
 def _setting_owners() -> dict[str, list[str]]:
@@ -136,10 +145,11 @@ def _model_config(config: Mapping[str, Any]) -> ModelConfig:
     reads gets its settings class filled from the flat keys it declares. A key only other
     architectures declare is checked by the first of them, then left out: it does not change
     this trial (nor, so, its key)."""
-    from .architectures import ARCHITECTURES
+    from .architectures import ARCHITECTURES, settings_readers
 
     architecture = config.get("architecture", ModelConfig.architecture)
-    readers = ARCHITECTURES.get(architecture).settings_readers(config)
+    ARCHITECTURES.check(architecture)  # an unknown name: the registry's error, naming the known ones
+    readers = settings_readers(architecture, config)
     classes = _settings_classes()
     settings: dict[str, Any] = {}
     read: set[str] = set()

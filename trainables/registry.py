@@ -45,12 +45,15 @@ class Registry(Generic[T]):
 
         return decorator
 
-    def get(self, name: str) -> T:
-        try:
-            entry = self._entries[name]
-        except KeyError:
+    def check(self, name: str) -> None:
+        """An unknown ``name`` is an error listing the valid ones; a known one is not imported."""
+        if name not in self._entries:
             valid = ", ".join(self.names())
-            raise UnknownNameError(f"unknown {self.kind} {name!r}; valid: {valid}") from None
+            raise UnknownNameError(f"unknown {self.kind} {name!r}; valid: {valid}")
+
+    def get(self, name: str) -> T:
+        self.check(name)
+        entry = self._entries[name]
         if isinstance(entry, str):
             module, _, attribute = entry.partition(":")
             entry = getattr(importlib.import_module(module), attribute)

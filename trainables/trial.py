@@ -17,7 +17,7 @@ import torch
 from .architectures import ARCHITECTURES, BaseArchitecture, PrepareContext, concat_splits
 from .config import TrialSpec
 from .data.datasets import RelationDataset, load_dataset
-from .data.labels import LabelSpace
+from .data.labels import LabelSpace, label_space_of
 from .data.overlap import without_shared
 from .data.regimes import RegimeData, holdout, require_splits, sample_regime
 from .errors import ResweepError
@@ -31,13 +31,7 @@ __all__ = ["PreparedTrial", "build_label_space", "prepare_trial", "run_trial"]
 
 def build_label_space(spec: TrialSpec, in_domain: Any, ood: Any) -> LabelSpace:
     """In-domain labels, plus the OOD ones when the strategy trains on OOD data."""
-    negative = set(in_domain.negative_labels) | (set(ood.negative_labels) if ood is not None else set())
-    return LabelSpace.build(
-        in_domain.labels,
-        ood.labels if ood is not None else (),
-        negative=negative,
-        mapping=spec.data.label_mapping,
-    )
+    return label_space_of(in_domain, ood, spec.data.label_mapping)
 
 
 @dataclass

@@ -99,10 +99,10 @@ def _check_trials(config: SweepConfig, plan: SweepPlan, datasets: dict[str, Any]
     """The space's proposals (a sample, or the grid) under the fixed keys: valid trial configs
     the registries accept, and a label space the mapping can build."""
     from spaces import get_space, random_draws
-    from trainables.architectures import ARCHITECTURES
+    from trainables.architectures import check_supported
+    from trainables.data.labels import label_space_of
     from trainables.imbalance import make_imbalance
     from trainables.strategies import STRATEGIES
-    from trainables.trial import build_label_space
 
     space = get_space(config.search.space)
     proposals = (space.grid() if config.search.searcher == GRID else None) or random_draws(
@@ -116,12 +116,12 @@ def _check_trials(config: SweepConfig, plan: SweepPlan, datasets: dict[str, Any]
         try:
             spec = trial_spec(trial_config(proposal, plan.contexts[key]))
             STRATEGIES.get(spec.strategy).check(spec.data.regime)
-            ARCHITECTURES.get(spec.model.architecture).check(spec)
+            check_supported(spec.model.architecture, spec)
             make_imbalance(spec.imbalance, **dict(spec.imbalance_params))
         except (ValueError, KeyError, TypeError) as err:
             raise config.error(where, _text(err)) from None
     uses_ood = "ood" in datasets
     try:
-        build_label_space(spec, datasets["in_domain"], datasets["ood"] if uses_ood else None)
+        label_space_of(datasets["in_domain"], datasets["ood"] if uses_ood else None, spec.data.label_mapping)
     except (ValueError, KeyError, TypeError) as err:
         raise config.error("data.label_mapping", _text(err)) from None

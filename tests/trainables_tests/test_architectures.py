@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +83,50 @@ def test_architecture_conformance(name: str, tiny_bert: str, artifacts: Path) ->
     fresh.eval()
     with torch.no_grad():
         assert torch.allclose(architecture.logits(fresh, batch), expected, atol=1e-5)
+
+
+def test_the_settings_a_config_check_reads_are_the_architectures_own() -> None:
+    """A config is checked with trainables.architectures.settings (no torch); a trial runs with
+    the architecture's ``settings_class`` and ``settings_readers``: they must be the same."""
+    from trainables.architectures import settings_readers
+    from trainables.architectures.settings import SETTINGS
+
+    assert sorted(SETTINGS) == sorted(ARCHITECTURES.names())
+    for name in ARCHITECTURES.names():
+        architecture = ARCHITECTURES.get(name)
+        assert SETTINGS[name] is architecture.settings_class, name
+        for inner in ("bert-seqcls", "redn"):
+            config = {"architecture": name, "two_step_inner": inner}
+            assert settings_readers(name, config) == architecture.settings_readers(config)
+    assert settings_readers("two-step", {"two_step_inner": "redn"}) == ("two-step", "redn")
+    # Only two-step has rules of its own (check_supported holds them); any other would be skipped.
+    from trainables.architectures import BaseArchitecture
+
+    base = BaseArchitecture.check.__func__  # type: ignore[attr-defined]
+    own_rules = [n for n in ARCHITECTURES.names() if ARCHITECTURES.get(n).check.__func__ is not base]
+    assert own_rules == ["two-step"]
+
+
+def test_checking_trial_configs_imports_no_torch() -> None:
+    """Every process that checks a config (the driver, each `resweep` command that reads a sweep)
+    would otherwise pay for torch's import: 1.5-2 s on a small machine."""
+    code = (
+        "import sys\n"
+        "from trainables.architectures import ARCHITECTURES\n"
+        "from trainables.config import TrialSpec\n"
+        "for name in ARCHITECTURES.names():\n"
+        "    TrialSpec.from_config({'architecture': name})\n"
+        "spec = TrialSpec.from_config({'architecture': 'two-step', 'two_step_inner': 'redn', "
+        "'redn_threshold': 0.3, 'projection_size': 8, 'cnn_windows': '2,3'})\n"
+        "assert spec.model.settings_of('redn').redn_threshold == 0.3\n"
+        "assert sorted(spec.model.settings) == ['redn', 'two-step']  # cnn_windows: checked, not read\n"
+        "from search.config import load_sweep_config\n"
+        "load_sweep_config('configs/thesis.yaml')\n"
+        "print(sorted(m for m in ('torch', 'transformers', 'sklearn') if m in sys.modules))"
+    )
+    root = Path(__file__).parents[2]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
+    assert out.stdout.strip() == "[]"
 
 
 def tiny_trial(tiny_bert: str, corpora: tuple[str, str], **overrides: Any) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import torch
 from ..data.labels import LabelSpace
 from ..data.records import Record, table_to_records
 from ..loop import EncodedSplit
+from .settings import NoSettings
 
 if TYPE_CHECKING:
     from ..config import TrialSpec
@@ -46,11 +47,6 @@ class PrepareContext:
     artifacts: str | Path  # a folder, or an object-store URI (see trainables.artifacts)
     device: torch.device
     keep_encoder: bool = False  # phase-1 artifacts keep their encoder (for a model folder)
-
-
-@dataclass(frozen=True)
-class NoSettings:
-    """The settings of an architecture that has none beyond the shared ones."""
 
 
 class BaseArchitecture(ABC):

@@ -10,7 +10,6 @@ and types are hashed into :data:`TAG_BUCKETS` ids, 0 for tokens outside both men
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -19,9 +18,9 @@ import pyarrow as pa
 import torch
 
 from ..encoders import encoder_config, from_pretrained, load_tokenizer, save_structure
-from ..errors import ResweepError
 from ..loop import EncodedSplit
 from ._base import BaseArchitecture
+from .settings import WordSettings
 
 if TYPE_CHECKING:
     from ..suggest import Suggester
@@ -71,17 +70,6 @@ class WordFeatures(torch.nn.Module):
             ],
             dim=-1,
         )  # (B, L, E + 2P + T)
-
-
-@dataclass(frozen=True)
-class WordSettings:
-    """Settings of the word-feature models (``bilstm``, ``cnn-mtl``)."""
-
-    word_embeddings: str = "encoder"  # the encoder's input embeddings, or "random"
-
-    def __post_init__(self) -> None:
-        if self.word_embeddings not in ("encoder", "random"):
-            raise ResweepError(f"word_embeddings must be encoder or random, got {self.word_embeddings!r}")
 
 
 class WordFeatureArchitecture(BaseArchitecture):

@@ -5,13 +5,12 @@ them gives one score per relation."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
-from ..errors import ResweepError
 from ._marked import MarkedEncoderArchitecture, span_mean
+from .settings import BilinearSettings
 
 if TYPE_CHECKING:
     from ..suggest import Suggester
@@ -31,15 +30,6 @@ class _BilinearHead(torch.nn.Module):
         head = span_mean(projected, batch["head_span"])  # (B, P)
         tail = span_mean(projected, batch["tail_span"])  # (B, P)
         return self.bilinear(self.dropout(head), self.dropout(tail))  # (B, C)
-
-
-@dataclass(frozen=True)
-class BilinearSettings:
-    projection_size: int = 128  # the width token states are projected to
-
-    def __post_init__(self) -> None:
-        if self.projection_size < 1:
-            raise ResweepError(f"projection_size must be >= 1, got {self.projection_size}")
 
 
 class Bilinear(MarkedEncoderArchitecture):

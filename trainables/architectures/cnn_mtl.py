@@ -22,14 +22,13 @@ Decision: the best relation when its score exceeds ``ranking_threshold``, else t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
-from ..errors import ResweepError
 from ._base import instance_weights, relation_mask, threshold_decision, weighted_mean
-from ._words import WordFeatureArchitecture, WordFeatures, WordSettings
+from ._words import WordFeatureArchitecture, WordFeatures
+from .settings import CnnMtlSettings
 
 if TYPE_CHECKING:
     from ..suggest import Suggester
@@ -86,42 +85,6 @@ class _CnnMtlModel(torch.nn.Module):
             pooled.append(y.masked_fill(~inside[:, None, :], float("-inf")).max(2).values)  # (B, F)
         sentence = self.dropout(torch.cat(pooled, dim=1))  # (B, F * windows)
         return self.identify(sentence).squeeze(1), self.classify(sentence)
-
-
-@dataclass(frozen=True)
-class CnnMtlSettings(WordSettings):
-    """The windows, and the ranking loss (dos Santos et al. 2015: m+ 2.5, m- 0.5, scale 2) and
-    its decision; alpha and beta weigh the identification and ranking losses."""
-
-    cnn_windows: str = "2,3,4,5"  # convolution window sizes, comma-separated
-    ranking_margin_positive: float = 2.5
-    ranking_margin_negative: float = 0.5
-    ranking_scale: float = 2.0
-    ranking_threshold: float = 0.0  # the best relation's score must exceed this, else negative
-    mtl_identification_weight: float = 1.0
-    mtl_ranking_weight: float = 1.0
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.windows  # noqa: B018 - validates cnn_windows
-        for name in ("ranking_margin_positive", "ranking_scale"):
-            if not getattr(self, name) > 0:
-                raise ResweepError(f"{name} must be > 0, got {getattr(self, name)}")
-        for name in ("ranking_margin_negative", "mtl_identification_weight", "mtl_ranking_weight"):
-            if getattr(self, name) < 0:
-                raise ResweepError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if self.mtl_identification_weight == self.mtl_ranking_weight == 0:
-            raise ResweepError("mtl_identification_weight and mtl_ranking_weight cannot both be 0")
-
-    @property
-    def windows(self) -> tuple[int, ...]:
-        """``cnn_windows`` as sizes: ``"2,3,4"`` -> (2, 3, 4)."""
-        parts = [part.strip() for part in self.cnn_windows.split(",")]
-        if not parts or not all(part.isdigit() and int(part) >= 1 for part in parts):
-            raise ResweepError(
-                f"cnn_windows must be comma-separated sizes >= 1 like '2,3,4', got {self.cnn_windows!r}"
-            )
-        return tuple(int(part) for part in parts)
 
 
 class CnnMtl(WordFeatureArchitecture):

@@ -4,12 +4,12 @@ markers, concatenated, layer-normalised (``entity_start_layer_norm``), then a li
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
 from ._marked import MarkedEncoderArchitecture
+from .settings import EntityStartSettings
 
 if TYPE_CHECKING:
     from ..suggest import Suggester
@@ -30,11 +30,6 @@ class _EntityStartHead(torch.nn.Module):
             [hidden[rows, batch["head_marker"]], hidden[rows, batch["tail_marker"]]], dim=-1
         )  # (B, 2H)
         return self.classifier(self.dropout(self.norm(starts)))  # (B, C)
-
-
-@dataclass(frozen=True)
-class EntityStartSettings:
-    entity_start_layer_norm: bool = True  # a layer norm over the concatenated start states
 
 
 class EntityStart(MarkedEncoderArchitecture):

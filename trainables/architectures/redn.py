@@ -16,16 +16,14 @@ none passes.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
 
-from ..errors import ResweepError
 from ._base import instance_weights, relation_mask, threshold_decision, weighted_mean
 from ._marked import MarkedEncoderArchitecture, span_mask
-from .bilinear import BilinearSettings
+from .settings import RednSettings
 
 if TYPE_CHECKING:
     from ..suggest import Suggester
@@ -83,16 +81,6 @@ def relations_above(
     keep = scores > threshold
     keep[:, list(negative_ids)] = False
     return [np.flatnonzero(row).tolist() for row in keep]
-
-
-@dataclass(frozen=True)
-class RednSettings(BilinearSettings):
-    redn_threshold: float = 0.5  # a relation is predicted where its pair score exceeds this
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not 0 < self.redn_threshold < 1:
-            raise ResweepError(f"redn_threshold must be in (0, 1), got {self.redn_threshold}")
 
 
 class Redn(MarkedEncoderArchitecture):

@@ -5,7 +5,6 @@ input (3H) -> ``hidden_units`` -> classes, with dropout."""
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -15,9 +14,9 @@ import torch
 
 from ..errors import ResweepError
 from ..loop import EncodedSplit
-from ..loop_config import LoopConfig
 from ..phase1 import ENCODER_FOLDER, Phase1Features, extract_features, phase1_features
 from ._base import BaseArchitecture, PrepareContext
+from .settings import PHASE1_FINETUNES, PHASE1_MODELS, TwoPhaseSettings
 
 if TYPE_CHECKING:
     from ..config import TrialSpec
@@ -63,44 +62,6 @@ class PhaseTwoMLP(torch.nn.Module):
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:  # (B, 3H) -> (B, C)
         return self.layers((features - self.mean) / self.std)
-
-
-PHASE1_MODELS = ("none", "seqcls", "mlm")
-PHASE1_FINETUNES = ("separate", "joined")
-
-
-@dataclass(frozen=True)
-class TwoPhaseSettings:
-    """Phase 1: which encoder makes the features (``none``: the pre-trained one; ``seqcls``:
-    fine-tuned to classify relations; ``mlm``: further masked-LM pre-training), fine-tuned on
-    each dataset apart or on both joined, and its loop (see :mod:`trainables.phase1`)."""
-
-    phase1_model: str = "seqcls"
-    phase1_finetune: str = "joined"
-    phase1_learning_rate: float = 1e-4
-    phase1_max_epochs: int = 3
-    phase1_batch_size: int = 16
-    phase1_patience: int = 2
-
-    def __post_init__(self) -> None:
-        if self.phase1_model not in PHASE1_MODELS:
-            raise ResweepError(
-                f"phase1_model must be one of {', '.join(PHASE1_MODELS)}, got {self.phase1_model!r}"
-            )
-        if self.phase1_finetune not in PHASE1_FINETUNES:
-            raise ResweepError(
-                f"phase1_finetune must be one of {', '.join(PHASE1_FINETUNES)}, got {self.phase1_finetune!r}"
-            )
-        self.loop  # noqa: B018 - validates the loop settings
-
-    @property
-    def loop(self) -> LoopConfig:
-        return LoopConfig(
-            learning_rate=self.phase1_learning_rate,
-            batch_size=self.phase1_batch_size,
-            max_epochs=self.phase1_max_epochs,
-            patience=self.phase1_patience,
-        )
 
 
 class TwoPhase(BaseArchitecture):

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -28,8 +27,9 @@ import torch
 from ..data.labels import LabelSpace
 from ..errors import ResweepError
 from ..loop import EncodedSplit
-from . import ARCHITECTURES
+from . import ARCHITECTURES, check_supported, settings_readers
 from ._base import BaseArchitecture, PrepareContext, relation_mask
+from .settings import TwoStepSettings
 
 if TYPE_CHECKING:
     from ..config import TrialSpec
@@ -67,20 +67,6 @@ class _TwoStepModel(torch.nn.Module):
         return architecture.loss(model, batch, class_weights) if loss else architecture.logits(model, batch)
 
 
-@dataclass(frozen=True)
-class TwoStepSettings:
-    two_step_inner: str = "bert-seqcls"  # the architecture of both steps
-    two_step_negative_ratio: float = 3.0  # negatives per positive in step 1's batches
-
-    def __post_init__(self) -> None:
-        if self.two_step_inner == TwoStep.name:
-            raise ResweepError(
-                f"architecture 'two-step' cannot wrap itself: two_step_inner={self.two_step_inner!r}"
-            )
-        if not self.two_step_negative_ratio > 0:
-            raise ResweepError(f"two_step_negative_ratio must be > 0, got {self.two_step_negative_ratio}")
-
-
 class TwoStep(BaseArchitecture):
     name = "two-step"
     description = "a wrapper: step 1 relation-or-not (negatives sub-sampled), step 2 classifies the positives"
@@ -89,8 +75,7 @@ class TwoStep(BaseArchitecture):
 
     @classmethod
     def settings_readers(cls, config: Mapping[str, Any]) -> tuple[str, ...]:
-        inner = TwoStepSettings(**{k: config[k] for k in ("two_step_inner",) if k in config}).two_step_inner
-        return (cls.name, *ARCHITECTURES.get(inner).settings_readers(config))
+        return settings_readers(cls.name, config)  # the rule lives beside the settings, torch-free
 
     @classmethod
     def search_dimensions(cls, trial: Suggester, prefix: str = "") -> dict[str, Any]:
@@ -117,13 +102,7 @@ class TwoStep(BaseArchitecture):
 
     @classmethod
     def check(cls, spec: TrialSpec) -> None:
-        inner = cls.settings(spec).two_step_inner  # never two-step itself (TwoStepSettings refuses it)
-        ARCHITECTURES.get(inner).check(spec)  # an unknown name fails here with the valid ones
-        if spec.imbalance == "negative_sampling":
-            raise ResweepError(
-                "architecture 'two-step' does not support imbalance 'negative_sampling': its step 1 "
-                "samples negatives itself (two_step_negative_ratio) and step 2 trains on positives only"
-            )
+        check_supported(cls.name, spec)  # the rule lives beside the settings, torch-free
 
     def prepare(self, context: PrepareContext) -> None:
         in_domain_negative = [

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from ..errors import ResweepError
 
-__all__ = ["LabelSpace"]
+__all__ = ["LabelSpace", "label_space_of"]
 
 
 @dataclass(frozen=True)
@@ -104,3 +105,15 @@ class LabelSpace:
         """(N, C) scores -> (N,) class ids, never an OOD-only class."""
         masked = np.where(self.in_domain_mask[None, :], scores, -np.inf)
         return masked.argmax(axis=1)
+
+
+def label_space_of(in_domain: Any, ood: Any, mapping: Mapping[str, str]) -> LabelSpace:
+    """A trial's labels: the in-domain dataset's, plus the OOD dataset's when the strategy trains
+    on OOD data (``ood`` is None otherwise), under the trial's label mapping."""
+    negative = set(in_domain.negative_labels) | (set(ood.negative_labels) if ood is not None else set())
+    return LabelSpace.build(
+        in_domain.labels,
+        ood.labels if ood is not None else (),
+        negative=negative,
+        mapping=mapping,
+    )
