@@ -7,6 +7,8 @@
 1. ``--trials`` stand-in trials that sleep 1 s and report once, through the real sweep (its Tune
    experiment, the per-size searcher over OptunaSearch on an SQLite study, ConcurrencyLimiter,
    the results-store callback), 2 concurrent, inline executor. Ray's start is not counted.
+   (1b) The anchor, in the same run: as many trials of the same stand-in through a bare Tune
+   ``Tuner`` with ``OptunaSearch``'s defaults over the same space, 2 at once (``--no-bare``: skip).
 2. The same number of evaluations in a plain in-process Optuna loop, sequentially.
 3. ``--train-trials`` trials that each fit a one-worker Ray Train job whose loop sleeps 1 s.
 4. With ``--storage URI`` (e.g. ``s3://bucket/bench?endpoint_override=127.0.0.1:9000&scheme=http``),
@@ -48,6 +50,11 @@ TRIAL_LOG = "RS_BENCH_TRIAL_LOG"  # environment: a file each stand-in trial appe
 
 def sleeping_trial(config: dict[str, Any], runtime: Any, contexts: Any) -> None:
     """Stands in for a trial: one second of 'work', one report with the keys a trial reports."""
+    bare_sleeping_trial(config)
+
+
+def bare_sleeping_trial(config: dict[str, Any]) -> None:
+    """The same stand-in as a plain Tune function trainable (the bare Tune anchor)."""
     from ray import tune
 
     started = time.time()
@@ -68,11 +75,57 @@ def where_the_time_goes(log: Path, began: float, ended: float, slots: int = 2) -
     busy = sum(end - start for start, end in spans)
     steady = 1 - busy / ((last - first) * slots)
     per_trial = ((last - first) * slots - busy) / len(spans) * 1000
+    # Each trial after the first ones starts in the slot that freed first: its gap is the wait.
+    free = sorted(end for _, end in spans[:slots])
+    gaps = []
+    for start, end in spans[slots:]:
+        gaps.append(max(0.0, start - free.pop(0)) * 1000)
+        free = sorted([*free, end])
+    gaps.sort()
+    at = lambda q: gaps[min(len(gaps) - 1, int(q * len(gaps)))] if gaps else 0.0  # noqa: E731
     return (
         f"  of which: {first - began:.1f} s before the first trial starts, {ended - last:.1f} s after the "
         f"last ends; between them overhead share {steady:.1%} ({per_trial:.0f} ms of slot time per trial: "
-        "gaps between trials, and slots idle while a confirmation round waits for its last run)"
+        "gaps between trials, and slots idle while a confirmation round waits for its last run); "
+        f"a slot's gap between two trials: p50 {at(0.5):.0f} ms, p90 {at(0.9):.0f} ms, max {at(1.0):.0f} ms"
     )
+
+
+def bare_tune(trials: int, trial_log: Path, scratch: Path) -> None:
+    """(1b) The anchor: as many stand-in trials as the sweep ran, through a bare ``tune.Tuner``
+    with ``OptunaSearch`` (its defaults: TPE, an in-memory study) over the demo space, 2 at once,
+    trial processes reused, Tune's default loggers: what a user would run instead of resweep."""
+    import functools
+
+    from ray import tune
+    from ray.tune.search import ConcurrencyLimiter
+    from ray.tune.search.optuna import OptunaSearch
+
+    from spaces import define_by_run
+
+    trial_log.unlink(missing_ok=True)
+    began = time.time()
+    started = time.perf_counter()
+    searcher = OptunaSearch(
+        space=functools.partial(define_by_run, space="demo"), metric="selected_dev_f1_weighted", mode="max"
+    )
+    tuner = tune.Tuner(
+        tune.with_resources(bare_sleeping_trial, {"cpu": 1}),
+        tune_config=tune.TuneConfig(
+            search_alg=ConcurrencyLimiter(searcher, max_concurrent=2), num_samples=trials, reuse_actors=True
+        ),
+        run_config=tune.RunConfig(name="bare", storage_path=str(scratch / "bare"), verbose=0),
+    )
+    grid = tuner.fit()
+    wall = time.perf_counter() - started
+    assert not grid.errors, grid.errors
+    share = 1 - len(grid) * SLEEP / (wall * 2)
+    print(
+        f"{len(grid)} trials x {SLEEP:g} s through a bare Tune Tuner with OptunaSearch (the anchor), "
+        f"2 concurrent: {wall:.1f} s wall; overhead share {share:.1%}"
+    )
+    if trial_log.is_file():
+        print(where_the_time_goes(trial_log, began, time.time()))
 
 
 def train_sleeping_trial(config: dict[str, Any], runtime: Any, contexts: Any) -> None:
@@ -99,6 +152,7 @@ def main() -> None:
     parser.add_argument("--storage", help="also run (1) with the sweep stored here (an object-store URI)")
     parser.add_argument("--trackers", help="also run (1) with each of these trackers on (comma-separated)")
     parser.add_argument("--no-plain", action="store_true", help="skip (2), the plain Optuna loop")
+    parser.add_argument("--no-bare", action="store_true", help="skip (1b), bare Tune with OptunaSearch")
     parser.add_argument(
         "--no-confirm", action="store_true", help="search trials only (search.confirm_top_k 0)"
     )
@@ -167,7 +221,7 @@ def main() -> None:
                 print(where_the_time_goes(trial_log, began, ended))
             return wall, rows.num_rows
 
-        local_wall, _ = inline_sweep()
+        local_wall, trials = inline_sweep()
         if args.storage:
             remote_wall, _ = inline_sweep(args.storage)
             print(f"object store / local disk wall time: {remote_wall / local_wall:.2f}x")
@@ -184,6 +238,9 @@ def main() -> None:
                     f"tracking {tracker}: {wall / untracked:.3f}x the untracked wall time, "
                     f"{extra:+.0f} ms wall per trial ({trials} trials, 2 at once)"
                 )
+
+        if not args.no_bare:
+            bare_tune(trials, trial_log, Path(scratch))
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         space = get_space("demo")

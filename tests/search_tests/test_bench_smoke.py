@@ -43,6 +43,8 @@ SMOKE = {
     "sweep_overhead": [
         rf"4 search trials \(\+ 0 confirmation runs\) x 1 s through the sweep, 2 concurrent, inline, "
         rf"storage local disk, tracking off: {NUMBER} s wall; overhead share {NUMBER}%",
+        rf"4 trials x 1 s through a bare Tune Tuner with OptunaSearch \(the anchor\), 2 concurrent: "
+        rf"{NUMBER} s wall; overhead share {NUMBER}%",
         rf"4 evaluations in a plain in-process Optuna loop, sequential: {NUMBER} s wall; "
         rf"overhead share {NUMBER}%",
         rf"4 search trials \(\+ 0 confirmation runs\) through the Ray Train executor, 2 concurrent: "
