@@ -1,7 +1,8 @@
-"""Metrics: sklearn-based scores on hand-computed cases, the TACRED micro-positive convention, and
-the SemEval-2010 Task 8 official score checked line by line against the official scorer's own
-printed results for its four examples (expected numbers copied from ``result_scores{1,2,3,5}.txt``;
-the example answer files are fixtures, see ``fixtures/semeval_scorer/README.md``)."""
+"""Metrics: scores on hand-computed cases and against scikit-learn's scorers, the TACRED
+micro-positive convention, and the SemEval-2010 Task 8 official score checked line by line
+against the official scorer's own printed results for its four examples (expected numbers copied
+from ``result_scores{1,2,3,5}.txt``; the example answer files are fixtures, see
+``fixtures/semeval_scorer/README.md``)."""
 
 from __future__ import annotations
 
@@ -240,6 +241,35 @@ def test_micro_positive_without_negatives_equals_accuracy(pair: tuple[list[str],
     assert metrics[PRECISION_MICRO_POSITIVE] == pytest.approx(metrics[ACCURACY])
     assert metrics[RECALL_MICRO_POSITIVE] == pytest.approx(metrics[ACCURACY])
     assert metrics[F1_MICRO_POSITIVE] == pytest.approx(metrics[ACCURACY])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(1, 30).flatmap(
+        lambda n: st.tuples(
+            st.lists(st.sampled_from("abcde"), min_size=n, max_size=n),
+            st.lists(st.sampled_from("abcdef"), min_size=n, max_size=n),
+        )
+    )
+)
+def test_the_counted_scores_are_scikit_learns(pair: tuple[list[str], list[str]]) -> None:
+    """compute_metrics counts by hand (no scikit-learn import in a trial process); the numbers
+    must be what scikit-learn's scorers give, labels only predicted and never right included."""
+    from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+
+    gold, predicted = pair
+    labels = sorted(set(gold) | set(predicted))
+    metrics = compute_metrics(gold, predicted, per_class=True)
+    assert metrics[ACCURACY] == pytest.approx(accuracy_score(gold, predicted), abs=1e-12)
+    for key, average in ((F1_MACRO, "macro"), (F1_WEIGHTED, "weighted")):
+        expected = f1_score(gold, predicted, labels=labels, average=average, zero_division=0)
+        assert metrics[key] == pytest.approx(expected, abs=1e-12), key
+    p, r, f, support = precision_recall_fscore_support(gold, predicted, labels=labels, zero_division=0)
+    assert list(metrics["per_class"]) == labels
+    for i, label in enumerate(labels):
+        ours = metrics["per_class"][label]
+        assert (ours["precision"], ours["recall"], ours["f1"]) == pytest.approx((p[i], r[i], f[i]), abs=1e-12)
+        assert ours["support"] == support[i]
 
 
 def test_per_class_and_json_ready() -> None:
