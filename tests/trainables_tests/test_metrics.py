@@ -227,15 +227,18 @@ def test_micro_positive_is_zero_when_nothing_positive() -> None:
     assert metrics[F1_MICRO_POSITIVE] == 0.0
 
 
-@settings(max_examples=50, deadline=None)
-@given(
-    st.integers(1, 12).flatmap(
+def label_pairs(most: int, gold: str, predicted: str) -> st.SearchStrategy[tuple[list[str], list[str]]]:
+    """Aligned gold and predicted label lists of 1 to ``most`` examples over the given letters."""
+    return st.integers(1, most).flatmap(
         lambda n: st.tuples(
-            st.lists(st.sampled_from("abc"), min_size=n, max_size=n),
-            st.lists(st.sampled_from("abcd"), min_size=n, max_size=n),
+            st.lists(st.sampled_from(gold), min_size=n, max_size=n),
+            st.lists(st.sampled_from(predicted), min_size=n, max_size=n),
         )
     )
-)
+
+
+@settings(max_examples=50, deadline=None)
+@given(label_pairs(12, "abc", "abcd"))
 def test_micro_positive_without_negatives_equals_accuracy(pair: tuple[list[str], list[str]]) -> None:
     metrics = compute_metrics(*pair)
     assert metrics[PRECISION_MICRO_POSITIVE] == pytest.approx(metrics[ACCURACY])
@@ -244,14 +247,7 @@ def test_micro_positive_without_negatives_equals_accuracy(pair: tuple[list[str],
 
 
 @settings(max_examples=300, deadline=None)
-@given(
-    st.integers(1, 30).flatmap(
-        lambda n: st.tuples(
-            st.lists(st.sampled_from("abcde"), min_size=n, max_size=n),
-            st.lists(st.sampled_from("abcdef"), min_size=n, max_size=n),
-        )
-    )
-)
+@given(label_pairs(30, "abcde", "abcdef"))
 def test_the_counted_scores_are_scikit_learns(pair: tuple[list[str], list[str]]) -> None:
     """compute_metrics counts by hand (no scikit-learn import in a trial process); the numbers
     must be what scikit-learn's scorers give, labels only predicted and never right included."""
