@@ -82,7 +82,10 @@ def where_the_time_goes(log: Path, began: float, ended: float, slots: int = 2) -
         gaps.append(max(0.0, start - free.pop(0)) * 1000)
         free = sorted([*free, end])
     gaps.sort()
-    at = lambda q: gaps[min(len(gaps) - 1, int(q * len(gaps)))] if gaps else 0.0  # noqa: E731
+
+    def at(q: float) -> float:
+        return gaps[min(len(gaps) - 1, int(q * len(gaps)))] if gaps else 0.0
+
     return (
         f"  of which: {first - began:.1f} s before the first trial starts, {ended - last:.1f} s after the "
         f"last ends; between them overhead share {steady:.1%} ({per_trial:.0f} ms of slot time per trial: "

@@ -77,7 +77,11 @@ class ModelConfig:
         """The typed settings of ``architecture`` in this trial (its defaults when the trial does
         not read them)."""
         found = self.settings.get(architecture)
-        return found if found is not None else _settings_class(architecture)()
+        if found is not None:
+            return found
+        from .architectures import settings_class
+
+        return settings_class(architecture)()
 
     @property
     def uses_phase1(self) -> bool:
@@ -88,21 +92,11 @@ class ModelConfig:
         return ARCHITECTURES.get(self.architecture).uses_phase1(TrialSpec(model=self))
 
 
-def _settings_class(architecture: str) -> type:
-    """An architecture's settings class: a built-in one's without importing the architecture
-    (torch; see :mod:`trainables.architectures.settings`), any other by asking its class."""
-    from .architectures import ARCHITECTURES
-    from .architectures.settings import SETTINGS
-
-    found = SETTINGS.get(architecture)
-    return found if found is not None else ARCHITECTURES.get(architecture).settings_class
-
-
 def _settings_classes() -> dict[str, type]:
     """Every registered architecture's settings class."""
-    from .architectures import ARCHITECTURES
+    from .architectures import ARCHITECTURES, settings_class
 
-    return {name: _settings_class(name) for name in ARCHITECTURES.names()}
+    return {name: settings_class(name) for name in ARCHITECTURES.names()}
 
 
 def _setting_owners() -> dict[str, list[str]]:

@@ -22,6 +22,7 @@ __all__ = [
     "PrepareContext",
     "check_supported",
     "concat_splits",
+    "settings_class",
     "settings_readers",
 ]
 
@@ -36,6 +37,13 @@ ARCHITECTURES.register("redn", "trainables.architectures.redn:Redn")
 ARCHITECTURES.register("cnn-mtl", "trainables.architectures.cnn_mtl:CnnMtl")
 ARCHITECTURES.register("two-step", "trainables.architectures.two_step:TwoStep")
 ARCHITECTURES.register("tfidf-linear", "trainables.architectures.tfidf_linear:TfidfLinear")
+
+
+def settings_class(architecture: str) -> type:
+    """An architecture's settings dataclass: resweep's own from :mod:`.settings` (no torch), any
+    other from its class (:attr:`~trainables.architectures.BaseArchitecture.settings_class`)."""
+    found = SETTINGS.get(architecture)
+    return found if found is not None else ARCHITECTURES.get(architecture).settings_class
 
 
 def settings_readers(architecture: str, config: Mapping[str, Any]) -> tuple[str, ...]:
