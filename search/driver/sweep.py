@@ -69,6 +69,7 @@ from .preflight import check_inputs
 from .schedulers import make_scheduler
 from .searchers import STUDY_COPY, Confirmation, Restart, Slots, StoreRuns, hand_over, make_searcher
 from .studies import check_studies, sync_studies
+from .usage_tags import callback_tags_from_names
 
 __all__ = ["SweepInterrupted", "SweepPaths", "run_sweep", "size_key", "sweep_trial"]
 
@@ -553,7 +554,8 @@ def _fit(tuner: Any, run: SweepRun) -> bool:
     handler = signal.getsignal(signal.SIGINT) if main else None
     set_active(run)
     try:
-        tuner.fit()
+        with callback_tags_from_names():  # Ray's usage tag, without importing MLflow and W&B
+            tuner.fit()
     finally:
         set_active(None)
         # Tune puts the original handler back only when a signal stopped it: its own handler still
