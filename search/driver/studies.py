@@ -284,9 +284,13 @@ class StudyStorage(optuna.storages.RDBStorage):
         self._tune_sqlite()
 
     def _forget(self) -> None:
-        self._unfinished: dict[int, FrozenTrial] = {}  # trial id -> as last read (see _get_trials)
+        # trial id -> as the database holds it (read after its last write, or the write mirrored);
+        # a finished trial stays until a read of its study hands it to Optuna's cache
+        self._unfinished: dict[int, FrozenTrial] = {}
         self._study_of: dict[int, int] = {}  # trial id -> study id, of the trials read
         self._unchanged: set[int] = set()  # studies nothing was written to since they were read
+        # study id -> the trials written to since the study was last as read (nothing else was)
+        self._dirty: dict[int, set[int]] = {}
         self._finished_upto: dict[int, int] = {}  # study id -> the last finished trial read
 
     def _tune_sqlite(self) -> None:
@@ -297,7 +301,7 @@ class StudyStorage(optuna.storages.RDBStorage):
 
     def __getstate__(self) -> dict[Any, Any]:
         state = super().__getstate__()
-        for memo in ("_unfinished", "_study_of", "_unchanged", "_finished_upto"):
+        for memo in ("_unfinished", "_study_of", "_unchanged", "_dirty", "_finished_upto"):
             state.pop(memo, None)
         return state
 
@@ -315,8 +319,10 @@ class StudyStorage(optuna.storages.RDBStorage):
     # (bench/scale.py), against ~10 ms for an in-memory study. A local SQLite study has one writer,
     # the sweep's driver (search.lock), and its writes to a trial all pass through this object:
     # an unfinished trial nothing was written to since it was read is answered from that read, and
-    # a study nothing was written to since its last read is not read at all. A database server
-    # may have other writers: it is always read.
+    # a study nothing was written to since its last read is not read at all. Writes this object
+    # can mirror exactly (a new trial, parameters, attributes, reported scores) keep the memo; a
+    # state change (a tell) is read back once, by the tell itself, and then the study is whole
+    # again. A database server may have other writers: it is always read.
 
     def _memoizes(self) -> bool:
         return self.url.startswith("sqlite:")
@@ -347,6 +353,7 @@ class StudyStorage(optuna.storages.RDBStorage):
         else:
             read = super()._get_trials(study_id, None, wanted - known.keys(), trial_id_greater_than)
             self._unchanged.add(study_id)
+            self._dirty.pop(study_id, None)
         for trial in read:
             self._study_of[trial._trial_id] = study_id
             if trial.state.is_finished():
@@ -360,8 +367,18 @@ class StudyStorage(optuna.storages.RDBStorage):
         return trials if states is None else [t for t in trials if t.state in states]
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
-        memo = self._unfinished.get(trial_id) if self._memoizes() else None
-        return copy.deepcopy(memo) if memo is not None else super().get_trial(trial_id)
+        if not self._memoizes():
+            return super().get_trial(trial_id)
+        memo = self._unfinished.get(trial_id)
+        if memo is None:  # read after its last write: its memo, and its study may be whole again
+            memo = self._unfinished[trial_id] = super().get_trial(trial_id)
+            study_id = self._study_of.get(trial_id)
+            dirty = self._dirty.get(study_id, set()) if study_id is not None else set()
+            dirty.discard(trial_id)
+            if study_id in self._dirty and not dirty:
+                del self._dirty[study_id]
+                self._unchanged.add(study_id)
+        return copy.deepcopy(memo)
 
     def _memo_of(self, trial_id: int) -> FrozenTrial | None:
         """Before a write to ``trial_id`` that this object can mirror: a fresh copy of its memo,
@@ -375,19 +392,28 @@ class StudyStorage(optuna.storages.RDBStorage):
         return self._unfinished[trial_id]
 
     def _written(self, trial_id: int) -> None:
+        """A write the memo does not mirror: the trial is read again, and so is its study unless
+        a read of the trial comes first (:meth:`get_trial`)."""
         self._unfinished.pop(trial_id, None)
-        if trial_id in self._study_of:
-            self._unchanged.discard(self._study_of[trial_id])
-        else:
+        study_id = self._study_of.get(trial_id)
+        if study_id is None:  # a trial never read: every study is read again
             self._unchanged.clear()
+            self._dirty.clear()
+        elif study_id in self._unchanged:
+            self._unchanged.discard(study_id)
+            self._dirty[study_id] = {trial_id}
+        elif study_id in self._dirty:
+            self._dirty[study_id].add(trial_id)
 
     def _create_new_trial(self, study_id: int, *args: Any, **kwargs: Any) -> FrozenTrial:
-        self._unchanged.discard(study_id)  # what Optuna's cache and create_new_trial call
-        return super()._create_new_trial(study_id, *args, **kwargs)
-
-    def create_new_trial(self, study_id: int, *args: Any, **kwargs: Any) -> int:
-        self._unchanged.discard(study_id)
-        return super().create_new_trial(study_id, *args, **kwargs)
+        """What Optuna's cache and ``create_new_trial`` call. The trial made is returned as the
+        database holds it: it becomes the trial's memo, and a study nothing else was written to
+        since its last read is still not read again (the sampler reads it twice per ask)."""
+        made = super()._create_new_trial(study_id, *args, **kwargs)
+        if self._memoizes():
+            self._unfinished[made._trial_id] = copy.deepcopy(made)
+            self._study_of[made._trial_id] = study_id
+        return made
 
     def delete_study(self, study_id: int) -> None:
         self._forget()
@@ -421,9 +447,13 @@ class StudyStorage(optuna.storages.RDBStorage):
         self._written(trial_id)
         return super().set_trial_state_values(trial_id, *args, **kwargs)
 
-    def set_trial_intermediate_value(self, trial_id: int, *args: Any, **kwargs: Any) -> None:
-        self._written(trial_id)
-        super().set_trial_intermediate_value(trial_id, *args, **kwargs)
+    def set_trial_intermediate_value(self, trial_id: int, step: int, intermediate_value: float) -> None:
+        """A reported score, mirrored into the trial's memo as for a parameter: the tell that
+        follows reads nothing back."""
+        memo = self._memo_of(trial_id)
+        super().set_trial_intermediate_value(trial_id, step, intermediate_value)
+        if memo is not None:
+            memo.intermediate_values = {**memo.intermediate_values, step: float(intermediate_value)}
 
     def set_trial_user_attr(self, trial_id: int, *args: Any, **kwargs: Any) -> None:
         self._written(trial_id)
@@ -441,12 +471,16 @@ class StudyStorage(optuna.storages.RDBStorage):
                 self._set_trial_attr_without_commit(
                     session, models.TrialUserAttributeModel, trial_id, key, value
                 )
-        if memo is not None:
-            memo._user_attrs = {**memo.user_attrs, **attributes}
+        if memo is not None:  # as a read gives them back: through JSON
+            memo._user_attrs = {**memo.user_attrs, **json.loads(json.dumps(dict(attributes)))}
 
-    def set_trial_system_attr(self, trial_id: int, *args: Any, **kwargs: Any) -> None:
-        self._written(trial_id)
-        super().set_trial_system_attr(trial_id, *args, **kwargs)
+    def set_trial_system_attr(self, trial_id: int, key: str, value: Any) -> None:
+        """A sampler's own record (TPE's relative parameters, on every ask), mirrored as a user
+        attribute is."""
+        memo = self._memo_of(trial_id)
+        super().set_trial_system_attr(trial_id, key, value)
+        if memo is not None:
+            memo._system_attrs = {**memo.system_attrs, key: json.loads(json.dumps(value))}
 
 
 def check_studies(config: SweepConfig, paths: SweepPaths, *, rebuild: bool, verbose: int) -> None:

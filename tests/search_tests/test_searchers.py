@@ -533,6 +533,65 @@ def test_studies_answered_from_memory_propose_what_studies_read_from_the_databas
     assert all(isinstance(p, dict) for p in memoized)
 
 
+def test_what_the_memo_answers_is_what_the_database_holds(tmp_path: Path) -> None:
+    # Every write StudyStorage mirrors into its memo (a new trial, an enqueued one, parameters,
+    # user attributes, reported scores) must leave it answering exactly what a fresh read of the
+    # database gives, after each step of asks, reports, tells and an enqueued proposal.
+    import random
+
+    import optuna
+
+    from search.driver.studies import StudyStorage
+
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    storage = StudyStorage(url)
+    study = optuna.create_study(study_name="memo", storage=storage, direction="maximize")
+    study.sampler = optuna.samplers.TPESampler(seed=0, n_startup_trials=3, multivariate=True)
+    rng = random.Random(1)
+
+    def fields(trial: optuna.trial.FrozenTrial) -> tuple[Any, ...]:
+        return (
+            trial._trial_id, trial.number, trial.state, trial.values, trial.params, trial.distributions,
+            trial.user_attrs, trial.system_attrs,
+            {step: "nan" if value != value else value for step, value in trial.intermediate_values.items()},
+            trial.datetime_start,
+            trial.datetime_complete,
+        )  # fmt: skip
+
+    def agree() -> None:
+        fresh = optuna.storages.RDBStorage(url)
+        study_id = fresh.get_study_id_from_name("memo")
+        held = [fields(t) for t in fresh.get_all_trials(study_id)]
+        assert [fields(t) for t in study.get_trials()] == held
+        for trial in fresh.get_all_trials(study_id):
+            assert fields(storage.get_trial(trial._trial_id)) == fields(trial)
+        fresh.engine.dispose()
+
+    running = []
+    for i in range(14):
+        if i == 6:
+            study.enqueue_trial({"x": 0.25, "kind": "b"})
+        trial = study.ask()
+        trial.suggest_float("x", 0.0, 1.0)
+        trial.suggest_categorical("kind", ["a", "b"])
+        storage.set_trial_user_attrs(trial._trial_id, {"sweep": "memo", "n": i})
+        trial.report(rng.random(), 1)
+        running.append(trial)
+        agree()
+        if i == 10:  # two trials end unread; one is read back: the study still has the other unread
+            first, second = running.pop(), running.pop()
+            for ended in (first, second):
+                study._storage.set_trial_state_values(ended._trial_id, optuna.trial.TrialState.FAIL)
+            storage.get_trial(first._trial_id)
+            agree()
+        if len(running) >= 3:
+            done = running.pop(rng.randrange(len(running)))
+            done.report(float("nan") if i == 9 else rng.random(), 2)
+            state = optuna.trial.TrialState.PRUNED if i % 4 == 0 else optuna.trial.TrialState.COMPLETE
+            study.tell(done, rng.random() if state == optuna.trial.TrialState.COMPLETE else None, state=state)
+            agree()
+
+
 def test_a_restored_searcher_counts_what_ended_after_its_last_save(tmp_path: Path) -> None:
     """Tune saves the searcher every few seconds: trials proposed after the save that ended since
     have rows but are not in the restored state. They count against the budget, and a grid does
