@@ -142,9 +142,14 @@ class ResumableOptunaSearch(OptunaSearch):
     ) -> None:
         if trial_id in self._completed_trials or trial_id not in self._ot_trials:
             return
-        trial = self._ot_trials[trial_id]
+        # An ended trial's Optuna handle is let go: the study holds its record, and the searcher's
+        # state (pickled at every save of Tune's experiment) keeps only the trials still running.
+        trial = self._ot_trials.pop(trial_id)
+        self._steps.pop(trial_id, None)
+        asked_here = trial_id in self._asked_here
+        self._asked_here.discard(trial_id)
         value = None if (error or not result) else result.get(self.metric)
-        if trial_id not in self._asked_here and trial.storage.get_trial(trial._trial_id).state.is_finished():
+        if not asked_here and trial.storage.get_trial(trial._trial_id).state.is_finished():
             self._completed_trials.add(trial_id)  # told before the driver died; Tune replays it
             return
         if value is None:

@@ -533,6 +533,39 @@ def test_studies_answered_from_memory_propose_what_studies_read_from_the_databas
     assert all(isinstance(p, dict) for p in memoized)
 
 
+def test_the_searchers_state_keeps_only_running_trials(tmp_path: Path) -> None:
+    # Tune pickles the searcher at every save of its experiment: an ended trial's Optuna handle
+    # must not stay in it (it grew the state by ~2 KB a trial, for ever).
+    import pickle
+
+    cells = {"a": "local", "b": "mixed"}
+    search = make_searcher(
+        slots=Slots(budgets=dict.fromkeys(cells, 20), sizes=dict.fromkeys(cells, 0.1), cells=cells),
+        kind="tpe",
+        space="demo",
+        metric=METRIC,
+        seed=0,
+        storage_url=f"sqlite:///{tmp_path / 'studies.db'}",
+        study_prefix="state",
+        cell_values={cell: {"strategy": cell} for cell in cells.values()},
+        max_concurrent=4,
+        intermediate=METRIC,
+    ).searcher  # type: ignore[attr-defined]
+    sizes = []
+    for i in range(30):
+        search.suggest(f"t{i}")
+        search.on_trial_result(f"t{i}", {SCHEDULER_TIME: 1, METRIC: 0.5})
+        if i >= 3:
+            search.on_trial_complete(f"t{i - 3}", {METRIC: 0.1 * (i % 7), **DONE})
+        sizes.append(len(pickle.dumps(search)))
+    live = {trial for searcher in search._searchers.values() for trial in searcher._ot_trials}
+    assert live == {"t27", "t28", "t29"}
+    assert sizes[-1] - sizes[9] < 20 * 1000  # what the ended trials add: their ids and scores
+    again = pickle.loads(pickle.dumps(search))
+    again.on_trial_complete("t28", {METRIC: 0.9, **DONE})  # a live trial ends after a restore
+    assert {t for s in again._searchers.values() for t in s._ot_trials} == {"t27", "t29"}
+
+
 def test_what_the_memo_answers_is_what_the_database_holds(tmp_path: Path) -> None:
     # Every write StudyStorage mirrors into its memo (a new trial, an enqueued one, parameters,
     # user attributes, reported scores) must leave it answering exactly what a fresh read of the
