@@ -405,14 +405,21 @@ class StudyStorage(optuna.storages.RDBStorage):
         elif study_id in self._dirty:
             self._dirty[study_id].add(trial_id)
 
-    def _create_new_trial(self, study_id: int, *args: Any, **kwargs: Any) -> FrozenTrial:
-        """What Optuna's cache and ``create_new_trial`` call. The trial made is returned as the
-        database holds it: it becomes the trial's memo, and a study nothing else was written to
-        since its last read is still not read again (the sampler reads it twice per ask)."""
-        made = super()._create_new_trial(study_id, *args, **kwargs)
-        if self._memoizes():
+    def _create_new_trial(self, study_id: int, template_trial: FrozenTrial | None = None) -> FrozenTrial:
+        """What Optuna's cache and ``create_new_trial`` call. A new trial an ask makes is returned
+        as the database holds it: it becomes the trial's memo, and a study nothing else was written
+        to since its last read is still not read again (the sampler reads it twice per ask). One
+        made from a template (an enqueued or carried trial: its attributes go through JSON) is
+        read back with its study."""
+        made = super()._create_new_trial(study_id, template_trial)
+        if not self._memoizes():
+            return made
+        if template_trial is None:
             self._unfinished[made._trial_id] = copy.deepcopy(made)
             self._study_of[made._trial_id] = study_id
+        else:
+            self._unchanged.discard(study_id)
+            self._dirty.pop(study_id, None)
         return made
 
     def delete_study(self, study_id: int) -> None:

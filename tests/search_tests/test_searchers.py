@@ -604,6 +604,19 @@ def test_what_the_memo_answers_is_what_the_database_holds(tmp_path: Path) -> Non
     for i in range(14):
         if i == 6:
             study.enqueue_trial({"x": 0.25, "kind": "b"})
+        if i == 8:  # a trial carried in whole (as sync_studies does), attributes that JSON changes
+            study.add_trial(
+                optuna.trial.create_trial(
+                    params={"x": 0.5, "kind": "a"},
+                    distributions={
+                        "x": optuna.distributions.FloatDistribution(0.0, 1.0),
+                        "kind": optuna.distributions.CategoricalDistribution(["a", "b"]),
+                    },
+                    value=0.3,
+                    user_attrs={"pair": (1, 2)},
+                )
+            )
+            agree()
         trial = study.ask()
         trial.suggest_float("x", 0.0, 1.0)
         trial.suggest_categorical("kind", ["a", "b"])
