@@ -486,6 +486,23 @@ def test_sequential_confirmation_after_a_kill_goes_on_from_the_stored_rows() -> 
     assert search.suggest("t2") == Searcher.FINISHED
 
 
+def _two_cell_tpe(studies: Path, budget: int, max_concurrent: int) -> PerSlotSearch:
+    """A searcher over two cells (local, mixed) of TPE studies in the SQLite file ``studies``."""
+    cells = {"a": "local", "b": "mixed"}
+    return make_searcher(
+        slots=Slots(budgets=dict.fromkeys(cells, budget), sizes=dict.fromkeys(cells, 0.1), cells=cells),
+        kind="tpe",
+        space="demo",
+        metric=METRIC,
+        seed=0,
+        storage_url=f"sqlite:///{studies}",
+        study_prefix="memo",
+        cell_values={cell: {"strategy": cell} for cell in cells.values()},
+        max_concurrent=max_concurrent,
+        intermediate=METRIC,
+    ).searcher  # type: ignore[attr-defined]
+
+
 def _asked_and_told(tmp_path: Path, name: str, memoizes: bool, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """Proposals of a two-cell TPE searcher on SQLite, 8 trials running, some stopped or failed,
     then the same searcher pickled and restored (a resume) asked on."""
@@ -495,19 +512,7 @@ def _asked_and_told(tmp_path: Path, name: str, memoizes: bool, monkeypatch: pyte
     from search.driver.studies import StudyStorage
 
     monkeypatch.setattr(StudyStorage, "_memoizes", lambda self: memoizes)
-    cells = {"a": "local", "b": "mixed"}
-    search = make_searcher(
-        slots=Slots(budgets=dict.fromkeys(cells, 30), sizes=dict.fromkeys(cells, 0.1), cells=cells),
-        kind="tpe",
-        space="demo",
-        metric=METRIC,
-        seed=0,
-        storage_url=f"sqlite:///{tmp_path / name}",
-        study_prefix="memo",
-        cell_values={cell: {"strategy": cell} for cell in cells.values()},
-        max_concurrent=8,
-        intermediate=METRIC,
-    ).searcher  # type: ignore[attr-defined]
+    search = _two_cell_tpe(tmp_path / name, budget=30, max_concurrent=8)
     rng = random.Random(0)
     proposals, running = [], []
     for i in range(60):
@@ -538,19 +543,7 @@ def test_the_searchers_state_keeps_only_running_trials(tmp_path: Path) -> None:
     # must not stay in it (it grew the state by ~2 KB a trial, for ever).
     import pickle
 
-    cells = {"a": "local", "b": "mixed"}
-    search = make_searcher(
-        slots=Slots(budgets=dict.fromkeys(cells, 20), sizes=dict.fromkeys(cells, 0.1), cells=cells),
-        kind="tpe",
-        space="demo",
-        metric=METRIC,
-        seed=0,
-        storage_url=f"sqlite:///{tmp_path / 'studies.db'}",
-        study_prefix="state",
-        cell_values={cell: {"strategy": cell} for cell in cells.values()},
-        max_concurrent=4,
-        intermediate=METRIC,
-    ).searcher  # type: ignore[attr-defined]
+    search = _two_cell_tpe(tmp_path / "studies.db", budget=20, max_concurrent=4)
     sizes = []
     for i in range(30):
         search.suggest(f"t{i}")
