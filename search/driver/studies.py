@@ -288,9 +288,9 @@ class StudyStorage(optuna.storages.RDBStorage):
         # a finished trial stays until a read of its study hands it to Optuna's cache
         self._unfinished: dict[int, FrozenTrial] = {}
         self._study_of: dict[int, int] = {}  # trial id -> study id, of the trials read
-        self._unchanged: set[int] = set()  # studies nothing was written to since they were read
-        # study id -> the trials written to since the study was last as read (nothing else was)
-        self._dirty: dict[int, set[int]] = {}
+        # study id -> the trials written to without a mirror since the study was last read (empty:
+        # the memo is the study as the database holds it); a study not here is read again
+        self._unread: dict[int, set[int]] = {}
         self._finished_upto: dict[int, int] = {}  # study id -> the last finished trial read
 
     def _tune_sqlite(self) -> None:
@@ -301,7 +301,7 @@ class StudyStorage(optuna.storages.RDBStorage):
 
     def __getstate__(self) -> dict[Any, Any]:
         state = super().__getstate__()
-        for memo in ("_unfinished", "_study_of", "_unchanged", "_dirty", "_finished_upto"):
+        for memo in ("_unfinished", "_study_of", "_unread", "_finished_upto"):
             state.pop(memo, None)
         return state
 
@@ -339,7 +339,7 @@ class StudyStorage(optuna.storages.RDBStorage):
         wanted = {i for i in included_trial_ids if i <= trial_id_greater_than}
         known = {i: self._unfinished[i] for i in wanted if i in self._unfinished}
         if (
-            study_id in self._unchanged
+            self._unread.get(study_id) == set()
             and len(known) == len(wanted)
             and -1 < self._finished_upto.get(study_id, -1) <= trial_id_greater_than
         ):
@@ -352,8 +352,7 @@ class StudyStorage(optuna.storages.RDBStorage):
             ]
         else:
             read = super()._get_trials(study_id, None, wanted - known.keys(), trial_id_greater_than)
-            self._unchanged.add(study_id)
-            self._dirty.pop(study_id, None)
+            self._unread[study_id] = set()
         for trial in read:
             self._study_of[trial._trial_id] = study_id
             if trial.state.is_finished():
@@ -372,12 +371,7 @@ class StudyStorage(optuna.storages.RDBStorage):
         memo = self._unfinished.get(trial_id)
         if memo is None:  # read after its last write: its memo, and its study may be whole again
             memo = self._unfinished[trial_id] = super().get_trial(trial_id)
-            study_id = self._study_of.get(trial_id)
-            dirty = self._dirty.get(study_id, set()) if study_id is not None else set()
-            dirty.discard(trial_id)
-            if study_id in self._dirty and not dirty:
-                del self._dirty[study_id]
-                self._unchanged.add(study_id)
+            self._unread.get(self._study_of.get(trial_id, -1), set()).discard(trial_id)
         return copy.deepcopy(memo)
 
     def _memo_of(self, trial_id: int) -> FrozenTrial | None:
@@ -397,13 +391,9 @@ class StudyStorage(optuna.storages.RDBStorage):
         self._unfinished.pop(trial_id, None)
         study_id = self._study_of.get(trial_id)
         if study_id is None:  # a trial never read: every study is read again
-            self._unchanged.clear()
-            self._dirty.clear()
-        elif study_id in self._unchanged:
-            self._unchanged.discard(study_id)
-            self._dirty[study_id] = {trial_id}
-        elif study_id in self._dirty:
-            self._dirty[study_id].add(trial_id)
+            self._unread.clear()
+        elif study_id in self._unread:
+            self._unread[study_id].add(trial_id)
 
     def _create_new_trial(self, study_id: int, template_trial: FrozenTrial | None = None) -> FrozenTrial:
         """What Optuna's cache and ``create_new_trial`` call. A new trial an ask makes is returned
@@ -418,8 +408,7 @@ class StudyStorage(optuna.storages.RDBStorage):
             self._unfinished[made._trial_id] = copy.deepcopy(made)
             self._study_of[made._trial_id] = study_id
         else:
-            self._unchanged.discard(study_id)
-            self._dirty.pop(study_id, None)
+            self._unread.pop(study_id, None)
         return made
 
     def delete_study(self, study_id: int) -> None:
