@@ -19,7 +19,7 @@ from ..results import SCORED, ResultsStore, result_row
 from .checkpoints import CheckpointKeeper
 from .progress import ProgressView
 
-__all__ = ["ENDED_OK", "SweepCallback", "SweepRun", "set_active"]
+__all__ = ["ENDED_OK", "SweepCallback", "SweepRun", "drop_history", "set_active"]
 
 ENDED_OK = SCORED  # statuses of a trial that needs no more work
 
@@ -154,9 +154,11 @@ class SweepCallback(tune.Callback):
         done = (trial.last_result or {}).get(TRAINING_DONE)
         stopped = done is False or (done is None and trial.trial_id in self.stopped)
         self._row(trial, "stopped" if stopped else "finished")
+        drop_history(trial)
 
     def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         self._row(trial, "error", error=_last_line(trial))
+        drop_history(trial)
 
     def on_step_end(self, iteration: int, trials: list[Any], **info: Any) -> None:
         self._recover(trials)
@@ -241,6 +243,24 @@ class SweepCallback(tune.Callback):
         if self.keeper is not None:
             run = f"train-{trial_spec(self._config(trial)).key()}"  # as trainables.ray_adapter names it
             self.keeper.ended(trial.storage.trial_dir_name, run)
+
+
+def drop_history(trial: Any) -> None:
+    """What Tune keeps of an ended trial besides its last result, dropped once the trial's row is
+    in the results store: its running statistics of every numeric key it reported (minimum,
+    maximum, mean and the last 5 and 10 values) and the metrics of every checkpoint it reported
+    but the newest. resweep reads neither (the row holds the trial's scores); kept, they are most
+    of what the driver holds per ended trial and of the trial's entry in each save of Tune's
+    experiment state, and they grow with every epoch reported. A failed trial that a resume runs
+    again goes on from its newest checkpoint (kept) and starts its statistics afresh."""
+    metadata = trial.run_metadata
+    metadata.metric_analysis = {}  # Tune's metadata forgets its saved form on each assignment
+    metadata.metric_n_steps = {}
+    manager = metadata.checkpoint_manager
+    if manager is not None and len(manager._checkpoint_results) > 1:
+        newest = manager.latest_checkpoint_result
+        manager._checkpoint_results = [newest] if newest is not None else []
+        metadata.invalidate_cache()
 
 
 def epoch_metrics(result: Mapping[str, Any]) -> dict[str, float]:

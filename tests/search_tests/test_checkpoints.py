@@ -5,6 +5,7 @@ every epoch). Resume after a kill from the kept checkpoint: tests/search_tests/t
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
 from typing import Any
 
@@ -144,12 +145,48 @@ def test_a_finished_trial_leaves_no_epoch_checkpoint_nor_tune_logs_unless_asked(
     assert list(lean.rglob("checkpoint_*")) == []
     # Nor Tune's per-trial logs (search.tune_logs off): the results store holds the rows.
     assert [p.name for p in lean.rglob("*") if p.name in TUNE_LOGS] == []
+    # Nor, in Tune's saved state, the statistics of every reported key or the record of every
+    # epoch's checkpoint: an ended trial's entry keeps its last result and its newest checkpoint.
+    entries = _saved_trials(lean)
+    assert len(entries) == 4
+    for metadata in entries:
+        assert metadata.last_result["selected_epoch"] == EPOCHS
+        assert metadata.metric_analysis == {} and metadata.metric_n_steps == {}
+        kept_records = metadata.checkpoint_manager._checkpoint_results
+        assert kept_records == [metadata.checkpoint_manager.latest_checkpoint_result]
+        assert kept_records[0].metrics["epochs_done"] == EPOCHS
 
     kept = _run(_config(tmp_path, "kept", keep_checkpoints=True, tune_logs=True))
     assert len(kept) == 4
     trials = [p for p in (tmp_path / "results" / "kept" / "tune" / "trials").iterdir() if p.is_dir()]
     assert sorted(len(list(t.glob("checkpoint_*"))) for t in trials) == [EPOCHS] * 4  # every epoch's
     assert all({p.name for p in t.iterdir()} >= TUNE_LOGS for t in trials)
+
+
+def _saved_trials(sweep: Path) -> list[Any]:
+    """The run metadata of each trial in the sweep's newest saved Tune experiment state."""
+    from ray.tune.trainable.metadata import _TrainingRunMetadata
+
+    newest = max((sweep / "tune").rglob("experiment_state-*.json"), key=lambda p: p.stat().st_mtime)
+    return [_TrainingRunMetadata.from_json_state(m) for _, m in json.loads(newest.read_text())["trial_data"]]
+
+
+def test_a_trial_tune_runs_again_after_its_history_went_starts_its_statistics_afresh() -> None:
+    """A failed trial a resume retries (``resume_errored``) reports into the emptied statistics."""
+    from ray.tune.experiment import Trial
+
+    from search.driver.callback import drop_history
+
+    trial = Trial("stand_in", stub=True)
+    for step, value in enumerate([0.2, 0.4, 0.9], start=1):
+        trial.run_metadata.update_metric("dev_f1_weighted", value, step=step)
+    before = trial.run_metadata.get_json_state()
+    drop_history(trial)
+    assert json.loads(trial.run_metadata.get_json_state())["metric_analysis"] == {}  # not the cached form
+    assert len(trial.run_metadata.get_json_state()) < len(before)
+    trial.run_metadata.update_metric("dev_f1_weighted", 0.5, step=4)
+    assert trial.metric_analysis["dev_f1_weighted"]["max"] == 0.5
+    assert list(trial.metric_n_steps["dev_f1_weighted"]["5"]) == [0.5]
 
 
 def test_a_trial_the_saved_state_never_named_leaves_no_checkpoint_at_the_end(tmp_path: Path) -> None:
