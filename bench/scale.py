@@ -265,6 +265,9 @@ def drive(args: argparse.Namespace) -> None:
         # Tune's saved experiment state (what a resume reads; rewritten whole at each save)
         states = list((Path(args.storage) / args.name).rglob("experiment_state-*.json"))
         summary["state_bytes"] = max(states, key=lambda p: p.stat().st_mtime).stat().st_size if states else 0
+        # everything the run left on disk (resweep: Tune's state, the studies, the results store)
+        kept = [p for p in (Path(args.storage) / args.name).rglob("*") if p.is_file()]
+        summary["folder_bytes"] = sum(p.stat().st_size for p in kept)
         if profiler:
             profiler.disable()
             profiler.dump_stats(args.profile)
@@ -385,7 +388,9 @@ def describe_side(label: str, summary: dict[str, Any], figures: dict[str, float]
         f"  {label} driver memory: RSS {summary['rss_end_kib'] / 1024:.0f} MiB at the end "
         f"(peak {summary['rss_peak_kib'] / 1024:.0f} MiB; {rss[0][1] / 1024 if rss else 0:.0f} MiB at trial "
         f"{rss[0][0] if rss else 0}); growth {rss_slope(rss):.1f} KiB per trial; Tune's saved state "
-        f"{summary.get('state_bytes', 0) / max(1, figures['trials']) / 1024:.1f} KiB per trial"
+        f"{summary.get('state_bytes', 0) / max(1, figures['trials']) / 1024:.1f} KiB per trial, "
+        f"{summary.get('folder_bytes', 0) / max(1, figures['trials']) / 1024:.1f} KiB per trial on disk "
+        "in all"
     )
     return lines
 
