@@ -163,11 +163,11 @@ def test_a_finished_trial_leaves_no_epoch_checkpoint_nor_tune_logs_unless_asked(
     assert all({p.name for p in t.iterdir()} >= TUNE_LOGS for t in trials)
 
 
-def _saved_trials(sweep: Path) -> list[Any]:
+def _saved_trials(sweep: Path, folder: str = "tune") -> list[Any]:
     """The run metadata of each trial in the sweep's newest saved Tune experiment state."""
     from ray.tune.trainable.metadata import _TrainingRunMetadata
 
-    newest = max((sweep / "tune").rglob("experiment_state-*.json"), key=lambda p: p.stat().st_mtime)
+    newest = max((sweep / folder).rglob("experiment_state-*.json"), key=lambda p: p.stat().st_mtime)
     return [_TrainingRunMetadata.from_json_state(m) for _, m in json.loads(newest.read_text())["trial_data"]]
 
 
@@ -187,6 +187,63 @@ def test_a_trial_tune_runs_again_after_its_history_went_starts_its_statistics_af
     trial.run_metadata.update_metric("dev_f1_weighted", 0.5, step=4)
     assert trial.metric_analysis["dev_f1_weighted"]["max"] == 0.5
     assert list(trial.metric_n_steps["dev_f1_weighted"]["5"]) == [0.5]
+
+
+def _fails_at_epoch_two_until_told(config: dict[str, Any]) -> None:
+    """Checkpoints every epoch; fails at epoch 2 while ``config["fail"]`` names an existing file."""
+    import tempfile
+
+    from ray import tune
+
+    start = 1
+    checkpoint = tune.get_checkpoint()
+    if checkpoint is not None:
+        with checkpoint.as_directory() as folder:
+            start = int((Path(folder) / "epoch.txt").read_text()) + 1
+    for epoch in range(start, EPOCHS + 1):
+        if epoch == 2 and Path(config["fail"]).exists():
+            raise RuntimeError("planted failure at epoch 2")
+        with tempfile.TemporaryDirectory() as folder:
+            (Path(folder) / "epoch.txt").write_text(str(epoch))
+            metrics = {"dev_f1_weighted": 0.1 * epoch, "started_at_epoch": start}
+            tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
+
+
+@pytest.mark.ray
+def test_a_failed_trial_whose_history_went_is_run_again_from_its_newest_checkpoint(
+    tmp_path: Path, ray_session: Any
+) -> None:
+    """What ``resume_errored`` does with a failed trial after the drop: Tune restores it from the
+    newest checkpoint record kept, and its statistics start afresh from the reports after it."""
+    from ray import tune
+
+    from search.driver.callback import drop_history
+
+    class Drops(tune.Callback):
+        def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+            drop_history(trial)
+
+    fail = tmp_path / "fail"
+    fail.touch()
+    tuner = tune.Tuner(
+        _fails_at_epoch_two_until_told,
+        param_space={"fail": str(fail)},
+        run_config=tune.RunConfig(name="retry", storage_path=str(tmp_path), callbacks=[Drops()], verbose=0),
+    )
+    first = tuner.fit()
+    assert first.errors and first[0].metrics["started_at_epoch"] == 1
+    [saved] = _saved_trials(tmp_path / "retry", folder="")
+    assert saved.metric_analysis == {} and len(saved.checkpoint_manager._checkpoint_results) == 1
+
+    fail.unlink()
+    again = tune.Tuner.restore(
+        str(tmp_path / "retry"), trainable=_fails_at_epoch_two_until_told, resume_errored=True
+    ).fit()
+    assert not again.errors
+    result = again[0]
+    assert result.metrics["started_at_epoch"] == 2 and result.metrics["training_iteration"] == EPOCHS
+    statistics = again._experiment_analysis.trials[0].metric_analysis["dev_f1_weighted"]
+    assert statistics["min"] == pytest.approx(0.2) and statistics["max"] == pytest.approx(0.1 * EPOCHS)
 
 
 def test_a_trial_the_saved_state_never_named_leaves_no_checkpoint_at_the_end(tmp_path: Path) -> None:
