@@ -262,18 +262,18 @@ def drive(args: argparse.Namespace) -> None:
             summary["errors"] = sum(1 for s in table["status"].to_pylist() if s == "error")
             folder = Path(args.storage) / args.name / "results"
             summary["store_bytes"] = sum(p.stat().st_size for p in folder.rglob("*.parquet"))
-        # Tune's saved experiment state (what a resume reads; rewritten whole at each save)
-        states = list((Path(args.storage) / args.name).rglob("experiment_state-*.json"))
-        summary["state_bytes"] = max(states, key=lambda p: p.stat().st_mtime).stat().st_size if states else 0
-        # everything the run left on disk (resweep: Tune's state, the studies, the results store),
+        # Everything the run left on disk (resweep: Tune's state, the studies, the results store),
         # less SQLite's write-ahead log: up to ~4 MB while the studies are open, whatever the
-        # number of trials, folded into the database when the sweep's process ends
+        # number of trials, folded into the database when the sweep's process ends. Of it, Tune's
+        # newest saved experiment state (what a resume reads; rewritten whole at each save).
         kept = [
             p
             for p in (Path(args.storage) / args.name).rglob("*")
             if p.is_file() and not p.name.endswith(("-wal", "-shm"))
         ]
         summary["folder_bytes"] = sum(p.stat().st_size for p in kept)
+        states = [p for p in kept if p.name.startswith("experiment_state-") and p.suffix == ".json"]
+        summary["state_bytes"] = max(states, key=lambda p: p.stat().st_mtime).stat().st_size if states else 0
         if profiler:
             profiler.disable()
             profiler.dump_stats(args.profile)
