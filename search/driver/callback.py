@@ -254,13 +254,14 @@ def drop_history(trial: Any) -> None:
     experiment state, and they grow with every epoch reported. A failed trial that a resume runs
     again goes on from its newest checkpoint (kept) and starts its statistics afresh."""
     metadata = trial.run_metadata
-    metadata.metric_analysis = {}  # Tune's metadata forgets its saved form on each assignment
+    # Tune's metadata forgets its saved form on each assignment: the next save writes what is left
+    # (the records' change below included; nothing saves in between).
+    metadata.metric_analysis = {}
     metadata.metric_n_steps = {}
     manager = metadata.checkpoint_manager
     if manager is not None and len(manager._checkpoint_results) > 1:
         newest = manager.latest_checkpoint_result
         manager._checkpoint_results = [newest] if newest is not None else []
-        metadata.invalidate_cache()
 
 
 def epoch_metrics(result: Mapping[str, Any]) -> dict[str, float]:
