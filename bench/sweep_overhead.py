@@ -90,11 +90,10 @@ def where_the_time_goes(log: Path, began: float, ended: float, slots: int = 2) -
     return (
         f"  of which: {first - began:.1f} s before the first trial starts, {ended - last:.1f} s after the "
         f"last ends; between them overhead share {steady:.1%} ({per_trial:.0f} ms of slot time per trial: "
-        "gaps between trials, and slots idle around a confirmation round, where Tune stops a trial "
-        "process it has no trial for and starts a new one when the round's runs come); "
+        "gaps between trials, and slots idle while a confirmation round waits for its last run); "
         f"a slot's gap between two trials: p50 {at(0.5):.0f} ms, p90 {at(0.9):.0f} ms, max {at(1.0):.0f} ms; "
         f"{len(slow)} gaps over 0.5 s ({sum(slow) / 1000:.1f} s of slot time: "
-        "a trial waiting for a trial process)"
+        "a slot idle on a round, or a trial waiting for a new trial process)"
     )
 
 

@@ -70,6 +70,7 @@ from .schedulers import make_scheduler
 from .searchers import STUDY_COPY, Confirmation, Restart, Slots, StoreRuns, hand_over, make_searcher
 from .studies import check_studies, sync_studies
 from .usage_tags import callback_tags_from_names
+from .warm_slots import keep_idle_processes
 
 __all__ = ["SweepInterrupted", "SweepPaths", "run_sweep", "size_key", "sweep_trial"]
 
@@ -259,12 +260,12 @@ def _drive(
             hub.start(resuming=resume, prior=rows)
         try:
             if restorable:
-                interrupted, rows = _continue_saved(plan, paths, trainable, rows, run)
+                interrupted, rows = _continue_saved(plan, paths, trainable, rows, run, concurrency)
             if not interrupted and _short(plan, rows):
                 paths.tune.remove_tree()  # what it held that ended is in the results store now
                 sync_studies(config, plan, paths, rows, verbose)
                 tuner, searcher = _new_tuner(config, plan, paths, trainable, rows, verbose, concurrency)
-                interrupted = _fit(tuner, run(rows))
+                interrupted = _fit(tuner, run(rows), concurrency)
                 exhausted = searcher.exhausted
             ran = not interrupted
         finally:
@@ -344,6 +345,7 @@ def _continue_saved(
     trainable: Any,
     rows: list[dict[str, Any]],
     run: Callable[[list[dict[str, Any]]], SweepRun],
+    concurrency: int,
 ) -> tuple[bool, list[dict[str, Any]]]:
     """Continue Tune's saved experiment: (whether it was interrupted, the store's rows after it).
     Saved state Tune cannot restore is left for a new experiment (a warning, nothing run)."""
@@ -363,7 +365,7 @@ def _continue_saved(
     # Tune runs again may be newer than that searcher's state (see StoreRuns.restored)
     hand_over(replace(_store_runs(plan, rows), restored=_tune_restores(paths.tune)))
     try:
-        interrupted = _fit(tuner, run(rows))
+        interrupted = _fit(tuner, run(rows), concurrency)
     finally:
         hand_over(None)
     return interrupted, paths.results.read().to_pylist()
@@ -545,8 +547,9 @@ def _builds(paths: SweepPaths) -> list[str]:
     return [describe_build(record) for record in build_progress(paths.artifacts)]
 
 
-def _fit(tuner: Any, run: SweepRun) -> bool:
-    """Run the experiment; True when it stopped with trials unfinished (Ctrl-C, SIGUSR1)."""
+def _fit(tuner: Any, run: SweepRun, concurrency: int) -> bool:
+    """Run the experiment; True when it stopped with trials unfinished (Ctrl-C, SIGUSR1). Tune
+    keeps a trial process per slot (``concurrency``) while the searcher waits on a round."""
     import signal
     import threading
 
@@ -554,7 +557,8 @@ def _fit(tuner: Any, run: SweepRun) -> bool:
     handler = signal.getsignal(signal.SIGINT) if main else None
     set_active(run)
     try:
-        with callback_tags_from_names():  # Ray's usage tag, without importing MLflow and W&B
+        # Ray's usage tag, without importing MLflow and W&B
+        with callback_tags_from_names(), keep_idle_processes(concurrency):
             tuner.fit()
     finally:
         set_active(None)
