@@ -17,6 +17,7 @@ from ..config import size_key
 from ..plan import CELL_KEY, ROLE_KEY, context_of, trial_config, trial_name, trial_spec
 from ..results import SCORED, ResultsStore, result_row
 from .checkpoints import CheckpointKeeper
+from .ended_trials import stored
 from .progress import ProgressView
 
 __all__ = ["ENDED_OK", "SweepCallback", "SweepRun", "drop_history", "set_active"]
@@ -155,6 +156,16 @@ class SweepCallback(tune.Callback):
         stopped = done is False or (done is None and trial.trial_id in self.stopped)
         self._row(trial, "stopped" if stopped else "finished")
         drop_history(trial)
+        stored(trial, self._forget)
+
+    def _forget(self, trial: Any) -> None:
+        """Tune lets go of the ended trial now (search.driver.ended_trials): so does this
+        callback, its counts folded into the progress view first."""
+        if self.progress is not None:
+            self.progress.forget(trial)
+        self.statuses.pop(trial.trial_id, None)
+        self.stopped.discard(trial.trial_id)
+        self.infos.pop(trial.trial_id, None)
 
     def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         self._row(trial, "error", error=_last_line(trial))
@@ -195,6 +206,8 @@ class SweepCallback(tune.Callback):
                     finished_at=datetime.fromtimestamp(ended, UTC) if ended else None,
                     recovered=True,
                 )
+            if trial.status == "TERMINATED":  # its row is stored: a save before this one still held it
+                stored(trial, self._forget)
 
     def _row(
         self,

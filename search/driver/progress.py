@@ -143,13 +143,31 @@ class ProgressView:
         self.shown: list[str] = []  # terminal: the block's lines (no stamps), top to bottom
         self.rows: list[int] = []  # terminal: the screen rows each takes (long lines wrap)
         self.logged: dict[str, tuple[str, float]] = {}  # elsewhere: identity -> (line, when) written
+        # Ended trials Tune no longer lists (search.driver.ended_trials), counted per size key; and
+        # of the prior rows, those of such trials (counted there, not again from the row).
+        self.folded: dict[str, SizeProgress] = {}
+        self._prior_ids = {_trial_id(row) for row in self.prior}
+        self._folded_prior: set[str] = set()
+
+    def forget(self, trial: Any) -> None:
+        """An ended trial leaves Tune's list: its counts stay in the view."""
+        key = _size_key(trial.config.get("in_domain_size"))
+        if key not in self.budgets:
+            return
+        self._tally(self.folded.setdefault(key, SizeProgress(0)), trial)
+        if trial.trial_id in self._prior_ids:
+            self._folded_prior.add(trial.trial_id)
 
     def counts(self, trials: Sequence[Any]) -> dict[str, SizeProgress]:
         counts = {key: SizeProgress(budget) for key, budget in self.budgets.items()}
-        live = {trial.trial_id for trial in trials}
+        for key, folded in self.folded.items():
+            size = counts[key]
+            size.ended, size.failed, size.pruned = folded.ended, folded.failed, folded.pruned
+            size.best, size.best_label = folded.best, folded.best_label
+        live = {trial.trial_id for trial in trials} | self._folded_prior
         for row in self.prior:  # ended before this run (an extension, a resume after lost state)
             c = counts.get(_size_key(row["in_domain_size"]))
-            if c is None or row["trial_name"].rpartition("_")[2] in live:
+            if c is None or _trial_id(row) in live:
                 continue
             c.ended += 1
             c.failed += row["status"] == "error"
@@ -163,19 +181,23 @@ class ProgressView:
                 continue
             if trial.status == "RUNNING":
                 c.running += 1
-            if trial.status not in ("TERMINATED", "ERROR"):
-                continue
-            status = "error" if trial.status == "ERROR" else self.status_of(trial)
-            if status is None:
-                continue  # stopped without ending: an interrupted sweep (its resume continues it)
-            c.ended += 1
-            c.failed += status == "error"
-            c.pruned += status == "stopped"
-            value = (trial.last_result or {}).get(selected_key(self.metric))
-            # A stopped trial's score is real but its run was cut short: it is no one's best.
-            if status == "finished" and value is not None and (c.best is None or value > c.best):
-                c.best, c.best_label = float(value), configuration_label(trial.config)
+            self._tally(c, trial)
         return counts
+
+    def _tally(self, c: SizeProgress, trial: Any) -> None:
+        """Count an ended trial in ``c`` (one still running, or stopped without ending, not)."""
+        if trial.status not in ("TERMINATED", "ERROR"):
+            return
+        status = "error" if trial.status == "ERROR" else self.status_of(trial)
+        if status is None:
+            return  # stopped without ending: an interrupted sweep (its resume continues it)
+        c.ended += 1
+        c.failed += status == "error"
+        c.pruned += status == "stopped"
+        value = (trial.last_result or {}).get(selected_key(self.metric))
+        # A stopped trial's score is real but its run was cut short: it is no one's best.
+        if status == "finished" and value is not None and (c.best is None or value > c.best):
+            c.best, c.best_label = float(value), configuration_label(trial.config)
 
     def show(self, trials: Sequence[Any], *, force: bool = False, final: bool = False) -> None:
         """Write the lines that changed (``final``: the last view); look at most every
@@ -241,6 +263,11 @@ class ProgressView:
             self.logged[identity] = (line, now)
             out.append(f"{stamp} {line}\n")
         return "".join(out)
+
+
+def _trial_id(row: Mapping[str, Any]) -> str:
+    """The Tune trial id a results-store row's trial name ends with."""
+    return str(row["trial_name"]).rpartition("_")[2]
 
 
 def _shown(key: str) -> str:

@@ -65,6 +65,7 @@ from ..sizes import InDomainSize, size_text
 
 # SweepCallback is named here too: Tune experiments pickled before it moved refer to it by this module.
 from .callback import ENDED_OK, SweepCallback, SweepRun, set_active
+from .ended_trials import forget_stored_trials
 from .preflight import check_inputs
 from .schedulers import make_scheduler
 from .searchers import STUDY_COPY, Confirmation, Restart, Slots, StoreRuns, hand_over, make_searcher
@@ -557,8 +558,9 @@ def _fit(tuner: Any, run: SweepRun, concurrency: int) -> bool:
     handler = signal.getsignal(signal.SIGINT) if main else None
     set_active(run)
     try:
-        # Ray's usage tag, without importing MLflow and W&B
-        with callback_tags_from_names(), keep_idle_processes(concurrency):
+        # Ray's usage tag without importing MLflow and W&B; a trial process kept per slot; an ended
+        # trial's object let go by Tune once its row is stored (the driver's memory per trial)
+        with callback_tags_from_names(), keep_idle_processes(concurrency), forget_stored_trials():
             tuner.fit()
     finally:
         set_active(None)

@@ -1,0 +1,87 @@
+"""Tune lets go of a trial object once the trial has ended and its row is in the results store.
+
+Tune's controller keeps every trial of an experiment as a live object to the experiment's end:
+its configs (three copies), its resource request, its storage context, its last result and
+metadata. A sweep of thousands of trials grows by all of them. resweep needs none of them for a
+trial that ended cleanly and has its row: the results store holds its scores and its searcher was
+told. So within :func:`forget_stored_trials` the controller drops such a trial from its trial
+list and status sets at the end of the step in which it was stopped; the sweep's callback first
+folds it into its progress counts (:meth:`search.driver.progress.ProgressView.forget`).
+
+What Tune *saves* of the trial stays: the JSON form it keeps of every trial for its saves of the
+experiment state (made once more at the next save, if the trial changed since the last). A resume
+restores ended trials from it as ended, and ``resweep resume`` gets a lost results store's rows
+back from it. A trial that failed stays whole (a resume runs it again), as does any trial of an
+experiment started without this (a Ray whose ``tune.run`` does not build its controller under that
+name is left as it is).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+__all__ = ["forget_stored_trials", "forgetful_controller", "stored"]
+
+# Trials whose rows are stored, each with what to call before it goes (None: not forgetting).
+_PENDING: list[tuple[Any, Callable[[Any], None]]] | None = None
+
+
+def stored(trial: Any, on_forget: Callable[[Any], None]) -> None:
+    """The trial's row is in the results store: the controller may let it go once it has ended
+    (``on_forget(trial)`` is called just before)."""
+    if _PENDING is not None:
+        _PENDING.append((trial, on_forget))
+
+
+def forgetful_controller(base: type) -> type:
+    """A subclass of Tune's controller that, after each step, drops the trials :func:`stored`
+    named that are terminated and hold no trial process; their saved form stays."""
+
+    class _ForgetfulController(base):
+        def step(self) -> None:
+            super().step()
+            self._forget_stored()
+
+        def _forget_stored(self) -> None:
+            if not _PENDING:
+                return
+            waiting, gone = [], set()
+            for trial, on_forget in _PENDING:
+                busy = trial in self._trial_to_actor or trial in self._live_trials
+                if trial.status != "TERMINATED" or busy:
+                    if trial.status != "ERROR":
+                        waiting.append((trial, on_forget))  # not over yet, or its process not let go
+                    continue  # an error: Tune keeps it, a resume runs it again
+                on_forget(trial)
+                gone.add(trial)
+                self._stopped_trials.discard(trial)
+            _PENDING[:] = waiting
+            if gone:  # Tune's list is in the order trials came: keep it so
+                self._trials[:] = [t for t in self._trials if t not in gone]
+
+    return _ForgetfulController
+
+
+@contextlib.contextmanager
+def forget_stored_trials() -> Iterator[None]:
+    """Within: each Tune experiment started lets go of its trials once they ended and
+    :func:`stored` named them."""
+    global _PENDING
+    try:
+        from ray.tune import tune as tune_module
+    except ImportError:  # pragma: no cover - the module Tune has always had
+        yield
+        return
+    original = getattr(tune_module, "TuneController", None)
+    if original is None:  # pragma: no cover - a Ray that builds its controller another way
+        yield
+        return
+    setattr(tune_module, "TuneController", forgetful_controller(original))  # noqa: B010
+    _PENDING = []
+    try:
+        yield
+    finally:
+        _PENDING = None
+        setattr(tune_module, "TuneController", original)  # noqa: B010

@@ -1,0 +1,147 @@
+"""Tune forgets a trial once it has ended and its row is stored (search.driver.ended_trials)."""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import yaml
+
+from search.config import parse_sweep_text
+from search.driver.progress import ProgressView
+
+
+def _trial(trial_id: str, size: float, status: str, score: float | None = None, lr: float = 1e-3) -> Any:
+    result = {} if score is None else {"selected_dev_f1_weighted": score}
+    config = {
+        "in_domain_size": size,
+        "architecture": "two-phase",
+        "strategy": "local",
+        "imbalance": "none",
+        "learning_rate": lr,
+    }
+    return SimpleNamespace(trial_id=trial_id, config=config, status=status, last_result=result)
+
+
+def _row(trial_id: str, size: float, status: str, score: float | None) -> dict[str, Any]:
+    config = {"architecture": "bert-seqcls", "strategy": "global", "imbalance": "none"}
+    return {
+        "trial_name": f"bert-seqcls_global_none_id{size}_ood0_s0_abcdef12_{trial_id}",
+        "in_domain_size": size,
+        "status": status,
+        "dev_f1_weighted": score,
+        "config": json.dumps(config),
+    }
+
+
+def _figures(view: ProgressView, trials: list[Any]) -> dict[str, tuple[Any, ...]]:
+    return {
+        key: (c.ended, c.running, c.pruned, c.failed, c.best, c.best_label)
+        for key, c in view.counts(trials).items()
+    }
+
+
+def test_the_progress_view_counts_a_forgotten_trial_as_before() -> None:
+    """Trials of two sizes in every state, with rows from before this run (one of them a trial
+    this run lists too, as a restored experiment does): each ended trial forgotten in turn, the
+    view's counts of the trials left are the counts of them all."""
+    statuses = {"f1": "finished", "f2": "finished", "s1": "stopped", "e1": "error", "old": "finished"}
+    trials = [
+        _trial("f1", 0.1, "TERMINATED", 0.61, lr=1e-3),
+        _trial("f2", 0.1, "TERMINATED", 0.70, lr=3e-5),  # the size's best
+        _trial("s1", 0.1, "TERMINATED", 0.90),  # stopped early: counted, no one's best
+        _trial("e1", 1.0, "ERROR"),
+        _trial("r1", 1.0, "RUNNING"),
+        _trial("u1", 1.0, "TERMINATED", 0.5),  # stopped without ending (no row): not counted
+        _trial("old", 1.0, "TERMINATED", 0.40),
+        _trial("p1", 0.1, "PENDING"),
+    ]
+    prior = [
+        _row("old", 1.0, "finished", 0.40),
+        _row("gone", 1.0, "finished", 0.80),
+        _row("x", 1.0, "error", None),
+    ]
+
+    def view() -> ProgressView:
+        budgets = {"id0.1": 5, "id1": 5}
+        status_of = lambda t: statuses.get(t.trial_id)  # noqa: E731
+        return ProgressView(budgets, "dev_f1_weighted", status_of, stream=io.StringIO(), prior=prior)
+
+    whole = _figures(view(), trials)
+    assert whole["id0.1"][:5] == (3, 0, 1, 0, 0.70)  # f1, f2 (the best), s1 (stopped early)
+    assert whole["id1"][:5] == (4, 1, 0, 2, 0.80)  # e1, old (once), gone, x
+    forgetting = view()
+    left = list(trials)
+    for trial in [t for t in trials if t.trial_id in ("f2", "old", "s1", "f1")]:
+        forgetting.forget(trial)
+        left.remove(trial)
+        assert _figures(forgetting, left) == whole, trial.trial_id
+
+
+# A real sweep (Ray in this process; stand-in trials) ---------------------------------------------
+
+
+def _failing_once(config: dict[str, Any], runtime: Any, contexts: Any, mark: str) -> None:
+    """The first trial to start fails, every time it runs; the others are the stand-in."""
+    from ray import tune
+
+    from trainables.testing import stand_in_epochs_trial
+
+    me = tune.get_context().get_trial_id()
+    flag = Path(mark)
+    if not flag.exists():
+        flag.write_text(me)
+    if flag.read_text() == me:
+        raise RuntimeError("this trial fails")
+    stand_in_epochs_trial(config, runtime, contexts, epochs=2)
+
+
+@pytest.mark.ray
+def test_tune_lets_go_of_the_trials_that_ended_with_their_rows_stored(
+    tmp_path: Path, ray_session: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Five trials, two at once, one failing: at the experiment's end Tune holds the failed one
+    alone (a resume runs it again), while its saved state still records all five (what a resume
+    and a lost store's recovery read), the store has every row, and the progress view counts the
+    trials Tune let go."""
+    from search.driver.callback import SweepCallback
+    from search.driver.sweep import SweepPaths, run_sweep
+
+    held: list[list[str]] = []
+    original = SweepCallback.on_experiment_end
+
+    def seen(self: Any, trials: list[Any], **info: Any) -> None:
+        held.append(sorted(t.status for t in trials))
+        original(self, trials, **info)
+
+    monkeypatch.setattr(SweepCallback, "on_experiment_end", seen)
+    document = {
+        "name": "forget",
+        "data": {"in_domain": "synthetic", "ood": "synthetic_ood", "sizes": [0.1], "seeds": [0]},
+        "search": {
+            "space": "demo-smoke",
+            "budget": 5,
+            "max_concurrent": 2,
+            "scheduler": "fifo",
+            "confirm_top_k": 0,
+            "floor": False,
+        },
+        "storage": str(tmp_path / "results"),
+    }
+    config = parse_sweep_text(yaml.safe_dump(document, sort_keys=False), source="forget.yaml")
+    trial = functools.partial(_failing_once, mark=str(tmp_path / "failing"))
+    trial.__name__ = "failing_once"  # type: ignore[attr-defined]  # Tune names trainables
+    rows = run_sweep(config, verbose=1, trial_function=trial).to_pylist()
+    assert sorted(r["status"] for r in rows) == ["error", "finished", "finished", "finished", "finished"]
+    assert held == [["ERROR"]]
+    tune_folder = Path(SweepPaths.of(str(tmp_path / "results"), "forget").tune.path)
+    state = max(tune_folder.glob("experiment_state-*.json"), key=lambda p: p.name)
+    saved = json.loads(state.read_text())["trial_data"]
+    statuses = sorted(json.loads(trial_json)["status"] for trial_json, _ in saved)
+    assert statuses == ["ERROR"] + ["TERMINATED"] * 4
+    assert "ended   5/5" in capsys.readouterr().err
