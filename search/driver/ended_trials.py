@@ -5,8 +5,9 @@ its configs (three copies), its resource request, its storage context, its last 
 metadata. A sweep of thousands of trials grows by all of them. resweep needs none of them for a
 trial that ended cleanly and has its row: the results store holds its scores and its searcher was
 told. So within :func:`forget_stored_trials` the controller drops such a trial from its trial
-list and status sets at the end of the step in which it was stopped; the sweep's callback first
-folds it into its progress counts (:meth:`search.driver.progress.ProgressView.forget`).
+list and status sets at the end of the step in which it was stopped, and Tune's per-trial console
+callback (which keeps every trial it saw) lets go of it too; the sweep's callback first folds it
+into its progress counts (:meth:`search.driver.progress.ProgressView.forget`).
 
 What Tune *saves* of the trial stays: the JSON form it keeps of every trial for its saves of the
 experiment state (made once more at the next save, if the trial changed since the last). A resume
@@ -60,6 +61,24 @@ def forgetful_controller(base: type) -> type:
             _PENDING[:] = waiting
             if gone:  # Tune's list is in the order trials came: keep it so
                 self._trials[:] = [t for t in self._trials if t not in gone]
+                self._unhold(gone)
+
+        def _unhold(self, gone: set[Any]) -> None:
+            """Tune's own per-trial console callback (added to every experiment, printing or not)
+            keys what it last printed by trial object, for every trial: it lets go of these."""
+            from ray.tune.progress_reporter import TrialProgressCallback
+
+            for callback in getattr(self._callbacks, "_callbacks", ()):
+                if not isinstance(callback, TrialProgressCallback):
+                    continue
+                for name in ("_last_print", "_last_print_iteration", "_last_result_str"):
+                    held = getattr(callback, name, None)
+                    if isinstance(held, dict):
+                        for trial in gone:
+                            held.pop(trial, None)
+                completed = getattr(callback, "_completed_trials", None)
+                if isinstance(completed, set):
+                    completed.difference_update(gone)
 
     return _ForgetfulController
 

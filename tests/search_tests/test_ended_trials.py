@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import gc
 import io
 import json
+import weakref
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -113,12 +115,21 @@ def test_tune_lets_go_of_the_trials_that_ended_with_their_rows_stored(
     from search.driver.sweep import SweepPaths, run_sweep
 
     held: list[list[str]] = []
-    original = SweepCallback.on_experiment_end
+    ended: list[weakref.ref[Any]] = []
+    alive: list[int] = []
+    complete, end = SweepCallback.on_trial_complete, SweepCallback.on_experiment_end
+
+    def completed(self: Any, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        ended.append(weakref.ref(trial))
+        complete(self, iteration, trials, trial, **info)
 
     def seen(self: Any, trials: list[Any], **info: Any) -> None:
         held.append(sorted(t.status for t in trials))
-        original(self, trials, **info)
+        gc.collect()
+        alive.append(sum(ref() is not None for ref in ended))  # nothing else holds them either
+        end(self, trials, **info)
 
+    monkeypatch.setattr(SweepCallback, "on_trial_complete", completed)
     monkeypatch.setattr(SweepCallback, "on_experiment_end", seen)
     document = {
         "name": "forget",
@@ -138,7 +149,7 @@ def test_tune_lets_go_of_the_trials_that_ended_with_their_rows_stored(
     trial.__name__ = "failing_once"  # type: ignore[attr-defined]  # Tune names trainables
     rows = run_sweep(config, verbose=1, trial_function=trial).to_pylist()
     assert sorted(r["status"] for r in rows) == ["error", "finished", "finished", "finished", "finished"]
-    assert held == [["ERROR"]]
+    assert held == [["ERROR"]] and len(ended) == 4 and alive == [0]
     tune_folder = Path(SweepPaths.of(str(tmp_path / "results"), "forget").tune.path)
     state = max(tune_folder.glob("experiment_state-*.json"), key=lambda p: p.name)
     saved = json.loads(state.read_text())["trial_data"]
