@@ -44,6 +44,10 @@ driver's memory (RSS) as the trials end: at the end, its peak, and its growth pe
 Goals (issue 29): resweep >= 0.9x bare Tune's throughput; ask p99 < 10% of the trial time at 1,000
 trials per study; driver memory flat per trial. ``--smoke``: 1 node of 8 CPUs, 20 trials, 4 at
 once, a 50-trial ask study and 300 leaderboard rows: a minute or two, to check that it runs.
+``--heap``: each side's driver traces its heap from its first trial's end (``tracemalloc``, which
+slows it) and reports its growth per trial between a quarter of the way in and the last
+``--concurrency`` trials, charged to Tune, Ray, Optuna, SQLAlchemy or resweep by the innermost
+frame of each allocation, and how many Tune trial objects are alive then.
 """
 
 from __future__ import annotations
@@ -121,6 +125,8 @@ class Meter:
         self.slept: list[float] = []
         self.rss: list[tuple[int, int]] = []  # (trials ended, RSS KiB)
         self.every = max(1, every)
+        self.heap_at: tuple[int, ...] = ()  # trials ended at which to snapshot the heap (--heap)
+        self.heap: dict[int, Any] = {}  # trials ended -> (tracemalloc snapshot, trial objects alive)
 
     def wrap(self, cls: type, name: str, key: str) -> None:
         original = getattr(cls, name)
@@ -146,6 +152,12 @@ class Meter:
                 self.slept.append(float(result["slept"]))
             if len(self.ends) % self.every == 0:
                 self.rss.append((len(self.ends), rss_kib()))
+            if self.heap_at and len(self.ends) == 1:  # traced from here: start-up is not growth
+                import tracemalloc
+
+                tracemalloc.start(12)
+            if len(self.ends) in self.heap_at:
+                self.heap[len(self.ends)] = heap_snapshot()
             started = time.perf_counter()
             try:
                 return original(this, trial_id, result, **kwargs)
@@ -160,6 +172,41 @@ def rss_kib() -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
+
+
+def heap_snapshot() -> tuple[Any, int]:
+    """The driver's traced heap now (after a collection) and how many Tune trial objects live."""
+    import gc
+    import tracemalloc
+
+    from ray.tune.experiment import Trial
+
+    gc.collect()
+    return tracemalloc.take_snapshot(), sum(isinstance(o, Trial) for o in gc.get_objects())
+
+
+# Who an allocation is charged to: the innermost frame of its traceback in one of these.
+HEAP_OWNERS = (("ray/tune/", "Tune"), ("ray/", "Ray"), ("optuna/", "Optuna"), ("sqlalchemy/", "SQLAlchemy"))
+
+
+def heap_owner(filename: str) -> str | None:
+    if "site-packages/" in filename:
+        inside = filename.split("site-packages/", 1)[1]
+        return next((owner for prefix, owner in HEAP_OWNERS if inside.startswith(prefix)), None)
+    return "resweep" if filename.startswith(str(ROOT)) else None
+
+
+def heap_growth(first: tuple[Any, int], last: tuple[Any, int], trials: int) -> dict[str, Any]:
+    """Bytes per trial the heap grew between two snapshots ``trials`` apart, by owner."""
+    import tracemalloc
+
+    keep = [tracemalloc.Filter(False, tracemalloc.__file__)]
+    grown = last[0].filter_traces(keep).compare_to(first[0].filter_traces(keep), "traceback")
+    owners: dict[str, float] = {}
+    for stat in grown:
+        owner = next((o for f in reversed(stat.traceback) if (o := heap_owner(f.filename))), "other")
+        owners[owner] = owners.get(owner, 0.0) + stat.size_diff / trials
+    return {"per_trial": sum(owners.values()), "owners": owners, "alive": last[1]}
 
 
 def _sweep_config(name: str, trials: int, concurrency: int, storage: str) -> Any:
@@ -189,6 +236,8 @@ def drive(args: argparse.Namespace) -> None:
 
     ray.init(address=args.address, log_to_driver=False)
     meter = Meter(every=max(1, args.trials // 50))
+    if args.heap:  # snapshots a quarter of the way in and just before the last trials end
+        meter.heap_at = (args.trials // 4, max(args.trials // 4 + 1, args.trials - args.concurrency))
     profiler = None
     if args.profile:
         import cProfile
@@ -288,6 +337,9 @@ def drive(args: argparse.Namespace) -> None:
         rss_end_kib=rss_kib(),
         rss_peak_kib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
     )
+    if len(meter.heap) == 2:
+        (first, a), (last, b) = sorted(meter.heap.items())
+        summary["heap"] = {**heap_growth(a, b, last - first), "between": [first, last]}
     Path(args.report).write_text(json.dumps(summary))
 
 
@@ -317,7 +369,7 @@ def _child(
     ]
     for key, value in extra.items():
         command += [f"--{key}", value]
-    return command
+    return command + (["--heap"] if args.heap and role != "resume" else [])
 
 
 def _run_child(command: list[str], log: Path, timeout: float) -> None:
@@ -398,6 +450,15 @@ def describe_side(label: str, summary: dict[str, Any], figures: dict[str, float]
         f"{summary.get('folder_bytes', 0) / max(1, figures['trials']) / 1024:.1f} KiB per trial on disk "
         "in all"
     )
+    heap = summary.get("heap")
+    if heap:
+        owners = sorted(heap["owners"].items(), key=lambda item: -item[1])
+        lines.append(
+            f"  {label} driver heap (tracemalloc, trials {heap['between'][0]}-{heap['between'][1]}): "
+            f"{heap['per_trial'] / 1024:.1f} KiB per trial: "
+            + ", ".join(f"{owner} {size / 1024:.1f}" for owner, size in owners)
+            + f"; {heap['alive']} Tune trial objects alive at trial {heap['between'][1]}"
+        )
     return lines
 
 
@@ -572,6 +633,11 @@ def main() -> None:
         "from the database, as before this benchmark)",
     )
     parser.add_argument("--profile", help="cProfile resweep's driver into this file (pstats)")
+    parser.add_argument(
+        "--heap",
+        action="store_true",
+        help="trace each driver's heap (tracemalloc; slower): its growth per trial, by library",
+    )
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per driver")
     parser.add_argument("--out", type=Path, help="also write the figures here")
     parser.add_argument("--smoke", action="store_true", help="1 node, 20 trials, 4 at once: check it runs")

@@ -53,8 +53,8 @@ SMOKE = {
     "scale": [
         rf"scale: resweep {NUMBER} trials/s vs bare Tune {NUMBER} trials/s \(ratio {NUMBER}; steady "
         rf"{NUMBER}; goal >= 0\.9: (met|NOT met)\); 20 trials, 4 at once, 1 node\(s\)",
-        rf"\s+resweep driver memory: .*; Tune's saved state {NUMBER} KiB per trial, {NUMBER} KiB per trial on "
-        r"disk in all",
+        rf"\s+resweep driver memory: .*; Tune's saved state {NUMBER} KiB per trial, "
+        rf"{NUMBER} KiB per trial on disk in all",
         rf"resume: driver killed \(SIGKILL\) at \d+ of 20 rows; resume: first trial ended after {NUMBER} s, "
         rf"complete after {NUMBER} s .*; -?\d+ rows for a budget of 20 \([+-]\d+; each row once\), 0 errors",
         rf"ask p99 at 50 trials per study: {NUMBER} ms = {NUMBER}% of the mean trial time 0\.6 s .*",
@@ -151,3 +151,27 @@ def test_make_bench_writes_one_results_file_with_where_each_figure_came_from(tmp
     assert re.search(r"^300 rows, .* bytes per trial$", text, re.MULTILINE)
     assert re.search(r"^ratio\s+\S+x faster from the cache$", text, re.MULTILINE)
     assert not list(tmp_path.glob(".RESULTS.md.*")), "the temporary file of the atomic write is left"
+
+
+def test_the_heap_split_charges_a_planted_allocation_to_its_owner() -> None:
+    """``bench/scale.py --heap``: 100 "trials" that each keep 10,000 bytes allocated here (a file of
+    this repository: resweep's) grow the heap by that much a trial, charged to resweep."""
+    import tracemalloc
+
+    spec = importlib.util.spec_from_file_location("_resweep_bench_scale", BENCH / "scale.py")
+    assert spec is not None and spec.loader is not None
+    scale = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(scale)
+    tracemalloc.start(12)
+    try:
+        first = scale.heap_snapshot()
+        kept = [bytearray(10_000) for _ in range(100)]
+        last = scale.heap_snapshot()
+    finally:
+        tracemalloc.stop()
+    growth = scale.heap_growth(first, last, trials=len(kept))
+    assert growth["owners"]["resweep"] == pytest.approx(10_000, rel=0.02)
+    assert growth["per_trial"] == pytest.approx(10_000, rel=0.05)
+    assert scale.heap_owner("/x/.venv/lib/python3.11/site-packages/ray/tune/experiment/trial.py") == "Tune"
+    assert scale.heap_owner("/x/.venv/lib/python3.11/site-packages/ray/_private/worker.py") == "Ray"
+    assert scale.heap_owner("/usr/lib/python3.11/json/encoder.py") is None
