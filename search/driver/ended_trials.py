@@ -50,6 +50,8 @@ def forgetful_controller(base: type) -> type:
                 return
             waiting, gone = [], set()
             for trial, on_forget in _PENDING:
+                if trial in gone or (trial.status == "TERMINATED" and trial not in self._stopped_trials):
+                    continue  # named twice, or let go already: counted once
                 busy = trial in self._trial_to_actor or trial in self._live_trials
                 if trial.status != "TERMINATED" or busy:
                     if trial.status != "ERROR":
