@@ -182,7 +182,8 @@ def heap_snapshot() -> tuple[Any, int]:
     from ray.tune.experiment import Trial
 
     gc.collect()
-    return tracemalloc.take_snapshot(), sum(isinstance(o, Trial) for o in gc.get_objects())
+    # type(), not isinstance: isinstance asks lazy proxies (torch's deprecated names) for __class__
+    return tracemalloc.take_snapshot(), sum(type(o) is Trial for o in gc.get_objects())
 
 
 # Who an allocation is charged to: the innermost frame of its traceback in one of these.
