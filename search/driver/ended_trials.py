@@ -23,6 +23,8 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from .swapped import swapped
+
 __all__ = ["forget_stored_trials", "forgetful_controller", "stored"]
 
 # Trials whose rows are stored, each with what to call before it goes (None: not forgetting).
@@ -90,19 +92,9 @@ def forget_stored_trials() -> Iterator[None]:
     """Within: each Tune experiment started lets go of its trials once they ended and
     :func:`stored` named them."""
     global _PENDING
-    try:
-        from ray.tune import tune as tune_module
-    except ImportError:  # pragma: no cover - the module Tune has always had
-        yield
-        return
-    original = getattr(tune_module, "TuneController", None)
-    if original is None:  # pragma: no cover - a Ray that builds its controller another way
-        yield
-        return
-    setattr(tune_module, "TuneController", forgetful_controller(original))  # noqa: B010
-    _PENDING = []
-    try:
-        yield
-    finally:
-        _PENDING = None
-        setattr(tune_module, "TuneController", original)  # noqa: B010
+    with swapped("ray.tune.tune", "TuneController", forgetful_controller) as forgetting:
+        _PENDING = [] if forgetting else None
+        try:
+            yield
+        finally:
+            _PENDING = None

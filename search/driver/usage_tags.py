@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import collections
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
+
+from .swapped import swapped
 
 __all__ = ["BUILT_IN_TRACKER_CALLBACKS", "callback_tags_from_names", "count_callbacks"]
 
@@ -50,21 +52,7 @@ def count_callbacks(callbacks: Sequence[Any] | None) -> dict[str, int]:
     return counts
 
 
-@contextlib.contextmanager
-def callback_tags_from_names() -> Iterator[None]:
+def callback_tags_from_names() -> contextlib.AbstractContextManager[bool]:
     """Within: Ray's callback usage tag counted by :func:`count_callbacks`. A Ray without that
     counting function (a later version) is left as it is."""
-    try:
-        from ray.air._internal import usage
-    except ImportError:  # pragma: no cover - the module Ray has had since 2.x
-        yield
-        return
-    original = getattr(usage, "_count_callbacks", None)
-    if original is None:  # pragma: no cover - a Ray that counts another way
-        yield
-        return
-    usage._count_callbacks = count_callbacks
-    try:
-        yield
-    finally:
-        usage._count_callbacks = original
+    return swapped("ray.air._internal.usage", "_count_callbacks", lambda _original: count_callbacks)

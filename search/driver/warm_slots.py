@@ -21,6 +21,8 @@ import time
 from collections.abc import Generator, Iterator
 from typing import Any
 
+from .swapped import swapped
+
 __all__ = ["IDLE_S", "keep_idle_processes", "warm_cache"]
 
 IDLE_S = 30.0  # how long a slot's idle process beyond Tune's one is kept for a round to come
@@ -88,17 +90,9 @@ def keep_idle_processes(keep: int, idle_s: float = IDLE_S) -> Iterator[None]:
     """Within: each Tune experiment started keeps up to ``keep`` idle trial processes (one per
     slot) while its searcher waits. A Ray whose controller does not make its cache this way (a
     later version) is left as it is; so is ``keep`` of one, Tune's own."""
-    try:
-        from ray.tune.execution import tune_controller
-    except ImportError:  # pragma: no cover - the module Ray has had since 2.5
+    if keep <= 1:
         yield
         return
-    original = getattr(tune_controller, "_ObjectCache", None)
-    if original is None or keep <= 1:
+    cache = warm_cache(keep, idle_s)
+    with swapped("ray.tune.execution.tune_controller", "_ObjectCache", lambda _original: cache):
         yield
-        return
-    setattr(tune_controller, "_ObjectCache", warm_cache(keep, idle_s))  # noqa: B010 - a module's private name
-    try:
-        yield
-    finally:
-        setattr(tune_controller, "_ObjectCache", original)  # noqa: B010
