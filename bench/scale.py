@@ -680,6 +680,11 @@ def main() -> None:
         scratch = Path(folder)
         args.storage = str(scratch / "results")
         log = scratch / "drivers.log"
+        # Ray's test cluster notes its address in Ray's default temp folder whatever the head's
+        # temp_dir (ray.cluster_utils): on a machine where Ray never ran, that folder is missing.
+        from ray._common.utils import get_ray_address_file
+
+        Path(get_ray_address_file(None)).parent.mkdir(parents=True, exist_ok=True)
         cluster = Cluster(
             initialize_head=True,
             head_node_args={
