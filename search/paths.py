@@ -53,6 +53,12 @@ class SweepPaths:
         return self.root / "tune" / "trials"
 
     @property
+    def tune_rows(self) -> ResultsStore:
+        """The rows of the trials the Tune experiment let go of (no longer in its saved state):
+        a copy of theirs in the results store, kept with the experiment (lost-store recovery)."""
+        return ResultsStore(self.tune, "ended-rows")
+
+    @property
     def train(self) -> Location:
         return self.root / "train"
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -185,15 +185,20 @@ def _with_configuration_keys(table: pa.Table) -> pa.Table:
 class ResultsStore:
     """The rows of one sweep, under ``<sweep folder>/results/`` (a local path or an object-store URI)."""
 
-    def __init__(self, folder: str | Path | Location):
-        self.folder = Location.parse(folder) / "results"
+    def __init__(self, folder: str | Path | Location, name: str = "results"):
+        self.folder = Location.parse(folder) / name
         self.parts = self.folder / "parts"
         self.table_path = self.folder / "results.parquet"
 
     def add(self, row: Mapping[str, Any]) -> Location:
         """Write one row atomically (a trial that finishes again, after a resume, replaces its row)."""
-        target = self.parts / f"{row['trial_name']}.parquet"
-        target.write_bytes(_parquet_bytes(pa.Table.from_pylist([dict(row)], schema=RESULT_SCHEMA)))
+        return self.add_rows([row], part=row["trial_name"])
+
+    def add_rows(self, rows: Sequence[Mapping[str, Any]], part: str) -> Location:
+        """Write several rows as one part named ``part`` (atomically)."""
+        target = self.parts / f"{part}.parquet"
+        table = pa.Table.from_pylist([dict(row) for row in rows], schema=RESULT_SCHEMA)
+        target.write_bytes(_parquet_bytes(table))
         return target
 
     @staticmethod

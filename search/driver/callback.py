@@ -3,6 +3,7 @@ the checkpoints kept."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,6 +46,9 @@ class SweepRun:
     # Where the trials' epoch checkpoints are (the Tune experiment's folder, the Train runs'
     # folder), deleted once no resume needs them (search.driver.checkpoints); None: every one is kept.
     checkpoints: tuple[Location, Location] | None = None
+    # Where the rows of the trials Tune lets go of are copied at its next save (their saved form
+    # goes with them: search.driver.ended_trials); None: not copied.
+    tune_rows: ResultsStore | None = None
 
 
 _ACTIVE: SweepRun | None = None  # set by run_sweep around Tuner.fit (set_active)
@@ -74,6 +78,8 @@ class SweepCallback(tune.Callback):
         self.statuses: dict[str, str] = {}  # trial id -> status of its row
         self.recovered = False
         self.infos: dict[str, Any] = {}  # trial id -> its TrialInfo for the trackers
+        self.rows: dict[str, dict[str, Any]] = {}  # trial id -> its stored row, until Tune lets it go
+        self.unsaved: list[dict[str, Any]] = []  # rows of trials let go since Tune's last save
         self.keeper = CheckpointKeeper(*self.run.checkpoints) if self.run.checkpoints else None
         self.progress = (
             ProgressView(
@@ -95,10 +101,16 @@ class SweepCallback(tune.Callback):
 
     def get_state(self) -> dict[str, Any] | None:
         # Tune calls this while it saves its experiment state, right after writing every trial's
-        # (each naming its newest checkpoint): the keeper's clock. Nothing of ours is saved.
+        # (each naming its newest checkpoint) to its staging folder and before that reaches
+        # storage: the keeper's clock, and the moment the rows of the trials let go since the last
+        # save (which this state no longer holds) are copied beside it. Nothing else is saved.
         keeper = getattr(self, "keeper", None)  # None too before setup: a callback just unpickled
         if keeper is not None:
             keeper.state_saved()
+        unsaved = getattr(self, "unsaved", None)
+        if unsaved and self.run.tune_rows is not None:
+            self.run.tune_rows.add_rows(unsaved, part=f"{time.time_ns()}-{len(unsaved)}")
+            unsaved.clear()
         return None
 
     def on_checkpoint(
@@ -160,9 +172,13 @@ class SweepCallback(tune.Callback):
 
     def _forget(self, trial: Any) -> None:
         """Tune lets go of the ended trial now (search.driver.ended_trials): so does this
-        callback, its counts folded into the progress view first."""
+        callback, its counts folded into the progress view first and its row kept for the copy
+        made at Tune's next save."""
         if self.progress is not None:
             self.progress.forget(trial)
+        row = self.rows.pop(trial.trial_id, None)
+        if row is not None and self.run.tune_rows is not None:
+            self.unsaved.append(row)
         self.statuses.pop(trial.trial_id, None)
         self.stopped.discard(trial.trial_id)
         self.infos.pop(trial.trial_id, None)
@@ -190,14 +206,17 @@ class SweepCallback(tune.Callback):
         if self.recovered:
             return
         self.recovered = True
-        names = {row["trial_name"]: row["status"] for row in self.run.prior}
+        prior = {row["trial_name"]: row for row in self.run.prior}
         for trial in trials:
             if trial.status not in ("TERMINATED", "ERROR") or not trial.last_result:
                 continue
             name = trial_name(self._config(trial), trial.trial_id)
-            if names.get(name) in ENDED_OK:  # ended in a run killed before its checkpoints went
-                self._ended(trial)
-            elif name not in names:
+            row = prior.get(name)
+            if row is not None:
+                self.rows.setdefault(trial.trial_id, row)
+            if row is not None and row["status"] in ENDED_OK:
+                self._ended(trial)  # ended in a run killed before its checkpoints went
+            elif row is None:
                 done = trial.last_result.get(TRAINING_DONE)
                 ended = trial.last_result.get("timestamp")
                 self._row(
@@ -225,25 +244,25 @@ class SweepCallback(tune.Callback):
         previous = self.run.store.get(name)
         if previous is not None and previous["status"] in ENDED_OK:
             self.statuses[trial.trial_id] = previous["status"]
+            self.rows[trial.trial_id] = previous
             self._ended(trial)
             return  # written before a crash; the replay after resume changes nothing
         self.statuses[trial.trial_id] = status
-        self.run.store.add(
-            result_row(
-                sweep=self.run.sweep,
-                trial_name=name,
-                status=status,
-                config=config,
-                metrics=metrics,
-                resources=self.run.resources,
-                finished_at=finished_at or datetime.now(UTC),
-                role=trial.config.get(ROLE_KEY),
-                cell=trial.config.get(CELL_KEY),
-                params=_searcher_params(trial.config) if trial.config.get(ROLE_KEY) == "search" else None,
-                error=error if status == "error" else None,
-                manifest=None if recovered else self.run.manifest,  # recovered: written by an earlier run
-            )
+        row = self.rows[trial.trial_id] = result_row(
+            sweep=self.run.sweep,
+            trial_name=name,
+            status=status,
+            config=config,
+            metrics=metrics,
+            resources=self.run.resources,
+            finished_at=finished_at or datetime.now(UTC),
+            role=trial.config.get(ROLE_KEY),
+            cell=trial.config.get(CELL_KEY),
+            params=_searcher_params(trial.config) if trial.config.get(ROLE_KEY) == "search" else None,
+            error=error if status == "error" else None,
+            manifest=None if recovered else self.run.manifest,  # recovered: written by an earlier run
         )
+        self.run.store.add(row)
         if status in ENDED_OK:
             self._ended(trial)
         if self.run.tracking is not None:

@@ -1,20 +1,22 @@
-"""Tune lets go of a trial object once the trial has ended and its row is in the results store.
+"""Tune lets go of a trial once the trial has ended and its row is in the results store.
 
-Tune's controller keeps every trial of an experiment as a live object to the experiment's end:
-its configs (three copies), its resource request, its storage context, its last result and
-metadata. A sweep of thousands of trials grows by all of them. resweep needs none of them for a
-trial that ended cleanly and has its row: the results store holds its scores and its searcher was
-told. So within :func:`forget_stored_trials` the controller drops such a trial from its trial
-list and status sets at the end of the step in which it was stopped, and Tune's per-trial console
-callback (which keeps every trial it saw) lets go of it too; the sweep's callback first folds it
-into its progress counts (:meth:`search.driver.progress.ProgressView.forget`).
+Tune's controller keeps every trial of an experiment as a live object to the experiment's end
+(its configs in three copies, its resource request, storage context, last result and metadata)
+and the JSON form of each it writes into every save of the experiment state: the driver's memory
+and each save grow with every trial. resweep needs neither for a trial that ended cleanly and has
+its row: the results store holds its scores and its searcher was told. So within
+:func:`forget_stored_trials` the controller drops such a trial, at the end of the step in which it
+was stopped, from its trial list and status sets, from the trial forms it saves, and from Tune's
+per-trial console callback (which keeps every trial it saw); the sweep's callback first folds it
+into its progress counts (:meth:`search.driver.progress.ProgressView.forget`) and keeps its row
+for the next save, which writes the rows let go since the last one into the experiment's folder
+(:attr:`search.paths.SweepPaths.tune_rows`) before the experiment state that no longer holds
+them reaches storage: a lost results store still gets every row back on ``resweep resume``.
 
-What Tune *saves* of the trial stays: the JSON form it keeps of every trial for its saves of the
-experiment state (made once more at the next save, if the trial changed since the last). A resume
-restores ended trials from it as ended, and ``resweep resume`` gets a lost results store's rows
-back from it. A trial that failed stays whole (a resume runs it again), as does any trial of an
-experiment started without this (a Ray whose ``tune.run`` does not build its controller under that
-name is left as it is).
+A resume restores what the saved state still holds: running trials (from their checkpoints) and
+failed ones (run again); a state that holds no trial at all restores the searcher alone. A trial
+that failed stays whole, as does any trial of an experiment started without this (a Ray whose
+``tune.run`` does not build its controller under that name is left as it is).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def stored(trial: Any, on_forget: Callable[[Any], None]) -> None:
 
 def forgetful_controller(base: type) -> type:
     """A subclass of Tune's controller that, after each step, drops the trials :func:`stored`
-    named that are terminated and hold no trial process; their saved form stays."""
+    named that are terminated and hold no trial process, their saved form with them."""
 
     class _ForgetfulController(base):
         def step(self) -> None:
@@ -62,10 +64,19 @@ def forgetful_controller(base: type) -> type:
                 on_forget(trial)
                 gone.add(trial)
                 self._stopped_trials.discard(trial)
+                self._trials_to_cache.discard(trial)  # its form is saved no more
+                self._trial_metadata.pop(trial.trial_id, None)
             _PENDING[:] = waiting
             if gone:  # Tune's list is in the order trials came: keep it so
                 self._trials[:] = [t for t in self._trials if t not in gone]
                 self._unhold(gone)
+
+        def _restore_trials(self, experiment_state: dict[str, Any]) -> list[Any]:
+            # Tune takes the run's staging folder from the first saved trial; a state whose
+            # every trial was let go has none, and the run gets a staging folder of its own.
+            if not experiment_state.get("trial_data"):
+                return []
+            return list(super()._restore_trials(experiment_state))
 
         def _unhold(self, gone: set[Any]) -> None:
             """Tune's own per-trial console callback (added to every experiment, printing or not)

@@ -238,6 +238,8 @@ def _drive(
     hub = _tracking_hub(config, paths, plan)  # a tracker's missing package: an error before Ray starts
     write_sweep_config(config, paths)
     rows = paths.results.read().to_pylist()
+    if resume:
+        rows = _rows_back(paths, rows, verbose)
     if not _short(plan, rows):  # nothing is missing (and so nothing in Tune's state to recover)
         return _close_ended(
             config, plan, paths, rows, hub, resume=resume, rebuild_studies=rebuild_studies, verbose=verbose
@@ -274,6 +276,29 @@ def _drive(
             if hub is not None:
                 hub.close(complete=ran)
     return _conclude(config, plan, paths, interrupted=interrupted, exhausted=exhausted, verbose=verbose)
+
+
+def _rows_back(paths: SweepPaths, rows: list[dict[str, Any]], verbose: int) -> list[dict[str, Any]]:
+    """The store's rows, with those it lacks (a lost or moved store) written back from the copy
+    the Tune experiment keeps of the trials it let go of (:attr:`SweepPaths.tune_rows`); the rows
+    of trials Tune still holds come back from Tune's results (``SweepCallback._recover``)."""
+    try:
+        copied = paths.tune_rows.read().to_pylist()
+    except (OSError, ValueError) as err:  # StorageError is a ValueError, ArrowInvalid too
+        print(f"resweep: warning: {paths.tune_rows.folder}: cannot be read ({err})", file=sys.stderr)
+        return rows
+    have = {row["trial_name"] for row in rows}
+    lost = [row for row in copied if row["trial_name"] not in have]
+    if not lost:
+        return rows
+    for row in lost:
+        paths.results.add(row)
+    if verbose >= 1:
+        print(
+            f"resweep: {len(lost)} rows the results store lacked written back from {paths.tune_rows.folder}",
+            file=sys.stderr,
+        )
+    return paths.results.read().to_pylist()
 
 
 def _close_ended(
@@ -407,6 +432,8 @@ def _conclude(
                 file=sys.stderr,
             )
     paths.results.fold(table, parts)
+    if paths.tune_rows.parts.children(".parquet"):  # one file for the copies made at each save
+        paths.tune_rows.compact()
     failed = _all_failed(plan, rows)
     if failed:
         raise SweepFailed(
@@ -484,6 +511,7 @@ def _run_state(
         builds=functools.partial(_builds, paths),
         tracking=hub,
         checkpoints=None if config.search.keep_checkpoints else (paths.tune, paths.train),
+        tune_rows=paths.tune_rows,
     )
 
 

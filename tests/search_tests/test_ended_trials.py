@@ -108,9 +108,9 @@ def test_tune_lets_go_of_the_trials_that_ended_with_their_rows_stored(
     tmp_path: Path, ray_session: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Five trials, two at once, one failing: at the experiment's end Tune holds the failed one
-    alone (a resume runs it again), while its saved state still records all five (what a resume
-    and a lost store's recovery read), the store has every row, and the progress view counts the
-    trials Tune let go."""
+    alone (a resume runs it again) and its saved state records it alone, the rows of the four let
+    go are copied beside that state (what a lost store's recovery reads), the store has every
+    row, and the progress view counts the trials Tune let go."""
     from search.driver.callback import SweepCallback
     from search.driver.sweep import SweepPaths, run_sweep
 
@@ -150,9 +150,13 @@ def test_tune_lets_go_of_the_trials_that_ended_with_their_rows_stored(
     rows = run_sweep(config, verbose=1, trial_function=trial).to_pylist()
     assert sorted(r["status"] for r in rows) == ["error", "finished", "finished", "finished", "finished"]
     assert held == [["ERROR"]] and len(ended) == 4 and alive == [0]
-    tune_folder = Path(SweepPaths.of(str(tmp_path / "results"), "forget").tune.path)
-    state = max(tune_folder.glob("experiment_state-*.json"), key=lambda p: p.name)
+    paths = SweepPaths.of(str(tmp_path / "results"), "forget")
+    state = max(Path(paths.tune.path).glob("experiment_state-*.json"), key=lambda p: p.name)
     saved = json.loads(state.read_text())["trial_data"]
-    statuses = sorted(json.loads(trial_json)["status"] for trial_json, _ in saved)
-    assert statuses == ["ERROR"] + ["TERMINATED"] * 4
+    assert [json.loads(trial_json)["status"] for trial_json, _ in saved] == ["ERROR"]
+    copied = paths.tune_rows.read().to_pylist()
+    assert sorted(copied, key=lambda r: r["trial_name"]) == sorted(
+        (r for r in rows if r["status"] == "finished"), key=lambda r: r["trial_name"]
+    )
+    assert not paths.tune_rows.parts.children(".parquet")  # one file once the sweep is over
     assert "ended   5/5" in capsys.readouterr().err
