@@ -289,7 +289,8 @@ def _rows_back(paths: SweepPaths, rows: list[dict[str, Any]], verbose: int) -> l
         print(f"resweep: warning: {paths.tune_rows.folder}: cannot be read ({err})", file=sys.stderr)
         return rows
     have = {row["trial_name"] for row in rows}
-    lost = [row for row in copied if row["trial_name"] not in have]
+    # a trial let go twice (its first let-go's save cut short by a crash) is copied twice: once here
+    lost = list({row["trial_name"]: row for row in copied if row["trial_name"] not in have}.values())
     if not lost:
         return rows
     # One write for them all, folded into the store's table, where a trial's row is found by name

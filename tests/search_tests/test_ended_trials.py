@@ -160,3 +160,27 @@ def test_tune_lets_go_of_the_trials_that_ended_with_their_rows_stored(
     )
     assert not paths.tune_rows.parts.children(".parquet")  # one file once the sweep is over
     assert "ended   5/5" in capsys.readouterr().err
+
+
+def test_a_lost_store_gets_each_copied_row_back_once(tmp_path: Path) -> None:
+    """Rows come back from Tune's copy for the trials the store lacks, one row a trial even where
+    a crash had a trial let go, and so copied, twice; rows the store has are left as they are."""
+    from search.driver.sweep import _rows_back
+    from search.paths import SweepPaths
+
+    paths = SweepPaths.of(tmp_path, "lost")
+
+    def row(name: str, status: str) -> dict[str, Any]:
+        return {"sweep": "lost", "trial_name": name, "status": status}
+
+    paths.tune_rows.add_rows([row("a", "finished"), row("b", "finished")], part="1")
+    paths.tune_rows.add_rows([row("b", "finished"), row("c", "stopped")], part="2")
+    paths.results.add(row("c", "finished"))  # the store's own row wins
+    rows = _rows_back(paths, paths.results.read().to_pylist(), verbose=0)
+    assert sorted((r["trial_name"], r["status"]) for r in rows) == [
+        ("a", "finished"),
+        ("b", "finished"),
+        ("c", "finished"),
+    ]
+    assert paths.results.get("a") is not None  # found by name after the fold
+    assert _rows_back(paths, rows, verbose=0) is rows  # nothing lacking: nothing written
