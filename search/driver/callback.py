@@ -75,7 +75,6 @@ class SweepCallback(tune.Callback):
             raise RuntimeError("SweepCallback runs only inside run_sweep")
         self.run = _ACTIVE
         self.stopped: set[str] = set()  # trials the scheduler ended early
-        self.statuses: dict[str, str] = {}  # trial id -> status of its row
         self.recovered = False
         self.infos: dict[str, Any] = {}  # trial id -> its TrialInfo for the trackers
         self.rows: dict[str, dict[str, Any]] = {}  # trial id -> its stored row, until Tune lets it go
@@ -126,12 +125,12 @@ class SweepCallback(tune.Callback):
 
     def ended_status(self, trial: Any) -> str | None:
         """The status of an ended trial's row (looked up once for trials ended before a resume)."""
-        if trial.trial_id not in self.statuses:
+        if trial.trial_id not in self.rows:
             row = self.run.store.get(trial_name(self._config(trial), trial.trial_id))
             if row is None:
                 return None
-            self.statuses[trial.trial_id] = row["status"]
-        return self.statuses[trial.trial_id]
+            self.rows[trial.trial_id] = row
+        return str(self.rows[trial.trial_id]["status"])
 
     def on_trial_result(
         self, iteration: int, trials: list[Any], trial: Any, result: dict, **info: Any
@@ -179,7 +178,6 @@ class SweepCallback(tune.Callback):
         row = self.rows.pop(trial.trial_id, None)
         if row is not None and self.run.tune_rows is not None:
             self.unsaved.append(row)
-        self.statuses.pop(trial.trial_id, None)
         self.stopped.discard(trial.trial_id)
         self.infos.pop(trial.trial_id, None)
 
@@ -243,11 +241,9 @@ class SweepCallback(tune.Callback):
         name = trial_name(config, trial.trial_id)
         previous = self.run.store.get(name)
         if previous is not None and previous["status"] in ENDED_OK:
-            self.statuses[trial.trial_id] = previous["status"]
             self.rows[trial.trial_id] = previous
             self._ended(trial)
             return  # written before a crash; the replay after resume changes nothing
-        self.statuses[trial.trial_id] = status
         row = self.rows[trial.trial_id] = result_row(
             sweep=self.run.sweep,
             trial_name=name,
