@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+from cluster.local_s3 import S3_CREDENTIALS
+
 # Property tests draw the same examples on every run (CI included), so a pass here is a pass
 # there; `HYPOTHESIS_PROFILE=explore pytest ...` draws fresh ones (and keeps failures locally).
 hypothesis_settings.register_profile("fixed", derandomize=True, database=None)
@@ -74,57 +76,24 @@ def ray_session():  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """A real S3-compatible server on 127.0.0.1 (moto's server mode), for the whole session."""
-    import socket
-    import subprocess
-    import sys
-    import time
+    from cluster.local_s3 import start_s3_server
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server, endpoint = start_s3_server()
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("moto's S3 server did not start") from None
-                time.sleep(0.2)
-        yield f"127.0.0.1:{port}"
+        yield endpoint
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
-S3_CREDENTIALS = {
-    # moto accepts any credentials; with these in the environment no SDK looks for real ones.
-    "AWS_ACCESS_KEY_ID": "resweep-test",
-    "AWS_SECRET_ACCESS_KEY": "resweep-test",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
-
-
 @pytest.fixture
 def s3_storage(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """``s3://<a new bucket>/sweeps?...`` on the test's S3 server, with credentials in the environment."""
-    import pyarrow.fs
+    from cluster.local_s3 import s3_bucket
 
     for key, value in S3_CREDENTIALS.items():
         monkeypatch.setenv(key, value)
-    bucket = f"resweep-{secrets.token_hex(6)}"
-    options = f"endpoint_override={s3_endpoint}&scheme=http&region=us-east-1"
-    pyarrow.fs.S3FileSystem(
-        endpoint_override=s3_endpoint, scheme="http", region="us-east-1", allow_bucket_creation=True
-    ).create_dir(bucket)
-    return f"s3://{bucket}/sweeps?{options}"
+    return s3_bucket(s3_endpoint, f"resweep-{secrets.token_hex(6)}", "sweeps")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
