@@ -127,6 +127,28 @@ class Meter:
         self.every = max(1, every)
         self.heap_at: tuple[int, ...] = ()  # trials ended at which to snapshot the heap (--heap)
         self.heap: dict[int, Any] = {}  # trials ended -> (tracemalloc snapshot, trial objects alive)
+        self.saves: list[tuple[int, float, int]] = []  # (trials ended, seconds, bytes staged to upload)
+
+    def wrap_saves(self) -> None:
+        """Time each save of Tune's experiment state (``TuneController.save_to_dir``, the searcher's
+        state and the studies' copy included) and size the staging folder it leaves: what Tune
+        uploads whole to the sweep's storage after each save."""
+        from ray.tune.execution.tune_controller import TuneController
+
+        original = TuneController.save_to_dir
+
+        @functools.wraps(original)
+        def saved(this: Any, *args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return original(this, *args, **kwargs)
+            finally:
+                took = time.perf_counter() - started
+                staging = Path(this._storage.experiment_driver_staging_path)
+                staged = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file())
+                self.saves.append((len(self.ends), took, staged))
+
+        TuneController.save_to_dir = saved  # type: ignore[method-assign]
 
     def wrap(self, cls: type, name: str, key: str) -> None:
         original = getattr(cls, name)
@@ -210,6 +232,20 @@ def heap_growth(first: tuple[Any, int], last: tuple[Any, int], trials: int) -> d
     return {"per_trial": sum(owners.values()), "owners": owners, "alive": last[1]}
 
 
+def stored_files(storage: str, name: str) -> list[tuple[str, int, float]]:
+    """(path, bytes, modified) of every file under ``storage``/``name``: a local folder or an
+    object-store URI, read through pyarrow's filesystems as the sweep writes them."""
+    import pyarrow.fs
+
+    fs, root = pyarrow.fs.FileSystem.from_uri(storage)
+    selector = pyarrow.fs.FileSelector(f"{root.rstrip('/')}/{name}", recursive=True, allow_not_found=True)
+    return [
+        (info.path, info.size or 0, info.mtime.timestamp() if info.mtime else 0.0)
+        for info in fs.get_file_info(selector)
+        if info.type == pyarrow.fs.FileType.File
+    ]
+
+
 def _sweep_config(name: str, trials: int, concurrency: int, storage: str) -> Any:
     from search.config import parse_sweep_config
 
@@ -245,6 +281,7 @@ def drive(args: argparse.Namespace) -> None:
 
         profiler = cProfile.Profile()
     summary: dict[str, Any] = {"role": args.role, "rss_start_kib": rss_kib()}
+    meter.wrap_saves()
     try:
         if args.role == "bare":
             from ray import tune
@@ -292,6 +329,8 @@ def drive(args: argparse.Namespace) -> None:
             meter.wrap(SweepCallback, "on_trial_complete", "callback_row")
             meter.wrap(ResultsStore, "add", "store_write")
             meter.wrap(SweepCallback, "on_step_end", "progress_step")
+            meter.wrap(PerSlotSearch, "save_to_dir", "searcher_save")
+            meter.wrap(SweepCallback, "get_state", "callback_save")
             config = _sweep_config(args.name, args.trials, args.concurrency, args.storage)
             started = time.perf_counter()
             if profiler:
@@ -310,20 +349,21 @@ def drive(args: argparse.Namespace) -> None:
             summary["rows"] = len(names)
             summary["unique_rows"] = len(set(names))
             summary["errors"] = sum(1 for s in table["status"].to_pylist() if s == "error")
-            folder = Path(args.storage) / args.name / "results"
-            summary["store_bytes"] = sum(p.stat().st_size for p in folder.rglob("*.parquet"))
-        # Everything the run left on disk (resweep: Tune's state, the studies, the results store),
-        # less SQLite's write-ahead log: up to ~4 MB while the studies are open, whatever the
-        # number of trials, folded into the database when the sweep's process ends. Of it, Tune's
-        # newest saved experiment state (what a resume reads; rewritten whole at each save).
-        kept = [
-            p
-            for p in (Path(args.storage) / args.name).rglob("*")
-            if p.is_file() and not p.name.endswith(("-wal", "-shm"))
+            summary["store_bytes"] = sum(
+                size
+                for path, size, _ in stored_files(args.storage, f"{args.name}/results")
+                if path.endswith(".parquet")
+            )
+        # Everything the run left in its storage (resweep: Tune's state, the studies, the results
+        # store), less SQLite's write-ahead log: up to ~4 MB while the studies are open, whatever
+        # the number of trials, folded into the database when the sweep's process ends. Of it,
+        # Tune's newest saved experiment state (what a resume reads; rewritten whole at each save).
+        kept = [f for f in stored_files(args.storage, args.name) if not f[0].endswith(("-wal", "-shm"))]
+        summary["folder_bytes"] = sum(size for _, size, _ in kept)
+        states = [
+            f for f in kept if Path(f[0]).name.startswith("experiment_state-") and f[0].endswith(".json")
         ]
-        summary["folder_bytes"] = sum(p.stat().st_size for p in kept)
-        states = [p for p in kept if p.name.startswith("experiment_state-") and p.suffix == ".json"]
-        summary["state_bytes"] = max(states, key=lambda p: p.stat().st_mtime).stat().st_size if states else 0
+        summary["state_bytes"] = max(states, key=lambda f: f[2])[1] if states else 0
         if profiler:
             profiler.disable()
             profiler.dump_stats(args.profile)
@@ -332,6 +372,7 @@ def drive(args: argparse.Namespace) -> None:
     finally:
         ray.shutdown()
     summary.update(
+        saves=meter.saves,
         times=meter.times,
         slept=meter.slept,
         rss=meter.rss,
@@ -350,6 +391,7 @@ def drive(args: argparse.Namespace) -> None:
 def _child(
     args: argparse.Namespace, role: str, name: str, trials: int, report: Path, **extra: str
 ) -> list[str]:
+    storage = args.object_store if role == "object-store" else args.storage
     command = [
         sys.executable,
         str(Path(__file__).resolve()),
@@ -358,7 +400,7 @@ def _child(
         "--address",
         args.address,
         "--storage",
-        args.storage,
+        storage,
         "--name",
         name,
         "--trials",
@@ -371,6 +413,18 @@ def _child(
     for key, value in extra.items():
         command += [f"--{key}", value]
     return command + (["--heap"] if args.heap and role != "resume" else [])
+
+
+def start_s3_server(log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """An S3-compatible server on 127.0.0.1 (moto's, on this machine's cores) with a bucket for
+    the benchmark, its credentials in the environment: the server's process and the storage URI."""
+    from cluster.local_s3 import S3_CREDENTIALS, s3_bucket
+    from cluster.local_s3 import start_s3_server as start
+
+    with log.open("ab") as out:
+        server, endpoint = start(out)
+    os.environ.update(S3_CREDENTIALS)  # the drivers and the cluster's nodes inherit them
+    return server, s3_bucket(endpoint, "bench", "sweeps")
 
 
 def _run_child(command: list[str], log: Path, timeout: float) -> None:
@@ -451,6 +505,24 @@ def describe_side(label: str, summary: dict[str, Any], figures: dict[str, float]
         f"{summary.get('folder_bytes', 0) / max(1, figures['trials']) / 1024:.1f} KiB per trial on disk "
         "in all"
     )
+    saves = summary.get("saves") or []
+    if saves:
+        took = [seconds for _, seconds, _ in saves]
+        (first_at, _, first_bytes), (last_at, _, last_bytes) = saves[0], saves[-1]
+        lines.append(
+            f"  {label}, Tune's state saves: {len(saves)} (every {figures['wall'] / len(saves):.1f} s on "
+            f"average), {_ms(statistics.median(took))} p50, {_ms(max(took))} max, {sum(took):.1f} s in all "
+            f"({sum(took) / figures['wall']:.1%} of the wall time); the staging folder each upload "
+            f"copies whole: {first_bytes / 1024:.0f} KiB at trial {first_at}, {last_bytes / 1024:.0f} KiB "
+            f"at trial {last_at} ({(last_bytes - first_bytes) / max(1, last_at - first_at):.0f} bytes "
+            "more a trial)"
+            + (
+                f"; of a save's p50, the searcher's state {_ms(statistics.median(times['searcher_save']))}, "
+                f"the callback's {_ms(statistics.median(times['callback_save']))}"
+                if times.get("searcher_save") and times.get("callback_save")
+                else ""
+            )
+        )
     heap = summary.get("heap")
     if heap:
         owners = sorted(heap["owners"].items(), key=lambda item: -item[1])
@@ -631,7 +703,12 @@ def main() -> None:
         "--sides",
         default="bare,resweep",
         help="which drivers run, in this order (also: unmemoized, resweep with every study read "
-        "from the database, as before this benchmark)",
+        "from the database, as before this benchmark; object-store, resweep with the sweep in S3)",
+    )
+    parser.add_argument(
+        "--object-store",
+        help="the object-store side's storage URI (default: a moto S3 server this script starts on "
+        "127.0.0.1, sharing the machine's cores)",
     )
     parser.add_argument("--profile", help="cProfile resweep's driver into this file (pstats)")
     parser.add_argument(
@@ -643,7 +720,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="also write the figures here")
     parser.add_argument("--smoke", action="store_true", help="1 node, 20 trials, 4 at once: check it runs")
     # A driver process of the benchmark itself (see `drive`).
-    parser.add_argument("--role", choices=("resweep", "unmemoized", "resume", "bare"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--role", choices=("resweep", "unmemoized", "resume", "bare", "object-store"), help=argparse.SUPPRESS
+    )
     parser.add_argument("--address", help=argparse.SUPPRESS)
     parser.add_argument("--storage", help=argparse.SUPPRESS)
     parser.add_argument("--name", help=argparse.SUPPRESS)
@@ -655,6 +734,8 @@ def main() -> None:
     if args.smoke:
         args.trials, args.concurrency, args.nodes, args.cpus_per_node = 20, 4, 1, 8
         args.resume_trials, args.ask_trials, args.leaderboard_rows = 20, 50, 300
+        args.sides = "bare,resweep,object-store"
+    sides = [role for role in args.sides.split(",") if role]  # "": no throughput sides
 
     # As tests/cluster_tests/multinode_sweep.py: token auth with a token made for this run (nothing
     # in ~/.ray), Ray's session files in a folder of our own.
@@ -680,6 +761,10 @@ def main() -> None:
         scratch = Path(folder)
         args.storage = str(scratch / "results")
         log = scratch / "drivers.log"
+        s3_server = None
+        if "object-store" in sides and not args.object_store:
+            # Before the cluster: its nodes (where trials write) inherit the server's credentials.
+            s3_server, args.object_store = start_s3_server(scratch / "s3.log")
         # Ray's test cluster notes its address in Ray's default temp folder whatever the head's
         # temp_dir (ray.cluster_utils): on a machine where Ray never ran, that folder is missing.
         from ray._common.utils import get_ray_address_file
@@ -706,7 +791,7 @@ def main() -> None:
                 f"ready after {time.perf_counter() - started:.0f} s"
             )
             summaries = {}
-            for role in filter(None, args.sides.split(",")):  # "": no throughput sides
+            for role in sides:
                 report = scratch / f"{role}.json"
                 extra = {"profile": args.profile} if args.profile and role == "resweep" else {}
                 _run_child(
@@ -714,7 +799,12 @@ def main() -> None:
                 )
                 summaries[role] = json.loads(report.read_text())
             figures = {role: side(summary, args.concurrency) for role, summary in summaries.items()}
-            labels = {"bare": "bare Tune", "resweep": "resweep", "unmemoized": "resweep, studies unmemoized"}
+            labels = {
+                "bare": "bare Tune",
+                "resweep": "resweep",
+                "unmemoized": "resweep, studies unmemoized",
+                "object-store": "resweep in an object store",
+            }
             for role, label in labels.items():
                 if role in summaries:
                     say(*describe_side(label, summaries[role], figures[role]))
@@ -734,6 +824,15 @@ def main() -> None:
                     f"goal >= 0.9: {'met' if ratio >= 0.9 else 'NOT met'}); "
                     f"{args.trials} trials, {args.concurrency} at once, {args.nodes} node(s)"
                 )
+            if "object-store" in figures and "resweep" in figures:
+                local, remote = figures["resweep"], figures["object-store"]
+                say(
+                    f"object store: resweep {remote['rate']:.2f} trials/s with the sweep in "
+                    f"{'an S3 server on this machine' if s3_server else 'the given object store'} vs "
+                    f"{local['rate']:.2f} on the local disk: wall time {remote['wall'] / local['wall']:.2f}x "
+                    f"the local disk's (time a trial in the steady middle "
+                    f"{local['steady'] / remote['steady']:.2f}x; goal <= 1.15x)"
+                )
             if args.resume_trials:
                 say(*resume_after_kill(args, scratch, log))
         finally:
@@ -741,6 +840,9 @@ def main() -> None:
 
             ray.shutdown()
             cluster.shutdown()
+            if s3_server is not None:
+                s3_server.terminate()
+                s3_server.wait(timeout=30)
         if args.ask_trials:
             say(*ask_latency(args.ask_trials, args.concurrency, scratch))
     if args.leaderboard_rows:

@@ -55,6 +55,11 @@ SMOKE = {
         rf"{NUMBER}; goal >= 0\.9: (met|NOT met)\); 20 trials, 4 at once, 1 node\(s\)",
         rf"\s+resweep driver memory: .*; Tune's saved state {NUMBER} KiB per trial, "
         rf"{NUMBER} KiB per trial on disk in all",
+        rf"\s+resweep in an object store, Tune's state saves: \d+ \(every {NUMBER} s on average\), .* "
+        rf"the staging folder each upload copies whole: \d+ KiB at trial \d+, \d+ KiB at trial \d+ .*",
+        rf"object store: resweep {NUMBER} trials/s with the sweep in an S3 server on this machine vs "
+        rf"{NUMBER} on the local disk: wall time {NUMBER}x the local disk's \(time a trial in the steady "
+        rf"middle {NUMBER}x; goal <= 1\.15x\)",
         rf"resume: driver killed \(SIGKILL\) at \d+ of 20 rows; resume: first trial ended after {NUMBER} s, "
         rf"complete after {NUMBER} s .*; -?\d+ rows for a budget of 20 \([+-]\d+; each row once\), 0 errors",
         rf"ask p99 at 50 trials per study: {NUMBER} ms = {NUMBER}% of the mean trial time 0\.6 s .*",
