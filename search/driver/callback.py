@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from ray import tune
@@ -49,6 +50,12 @@ class SweepRun:
     # Where the rows of the trials Tune lets go of are copied at its next save (their saved form
     # goes with them: search.driver.ended_trials); None: not copied.
     tune_rows: ResultsStore | None = None
+
+    @cached_property
+    def prior_rows(self) -> dict[str, dict[str, Any]]:
+        """:attr:`prior` by trial name. A row an earlier run stored is found here, not asked of
+        the store: in object storage each ask is two requests on the driver's loop, once a trial."""
+        return {row["trial_name"]: row for row in self.prior}
 
 
 _ACTIVE: SweepRun | None = None  # set by run_sweep around Tuner.fit (set_active)
@@ -126,7 +133,7 @@ class SweepCallback(tune.Callback):
     def ended_status(self, trial: Any) -> str | None:
         """The status of an ended trial's row (looked up once for trials ended before a resume)."""
         if trial.trial_id not in self.rows:
-            row = self.run.store.get(trial_name(self._config(trial), trial.trial_id))
+            row = self.run.prior_rows.get(trial_name(self._config(trial), trial.trial_id))
             if row is None:
                 return None
             self.rows[trial.trial_id] = row
@@ -204,7 +211,7 @@ class SweepCallback(tune.Callback):
         if self.recovered:
             return
         self.recovered = True
-        prior = {row["trial_name"]: row for row in self.run.prior}
+        prior = self.run.prior_rows
         for trial in trials:
             if trial.status not in ("TERMINATED", "ERROR") or not trial.last_result:
                 continue
@@ -239,7 +246,9 @@ class SweepCallback(tune.Callback):
         if status in ENDED_OK and metrics.get("selected_epoch") is None:
             status = "error"
         name = trial_name(config, trial.trial_id)
-        previous = self.run.store.get(name)
+        # A trial writes an ended row once a run: one found was written by an earlier run, whose
+        # rows this one began with (a resumed trial that had ended before the crash).
+        previous = self.run.prior_rows.get(name)
         if previous is not None and previous["status"] in ENDED_OK:
             self.rows[trial.trial_id] = previous
             self._ended(trial)

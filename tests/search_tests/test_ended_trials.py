@@ -184,3 +184,84 @@ def test_a_lost_store_gets_each_copied_row_back_once(tmp_path: Path) -> None:
     ]
     assert paths.results.get("a") is not None  # found by name after the fold
     assert _rows_back(paths, rows, verbose=0) is rows  # nothing lacking: nothing written
+
+
+def test_the_callback_writes_a_row_a_trial_without_asking_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A trial's end is one write to the store and no read: a row an earlier run stored (a trial
+    that ended before a crash, run again on resume) is found among the rows the run began with,
+    kept as it was, not written again. In object storage a read is requests on the driver's loop."""
+    from search.driver.callback import SweepCallback, SweepRun, set_active
+    from search.paths import SweepPaths
+    from search.plan import plan_sweep, trial_config, trial_name
+    from search.results import ResultsStore
+
+    document = {
+        "name": "rows",
+        "data": {"in_domain": "synthetic", "ood": "synthetic_ood", "sizes": [0.1]},
+        "search": {"space": "demo-smoke", "budget": 4},
+        "storage": str(tmp_path),
+    }
+    config = parse_sweep_text(yaml.safe_dump(document), source="rows.yaml")
+    plan = plan_sweep(config)
+    (key,) = plan.contexts
+    store = SweepPaths.of(tmp_path, "rows").results
+
+    def trial(trial_id: str, score: float) -> Any:
+        tune_config = {
+            "in_domain_size": 0.1,
+            "architecture": "two-phase",
+            "strategy": "local",
+            "imbalance": "none",
+            "learning_rate": 1e-3,
+            "seed": 0,
+        }
+        report = {"selected_dev_f1_weighted": score, "selected_epoch": 1, "training_done": True}
+        return SimpleNamespace(
+            trial_id=trial_id,
+            config=tune_config,
+            status="TERMINATED",
+            last_result=report,
+            run_metadata=SimpleNamespace(metric_analysis={}, metric_n_steps={}, checkpoint_manager=None),
+        )
+
+    old, new = trial("old", 0.7), trial("new", 0.6)
+    old_name = trial_name(trial_config(old.config, plan.contexts[key]), "old")
+    earlier = {"sweep": "rows", "trial_name": old_name, "status": "finished", "manifest": "first-run"}
+    store.add(earlier)
+    prior = store.read().to_pylist()
+
+    def no_reads(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the callback asked the store for a row")
+
+    monkeypatch.setattr(ResultsStore, "get", no_reads)
+    writes: list[str] = []
+    add_rows = ResultsStore.add_rows
+    monkeypatch.setattr(
+        ResultsStore, "add_rows", lambda self, rows, part: writes.append(part) or add_rows(self, rows, part)
+    )
+    run = SweepRun(
+        sweep="rows",
+        store=store,
+        contexts=plan.contexts,
+        resources={"cpus": 1, "gpus": 0, "workers": 1},
+        budgets={key: 4},
+        metric="dev_f1_weighted",
+        show_progress=False,
+        prior=prior,
+        manifest="second-run",
+    )
+    callback = SweepCallback()
+    set_active(run)
+    try:
+        callback.setup()
+        for ended in (old, new):
+            callback.on_trial_complete(0, [old, new], ended)
+    finally:
+        set_active(None)
+    assert writes == [trial_name(trial_config(new.config, plan.contexts[key]), "new")]  # one write: new's
+    rows = {row["trial_name"]: row for row in store.read().to_pylist()}
+    assert rows[old_name]["manifest"] == "first-run"  # kept as the earlier run stored it
+    assert rows[writes[0]]["status"] == "finished" and rows[writes[0]]["manifest"] == "second-run"
+    assert callback.ended_status(old) == "finished" and callback.ended_status(new) == "finished"
