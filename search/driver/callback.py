@@ -3,6 +3,7 @@ the checkpoints kept."""
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from ..results import SCORED, ResultsStore, result_row
 from .checkpoints import CheckpointKeeper
 from .ended_trials import stored
 from .progress import ProgressView
+from .row_writes import RowWriter
 
 __all__ = ["ENDED_OK", "SweepCallback", "SweepRun", "drop_history", "set_active"]
 
@@ -86,6 +88,7 @@ class SweepCallback(tune.Callback):
         self.infos: dict[str, Any] = {}  # trial id -> its TrialInfo for the trackers
         self.rows: dict[str, dict[str, Any]] = {}  # trial id -> its stored row, until Tune lets it go
         self.unsaved: list[dict[str, Any]] = []  # rows of trials let go since Tune's last save
+        self.writes = RowWriter(self.run.store)  # rows written off Tune's loop (search.driver.row_writes)
         self.keeper = CheckpointKeeper(*self.run.checkpoints) if self.run.checkpoints else None
         self.progress = (
             ProgressView(
@@ -110,7 +113,10 @@ class SweepCallback(tune.Callback):
         # (each naming its newest checkpoint) to its staging folder and before that reaches
         # storage: the keeper's clock, and the moment the rows of the trials let go since the last
         # save (which this state no longer holds) are copied beside it. Nothing else is saved.
-        keeper = getattr(self, "keeper", None)  # None too before setup: a callback just unpickled
+        writes = getattr(self, "writes", None)  # None before setup: a callback just unpickled
+        if writes is not None:  # every row stored before the state that says its trial ended
+            writes.settle(wait=True)
+        keeper = getattr(self, "keeper", None)
         if keeper is not None:
             keeper.state_saved()
         unsaved = getattr(self, "unsaved", None)
@@ -172,9 +178,12 @@ class SweepCallback(tune.Callback):
         # not say) the scheduler stopped it. A STOP on the very epoch a trial ends is no stop.
         done = (trial.last_result or {}).get(TRAINING_DONE)
         stopped = done is False or (done is None and trial.trial_id in self.stopped)
-        self._row(trial, "stopped" if stopped else "finished")
+        # Dropped now, not once the row is stored: Tune writes an ended trial's saved form once,
+        # at the next save (a trial's last result, which a lost row comes back from, is kept).
         drop_history(trial)
-        stored(trial, self._forget)
+        self._row(
+            trial, "stopped" if stopped else "finished", then=functools.partial(stored, trial, self._forget)
+        )
 
     def _forget(self, trial: Any) -> None:
         """Tune lets go of the ended trial now (search.driver.ended_trials): so does this
@@ -193,12 +202,16 @@ class SweepCallback(tune.Callback):
         drop_history(trial)
 
     def on_step_end(self, iteration: int, trials: list[Any], **info: Any) -> None:
+        # With no trial left to run (the experiment's last step, or a round waiting on its last
+        # run) wait for the rows: Tune lets their trials go after this step, before its final save.
+        self.writes.settle(wait=all(trial.is_finished() for trial in trials))
         self._recover(trials)
         if self.progress is not None:
             self.progress.show(trials)
 
     def on_experiment_end(self, trials: list[Any], **info: Any) -> None:
         self._recover(trials)
+        self.writes.close()  # every row stored, and what follows each done
         if self.keeper is not None:  # Tune saved its final state before this, and waited for it
             self.keeper.experiment_ended({trial.storage.trial_dir_name for trial in trials})
         self.run.unfinished = sum(not trial.is_finished() for trial in trials)
@@ -219,6 +232,8 @@ class SweepCallback(tune.Callback):
             row = prior.get(name)
             if row is not None:
                 self.rows.setdefault(trial.trial_id, row)
+            # its row stored: a save before this one still held it, and Tune may let it go now
+            let_go = functools.partial(stored, trial, self._forget) if trial.status == "TERMINATED" else None
             if row is not None and row["status"] in ENDED_OK:
                 self._ended(trial)  # ended in a run killed before its checkpoints went
             elif row is None:
@@ -229,9 +244,11 @@ class SweepCallback(tune.Callback):
                     "error" if trial.status == "ERROR" else "stopped" if done is False else "finished",
                     finished_at=datetime.fromtimestamp(ended, UTC) if ended else None,
                     recovered=True,
+                    then=let_go,
                 )
-            if trial.status == "TERMINATED":  # its row is stored: a save before this one still held it
-                stored(trial, self._forget)
+                continue
+            if let_go is not None:
+                let_go()
 
     def _row(
         self,
@@ -240,7 +257,10 @@ class SweepCallback(tune.Callback):
         finished_at: datetime | None = None,
         error: str | None = None,
         recovered: bool = False,
+        then: Callable[[], None] | None = None,
     ) -> None:
+        """Write the trial's row (off Tune's loop); once it is stored, its checkpoints may go, the
+        trackers hear of it and ``then()`` runs (at once where an earlier run stored it)."""
         config = self._config(trial)
         metrics = trial.last_result or {}
         if status in ENDED_OK and metrics.get("selected_epoch") is None:
@@ -252,6 +272,8 @@ class SweepCallback(tune.Callback):
         if previous is not None and previous["status"] in ENDED_OK:
             self.rows[trial.trial_id] = previous
             self._ended(trial)
+            if then is not None:
+                then()
             return  # written before a crash; the replay after resume changes nothing
         row = self.rows[trial.trial_id] = result_row(
             sweep=self.run.sweep,
@@ -267,13 +289,19 @@ class SweepCallback(tune.Callback):
             error=error if status == "error" else None,
             manifest=None if recovered else self.run.manifest,  # recovered: written by an earlier run
         )
-        self.run.store.add(row)
+        self.writes.write(row, then=functools.partial(self._row_stored, trial, status, metrics, then))
+
+    def _row_stored(
+        self, trial: Any, status: str, metrics: Mapping[str, Any], then: Callable[[], None] | None
+    ) -> None:
         if status in ENDED_OK:
             self._ended(trial)
         if self.run.tracking is not None:
             from ..tracking import final_scores
 
             self.run.tracking.ended(self._info(trial), status, final_scores(metrics))
+        if then is not None:
+            then()
 
     def _ended(self, trial: Any) -> None:
         """The trial's row is in the store: its checkpoints (and Train run) can go."""
@@ -283,8 +311,8 @@ class SweepCallback(tune.Callback):
 
 
 def drop_history(trial: Any) -> None:
-    """What Tune keeps of an ended trial besides its last result, dropped once the trial's row is
-    in the results store: its running statistics of every numeric key it reported (minimum,
+    """What Tune keeps of an ended trial besides its last result, dropped as the trial ends (its
+    row, made of its last result, is being written): its running statistics of every numeric key it reported (minimum,
     maximum, mean and the last 5 and 10 values) and the metrics of every checkpoint it reported
     but the newest. resweep reads neither (the row holds the trial's scores); kept, they are most
     of what the driver holds per ended trial and of the trial's entry in each save of Tune's

@@ -258,6 +258,7 @@ def test_the_callback_writes_a_row_a_trial_without_asking_the_store(
         callback.setup()
         for ended in (old, new):
             callback.on_trial_complete(0, [old, new], ended)
+        callback.writes.close()  # the rows are written off Tune's loop
     finally:
         set_active(None)
     assert writes == [trial_name(trial_config(new.config, plan.contexts[key]), "new")]  # one write: new's
