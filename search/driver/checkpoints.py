@@ -24,12 +24,18 @@ storage an upload) after every checkpoint.
 
 :class:`CheckpointKeeper` is told what happens (the sweep's Tune callback tells it,
 :mod:`search.driver.callback`); it never raises: a checkpoint it cannot delete is left, with one warning.
+It decides on Tune's loop and deletes in a thread of its own: in object storage a trial's folders
+are a listing and a deletion each, requests that would hold up Tune's loop (at a state save, one
+per trial ended since; measured in ``bench/scale.py``). Deleting later than decided is always
+safe; :meth:`CheckpointKeeper.experiment_ended` waits for every deletion.
 """
 
 from __future__ import annotations
 
 import sys
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import PurePosixPath
+from typing import Any
 
 from cluster.storage import Location
 
@@ -55,6 +61,8 @@ class CheckpointKeeper:
         self.saved: dict[str, tuple[str, ...]] = {}  # running trial -> its newest at the last two saves
         self.ending: dict[str, tuple[int, str | None]] = {}  # ended -> (saves at its row, Train run)
         self.warned = False
+        self._deleter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="resweep-checkpoints")
+        self._deleting: list[Future[None]] = []
 
     def reported(self, trial: str, checkpoint: str, previous: str | None = None) -> None:
         """``trial`` reported ``checkpoint``; ``previous``: its newest before (the one a restored
@@ -100,8 +108,24 @@ class CheckpointKeeper:
         before a kill): nothing can resume it, so its checkpoints go too."""
         for trial, (_, run) in list(self.ending.items()):
             self._clear(trial, run)
-        if trials is None:
-            return
+        if trials is not None:
+            self._submit(self._clear_unnamed, trials)
+        self.drain()
+        self._deleter.shutdown()  # anything decided after this is deleted in line
+
+    def drain(self) -> None:
+        """Wait until every deletion decided so far is done (or left, with its warning)."""
+        while self._deleting:
+            self._deleting.pop(0).result()
+
+    def _submit(self, work: Any, *args: Any) -> None:
+        self._deleting = [f for f in self._deleting if not f.done()]
+        try:
+            self._deleting.append(self._deleter.submit(work, *args))
+        except RuntimeError:  # shut down: the experiment has ended
+            work(*args)
+
+    def _clear_unnamed(self, trials: set[str]) -> None:
         try:
             folders = [
                 f
@@ -118,10 +142,13 @@ class CheckpointKeeper:
                 continue  # not a folder
             for checkpoint in inside:
                 if checkpoint.name.startswith(CHECKPOINT_PREFIX):
-                    self._delete(checkpoint)
+                    self._remove(checkpoint)
 
     def _clear(self, trial: str, train_run: str | None) -> None:
         del self.ending[trial]
+        self._submit(self._clear_folders, trial, train_run)
+
+    def _clear_folders(self, trial: str, train_run: str | None) -> None:
         try:
             folders = (self.trials / trial).children()
         except OSError as err:
@@ -129,11 +156,14 @@ class CheckpointKeeper:
             return
         for folder in folders:
             if folder.name.startswith(CHECKPOINT_PREFIX):
-                self._delete(folder)
+                self._remove(folder)
         if train_run is not None and self.train_runs is not None:
-            self._delete(self.train_runs / train_run)
+            self._remove(self.train_runs / train_run)
 
     def _delete(self, folder: Location) -> None:
+        self._submit(self._remove, folder)
+
+    def _remove(self, folder: Location) -> None:
         try:
             folder.remove_tree()
         except OSError as err:  # a storage hiccup costs disk space, never the sweep

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ class _Disk:
         self.keeper.reported(trial, str(folder), before)
 
     def kept(self, trial: str) -> list[int]:
+        self.keeper.drain()  # the keeper deletes in a thread of its own
         return sorted(int(p.name.rpartition("_")[2]) for p in (self.trials / trial).glob("checkpoint_*"))
 
 
@@ -100,6 +102,26 @@ def test_a_checkpoint_that_cannot_be_deleted_costs_one_warning_not_the_sweep(
     assert disk.kept("t") == [0, 1, 2, 3]
     warnings = [line for line in capsys.readouterr().err.splitlines() if line]
     assert len(warnings) == 1 and warnings[0].startswith("resweep: warning: cannot delete checkpoint")
+
+
+def test_the_keeper_decides_at_once_and_deletes_in_its_own_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A deletion held up (in object storage: requests) does not hold up the caller, Tune's loop.
+    gate = threading.Event()
+    remove_tree = Location.remove_tree
+
+    def slow(self: Location) -> None:
+        assert gate.wait(30)
+        remove_tree(self)
+
+    monkeypatch.setattr(Location, "remove_tree", slow)
+    disk = _Disk(tmp_path)
+    disk.report("t", 0)
+    disk.report("t", 1)  # 0 is to go: its deletion waits on the gate, the report did not
+    assert (disk.trials / "t" / "checkpoint_000000").is_dir()
+    gate.set()
+    assert disk.kept("t") == [1]
 
 
 # Real sweeps (Ray in this process; stand-in trials that checkpoint every epoch) ----------------
