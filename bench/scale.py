@@ -21,13 +21,18 @@ uniform 0.2-1 s and report once, so the machine's own cores are not what limits 
    ``OptunaSearch`` (its defaults: TPE, an in-memory study) over the same space and concurrency:
    what a user would run instead. Its own default loggers (CSV, JSON, TensorBoard) are on.
    (``--sides`` also takes ``unmemoized``: resweep with every read of its studies going to the
-   database, as before this benchmark found those reads; see ``search.driver.studies.StudyStorage``.)
+   database, as before this benchmark found those reads; see ``search.driver.studies.StudyStorage``;
+   and ``object-store``: resweep with the sweep in S3, by default a moto server this script starts
+   on 127.0.0.1 (``cluster.local_s3``; it shares the machine's cores), ``--object-store URI`` for
+   another: its wall time against resweep's on the local disk, goal <= 1.15x.)
 
 Each driver runs in its own process (Ray's start is not counted) and reports: trials/s over the
 whole run and in its steady middle (10th to 90th percentile of the trial ends), the slot
 efficiency (summed sleep / (wall x concurrency)), the time inside the searcher's ``suggest``
 (ask) and its tells, resweep's callback (the results-store row) and progress view, and the
-driver's memory (RSS) as the trials end: at the end, its peak, and its growth per trial.
+driver's memory (RSS) as the trials end: at the end, its peak, and its growth per trial; and
+Tune's saves of its experiment state: how long they hold up the driver, and the size of the
+staging folder Tune uploads whole after each (in an object store the studies' SQLite copy is in it).
 
 3. **ask latency as a study grows**: one study of ``--ask-trials`` trials asked and told in
    process (``--concurrency`` outstanding), resweep's searcher (multivariate TPE with constant
