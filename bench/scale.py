@@ -24,7 +24,8 @@ uniform 0.2-1 s and report once, so the machine's own cores are not what limits 
    database, as before this benchmark found those reads; see ``search.driver.studies.StudyStorage``;
    and ``object-store``: resweep with the sweep in S3, by default a moto server this script starts
    on 127.0.0.1 (``cluster.local_s3``; it shares the machine's cores), ``--object-store URI`` for
-   another: its wall time against resweep's on the local disk, goal <= 1.15x.)
+   another: its wall time against resweep's on the local disk, goal <= 1.15x; ``bare-object-store``
+   does the same for bare Tune, the anchor: what the object store costs Tune itself.)
 
 Each driver runs in its own process (Ray's start is not counted) and reports: trials/s over the
 whole run and in its steady middle (10th to 90th percentile of the trial ends), the slot
@@ -288,13 +289,15 @@ def drive(args: argparse.Namespace) -> None:
     summary: dict[str, Any] = {"role": args.role, "rss_start_kib": rss_kib()}
     meter.wrap_saves()
     try:
-        if args.role == "bare":
+        if args.role in ("bare", "bare-object-store"):
+            import pyarrow.fs
             from ray import tune
             from ray.tune.search import ConcurrencyLimiter
             from ray.tune.search.optuna import OptunaSearch
 
             from spaces import define_by_run
 
+            filesystem, path = pyarrow.fs.FileSystem.from_uri(args.storage)
             meter.wrap(OptunaSearch, "suggest", "ask")
             meter.wrap_end(OptunaSearch, "on_trial_complete")
             started = time.perf_counter()
@@ -312,7 +315,10 @@ def drive(args: argparse.Namespace) -> None:
                     num_samples=args.trials,
                     reuse_actors=True,
                 ),
-                run_config=tune.RunConfig(name=args.name, storage_path=args.storage, verbose=0),
+                # a local folder or an object-store URI, handed to Tune as the sweep hands its own
+                run_config=tune.RunConfig(
+                    name=args.name, storage_path=path, storage_filesystem=filesystem, verbose=0
+                ),
             )
             grid = tuner.fit()
             summary["wall_s"] = time.perf_counter() - started
@@ -396,7 +402,7 @@ def drive(args: argparse.Namespace) -> None:
 def _child(
     args: argparse.Namespace, role: str, name: str, trials: int, report: Path, **extra: str
 ) -> list[str]:
-    storage = args.object_store if role == "object-store" else args.storage
+    storage = args.object_store if role.endswith("object-store") else args.storage
     command = [
         sys.executable,
         str(Path(__file__).resolve()),
@@ -726,7 +732,9 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="1 node, 20 trials, 4 at once: check it runs")
     # A driver process of the benchmark itself (see `drive`).
     parser.add_argument(
-        "--role", choices=("resweep", "unmemoized", "resume", "bare", "object-store"), help=argparse.SUPPRESS
+        "--role",
+        choices=("resweep", "unmemoized", "resume", "bare", "object-store", "bare-object-store"),
+        help=argparse.SUPPRESS,
     )
     parser.add_argument("--address", help=argparse.SUPPRESS)
     parser.add_argument("--storage", help=argparse.SUPPRESS)
@@ -739,7 +747,7 @@ def main() -> None:
     if args.smoke:
         args.trials, args.concurrency, args.nodes, args.cpus_per_node = 20, 4, 1, 8
         args.resume_trials, args.ask_trials, args.leaderboard_rows = 20, 50, 300
-        args.sides = "bare,resweep,object-store"
+        args.sides = "bare,resweep,object-store,bare-object-store"
     sides = [role for role in args.sides.split(",") if role]  # "": no throughput sides
 
     # As tests/cluster_tests/multinode_sweep.py: token auth with a token made for this run (nothing
@@ -767,7 +775,7 @@ def main() -> None:
         args.storage = str(scratch / "results")
         log = scratch / "drivers.log"
         s3_server = None
-        if "object-store" in sides and not args.object_store:
+        if any(role.endswith("object-store") for role in sides) and not args.object_store:
             # Before the cluster: its nodes (where trials write) inherit the server's credentials.
             s3_server, args.object_store = start_s3_server(scratch / "s3.log")
         # Ray's test cluster notes its address in Ray's default temp folder whatever the head's
@@ -809,6 +817,7 @@ def main() -> None:
                 "resweep": "resweep",
                 "unmemoized": "resweep, studies unmemoized",
                 "object-store": "resweep in an object store",
+                "bare-object-store": "bare Tune in an object store",
             }
             for role, label in labels.items():
                 if role in summaries:
@@ -829,15 +838,19 @@ def main() -> None:
                     f"goal >= 0.9: {'met' if ratio >= 0.9 else 'NOT met'}); "
                     f"{args.trials} trials, {args.concurrency} at once, {args.nodes} node(s)"
                 )
-            if "object-store" in figures and "resweep" in figures:
-                local, remote = figures["resweep"], figures["object-store"]
-                say(
-                    f"object store: resweep {remote['rate']:.2f} trials/s with the sweep in "
-                    f"{'an S3 server on this machine' if s3_server else 'the given object store'} vs "
-                    f"{local['rate']:.2f} on the local disk: wall time {remote['wall'] / local['wall']:.2f}x "
-                    f"the local disk's (time a trial in the steady middle "
-                    f"{local['steady'] / remote['steady']:.2f}x; goal <= 1.15x)"
-                )
+            where = "an S3 server on this machine" if s3_server else "the given object store"
+            for driver, local_role, remote_role, goal in (
+                ("resweep", "resweep", "object-store", "; goal <= 1.15x"),
+                ("bare Tune", "bare", "bare-object-store", ""),
+            ):
+                if local_role in figures and remote_role in figures:
+                    local, remote = figures[local_role], figures[remote_role]
+                    say(
+                        f"object store: {driver} {remote['rate']:.2f} trials/s with the sweep in {where} vs "
+                        f"{local['rate']:.2f} on the local disk: wall time "
+                        f"{remote['wall'] / local['wall']:.2f}x the local disk's (time a trial in the "
+                        f"steady middle {local['steady'] / remote['steady']:.2f}x{goal})"
+                    )
             if args.resume_trials:
                 say(*resume_after_kill(args, scratch, log))
         finally:

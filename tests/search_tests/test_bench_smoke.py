@@ -60,6 +60,9 @@ SMOKE = {
         rf"object store: resweep {NUMBER} trials/s with the sweep in an S3 server on this machine vs "
         rf"{NUMBER} on the local disk: wall time {NUMBER}x the local disk's \(time a trial in the steady "
         rf"middle {NUMBER}x; goal <= 1\.15x\)",
+        rf"object store: bare Tune {NUMBER} trials/s with the sweep in an S3 server on this machine vs "
+        rf"{NUMBER} on the local disk: wall time {NUMBER}x the local disk's \(time a trial in the steady "
+        rf"middle {NUMBER}x\)",
         rf"resume: driver killed \(SIGKILL\) at \d+ of 20 rows; resume: first trial ended after {NUMBER} s, "
         rf"complete after {NUMBER} s .*; -?\d+ rows for a budget of 20 \([+-]\d+; each row once\), 0 errors",
         rf"ask p99 at 50 trials per study: {NUMBER} ms = {NUMBER}% of the mean trial time 0\.6 s .*",
