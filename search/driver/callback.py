@@ -312,12 +312,13 @@ class SweepCallback(tune.Callback):
 
 def drop_history(trial: Any) -> None:
     """What Tune keeps of an ended trial besides its last result, dropped as the trial ends (its
-    row, made of its last result, is being written): its running statistics of every numeric key it reported (minimum,
-    maximum, mean and the last 5 and 10 values) and the metrics of every checkpoint it reported
-    but the newest. resweep reads neither (the row holds the trial's scores); kept, they are most
-    of what the driver holds per ended trial and of the trial's entry in each save of Tune's
-    experiment state, and they grow with every epoch reported. A failed trial that a resume runs
-    again goes on from its newest checkpoint (kept) and starts its statistics afresh."""
+    row, made of its last result, is being written): its running statistics of every numeric key
+    it reported (minimum, maximum, mean and the last 5 and 10 values) and the metrics of every
+    checkpoint it reported but the newest. resweep reads neither (the row holds the trial's
+    scores); kept, they are most of what the driver holds per ended trial and of the trial's entry
+    in each save of Tune's experiment state, and they grow with every epoch reported. A failed
+    trial that a resume runs again goes on from its newest checkpoint (kept) and starts its
+    statistics afresh."""
     metadata = trial.run_metadata
     # Tune's metadata forgets its saved form on each assignment: the next save writes what is left
     # (the records' change below included; nothing saves in between).

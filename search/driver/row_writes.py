@@ -17,6 +17,7 @@ one trial (an error, then the run Tune retries) are written in the order they ca
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -39,9 +40,8 @@ class RowWriter:
     def write(self, row: Mapping[str, Any], then: Callable[[], None]) -> None:
         """Write ``row``; ``then()`` runs at the first :meth:`settle` after it is stored."""
         name = row["trial_name"]
-        for earlier, pending_name, _ in self._pending:
-            if pending_name == name:
-                earlier.result()  # the trial's earlier row lands first (its error raised at settle)
+        earlier = [write for write, pending_name, _ in self._pending if pending_name == name]
+        futures.wait(earlier)  # the trial's earlier row lands first (a failure of it is raised at settle)
         self._pending.append((self._pool.submit(self.store.add, dict(row)), name, then))
 
     def settle(self, wait: bool = False) -> None:
