@@ -297,7 +297,12 @@ def drive(args: argparse.Namespace) -> None:
 
             from spaces import define_by_run
 
-            filesystem, path = pyarrow.fs.FileSystem.from_uri(args.storage)
+            # as the sweep hands Tune its storage: a filesystem only for an object store
+            filesystem, path = (
+                pyarrow.fs.FileSystem.from_uri(args.storage)
+                if "://" in args.storage
+                else (None, args.storage)
+            )
             meter.wrap(OptunaSearch, "suggest", "ask")
             meter.wrap_end(OptunaSearch, "on_trial_complete")
             started = time.perf_counter()
@@ -315,7 +320,6 @@ def drive(args: argparse.Namespace) -> None:
                     num_samples=args.trials,
                     reuse_actors=True,
                 ),
-                # a local folder or an object-store URI, handed to Tune as the sweep hands its own
                 run_config=tune.RunConfig(
                     name=args.name, storage_path=path, storage_filesystem=filesystem, verbose=0
                 ),
@@ -714,7 +718,8 @@ def main() -> None:
         "--sides",
         default="bare,resweep",
         help="which drivers run, in this order (also: unmemoized, resweep with every study read "
-        "from the database, as before this benchmark; object-store, resweep with the sweep in S3)",
+        "from the database, as before this benchmark; object-store and bare-object-store, resweep and "
+        "bare Tune with the sweep in S3)",
     )
     parser.add_argument(
         "--object-store",
