@@ -61,7 +61,6 @@ from ..plan import (
     trial_name,
     write_sweep_config,
 )
-from ..results import ResultsStore
 from ..sizes import InDomainSize, size_text
 
 # SweepCallback is named here too: Tune experiments pickled before it moved refer to it by this module.
@@ -104,20 +103,37 @@ _TUNE_FILLED = frozenset(
 )
 
 
-def sweep_trial(config: dict[str, Any], runtime: Any, contexts: Mapping[str, Mapping[str, Any]]) -> None:
+def sweep_trial(
+    config: dict[str, Any],
+    runtime: Any,
+    contexts: Mapping[str, Mapping[str, Any]],
+    ended: Mapping[str, str] | None = None,
+) -> None:
     """The Tune trainable of a sweep. A trial that already has an ended row in the results store
     (it ended after Tune last saved its own state, then the driver died) is not run again: it
-    reports its stored result and returns."""
+    reports its stored result and returns. ``ended`` holds those rows' last reports by trial name
+    (:func:`_ended_reports`, read by the driver once): a trial asks no store of its own."""
     from trainables.ray_adapter import resweep_trial
 
     full = trial_config(config, context_of(config, contexts))
-    store = ResultsStore(Location.parse(runtime.artifacts).parent)
-    done = store.get(trial_name(full, tune.get_context().get_trial_id()))
-    if done is not None and done["status"] in ENDED_OK:
-        stored = json.loads(done["last_report"])
+    done = (ended or {}).get(trial_name(full, tune.get_context().get_trial_id()))
+    if done is not None:
+        stored = json.loads(done)
         tune.report({k: v for k, v in stored.items() if k not in _TUNE_FILLED})
         return
     resweep_trial(full, runtime)
+
+
+def _ended_reports(rows: list[dict[str, Any]], restores: Mapping[str, Any]) -> dict[str, str]:
+    """The last reports of the trials Tune's saved experiment runs again (``restores``, by trial
+    id) that have an ended row in the store, by trial name: all a restored experiment's trials
+    may find of their own (a new experiment's trial ids are new, so none of its trials has a row)."""
+    suffixes = tuple(f"_{trial_id}" for trial_id in restores)
+    return {
+        row["trial_name"]: row["last_report"]
+        for row in rows
+        if row["status"] in ENDED_OK and row["last_report"] and row["trial_name"].endswith(suffixes)
+    }
 
 
 def _runtime(
@@ -250,10 +266,14 @@ def _drive(
     runtime, resources = _runtime(config, paths, cluster_resources)
     record = manifest(sweep_document(config), datasets, kind=kind, cluster=cluster_resources)
     manifest_id = write_manifest(paths.root / "manifests", record)
-    trainable = tune.with_resources(
-        tune.with_parameters(trial_function or sweep_trial, runtime=runtime, contexts=plan.contexts),
-        resources,
-    )
+
+    def trainable(ended: Mapping[str, str] | None = None) -> Any:
+        parameters: dict[str, Any] = {"runtime": runtime, "contexts": plan.contexts}
+        if trial_function is None:  # a stand-in trial is not handed the stored reports
+            parameters["ended"] = ended or {}
+        function = trial_function or sweep_trial
+        return tune.with_resources(tune.with_parameters(function, **parameters), resources)
+
     run = functools.partial(
         _run_state, config, plan, paths, verbose=verbose, manifest_id=manifest_id, hub=hub
     )
@@ -268,7 +288,7 @@ def _drive(
             if not interrupted and _short(plan, rows):
                 paths.tune.remove_tree()  # what it held that ended is in the results store now
                 sync_studies(config, plan, paths, rows, verbose)
-                tuner, searcher = _new_tuner(config, plan, paths, trainable, rows, verbose, concurrency)
+                tuner, searcher = _new_tuner(config, plan, paths, trainable(), rows, verbose, concurrency)
                 interrupted = _fit(tuner, run(rows), concurrency)
                 exhausted = searcher.exhausted
             ran = not interrupted
@@ -372,7 +392,7 @@ def _tune_output(verbose: int) -> Iterator[None]:
 def _continue_saved(
     plan: SweepPlan,
     paths: SweepPaths,
-    trainable: Any,
+    trainable: Callable[[Mapping[str, str]], Any],
     rows: list[dict[str, Any]],
     run: Callable[[list[dict[str, Any]]], SweepRun],
     concurrency: int,
@@ -380,9 +400,13 @@ def _continue_saved(
     """Continue Tune's saved experiment: (whether it was interrupted, the store's rows after it).
     Saved state Tune cannot restore is left for a new experiment (a warning, nothing run)."""
     path, filesystem = _tune_storage(paths.tune)
+    restores = _tune_restores(paths.tune)
     try:
         tuner = tune.Tuner.restore(
-            path, trainable=trainable, resume_errored=True, storage_filesystem=filesystem
+            path,
+            trainable=trainable(_ended_reports(rows, restores)),
+            resume_errored=True,
+            storage_filesystem=filesystem,
         )
     except Exception as err:  # Tune's saved state is damaged: the results store is the truth
         print(
@@ -393,7 +417,7 @@ def _continue_saved(
         return False, rows
     # what ended after Tune's last save is in the store, not in the searcher it restores; what
     # Tune runs again may be newer than that searcher's state (see StoreRuns.restored)
-    hand_over(replace(_store_runs(plan, rows), restored=_tune_restores(paths.tune)))
+    hand_over(replace(_store_runs(plan, rows), restored=restores))
     try:
         interrupted = _fit(tuner, run(rows), concurrency)
     finally:

@@ -1,0 +1,86 @@
+"""A trial Tune's restored experiment runs again, though it ended after Tune's last save: it reports
+its stored result and trains nothing, from what the driver read once (search.driver.sweep)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from search.config import parse_sweep_config
+from search.driver import sweep
+from search.plan import plan_sweep, trial_config, trial_name
+
+
+def _plan(tmp_path: Path) -> Any:
+    document = {
+        "name": "stored",
+        "data": {"in_domain": "synthetic", "ood": "synthetic_ood", "sizes": [0.1]},
+        "search": {"space": "thesis-smoke", "searcher": "grid", "budget": 8},
+        "storage": str(tmp_path),
+    }
+    return plan_sweep(parse_sweep_config(document))
+
+
+def _row(name: str, status: str, report: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "trial_name": name,
+        "status": status,
+        "last_report": None if report is None else json.dumps(report),
+    }
+
+
+def test_the_driver_hands_over_the_ended_rows_of_the_trials_tune_runs_again() -> None:
+    """Tune's trial ids end the rows' names: only the ended rows of the trials Tune's saved state
+    runs again are handed over; an errored row (it runs again) and other trials' rows are not."""
+    restores = {"5f1e2d3c_00001": {}, "5f1e2d3c_00002": {}, "5f1e2d3c_00003": {}}
+    rows = [
+        _row("bert-seqcls_local_none_id0.1_s0_aa11bb22_5f1e2d3c_00001", "finished", {"dev_f1_weighted": 0.6}),
+        _row("bert-seqcls_local_none_id0.1_s0_aa11bb22_5f1e2d3c_00002", "error", None),
+        _row("bert-seqcls_local_none_id0.1_s0_aa11bb22_5f1e2d3c_00003", "stopped", {"dev_f1_weighted": 0.4}),
+        _row("bert-seqcls_local_none_id0.1_s0_aa11bb22_5f1e2d3c_00004", "finished", {"dev_f1_weighted": 0.7}),
+        _row(
+            "bert-seqcls_local_none_id0.1_s0_aa11bb22_x5f1e2d3c_00001", "finished", {"dev_f1_weighted": 0.8}
+        ),
+        _row("bert-seqcls_local_none_id0.1_s0_aa11bb22_0c0c0c0c_00001", "finished", {"dev_f1_weighted": 0.9}),
+    ]
+    handed = sweep._ended_reports(rows, restores)
+    assert sorted(handed) == [rows[0]["trial_name"], rows[2]["trial_name"]]
+    assert json.loads(handed[rows[2]["trial_name"]]) == {"dev_f1_weighted": 0.4}
+    assert sweep._ended_reports(rows, {}) == {}  # a new experiment: none of its trials has a row
+
+
+@pytest.fixture
+def tune_stand_ins(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Tune's context (trial id ``5f1e2d3c_00001``) and report in sweep_trial; training recorded."""
+    calls: list[Any] = []
+    context = SimpleNamespace(get_trial_id=lambda: "5f1e2d3c_00001")
+    monkeypatch.setattr(sweep.tune, "get_context", lambda: context)
+    monkeypatch.setattr(sweep.tune, "report", lambda metrics: calls.append(("report", metrics)))
+    monkeypatch.setattr(
+        "trainables.ray_adapter.resweep_trial", lambda config, runtime: calls.append(("train", config))
+    )
+    return calls
+
+
+def test_a_trial_with_a_handed_over_row_reports_it_and_trains_nothing(
+    tmp_path: Path, tune_stand_ins: list[Any]
+) -> None:
+    plan = _plan(tmp_path)
+    proposal = {**plan.grids["id0.1/local"][0], "in_domain_size": 0.1}  # as the searcher stamps it
+    name = trial_name(trial_config(proposal, plan.contexts["id0.1"]), "5f1e2d3c_00001")
+    stored = {"selected_dev_f1_weighted": 0.61, "epochs_done": 3, "trial_id": "5f1e2d3c_00001", "pid": 7}
+    # the runtime names no store: the trial has nothing to ask one
+    runtime = SimpleNamespace(artifacts=str(tmp_path / "missing" / "artifacts"))
+    sweep.sweep_trial(proposal, runtime, plan.contexts, ended={name: json.dumps(stored)})
+    assert tune_stand_ins == [("report", {"selected_dev_f1_weighted": 0.61, "epochs_done": 3})]
+
+    tune_stand_ins.clear()
+    other = name.replace("5f1e2d3c_00001", "5f1e2d3c_00009")
+    sweep.sweep_trial(proposal, runtime, plan.contexts, ended={other: json.dumps(stored)})
+    sweep.sweep_trial(proposal, runtime, plan.contexts)
+    assert [kind for kind, _ in tune_stand_ins] == ["train", "train"]
+    assert not (tmp_path / "missing").exists()
