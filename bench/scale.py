@@ -330,6 +330,7 @@ def drive(args: argparse.Namespace) -> None:
             summary["errors"] = len(grid.errors)
         else:
             from search.driver.callback import SweepCallback
+            from search.driver.progress import ProgressView
             from search.driver.searchers import PerSlotSearch
             from search.driver.sweep import run_sweep
             from search.results import ResultsStore
@@ -343,7 +344,8 @@ def drive(args: argparse.Namespace) -> None:
             meter.wrap_end(PerSlotSearch, "on_trial_complete")
             meter.wrap(SweepCallback, "on_trial_complete", "callback_row")
             meter.wrap(ResultsStore, "add", "store_write")
-            meter.wrap(SweepCallback, "on_step_end", "progress_step")
+            meter.wrap(SweepCallback, "on_step_end", "step_end")
+            meter.wrap(ProgressView, "show", "progress_show")
             meter.wrap(PerSlotSearch, "save_to_dir", "searcher_save")
             meter.wrap(SweepCallback, "get_state", "callback_save")
             config = _sweep_config(args.name, args.trials, args.concurrency, args.storage)
@@ -503,13 +505,15 @@ def describe_side(label: str, summary: dict[str, Any], figures: dict[str, float]
     ]
     if "callback_row" in times:
         row, write = times["callback_row"], times.get("store_write", [])
-        step = times.get("progress_step", [])
+        step, show = times.get("step_end", []), times.get("progress_show", [])
+        per_trial = max(1, figures["trials"])
         lines.append(
             f"  {label} results store: {_ms(statistics.fmean(row))} per trial in the callback "
             f"(p99 {_ms(pct(row, 99))}; the Parquet write {_ms(statistics.fmean(write) if write else 0)}); "
             f"{summary.get('store_bytes', 0) / max(1, summary['rows']):.0f} bytes per trial stored; "
-            f"progress view {_ms(sum(step) / max(1, figures['trials']))} per trial "
-            f"({len(step)} steps)"
+            f"the callback's step end {_ms(sum(step) / per_trial)} per trial ({len(step)} steps): "
+            f"the progress view {_ms(sum(show) / per_trial)}, the rows (waits, follow-ups) "
+            f"{_ms((sum(step) - sum(show)) / per_trial)}"
         )
     rss = summary["rss"]
     lines.append(

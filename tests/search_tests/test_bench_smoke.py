@@ -53,6 +53,8 @@ SMOKE = {
     "scale": [
         rf"scale: resweep {NUMBER} trials/s vs bare Tune {NUMBER} trials/s \(ratio {NUMBER}; steady "
         rf"{NUMBER}; goal >= 0\.9: (met|NOT met)\); 20 trials, 4 at once, 1 node\(s\)",
+        rf"\s+resweep in an object store results store: .*; the callback's step end {NUMBER} ms per trial "
+        rf"\(\d+ steps\): the progress view {NUMBER} ms, the rows \(waits, follow-ups\) {NUMBER} ms",
         rf"\s+resweep driver memory: .*; Tune's saved state {NUMBER} KiB per trial, "
         rf"{NUMBER} KiB per trial on disk in all",
         rf"\s+resweep in an object store, Tune's state saves: \d+ \(every {NUMBER} s on average\), .* "
