@@ -21,6 +21,7 @@ import math
 import os
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from ..answer.leaderboard import configuration_label
 from ..config import size_key
 from ..sizes import InDomainSize
 
-__all__ = ["ProgressView", "SizeProgress", "SizeStatus", "render_progress", "sweep_status"]
+__all__ = ["LatestLook", "ProgressView", "SizeProgress", "SizeStatus", "render_progress", "sweep_status"]
 
 BUILDING = "building "  # how a build's line starts; what follows up to ":" names the build
 UP, DOWN, CLEAR_LINE, CLEAR_BELOW = "\x1b[{}A", "\x1b[{}B", "\r\x1b[2K", "\x1b[J"  # ANSI (VT100)
@@ -263,6 +264,42 @@ class ProgressView:
             self.logged[identity] = (line, now)
             out.append(f"{stamp} {line}\n")
         return "".join(out)
+
+
+class LatestLook:
+    """What ``look()`` last returned, looked at again in a thread of its own at most every
+    ``every`` seconds: the view's look at the running builds lists a folder of the sweep's
+    storage, a request of 10-100 ms in object storage, which Tune's loop does not wait for.
+    Until the first look returns, ``initial``."""
+
+    def __init__(
+        self,
+        look: Callable[[], list[str]],
+        every: float = 2.0,
+        initial: Sequence[str] = (),
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self._look = look
+        self.every = every
+        self._clock = clock
+        self._latest = list(initial)
+        self._asked = -math.inf
+        self._running: threading.Thread | None = None
+
+    def __call__(self) -> list[str]:
+        now = self._clock()
+        if (self._running is None or not self._running.is_alive()) and now - self._asked >= self.every:
+            self._asked = now
+            # a daemon: a look still listing when the sweep's process exits is left, it changes nothing
+            self._running = threading.Thread(target=self._refresh, name="resweep-look", daemon=True)
+            self._running.start()
+        return self._latest
+
+    def _refresh(self) -> None:
+        try:
+            self._latest = self._look()  # one assignment: the loop reads the old list or the new
+        except Exception:  # a record being rewritten, storage out of reach: the next look may do
+            return
 
 
 def _trial_id(row: Mapping[str, Any]) -> str:

@@ -67,6 +67,7 @@ from ..sizes import InDomainSize, size_text
 from .callback import ENDED_OK, SweepCallback, SweepRun, set_active
 from .ended_trials import forget_stored_trials
 from .preflight import check_inputs
+from .progress import LatestLook
 from .schedulers import make_scheduler
 from .searchers import STUDY_COPY, Confirmation, Restart, Slots, StoreRuns, hand_over, make_searcher
 from .studies import check_studies, sync_studies
@@ -536,7 +537,7 @@ def _run_state(
         prior=rows,
         complete=lambda: not _short(plan, paths.results.read().to_pylist()),
         manifest=manifest_id,
-        builds=functools.partial(_builds, paths),
+        builds=LatestLook(functools.partial(_builds, paths)),
         tracking=hub,
         checkpoints=None if config.search.keep_checkpoints else (paths.tune, paths.train),
         tune_rows=paths.tune_rows,

@@ -164,3 +164,45 @@ def test_a_stream_that_is_not_a_terminal_or_a_dumb_one_gets_lines(monkeypatch: p
     assert not _view(io.StringIO(), []).terminal  # StringIO.isatty() is False
     monkeypatch.setenv("TERM", "dumb")
     assert not _view(_Stream(terminal=True), []).terminal
+
+
+def test_the_look_at_running_builds_runs_beside_the_loop_and_keeps_its_last_answer() -> None:
+    """A look that takes long (a listing in object storage) does not hold the caller: it gets the
+    last answer at once; a new look starts at most every ``every`` seconds and one at a time; a
+    look that fails leaves the last answer shown."""
+    import threading
+
+    from search.driver.progress import LatestLook
+
+    now = [0.0]
+    gates = [threading.Event() for _ in range(3)]
+    answers: list[Any] = [["a"], RuntimeError("storage"), ["c"]]
+    looks: list[str] = []
+
+    def look() -> list[str]:
+        n = len(looks)
+        looks.append(threading.current_thread().name)
+        assert gates[n].wait(10)
+        if isinstance(answers[n], Exception):
+            raise answers[n]
+        return answers[n]
+
+    def finish(n: int) -> None:
+        gates[n].set()
+        assert builds._running is not None
+        builds._running.join(10)
+
+    builds = LatestLook(look, every=2.0, initial=["before"], clock=lambda: now[0])
+    assert builds() == ["before"]  # returned at once: the first look is still listing
+    now[0] = 5.0
+    assert builds() == ["before"] and looks == ["resweep-look"]  # one look at a time
+    finish(0)
+    assert builds() == ["a"] and len(looks) == 2  # the answer, and the next look, as 2 s went by
+    finish(1)
+    now[0] = 6.0
+    assert builds() == ["a"], "a failed look replaced the last answer"
+    assert len(looks) == 2  # within 2 s of the last look's start
+    now[0] = 7.0
+    builds()
+    finish(2)
+    assert builds() == ["c"] and len(looks) == 3
