@@ -290,7 +290,7 @@ def _drive(
                 paths.tune.remove_tree()  # what it held that ended is in the results store now
                 sync_studies(config, plan, paths, rows, verbose)
                 tuner, searcher = _new_tuner(config, plan, paths, trainable(), rows, verbose, concurrency)
-                interrupted = _fit(tuner, run(rows), concurrency)
+                interrupted = _fit(tuner, run(rows, last=True), concurrency)
                 exhausted = searcher.exhausted
             ran = not interrupted
         finally:
@@ -521,7 +521,15 @@ def _run_state(
     verbose: int,
     manifest_id: str,
     hub: Any = None,
+    last: bool = False,
 ) -> SweepRun:
+    """What the callback of one Tune experiment needs. ``last``: no experiment follows it (a
+    restored one may be followed by a new one for what is still missing: whether the sweep is
+    over then takes a read of the whole store, a request per part in object storage)."""
+    if last:
+        complete: Callable[[], bool] = lambda: True  # noqa: E731
+    else:
+        complete = lambda: not _short(plan, paths.results.read().to_pylist())  # noqa: E731
     return SweepRun(
         sweep=config.name,
         store=paths.results,
@@ -535,7 +543,7 @@ def _run_state(
         metric=plan.metric,
         show_progress=verbose >= 1,
         prior=rows,
-        complete=lambda: not _short(plan, paths.results.read().to_pylist()),
+        complete=complete,
         manifest=manifest_id,
         builds=LatestLook(functools.partial(_builds, paths)),
         tracking=hub,

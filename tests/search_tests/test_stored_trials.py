@@ -1,5 +1,6 @@
-"""A trial Tune's restored experiment runs again, though it ended after Tune's last save: it reports
-its stored result and trains nothing, from what the driver read once (search.driver.sweep)."""
+"""What the driver reads of the results store, and when (search.driver.sweep): a trial Tune's
+restored experiment runs again, though it ended after Tune's last save, reports its stored result
+and trains nothing, from what the driver read once; the last experiment's end reads nothing."""
 
 from __future__ import annotations
 
@@ -15,14 +16,18 @@ from search.driver import sweep
 from search.plan import plan_sweep, trial_config, trial_name
 
 
-def _plan(tmp_path: Path) -> Any:
+def _config(tmp_path: Path) -> Any:
     document = {
         "name": "stored",
         "data": {"in_domain": "synthetic", "ood": "synthetic_ood", "sizes": [0.1]},
         "search": {"space": "thesis-smoke", "searcher": "grid", "budget": 8},
         "storage": str(tmp_path),
     }
-    return plan_sweep(parse_sweep_config(document))
+    return parse_sweep_config(document)
+
+
+def _plan(tmp_path: Path) -> Any:
+    return plan_sweep(_config(tmp_path))
 
 
 def _row(name: str, status: str, report: dict[str, Any] | None) -> dict[str, Any]:
@@ -84,3 +89,28 @@ def test_a_trial_with_a_handed_over_row_reports_it_and_trains_nothing(
     sweep.sweep_trial(proposal, runtime, plan.contexts)
     assert [kind for kind, _ in tune_stand_ins] == ["train", "train"]
     assert not (tmp_path / "missing").exists()
+
+
+def test_whether_the_sweep_is_over_is_read_from_the_store_only_where_an_experiment_follows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The progress view's "sweep over" after the last experiment takes no read of the whole store
+    (a request per part in object storage, at every sweep's end); after a restored experiment,
+    which a new one follows for what is still missing, it reads the store: short, not over."""
+    from search.paths import SweepPaths
+    from search.results import ResultsStore
+
+    config = _config(tmp_path)
+    plan, paths = plan_sweep(config), SweepPaths.of(str(tmp_path), "stored")
+    reads: list[int] = []
+    monkeypatch.setattr(ResultsStore, "snapshot", lambda store: reads.append(1) or (_no_rows(), []))
+    last = sweep._run_state(config, plan, paths, [], verbose=0, manifest_id="m", last=True)
+    assert last.complete() and reads == []
+    restored = sweep._run_state(config, plan, paths, [], verbose=0, manifest_id="m")
+    assert not restored.complete() and reads == [1]  # nothing stored: the sweep is short
+
+
+def _no_rows() -> Any:
+    from search.results import RESULT_SCHEMA
+
+    return RESULT_SCHEMA.empty_table()  # an empty store's snapshot
