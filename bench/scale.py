@@ -730,7 +730,10 @@ def main() -> None:
         help="the object-store side's storage URI (default: a moto S3 server this script starts on "
         "127.0.0.1, sharing the machine's cores)",
     )
-    parser.add_argument("--profile", help="cProfile resweep's driver into this file (pstats)")
+    parser.add_argument(
+        "--profile",
+        help="cProfile resweep's driver into this file (pstats; in an object store: FILE.object-store)",
+    )
     parser.add_argument(
         "--heap",
         action="store_true",
@@ -815,7 +818,9 @@ def main() -> None:
             summaries = {}
             for role in sides:
                 report = scratch / f"{role}.json"
-                extra = {"profile": args.profile} if args.profile and role == "resweep" else {}
+                extra = {}
+                if args.profile and role in ("resweep", "object-store"):  # FILE, FILE.object-store
+                    extra["profile"] = args.profile + ("" if role == "resweep" else f".{role}")
                 _run_child(
                     _child(args, role, f"scale-{role}", args.trials, report, **extra), log, args.timeout
                 )
