@@ -39,18 +39,17 @@ def _row(name: str, status: str, report: dict[str, Any] | None) -> dict[str, Any
 
 
 def test_the_driver_hands_over_the_ended_rows_of_the_trials_tune_runs_again() -> None:
-    """Tune's trial ids end the rows' names: only the ended rows of the trials Tune's saved state
-    runs again are handed over; an errored row (it runs again) and other trials' rows are not."""
-    restores = {"5f1e2d3c_00001": {}, "5f1e2d3c_00002": {}, "5f1e2d3c_00003": {}}
+    """Tune's trial ids (8 hex digits) end the rows' names: only the ended rows of the trials
+    Tune's saved state runs again are handed over; an errored row (it runs again) and other
+    trials' rows are not."""
+    restores = {"5f1e2d31": {}, "5f1e2d32": {}, "5f1e2d33": {}}
     rows = [
-        _row("bert-seqcls_local_none_id0.1_s0_aa11bb22_5f1e2d3c_00001", "finished", {"dev_f1_weighted": 0.6}),
-        _row("bert-seqcls_local_none_id0.1_s0_aa11bb22_5f1e2d3c_00002", "error", None),
-        _row("bert-seqcls_local_none_id0.1_s0_aa11bb22_5f1e2d3c_00003", "stopped", {"dev_f1_weighted": 0.4}),
-        _row("bert-seqcls_local_none_id0.1_s0_aa11bb22_5f1e2d3c_00004", "finished", {"dev_f1_weighted": 0.7}),
-        _row(
-            "bert-seqcls_local_none_id0.1_s0_aa11bb22_x5f1e2d3c_00001", "finished", {"dev_f1_weighted": 0.8}
-        ),
-        _row("bert-seqcls_local_none_id0.1_s0_aa11bb22_0c0c0c0c_00001", "finished", {"dev_f1_weighted": 0.9}),
+        _row("bert-seqcls_local_none_id0.1_s0_aa11bb22_5f1e2d31", "finished", {"dev_f1_weighted": 0.6}),
+        _row("bert-seqcls_local_none_id0.1_s0_aa11bb22_5f1e2d32", "error", None),
+        _row("bert-seqcls_local_none_id0.1_s0_aa11bb22_5f1e2d33", "stopped", {"dev_f1_weighted": 0.4}),
+        _row("bert-seqcls_local_none_id0.1_s0_aa11bb22_5f1e2d34", "finished", {"dev_f1_weighted": 0.7}),
+        _row("bert-seqcls_local_none_id0.1_s0_aa11bb22_x5f1e2d31", "finished", {"dev_f1_weighted": 0.8}),
+        _row("bert-seqcls_local_none_id0.1_s0_aa11bb22_0c0c0c0c", "finished", {"dev_f1_weighted": 0.9}),
     ]
     handed = sweep._ended_reports(rows, restores)
     assert sorted(handed) == [rows[0]["trial_name"], rows[2]["trial_name"]]
@@ -60,9 +59,9 @@ def test_the_driver_hands_over_the_ended_rows_of_the_trials_tune_runs_again() ->
 
 @pytest.fixture
 def tune_stand_ins(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Tune's context (trial id ``5f1e2d3c_00001``) and report in sweep_trial; training recorded."""
+    """Tune's context (trial id ``5f1e2d31``) and report in sweep_trial; training recorded."""
     calls: list[Any] = []
-    context = SimpleNamespace(get_trial_id=lambda: "5f1e2d3c_00001")
+    context = SimpleNamespace(get_trial_id=lambda: "5f1e2d31")
     monkeypatch.setattr(sweep.tune, "get_context", lambda: context)
     monkeypatch.setattr(sweep.tune, "report", lambda metrics: calls.append(("report", metrics)))
     monkeypatch.setattr(
@@ -76,15 +75,15 @@ def test_a_trial_with_a_handed_over_row_reports_it_and_trains_nothing(
 ) -> None:
     plan = _plan(tmp_path)
     proposal = {**plan.grids["id0.1/local"][0], "in_domain_size": 0.1}  # as the searcher stamps it
-    name = trial_name(trial_config(proposal, plan.contexts["id0.1"]), "5f1e2d3c_00001")
-    stored = {"selected_dev_f1_weighted": 0.61, "epochs_done": 3, "trial_id": "5f1e2d3c_00001", "pid": 7}
+    name = trial_name(trial_config(proposal, plan.contexts["id0.1"]), "5f1e2d31")
+    stored = {"selected_dev_f1_weighted": 0.61, "epochs_done": 3, "trial_id": "5f1e2d31", "pid": 7}
     # the runtime names no store: the trial has nothing to ask one
     runtime = SimpleNamespace(artifacts=str(tmp_path / "missing" / "artifacts"))
     sweep.sweep_trial(proposal, runtime, plan.contexts, ended={name: json.dumps(stored)})
     assert tune_stand_ins == [("report", {"selected_dev_f1_weighted": 0.61, "epochs_done": 3})]
 
     tune_stand_ins.clear()
-    other = name.replace("5f1e2d3c_00001", "5f1e2d3c_00009")
+    other = name.replace("5f1e2d31", "5f1e2d39")
     sweep.sweep_trial(proposal, runtime, plan.contexts, ended={other: json.dumps(stored)})
     sweep.sweep_trial(proposal, runtime, plan.contexts)
     assert [kind for kind, _ in tune_stand_ins] == ["train", "train"]
