@@ -378,13 +378,16 @@ def test_sweep_in_object_storage_killed_resumed_and_read_from_the_uri(
     try:
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
-            finished = len(store.parts.children(".parquet"))
-            per_trial = [
-                _epochs_checkpointed(c for c in t.children() if c.name.startswith("checkpoint_"))
-                for t in trials.children()
-                if t.name.startswith("sweep_trial_")
+            # As _one_finished_one_checkpointed: a row stored, and a trial without one 4 to 40 of
+            # its 80 epochs in (an ended trial's folder goes once its row is stored: not counted)
+            ended = {row["trial_name"].rpartition("_")[2] for row in store.read().to_pylist()}
+            running = [
+                t
+                for t in (trials.children() if ended else [])
+                if t.name.startswith("sweep_trial_") and t.name.split("_")[2] not in ended
             ]
-            if finished >= 1 and sum(n >= 4 for n in per_trial) > finished:
+            mid_way = [t for t in running if 4 <= _epochs_checkpointed(_checkpoints_in(t)) <= 40]
+            if mid_way:
                 break
             if proc.poll() is not None:
                 log = (tmp_path / "sweep.log").read_text()[-3000:]
@@ -496,6 +499,11 @@ def _one_finished_one_checkpointed(sweep: Path, epochs: int, of: int) -> bool:
 def _epochs_checkpointed(checkpoints: Iterable[Any]) -> int:
     """How many checkpoints a trial has reported, from the names of those it kept."""
     return max((int(c.name.rpartition("_")[2]) + 1 for c in checkpoints), default=0)
+
+
+def _checkpoints_in(trial: Any) -> list[Any]:
+    """A trial folder's checkpoints, on a disk or in object storage (a Location)."""
+    return [c for c in trial.children() if c.name.startswith("checkpoint_")]
 
 
 def _checkpoints_per_trial(sweep: Path) -> dict[str, int]:
