@@ -271,7 +271,7 @@ def _drive(
     def trainable(ended: Mapping[str, str] | None = None) -> Any:
         parameters: dict[str, Any] = {"runtime": runtime, "contexts": plan.contexts}
         if trial_function is None:  # a stand-in trial is not handed the stored reports
-            parameters["ended"] = ended or {}
+            parameters["ended"] = ended
         function = trial_function or sweep_trial
         return tune.with_resources(tune.with_parameters(function, **parameters), resources)
 
