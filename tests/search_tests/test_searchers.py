@@ -631,6 +631,51 @@ def test_what_the_memo_answers_is_what_the_database_holds(tmp_path: Path) -> Non
             agree()
 
 
+def test_the_memos_own_writes_do_what_optuna_does_with_a_repeat_a_finished_trial_and_infinity(
+    tmp_path: Path,
+) -> None:
+    # StudyStorage writes a memoized trial's parameters, attributes and tell without Optuna's ORM
+    # path. As Optuna's: a parameter set twice keeps its first value, a parameter of another range
+    # and any write to a finished trial fail, and an infinite value reads back as infinite.
+    import optuna
+
+    from search.driver.studies import StudyStorage
+
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    storage = StudyStorage(url)
+    study = optuna.create_study(study_name="lean", storage=storage, direction="maximize")
+    cached = study._storage  # what Optuna writes through: it hands the name's known range over
+    unit = optuna.distributions.FloatDistribution(0.0, 1.0)
+    first = study.ask()
+    first.suggest_float("x", 0.0, 1.0)
+    study.tell(first, 0.5)
+    trial = study.ask()
+    x = trial.suggest_float("x", 0.0, 1.0)  # the second draw of a name: the memo's own insert
+    cached.set_trial_param(trial._trial_id, "x", unit.to_internal_repr(x / 2), unit)
+    cached.set_trial_param(trial._trial_id, "y", 1, optuna.distributions.IntDistribution(0, 3))
+    with pytest.raises(ValueError, match="Cannot set different distribution kind"):
+        cached.set_trial_param(trial._trial_id, "x", 1, optuna.distributions.IntDistribution(0, 3))
+    storage.set_trial_user_attrs(trial._trial_id, {"a": 1})
+    storage.set_trial_user_attrs(trial._trial_id, {"a": 2, "b": [1]})  # an update, not a second row
+    assert cached.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.COMPLETE, [float("inf")])
+    for write in (
+        lambda: cached.set_trial_param(trial._trial_id, "z", 0.1, unit),
+        lambda: storage.set_trial_user_attrs(trial._trial_id, {"c": 3}),
+        lambda: cached.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL),
+    ):
+        with pytest.raises(optuna.exceptions.UpdateFinishedTrialError):
+            write()
+    fresh = optuna.storages.RDBStorage(url).get_trial(trial._trial_id)
+    assert (fresh.state, fresh.values, fresh.user_attrs) == (
+        optuna.trial.TrialState.COMPLETE, [float("inf")], {"a": 2, "b": [1]},
+    )  # fmt: skip
+    assert fresh.params == {"x": x, "y": 1}
+    for held in (storage.get_trial(trial._trial_id), study.get_trials()[-1]):
+        assert (held.state, held.values, held.params, held.user_attrs, held.datetime_complete) == (
+            fresh.state, fresh.values, fresh.params, fresh.user_attrs, fresh.datetime_complete,
+        )  # fmt: skip
+
+
 def test_a_restored_searcher_counts_what_ended_after_its_last_save(tmp_path: Path) -> None:
     """Tune saves the searcher every few seconds: trials proposed after the save that ended since
     have rows but are not in the restored state. They count against the budget, and a grid does
