@@ -581,8 +581,11 @@ def ask_latency(trials: int, concurrency: int, folder: Path) -> list[str]:
             donor.tell(trial, rng.uniform(0.4, 0.8))
         return donor.get_trials(deepcopy=False)
 
-    def drive_study(study: Any, suggest: Any, tell: Any, donors: list[Any]) -> list[list[float]]:
+    tells: dict[str, list[float]] = {}  # per way of asking, the tells (one list, all windows)
+
+    def drive_study(study: Any, suggest: Any, tell: Any, donors: list[Any], way: str) -> list[list[float]]:
         asks: list[list[float]] = []
+        told = tells.setdefault(way, [])
         outstanding: list[str] = []
         used = 0
         for lo in starts:
@@ -599,7 +602,9 @@ def ask_latency(trials: int, concurrency: int, folder: Path) -> list[str]:
                 outstanding.append(trial_id)
                 if len(outstanding) >= concurrency:
                     done = outstanding.pop(rng.randrange(len(outstanding)))
+                    started = time.perf_counter()
                     tell(done, {**REPORT, METRIC: rng.uniform(0.4, 0.8)})
+                    told.append(time.perf_counter() - started)
         return asks
 
     def resweep_asks(name: str) -> list[list[float]]:
@@ -624,29 +629,45 @@ def ask_latency(trials: int, concurrency: int, folder: Path) -> list[str]:
             per_size.suggest,
             per_size.on_trial_complete,
             finished_trials({"strategy": "local"}),
+            name,
         )
 
     ours = resweep_asks("ask.db")
-    # The same with every read going to the database (StudyStorage without its memory of the
-    # unfinished trials: resweep before bench/scale.py found the reads).
+    # The same with every write going Optuna's way (resweep before its studies wrote their own
+    # statements), and with every read going to the database too (StudyStorage without its
+    # memory of the unfinished trials: resweep before bench/scale.py found the reads).
     from search.driver.studies import StudyStorage
 
     memoizes = StudyStorage._memoizes
-    StudyStorage._memoizes = lambda self: False  # type: ignore[method-assign]
+    StudyStorage.own_writes = False
     try:
+        optuna_writes = resweep_asks("ask-optuna-writes.db")
+        StudyStorage._memoizes = lambda self: False  # type: ignore[method-assign]
         unmemoized = resweep_asks("ask-unmemoized.db")
     finally:
         StudyStorage._memoizes = memoizes  # type: ignore[method-assign]
+        StudyStorage.own_writes = True
     bare = OptunaSearch(space=functools.partial(define_by_run, space=SPACE), metric=METRIC, mode="max")
-    bare_asks = drive_study(bare._ot_study, bare.suggest, bare.on_trial_complete, finished_trials(None))
+    bare_asks = drive_study(
+        bare._ot_study, bare.suggest, bare.on_trial_complete, finished_trials(None), "bare"
+    )
     lines = []
-    for lo, r, u, b in zip(starts, ours, unmemoized, bare_asks, strict=True):
+    for lo, r, w, u, b in zip(starts, ours, optuna_writes, unmemoized, bare_asks, strict=True):
         lines.append(
             f"ask at {lo}-{lo + window} trials in the study ({concurrency} running): resweep (TPE "
-            f"multivariate, SQLite) p50 {_ms(pct(r, 50))} p99 {_ms(pct(r, 99))} (every read from the "
-            f"database: p50 {_ms(pct(u, 50))} p99 {_ms(pct(u, 99))}); OptunaSearch default "
+            f"multivariate, SQLite) p50 {_ms(pct(r, 50))} p99 {_ms(pct(r, 99))} (writes Optuna's "
+            f"way: p50 {_ms(pct(w, 50))} p99 {_ms(pct(w, 99))}; every read from the database too: "
+            f"p50 {_ms(pct(u, 50))} p99 {_ms(pct(u, 99))}); OptunaSearch default "
             f"(TPE, in memory) p50 {_ms(pct(b, 50))} p99 {_ms(pct(b, 99))}"
         )
+    mean = {way: statistics.fmean(told) if told else 0.0 for way, told in tells.items()}
+    slower = mean["ask-optuna-writes.db"] / max(mean["ask.db"], 1e-9)
+    lines.append(
+        f"tell, mean over the study: resweep {_ms(mean['ask.db'])} (writes Optuna's way "
+        f"{_ms(mean['ask-optuna-writes.db'])}: {slower:.1f}x; "
+        f"every read from the database too {_ms(mean['ask-unmemoized.db'])}); OptunaSearch default "
+        f"{_ms(mean['bare'])}"
+    )
     last = ours[-1]
     share = pct(last, 99) / MEAN_SLEEP
     lines.append(

@@ -67,6 +67,11 @@ SMOKE = {
         rf"middle {NUMBER}x\)",
         rf"resume: driver killed \(SIGKILL\) at \d+ of 20 rows; resume: first trial ended after {NUMBER} s, "
         rf"complete after {NUMBER} s .*; -?\d+ rows for a budget of 20 \([+-]\d+; each row once\), 0 errors",
+        rf"ask at 0-50 trials in the study \(4 running\): resweep \(TPE multivariate, SQLite\) p50 {NUMBER} "
+        rf"ms p99 {NUMBER} ms \(writes Optuna's way: p50 {NUMBER} ms p99 {NUMBER} ms; every read from the "
+        rf"database too: .*\); OptunaSearch default .*",
+        rf"tell, mean over the study: resweep {NUMBER} ms \(writes Optuna's way {NUMBER} ms: {NUMBER}x; "
+        rf"every read from the database too {NUMBER} ms\); OptunaSearch default {NUMBER} ms",
         rf"ask p99 at 50 trials per study: {NUMBER} ms = {NUMBER}% of the mean trial time 0\.6 s .*",
         r"leaderboard: 300 rows, .* bytes per trial",
     ],
