@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/scale.py [--trials 1000] [--concurrency 32] [--nodes 4] [--cpus-per-node 16]
                                     [--resume-trials 1000] [--ask-trials 1000] [--leaderboard-rows 100000]
-                                    [--sides bare,resweep] [--profile FILE] [--out FILE]
+                                    [--sides bare,resweep] [--rounds 1] [--profile FILE] [--out FILE]
     .venv/bin/python bench/scale.py --smoke   # 1 node, 20 trials, 4 at once: does it run?
 
 The defaults are the issue's sizes. On the 2-core development box (shared) a run of
@@ -26,6 +26,11 @@ uniform 0.2-1 s and report once, so the machine's own cores are not what limits 
    on 127.0.0.1 (``cluster.local_s3``; it shares the machine's cores), ``--object-store URI`` for
    another: its wall time against resweep's on the local disk, goal <= 1.15x; ``bare-object-store``
    does the same for bare Tune, the anchor: what the object store costs Tune itself.)
+
+``--rounds N`` runs the sides N times on the same cluster in alternation (A B, B A, ...) and adds
+each round's ratios and their median: two drivers run one after the other on a shared machine
+differ by its drift as well (bare Tune alone took 43 to 99 s for the same 300 trials across four
+runs on the 2-core box), and only the spread over rounds says how far a ratio can be trusted.
 
 Each driver runs in its own process (Ray's start is not counted) and reports: trials/s over the
 whole run and in its steady middle (10th to 90th percentile of the trial ends), the slot
@@ -491,6 +496,45 @@ def side(summary: dict[str, Any], concurrency: int) -> dict[str, float]:
     }
 
 
+def round_ratios(rounds: list[dict[str, dict[str, float]]]) -> list[str]:
+    """The side-by-side ratios of each round (``side`` figures per role) and their median: on a
+    machine whose speed drifts, a ratio of two drivers run one after the other is as noisy as the
+    drift, and only its spread over rounds in alternation says how far to trust it."""
+
+    def spread(values: list[float]) -> str:
+        listed = ", ".join(f"{value:.2f}" for value in values)
+        return f"{listed}; median {statistics.median(values):.2f}"
+
+    lines = []
+    pairs = [
+        ("resweep/bare Tune trials/s", "resweep", "bare", "rate", ">= 0.9"),
+        (
+            "resweep's wall time in the object store / on the local disk",
+            "object-store",
+            "resweep",
+            "wall",
+            "<= 1.15",
+        ),
+        (
+            "bare Tune's wall time in the object store / on the local disk",
+            "bare-object-store",
+            "bare",
+            "wall",
+            "",
+        ),
+    ]
+    for label, top, bottom, key, goal in pairs:
+        if all(top in turn and bottom in turn for turn in rounds):
+            ratios = [turn[top][key] / turn[bottom][key] for turn in rounds]
+            median = statistics.median(ratios)
+            verdict = ""
+            if goal:
+                met = median >= 0.9 if goal.startswith(">=") else median <= 1.15
+                verdict = f" (goal {goal}x: {'met' if met else 'NOT met'} by the median)"
+            lines.append(f"rounds: {label}, {len(rounds)} rounds in alternation: {spread(ratios)}{verdict}")
+    return lines
+
+
 def describe_side(label: str, summary: dict[str, Any], figures: dict[str, float]) -> list[str]:
     times = summary["times"]
     ask = times.get("ask", [])
@@ -760,6 +804,13 @@ def main() -> None:
         action="store_true",
         help="trace each driver's heap (tracemalloc; slower): its growth per trial, by library",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run the sides this many times in alternation (A B, B A, ...) and report each round's "
+        "ratios and their median (the first round is reported in full)",
+    )
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per driver")
     parser.add_argument("--out", type=Path, help="also write the figures here")
     parser.add_argument("--smoke", action="store_true", help="1 node, 20 trials, 4 at once: check it runs")
@@ -836,16 +887,18 @@ def main() -> None:
                 f"{args.concurrency} at once; "
                 f"ready after {time.perf_counter() - started:.0f} s"
             )
-            summaries = {}
-            for role in sides:
-                report = scratch / f"{role}.json"
-                extra = {}
-                if args.profile and role in ("resweep", "object-store"):  # FILE, FILE.object-store
-                    extra["profile"] = args.profile + ("" if role == "resweep" else f".{role}")
-                _run_child(
-                    _child(args, role, f"scale-{role}", args.trials, report, **extra), log, args.timeout
-                )
-                summaries[role] = json.loads(report.read_text())
+            rounds: list[dict[str, Any]] = []
+            for turn in range(args.rounds):
+                rounds.append({})
+                for role in sides if turn % 2 == 0 else sides[::-1]:  # A B, B A, A B, ...
+                    report = scratch / f"{role}-{turn}.json"
+                    extra = {}
+                    if args.profile and turn == 0 and role in ("resweep", "object-store"):
+                        extra["profile"] = args.profile + ("" if role == "resweep" else f".{role}")
+                    name = f"scale-{role}" + (f"-{turn}" if turn else "")
+                    _run_child(_child(args, role, name, args.trials, report, **extra), log, args.timeout)
+                    rounds[-1][role] = json.loads(report.read_text())
+            summaries = rounds[0]  # the first round in full; the ratios of every round below
             figures = {role: side(summary, args.concurrency) for role, summary in summaries.items()}
             labels = {
                 "bare": "bare Tune",
@@ -886,6 +939,8 @@ def main() -> None:
                         f"{remote['wall'] / local['wall']:.2f}x the local disk's (time a trial in the "
                         f"steady middle {local['steady'] / remote['steady']:.2f}x{goal})"
                     )
+            if args.rounds > 1:
+                say(*round_ratios([{r: side(x, args.concurrency) for r, x in t.items()} for t in rounds]))
             if args.resume_trials:
                 say(*resume_after_kill(args, scratch, log))
         finally:

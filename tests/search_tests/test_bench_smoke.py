@@ -168,6 +168,30 @@ def test_make_bench_writes_one_results_file_with_where_each_figure_came_from(tmp
     assert not list(tmp_path.glob(".RESULTS.md.*")), "the temporary file of the atomic write is left"
 
 
+def test_the_rounds_report_each_ratio_and_judges_the_goal_by_their_median() -> None:
+    """``bench/scale.py --rounds``: per round the side-by-side ratio, then the median, which alone
+    decides the goal (one round's luck does not)."""
+    spec = importlib.util.spec_from_file_location("_resweep_bench_scale_rounds", BENCH / "scale.py")
+    assert spec is not None and spec.loader is not None
+    scale = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(scale)
+
+    def turn(ours: float, bare: float, bucket: float) -> dict[str, dict[str, float]]:
+        return {
+            "resweep": {"rate": ours, "wall": 300 / ours},
+            "bare": {"rate": bare, "wall": 300 / bare},
+            "object-store": {"rate": 300 / bucket, "wall": bucket},
+        }
+
+    lines = scale.round_ratios([turn(4.0, 5.0, 90.0), turn(6.0, 5.0, 80.0), turn(4.5, 5.0, 75.0)])
+    assert lines == [
+        "rounds: resweep/bare Tune trials/s, 3 rounds in alternation: 0.80, 1.20, 0.90; median 0.90 "
+        "(goal >= 0.9x: met by the median)",
+        "rounds: resweep's wall time in the object store / on the local disk, 3 rounds in alternation: "
+        "1.20, 1.60, 1.12; median 1.20 (goal <= 1.15x: NOT met by the median)",
+    ]  # no bare-object-store side: no line for it
+
+
 def test_the_heap_split_charges_a_planted_allocation_to_its_owner() -> None:
     """``bench/scale.py --heap``: 100 "trials" that each keep 10,000 bytes allocated here (a file of
     this repository: resweep's) grow the heap by that much a trial, charged to resweep."""
