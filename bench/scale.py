@@ -200,6 +200,12 @@ class Meter:
         setattr(cls, name, ended)
 
 
+def _cpu_s() -> float:
+    """CPU seconds this process has used, all its threads (Tune's loop, its syncer, ours)."""
+    used = os.times()
+    return used.user + used.system
+
+
 def rss_kib() -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -310,7 +316,7 @@ def drive(args: argparse.Namespace) -> None:
             )
             meter.wrap(OptunaSearch, "suggest", "ask")
             meter.wrap_end(OptunaSearch, "on_trial_complete")
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), _cpu_s()
             if profiler:
                 profiler.enable()
             tuner = tune.Tuner(
@@ -331,6 +337,7 @@ def drive(args: argparse.Namespace) -> None:
             )
             grid = tuner.fit()
             summary["wall_s"] = time.perf_counter() - started
+            summary["cpu_s"] = _cpu_s() - cpu_started
             summary["rows"] = len(grid)
             summary["errors"] = len(grid.errors)
         else:
@@ -354,7 +361,7 @@ def drive(args: argparse.Namespace) -> None:
             meter.wrap(PerSlotSearch, "save_to_dir", "searcher_save")
             meter.wrap(SweepCallback, "get_state", "callback_save")
             config = _sweep_config(args.name, args.trials, args.concurrency, args.storage)
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), _cpu_s()
             if profiler:
                 profiler.enable()
             try:
@@ -367,6 +374,7 @@ def drive(args: argparse.Namespace) -> None:
                 )
             finally:
                 summary["wall_s"] = time.perf_counter() - started
+                summary["cpu_s"] = _cpu_s() - cpu_started
             names = table["trial_name"].to_pylist()
             summary["rows"] = len(names)
             summary["unique_rows"] = len(set(names))
@@ -490,6 +498,7 @@ def side(summary: dict[str, Any], concurrency: int) -> dict[str, float]:
         "trials": trials,
         "wall": wall,
         "rate": trials / wall,
+        "cpu": summary.get("cpu_s", float("nan")) / max(1, trials),  # the driver's, a trial
         "steady": steady_rate(summary["ends"]),
         "efficiency": sum(summary["slept"]) / (wall * concurrency),
         "mean_sleep": statistics.fmean(summary["slept"]) if summary["slept"] else float("nan"),
@@ -508,6 +517,7 @@ def round_ratios(rounds: list[dict[str, dict[str, float]]]) -> list[str]:
     lines = []
     pairs = [
         ("resweep/bare Tune trials/s", "resweep", "bare", "rate", ">= 0.9"),
+        ("resweep/bare Tune driver CPU a trial", "resweep", "bare", "cpu", ""),
         (
             "resweep's wall time in the object store / on the local disk",
             "object-store",
@@ -545,7 +555,8 @@ def describe_side(label: str, summary: dict[str, Any], figures: dict[str, float]
         f"(mean sleep {figures['mean_sleep']:.2f} s)",
         f"  {label} driver, per trial: ask {_ms(statistics.fmean(ask) if ask else 0)} "
         f"(p50 {_ms(pct(ask, 50))}, p99 {_ms(pct(ask, 99))}, {len(ask)} calls), "
-        f"tell {_ms(statistics.fmean(tell) if tell else 0)}",
+        f"tell {_ms(statistics.fmean(tell) if tell else 0)}; the driver process's CPU "
+        f"{_ms(figures['cpu'])} a trial ({figures['cpu'] * figures['rate']:.0%} of a core)",
     ]
     if "callback_row" in times:
         row, write = times["callback_row"], times.get("store_write", [])

@@ -55,6 +55,8 @@ SMOKE = {
         rf"{NUMBER}; goal >= 0\.9: (met|NOT met)\); 20 trials, 4 at once, 1 node\(s\)",
         rf"\s+resweep in an object store results store: .*; the callback's step end {NUMBER} ms per trial "
         rf"\(\d+ steps\): the progress view {NUMBER} ms, the rows \(waits, follow-ups\) {NUMBER} ms",
+        rf"\s+resweep driver, per trial: ask .*, tell {NUMBER} ms; the driver process's CPU {NUMBER} ms a "
+        rf"trial \(\d+% of a core\)",
         rf"\s+resweep driver memory: .*; Tune's saved state {NUMBER} KiB per trial, "
         rf"{NUMBER} KiB per trial on disk in all",
         rf"\s+resweep in an object store, Tune's state saves: \d+ \(every {NUMBER} s on average\), .* "
@@ -176,17 +178,21 @@ def test_the_rounds_report_each_ratio_and_judges_the_goal_by_their_median() -> N
     scale = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(scale)
 
-    def turn(ours: float, bare: float, bucket: float) -> dict[str, dict[str, float]]:
+    def turn(ours: float, bare: float, bucket: float, cpu: float) -> dict[str, dict[str, float]]:
         return {
-            "resweep": {"rate": ours, "wall": 300 / ours},
-            "bare": {"rate": bare, "wall": 300 / bare},
-            "object-store": {"rate": 300 / bucket, "wall": bucket},
+            "resweep": {"rate": ours, "wall": 300 / ours, "cpu": cpu},
+            "bare": {"rate": bare, "wall": 300 / bare, "cpu": 0.02},
+            "object-store": {"rate": 300 / bucket, "wall": bucket, "cpu": 0.05},
         }
 
-    lines = scale.round_ratios([turn(4.0, 5.0, 90.0), turn(6.0, 5.0, 80.0), turn(4.5, 5.0, 75.0)])
+    lines = scale.round_ratios(
+        [turn(4.0, 5.0, 90.0, 0.03), turn(6.0, 5.0, 80.0, 0.05), turn(4.5, 5.0, 75.0, 0.02)]
+    )
     assert lines == [
         "rounds: resweep/bare Tune trials/s, 3 rounds in alternation: 0.80, 1.20, 0.90; median 0.90 "
         "(goal >= 0.9x: met by the median)",
+        "rounds: resweep/bare Tune driver CPU a trial, 3 rounds in alternation: 1.50, 2.50, 1.00; "
+        "median 1.50",
         "rounds: resweep's wall time in the object store / on the local disk, 3 rounds in alternation: "
         "1.20, 1.60, 1.12; median 1.20 (goal <= 1.15x: NOT met by the median)",
     ]  # no bare-object-store side: no line for it
