@@ -206,6 +206,17 @@ def _cpu_s() -> float:
     return used.user + used.system
 
 
+def _machine_cpu_s() -> float:
+    """CPU seconds every process on the machine has used since it booted (Linux; NaN elsewhere):
+    over a side's run, what the driver, the trial processes and Ray's own cost together."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return float("nan")
+    busy = sum(int(fields[i]) for i in (0, 1, 2, 5, 6))  # user, nice, system, irq, softirq
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kib() -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -316,7 +327,7 @@ def drive(args: argparse.Namespace) -> None:
             )
             meter.wrap(OptunaSearch, "suggest", "ask")
             meter.wrap_end(OptunaSearch, "on_trial_complete")
-            started, cpu_started = time.perf_counter(), _cpu_s()
+            started, cpu_started, machine_started = time.perf_counter(), _cpu_s(), _machine_cpu_s()
             if profiler:
                 profiler.enable()
             tuner = tune.Tuner(
@@ -338,6 +349,7 @@ def drive(args: argparse.Namespace) -> None:
             grid = tuner.fit()
             summary["wall_s"] = time.perf_counter() - started
             summary["cpu_s"] = _cpu_s() - cpu_started
+            summary["machine_cpu_s"] = _machine_cpu_s() - machine_started
             summary["rows"] = len(grid)
             summary["errors"] = len(grid.errors)
         else:
@@ -361,7 +373,7 @@ def drive(args: argparse.Namespace) -> None:
             meter.wrap(PerSlotSearch, "save_to_dir", "searcher_save")
             meter.wrap(SweepCallback, "get_state", "callback_save")
             config = _sweep_config(args.name, args.trials, args.concurrency, args.storage)
-            started, cpu_started = time.perf_counter(), _cpu_s()
+            started, cpu_started, machine_started = time.perf_counter(), _cpu_s(), _machine_cpu_s()
             if profiler:
                 profiler.enable()
             try:
@@ -375,6 +387,7 @@ def drive(args: argparse.Namespace) -> None:
             finally:
                 summary["wall_s"] = time.perf_counter() - started
                 summary["cpu_s"] = _cpu_s() - cpu_started
+                summary["machine_cpu_s"] = _machine_cpu_s() - machine_started
             names = table["trial_name"].to_pylist()
             summary["rows"] = len(names)
             summary["unique_rows"] = len(set(names))
@@ -499,6 +512,7 @@ def side(summary: dict[str, Any], concurrency: int) -> dict[str, float]:
         "wall": wall,
         "rate": trials / wall,
         "cpu": summary.get("cpu_s", float("nan")) / max(1, trials),  # the driver's, a trial
+        "machine_cpu": summary.get("machine_cpu_s", float("nan")) / max(1, trials),
         "steady": steady_rate(summary["ends"]),
         "efficiency": sum(summary["slept"]) / (wall * concurrency),
         "mean_sleep": statistics.fmean(summary["slept"]) if summary["slept"] else float("nan"),
@@ -518,6 +532,7 @@ def round_ratios(rounds: list[dict[str, dict[str, float]]]) -> list[str]:
     pairs = [
         ("resweep/bare Tune trials/s", "resweep", "bare", "rate", ">= 0.9"),
         ("resweep/bare Tune driver CPU a trial", "resweep", "bare", "cpu", ""),
+        ("resweep/bare Tune machine CPU a trial", "resweep", "bare", "machine_cpu", ""),
         (
             "resweep's wall time in the object store / on the local disk",
             "object-store",
@@ -549,6 +564,7 @@ def describe_side(label: str, summary: dict[str, Any], figures: dict[str, float]
     times = summary["times"]
     ask = times.get("ask", [])
     tell = times.get("tell", [])
+    cores = os.cpu_count() or 1
     lines = [
         f"{label}: {figures['trials']} trials in {figures['wall']:.1f} s: {figures['rate']:.2f} trials/s "
         f"(steady {figures['steady']:.2f}); slot efficiency {figures['efficiency']:.1%} "
@@ -556,7 +572,9 @@ def describe_side(label: str, summary: dict[str, Any], figures: dict[str, float]
         f"  {label} driver, per trial: ask {_ms(statistics.fmean(ask) if ask else 0)} "
         f"(p50 {_ms(pct(ask, 50))}, p99 {_ms(pct(ask, 99))}, {len(ask)} calls), "
         f"tell {_ms(statistics.fmean(tell) if tell else 0)}; the driver process's CPU "
-        f"{_ms(figures['cpu'])} a trial ({figures['cpu'] * figures['rate']:.0%} of a core)",
+        f"{_ms(figures['cpu'])} a trial ({figures['cpu'] * figures['rate']:.0%} of a core); the "
+        f"machine's CPU {_ms(figures['machine_cpu'])} a trial (every process; "
+        f"{figures['machine_cpu'] * figures['rate'] / cores:.0%} of its {cores} cores)",
     ]
     if "callback_row" in times:
         row, write = times["callback_row"], times.get("store_write", [])

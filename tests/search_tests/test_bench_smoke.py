@@ -56,7 +56,8 @@ SMOKE = {
         rf"\s+resweep in an object store results store: .*; the callback's step end {NUMBER} ms per trial "
         rf"\(\d+ steps\): the progress view {NUMBER} ms, the rows \(waits, follow-ups\) {NUMBER} ms",
         rf"\s+resweep driver, per trial: ask .*, tell {NUMBER} ms; the driver process's CPU {NUMBER} ms a "
-        rf"trial \(\d+% of a core\)",
+        rf"trial \(\d+% of a core\); the machine's CPU {NUMBER} ms a trial \(every process; \d+% of its "
+        rf"\d+ cores\)",
         rf"\s+resweep driver memory: .*; Tune's saved state {NUMBER} KiB per trial, "
         rf"{NUMBER} KiB per trial on disk in all",
         rf"\s+resweep in an object store, Tune's state saves: \d+ \(every {NUMBER} s on average\), .* "
@@ -180,9 +181,9 @@ def test_the_rounds_report_each_ratio_and_judges_the_goal_by_their_median() -> N
 
     def turn(ours: float, bare: float, bucket: float, cpu: float) -> dict[str, dict[str, float]]:
         return {
-            "resweep": {"rate": ours, "wall": 300 / ours, "cpu": cpu},
-            "bare": {"rate": bare, "wall": 300 / bare, "cpu": 0.02},
-            "object-store": {"rate": 300 / bucket, "wall": bucket, "cpu": 0.05},
+            "resweep": {"rate": ours, "wall": 300 / ours, "cpu": cpu, "machine_cpu": 2 * cpu},
+            "bare": {"rate": bare, "wall": 300 / bare, "cpu": 0.02, "machine_cpu": 0.02},
+            "object-store": {"rate": 300 / bucket, "wall": bucket, "cpu": 0.05, "machine_cpu": 0.1},
         }
 
     lines = scale.round_ratios(
@@ -193,6 +194,8 @@ def test_the_rounds_report_each_ratio_and_judges_the_goal_by_their_median() -> N
         "(goal >= 0.9x: met by the median)",
         "rounds: resweep/bare Tune driver CPU a trial, 3 rounds in alternation: 1.50, 2.50, 1.00; "
         "median 1.50",
+        "rounds: resweep/bare Tune machine CPU a trial, 3 rounds in alternation: 3.00, 5.00, 2.00; "
+        "median 3.00",
         "rounds: resweep's wall time in the object store / on the local disk, 3 rounds in alternation: "
         "1.20, 1.60, 1.12; median 1.20 (goal <= 1.15x: NOT met by the median)",
     ]  # no bare-object-store side: no line for it
