@@ -77,6 +77,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -217,6 +218,70 @@ def _machine_cpu_s() -> float:
     return busy / os.sysconf("SC_CLK_TCK")
 
 
+class ProcessCpu:
+    """Every process's CPU on the machine over a side's run, by what the process is (Ray's trial
+    workers, its raylets, GCS, the driver, ...). Sampled from ``/proc`` every half second in a
+    thread, so a process that exits mid-run loses at most its last half second (Linux only)."""
+
+    def __init__(self) -> None:
+        self.tick = os.sysconf("SC_CLK_TCK")
+        self.labels: dict[int, str] = {}
+        self.workers_started = 0
+        self.base = self._sample()
+        self.last = dict(self.base)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            self.last.update(self._sample())
+
+    def _sample(self) -> dict[int, float]:
+        used = {}
+        for entry in os.scandir("/proc") if Path("/proc").is_dir() else []:
+            if not entry.name.isdigit():
+                continue
+            pid = int(entry.name)
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                if pid not in self.labels:
+                    self.labels[pid] = self._label(pid)
+            except OSError:
+                continue
+            used[pid] = (int(fields[11]) + int(fields[12])) / self.tick  # utime + stime
+        return used
+
+    @staticmethod
+    def _label(pid: int) -> str:
+        if pid == os.getpid():
+            return "the driver"
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        argv = [a.decode(errors="replace") for a in raw if a]
+        if not argv:
+            return "other"
+        name = os.path.basename(argv[0].split()[0])
+        script = next((os.path.basename(a) for a in argv[1:] if a.endswith(".py")), None)
+        if name.startswith("ray::") or script == "setup_worker.py":  # a worker, seen named or starting
+            return "Ray workers"  # the trial processes (a reused one is ray::IDLE between trials)
+        if name.startswith("python"):
+            return script or "python"
+        return name
+
+    def stop(self) -> dict[str, float]:
+        """CPU seconds by kind of process since this object was made."""
+        self._stop.set()
+        self._thread.join()
+        self.last.update(self._sample())
+        by_kind: dict[str, float] = {}
+        for pid, seconds in self.last.items():
+            kind = self.labels.get(pid, "other")
+            by_kind[kind] = by_kind.get(kind, 0.0) + seconds - self.base.get(pid, 0.0)
+        workers = [pid for pid in self.last if self.labels.get(pid) == "Ray workers"]
+        self.workers_started = len([pid for pid in workers if pid not in self.base])
+        return by_kind
+
+
 def rss_kib() -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -328,6 +393,7 @@ def drive(args: argparse.Namespace) -> None:
             meter.wrap(OptunaSearch, "suggest", "ask")
             meter.wrap_end(OptunaSearch, "on_trial_complete")
             started, cpu_started, machine_started = time.perf_counter(), _cpu_s(), _machine_cpu_s()
+            processes = ProcessCpu()
             if profiler:
                 profiler.enable()
             tuner = tune.Tuner(
@@ -350,6 +416,8 @@ def drive(args: argparse.Namespace) -> None:
             summary["wall_s"] = time.perf_counter() - started
             summary["cpu_s"] = _cpu_s() - cpu_started
             summary["machine_cpu_s"] = _machine_cpu_s() - machine_started
+            summary["cpu_by_process"] = processes.stop()
+            summary["workers_started"] = processes.workers_started
             summary["rows"] = len(grid)
             summary["errors"] = len(grid.errors)
         else:
@@ -374,6 +442,7 @@ def drive(args: argparse.Namespace) -> None:
             meter.wrap(SweepCallback, "get_state", "callback_save")
             config = _sweep_config(args.name, args.trials, args.concurrency, args.storage)
             started, cpu_started, machine_started = time.perf_counter(), _cpu_s(), _machine_cpu_s()
+            processes = ProcessCpu()
             if profiler:
                 profiler.enable()
             try:
@@ -388,6 +457,8 @@ def drive(args: argparse.Namespace) -> None:
                 summary["wall_s"] = time.perf_counter() - started
                 summary["cpu_s"] = _cpu_s() - cpu_started
                 summary["machine_cpu_s"] = _machine_cpu_s() - machine_started
+                summary["cpu_by_process"] = processes.stop()
+                summary["workers_started"] = processes.workers_started
             names = table["trial_name"].to_pylist()
             summary["rows"] = len(names)
             summary["unique_rows"] = len(set(names))
@@ -576,6 +647,14 @@ def describe_side(label: str, summary: dict[str, Any], figures: dict[str, float]
         f"machine's CPU {_ms(figures['machine_cpu'])} a trial (every process; "
         f"{figures['machine_cpu'] * figures['rate'] / cores:.0%} of its {cores} cores)",
     ]
+    by_process = sorted((summary.get("cpu_by_process") or {}).items(), key=lambda item: -item[1])
+    if by_process:
+        per_trial = max(1, figures["trials"])
+        lines.append(
+            f"  {label}, the machine's CPU a trial by process: "
+            + ", ".join(f"{kind} {_ms(seconds / per_trial)}" for kind, seconds in by_process[:6])
+            + f"; Ray worker processes started during the run: {summary.get('workers_started', 0)}"
+        )
     if "callback_row" in times:
         row, write = times["callback_row"], times.get("store_write", [])
         step, show = times.get("step_end", []), times.get("progress_show", [])
@@ -970,6 +1049,15 @@ def main() -> None:
                     )
             if args.rounds > 1:
                 say(*round_ratios([{r: side(x, args.concurrency) for r, x in t.items()} for t in rounds]))
+                for turn, summaries_of in enumerate(rounds[1:], start=2):
+                    for role, summary in summaries_of.items():
+                        say(
+                            *(
+                                f"rounds: round {turn}, {line.strip()}"
+                                for line in describe_side(role, summary, side(summary, args.concurrency))
+                                if "CPU" in line
+                            )
+                        )
             if args.resume_trials:
                 say(*resume_after_kill(args, scratch, log))
         finally:
