@@ -22,8 +22,8 @@ import shlex
 import shutil
 import sqlite3
 import sys
-from collections.abc import Container, Iterable, Mapping, Sequence
-from contextlib import closing
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +32,10 @@ from typing import TYPE_CHECKING, Any
 import optuna
 import sqlalchemy
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.storages._rdb import models
+from optuna.storages._rdb.storage import _create_scoped_session
 from optuna.trial import FrozenTrial, TrialState
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from spaces import define_by_run
 
@@ -264,9 +267,15 @@ def _sqlite_pragmas(connection: Any, _: Any) -> None:
 
 
 def _optuna_tables() -> Mapping[str, sqlalchemy.Table]:
-    from optuna.storages._rdb import models
-
     return models.BaseModel.metadata.tables
+
+
+def _upsert(table: str, keys: tuple[str, ...], rows: Any) -> tuple[Any, Any]:
+    """An insert of ``rows`` into Optuna's ``table`` that updates a row with the same ``keys``."""
+    first = rows[0] if isinstance(rows, list) else rows
+    statement = sqlite_insert(_optuna_tables()[table])
+    update = {column: statement.excluded[column] for column in first if column not in keys}
+    return statement.on_conflict_do_update(index_elements=list(keys), set_=update), rows
 
 
 class StudyStorage(optuna.storages.RDBStorage):
@@ -418,51 +427,47 @@ class StudyStorage(optuna.storages.RDBStorage):
             and sqlite3.sqlite_version_info >= (3, 24)
         )
 
-    def _commit(self, *statements: tuple[Any, Any]) -> bool:
-        """``(statement, rows)`` pairs in one transaction, as Optuna's own path commits them: a
-        duplicate key writes nothing (False; Optuna takes it for another writer's), another error
-        of the database is Optuna's ``StorageInternalError``."""
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlalchemy.Connection]:
+        """One transaction; a database error other than a duplicate key is Optuna's
+        ``StorageInternalError``, as on Optuna's own path."""
         try:
             with self.engine.begin() as connection:
+                yield connection
+        except sqlalchemy.exc.IntegrityError:
+            raise
+        except sqlalchemy.exc.SQLAlchemyError as err:
+            raise optuna.exceptions.StorageInternalError(f"a write to the study failed: {err}") from err
+
+    def _commit(self, *statements: tuple[Any, Any]) -> bool:
+        """``(statement, rows)`` pairs in one transaction: a duplicate key writes nothing (False;
+        Optuna's path takes it for another writer's and goes on)."""
+        try:
+            with self._transaction() as connection:
                 for statement, rows in statements:
                     connection.execute(statement, rows)
         except sqlalchemy.exc.IntegrityError:
             return False
-        except sqlalchemy.exc.SQLAlchemyError as err:
-            raise optuna.exceptions.StorageInternalError(f"a write to the study failed: {err}") from err
         return True
 
-    def _finish(self, trial_id: int, state: TrialState, values: Sequence[float] | None) -> bool:
-        from optuna.storages._rdb import models
-        from sqlalchemy.dialects.sqlite import insert
-
+    def _finish(
+        self, memo: FrozenTrial, trial_id: int, state: TrialState, values: Sequence[float] | None
+    ) -> bool:
         ended = datetime.now()  # naive local time, as Optuna's own path writes it
-        statements: list[tuple[Any, Any]] = []
+        statements = []
         if values is not None:
-            statement = insert(_optuna_tables()["trial_values"])
-            statement = statement.on_conflict_do_update(
-                index_elements=["trial_id", "objective"],
-                set_={"value": statement.excluded.value, "value_type": statement.excluded.value_type},
-            )
             rows = []
             for objective, value in enumerate(values):
                 stored, kind = models.TrialValueModel.value_to_stored_repr(value)
                 rows.append(
                     {"trial_id": trial_id, "objective": objective, "value": stored, "value_type": kind}
                 )
-            statements.append((statement, rows))
+            statements.append(_upsert("trial_values", ("trial_id", "objective"), rows))
         trials = _optuna_tables()["trials"]
-        statements.append(
-            (
-                trials.update()
-                .where(trials.c.trial_id == trial_id)
-                .values(state=state, datetime_complete=ended),
-                {},
-            )
-        )
+        update = trials.update().where(trials.c.trial_id == trial_id)
+        statements.append((update.values(state=state, datetime_complete=ended), {}))
         if not self._commit(*statements):
             return False
-        memo = self._unfinished[trial_id]
         memo.state = state
         if values is not None:
             memo._values = [float(value) for value in values]
@@ -473,20 +478,17 @@ class StudyStorage(optuna.storages.RDBStorage):
         trials = _optuna_tables()["trials"]
         started = datetime.now()  # naive local time, as Optuna's own path writes it
         number = sqlalchemy.select(sqlalchemy.func.count()).where(trials.c.study_id == study_id)
-        try:
-            with self.engine.begin() as connection:
-                trial_id, trial_number = connection.execute(
-                    trials.insert()
-                    .values(
-                        number=number.scalar_subquery(),
-                        study_id=study_id,
-                        state=TrialState.RUNNING,
-                        datetime_start=started,
-                    )
-                    .returning(trials.c.trial_id, trials.c.number)
-                ).one()
-        except sqlalchemy.exc.SQLAlchemyError as err:
-            raise optuna.exceptions.StorageInternalError(f"a write to the study failed: {err}") from err
+        with self._transaction() as connection:
+            trial_id, trial_number = connection.execute(
+                trials.insert()
+                .values(
+                    number=number.scalar_subquery(),
+                    study_id=study_id,
+                    state=TrialState.RUNNING,
+                    datetime_start=started,
+                )
+                .returning(trials.c.trial_id, trials.c.number)
+            ).one()
         return FrozenTrial(
             number=trial_number,
             state=TrialState.RUNNING,
@@ -503,17 +505,8 @@ class StudyStorage(optuna.storages.RDBStorage):
         )
 
     def _upsert_attrs(self, table: str, trial_id: int, attributes: Mapping[str, Any]) -> bool:
-        from sqlalchemy.dialects.sqlite import insert
-
-        statement = insert(_optuna_tables()[table])
-        statement = statement.on_conflict_do_update(
-            index_elements=["trial_id", "key"], set_={"value_json": statement.excluded.value_json}
-        )
-        rows = [
-            {"trial_id": trial_id, "key": key, "value_json": json.dumps(value)}
-            for key, value in attributes.items()
-        ]
-        return self._commit((statement, rows))
+        rows = [{"trial_id": trial_id, "key": k, "value_json": json.dumps(v)} for k, v in attributes.items()]
+        return self._commit(_upsert(table, ("trial_id", "key"), rows))
 
     def _create_new_trial(self, study_id: int, template_trial: FrozenTrial | None = None) -> FrozenTrial:
         """What Optuna's cache and ``create_new_trial`` call. A new trial an ask makes is returned
@@ -587,28 +580,18 @@ class StudyStorage(optuna.storages.RDBStorage):
         run (an enqueued one) goes Optuna's way and is read back."""
         memo = self._memo_of(trial_id)
         if self._lean(memo) and state.is_finished():
-            return self._finish(trial_id, state, values)
+            assert memo is not None
+            return self._finish(memo, trial_id, state, values)
         self._written(trial_id)
         return super().set_trial_state_values(trial_id, state, values)
 
     def set_trial_intermediate_value(self, trial_id: int, step: int, intermediate_value: float) -> None:
         """A reported score, mirrored into the trial's memo as for a parameter: the tell that
         follows reads nothing back."""
-        from optuna.storages._rdb import models
-        from sqlalchemy.dialects.sqlite import insert
-
         memo = self._memo_of(trial_id)
         if self._lean(memo):
             stored, kind = models.TrialIntermediateValueModel.intermediate_value_to_stored_repr(
                 intermediate_value
-            )
-            statement = insert(_optuna_tables()["trial_intermediate_values"])
-            statement = statement.on_conflict_do_update(
-                index_elements=["trial_id", "step"],
-                set_={
-                    "intermediate_value": statement.excluded.intermediate_value,
-                    "intermediate_value_type": statement.excluded.intermediate_value_type,
-                },
             )
             row = {
                 "trial_id": trial_id,
@@ -616,7 +599,7 @@ class StudyStorage(optuna.storages.RDBStorage):
                 "intermediate_value": stored,
                 "intermediate_value_type": kind,
             }
-            if not self._commit((statement, row)):
+            if not self._commit(_upsert("trial_intermediate_values", ("trial_id", "step"), row)):
                 return
         else:
             super().set_trial_intermediate_value(trial_id, step, intermediate_value)
@@ -630,9 +613,6 @@ class StudyStorage(optuna.storages.RDBStorage):
     def set_trial_user_attrs(self, trial_id: int, attributes: Mapping[str, Any]) -> None:
         """Several user attributes in one transaction (one commit; ``set_trial_user_attr`` commits
         each), the trial's memo brought up to date as for a parameter."""
-        from optuna.storages._rdb import models
-        from optuna.storages._rdb.storage import _create_scoped_session
-
         memo = self._memo_of(trial_id)
         if self._lean(memo):
             if not self._upsert_attrs("trial_user_attributes", trial_id, attributes):
