@@ -11,7 +11,9 @@ runs one slot at a time). :func:`keep_idle_processes` lets Tune keep up to one i
 slot for a short while, so a round's runs start in the slots' own processes. Tune's own rules
 stand otherwise: a process is kept only while the search is not over, and the ones beyond the
 first are stopped after ``idle_s`` seconds unused, or at once when a waiting trial needs other
-resources.
+resources. Within it too, a trial's process that Ray has begun to start is not stopped to hand
+the trial an idle one (:func:`starting_processes_kept`): with trials shorter than a process start,
+Tune would otherwise start a process for nearly every trial and throw it away.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 
 from .swapped import swapped
 
-__all__ = ["IDLE_S", "keep_idle_processes", "warm_cache"]
+__all__ = ["IDLE_S", "keep_idle_processes", "starting_processes_kept", "warm_cache"]
 
 IDLE_S = 30.0  # how long a slot's idle process beyond Tune's one is kept for a round to come
 
@@ -85,14 +87,44 @@ def warm_cache(keep: int, idle_s: float = IDLE_S, clock: Any = time.monotonic) -
     return _WarmCache
 
 
+def starting_processes_kept(base: type) -> type:
+    """A subclass of Tune's controller that does not stop a trial's process while it starts to
+    hand the trial an idle one: the idle one is left to a trial with no process of its own.
+
+    Tune requests a process for every trial it stages and, when a process frees first (a trial
+    ended), gives it to the oldest staged trial, stopping that trial's own if Ray has begun to
+    start it. The trial the searcher then proposes gets a new process, started on the resources
+    the stopped one freed, and is overtaken the same way at the next trial's end. Whenever trials
+    end faster than a process starts (short trials, a busy machine), every trial costs a process
+    start that is thrown away. Kept, the starting process serves its own trial, and the idle one
+    the trial proposed next."""
+
+    class _StartingKept(base):
+        def _maybe_reuse_cached_actor(self, trial: Any) -> bool:
+            own = self._trial_to_actor.get(trial)
+            starting = (
+                own is not None
+                and trial not in self._resetting_trials
+                and own not in self._started_actors
+                and self._actor_manager.is_actor_started(own)  # Ray has begun to start it
+            )
+            return False if starting else bool(super()._maybe_reuse_cached_actor(trial))
+
+    return _StartingKept
+
+
 @contextlib.contextmanager
 def keep_idle_processes(keep: int, idle_s: float = IDLE_S) -> Iterator[None]:
     """Within: each Tune experiment started keeps up to ``keep`` idle trial processes (one per
-    slot) while its searcher waits. A Ray whose controller does not make its cache this way (a
-    later version) is left as it is; so is ``keep`` of one, Tune's own."""
+    slot) while its searcher waits, and lets a trial's starting process start. A Ray whose
+    controller does not make its cache this way (a later version) is left as it is; so is ``keep``
+    of one, Tune's own."""
     if keep <= 1:
         yield
         return
     cache = warm_cache(keep, idle_s)
-    with swapped("ray.tune.execution.tune_controller", "_ObjectCache", lambda _original: cache):
+    with (
+        swapped("ray.tune.execution.tune_controller", "_ObjectCache", lambda _original: cache),
+        swapped("ray.tune.tune", "TuneController", starting_processes_kept),
+    ):
         yield

@@ -52,15 +52,19 @@ def test_tunes_rules_stand_while_a_trial_waits_for_a_process() -> None:
 
 
 def test_the_patch_is_scoped() -> None:
+    from ray.tune import tune as tune_module
     from ray.tune.execution import tune_controller
 
-    original = tune_controller._ObjectCache
+    original, controller = tune_controller._ObjectCache, tune_module.TuneController
     with keep_idle_processes(1):
         assert tune_controller._ObjectCache is original  # one slot: Tune's own
+        assert tune_module.TuneController is controller
     with pytest.raises(RuntimeError), keep_idle_processes(4):
         assert tune_controller._ObjectCache is not original
+        assert issubclass(tune_module.TuneController, controller)
         raise RuntimeError
     assert tune_controller._ObjectCache is original
+    assert tune_module.TuneController is controller
 
 
 def _sleeper(config: dict[str, Any]) -> None:
@@ -111,3 +115,37 @@ def test_a_round_after_a_wait_runs_in_the_slots_own_processes(tmp_path: Path, ra
     second = [r for r in results if r["round"] == 2]
     assert {r["pid"] for r in second} == {r["pid"] for r in first}
     assert max(r["start"] for r in second) < min(r["end"] for r in second)  # side by side
+
+
+def _quick(config: dict[str, Any]) -> None:
+    from ray import tune
+
+    time.sleep(0.05)
+    tune.report({"pid": os.getpid()})
+
+
+@pytest.mark.ray
+def test_trials_that_end_faster_than_a_process_starts_run_in_the_slots_own_processes(
+    tmp_path: Path, ray_session: Any
+) -> None:
+    """Sixteen trials of 0.05 s, 4 at once on the session's 2 CPUs: trials end while the slots'
+    later processes start (Ray keeps an idle process per CPU, so the first two start at once).
+    Tune alone would stop a starting process to hand its trial the idle one, and start another for
+    the next trial, over and over (a process for nearly every trial). With the starting process
+    kept, the run creates the four slots' processes and no other."""
+    from ray import tune
+    from ray._private import state
+
+    before = set(state.actors())
+    tuner = tune.Tuner(
+        tune.with_resources(_quick, {"cpu": 0.5}),
+        param_space={"i": tune.grid_search(list(range(16)))},
+        tune_config=tune.TuneConfig(reuse_actors=True, max_concurrent_trials=4),
+        run_config=tune.RunConfig(storage_path=str(tmp_path), name="quick", verbose=0),
+    )
+    with keep_idle_processes(4):
+        grid = tuner.fit()
+    created = set(state.actors()) - before
+    assert not grid.errors and len(grid) == 16
+    assert len(created) == 4, f"{len(created)} trial processes created for 4 slots"
+    assert len({r.metrics["pid"] for r in grid}) <= 4
