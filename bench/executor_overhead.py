@@ -129,6 +129,7 @@ def main() -> None:
 
         started = time.perf_counter()
         ray.init(
+            address="local",  # its own, not an instance a `ray start` left running
             num_cpus=2,
             include_dashboard=False,
             resources={"TRAIN_DRIVER": 4},

@@ -62,6 +62,7 @@ def ray_session():  # type: ignore[no-untyped-def]
     for name, value in S3_CREDENTIALS.items():
         environment.setenv(name, value)
     ray.init(
+        address="local",  # its own: without it Ray joins an instance a `ray start` left running
         num_cpus=2,
         include_dashboard=False,
         resources={"TRAIN_DRIVER": 8},
