@@ -96,7 +96,7 @@ def _environment() -> dict[str, str]:
     return {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
 
 
-def _run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def _run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
         [sys.executable, *args],
         cwd=ROOT,

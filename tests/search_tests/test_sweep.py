@@ -306,7 +306,7 @@ def test_sigkill_mid_sweep_then_resume(tmp_path: Path, postgres_url: str) -> Non
 
     studies = postgres_url  # the Optuna study in a real PostgreSQL server, as on a cluster
     config, storage, env, ray_temp = _long_trials_sweep(
-        tmp_path, "kill", "[0.2]", budget=4, epochs=80, study_storage=studies, TUNE_GLOBAL_CHECKPOINT_S="1"
+        tmp_path, "kill", "[0.2]", budget=4, epochs=40, study_storage=studies, TUNE_GLOBAL_CHECKPOINT_S="1"
     )
     sweep = storage / "kill"
     parts = sweep / "results" / "parts"
@@ -316,7 +316,7 @@ def test_sigkill_mid_sweep_then_resume(tmp_path: Path, postgres_url: str) -> Non
         # must be registered in Tune's saved state (saved every second here), not only on disk.
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
-            if _one_finished_one_checkpointed(sweep, epochs=4, of=80):
+            if _one_finished_one_checkpointed(sweep, epochs=4, of=40):
                 break
             assert proc.poll() is None, "the sweep ended before it could be killed"
             time.sleep(0.2)
@@ -369,7 +369,7 @@ def test_sweep_in_object_storage_killed_resumed_and_read_from_the_uri(
     from trainables.artifacts import builds
 
     config, _, env, ray_temp = _long_trials_sweep(
-        tmp_path, "kill", "[0.2]", budget=4, epochs=80, storage=s3_storage, TUNE_GLOBAL_CHECKPOINT_S="1"
+        tmp_path, "kill", "[0.2]", budget=4, epochs=40, storage=s3_storage, TUNE_GLOBAL_CHECKPOINT_S="1"
     )
     sweep = Location.parse(s3_storage) / "kill"
     store = ResultsStore(sweep)
@@ -378,15 +378,15 @@ def test_sweep_in_object_storage_killed_resumed_and_read_from_the_uri(
     try:
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
-            # As _one_finished_one_checkpointed: a row stored, and a trial without one 4 to 40 of
-            # its 80 epochs in (an ended trial's folder goes once its row is stored: not counted)
+            # As _one_finished_one_checkpointed: a row stored, and a trial without one 4 to 20 of
+            # its 40 epochs in (an ended trial's folder goes once its row is stored: not counted)
             ended = {row["trial_name"].rpartition("_")[2] for row in store.read().to_pylist()}
             running = [
                 t
                 for t in (trials.children() if ended else [])
                 if t.name.startswith("sweep_trial_") and t.name.split("_")[2] not in ended
             ]
-            mid_way = [t for t in running if 4 <= _epochs_checkpointed(_checkpoints_in(t)) <= 40]
+            mid_way = [t for t in running if 4 <= _epochs_checkpointed(_checkpoints_in(t)) <= 20]
             if mid_way:
                 break
             if proc.poll() is not None:
