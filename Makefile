@@ -29,9 +29,11 @@ browser:
 	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends chromium; \
 	  else echo "make: the report's browser test needs headless Chromium: install the package chromium" >&2; fi; }
 
-# The whole suite (what CI runs: .ci/run).
+# The whole suite (what CI runs: .ci/run), in two processes: most of its time is end-to-end runs
+# that wait on process starts, so two at once fill the two cores. A file's tests share one process
+# (--dist loadfile): they run in their order, with their module's fixtures built once.
 test: $(STAMP) browser
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 # The unit tier: no Ray, no end-to-end CLI runs, no clusters or object stores; slowest tests listed.
 test-fast: $(STAMP)
