@@ -130,8 +130,8 @@ def test_data_parallel_trials_on_a_plain_ray_start_cluster(tmp_path: Path) -> No
     """A cluster started with plain `ray start` has no TRAIN_DRIVER resource: two-worker Train
     trials still run (their drivers ask for nothing), spread over the nodes' CPUs."""
     result = run_multinode(
-        tmp_path, "plain", workers=2, budget=2, epochs=2, plain=True, resources="resources:\n  workers: 2"
+        tmp_path, "plain", workers=2, budget=4, epochs=2, plain=True, resources="resources:\n  workers: 2"
     )
     rows = result["rows"]
-    assert len(rows) == 2 and all(row["status"] == "finished" for row in rows)
+    assert len(rows) == 4 and all(row["status"] == "finished" for row in rows)
     assert all(row["workers"] == 2 for row in rows)
