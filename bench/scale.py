@@ -636,10 +636,12 @@ def describe_side(label: str, summary: dict[str, Any], figures: dict[str, float]
     ask = times.get("ask", [])
     tell = times.get("tell", [])
     cores = os.cpu_count() or 1
+    ends = summary["ends"] or [float("nan")]
     lines = [
         f"{label}: {figures['trials']} trials in {figures['wall']:.1f} s: {figures['rate']:.2f} trials/s "
         f"(steady {figures['steady']:.2f}); slot efficiency {figures['efficiency']:.1%} "
-        f"(mean sleep {figures['mean_sleep']:.2f} s)",
+        f"(mean sleep {figures['mean_sleep']:.2f} s); the first trial ended {ends[0]:.1f} s in, the "
+        f"last {figures['wall'] - ends[-1]:.1f} s before the run's end",
         f"  {label} driver, per trial: ask {_ms(statistics.fmean(ask) if ask else 0)} "
         f"(p50 {_ms(pct(ask, 50))}, p99 {_ms(pct(ask, 99))}, {len(ask)} calls), "
         f"tell {_ms(statistics.fmean(tell) if tell else 0)}; the driver process's CPU "

@@ -53,6 +53,9 @@ SMOKE = {
     "scale": [
         rf"scale: resweep {NUMBER} trials/s vs bare Tune {NUMBER} trials/s \(ratio {NUMBER}; steady "
         rf"{NUMBER}; goal >= 0\.9: (met|NOT met)\); 20 trials, 4 at once, 1 node\(s\)",
+        rf"resweep: 20 trials in {NUMBER} s: {NUMBER} trials/s \(steady {NUMBER}\); slot efficiency "
+        rf"{NUMBER}% \(mean sleep {NUMBER} s\); the first trial ended {NUMBER} s in, the last {NUMBER} s "
+        r"before the run's end",
         rf"\s+resweep in an object store results store: .*; the callback's step end {NUMBER} ms per trial "
         rf"\(\d+ steps\): the progress view {NUMBER} ms, the rows \(waits, follow-ups\) {NUMBER} ms",
         rf"\s+resweep driver, per trial: ask .*, tell {NUMBER} ms; the driver process's CPU {NUMBER} ms a "
