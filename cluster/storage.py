@@ -46,6 +46,7 @@ __all__ = [
     "cache_dir",
     "is_remote",
     "local_mirror",
+    "shared_on_copy",
 ]
 
 # The object stores pyarrow has filesystems for (``gcs`` is pyarrow's other name for ``gs``).
@@ -336,6 +337,37 @@ class Location:
             source_filesystem=self.filesystem,
             destination_filesystem=pafs.LocalFileSystem(),
         )
+
+
+def shared_on_copy(filesystem: pafs.FileSystem) -> pafs.FileSystem:
+    """``filesystem`` (the same store, options and credentials) as an object whose copies are
+    itself, for Ray Tune.
+
+    Tune deep-copies its experiment's spec, storage filesystem included, twice for every trial it
+    creates; a copy of an object store's filesystem is a new client with connections of its own,
+    built on Tune's one thread (at 300 trials in a moto bucket, 12 s of it). A filesystem is
+    shared safely (pyarrow's are thread-safe, their options fixed). Pickled, as Ray sends it to a
+    trial's process, it is pyarrow's own class again. A local disk, or a filesystem pyarrow does
+    not rebuild from keyword options, comes back as it is."""
+    if isinstance(filesystem, pafs.LocalFileSystem):
+        return filesystem
+    _, args = filesystem.__reduce__()
+    if len(args) != 1 or not isinstance(args[0], dict):
+        return filesystem
+    return _shared_class(type(filesystem))(**args[0])
+
+
+_SHARED: dict[type, type] = {}  # a filesystem class -> its subclass whose copies are itself
+
+
+def _shared_class(base: type) -> type:
+    def _itself(self: Any, *memo: Any) -> Any:
+        return self
+
+    if base not in _SHARED:
+        methods = {"__copy__": _itself, "__deepcopy__": _itself}
+        _SHARED[base] = type(f"Shared{base.__name__}", (base,), methods)
+    return _SHARED[base]
 
 
 def _umask() -> int:

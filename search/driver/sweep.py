@@ -43,7 +43,7 @@ from ray import tune
 from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
 
 from cluster.connect import connect
-from cluster.storage import Location
+from cluster.storage import Location, shared_on_copy
 from trainables.report_keys import selected_key
 
 from ..config import SweepConfig, parse_sweep_text, size_key
@@ -802,8 +802,9 @@ def _tune_restores(experiment: Location) -> dict[str, dict[str, Any]]:
 
 
 def _tune_storage(location: Location) -> tuple[str, Any]:
-    """Ray's ``storage_path`` and ``storage_filesystem`` for ``location`` (None: Ray's local disk)."""
-    return location.path, (location.filesystem if location.remote else None)
+    """Ray's ``storage_path`` and ``storage_filesystem`` for ``location`` (None: Ray's local disk;
+    an object store's filesystem that Tune's copies of its spec share)."""
+    return location.path, (shared_on_copy(location.filesystem) if location.remote else None)
 
 
 def _mirrors_study(config: SweepConfig, paths: SweepPaths) -> bool:

@@ -288,3 +288,33 @@ def test_atomic_writes_get_the_modes_open_and_mkdir_would_give(tmp_path: Path) -
         os.umask(old)
     assert (tmp_path / "report.md").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "model").stat().st_mode & 0o777 == 0o755
+
+
+@pytest.mark.s3
+def test_tunes_copies_of_its_storage_share_one_filesystem(s3_storage: str) -> None:
+    """Tune deep-copies its storage (filesystem included) for every trial: with the filesystem
+    resweep hands it, every copy shares the one client; pickled for a trial's process it is
+    pyarrow's own class, same options, and reads and writes the same store."""
+    import copy
+
+    import pyarrow.fs as pafs
+    from ray.train._internal.storage import StorageContext
+
+    from cluster.storage import shared_on_copy
+
+    where = Location.parse(s3_storage)
+    original = where.filesystem
+    shared = shared_on_copy(original)
+    assert copy.deepcopy(original) is not original  # what Tune's copies cost without it
+    assert copy.deepcopy(shared) is shared and copy.copy(shared) is shared
+    assert shared == original  # pyarrow compares the options
+    storage = StorageContext(storage_path=where.path, experiment_dir_name="e", storage_filesystem=shared)
+    assert copy.deepcopy({"storage": storage})["storage"].storage_filesystem is shared
+    sent = pickle.loads(pickle.dumps(shared))
+    assert type(sent) is type(original) and sent == original
+    with shared.open_output_stream(f"{where.path}/probe.txt") as out:
+        out.write(b"through the shared filesystem")
+    with sent.open_input_stream(f"{where.path}/probe.txt") as back:
+        assert back.read() == b"through the shared filesystem"
+    local = pafs.LocalFileSystem()
+    assert shared_on_copy(local) is local  # the local disk: copies cost nothing, nothing to share
