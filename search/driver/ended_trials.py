@@ -22,6 +22,8 @@ that failed stays whole, as does any trial of an experiment started without this
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -45,9 +47,39 @@ def forgetful_controller(base: type) -> type:
     named that are terminated and hold no trial process, their saved form with them."""
 
     class _ForgetfulController(base):
+        _unstaged: list[str] | None = None  # staging folders of trials let go, to remove
+
         def step(self) -> None:
             super().step()
             self._forget_stored()
+
+        def checkpoint(self, force: bool = False, wait: bool = False) -> None:
+            self._remove_staging_folders(force)
+            super().checkpoint(force=force, wait=wait)
+
+        def _remove_staging_folders(self, force: bool) -> None:
+            """Remove the (empty) folders Tune made on the driver for the trials let go, between
+            two of its uploads of the staging folder: each upload copies every folder there, so
+            in object storage each save costs requests for every trial the experiment ever ran.
+            An upload that is running is waited for when Tune would wait for it anyway (a forced
+            save), else the folders wait for the next save. A folder with anything in it stays."""
+            if not self._unstaged:
+                return
+            syncer = getattr(getattr(self, "_storage", None), "syncer", None)
+            running = getattr(syncer, "_sync_process", None)
+            if running is not None and getattr(running, "is_running", True):
+                if not force or syncer is None:
+                    return
+                try:
+                    syncer.wait()
+                except Exception:  # reported as Tune's own wait would have (it sees none now)
+                    logging.getLogger("ray.tune.execution.experiment_state").error(
+                        "Saving experiment state to storage failed with exception: ", exc_info=True
+                    )
+            for folder in self._unstaged:
+                with contextlib.suppress(OSError):
+                    os.rmdir(folder)
+            self._unstaged = []
 
         def _forget_stored(self) -> None:
             if not _PENDING:
@@ -63,6 +95,11 @@ def forgetful_controller(base: type) -> type:
                     continue  # an error: Tune keeps it, a resume runs it again
                 on_forget(trial)
                 gone.add(trial)
+                staging = getattr(getattr(trial, "storage", None), "trial_driver_staging_path", None)
+                if staging:
+                    if self._unstaged is None:
+                        self._unstaged = []
+                    self._unstaged.append(staging)
                 self._stopped_trials.discard(trial)
                 self._trials_to_cache.discard(trial)  # its form is saved no more
                 self._trial_metadata.pop(trial.trial_id, None)

@@ -108,13 +108,15 @@ def test_tune_lets_go_of_the_trials_that_ended_with_their_rows_stored(
     tmp_path: Path, ray_session: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Five trials, two at once, one failing: at the experiment's end Tune holds the failed one
-    alone (a resume runs it again) and its saved state records it alone, the rows of the four let
-    go are copied beside that state (what a lost store's recovery reads), the store has every
-    row, and the progress view counts the trials Tune let go."""
+    alone (a resume runs it again) and its saved state records it alone, and so does its staging
+    folder; the rows of the four let go are copied beside that state (what a lost store's
+    recovery reads), the store has every row, and the progress view counts the trials Tune let
+    go."""
     from search.driver.callback import SweepCallback
     from search.driver.sweep import SweepPaths, run_sweep
 
     held: list[list[str]] = []
+    staged: list[str] = []  # the trial folders in Tune's staging folder at the end, then the failed one's
     ended: list[weakref.ref[Any]] = []
     alive: list[int] = []
     complete, end = SweepCallback.on_trial_complete, SweepCallback.on_experiment_end
@@ -125,6 +127,9 @@ def test_tune_lets_go_of_the_trials_that_ended_with_their_rows_stored(
 
     def seen(self: Any, trials: list[Any], **info: Any) -> None:
         held.append(sorted(t.status for t in trials))
+        staging = Path(trials[0].storage.experiment_driver_staging_path)
+        staged.extend(sorted(p.name for p in staging.iterdir() if p.is_dir()))
+        staged.append(trials[0].storage.trial_dir_name)
         gc.collect()
         alive.append(sum(ref() is not None for ref in ended))  # nothing else holds them either
         end(self, trials, **info)
@@ -150,6 +155,9 @@ def test_tune_lets_go_of_the_trials_that_ended_with_their_rows_stored(
     rows = run_sweep(config, verbose=1, trial_function=trial).to_pylist()
     assert sorted(r["status"] for r in rows) == ["error", "finished", "finished", "finished", "finished"]
     assert held == [["ERROR"]] and len(ended) == 4 and alive == [0]
+    # The folders Tune made on the driver for the four let go are gone (every upload copied them):
+    # the failed trial's alone is left.
+    assert staged[:-1] == [staged[-1]], staged
     paths = SweepPaths.of(str(tmp_path / "results"), "forget")
     state = max(Path(paths.tune.path).glob("experiment_state-*.json"), key=lambda p: p.name)
     saved = json.loads(state.read_text())["trial_data"]
