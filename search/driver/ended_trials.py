@@ -11,7 +11,10 @@ per-trial console callback (which keeps every trial it saw); the sweep's callbac
 into its progress counts (:meth:`search.driver.progress.ProgressView.forget`) and keeps its row
 for the next save, which writes the rows let go since the last one into the experiment's folder
 (:attr:`search.paths.SweepPaths.tune_rows`) before the experiment state that no longer holds
-them reaches storage: a lost results store still gets every row back on ``resweep resume``.
+them reaches storage: a lost results store still gets every row back on ``resweep resume``. The
+folder Tune made for such a trial in its driver staging folder (empty: resweep turns Tune's
+per-trial logs off) is removed between two of Tune's uploads of that folder, each of which copied
+every folder there.
 
 A resume restores what the saved state still holds: running trials (from their checkpoints) and
 failed ones (run again); a state that holds no trial at all restores the searcher alone. A trial
